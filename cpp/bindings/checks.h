@@ -1,0 +1,135 @@
+// Argument checks shared by every binding. A bad argument from Python becomes a TypeError or
+// ValueError that names the argument and says what was expected and what came; it never
+// reaches a kernel. Arrays are taken as they are: no silent cast, no silent copy.
+#pragma once
+
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace grimoire::bind {
+
+namespace py = pybind11;
+
+inline std::string shape_str(const std::vector<int64_t>& shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i) {
+    s += std::to_string(shape[i]);
+    if (shape.size() == 1 || i + 1 < shape.size()) s += shape.size() == 1 ? "," : ", ";
+  }
+  return s + ")";
+}
+
+inline std::string dtype_str(const py::array& a) { return py::str(a.dtype()).cast<std::string>(); }
+
+// An ndarray argument as the kernel sees it: a typed pointer, the shape, and strides counted
+// in elements (NumPy counts bytes).
+template <typename T>
+struct Strided {
+  T* data = nullptr;
+  std::vector<int64_t> shape;
+  std::vector<int64_t> strides;
+  int64_t size() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+  int ndim() const { return static_cast<int>(shape.size()); }
+};
+
+inline py::array require_ndarray(const py::handle& obj, const char* name) {
+  if (!py::isinstance<py::array>(obj))
+    throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
+                         py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
+  return py::reinterpret_borrow<py::array>(obj);
+}
+
+template <typename T>
+bool has_dtype(const py::array& a) {
+  return a.dtype().is(py::dtype::of<T>());
+}
+
+template <typename T>
+const char* dtype_name() {
+  if constexpr (std::is_same_v<T, float>) return "float32";
+  else if constexpr (std::is_same_v<T, double>) return "float64";
+  else if constexpr (std::is_same_v<T, int8_t>) return "int8";
+  else if constexpr (std::is_same_v<T, uint8_t>) return "uint8";
+  else if constexpr (std::is_same_v<T, int32_t>) return "int32";
+  else if constexpr (std::is_same_v<T, int64_t>) return "int64";
+  else if constexpr (std::is_same_v<T, uint16_t>) return "uint16";
+  else return "?";
+}
+
+inline void require_ndim(const py::array& a, const char* name, int lo, int hi) {
+  const int nd = static_cast<int>(a.ndim());
+  if (nd < lo || nd > hi) {
+    std::string want = lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi);
+    throw py::value_error(std::string(name) + " must have " + want + " dimensions, got " +
+                          std::to_string(nd) + " (shape " + shape_str(std::vector<int64_t>(a.shape(), a.shape() + nd)) + ")");
+  }
+}
+
+// View `a` as elements of T. Strides must be whole elements (always true for arrays NumPy
+// made for this dtype; a byte-offset view of another dtype is refused rather than copied).
+template <typename T>
+Strided<T> view(const py::array& a, const char* name, bool writable = false) {
+  if (!has_dtype<T>(a))
+    throw py::type_error(std::string(name) + " must have dtype " + dtype_name<T>() + ", got " + dtype_str(a));
+  if (writable && !a.writeable()) throw py::value_error(std::string(name) + " must be writable");
+  Strided<T> v;
+  v.data = static_cast<T*>(const_cast<void*>(a.data()));
+  const int nd = static_cast<int>(a.ndim());
+  v.shape.assign(a.shape(), a.shape() + nd);
+  v.strides.resize(nd);
+  for (int i = 0; i < nd; ++i) {
+    const int64_t s = a.strides()[i];
+    if (s % static_cast<int64_t>(sizeof(T)) != 0)
+      throw py::value_error(std::string(name) + " has a stride of " + std::to_string(s) +
+                            " bytes, not a multiple of its item size");
+    v.strides[i] = s / static_cast<int64_t>(sizeof(T));
+  }
+  return v;
+}
+
+template <typename T>
+bool is_c_contiguous(const Strided<T>& v) {
+  int64_t expect = 1;
+  for (int i = v.ndim() - 1; i >= 0; --i) {
+    if (v.shape[i] != 1 && v.strides[i] != expect) return false;
+    expect *= v.shape[i];
+  }
+  return true;
+}
+
+template <typename T>
+Strided<T> contiguous_view(const py::array& a, const char* name, bool writable = false) {
+  Strided<T> v = view<T>(a, name, writable);
+  if (!is_c_contiguous(v))
+    throw py::value_error(std::string(name) + " must be C-contiguous (use numpy.ascontiguousarray)");
+  return v;
+}
+
+// A new C-contiguous array of T with this shape (uninitialised).
+template <typename T>
+py::array_t<T> empty(const std::vector<int64_t>& shape) {
+  return py::array_t<T>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+}
+
+inline void require_same_shape(const std::vector<int64_t>& got, const std::vector<int64_t>& want,
+                               const char* name, const char* reference) {
+  if (got != want)
+    throw py::value_error(std::string(name) + " must have the shape of " + reference + " " +
+                          shape_str(want) + ", got " + shape_str(got));
+}
+
+// True when the memory the two arrays may touch overlaps (used to refuse in-place aliasing a
+// kernel cannot honour).
+inline bool may_overlap(const py::array& a, const py::array& b) {
+  return py::module_::import("numpy").attr("may_share_memory")(a, b).cast<bool>();
+}
+
+}  // namespace grimoire::bind

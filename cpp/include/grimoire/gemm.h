@@ -1,0 +1,47 @@
+// GEMM: C = alpha * op(A) @ op(B) + beta * C   (primer 2.2.1, the matrix product)
+//
+//   op(A) is (m, k), op(B) is (k, n), C is (m, n); float32 or float64.
+//
+// Operands are described by element strides, so a transpose is a swap of the row and column
+// strides and a NumPy view (transposed, sliced with a step) reaches the kernel without a copy.
+// beta == 0 means C is written, never read: NaN in an uninitialised C does not propagate
+// (the BLAS convention). alpha == 0 or k == 0 still scales C by beta.
+#pragma once
+
+#include <cstdint>
+
+namespace grimoire {
+
+template <typename T>
+struct GemmParams {
+  int64_t m = 0, n = 0, k = 0;
+  const T* a = nullptr;  // element (i, p) of op(A) at a[i * a_row_stride + p * a_col_stride]
+  int64_t a_row_stride = 0, a_col_stride = 0;
+  const T* b = nullptr;  // element (p, j) of op(B) at b[p * b_row_stride + j * b_col_stride]
+  int64_t b_row_stride = 0, b_col_stride = 0;
+  T* c = nullptr;        // element (i, j) of C at c[i * c_row_stride + j * c_col_stride]
+  int64_t c_row_stride = 0, c_col_stride = 0;
+  T alpha = T(1), beta = T(0);
+  // Threads for this call: 0 means grimoire::num_threads(); 1 keeps the call on the caller's
+  // thread (for kernels that call GEMM from inside their own parallel region).
+  int num_threads = 0;
+};
+
+// Batched: `batch` independent products; operand i starts at base + i * batch_stride
+// (a batch stride of 0 broadcasts that operand over the batch).
+template <typename T>
+struct GemmBatch {
+  int64_t batch = 1;
+  int64_t a_batch_stride = 0, b_batch_stride = 0, c_batch_stride = 0;
+};
+
+void gemm(const GemmParams<float>& p);
+void gemm(const GemmParams<double>& p);
+void gemm_batched(const GemmParams<float>& p, const GemmBatch<float>& batch);
+void gemm_batched(const GemmParams<double>& p, const GemmBatch<double>& batch);
+
+// The scalar reference path: plain loops, the definition of correctness for every fast path.
+void gemm_reference(const GemmParams<float>& p);
+void gemm_reference(const GemmParams<double>& p);
+
+}  // namespace grimoire

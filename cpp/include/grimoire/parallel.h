@@ -1,0 +1,39 @@
+// One threading mechanism for the whole core: OpenMP, sized by grimoire::num_threads().
+//
+// The count starts from GRIMOIRE_NUM_THREADS, else the cores this process may run on, and is
+// changed by set_num_threads (grimoire.set_num_threads in Python). Kernels open their parallel
+// regions with `#pragma omp parallel num_threads(grimoire::num_threads())`, or use parallel_for.
+#pragma once
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+
+namespace grimoire {
+
+int num_threads();
+void set_num_threads(int n);  // throws std::invalid_argument for n < 1
+int available_cores();
+
+// Calls body(begin, end) on contiguous chunks of [0, n), one chunk per thread, with at least
+// `grain` items a chunk, so that small problems stay on one thread.
+template <typename Body>
+void parallel_for(int64_t n, int64_t grain, Body&& body) {
+  if (n <= 0) return;
+  const int64_t max_chunks = std::max<int64_t>(1, n / std::max<int64_t>(grain, 1));
+  const int threads = static_cast<int>(std::min<int64_t>(num_threads(), max_chunks));
+  if (threads <= 1) {
+    body(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    const int64_t begin = n * t / threads;
+    const int64_t end = n * (t + 1) / threads;
+    if (begin < end) body(begin, end);
+  }
+}
+
+}  // namespace grimoire

@@ -1,0 +1,30 @@
+"""The GEMM family (primer 2.2.1): ``C = alpha * op(A) @ op(B) + beta * C``."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _core
+
+
+def gemm(
+    a: np.ndarray,
+    b: np.ndarray,
+    c: np.ndarray | None = None,
+    *,
+    alpha: float = 1.0,
+    beta: float = 0.0,
+    trans_a: bool = False,
+    trans_b: bool = False,
+) -> np.ndarray:
+    """General matrix multiply, ``C = alpha * op(A) @ op(B) + beta * C``.
+
+    ``op(X)`` is ``X`` or ``X.T`` (``trans_a``/``trans_b``). Shapes: op(a) (m, k), op(b) (k, n),
+    c (m, n); or batched, with a and/or b 3-D (batch, ., .) and c (batch, m, n), a 2-D operand
+    broadcasting over the batch. a, b and c share one dtype, float32 or float64; any strides.
+
+    ``c=None`` allocates the result (and ``beta`` is ignored). A given ``c`` is updated in place
+    and returned; it must not share memory with ``a`` or ``b``. With ``beta == 0`` the old
+    contents of ``c`` are not read (NaN there does not propagate), as in BLAS.
+    """
+    return _core.gemm(a, b, c, float(alpha), float(beta), bool(trans_a), bool(trans_b))

@@ -1,0 +1,68 @@
+"""The package's face: info, threads, the CLI and the tour registry."""
+
+import subprocess
+import sys
+
+import grimoire
+import pytest
+from grimoire import _core
+
+
+def test_info_reports_every_family_and_cuda():
+    d = grimoire.info(as_dict=True)
+    assert d["version"] == grimoire.__version__
+    assert "gemm" in d["kernels"]
+    assert d["kernels"]["gemm"]["in_use"] in d["kernels"]["gemm"]["paths"]
+    assert isinstance(d["cuda"]["built"], bool)
+    assert "kernel families" in grimoire.info()
+
+
+def test_set_num_threads_round_trips_and_rejects_bad_values():
+    before = grimoire.get_num_threads()
+    try:
+        grimoire.set_num_threads(1)
+        assert grimoire.get_num_threads() == 1
+        with pytest.raises(ValueError, match="num_threads"):
+            grimoire.set_num_threads(0)
+        with pytest.raises(TypeError, match="n must be an int"):
+            grimoire.set_num_threads(2.0)
+    finally:
+        grimoire.set_num_threads(before)
+
+
+def test_set_isa_refuses_what_the_cpu_lacks_and_unknown_names():
+    with pytest.raises(ValueError, match="isa must be one of"):
+        _core.set_isa("sse9")
+    if _core.detected_isa() != "avx512":
+        with pytest.raises(ValueError, match="not supported by this CPU"):
+            _core.set_isa("avx512")
+
+
+def test_environment_limits_isa_and_threads():
+    code = "from grimoire import _core; print(_core.active_isa(), _core.get_num_threads())"
+    env = {"GRIMOIRE_ISA": "scalar", "GRIMOIRE_NUM_THREADS": "3", "PATH": "", **_pythonpath()}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["scalar", "3"]
+
+
+def test_cli_tour_list_and_one_section():
+    out = _cli("tour", "--list")
+    assert "2.2.1" in out and "grimoire.matmul" in out
+    out = _cli("tour", "2.2.1")
+    assert "[[ 3. 13. 10.]" in out and "[ 9. 28. 25.]" in out
+
+
+def test_cli_tour_unknown_section_fails_clearly():
+    proc = subprocess.run([sys.executable, "-m", "grimoire", "tour", "99.9"],
+                          capture_output=True, text=True, env=_pythonpath())
+    assert proc.returncode != 0 and "no section matches 99.9" in proc.stderr
+
+
+def _pythonpath() -> dict:
+    import os
+    return {k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "HOME", "PATH")}
+
+
+def _cli(*args: str) -> str:
+    return subprocess.run([sys.executable, "-m", "grimoire", *args], capture_output=True,
+                          text=True, check=True, env=_pythonpath()).stdout
