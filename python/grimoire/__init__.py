@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import _core
 from ._info import info
 from ._matmul import matmul
+from .autograd import Tensor, enable_grad, manual_seed, no_grad
 
 __version__ = "0.1.0"
 
@@ -27,4 +28,4 @@ def get_num_threads() -> int:
     return _core.get_num_threads()
 
 
-__all__ = ["info", "matmul", "set_num_threads", "get_num_threads", "__version__"]
+__all__ = ["info", "matmul", "Tensor", "no_grad", "enable_grad", "manual_seed", "set_num_threads", "get_num_threads", "__version__"]

@@ -1,0 +1,757 @@
+"""Reverse-mode automatic differentiation on NumPy arrays (primer 2.3).
+
+A :class:`Tensor` holds a NumPy array (float32 unless told otherwise), and, when it was made by
+an operation on tensors that require gradients, the tensors it came from (``_parents``) and a
+``_backward`` function that turns the gradient of the output into the gradients of the parents
+(the chain rule, primer 2.3.3). ``backward()`` sorts the graph topologically and walks it in
+reverse, as micrograd does, but on arrays. Each op's backward sits right next to its forward.
+
+Gradients of intermediate nodes live only inside one ``backward()`` call (they are never
+stored on the node), so a second ``backward()`` through a shared sub-graph starts clean; only
+leaves (tensors created by the user, e.g. parameters) accumulate into ``.grad``, as in PyTorch.
+
+Example (primer 2.3.3): f(x, y) = x^3 + 2xy + y at (x, y) = (2, 3)
+
+>>> x = Tensor(2.0, requires_grad=True); y = Tensor(3.0, requires_grad=True)
+>>> f = x ** 3 + 2 * x * y + y
+>>> f.backward(); float(x.grad), float(y.grad)   # 3x^2 + 2y, 2x + 1
+(18.0, 5.0)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from .kernels import gemm as _gemm
+
+_GRAD_ENABLED = True
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Context manager: operations inside record no graph (inference, optimizer updates)."""
+    global _GRAD_ENABLED
+    prev, _GRAD_ENABLED = _GRAD_ENABLED, False
+    try:
+        yield
+    finally:
+        _GRAD_ENABLED = prev
+
+
+@contextlib.contextmanager
+def enable_grad():
+    """Context manager: re-enable graph recording inside a ``no_grad`` block."""
+    global _GRAD_ENABLED
+    prev, _GRAD_ENABLED = _GRAD_ENABLED, True
+    try:
+        yield
+    finally:
+        _GRAD_ENABLED = prev
+
+
+def is_grad_enabled() -> bool:
+    return _GRAD_ENABLED
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator every random layer initialisation and dropout mask draws from."""
+    global _rng
+    _rng = np.random.default_rng(seed)
+
+
+_rng = np.random.default_rng(0)
+
+
+def rng() -> np.random.Generator:
+    """The global generator seeded by :func:`manual_seed`."""
+    return _rng
+
+
+def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a gradient over the axes NumPy broadcasting added or stretched, back to ``shape``."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = g.sum(axis=axes, keepdims=True)
+    return g.reshape(shape)
+
+
+def _arr(x, dtype=None) -> np.ndarray:
+    if isinstance(x, Tensor):
+        return x.data
+    a = np.asarray(x)
+    if dtype is not None:
+        return a.astype(dtype, copy=False)
+    if a.dtype == np.float64 or a.dtype.kind in "iub" and a.ndim == 0:
+        return a.astype(np.float32)
+    return a
+
+
+class Tensor:
+    """An array with an optional gradient: ``Tensor(data, requires_grad=False, dtype=float32)``.
+
+    Python and NumPy scalars and integer arrays given as ``data`` become float32 unless
+    ``dtype`` says otherwise (integer index arrays keep their dtype when ``dtype`` is given).
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "__weakref__")
+    __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operators
+
+    def __init__(self, data, requires_grad: bool = False, dtype=None):
+        if isinstance(data, Tensor):
+            data = data.data
+        if dtype is None:
+            a = np.asarray(data)
+            if a.dtype != np.float32 and a.dtype.kind in "fiub":
+                a = a.astype(np.float32)
+        else:
+            a = np.asarray(data, dtype=dtype)
+        self.data: np.ndarray = a
+        self.grad: np.ndarray | None = None
+        self.requires_grad = bool(requires_grad)
+        self._parents: tuple[Tensor, ...] = ()
+        self._backward: Callable | None = None
+        self._op = ""
+
+    # ---------------------------------------------------------------- graph plumbing
+    @staticmethod
+    def _make(data: np.ndarray, parents: tuple, backward: Callable, op: str = "") -> Tensor:
+        """The output of an op: records parents and backward only when a parent needs a grad."""
+        out = Tensor.__new__(Tensor)
+        out.data = data
+        out.grad = None
+        out._op = op
+        if _GRAD_ENABLED and any(p.requires_grad for p in parents):
+            out.requires_grad = True
+            out._parents = parents
+            out._backward = backward
+        else:
+            out.requires_grad = False
+            out._parents = ()
+            out._backward = None
+        return out
+
+    def backward(self, grad=None) -> None:
+        """Backpropagate from this tensor: leaves that require grad accumulate into ``.grad``.
+
+        ``grad`` defaults to 1 for a single-element tensor (a loss).
+        """
+        if not self.requires_grad:
+            raise RuntimeError("backward: this tensor does not require grad (no graph was recorded)")
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(f"backward: grad must be given for a non-scalar output {self.shape}")
+            grad = np.ones_like(self.data)
+        else:
+            grad = _arr(grad, self.data.dtype).reshape(self.data.shape)
+        order: list[Tensor] = []
+        seen: set[int] = set()
+        stack: list[tuple[Tensor, bool]] = [(self, False)]
+        while stack:  # iterative post-order DFS (deep graphs such as RNNs overflow recursion)
+            node, done = stack.pop()
+            if done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            for p in node._parents:
+                if p.requires_grad and id(p) not in seen:
+                    stack.append((p, False))
+        grads: dict[int, np.ndarray] = {id(self): grad}
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if node._backward is None:  # a leaf: accumulate (a private copy: g may be shared)
+                if node.grad is None:
+                    node.grad = np.array(g, dtype=node.data.dtype, copy=True)
+                else:
+                    node.grad += g
+                continue
+            pgrads = node._backward(g)
+            for p, pg in zip(node._parents, pgrads, strict=True):
+                if pg is None or not p.requires_grad:
+                    continue
+                k = id(p)
+                if k in grads:
+                    grads[k] = grads[k] + pg
+                else:
+                    grads[k] = pg
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph."""
+        return Tensor(self.data, dtype=self.data.dtype)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        self.requires_grad = flag
+        return self
+
+    def zero_(self) -> Tensor:
+        self.data[...] = 0
+        return self
+
+    # ---------------------------------------------------------------- views on the data
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._backward is None
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return self.data.size
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def numpy(self) -> np.ndarray:
+        return self.data
+
+    def item(self) -> float:
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __repr__(self) -> str:
+        g = ", requires_grad=True" if self.requires_grad else ""
+        return f"Tensor({np.array2string(self.data, precision=4, threshold=20)}{g})"
+
+    def __hash__(self):
+        return id(self)
+
+    def float(self) -> Tensor:
+        return self.to(np.float32)
+
+    def to(self, dtype) -> Tensor:
+        """Cast (differentiable: the gradient is cast back)."""
+        src = self.data.dtype
+        return Tensor._make(self.data.astype(dtype), (self,), lambda g: (g.astype(src),), "cast")
+
+    def argmax(self, axis: int | None = None) -> np.ndarray:
+        return self.data.argmax(axis=axis)
+
+    # comparisons give plain boolean arrays (no gradient flows through them)
+    def __eq__(self, o):  # noqa: D105
+        return self.data == _arr(o)
+
+    def __ne__(self, o):
+        return self.data != _arr(o)
+
+    def __lt__(self, o):
+        return self.data < _arr(o)
+
+    def __le__(self, o):
+        return self.data <= _arr(o)
+
+    def __gt__(self, o):
+        return self.data > _arr(o)
+
+    def __ge__(self, o):
+        return self.data >= _arr(o)
+
+    # ---------------------------------------------------------------- arithmetic
+    def __add__(self, o) -> Tensor:
+        if not isinstance(o, Tensor):
+            return Tensor._make(self.data + o, (self,), lambda g: (g,), "add")
+        a, b = self.shape, o.shape
+        return Tensor._make(self.data + o.data, (self, o),
+                            lambda g: (unbroadcast(g, a), unbroadcast(g, b)), "add")
+
+    __radd__ = __add__
+
+    def __sub__(self, o) -> Tensor:
+        if not isinstance(o, Tensor):
+            return Tensor._make(self.data - o, (self,), lambda g: (g,), "sub")
+        a, b = self.shape, o.shape
+        return Tensor._make(self.data - o.data, (self, o),
+                            lambda g: (unbroadcast(g, a), unbroadcast(-g, b)), "sub")
+
+    def __rsub__(self, o) -> Tensor:
+        return Tensor._make(o - self.data, (self,), lambda g: (-g,), "rsub")
+
+    def __mul__(self, o) -> Tensor:
+        if not isinstance(o, Tensor):
+            return Tensor._make(self.data * o, (self,), lambda g: (g * o,), "mul")
+        x, y = self.data, o.data
+
+        def backward(g):
+            return (unbroadcast(g * y, x.shape) if self.requires_grad else None,
+                    unbroadcast(g * x, y.shape) if o.requires_grad else None)
+        return Tensor._make(x * y, (self, o), backward, "mul")
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, o) -> Tensor:
+        if not isinstance(o, Tensor):
+            return self * (1.0 / o)
+        x, y = self.data, o.data
+        out = x / y
+
+        def backward(g):
+            return (unbroadcast(g / y, x.shape) if self.requires_grad else None,
+                    unbroadcast(-g * out / y, y.shape) if o.requires_grad else None)
+        return Tensor._make(out, (self, o), backward, "div")
+
+    def __rtruediv__(self, o) -> Tensor:
+        out = o / self.data
+        return Tensor._make(out, (self,), lambda g: (-g * out / self.data,), "rdiv")
+
+    def __neg__(self) -> Tensor:
+        return Tensor._make(-self.data, (self,), lambda g: (-g,), "neg")
+
+    def __pow__(self, p) -> Tensor:
+        x = self.data
+        if isinstance(p, Tensor):  # x ** p with both differentiable: d/dp = x^p log x
+            out = x ** p.data
+            return Tensor._make(out, (self, p), lambda g: (
+                unbroadcast(g * p.data * x ** (p.data - 1), x.shape),
+                unbroadcast(g * out * np.log(x), p.shape)), "pow")
+        p = float(p)
+        if p == 2.0:
+            return Tensor._make(x * x, (self,), lambda g: (g * 2.0 * x,), "square")
+        return Tensor._make(x ** p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
+
+    def __rpow__(self, base) -> Tensor:
+        out = np.power(base, self.data).astype(self.data.dtype, copy=False)
+        return Tensor._make(out, (self,), lambda g: (g * out * math.log(base),), "rpow")
+
+    def __matmul__(self, o) -> Tensor:
+        return matmul(self, o)
+
+    def __rmatmul__(self, o) -> Tensor:
+        return matmul(Tensor(o), self)
+
+    # ---------------------------------------------------------------- reductions
+    def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
+        axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+        shape = self.shape
+
+        def backward(g):
+            if axis is not None and not keepdims:
+                g = np.expand_dims(g, axis)
+            return (np.broadcast_to(g, shape),)
+        return Tensor._make(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)), (self,), backward, "sum")
+
+    def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
+        axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+        n = _count(self.shape, axis)
+        return self.sum(axis, keepdims) * (1.0 / max(n, 1))
+
+    def var(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None,
+            unbiased: bool = True, correction: int | None = None) -> Tensor:
+        """Variance; ``correction`` (default 1, Bessel's, as torch.var) is subtracted from n."""
+        axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+        c = (1 if unbiased else 0) if correction is None else correction
+        n = _count(self.shape, axis)
+        d = self - self.mean(axis, keepdims=True)
+        return (d * d).sum(axis, keepdims) * (1.0 / max(n - c, 0) if n - c > 0 else float("nan"))
+
+    def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
+        """Maximum; the gradient is split evenly between tied maxima (as torch.amax)."""
+        axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
+        x = self.data
+        m = x.max(axis=axis, keepdims=True)
+
+        def backward(g):
+            if axis is not None and not keepdims:
+                g = np.expand_dims(g, axis)
+            mask = (x == m)
+            return (mask * (g / mask.sum(axis=axis, keepdims=True)),)
+        out = m if keepdims else (m.reshape(()) if axis is None else np.squeeze(m, axis))
+        return Tensor._make(out, (self,), backward, "max")
+
+    def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
+        return -((-self).max(axis, keepdims, dim=dim, keepdim=keepdim))
+
+    # ---------------------------------------------------------------- shape
+    def reshape(self, *shape) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        src = self.shape
+        return Tensor._make(self.data.reshape(shape), (self,), lambda g: (g.reshape(src),), "reshape")
+
+    view = reshape
+
+    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
+        s = self.shape
+        if not s:
+            return self.reshape(1)
+        end = end_dim % len(s)
+        return self.reshape(s[:start_dim] + (-1,) + s[end + 1:])
+
+    def unsqueeze(self, dim: int) -> Tensor:
+        d = dim if dim >= 0 else dim + self.ndim + 1
+        return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
+
+    def squeeze(self, dim: int | None = None) -> Tensor:
+        if dim is None:
+            return self.reshape(tuple(n for n in self.shape if n != 1))
+        if self.shape[dim] != 1:
+            return self
+        s = list(self.shape)
+        del s[dim]
+        return self.reshape(tuple(s))
+
+    def permute(self, *axes) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        inv = tuple(np.argsort(axes))
+        return Tensor._make(self.data.transpose(axes), (self,), lambda g: (g.transpose(inv),), "permute")
+
+    def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
+        axes = list(range(self.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return self.permute(tuple(axes))
+
+    @property
+    def T(self) -> Tensor:
+        return self.permute(tuple(range(self.ndim))[::-1])
+
+    def expand(self, *shape) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        shape = tuple(s if n == -1 else n for n, s in
+                      zip(shape, (1,) * (len(shape) - self.ndim) + self.shape, strict=True))
+        src = self.shape
+        return Tensor._make(np.broadcast_to(self.data, shape), (self,), lambda g: (unbroadcast(g, src),),
+                            "expand")
+
+    def contiguous(self) -> Tensor:
+        if self.data.flags.c_contiguous:
+            return self
+        return Tensor._make(np.ascontiguousarray(self.data), (self,), lambda g: (g,), "contiguous")
+
+    def __getitem__(self, idx) -> Tensor:
+        """Basic slicing (a view) and integer-array gathering (the gradient scatters with add.at)."""
+        if isinstance(idx, Tensor):
+            idx = idx.data
+        elif isinstance(idx, tuple):
+            idx = tuple(i.data if isinstance(i, Tensor) else i for i in idx)
+        x = self.data
+        out = x[idx]
+        advanced = _is_advanced(idx)
+
+        def backward(g):
+            gx = np.zeros_like(x)
+            if advanced:
+                np.add.at(gx, idx, g)
+            else:
+                gx[idx] = g
+            return (gx,)
+        return Tensor._make(out, (self,), backward, "getitem")
+
+    # ---------------------------------------------------------------- elementwise math
+    def exp(self) -> Tensor:
+        out = np.exp(self.data)
+        return Tensor._make(out, (self,), lambda g: (g * out,), "exp")
+
+    def log(self) -> Tensor:
+        x = self.data
+        return Tensor._make(np.log(x), (self,), lambda g: (g / x,), "log")
+
+    def sqrt(self) -> Tensor:
+        out = np.sqrt(self.data)
+        return Tensor._make(out, (self,), lambda g: (g * 0.5 / out,), "sqrt")
+
+    def abs(self) -> Tensor:
+        x = self.data
+        return Tensor._make(np.abs(x), (self,), lambda g: (g * np.sign(x),), "abs")
+
+    def tanh(self) -> Tensor:
+        out = np.tanh(self.data)
+        return Tensor._make(out, (self,), lambda g: (g * (1.0 - out * out),), "tanh")
+
+    def sigmoid(self) -> Tensor:
+        out = _sigmoid(self.data)
+        return Tensor._make(out, (self,), lambda g: (g * out * (1.0 - out),), "sigmoid")
+
+    def relu(self) -> Tensor:
+        x = self.data
+        return Tensor._make(np.maximum(x, 0), (self,), lambda g: (g * (x > 0),), "relu")
+
+    def gelu(self, approximate: str = "none") -> Tensor:
+        """GELU: x * Phi(x) (exact, with erf) or the tanh approximation, as torch."""
+        x = self.data
+        if approximate == "tanh":
+            c = math.sqrt(2.0 / math.pi)
+            u = c * (x + 0.044715 * x ** 3)
+            t = np.tanh(u)
+            out = 0.5 * x * (1.0 + t)
+
+            def backward(g):
+                du = c * (1.0 + 3 * 0.044715 * x * x)
+                return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du),)
+            return Tensor._make(out, (self,), backward, "gelu")
+        cdf = 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
+        pdf = np.exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+        return Tensor._make((x * cdf).astype(x.dtype, copy=False), (self,),
+                            lambda g: (g * (cdf + x * pdf),), "gelu")
+
+    def silu(self) -> Tensor:
+        x = self.data
+        s = _sigmoid(x)
+        return Tensor._make(x * s, (self,), lambda g: (g * s * (1.0 + x * (1.0 - s)),), "silu")
+
+    def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        from .nn import functional as F
+        return F.softmax(self, axis if dim is None else dim)
+
+    def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
+        from .nn import functional as F
+        return F.log_softmax(self, axis if dim is None else dim)
+
+    def clamp(self, min=None, max=None) -> Tensor:  # noqa: A002 (torch's names)
+        x = self.data
+        out = np.clip(x, min, max)
+
+        def backward(g):
+            mask = np.ones(x.shape, bool)
+            if min is not None:
+                mask &= x >= min
+            if max is not None:
+                mask &= x <= max
+            return (g * mask,)
+        return Tensor._make(out, (self,), backward, "clamp")
+
+    clip = clamp
+
+    def masked_fill(self, mask, value: float) -> Tensor:
+        mask = _arr(mask).astype(bool)
+        keep = ~mask
+        return Tensor._make(np.where(mask, np.asarray(value, self.data.dtype), self.data), (self,),
+                            lambda g: (unbroadcast(g * keep, self.shape),), "masked_fill")
+
+
+# -------------------------------------------------------------------- free functions
+def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype)
+
+
+def zeros(*shape, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.zeros(_shape(shape), np.float32), requires_grad)
+
+
+def ones(*shape, requires_grad: bool = False) -> Tensor:
+    return Tensor(np.ones(_shape(shape), np.float32), requires_grad)
+
+
+def randn(*shape, requires_grad: bool = False) -> Tensor:
+    return Tensor(_rng.standard_normal(_shape(shape), dtype=np.float32), requires_grad)
+
+
+def rand(*shape, requires_grad: bool = False) -> Tensor:
+    return Tensor(_rng.random(_shape(shape), dtype=np.float32), requires_grad)
+
+
+def matmul(a: Tensor, b: Tensor) -> Tensor:
+    """``a @ b`` through the core's GEMM; batch axes broadcast as in NumPy.
+
+    Forward C = A B; backward dA = dC B^T, dB = A^T dC (summed over broadcast batch axes). The
+    transposes are GEMM flags, not copies.
+    """
+    if not isinstance(b, Tensor):
+        b = Tensor(b)
+    if not isinstance(a, Tensor):
+        a = Tensor(a)
+    x, w = a.data, b.data
+    if x.ndim == 1 or w.ndim == 1:  # vectors: promote as NumPy does, then squeeze back
+        out = (a.unsqueeze(0) if x.ndim == 1 else a) @ (b.unsqueeze(-1) if w.ndim == 1 else b)
+        if w.ndim == 1:
+            out = out.squeeze(-1)
+        if x.ndim == 1:
+            out = out.squeeze(-2)
+        return out
+    if w.ndim == 2:  # (..., m, k) @ (k, n): one GEMM over the flattened rows
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, x.shape[-1])
+        out = _gemm(x2, w).reshape(lead + (w.shape[1],))
+
+        def backward(g):
+            g2 = g.reshape(-1, g.shape[-1])
+            ga = _gemm(g2, w, trans_b=True).reshape(x.shape) if a.requires_grad else None
+            gb = _gemm(x2, g2, trans_a=True) if b.requires_grad else None
+            return ga, gb
+        return Tensor._make(out, (a, b), backward, "matmul")
+    batch = np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
+    xb = np.broadcast_to(x, batch + x.shape[-2:]).reshape((-1,) + x.shape[-2:])
+    wb = np.broadcast_to(w, batch + w.shape[-2:]).reshape((-1,) + w.shape[-2:])
+    out = _gemm(xb, wb).reshape(batch + (x.shape[-2], w.shape[-1]))
+
+    def backward_b(g):
+        g3 = g.reshape((-1,) + g.shape[-2:])
+        ga = gb = None
+        if a.requires_grad:
+            ga = unbroadcast(_gemm(g3, wb, trans_b=True).reshape(batch + x.shape[-2:]), x.shape)
+        if b.requires_grad:
+            gb = unbroadcast(_gemm(xb, g3, trans_a=True).reshape(batch + w.shape[-2:]), w.shape)
+        return ga, gb
+    return Tensor._make(out, (a, b), backward_b, "bmm")
+
+
+def cat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    """Concatenate along ``axis``; the gradient is split back into the pieces."""
+    axis = axis if dim is None else dim
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    out = np.concatenate([t.data for t in tensors], axis=axis)
+    bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    return Tensor._make(out, tuple(tensors), lambda g: tuple(np.split(g, bounds, axis=axis)), "cat")
+
+
+concat = cat
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
+    axis = axis if dim is None else dim
+    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    out = np.stack([t.data for t in tensors], axis=axis)
+    n = len(tensors)
+    return Tensor._make(out, tuple(tensors),
+                        lambda g: tuple(np.squeeze(p, axis) for p in np.split(g, n, axis=axis)), "stack")
+
+
+def where(cond, a, b) -> Tensor:
+    """Elementwise ``cond ? a : b``; the gradient goes to the chosen side."""
+    c = _arr(cond).astype(bool)
+    a = a if isinstance(a, Tensor) else Tensor(a)
+    b = b if isinstance(b, Tensor) else Tensor(b)
+    out = np.where(c, a.data, b.data)
+    return Tensor._make(out, (a, b), lambda g: (unbroadcast(np.where(c, g, 0), a.shape),
+                                                unbroadcast(np.where(c, 0, g), b.shape)), "where")
+
+
+def exp(x: Tensor) -> Tensor:
+    return x.exp()
+
+
+def log(x: Tensor) -> Tensor:
+    return x.log()
+
+
+def tanh(x: Tensor) -> Tensor:
+    return x.tanh()
+
+
+def sigmoid(x: Tensor) -> Tensor:
+    return x.sigmoid()
+
+
+def relu(x: Tensor) -> Tensor:
+    return x.relu()
+
+
+def sqrt(x: Tensor) -> Tensor:
+    return x.sqrt()
+
+
+def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6, atol: float = 1e-5,
+              rtol: float = 1e-4, raise_exception: bool = True) -> bool:
+    """Compare autograd's gradients of ``fn(*inputs)`` with central finite differences.
+
+    Everything runs in float64: each input becomes a float64 leaf; the analytic gradient of
+    ``sum(fn(*inputs) * r)`` for a fixed random ``r`` is compared with
+    ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)`` for every element of every input.
+    Returns True, or raises ``AssertionError`` (``raise_exception``) / returns False.
+    """
+    leaves = [Tensor(np.array(_arr(x), dtype=np.float64), requires_grad=True, dtype=np.float64)
+              for x in inputs]
+    out = fn(*leaves)
+    r = np.random.default_rng(1234).standard_normal(out.shape)
+
+    def f() -> float:
+        with no_grad():
+            return float((fn(*leaves).data * r).sum())
+    (out * Tensor(r, dtype=np.float64)).sum().backward()
+    for k, leaf in enumerate(leaves):
+        analytic = leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data)
+        numeric = np.zeros_like(leaf.data)
+        flat = leaf.data.reshape(-1)
+        for i in range(flat.size):
+            old = flat[i]
+            flat[i] = old + eps
+            fp = f()
+            flat[i] = old - eps
+            fm = f()
+            flat[i] = old
+            numeric.reshape(-1)[i] = (fp - fm) / (2 * eps)
+        if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
+            if raise_exception:
+                err = np.max(np.abs(analytic - numeric))
+                raise AssertionError(f"gradcheck: input {k}: max |analytic - numeric| = {err:.3g}\n"
+                                     f"analytic={analytic}\nnumeric={numeric}")
+            return False
+    return True
+
+
+# -------------------------------------------------------------------- helpers
+def _shape(shape) -> tuple[int, ...]:
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+
+
+def _axis_args(axis, dim, keepdims, keepdim):
+    if dim is not None:
+        axis = dim
+    if keepdim is not None:
+        keepdims = keepdim
+    if isinstance(axis, list):
+        axis = tuple(axis)
+    return axis, keepdims
+
+
+def _count(shape: tuple[int, ...], axis) -> int:
+    """How many elements a reduction over ``axis`` combines."""
+    if axis is None:
+        return math.prod(shape)
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return math.prod(shape[a] for a in axes)
+
+
+def _is_advanced(idx) -> bool:
+    items = idx if isinstance(idx, tuple) else (idx,)
+    return any(isinstance(i, (np.ndarray, list)) for i in items)
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    # stable on both tails: exp of a non-positive number only
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+
+
+def erf(x: np.ndarray) -> np.ndarray:
+    """The error function to float32 precision: Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7),
+    evaluated in float64 (NumPy has no erf, and SciPy is not a runtime dependency)."""
+    xd = np.asarray(x, np.float64)
+    s = np.sign(xd)
+    a = np.abs(xd)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
+               + 0.254829592) * t * np.exp(-a * a)
+    return (s * y).astype(np.asarray(x).dtype if np.asarray(x).dtype.kind == "f" else np.float64, copy=False)

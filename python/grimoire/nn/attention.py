@@ -1,0 +1,139 @@
+"""Multi-head attention (primer 5.4) with PyTorch's parameter names (``in_proj_weight``,
+``in_proj_bias``, ``out_proj.weight``, ``out_proj.bias``), bidirectional or causal, and a KV cache
+for autoregressive generation.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import autograd as ag
+from ..autograd import Tensor
+from . import functional as F
+from .linear import Linear, uniform
+from .module import Module, Parameter
+
+
+class KVCache:
+    """Keys and values of the tokens seen so far, per attention layer, (B, H, T, D) each.
+
+    A decode step appends its new keys/values and attends over all of them; with the
+    bottom-right causal alignment, the T new queries see the cache plus themselves.
+    """
+
+    def __init__(self) -> None:
+        self.k: np.ndarray | None = None
+        self.v: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return 0 if self.k is None else self.k.shape[2]
+
+    def extend(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
+        if self.k is None:
+            self.k, self.v = k.data, v.data
+        else:
+            self.k = np.concatenate([self.k, k.data], axis=2)
+            self.v = np.concatenate([self.v, v.data], axis=2)
+        return Tensor(self.k), Tensor(self.v)
+
+
+class MultiheadAttention(Module):
+    """softmax(Q K^T / sqrt(d) + mask) V over ``num_heads`` heads, then ``out_proj``.
+
+    ``batch_first`` as in PyTorch (default False: (T, B, E)). ``attn_mask``: boolean where True
+    means *masked out* (PyTorch's MultiheadAttention convention) or an additive float mask;
+    ``key_padding_mask`` (B, S), True = padding. ``is_causal``: each query sees only earlier
+    keys (bottom-right aligned, so it also holds with a KV cache). Attention dropout, when
+    training, is applied to the attention's output rather than to the probabilities, because the
+    fused kernel never materialises them.
+    """
+
+    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
+                 batch_first: bool = False):
+        super().__init__()
+        if embed_dim % num_heads:
+            raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
+        self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, dropout, batch_first
+        self.head_dim = embed_dim // num_heads
+        bound = math.sqrt(6.0 / (embed_dim + 3 * embed_dim))  # xavier_uniform on (3E, E), as torch
+        self.in_proj_weight = uniform((3 * embed_dim, embed_dim), bound)
+        self.register_parameter("in_proj_bias",
+                                Parameter(np.zeros(3 * embed_dim, np.float32)) if bias else None)
+        self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
+        if bias:
+            self.out_proj.bias.data[...] = 0.0
+
+    def _heads(self, x: Tensor) -> Tensor:  # (B, T, E) -> (B, H, T, D)
+        b, t, _ = x.shape
+        return x.reshape(b, t, self.num_heads, self.head_dim).transpose(1, 2)
+
+    def forward(self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None,
+                key_padding_mask=None, need_weights: bool = False, attn_mask=None,
+                is_causal: bool = False, cache: KVCache | None = None):
+        """Returns (output, weights averaged over heads or None)."""
+        key = query if key is None else key
+        value = key if value is None else value
+        if not self.batch_first:
+            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        e = self.embed_dim
+        w, bias = self.in_proj_weight, self.in_proj_bias
+        if key is query and value is query:
+            qkv = F.linear(query, w, bias)
+            q, k, v = F.split(qkv, [e, e, e], -1)
+        else:
+            bq = bk = bv = None
+            if bias is not None:
+                bq, bk, bv = bias[:e], bias[e:2 * e], bias[2 * e:]
+            q = F.linear(query, w[:e], bq)
+            k = F.linear(key, w[e:2 * e], bk)
+            v = F.linear(value, w[2 * e:], bv)
+        q, k, v = self._heads(q), self._heads(k), self._heads(v)
+        if cache is not None:
+            k, v = cache.extend(k, v)
+        mask = self._merge_masks(attn_mask, key_padding_mask, q.shape[0], k.shape[2])
+        o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal)
+        b, _, t, _ = o.shape
+        o = o.transpose(1, 2).reshape(b, t, e)
+        if self.dropout and self.training:
+            o = F.dropout(o, self.dropout, True)
+        out = self.out_proj(o)
+        weights = None
+        if need_weights:
+            weights = self._weights(q.data, k.data, mask, is_causal)
+        if not self.batch_first:
+            out = out.transpose(0, 1)
+        return out, weights
+
+    @staticmethod
+    def _merge_masks(attn_mask, key_padding_mask, batch: int, s: int):
+        """To the kernel's convention: boolean True = attend, or additive float, (B|1, 1|H, T, S)."""
+        mask = None
+        if attn_mask is not None:
+            m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
+            mask = ~m if m.dtype == bool else m.astype(np.float32)
+        if key_padding_mask is not None:
+            kp = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor) else key_padding_mask)
+            kp = (~kp if kp.dtype == bool else kp.astype(np.float32)).reshape(batch, 1, 1, s)
+            if mask is None:
+                mask = kp
+            elif mask.dtype == bool and kp.dtype == bool:
+                mask = mask & kp
+            else:
+                mask = np.where(mask, 0.0, -np.inf) if mask.dtype == bool else mask
+                mask = mask + (np.where(kp, 0.0, -np.inf) if kp.dtype == bool else kp)
+        return mask
+
+    @staticmethod
+    def _weights(q, k, mask, is_causal) -> np.ndarray:
+        with ag.no_grad():
+            s = (q @ k.swapaxes(-1, -2)) / math.sqrt(q.shape[-1])
+            tq, tk = s.shape[-2:]
+            if is_causal:
+                s = np.where(np.arange(tk)[None, :] <= np.arange(tq)[:, None] + tk - tq, s, -np.inf)
+            if mask is not None:
+                s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
+            p = np.exp(s - s.max(-1, keepdims=True))
+            p /= p.sum(-1, keepdims=True)
+        return p.mean(axis=1)

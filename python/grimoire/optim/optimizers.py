@@ -1,0 +1,199 @@
+"""Optimizers (primer 6.5.1) with PyTorch's update formulas, ``param_groups`` and ``state``.
+
+Each ``step()`` reads ``p.grad`` of every parameter and updates ``p.data`` in place; parameters
+without a gradient are skipped, as in ``torch.optim``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+
+
+class Optimizer:
+    """Base class: ``param_groups`` is a list of dicts, each with ``params`` and its settings."""
+
+    def __init__(self, params: Iterable, defaults: dict):
+        self.defaults = defaults
+        params = list(params)
+        if not params:
+            raise ValueError("optimizer got an empty parameter list")
+        groups = params if isinstance(params[0], dict) else [{"params": params}]
+        self.param_groups: list[dict] = []
+        for g in groups:
+            g = {**defaults, **g, "params": list(g["params"])}
+            g.setdefault("initial_lr", g["lr"])
+            self.param_groups.append(g)
+        self.state: dict[int, dict] = {}
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for g in self.param_groups:
+            for p in g["params"]:
+                p.grad = None
+
+    def step(self) -> None:
+        for g in self.param_groups:
+            for p in g["params"]:
+                if p.grad is not None:
+                    self._update(p, p.grad, g, self.state.setdefault(id(p), {}))
+
+    def _update(self, p, grad: np.ndarray, group: dict, state: dict) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        """State per parameter index (as PyTorch numbers them) and the groups' settings."""
+        idx, state = 0, {}
+        groups = []
+        for g in self.param_groups:
+            ids = []
+            for p in g["params"]:
+                if id(p) in self.state:
+                    state[idx] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.state[id(p)].items()}
+                ids.append(idx)
+                idx += 1
+            groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, sd: dict) -> None:
+        params = [p for g in self.param_groups for p in g["params"]]
+        for i, st in sd["state"].items():
+            self.state[id(params[int(i)])] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in st.items()}
+        for g, sg in zip(self.param_groups, sd["param_groups"], strict=True):
+            g.update({k: v for k, v in sg.items() if k != "params"})
+
+
+class SGD(Optimizer):
+    """g += wd p; buf = mu buf + (1 - dampening) g (buf = g at the first step);
+    g = g + mu buf (Nesterov) or buf; p -= lr g."""
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False):
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
+                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+
+    def _update(self, p, grad, group, state):
+        g = -grad if group["maximize"] else grad
+        if group["weight_decay"]:
+            g = g + group["weight_decay"] * p.data
+        mu = group["momentum"]
+        if mu:
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf = state["momentum_buffer"] = np.array(g, dtype=np.float32, copy=True)
+            else:
+                buf *= mu
+                buf += (1 - group["dampening"]) * g
+            g = g + mu * buf if group["nesterov"] else buf
+        p.data -= group["lr"] * g
+
+
+class Adagrad(Optimizer):
+    """sum += g^2; p -= lr / (1 + (t-1) lr_decay) * g / (sqrt(sum) + eps)."""
+
+    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
+                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
+        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+        for g in self.param_groups:
+            for p in g["params"]:
+                self.state[id(p)] = {"step": 0, "sum": np.full(p.shape, initial_accumulator_value, np.float32)}
+
+    def _update(self, p, grad, group, state):
+        state["step"] += 1
+        g = grad + group["weight_decay"] * p.data if group["weight_decay"] else grad
+        clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
+        state["sum"] += g * g
+        p.data -= clr * g / (np.sqrt(state["sum"]) + group["eps"])
+
+
+class RMSprop(Optimizer):
+    """v = alpha v + (1 - alpha) g^2; p -= lr g / (sqrt(v) + eps) (with momentum: buf = mu buf +
+    g / (sqrt(v) + eps), p -= lr buf; centered: v - mean(g)^2 in the root)."""
+
+    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
+        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
+                                      momentum=momentum, centered=centered))
+
+    def _update(self, p, grad, group, state):
+        if not state:
+            state.update(step=0, square_avg=np.zeros_like(p.data))
+            if group["momentum"]:
+                state["momentum_buffer"] = np.zeros_like(p.data)
+            if group["centered"]:
+                state["grad_avg"] = np.zeros_like(p.data)
+        state["step"] += 1
+        g = grad + group["weight_decay"] * p.data if group["weight_decay"] else grad
+        a = group["alpha"]
+        v = state["square_avg"]
+        v *= a
+        v += (1 - a) * g * g
+        if group["centered"]:
+            ga = state["grad_avg"]
+            ga *= a
+            ga += (1 - a) * g
+            avg = np.sqrt(v - ga * ga) + group["eps"]
+        else:
+            avg = np.sqrt(v) + group["eps"]
+        if group["momentum"]:
+            buf = state["momentum_buffer"]
+            buf *= group["momentum"]
+            buf += g / avg
+            p.data -= group["lr"] * buf
+        else:
+            p.data -= group["lr"] * g / avg
+
+
+class Adam(Optimizer):
+    """m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
+
+    ``weight_decay`` adds wd p to the gradient (L2, Adam); AdamW decays the weights directly.
+    """
+
+    _decoupled = False
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0, amsgrad: bool = False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad))
+
+    def _update(self, p, grad, group, state):
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+        state["step"] += 1
+        t = state["step"]
+        lr, (b1, b2), wd, eps = group["lr"], group["betas"], group["weight_decay"], group["eps"]
+        if wd:
+            if self._decoupled:
+                p.data *= 1 - lr * wd
+            else:
+                grad = grad + wd * p.data
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * (grad * grad)
+        if group["amsgrad"]:
+            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
+            v = state["max_exp_avg_sq"]
+        bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
+        denom = np.sqrt(v)
+        denom /= math.sqrt(bc2)
+        denom += eps
+        p.data -= (lr / bc1) * m / denom
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p *= 1 - lr wd before the step."""
+
+    _decoupled = True
+
+    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad)
