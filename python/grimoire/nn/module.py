@@ -203,7 +203,7 @@ def save_safetensors(tensors: dict[str, np.ndarray], path: str | os.PathLike) ->
     then ``os.replace``, so a crash never leaves a half-written file under the final name."""
     from safetensors.numpy import save
 
-    blob = save({k: np.ascontiguousarray(v) for k, v in tensors.items()})
+    blob = save({k: np.array(v, order="C", copy=None) for k, v in tensors.items()})
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".safetensors")

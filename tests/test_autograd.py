@@ -1,0 +1,201 @@
+"""grimoire.autograd: the primer's 2.3.3 example, gradcheck on every op (float64 central
+differences), broadcasting, gradient accumulation semantics, against PyTorch where it helps."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import grimoire
+from grimoire import Tensor, autograd as ag
+from grimoire.autograd import gradcheck
+from grimoire.nn import functional as F
+
+
+def r(*shape, seed=0, positive=False):
+    a = np.random.default_rng(seed).standard_normal(shape)
+    return np.abs(a) + 0.5 if positive else a
+
+
+def test_primer_233_partial_derivatives():
+    for x0, y0 in [(2.0, 3.0), (-1.5, 0.25), (0.0, 0.0)]:
+        x, y = Tensor(x0, requires_grad=True), Tensor(y0, requires_grad=True)
+        f = x ** 3 + 2 * x * y + y
+        f.backward()
+        assert f.item() == pytest.approx(x0 ** 3 + 2 * x0 * y0 + y0, rel=1e-6)
+        assert x.grad == pytest.approx(3 * x0 ** 2 + 2 * y0, rel=1e-6, abs=1e-6)
+        assert y.grad == pytest.approx(2 * x0 + 1, rel=1e-6)
+
+
+UNARY = {
+    "neg": lambda a: -a, "exp": lambda a: a.exp(), "tanh": lambda a: a.tanh(), "sigmoid": lambda a: a.sigmoid(),
+    "relu": lambda a: a.relu(), "gelu": lambda a: a.gelu(), "gelu_tanh": lambda a: a.gelu("tanh"),
+    "silu": lambda a: a.silu(), "abs": lambda a: a.abs(), "square": lambda a: a ** 2, "cube": lambda a: a ** 3,
+    "softmax": lambda a: a.softmax(-1), "log_softmax": lambda a: a.log_softmax(0),
+    "sum_axis": lambda a: a.sum(axis=1), "sum_keep": lambda a: a.sum(dim=0, keepdim=True), "sum": lambda a: a.sum(),
+    "mean": lambda a: a.mean(axis=(0, 1)), "var": lambda a: a.var(axis=1), "var_biased": lambda a: a.var(0, unbiased=False),
+    "max": lambda a: a.max(axis=1), "max_all": lambda a: a.max(), "min": lambda a: a.min(0, keepdims=True),
+    "reshape": lambda a: a.reshape(4, 3) * 2, "T": lambda a: a.T * 1.5, "transpose": lambda a: a.transpose(0, 1),
+    "getitem_slice": lambda a: a[1:, ::2], "getitem_gather": lambda a: a[[0, 2, 0]],
+    "getitem_pairs": lambda a: a[np.array([0, 1, 1]), np.array([2, 0, 2])],
+    "clamp": lambda a: a.clamp(-0.5, 0.5), "masked_fill": lambda a: a.masked_fill(a.data > 0.3, 0.0),
+    "unsqueeze_squeeze": lambda a: a.unsqueeze(1).squeeze(1), "flatten": lambda a: a.flatten(),
+    "expand": lambda a: a[:, :1].expand(3, 4), "rsub": lambda a: 1.0 - a, "rdiv": lambda a: 1.0 / (a * a + 1),
+    "rpow": lambda a: 2.0 ** a, "to64": lambda a: a.to(np.float64) * 1.0,
+}
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_gradcheck_unary(name):
+    assert gradcheck(UNARY[name], [r(3, 4)])
+
+
+@pytest.mark.parametrize("name", ["log", "sqrt", "pow_frac"])
+def test_gradcheck_positive_domain(name):
+    fn = {"log": lambda a: a.log(), "sqrt": lambda a: a.sqrt(), "pow_frac": lambda a: a ** 1.7}[name]
+    assert gradcheck(fn, [r(3, 4, positive=True)])
+
+
+BINARY = {
+    "add": lambda a, b: a + b, "sub": lambda a, b: a - b, "mul": lambda a, b: a * b,
+    "div": lambda a, b: a / (b * b + 1), "matmul": lambda a, b: a @ b.T,
+    "where": lambda a, b: ag.where(a.data > b.data, a, b), "cat": lambda a, b: ag.cat([a, b], 0),
+    "stack": lambda a, b: ag.stack([a, b], 2), "pow_tensor": lambda a, b: (a * a + 1) ** b,
+}
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_gradcheck_binary(name):
+    assert gradcheck(BINARY[name], [r(3, 4), r(3, 4, seed=1)])
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 4), (4,)), ((3, 1), (1, 4)), ((2, 3, 4), (3, 1)), ((1,), (2, 3))])
+def test_gradcheck_broadcasting(sa, sb):
+    for fn in (BINARY["add"], BINARY["mul"], BINARY["div"], BINARY["sub"]):
+        assert gradcheck(fn, [r(*sa), r(*sb, seed=1)])
+
+
+@pytest.mark.parametrize("sa,sb", [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((2, 3, 4), (2, 4, 5)),
+                                   ((3, 1, 2, 4), (5, 4, 3)), ((4,), (4, 2)), ((3, 4), (4,))])
+def test_gradcheck_matmul(sa, sb):
+    assert gradcheck(lambda a, b: a @ b, [r(*sa), r(*sb, seed=1)])
+
+
+def test_gradcheck_functional_ops():
+    x = r(2, 3, 5, 5)
+    w = r(4, 3, 3, 3, seed=1)
+    b = r(4, seed=2)
+    assert gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1), [x, w, b])
+    assert gradcheck(lambda x: F.max_pool2d(x, 2), [x])
+    assert gradcheck(lambda x: F.avg_pool2d(x, 3, 2, 1), [x])
+    assert gradcheck(lambda x, w, b: F.layer_norm(x, 5, w, b), [r(3, 5), r(5, seed=1), r(5, seed=2)])
+    assert gradcheck(lambda x, w: F.rms_norm(x, 5, w, 1e-6), [r(3, 5), r(5, seed=1)])
+    assert gradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, True), [r(4, 3, 2), r(3, seed=1), r(3, seed=2)])
+    assert gradcheck(lambda x, w, b: F.linear(x, w, b), [r(2, 3, 4), r(5, 4, seed=1), r(5, seed=2)])
+    q, k, v = r(1, 2, 3, 4), r(1, 2, 5, 4, seed=1), r(1, 2, 5, 4, seed=2)
+    assert gradcheck(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, is_causal=True), [q, k, v])
+    assert gradcheck(lambda z: F.cross_entropy(z, np.array([1, 0, 3])), [r(3, 4)])
+    assert gradcheck(lambda z: F.cross_entropy(z, np.array([1, -100, 3]), label_smoothing=0.1), [r(3, 4)])
+    assert gradcheck(lambda z: F.binary_cross_entropy_with_logits(z, np.array([1.0, 0.0, 1.0])), [r(3)])
+    assert gradcheck(lambda w: F.embedding(np.array([[0, 2], [2, 2]]), w), [r(3, 4)])
+    assert gradcheck(lambda s: F.index_add(4, np.array([0, 3, 0]), s), [r(3, 2)])
+
+
+def test_gradcheck_detects_a_wrong_gradient():
+    def bad(a):  # forward a^2, backward pretends 3a
+        return Tensor._make(a.data ** 2, (a,), lambda g: (g * 3 * a.data,), "bad")
+    with pytest.raises(AssertionError):
+        gradcheck(bad, [r(3)])
+    assert gradcheck(bad, [r(3)], raise_exception=False) is False
+
+
+def test_no_leak_into_second_backward():
+    # micrograd's lesson: an intermediate node's gradient must not carry into the next backward()
+    x = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = x * 3
+    y = (h * h).sum()
+    y.backward()
+    np.testing.assert_allclose(x.grad, 18 * x.data)
+    x.grad = None
+    y.backward()
+    np.testing.assert_allclose(x.grad, 18 * x.data)
+    assert h.grad is None
+    y.backward()  # leaves accumulate, as in PyTorch
+    np.testing.assert_allclose(x.grad, 36 * x.data)
+
+
+def test_shared_subexpression_and_deep_chain():
+    x = Tensor(np.array(0.5), requires_grad=True)
+    y = x
+    for _ in range(3000):  # deeper than Python's recursion limit
+        y = y * 1.0 + 0.0
+    (y * x).backward()
+    assert x.grad == pytest.approx(1.0)
+
+
+def test_no_grad_and_detach():
+    x = Tensor(np.ones(3), requires_grad=True)
+    with grimoire.no_grad():
+        y = x * 2
+    assert not y.requires_grad
+    z = (x * 2).detach()
+    assert not z.requires_grad and z.is_leaf
+    with pytest.raises(RuntimeError):
+        y.sum().backward()
+    with pytest.raises(RuntimeError):
+        (x * 2).backward()  # non-scalar without a gradient
+
+
+def test_float32_default_and_torch_agreement():
+    a = np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32)
+    x = Tensor(a, requires_grad=True)
+    assert x.dtype == np.float32 and Tensor(3).dtype == np.float32 and Tensor([1, 2]).dtype == np.float32
+    out = ((x @ x.T).tanh() * 2 - x.sum(1, keepdims=True)).mean()
+    assert out.dtype == np.float32
+    out.backward()
+    t = torch.tensor(a, requires_grad=True)
+    ((t @ t.T).tanh() * 2 - t.sum(1, keepdim=True)).mean().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-5, atol=1e-6)
+    assert x.grad.dtype == np.float32
+
+
+def test_manual_seed_reproducible():
+    grimoire.manual_seed(3)
+    a = ag.randn(4).numpy().copy()
+    grimoire.manual_seed(3)
+    np.testing.assert_array_equal(a, ag.randn(4).numpy())
+
+
+def test_softmax_primer_524():
+    np.testing.assert_allclose(np.round(Tensor([-2.4, 0.5, 1.7]).softmax().numpy(), 2), [0.01, 0.23, 0.76])
+
+
+def test_nan_inf_propagate():
+    x = Tensor(np.array([np.nan, np.inf, 1.0]), requires_grad=True)
+    y = (x * 2).sum()
+    y.backward()
+    assert np.isnan(y.item())
+    np.testing.assert_array_equal(x.grad, [2, 2, 2])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from([1, 2, 3, 5]), min_size=1, max_size=3), st.integers(0, 2))
+def test_reductions_against_torch(shape, axis):
+    axis = axis % len(shape)
+    a = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
+    for name in ("sum", "mean", "amax"):
+        x, t = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        o = getattr(x, "max" if name == "amax" else name)(axis=axis)
+        tt = getattr(t, name)(dim=axis)
+        np.testing.assert_allclose(o.numpy(), tt.detach().numpy(), rtol=1e-5, atol=1e-6)
+        o.sum().backward()
+        tt.sum().backward()
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_empty_and_zero_sized():
+    x = Tensor(np.zeros((0, 3)), requires_grad=True)
+    y = (x * 2).sum()
+    y.backward()
+    assert y.item() == 0.0 and x.grad.shape == (0, 3)

@@ -1,0 +1,109 @@
+"""Optimizers over several steps against torch.optim, schedules against torch.optim.lr_scheduler."""
+
+import numpy as np
+import pytest
+import torch
+
+from grimoire import optim
+from grimoire.nn import Parameter
+from grimoire.optim import lr_scheduler as gs
+
+OPTS = [
+    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3)),
+    ("Adagrad", dict(lr=0.1)), ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1,
+                                                initial_accumulator_value=0.5)),
+    ("RMSprop", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01)), ("Adam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True)),
+    ("AdamW", dict(lr=0.01)), ("AdamW", dict(lr=0.02, weight_decay=0.5, eps=1e-6)),
+]
+
+
+@pytest.mark.parametrize("name,cfg", OPTS)
+def test_optimizer_matches_torch(name, cfg):
+    rng = np.random.default_rng(0)
+    inits = [rng.standard_normal((4, 3)).astype(np.float32), rng.standard_normal(3).astype(np.float32)]
+    ours = [Parameter(a) for a in inits]
+    theirs = [torch.tensor(a, requires_grad=True) for a in inits]
+    o_opt = getattr(optim, name)(ours, **cfg)
+    t_opt = getattr(torch.optim, name)(theirs, **cfg)
+    for step in range(6):
+        grads = [rng.standard_normal(a.shape).astype(np.float32) for a in inits]
+        for p, t, g in zip(ours, theirs, grads, strict=True):
+            p.grad = g.copy()
+            t.grad = torch.tensor(g)
+        if step == 3:  # a parameter without a gradient is skipped
+            ours[1].grad = None
+            theirs[1].grad = None
+        o_opt.step()
+        t_opt.step()
+        for p, t in zip(ours, theirs, strict=True):
+            np.testing.assert_allclose(p.data, t.detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_param_groups_and_zero_grad():
+    a, b = Parameter(np.ones(2)), Parameter(np.ones(2))
+    opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 1.0}], lr=0.1)
+    a.grad = np.ones(2, np.float32)
+    b.grad = np.ones(2, np.float32)
+    opt.step()
+    np.testing.assert_allclose(a.data, 0.9)
+    np.testing.assert_allclose(b.data, 0.0)
+    opt.zero_grad()
+    assert a.grad is None and b.grad is None
+    with pytest.raises(ValueError):
+        optim.SGD([], lr=0.1)
+
+
+def test_optimizer_state_dict_round_trip():
+    p = Parameter(np.ones(3))
+    opt = optim.Adam([p], lr=0.1)
+    p.grad = np.full(3, 0.5, np.float32)
+    opt.step()
+    sd = opt.state_dict()
+    q = Parameter(p.data.copy())
+    opt2 = optim.Adam([q], lr=0.1)
+    opt2.load_state_dict(sd)
+    p.grad = q.grad = np.full(3, -0.2, np.float32)
+    opt.step()
+    opt2.step()
+    np.testing.assert_array_equal(p.data, q.data)
+
+
+def _torch_and_ours(make_t, make_o, steps=25, lr=0.1):
+    tp = torch.nn.Parameter(torch.zeros(1))
+    t_opt = torch.optim.SGD([tp], lr=lr)
+    o_opt = optim.SGD([Parameter(np.zeros(1))], lr=lr)
+    ts, os_ = make_t(t_opt), make_o(o_opt)
+    t_lrs, o_lrs = [], []
+    for _ in range(steps):
+        t_lrs.append(ts.get_last_lr()[0])
+        o_lrs.append(os_.get_last_lr()[0])
+        t_opt.step()
+        ts.step()
+        os_.step()
+    np.testing.assert_allclose(o_lrs, t_lrs, rtol=1e-6, atol=1e-12)
+    return o_lrs
+
+
+def test_schedules_match_torch():
+    tl = torch.optim.lr_scheduler
+    _torch_and_ours(lambda o: tl.StepLR(o, 4, 0.5), lambda o: gs.StepLR(o, 4, 0.5))
+    _torch_and_ours(lambda o: tl.MultiStepLR(o, [3, 7], 0.3), lambda o: gs.MultiStepLR(o, [3, 7], 0.3))
+    _torch_and_ours(lambda o: tl.ExponentialLR(o, 0.9), lambda o: gs.ExponentialLR(o, 0.9))
+    _torch_and_ours(lambda o: tl.CosineAnnealingLR(o, 20, 0.001), lambda o: gs.CosineAnnealingLR(o, 20, 0.001))
+    _torch_and_ours(lambda o: tl.LinearLR(o, 0.1, 1.0, 5), lambda o: gs.LinearLR(o, 0.1, 1.0, 5))
+    _torch_and_ours(lambda o: tl.LambdaLR(o, lambda e: 1 / (1 + e)), lambda o: gs.LambdaLR(o, lambda e: 1 / (1 + e)))
+
+
+def test_warmup_then_cosine_matches_torch():
+    tl = torch.optim.lr_scheduler
+
+    def t(o):
+        return tl.SequentialLR(o, [tl.LinearLR(o, 0.01, 1.0, 5), tl.CosineAnnealingLR(o, 15)], milestones=[5])
+
+    def g(o):
+        return gs.SequentialLR(o, [gs.LinearLR(o, 0.01, 1.0, 5), gs.CosineAnnealingLR(o, 15)], milestones=[5])
+    lrs = _torch_and_ours(t, g, steps=20)
+    assert lrs[0] == pytest.approx(0.001) and max(lrs) == pytest.approx(0.1)
