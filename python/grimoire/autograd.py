@@ -57,6 +57,35 @@ def is_grad_enabled() -> bool:
     return _GRAD_ENABLED
 
 
+_AUTOCAST = False
+
+
+@contextlib.contextmanager
+def autocast(enabled: bool = True):
+    """Mixed precision (primer 6.5.5): inside, linear layers and convolutions take bfloat16
+    operands (rounded to nearest even, accumulated in float32); parameters stay float32, the
+    master copy the optimizer updates."""
+    global _AUTOCAST
+    prev, _AUTOCAST = _AUTOCAST, enabled
+    try:
+        yield
+    finally:
+        _AUTOCAST = prev
+
+
+def autocast_enabled() -> bool:
+    return _AUTOCAST
+
+
+def bf16_round(x: np.ndarray) -> np.ndarray:
+    """float32 -> the nearest bfloat16 (round to nearest even, NaN kept), as float32 values."""
+    x = np.asarray(x, np.float32)
+    u = np.ascontiguousarray(x).view(np.uint32)
+    r = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) & np.uint32(0xFFFF0000)
+    r = np.where(np.isnan(x).reshape(u.shape), u | np.uint32(0x00400000), r)
+    return r.view(np.float32).reshape(x.shape)
+
+
 def manual_seed(seed: int) -> None:
     """Seed the generator every random layer initialisation and dropout mask draws from."""
     global _rng

@@ -24,6 +24,7 @@ from .loss import (
 )
 from .module import Module, Parameter, load_safetensors, save_safetensors
 from .moe import MoE
+from .perceptron import Perceptron
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from .recurrent import GRU, LSTM, RNN
 from .transformer import (
@@ -43,5 +44,5 @@ __all__ = [
     "TransformerEncoderLayer", "TransformerDecoderLayer", "TransformerEncoder", "TransformerDecoder", "GPT",
     "BasicBlock", "DenseLayer", "DenseBlock", "ViT", "MoE", "MSELoss", "L1Loss", "BCEWithLogitsLoss",
     "CrossEntropyLoss", "NLLLoss", "MultiMarginLoss", "HingeEmbeddingLoss", "save_safetensors",
-    "load_safetensors",
+    "load_safetensors", "Perceptron",
 ]

@@ -29,6 +29,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     xd, w = x.data, weight.data
     lead = xd.shape[:-1]
     x2 = xd.reshape(-1, xd.shape[-1])
+    if ag.autocast_enabled():  # bf16 operands, float32 accumulation; grads flow to float32 masters
+        x2, w = ag.bf16_round(x2), ag.bf16_round(w)
     y = _gemm(x2, w, trans_b=True)
     if bias is not None:
         y += bias.data
@@ -250,40 +252,47 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
     """
     (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
     xd, w = x.data, weight.data
+    if ag.autocast_enabled():
+        xd, w = ag.bf16_round(xd), ag.bf16_round(w)
     n, c, h, wd = xd.shape
     o, cg, kh, kw = w.shape
     ho, wo = _out_size(h, kh, sh, ph, dh), _out_size(wd, kw, sw, pw, dw)
     xp = np.pad(xd, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else xd
-    cols = np.empty((n, c, kh, kw, ho, wo), xd.dtype)
-    for i, j, v in _windows(xp, kh, kw, sh, sw, dh, dw, ho, wo):
-        cols[:, :, i, j] = v
-    og = o // groups
-    cols_g = cols.reshape(n, groups, cg * kh * kw, ho * wo)
-    w_g = w.reshape(groups, og, cg * kh * kw)
-    y = np.empty((n, groups, og, ho * wo), xd.dtype)
+    # im2col as (C, kh, kw, N, Ho, Wo): each group's rows are one (C/g*kh*kw, N*Ho*Wo) matrix,
+    # so forward and both backward products are single large GEMMs
+    cols = np.empty((c, kh, kw, n, ho, wo), xd.dtype)
+    xpt = xp.transpose(1, 0, 2, 3)
+    for i, j, v in _windows(xpt, kh, kw, sh, sw, dh, dw, ho, wo):
+        cols[:, i, j] = v
+    og, k = o // groups, cg * kh * kw
+    cols_g = cols.reshape(groups, k, n * ho * wo)
+    w_g = w.reshape(groups, og, k)
+    y = np.empty((groups, og, n * ho * wo), xd.dtype)
     for gi in range(groups):
-        y[:, gi] = _gemm(w_g[gi], np.ascontiguousarray(cols_g[:, gi]) if groups > 1 else cols_g[:, 0])
-    y = y.reshape(n, o, ho, wo)
+        _gemm(w_g[gi], cols_g[gi], y[gi])
+    y = y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
     if bias is not None:
-        y += bias.data.reshape(1, -1, 1, 1)
+        y = y + bias.data.reshape(1, -1, 1, 1)
+    else:
+        y = np.ascontiguousarray(y)
 
     def backward(g):
-        g_g = g.reshape(n, groups, og, ho * wo)
+        g_g = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, og, n * ho * wo)
         gx = gw = None
         if weight.requires_grad:
             gw = np.empty_like(w_g)
             for gi in range(groups):
-                gw[gi] = _gemm(np.ascontiguousarray(g_g[:, gi]), np.ascontiguousarray(cols_g[:, gi]),
-                               trans_b=True).sum(0)
+                _gemm(g_g[gi], cols_g[gi], gw[gi], trans_b=True)
             gw = gw.reshape(w.shape)
         if x.requires_grad:
-            gcols = np.empty((n, groups, cg * kh * kw, ho * wo), xd.dtype)
+            gcols = np.empty((groups, k, n * ho * wo), xd.dtype)
             for gi in range(groups):
-                gcols[:, gi] = _gemm(w_g[gi], np.ascontiguousarray(g_g[:, gi]), trans_a=True)
-            gcols = gcols.reshape(n, c, kh, kw, ho, wo)
-            gxp = np.zeros(xp.shape, xd.dtype)
+                _gemm(w_g[gi], g_g[gi], gcols[gi], trans_a=True)
+            gcols = gcols.reshape(c, kh, kw, n, ho, wo)
+            gxp = np.zeros((c, n) + xp.shape[2:], xd.dtype)
             for i, j, v in _windows(gxp, kh, kw, sh, sw, dh, dw, ho, wo):
-                v += gcols[:, :, i, j]
+                v += gcols[:, i, j]
+            gxp = gxp.transpose(1, 0, 2, 3)
             gx = gxp[:, :, ph: ph + h, pw: pw + wd] if ph or pw else gxp
         if bias is None:
             return gx, gw

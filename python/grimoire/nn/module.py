@@ -198,12 +198,13 @@ class Module:
         return ""
 
 
-def save_safetensors(tensors: dict[str, np.ndarray], path: str | os.PathLike) -> None:
+def save_safetensors(tensors: dict[str, np.ndarray], path: str | os.PathLike,
+                     metadata: dict[str, str] | None = None) -> None:
     """Write a dict of arrays to ``path`` as safetensors: a temporary file in the same folder,
     then ``os.replace``, so a crash never leaves a half-written file under the final name."""
     from safetensors.numpy import save
 
-    blob = save({k: np.array(v, order="C", copy=None) for k, v in tensors.items()})
+    blob = save({k: np.array(v, order="C", copy=None) for k, v in tensors.items()}, metadata=metadata)
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".safetensors")
