@@ -1,16 +1,16 @@
 """grimoire.autograd: the primer's 2.3.3 example, gradcheck on every op (float64 central
 differences), broadcasting, gradient accumulation semantics, against PyTorch where it helps."""
 
+import grimoire
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-import grimoire
-from grimoire import Tensor, autograd as ag
+from grimoire import Tensor
+from grimoire import autograd as ag
 from grimoire.autograd import gradcheck
 from grimoire.nn import functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 
 def r(*shape, seed=0, positive=False):

@@ -5,13 +5,11 @@ NumPy) into ours, runs the same input, back-propagates the same output gradient,
 output, the input's gradient and every parameter's gradient.
 """
 
+import grimoire
 import numpy as np
 import pytest
 import torch
-
-import grimoire
-from grimoire import Tensor
-from grimoire import nn
+from grimoire import Tensor, nn
 from grimoire.nn import functional as F
 
 torch.set_num_threads(1)

@@ -3,14 +3,13 @@ PyTorch key names, losses against torch.nn."""
 
 import os
 
+import grimoire
 import numpy as np
 import pytest
 import torch
-from safetensors.torch import save_file as torch_save_file
-
-import grimoire
 from grimoire import Tensor, nn
 from grimoire.nn import functional as F
+from safetensors.torch import save_file as torch_save_file
 
 
 def small_model():

@@ -3,7 +3,6 @@
 import numpy as np
 import pytest
 import torch
-
 from grimoire import optim
 from grimoire.nn import Parameter
 from grimoire.optim import lr_scheduler as gs

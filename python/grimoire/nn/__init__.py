@@ -24,8 +24,8 @@ from .loss import (
 )
 from .module import Module, Parameter, load_safetensors, save_safetensors
 from .moe import MoE
-from .perceptron import Perceptron
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
+from .perceptron import Perceptron
 from .recurrent import GRU, LSTM, RNN
 from .transformer import (
                    GPT,

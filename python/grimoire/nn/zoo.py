@@ -15,7 +15,7 @@ from .. import autograd as ag
 from .. import optim
 from ..autograd import Tensor
 from . import functional as F
-from .activation import GELU, Dropout, ReLU, Tanh
+from .activation import Dropout, ReLU, Tanh
 from .containers import Sequential
 from .conv import Conv2d, MaxPool2d
 from .linear import Flatten, Linear
@@ -174,16 +174,16 @@ def train_char_gpt(steps: int = 150, d_model: int = 64, n_heads: int = 4, n_laye
 
 
 def train_digits_vit(epochs: int = 6, dim: int = 48, seed: int = 0, n_train: int | None = None) -> dict:
-    """A ViT on the digits: 2x2 patches of the 8x8 image (16 tokens + a class token)."""
+    """A ViT on the digits: 4x4 patches of the 8x8 image (4 tokens + a class token)."""
     from ..train import evaluate, fit
 
     Xtr, ytr, Xte, yte = digits_split()
     if n_train is not None:
         Xtr, ytr = Xtr[:n_train], ytr[:n_train]
     ag.manual_seed(seed)
-    model = ViT(8, 2, 10, dim=dim, depth=2, heads=4)
-    opt = optim.AdamW(model.parameters(), lr=2e-3, weight_decay=0.01)
-    hist = fit(model, CrossEntropyLoss(), opt, Xtr, ytr, epochs=epochs, batch_size=64, seed=seed, verbose=False)
+    model = ViT(8, 4, 10, dim=dim, depth=2, heads=4)
+    opt = optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    hist = fit(model, CrossEntropyLoss(), opt, Xtr, ytr, epochs=epochs, batch_size=32, seed=seed, verbose=False)
     _, acc = evaluate(model, CrossEntropyLoss(), Xte, yte)
     return {"model": model, "accuracy": acc, "history": hist}
 
@@ -231,4 +231,4 @@ def mlp(sizes: list[int], act=Tanh) -> Sequential:
 
 __all__ = ["digits_split", "digits_cnn", "train_digits_cnn", "train_tabular_mlp", "SequenceRegressor",
            "sine_windows", "train_sequence_gru", "char_data", "train_char_gpt", "train_digits_vit",
-           "MoEClassifier", "train_digits_moe", "mlp", "GELU"]
+           "MoEClassifier", "train_digits_moe", "mlp"]
