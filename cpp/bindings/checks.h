@@ -97,6 +97,7 @@ Strided<T> view(const py::array& a, const char* name, bool writable = false) {
 
 template <typename T>
 bool is_c_contiguous(const Strided<T>& v) {
+  if (v.size() == 0) return true;  // nothing to read: any strides will do
   int64_t expect = 1;
   for (int i = v.ndim() - 1; i >= 0; --i) {
     if (v.shape[i] != 1 && v.strides[i] != expect) return false;
@@ -132,11 +133,11 @@ inline bool may_overlap(const py::array& a, const py::array& b) {
   return py::module_::import("numpy").attr("may_share_memory")(a, b).cast<bool>();
 }
 
-// The last dimension must be contiguous (stride 1, or size <= 1): kernels that take row strides
-// but read each row as a vector.
+// The last dimension must be contiguous (stride 1, or size <= 1, or an empty array): kernels
+// that take row strides but read each row as a vector.
 template <typename T>
 void require_last_dim_contiguous(const Strided<T>& v, const char* name) {
-  if (v.ndim() > 0 && v.shape.back() > 1 && v.strides.back() != 1)
+  if (v.ndim() > 0 && v.size() > 0 && v.shape.back() > 1 && v.strides.back() != 1)
     throw py::value_error(std::string(name) + " must have a contiguous last dimension (stride 1 element), got " +
                           std::to_string(v.strides.back()) + " (use numpy.ascontiguousarray)");
 }

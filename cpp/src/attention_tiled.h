@@ -46,6 +46,11 @@ inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
 inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 inline int64_t clamp64(int64_t x, int64_t lo, int64_t hi) { return x < lo ? lo : (x > hi ? hi : x); }
+inline bool any_nan(const float* x, int64_t n) {
+  bool nan = false;
+  for (int64_t t = 0; t < n; ++t) nan |= x[t] != x[t];
+  return nan;
+}
 
 // One thread's scratch buffer (64-byte aligned).
 struct Scratch {
@@ -262,7 +267,8 @@ void forward_block(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, i
       epilogue(p, sr, cols, cp, b, h, i0 + r, j0, 0, 1);
       const float mt = O::max(sr, cp);
       const float m_new = mt > m[r] ? mt : m[r];
-      if (m_new == -kInf) {  // nothing visible yet in this row
+      if (m_new == -kInf) {  // nothing visible yet in this row (or only NaN: the max skips it)
+        if (any_nan(sr, cp)) l[r] = __builtin_nanf("");
         for (int64_t t = 0; t < cp; ++t) sr[t] = 0.0f;
         continue;
       }
@@ -323,7 +329,10 @@ void decode(const AttentionParams& p) {
         epilogue(p, s, n, np, b, h, 0, j0, 0, 1);
         const float mt = O::max(s, np);
         const float m_new = mt > m ? mt : m;
-        if (m_new == -kInf) continue;
+        if (m_new == -kInf) {  // nothing visible (or only NaN, which the max skips)
+          if (any_nan(s, np)) l = __builtin_nanf("");
+          continue;
+        }
         const float alpha = m == -kInf ? 0.0f : std::exp(m - m_new);
         l = l * alpha + O::exp_sub_sum(s, np, m_new);
         if (alpha != 1.0f)
@@ -352,9 +361,11 @@ void decode(const AttentionParams& p) {
       for (int64_t sp = 0; sp < splits; ++sp) M = pr[sp * stride] > M ? pr[sp * stride] : M;
       const int64_t b = r / p.heads, h = r % p.heads;
       float* out = p.out + b * p.out_stride[0] + h * p.out_stride[1];
-      if (M == -kInf) {
-        for (int64_t c = 0; c < d; ++c) out[c] = 0.0f;
-        p.lse[r] = -kInf;
+      bool nan = false;  // a range of only NaN scores has m = -inf and l = NaN
+      for (int64_t sp = 0; sp < splits; ++sp) nan |= pr[sp * stride + 1] != pr[sp * stride + 1];
+      if (M == -kInf || nan) {
+        for (int64_t c = 0; c < d; ++c) out[c] = nan ? __builtin_nanf("") : 0.0f;
+        p.lse[r] = nan ? __builtin_nanf("") : -kInf;
         continue;
       }
       float L = 0.0f;
