@@ -97,6 +97,7 @@ Strided<T> view(const py::array& a, const char* name, bool writable = false) {
 
 template <typename T>
 bool is_c_contiguous(const Strided<T>& v) {
+  if (v.size() == 0) return true;  // nothing to read: any strides will do
   int64_t expect = 1;
   for (int i = v.ndim() - 1; i >= 0; --i) {
     if (v.shape[i] != 1 && v.strides[i] != expect) return false;
@@ -130,6 +131,36 @@ inline void require_same_shape(const std::vector<int64_t>& got, const std::vecto
 // kernel cannot honour).
 inline bool may_overlap(const py::array& a, const py::array& b) {
   return py::module_::import("numpy").attr("may_share_memory")(a, b).cast<bool>();
+}
+
+// The last dimension must be contiguous (stride 1, or size <= 1, or an empty array): kernels
+// that take row strides but read each row as a vector.
+template <typename T>
+void require_last_dim_contiguous(const Strided<T>& v, const char* name) {
+  if (v.ndim() > 0 && v.size() > 0 && v.shape.back() > 1 && v.strides.back() != 1)
+    throw py::value_error(std::string(name) + " must have a contiguous last dimension (stride 1 element), got " +
+                          std::to_string(v.strides.back()) + " (use numpy.ascontiguousarray)");
+}
+
+// Element strides that broadcast `v` (NumPy rules: dimensions aligned on the right, a size-1 or
+// missing dimension repeats) to `target`; ValueError naming the argument when it cannot.
+template <typename T>
+std::vector<int64_t> broadcast_strides(const Strided<T>& v, const std::vector<int64_t>& target, const char* name,
+                                       const char* target_desc) {
+  const int nt = static_cast<int>(target.size()), nv = v.ndim();
+  if (nv > nt)
+    throw py::value_error(std::string(name) + " has shape " + shape_str(v.shape) + ", which does not broadcast to " +
+                          target_desc + " " + shape_str(target));
+  std::vector<int64_t> strides(nt, 0);
+  for (int i = 0; i < nv; ++i) {
+    const int t = nt - nv + i;
+    if (v.shape[i] == target[t]) strides[t] = target[t] == 1 ? 0 : v.strides[i];
+    else if (v.shape[i] == 1) strides[t] = 0;
+    else
+      throw py::value_error(std::string(name) + " has shape " + shape_str(v.shape) + ", which does not broadcast to " +
+                            target_desc + " " + shape_str(target));
+  }
+  return strides;
 }
 
 }  // namespace grimoire::bind

@@ -10,6 +10,8 @@ namespace py = pybind11;
 
 void bind_gemm(py::module_& m);
 void bind_graph(py::module_& m);
+void bind_timeseries(py::module_& m);
+void bind_attention(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -44,4 +46,6 @@ PYBIND11_MODULE(_core, m) {
 
   bind_gemm(m);
   bind_graph(m);
+  bind_timeseries(m);
+  bind_attention(m);
 }

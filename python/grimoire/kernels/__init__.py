@@ -6,6 +6,7 @@ releases the GIL and runs multithreaded in C++.
 
 from __future__ import annotations
 
+from .attention import attention, attention_backward
 from .gemm import gemm
 
-__all__ = ["gemm"]
+__all__ = ["attention", "attention_backward", "gemm"]
