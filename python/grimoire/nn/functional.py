@@ -13,6 +13,8 @@ import numpy as np
 
 from .. import autograd as ag
 from ..autograd import Tensor, unbroadcast
+from ..kernels import attention as _attention
+from ..kernels import attention_backward as _attention_backward
 from ..kernels import gemm as _gemm
 
 
@@ -361,38 +363,19 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None
     Grouped-query attention when Hk divides H (each group of H/Hk query heads shares a key/value
     head). ``is_causal`` aligns bottom-right: query i sees keys 0 .. Tk - Tq + i (what a KV-cache
     decode step needs). ``attn_mask``: boolean (True = attend) or additive float, broadcastable
-    to (B, H, Tq, Tk). Backward: dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(dP * P)),
-    dQ = dS K * scale, dK = dS^T Q * scale.
+    to (B, H, Tq, Tk). The core's FlashAttention kernel: the Tq x Tk score matrix is never stored;
+    the backward recomputes it tile by tile from the saved log-sum-exp. float32 only.
     """
     qd, kd, vd = q.data, k.data, v.data
-    b, h, tq, d = qd.shape
-    hk, tk = kd.shape[1], kd.shape[2]
-    rep = h // hk
-    sc = 1.0 / math.sqrt(d) if scale is None else scale
-    q4 = qd.reshape(b, hk, rep * tq, d) if rep > 1 else qd  # query heads of a group share K, V
-    s = _gemm(q4.reshape(b * hk, -1, d), kd.reshape(b * hk, tk, d), trans_b=True, alpha=sc)
-    s = s.reshape(b, h, tq, tk)
-    if is_causal:
-        allowed = np.arange(tk)[None, :] <= (np.arange(tq)[:, None] + (tk - tq))
-        s = np.where(allowed, s, -np.inf)
+    mask = None
     if attn_mask is not None:
-        m = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
-        s = np.where(m, s, -np.inf) if m.dtype == bool else s + m
-    s -= s.max(axis=-1, keepdims=True)
-    p = np.exp(s, out=s)
-    p /= p.sum(axis=-1, keepdims=True)
-    p3 = p.reshape(b * hk, rep * tq, tk)
-    v3 = vd.reshape(b * hk, tk, d)
-    out = _gemm(p3, v3).reshape(b, h, tq, d)
+        mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
+        if mask.dtype != bool:
+            mask = mask.astype(np.float32, copy=False)
+    out, lse = _attention(qd, kd, vd, causal=is_causal, scale=scale, mask=mask)
 
     def backward(g):
-        g3 = g.reshape(b * hk, rep * tq, d)
-        gv = _gemm(p3, g3, trans_a=True).reshape(vd.shape)
-        dp = _gemm(g3, v3, trans_b=True)
-        ds = p3 * (dp - (dp * p3).sum(axis=-1, keepdims=True))
-        gq = _gemm(ds, kd.reshape(b * hk, tk, d), alpha=sc).reshape(qd.shape)
-        gk = _gemm(ds, q4.reshape(b * hk, -1, d), trans_a=True, alpha=sc).reshape(kd.shape)
-        return gq, gk, gv
+        return _attention_backward(g, qd, kd, vd, out, lse, causal=is_causal, scale=scale, mask=mask)
     return Tensor._make(out, (q, k, v), backward, "attention")
 
 
