@@ -205,16 +205,35 @@ inline void sgemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t a_rs,
 
 // Work is split into items that a thread owns: (image, group, tile) for the forward, (image,
 // group) for the backward (col2im of two tiles of one image may add to the same input pixel).
-// With fewer items than threads, the items run one after another and the GEMM is threaded.
-template <typename Body>
-void run_items(int64_t items, Body&& body) {
-  if (items <= 0) return;
+// A thread gets at least ~2 MFLOP of items, so that small convolutions stay on one thread (waking
+// a team costs more than they do). With fewer items than threads, the items run one after
+// another and the GEMM is threaded. body(begin, end, gemm_threads, thread_index).
+constexpr int64_t kMinFlopsPerThread = int64_t{1} << 21;
+
+int64_t item_grain(int64_t flops_per_item) {
+  return std::max<int64_t>(1, kMinFlopsPerThread / std::max<int64_t>(flops_per_item, 1));
+}
+
+// Whether the items are shared among threads (each GEMM on one thread) rather than run in turn.
+bool threaded_items(int64_t items, int64_t grain) {
   const int threads = num_threads();
-  if (items >= threads || threads == 1) {
-    parallel_for(items, 1, [&](int64_t begin, int64_t end) { body(begin, end, 1, omp_get_thread_num()); });
+  return threads == 1 || items >= threads || items <= grain;
+}
+
+template <typename Body>
+void run_items(int64_t items, int64_t grain, Body&& body) {
+  if (items <= 0) return;
+  if (threaded_items(items, grain)) {
+    parallel_for(items, grain, [&](int64_t begin, int64_t end) { body(begin, end, 1, omp_get_thread_num()); });
   } else {
     body(0, items, 0, 0);
   }
+}
+
+// Threads parallel_for(items, grain, .) opens when the items are shared.
+int item_threads(int64_t items, int64_t grain) {
+  const int64_t chunks = std::max<int64_t>(1, items / std::max<int64_t>(grain, 1));
+  return static_cast<int>(std::min<int64_t>(num_threads(), chunks));
 }
 
 }  // namespace
@@ -224,7 +243,8 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
   const Plan pl = make_plan(s);
   if (s.n == 0 || s.c_out == 0 || pl.P == 0) return;
   const int64_t per_image = s.groups * pl.tiles;
-  run_items(s.n * per_image, [&](int64_t begin, int64_t end, int gemm_threads, int) {
+  const int64_t grain = item_grain(2 * pl.og * pl.K * pl.tile);
+  run_items(s.n * per_image, grain, [&](int64_t begin, int64_t end, int gemm_threads, int) {
     std::vector<float> col(pl.pointwise ? 0 : static_cast<size_t>(pl.K * pl.tile));
     for (int64_t it = begin; it < end; ++it) {
       const int64_t n = it / per_image, g = (it / pl.tiles) % s.groups, t = it % pl.tiles;
@@ -273,14 +293,13 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   if ((!dx && !dw) || s.n == 0 || pl.P == 0 || s.c_out == 0 || pl.K == 0) return;
 
   const int64_t items = s.n * s.groups;
-  const int threads = num_threads();
-  const bool threaded_items = items >= threads || threads == 1;
+  const int64_t grain = item_grain(4 * pl.og * pl.K * pl.P);
   // dW is a sum over images: each thread sums its images into its own copy, and the copies are
-  // added in thread order afterwards (deterministic for a given thread count). Threaded GEMMs
-  // on a single item stream accumulate straight into dw.
-  const int copies = threaded_items && dw ? std::min<int64_t>(threads, items) : 0;
+  // added in thread order afterwards (deterministic for a given thread count). Items run in turn
+  // (one thread, or threaded GEMMs) accumulate straight into dw.
+  const int copies = threaded_items(items, grain) && dw ? item_threads(items, grain) : 0;
   std::vector<float> dw_parts(static_cast<size_t>(copies > 1 ? copies * w_size : 0), 0.0f);
-  run_items(items, [&](int64_t begin, int64_t end, int gemm_threads, int thread) {
+  run_items(items, grain, [&](int64_t begin, int64_t end, int gemm_threads, int thread) {
     float* dw_acc = dw_parts.empty() ? dw : dw_parts.data() + thread * w_size;
     std::vector<float> col(pl.pointwise ? 0 : static_cast<size_t>(pl.K * pl.tile));
     for (int64_t it = begin; it < end; ++it) {

@@ -6,6 +6,18 @@ releases the GIL and runs multithreaded in C++.
 
 from __future__ import annotations
 
+from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward
 from .gemm import gemm
+from .pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 
-__all__ = ["gemm"]
+__all__ = [
+    "avg_pool2d",
+    "avg_pool2d_backward",
+    "conv1d",
+    "conv1d_backward",
+    "conv2d",
+    "conv2d_backward",
+    "gemm",
+    "max_pool2d",
+    "max_pool2d_backward",
+]
