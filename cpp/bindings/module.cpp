@@ -11,6 +11,8 @@ namespace py = pybind11;
 void bind_gemm(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
+void bind_graph(py::module_& m);
+void bind_timeseries(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -46,4 +48,6 @@ PYBIND11_MODULE(_core, m) {
   bind_gemm(m);
   bind_conv(m);
   bind_pool(m);
+  bind_graph(m);
+  bind_timeseries(m);
 }

@@ -1,11 +1,86 @@
 // GEMM driver. The scalar reference path lives here; the packed, cache-blocked SIMD paths are
-// added beside it (gemm_avx2.cpp, gemm_avx512.cpp) and chosen at run time by isa_for().
+// beside it (gemm_avx2.cpp, gemm_avx512.cpp, their shared driver in gemm_internal.h) and chosen
+// at run time by isa_for(). This file also holds what those paths share: the cache blocking,
+// the per-thread packing buffers and the thread count.
 #include "grimoire/gemm.h"
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+#include <vector>
+
+#include "gemm_internal.h"
 #include "grimoire/cpu.h"
 #include "grimoire/parallel.h"
 
 namespace grimoire {
+
+namespace gemm_detail {
+
+namespace {
+
+int64_t cache_bytes(int name, int64_t fallback, int64_t lo, int64_t hi) {
+  const long v = sysconf(name);
+  return std::clamp<int64_t>(v > 0 ? v : fallback, lo, hi);
+}
+
+}  // namespace
+
+Blocking blocking(int mr, int nr, int elem_size) {
+  // Defaults are Zen 3's: 32 KiB L1d, 512 KiB L2 per core, 32 MiB L3 (sysconf may report the
+  // whole socket's L3, hence the clamp).
+  static const int64_t l1 = cache_bytes(_SC_LEVEL1_DCACHE_SIZE, 32 << 10, 16 << 10, 64 << 10);
+  static const int64_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 << 10, 128 << 10, 2 << 20);
+  static const int64_t l3 = cache_bytes(_SC_LEVEL3_CACHE_SIZE, 32 << 20, 2 << 20, 32 << 20);
+  Blocking b;
+  // A B micro-panel (kc x nr) takes about half of L1, next to the A micro-panel streaming through.
+  b.kc = std::clamp<int64_t>(l1 / 2 / (nr * elem_size), 64, 512) & ~int64_t{7};
+  // The packed A block (mc x kc) fills about 40% of L2.
+  b.mc = std::max<int64_t>(mr, (l2 * 2 / 5 / (b.kc * elem_size)) / mr * mr);
+  // The packed B block (kc x nc) about a quarter of L3.
+  b.nc = std::max<int64_t>(nr, (l3 / 4 / (b.kc * elem_size)) / nr * nr);
+  return b;
+}
+
+namespace {
+
+struct Scratch {
+  void* ptr[3] = {nullptr, nullptr, nullptr};
+  size_t size[3] = {0, 0, 0};
+  ~Scratch() {
+    for (void* p : ptr) std::free(p);
+  }
+};
+
+}  // namespace
+
+void* scratch(int slot, size_t bytes) {
+  thread_local Scratch s;
+  if (bytes > s.size[slot]) {
+    std::free(s.ptr[slot]);
+    const size_t want = (std::max(bytes, s.size[slot] * 3 / 2) + 63) & ~size_t{63};
+    s.ptr[slot] = std::aligned_alloc(64, want);
+    if (s.ptr[slot] == nullptr) {
+      s.size[slot] = 0;
+      throw std::bad_alloc();
+    }
+    s.size[slot] = want;
+  }
+  return s.ptr[slot];
+}
+
+int threads_for(int requested, int64_t m, int64_t n, int64_t k) {
+  const int want = requested > 0 ? requested : num_threads();
+  if (want <= 1) return 1;
+  // About 2^18 multiply-adds (a 64^3 product) per thread pays for waking it.
+  const double work = static_cast<double>(m) * static_cast<double>(n) * static_cast<double>(k);
+  const double per_thread = 262144.0;
+  return static_cast<int>(std::clamp<double>(work / per_thread, 1.0, want));
+}
+
+}  // namespace gemm_detail
 
 namespace {
 
@@ -37,7 +112,7 @@ void reference_rows(const GemmParams<T>& p, int64_t row_begin, int64_t row_end) 
 template <typename T>
 void reference(const GemmParams<T>& p) {
   if (p.m <= 0 || p.n <= 0) return;
-  const int threads = p.num_threads == 1 ? 1 : num_threads();
+  const int threads = p.num_threads > 0 ? p.num_threads : num_threads();
   if (threads == 1) {
     reference_rows(p, 0, p.m);
     return;
@@ -47,25 +122,70 @@ void reference(const GemmParams<T>& p) {
                [&](int64_t b, int64_t e) { reference_rows(p, b, e); });
 }
 
+const std::vector<Isa>& gemm_paths() {
+  static const std::vector<Isa> paths = {Isa::scalar, Isa::avx2, Isa::avx512};
+  return paths;
+}
+
+template <typename T>
+void dispatch(const GemmParams<T>& p) {
+  switch (isa_for(gemm_paths())) {
+    case Isa::avx512: gemm_detail::gemm_avx512(p); return;
+    case Isa::avx2: gemm_detail::gemm_avx2(p); return;
+    case Isa::scalar: reference(p); return;
+  }
+}
+
+// Small products each on one thread, spread over the batch; large ones one after another, each
+// using all threads.
 template <typename T>
 void batched(const GemmParams<T>& p, const GemmBatch<T>& batch) {
-  for (int64_t i = 0; i < batch.batch; ++i) {
+  auto one = [&](int64_t i, int threads) {
     GemmParams<T> q = p;
     q.a += i * batch.a_batch_stride;
     q.b += i * batch.b_batch_stride;
     q.c += i * batch.c_batch_stride;
-    gemm(q);
+    q.num_threads = threads;
+    dispatch(q);
+  };
+  const int threads = p.num_threads > 0 ? p.num_threads : num_threads();
+  const int per_product = gemm_detail::threads_for(threads, p.m, p.n, p.k);
+  if (threads <= 1 || per_product >= threads || batch.batch < 2) {
+    for (int64_t i = 0; i < batch.batch; ++i) one(i, p.num_threads);
+    return;
   }
+  const int64_t work = std::max<int64_t>(1, p.m * p.n * std::max<int64_t>(p.k, 1));
+  const int64_t grain = std::max<int64_t>(1, 262144 / work);
+  const int64_t chunks = std::max<int64_t>(1, batch.batch / grain);
+  const int team = static_cast<int>(std::min<int64_t>(threads, chunks));
+  if (team <= 1) {
+    for (int64_t i = 0; i < batch.batch; ++i) one(i, 1);
+    return;
+  }
+#pragma omp parallel for num_threads(team) schedule(static)
+  for (int64_t i = 0; i < batch.batch; ++i) one(i, 1);
 }
 
-const bool registered = (register_family("gemm", {Isa::scalar}), true);
+const bool registered = (register_family("gemm", gemm_paths()), true);
 
 }  // namespace
 
+namespace gemm_detail {
+
+template <typename T>
+void scale_only(const GemmParams<T>& p) {
+  if (p.m <= 0 || p.n <= 0) return;
+  scale_c(p, 0, p.m);
+}
+template void scale_only(const GemmParams<float>&);
+template void scale_only(const GemmParams<double>&);
+
+}  // namespace gemm_detail
+
 void gemm_reference(const GemmParams<float>& p) { reference(p); }
 void gemm_reference(const GemmParams<double>& p) { reference(p); }
-void gemm(const GemmParams<float>& p) { reference(p); }
-void gemm(const GemmParams<double>& p) { reference(p); }
+void gemm(const GemmParams<float>& p) { dispatch(p); }
+void gemm(const GemmParams<double>& p) { dispatch(p); }
 void gemm_batched(const GemmParams<float>& p, const GemmBatch<float>& b) { batched(p, b); }
 void gemm_batched(const GemmParams<double>& p, const GemmBatch<double>& b) { batched(p, b); }
 

@@ -1,0 +1,306 @@
+// GEMM internals shared by the driver (gemm.cpp) and the SIMD paths (gemm_avx2.cpp, gemm_avx512.cpp).
+//
+// The fast paths follow BLIS: five loops around a register-blocked microkernel.
+//
+//   for jc in n, step NC            B block  op(B)[pc:pc+KC, jc:jc+NC] packed once, shared (L3)
+//     for pc in k, step KC
+//       pack B block into NR-column micro-panels (kc x NR each, zero padded)
+//       for ic in m, step MC         (threads)   A block op(A)[ic:ic+MC, pc:pc+KC] packed per thread (L2)
+//         pack A block into MR-row micro-panels (kc x MR each, zero padded)
+//         for jr in nc, step NR      (threads)   one B micro-panel stays in L1
+//           for ir in mc, step MR
+//             microkernel: C[ir:ir+MR, jr:jr+NR] = alpha * Apanel @ Bpanel + beta' * C
+//
+// beta' is the caller's beta for the first k block and 1 after. When op(A) has few rows and
+// op(B) has unit column stride, B is not packed: the microkernel reads it in place (row stride
+// ldb), which saves a pass over a B that is only used a few times.
+//
+// The driver template below is compiled once per ISA file, inside a namespace named by that
+// file (GRIMOIRE_GEMM_DRIVER), so the AVX-512 instantiation can never be linked into the AVX2 path.
+#pragma once
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+
+#include "grimoire/gemm.h"
+
+namespace grimoire::gemm_detail {
+
+// Cache blocking for a microkernel of mr x nr elements of `elem_size` bytes (from the cache sizes
+// sysconf reports, clamped to sane values).
+struct Blocking {
+  int64_t mc, nc, kc;
+};
+Blocking blocking(int mr, int nr, int elem_size);
+
+// Per-thread, 64-byte aligned scratch that is kept and reused across calls (grows only).
+// slot 0: packed A, slot 1: packed B, slot 2: a B edge panel.
+void* scratch(int slot, size_t bytes);
+
+// Threads for one call: p.num_threads (0: grimoire::num_threads()), reduced for small products.
+int threads_for(int requested, int64_t m, int64_t n, int64_t k);
+
+// C = beta * C over the whole of C (beta == 0 writes zeros without reading): k == 0 or alpha == 0.
+template <typename T>
+void scale_only(const GemmParams<T>& p);
+
+// The SIMD paths (defined in gemm_avx2.cpp / gemm_avx512.cpp).
+void gemm_avx2(const GemmParams<float>& p);
+void gemm_avx2(const GemmParams<double>& p);
+void gemm_avx512(const GemmParams<float>& p);
+void gemm_avx512(const GemmParams<double>& p);
+
+}  // namespace grimoire::gemm_detail
+
+#ifdef GRIMOIRE_GEMM_DRIVER
+#include <omp.h>
+
+namespace grimoire::gemm_detail::GRIMOIRE_GEMM_DRIVER {
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Pack rows [0, mc) x cols [0, kc) of op(A) (a points at its (0, 0)) into MR-row micro-panels:
+// panel r holds out[p * MR + i] = op(A)[r*MR + i, p], rows past mc zero.
+template <typename T, int MR>
+void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* out) {
+  for (int64_t r = 0; r < mc; r += MR) {
+    const int64_t mr = std::min<int64_t>(MR, mc - r);
+    const T* ar = a + r * rs;
+    if (mr == MR && rs == 1) {
+      for (int64_t p = 0; p < kc; ++p)
+        for (int i = 0; i < MR; ++i) out[p * MR + i] = ar[p * cs + i];
+    } else if (mr == MR && cs == 1) {
+      for (int i = 0; i < MR; ++i) {
+        const T* row = ar + i * rs;
+        for (int64_t p = 0; p < kc; ++p) out[p * MR + i] = row[p];
+      }
+    } else {
+      for (int64_t p = 0; p < kc; ++p) {
+        int i = 0;
+        for (; i < mr; ++i) out[p * MR + i] = ar[i * rs + p * cs];
+        for (; i < MR; ++i) out[p * MR + i] = T(0);
+      }
+    }
+    out += MR * kc;
+  }
+}
+
+// Pack one NR-column micro-panel of op(B): out[p * NR + j] = op(B)[p, j] for j < nr, zero after.
+template <typename T, int NR>
+void pack_b_panel(int64_t kc, int64_t nr, const T* b, int64_t rs, int64_t cs, T* out) {
+  if (nr == NR && cs == 1) {
+    for (int64_t p = 0; p < kc; ++p)
+      for (int j = 0; j < NR; ++j) out[p * NR + j] = b[p * rs + j];
+  } else if (nr == NR && rs == 1) {
+    for (int j = 0; j < NR; ++j) {
+      const T* col = b + j * cs;
+      for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = col[p];
+    }
+  } else {
+    for (int64_t p = 0; p < kc; ++p) {
+      int j = 0;
+      for (; j < nr; ++j) out[p * NR + j] = b[p * rs + j * cs];
+      for (; j < NR; ++j) out[p * NR + j] = T(0);
+    }
+  }
+}
+
+// A register-blocked MR x (NV * V::L) microkernel over a SIMD vector type V that provides
+// reg, L (lanes), zero(), load(p), bcast(p), fma(a, b, c), mul(a, b), store(p, r).
+// The MR x NV accumulators live in registers (the loops are fully unrolled).
+template <typename T, typename V, int MR_, int NV>
+struct Microkernel {
+  static constexpr int MR = MR_, NR = NV * V::L;
+  using R = typename V::reg;
+
+  template <int ROWS>
+  static inline void compute(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs,
+                             T alpha, T beta) {
+    R acc[ROWS][NV];
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+    for (int64_t p = 0; p < kc; ++p) {
+      R bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * V::L);
+#pragma GCC unroll 16
+      for (int i = 0; i < ROWS; ++i) {
+        const R ai = V::bcast(a + i);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
+      }
+      a += MR;
+      b += ldb;
+    }
+    const R va = V::bcast(&alpha);
+    if (cs == 1) {
+      const R vb = V::bcast(&beta);
+#pragma GCC unroll 16
+      for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) {
+          T* ci = c + i * rs + v * V::L;
+          V::store(ci, beta == T(0) ? V::mul(va, acc[i][v]) : V::fma(vb, V::load(ci), V::mul(va, acc[i][v])));
+        }
+      return;
+    }
+    alignas(64) T tmp[ROWS * NR];
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) V::store(tmp + i * NR + v * V::L, V::mul(va, acc[i][v]));
+    for (int i = 0; i < ROWS; ++i)
+      for (int j = 0; j < NR; ++j) {
+        T& cij = c[i * rs + j * cs];
+        cij = beta == T(0) ? tmp[i * NR + j] : tmp[i * NR + j] + beta * cij;
+      }
+  }
+
+  static void full(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs, T alpha,
+                   T beta) {
+    compute<MR>(kc, a, b, ldb, c, rs, cs, alpha, beta);
+  }
+
+  template <int ROWS = 1>
+  static inline void rows_from(int mr, int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs,
+                               int64_t cs, T alpha, T beta) {
+    if constexpr (ROWS < MR) {
+      if (mr == ROWS) compute<ROWS>(kc, a, b, ldb, c, rs, cs, alpha, beta);
+      else rows_from<ROWS + 1>(mr, kc, a, b, ldb, c, rs, cs, alpha, beta);
+    }
+  }
+  static void rows(int mr, int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs,
+                   T alpha, T beta) {
+    rows_from<1>(mr, kc, a, b, ldb, c, rs, cs, alpha, beta);
+  }
+};
+
+// Kernel must provide:
+//   static constexpr int MR, NR;
+//   static void full(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs, T alpha, T beta);
+//   static void rows(int mr, ...same...)   // mr < MR valid rows, all NR columns, A panel still MR-strided
+// Both compute C[i, j] = alpha * sum_p a[p*MR + i] * b[p*ldb + j] + beta * C[i, j] (beta == 0: C not read).
+template <typename T, typename Kernel>
+struct Driver {
+  static constexpr int MR = Kernel::MR, NR = Kernel::NR;
+
+  // One micro-tile, any mr <= MR, nr <= NR.
+  static inline void tile(int64_t kc, int64_t mr, int64_t nr, const T* a, const T* b, int64_t ldb, T* c,
+                          int64_t rs, int64_t cs, T alpha, T beta) {
+    if (nr == NR) {
+      if (mr == MR) Kernel::full(kc, a, b, ldb, c, rs, cs, alpha, beta);
+      else Kernel::rows(static_cast<int>(mr), kc, a, b, ldb, c, rs, cs, alpha, beta);
+      return;
+    }
+    alignas(64) T tmp[MR * NR];
+    if (mr == MR) Kernel::full(kc, a, b, ldb, tmp, NR, 1, T(1), T(0));
+    else Kernel::rows(static_cast<int>(mr), kc, a, b, ldb, tmp, NR, 1, T(1), T(0));
+    for (int64_t i = 0; i < mr; ++i)
+      for (int64_t j = 0; j < nr; ++j) {
+        T& cij = c[i * rs + j * cs];
+        cij = beta == T(0) ? alpha * tmp[i * NR + j] : alpha * tmp[i * NR + j] + beta * cij;
+      }
+  }
+
+  static void run(const GemmParams<T>& p) {
+    if (p.m <= 0 || p.n <= 0) return;
+    if (p.k <= 0 || p.alpha == T(0)) {
+      scale_only(p);
+      return;
+    }
+    const Blocking blk = blocking(MR, NR, sizeof(T));
+    const int64_t m = p.m, n = p.n, k = p.k;
+    // B read in place when op(A) is short (packing B would cost as much as using it) and rows of
+    // op(B) are contiguous.
+    const bool direct_b = p.b_col_stride == 1 && m <= 4 * MR;
+    const int64_t kc_max = std::min(k, blk.kc);
+    const int64_t nc_max = direct_b ? n : std::min(n, blk.nc);
+    const int threads = threads_for(p.num_threads, m, n, k);
+    T* bpack = direct_b ? nullptr
+                        : static_cast<T*>(scratch(1, sizeof(T) * kc_max * ceil_div(nc_max, NR) * NR));
+    if (threads <= 1) {
+      body(p, blk, direct_b, bpack, 0, 1, false);
+      return;
+    }
+#pragma omp parallel num_threads(threads)
+    body(p, blk, direct_b, bpack, omp_get_thread_num(), omp_get_num_threads(), true);
+  }
+
+  // The work of thread `tid` of `nt`. Threads form a tm x tn grid: tm split the ic blocks, tn
+  // split the B micro-panels of each block. Every thread runs the same jc/pc loops, so the
+  // barriers around the shared B pack match up.
+  static void body(const GemmParams<T>& p, const Blocking& blk, bool direct_b, T* bpack, int tid, int nt,
+                   bool sync) {
+    const int64_t m = p.m, n = p.n, k = p.k;
+    int tm = 1;
+    for (int d = nt; d >= 1; --d)
+      if (nt % d == 0 && m >= static_cast<int64_t>(d) * 4 * MR) {
+        tm = d;
+        break;
+      }
+    const int tn = nt / tm;
+    const int tid_m = tid / tn, tid_n = tid % tn;
+    // Balanced A blocks: at most MC rows, a multiple of MR, about m / tm each when m is small.
+    const int64_t mc = std::min(blk.mc, ceil_div(ceil_div(m, tm), MR) * MR);
+    const int64_t n_ic = ceil_div(m, mc);
+    const int64_t nc_step = direct_b ? n : blk.nc;
+    const int64_t kc_max = std::min(k, blk.kc);
+    T* apack = static_cast<T*>(scratch(0, sizeof(T) * mc * kc_max));
+    T* edge = direct_b ? static_cast<T*>(scratch(2, sizeof(T) * kc_max * NR)) : nullptr;
+
+    for (int64_t jc = 0; jc < n; jc += nc_step) {
+      const int64_t nc = std::min(nc_step, n - jc);
+      const int64_t panels = ceil_div(nc, NR);
+      const int64_t j_begin = panels * tid_n / tn, j_end = panels * (tid_n + 1) / tn;
+      for (int64_t pc = 0; pc < k; pc += blk.kc) {
+        const int64_t kc = std::min(blk.kc, k - pc);
+        const T beta = pc == 0 ? p.beta : T(1);
+        const T* b0 = p.b + pc * p.b_row_stride + jc * p.b_col_stride;
+        if (!direct_b) {
+          const int64_t pb = panels * tid / nt, pe = panels * (tid + 1) / nt;
+          for (int64_t jp = pb; jp < pe; ++jp)
+            pack_b_panel<T, NR>(kc, std::min<int64_t>(NR, nc - jp * NR), b0 + jp * NR * p.b_col_stride,
+                                p.b_row_stride, p.b_col_stride, bpack + jp * NR * kc);
+          if (sync) {
+#pragma omp barrier
+          }
+        }
+        for (int64_t ib = tid_m; ib < n_ic; ib += tm) {
+          const int64_t ic = ib * mc;
+          const int64_t mcb = std::min(mc, m - ic);
+          pack_a<T, MR>(mcb, kc, p.a + ic * p.a_row_stride + pc * p.a_col_stride, p.a_row_stride,
+                        p.a_col_stride, apack);
+          for (int64_t jp = j_begin; jp < j_end; ++jp) {
+            const int64_t nr = std::min<int64_t>(NR, nc - jp * NR);
+            const T* bp;
+            int64_t ldb;
+            if (!direct_b) {
+              bp = bpack + jp * NR * kc;
+              ldb = NR;
+            } else if (nr == NR) {
+              bp = b0 + jp * NR;
+              ldb = p.b_row_stride;
+            } else {  // the last, partial panel: copied so the kernel never reads past op(B)
+              pack_b_panel<T, NR>(kc, nr, b0 + jp * NR, p.b_row_stride, 1, edge);
+              bp = edge;
+              ldb = NR;
+            }
+            T* cj = p.c + ic * p.c_row_stride + (jc + jp * NR) * p.c_col_stride;
+            for (int64_t ir = 0; ir < mcb; ir += MR)
+              tile(kc, std::min<int64_t>(MR, mcb - ir), nr, apack + ir * kc, bp, ldb, cj + ir * p.c_row_stride,
+                   p.c_row_stride, p.c_col_stride, p.alpha, beta);
+          }
+        }
+        if (!direct_b && sync) {
+#pragma omp barrier
+        }
+      }
+    }
+  }
+};
+
+}  // namespace grimoire::gemm_detail::GRIMOIRE_GEMM_DRIVER
+#endif  // GRIMOIRE_GEMM_DRIVER
