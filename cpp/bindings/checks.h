@@ -163,4 +163,30 @@ std::vector<int64_t> broadcast_strides(const Strided<T>& v, const std::vector<in
   return strides;
 }
 
+// Integer arguments: a ValueError that names the argument, the bound and the value.
+inline void require_at_least(int64_t value, int64_t lo, const std::string& name) {
+  if (value < lo)
+    throw py::value_error(name + " must be >= " + std::to_string(lo) + ", got " + std::to_string(value));
+}
+
+// Size arithmetic that cannot overflow silently: a * b and a + b, or a ValueError naming `what`.
+inline int64_t checked_mul(int64_t a, int64_t b, const std::string& what) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) throw py::value_error(what + " overflows a 64-bit size");
+  return r;
+}
+inline int64_t checked_add(int64_t a, int64_t b, const std::string& what) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) throw py::value_error(what + " overflows a 64-bit size");
+  return r;
+}
+
+// Elements of an array of this shape, or a ValueError when the count overflows (a zero-size
+// array may carry dimensions whose product does not fit).
+inline int64_t checked_numel(const std::vector<int64_t>& shape, const std::string& name) {
+  int64_t n = 1;
+  for (int64_t d : shape) n = checked_mul(n, d, name + "'s size " + shape_str(shape));
+  return n;
+}
+
 }  // namespace grimoire::bind

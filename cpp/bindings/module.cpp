@@ -9,6 +9,8 @@
 namespace py = pybind11;
 
 void bind_gemm(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
 void bind_graph(py::module_& m);
 void bind_timeseries(py::module_& m);
 void bind_attention(py::module_& m);
@@ -45,6 +47,8 @@ PYBIND11_MODULE(_core, m) {
   m.attr("compiler") = GRIMOIRE_COMPILER;
 
   bind_gemm(m);
+  bind_conv(m);
+  bind_pool(m);
   bind_graph(m);
   bind_timeseries(m);
   bind_attention(m);
