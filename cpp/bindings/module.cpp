@@ -9,6 +9,9 @@
 namespace py = pybind11;
 
 void bind_gemm(py::module_& m);
+void bind_norm(py::module_& m);
+void bind_softmax(py::module_& m);
+void bind_optim(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -42,4 +45,7 @@ PYBIND11_MODULE(_core, m) {
   m.attr("compiler") = GRIMOIRE_COMPILER;
 
   bind_gemm(m);
+  bind_norm(m);
+  bind_softmax(m);
+  bind_optim(m);
 }
