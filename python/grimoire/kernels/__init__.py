@@ -7,5 +7,20 @@ releases the GIL and runs multithreaded in C++.
 from __future__ import annotations
 
 from .gemm import gemm
+from .norm import (
+    batch_norm,
+    batch_norm_backward,
+    layer_norm,
+    layer_norm_backward,
+    rms_norm,
+    rms_norm_backward,
+)
+from .optim import adam_step, clip_grad_norm, sgd_step
+from .softmax import cross_entropy, log_softmax, log_softmax_backward, softmax, softmax_backward
 
-__all__ = ["gemm"]
+__all__ = [
+    "gemm",
+    "layer_norm", "layer_norm_backward", "rms_norm", "rms_norm_backward", "batch_norm", "batch_norm_backward",
+    "softmax", "log_softmax", "softmax_backward", "log_softmax_backward", "cross_entropy",
+    "adam_step", "sgd_step", "clip_grad_norm",
+]
