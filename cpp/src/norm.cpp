@@ -234,8 +234,8 @@ void batch_stats_reference(const BatchNormParams& p, std::vector<double>& mean, 
   });
 }
 
-// y = x * scale_c + shift_c over every channel.
-void channel_affine(const NormKernels* k, const BatchNormParams& p, const std::vector<float>& scale,
+// y = (x - mean_c) * scale_c + shift_c over every channel.
+void channel_affine(const NormKernels* k, const BatchNormParams& p, const float* mean, const std::vector<float>& scale,
                     const std::vector<float>& shift) {
   const int64_t N = p.n, C = p.channels, S = p.spatial;
   if (k == nullptr) {
@@ -243,16 +243,16 @@ void channel_affine(const NormKernels* k, const BatchNormParams& p, const std::v
       for (int64_t i = b; i < e; ++i) {
         const int64_t c = i % C;
         for (int64_t j = 0; j < S; ++j)
-          p.y[i * S + j] = static_cast<float>((static_cast<double>(p.x[i * S + j]) * scale[c]) + shift[c]);
+          p.y[i * S + j] = static_cast<float>((static_cast<double>(p.x[i * S + j]) - mean[c]) * scale[c] + shift[c]);
       }
     });
   } else if (S > 1) {
     parallel_for(N * C, std::max<int64_t>(1, 16384 / S), [&](int64_t b, int64_t e) {
-      for (int64_t i = b; i < e; ++i) k->block_affine(p.x + i * S, p.y + i * S, S, scale[i % C], shift[i % C]);
+      for (int64_t i = b; i < e; ++i) k->block_affine(p.x + i * S, p.y + i * S, S, mean[i % C], scale[i % C], shift[i % C]);
     });
   } else {
     parallel_for(N, row_grain(C), [&](int64_t b, int64_t e) {
-      k->rows_affine(p.x + b * C, p.y + b * C, e - b, C, C, scale.data(), shift.data());
+      k->rows_affine(p.x + b * C, p.y + b * C, e - b, C, C, mean, scale.data(), shift.data());
     });
   }
 }
@@ -293,9 +293,9 @@ void batch_norm_forward_impl(const NormKernels* k, const BatchNormParams& p) {
     p.save_rstd[c] = rstd[c];
     const double sc = static_cast<double>(rstd[c]) * (p.weight ? p.weight[c] : 1.0f);
     scale[c] = static_cast<float>(sc);
-    shift[c] = static_cast<float>((p.bias ? p.bias[c] : 0.0f) - static_cast<double>(p.save_mean[c]) * sc);
+    shift[c] = p.bias ? p.bias[c] : 0.0f;
   }
-  if (count > 0) channel_affine(k, p, scale, shift);
+  if (count > 0) channel_affine(k, p, p.save_mean, scale, shift);
 }
 
 // Per channel: sum(dy) and sum(dy * (x - mean)).
@@ -354,11 +354,11 @@ void batch_norm_backward_impl(const NormKernels* k, const BatchNormBackwardParam
   const int64_t count = N * S;
   std::vector<double> sdy(C, 0.0), sdyx(C, 0.0);
   if (count > 0) batch_sums(k, p, sdy, sdyx);
-  // grad_x = ka*dy + kb*x + c per channel (see norm.h): with k = w * rstd, xhat = (x - mean) * rstd,
+  // grad_x = ka*dy + kb*(x - mean) + c per channel: with k = w * rstd, xhat = (x - mean) * rstd,
   // training: k * (dy - mean(dy) - xhat * mean(dy * xhat)); inference: k * dy.
   std::vector<float> ka(C), kb(C), kc(C);
   for (int64_t c = 0; c < C; ++c) {
-    const double rstd = p.save_rstd[c], mean = p.save_mean[c];
+    const double rstd = p.save_rstd[c];
     const double w = p.weight ? p.weight[c] : 1.0;
     const double kk = w * rstd;
     if (p.grad_weight) p.grad_weight[c] = static_cast<float>(sdyx[c] * rstd);
@@ -369,7 +369,7 @@ void batch_norm_backward_impl(const NormKernels* k, const BatchNormBackwardParam
       const double mdyx = sdyx[c] * rstd / static_cast<double>(count);  // mean(dy * xhat)
       const double q = -kk * mdyx * rstd;
       kb[c] = static_cast<float>(q);
-      kc[c] = static_cast<float>(-kk * mdy - q * mean);
+      kc[c] = static_cast<float>(-kk * mdy);
     } else {
       kb[c] = 0.0f;
       kc[c] = 0.0f;
@@ -382,19 +382,19 @@ void batch_norm_backward_impl(const NormKernels* k, const BatchNormBackwardParam
         const int64_t c = i % C;
         for (int64_t j = 0; j < S; ++j)
           p.grad_x[i * S + j] = static_cast<float>(static_cast<double>(ka[c]) * p.grad_y[i * S + j] +
-                                                   static_cast<double>(kb[c]) * p.x[i * S + j] + kc[c]);
+                                                   static_cast<double>(kb[c]) * (p.x[i * S + j] - p.save_mean[c]) + kc[c]);
       }
     });
   } else if (S > 1) {
     parallel_for(N * C, std::max<int64_t>(1, 16384 / S), [&](int64_t b, int64_t e) {
       for (int64_t i = b; i < e; ++i) {
         const int64_t c = i % C;
-        k->block_affine2(p.grad_y + i * S, p.x + i * S, p.grad_x + i * S, S, ka[c], kb[c], kc[c]);
+        k->block_affine2(p.grad_y + i * S, p.x + i * S, p.grad_x + i * S, S, ka[c], kb[c], p.save_mean[c], kc[c]);
       }
     });
   } else {
     parallel_for(N, row_grain(C), [&](int64_t b, int64_t e) {
-      k->rows_affine2(p.grad_y + b * C, p.x + b * C, p.grad_x + b * C, e - b, C, C, ka.data(), kb.data(), kc.data());
+      k->rows_affine2(p.grad_y + b * C, p.x + b * C, p.grad_x + b * C, e - b, C, C, ka.data(), kb.data(), p.save_mean, kc.data());
     });
   }
 }

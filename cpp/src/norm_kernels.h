@@ -21,17 +21,19 @@ struct NormKernels {
   // BatchNorm on a contiguous block of len values of one channel (the (N, C, S>1) layout).
   void (*block_mean_m2)(const float* x, int64_t len, float* mean, float* m2);   // two-pass
   void (*block_dot)(const float* dy, const float* x, int64_t len, float mean, float* sum_dy, float* sum_dyx);
-  void (*block_affine)(const float* x, float* y, int64_t len, float scale, float shift);  // y = scale*x + shift
-  void (*block_affine2)(const float* a, const float* b, float* out, int64_t len, float ka, float kb, float c);
+  void (*block_affine)(const float* x, float* y, int64_t len, float mean, float scale, float shift);  // (x-mean)*scale+shift
+  // out = ka*a + kb*(b - mean) + c
+  void (*block_affine2)(const float* a, const float* b, float* out, int64_t len, float ka, float kb, float mean,
+                        float c);
 
   // BatchNorm on a tile of `rows` rows x `cols` columns, row stride ld (the (N, C) layout); per column.
   void (*cols_mean_m2)(const float* x, int64_t rows, int64_t ld, int64_t cols, float* mean, float* m2);
   void (*cols_dot)(const float* dy, const float* x, int64_t rows, int64_t ld, int64_t cols, const float* mean,
                    float* sum_dy, float* sum_dyx);
-  void (*rows_affine)(const float* x, float* y, int64_t rows, int64_t ld, int64_t cols, const float* scale,
-                      const float* shift);
+  void (*rows_affine)(const float* x, float* y, int64_t rows, int64_t ld, int64_t cols, const float* mean,
+                      const float* scale, const float* shift);
   void (*rows_affine2)(const float* a, const float* b, float* out, int64_t rows, int64_t ld, int64_t cols,
-                       const float* ka, const float* kb, const float* c);
+                       const float* ka, const float* kb, const float* mean, const float* c);
 };
 
 extern const NormKernels kernels_avx2;

@@ -37,20 +37,21 @@ struct NormSimd {
     return V::hsum(V::add(a0, a1));
   }
 
-  // y = (x * a + c) [* w] [+ b] over one row.
+  // y = ((x - c) * a) [* w] [+ b] over one row. (x - c) first: when x is close to the mean c,
+  // x * a - c * a would leave the rounding error of c * a, amplified by a = rstd.
   template <bool HasW, bool HasB>
   static void apply_row(const float* x, float* y, int64_t n, float a, float c, const float* w, const float* b) {
     const reg va = V::set1(a), vc = V::set1(c);
     int64_t i = 0;
     for (; i + W <= n; i += W) {
-      reg t = V::fmadd(V::load(x + i), va, vc);
+      reg t = V::mul(V::sub(V::load(x + i), vc), va);
       if (HasW) t = V::mul(t, V::load(w + i));
       if (HasB) t = V::add(t, V::load(b + i));
       V::store(y + i, t);
     }
     if (i < n) {
       const int64_t r = n - i;
-      reg t = V::fmadd(V::load_n(x + i, r), va, vc);
+      reg t = V::mul(V::sub(V::load_n(x + i, r), vc), va);
       if (HasW) t = V::mul(t, V::load_n(w + i, r));
       if (HasB) t = V::add(t, V::load_n(b + i, r));
       V::store_n(y + i, t, r);
@@ -74,7 +75,7 @@ struct NormSimd {
       const float rstd = 1.0f / __builtin_sqrtf(var + p.eps);
       p.mean[r] = mean;
       p.rstd[r] = rstd;
-      apply_row_any(x, p.y + r * d, d, rstd, -mean * rstd, p.weight, p.bias);
+      apply_row_any(x, p.y + r * d, d, rstd, mean, p.weight, p.bias);
     }
   }
 
@@ -101,14 +102,14 @@ struct NormSimd {
       float* gx = p.grad_x + r * d;
       const float rstd = p.rstd[r];
       const float mean = Centered ? p.mean[r] : 0.0f;
-      const reg va = V::set1(rstd), vc = V::set1(-mean * rstd);
+      const reg va = V::set1(rstd), vm = V::set1(mean);
       // Pass 1: sum(g), sum(g * xhat), and the column sums for grad_weight / grad_bias.
       reg sg = V::zero(), sgx = V::zero();
       for (int64_t i = 0; i < d; i += W) {
         const int64_t n = d - i < W ? d - i : W;
         const reg vgy = n == W ? V::load(gy + i) : V::load_n(gy + i, n);
         const reg vx = n == W ? V::load(x + i) : V::load_n(x + i, n);
-        const reg xhat = V::fmadd(vx, va, vc);
+        const reg xhat = V::mul(V::sub(vx, vm), va);
         const reg g = p.weight ? V::mul(vgy, n == W ? V::load(p.weight + i) : V::load_n(p.weight + i, n)) : vgy;
         sg = V::add(sg, g);
         sgx = V::fmadd(g, xhat, sgx);
@@ -127,7 +128,7 @@ struct NormSimd {
         const int64_t n = d - i < W ? d - i : W;
         const reg vgy = n == W ? V::load(gy + i) : V::load_n(gy + i, n);
         const reg vx = n == W ? V::load(x + i) : V::load_n(x + i, n);
-        const reg xhat = V::fmadd(vx, va, vc);
+        const reg xhat = V::mul(V::sub(vx, vm), va);
         const reg g = p.weight ? V::mul(vgy, n == W ? V::load(p.weight + i) : V::load_n(p.weight + i, n)) : vgy;
         const reg t = V::mul(V::fnmadd(xhat, mgx, V::sub(g, mg)), va);
         if (n == W) V::store(gx + i, t);
@@ -164,18 +165,25 @@ struct NormSimd {
     *sum_dyx = V::hsum(b);
   }
 
-  static void block_affine(const float* x, float* y, int64_t len, float scale, float shift) {
-    apply_row<false, false>(x, y, len, scale, shift, nullptr, nullptr);
+  static void block_affine(const float* x, float* y, int64_t len, float mean, float scale, float shift) {
+    const reg vm = V::set1(mean), vs = V::set1(scale), vt = V::set1(shift);
+    for (int64_t i = 0; i < len; i += W) {
+      const int64_t n = len - i < W ? len - i : W;
+      if (n == W) V::store(y + i, V::fmadd(V::sub(V::load(x + i), vm), vs, vt));
+      else V::store_n(y + i, V::fmadd(V::sub(V::load_n(x + i, n), vm), vs, vt), n);
+    }
   }
 
-  static void block_affine2(const float* a, const float* b, float* out, int64_t len, float ka, float kb, float c) {
-    const reg vka = V::set1(ka), vkb = V::set1(kb), vc = V::set1(c);
+  static void block_affine2(const float* a, const float* b, float* out, int64_t len, float ka, float kb, float mean,
+                            float c) {
+    const reg vka = V::set1(ka), vkb = V::set1(kb), vm = V::set1(mean), vc = V::set1(c);
     for (int64_t i = 0; i < len; i += W) {
       const int64_t n = len - i < W ? len - i : W;
       if (n == W) {
-        V::store(out + i, V::fmadd(V::load(a + i), vka, V::fmadd(V::load(b + i), vkb, vc)));
+        V::store(out + i, V::fmadd(V::load(a + i), vka, V::fmadd(V::sub(V::load(b + i), vm), vkb, vc)));
       } else {
-        V::store_n(out + i, V::fmadd(V::load_n(a + i, n), vka, V::fmadd(V::load_n(b + i, n), vkb, vc)), n);
+        const reg t = V::fmadd(V::sub(V::load_n(b + i, n), vm), vkb, vc);
+        V::store_n(out + i, V::fmadd(V::load_n(a + i, n), vka, t), n);
       }
     }
   }
@@ -226,24 +234,26 @@ struct NormSimd {
     }
   }
 
-  static void rows_affine(const float* x, float* y, int64_t rows, int64_t ld, int64_t cols, const float* scale,
-                          const float* shift) {
+  static void rows_affine(const float* x, float* y, int64_t rows, int64_t ld, int64_t cols, const float* mean,
+                          const float* scale, const float* shift) {
     for (int64_t r = 0; r < rows; ++r) {
       const float* xr = x + r * ld;
       float* yr = y + r * ld;
       for (int64_t j = 0; j < cols; j += W) {
         const int64_t n = cols - j < W ? cols - j : W;
         if (n == W) {
-          V::store(yr + j, V::fmadd(V::load(xr + j), V::load(scale + j), V::load(shift + j)));
+          const reg xc = V::sub(V::load(xr + j), V::load(mean + j));
+          V::store(yr + j, V::fmadd(xc, V::load(scale + j), V::load(shift + j)));
         } else {
-          V::store_n(yr + j, V::fmadd(V::load_n(xr + j, n), V::load_n(scale + j, n), V::load_n(shift + j, n)), n);
+          const reg xc = V::sub(V::load_n(xr + j, n), V::load_n(mean + j, n));
+          V::store_n(yr + j, V::fmadd(xc, V::load_n(scale + j, n), V::load_n(shift + j, n)), n);
         }
       }
     }
   }
 
   static void rows_affine2(const float* a, const float* b, float* out, int64_t rows, int64_t ld, int64_t cols,
-                           const float* ka, const float* kb, const float* c) {
+                           const float* ka, const float* kb, const float* mean, const float* c) {
     for (int64_t r = 0; r < rows; ++r) {
       const float* ar = a + r * ld;
       const float* br = b + r * ld;
@@ -251,9 +261,11 @@ struct NormSimd {
       for (int64_t j = 0; j < cols; j += W) {
         const int64_t n = cols - j < W ? cols - j : W;
         if (n == W) {
-          V::store(o + j, V::fmadd(V::load(ar + j), V::load(ka + j), V::fmadd(V::load(br + j), V::load(kb + j), V::load(c + j))));
+          const reg t = V::fmadd(V::sub(V::load(br + j), V::load(mean + j)), V::load(kb + j), V::load(c + j));
+          V::store(o + j, V::fmadd(V::load(ar + j), V::load(ka + j), t));
         } else {
-          const reg t = V::fmadd(V::load_n(br + j, n), V::load_n(kb + j, n), V::load_n(c + j, n));
+          const reg bc = V::sub(V::load_n(br + j, n), V::load_n(mean + j, n));
+          const reg t = V::fmadd(bc, V::load_n(kb + j, n), V::load_n(c + j, n));
           V::store_n(o + j, V::fmadd(V::load_n(ar + j, n), V::load_n(ka + j, n), t), n);
         }
       }
