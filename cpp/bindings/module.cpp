@@ -14,6 +14,9 @@ void bind_pool(py::module_& m);
 void bind_graph(py::module_& m);
 void bind_timeseries(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_norm(py::module_& m);
+void bind_softmax(py::module_& m);
+void bind_optim(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -52,4 +55,7 @@ PYBIND11_MODULE(_core, m) {
   bind_graph(m);
   bind_timeseries(m);
   bind_attention(m);
+  bind_norm(m);
+  bind_softmax(m);
+  bind_optim(m);
 }
