@@ -6,6 +6,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -161,6 +162,64 @@ std::vector<int64_t> broadcast_strides(const Strided<T>& v, const std::vector<in
                             target_desc + " " + shape_str(target));
   }
   return strides;
+}
+
+// Integer arguments: a ValueError that names the argument, the bound and the value.
+inline void require_at_least(int64_t value, int64_t lo, const std::string& name) {
+  if (value < lo)
+    throw py::value_error(name + " must be >= " + std::to_string(lo) + ", got " + std::to_string(value));
+}
+
+// Size arithmetic that cannot overflow silently: a * b and a + b, or a ValueError naming `what`.
+inline int64_t checked_mul(int64_t a, int64_t b, const std::string& what) {
+  int64_t r;
+  if (__builtin_mul_overflow(a, b, &r)) throw py::value_error(what + " overflows a 64-bit size");
+  return r;
+}
+inline int64_t checked_add(int64_t a, int64_t b, const std::string& what) {
+  int64_t r;
+  if (__builtin_add_overflow(a, b, &r)) throw py::value_error(what + " overflows a 64-bit size");
+  return r;
+}
+
+// Elements of an array of this shape, or a ValueError when the count overflows (a zero-size
+// array may carry dimensions whose product does not fit).
+inline int64_t checked_numel(const std::vector<int64_t>& shape, const std::string& name) {
+  int64_t n = 1;
+  for (int64_t d : shape) n = checked_mul(n, d, name + "'s size " + shape_str(shape));
+  return n;
+}
+
+}  // namespace grimoire::bind
+
+namespace grimoire::bind {
+
+// An optional C-contiguous 1-D array of T with exactly `len` elements (None gives a null view);
+// `reference` names what fixes the length, e.g. "x's last axis".
+template <typename T>
+Strided<T> optional_vector(const py::object& obj, const char* name, int64_t len, const char* reference,
+                           bool writable = false) {
+  if (obj.is_none()) return Strided<T>{};
+  py::array a = require_ndarray(obj, name);
+  Strided<T> v = contiguous_view<T>(a, name, writable);
+  require_same_shape(v.shape, {len}, name, reference);
+  return v;
+}
+
+// True when the memory of two C-contiguous views intersects (a cheap exact test, no Python call).
+template <typename T>
+bool contiguous_overlap(const Strided<T>& a, const Strided<T>& b) {
+  const int64_t na = a.size(), nb = b.size();
+  if (na == 0 || nb == 0) return false;
+  return a.data < b.data + nb && b.data < a.data + na;
+}
+
+// A finite float argument, optionally >= 0.
+inline float finite_float(double x, const char* name, bool non_negative = false) {
+  if (!std::isfinite(x) || (non_negative && x < 0.0))
+    throw py::value_error(std::string(name) + " must be a finite" + (non_negative ? " non-negative" : "") +
+                          " number, got " + std::to_string(x));
+  return static_cast<float>(x);
 }
 
 }  // namespace grimoire::bind

@@ -9,9 +9,14 @@
 namespace py = pybind11;
 
 void bind_gemm(py::module_& m);
+void bind_conv(py::module_& m);
+void bind_pool(py::module_& m);
 void bind_graph(py::module_& m);
 void bind_timeseries(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_norm(py::module_& m);
+void bind_softmax(py::module_& m);
+void bind_optim(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -45,7 +50,12 @@ PYBIND11_MODULE(_core, m) {
   m.attr("compiler") = GRIMOIRE_COMPILER;
 
   bind_gemm(m);
+  bind_conv(m);
+  bind_pool(m);
   bind_graph(m);
   bind_timeseries(m);
   bind_attention(m);
+  bind_norm(m);
+  bind_softmax(m);
+  bind_optim(m);
 }

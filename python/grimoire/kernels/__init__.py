@@ -7,6 +7,32 @@ releases the GIL and runs multithreaded in C++.
 from __future__ import annotations
 
 from .attention import attention, attention_backward
+from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward
 from .gemm import gemm
+from .norm import (
+    batch_norm,
+    batch_norm_backward,
+    layer_norm,
+    layer_norm_backward,
+    rms_norm,
+    rms_norm_backward,
+)
+from .optim import adam_step, clip_grad_norm, sgd_step
+from .pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+from .softmax import cross_entropy, log_softmax, log_softmax_backward, softmax, softmax_backward
 
-__all__ = ["attention", "attention_backward", "gemm"]
+__all__ = [
+    # attention
+    "attention", "attention_backward",
+    # conv, pool
+    "conv1d", "conv1d_backward", "conv2d", "conv2d_backward",
+    "avg_pool2d", "avg_pool2d_backward", "max_pool2d", "max_pool2d_backward",
+    # gemm
+    "gemm",
+    # norm
+    "layer_norm", "layer_norm_backward", "rms_norm", "rms_norm_backward", "batch_norm", "batch_norm_backward",
+    # softmax, losses
+    "softmax", "log_softmax", "softmax_backward", "log_softmax_backward", "cross_entropy",
+    # optimizer steps
+    "adam_step", "sgd_step", "clip_grad_norm",
+]

@@ -1,0 +1,140 @@
+// 2-D max and average pooling, forward and backward side by side. Each (image, channel) plane is
+// independent, so the planes are shared among threads; within a plane the loops are the formula.
+// Pooling reads each input once and does a comparison or an add per read: it is bound by memory,
+// and these plain loops are its reference and its only path.
+#include "grimoire/pool.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <limits>
+
+#include "grimoire/cpu.h"
+#include "grimoire/parallel.h"
+
+namespace grimoire {
+
+namespace {
+
+const bool registered = (register_family("pool", {Isa::scalar}), true);
+
+// Planes per thread chunk: enough input elements that a small problem stays on one thread.
+int64_t plane_grain(const Pool2dShape& s) {
+  return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, s.h * s.w));
+}
+
+// The window of output (i, j) clipped to the image: rows [h0, h1), columns [w0, w1); and the
+// divisor of the average.
+struct Window {
+  int64_t h0, h1, w0, w1, divisor;
+};
+
+inline Window window(const Pool2dShape& s, int64_t i, int64_t j, bool count_include_pad) {
+  Window win;
+  win.h0 = i * s.stride_h - s.pad_h;
+  win.w0 = j * s.stride_w - s.pad_w;
+  win.h1 = std::min(win.h0 + s.kh, s.h + s.pad_h);
+  win.w1 = std::min(win.w0 + s.kw, s.w + s.pad_w);
+  const int64_t padded = (win.h1 - win.h0) * (win.w1 - win.w0);
+  win.h0 = std::max<int64_t>(win.h0, 0);
+  win.w0 = std::max<int64_t>(win.w0, 0);
+  win.h1 = std::min(win.h1, s.h);
+  win.w1 = std::min(win.w1, s.w);
+  win.divisor = count_include_pad ? padded : (win.h1 - win.h0) * (win.w1 - win.w0);
+  return win;
+}
+
+}  // namespace
+
+// x (N, C, H, W) -> y (N, C, OH, OW), indices (N, C, OH, OW)
+void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int64_t* indices) {
+  const int64_t OH = s.out_h(), OW = s.out_w(), HW = s.h * s.w;
+  parallel_for(s.n * s.c, plane_grain(s), [&](int64_t begin, int64_t end) {
+    for (int64_t pl = begin; pl < end; ++pl) {
+      const float* xp = x + pl * HW;
+      float* yp = y + pl * OH * OW;
+      int64_t* ip = indices + pl * OH * OW;
+      for (int64_t i = 0; i < OH; ++i)
+        for (int64_t j = 0; j < OW; ++j) {
+          const Window win = window(s, i, j, true);
+          float best = -std::numeric_limits<float>::infinity();
+          int64_t arg = win.h0 * s.w + win.w0;
+          for (int64_t ih = win.h0; ih < win.h1; ++ih)
+            for (int64_t iw = win.w0; iw < win.w1; ++iw) {
+              const float v = xp[ih * s.w + iw];
+              if (v > best || std::isnan(v)) {
+                best = v;
+                arg = ih * s.w + iw;
+              }
+            }
+          yp[i * OW + j] = best;
+          ip[i * OW + j] = arg;
+        }
+    }
+  });
+}
+
+// dy (planes, OH*OW), indices (planes, OH*OW) -> dx (planes, H*W)
+bool max_pool2d_backward(int64_t planes, int64_t in_size, int64_t out_size, const float* dy,
+                         const int64_t* indices, float* dx) {
+  const int64_t OP = out_size, HW = in_size;
+  std::atomic<bool> ok{true};
+  const int64_t grain = std::max<int64_t>(1, 32768 / std::max<int64_t>(1, HW));
+  parallel_for(planes, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t pl = begin; pl < end; ++pl) {
+      float* dxp = dx + pl * HW;
+      const float* dyp = dy + pl * OP;
+      const int64_t* ip = indices + pl * OP;
+      std::fill(dxp, dxp + HW, 0.0f);
+      for (int64_t o = 0; o < OP; ++o) {
+        const int64_t k = ip[o];
+        if (k < 0 || k >= HW) {
+          ok.store(false, std::memory_order_relaxed);
+          continue;
+        }
+        dxp[k] += dyp[o];
+      }
+    }
+  });
+  return ok.load();
+}
+
+// x (N, C, H, W) -> y (N, C, OH, OW)
+void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y, bool count_include_pad) {
+  const int64_t OH = s.out_h(), OW = s.out_w(), HW = s.h * s.w;
+  parallel_for(s.n * s.c, plane_grain(s), [&](int64_t begin, int64_t end) {
+    for (int64_t pl = begin; pl < end; ++pl) {
+      const float* xp = x + pl * HW;
+      float* yp = y + pl * OH * OW;
+      for (int64_t i = 0; i < OH; ++i)
+        for (int64_t j = 0; j < OW; ++j) {
+          const Window win = window(s, i, j, count_include_pad);
+          float sum = 0.0f;
+          for (int64_t ih = win.h0; ih < win.h1; ++ih)
+            for (int64_t iw = win.w0; iw < win.w1; ++iw) sum += xp[ih * s.w + iw];
+          yp[i * OW + j] = sum / static_cast<float>(win.divisor);
+        }
+    }
+  });
+}
+
+// dy (N, C, OH, OW) -> dx (N, C, H, W)
+void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx, bool count_include_pad) {
+  const int64_t OH = s.out_h(), OW = s.out_w(), HW = s.h * s.w;
+  parallel_for(s.n * s.c, plane_grain(s), [&](int64_t begin, int64_t end) {
+    for (int64_t pl = begin; pl < end; ++pl) {
+      float* dxp = dx + pl * HW;
+      const float* dyp = dy + pl * OH * OW;
+      std::fill(dxp, dxp + HW, 0.0f);
+      for (int64_t i = 0; i < OH; ++i)
+        for (int64_t j = 0; j < OW; ++j) {
+          const Window win = window(s, i, j, count_include_pad);
+          const float g = dyp[i * OW + j] / static_cast<float>(win.divisor);
+          for (int64_t ih = win.h0; ih < win.h1; ++ih)
+            for (int64_t iw = win.w0; iw < win.w1; ++iw) dxp[ih * s.w + iw] += g;
+        }
+    }
+  });
+}
+
+}  // namespace grimoire
