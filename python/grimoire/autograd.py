@@ -701,24 +701,29 @@ def sqrt(x: Tensor) -> Tensor:
     return x.sqrt()
 
 
-def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float = 1e-6, atol: float = 1e-5,
-              rtol: float = 1e-4, raise_exception: bool = True) -> bool:
+def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float | None = None, atol: float | None = None,
+              rtol: float | None = None, raise_exception: bool = True, dtype=np.float64) -> bool:
     """Compare autograd's gradients of ``fn(*inputs)`` with central finite differences.
 
-    Everything runs in float64: each input becomes a float64 leaf; the analytic gradient of
-    ``sum(fn(*inputs) * r)`` for a fixed random ``r`` is compared with
+    By default everything runs in float64: each input becomes a float64 leaf; the analytic
+    gradient of ``sum(fn(*inputs) * r)`` for a fixed random ``r`` is compared with
     ``(f(x + eps e_i) - f(x - eps e_i)) / (2 eps)`` for every element of every input.
+    ``dtype=np.float32`` checks ops whose core kernels are float32-only, with a larger step and
+    tolerances to match (eps 1e-2, atol 2e-3, rtol 2e-2; float64: 1e-6, 1e-5, 1e-4).
     Returns True, or raises ``AssertionError`` (``raise_exception``) / returns False.
     """
-    leaves = [Tensor(np.array(_arr(x), dtype=np.float64), requires_grad=True, dtype=np.float64)
-              for x in inputs]
+    f64 = np.dtype(dtype) == np.float64
+    eps = eps if eps is not None else (1e-6 if f64 else 1e-2)
+    atol = atol if atol is not None else (1e-5 if f64 else 2e-3)
+    rtol = rtol if rtol is not None else (1e-4 if f64 else 2e-2)
+    leaves = [Tensor(np.array(_arr(x), dtype=dtype), requires_grad=True, dtype=dtype) for x in inputs]
     out = fn(*leaves)
-    r = np.random.default_rng(1234).standard_normal(out.shape)
+    r = np.random.default_rng(1234).standard_normal(out.shape).astype(dtype)
 
     def f() -> float:
         with no_grad():
-            return float((fn(*leaves).data * r).sum())
-    (out * Tensor(r, dtype=np.float64)).sum().backward()
+            return float((fn(*leaves).data.astype(np.float64) * r).sum())
+    (out * Tensor(r, dtype=dtype)).sum().backward()
     for k, leaf in enumerate(leaves):
         analytic = leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data)
         numeric = np.zeros_like(leaf.data)

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import autograd as ag
+from . import kernels
 from .autograd import Tensor
 from .nn.module import Module, load_safetensors, save_safetensors
 
@@ -42,15 +43,7 @@ def clip_grad_norm_(parameters: Iterable, max_norm: float, norm_type: float = 2.
     grads = [p.grad for p in parameters if p.grad is not None]
     if not grads:
         return 0.0
-    if norm_type == math.inf:
-        total = max(float(np.abs(g).max()) for g in grads)
-    else:
-        total = float(sum(float(np.sum(np.abs(g, dtype=np.float64) ** norm_type)) for g in grads)) ** (1 / norm_type)
-    coef = max_norm / (total + 1e-6)
-    if coef < 1:
-        for g in grads:
-            g *= np.float32(coef)
-    return total
+    return float(kernels.clip_grad_norm(grads, float(max_norm), float(norm_type)))
 
 
 # ---------------------------------------------------------------------------- checkpointing

@@ -13,6 +13,7 @@ import numpy as np
 
 from .. import autograd as ag
 from ..autograd import Tensor, unbroadcast
+from .. import kernels as K
 from ..kernels import attention as _attention
 from ..kernels import attention_backward as _attention_backward
 from ..kernels import gemm as _gemm
@@ -87,23 +88,32 @@ def split(x: Tensor, sizes: list[int], dim: int = -1) -> list[Tensor]:
     return outs
 
 
+def _last(a: np.ndarray, dim: int) -> np.ndarray:
+    """``a`` with axis ``dim`` moved last, C-contiguous (the softmax kernels' layout)."""
+    if dim % a.ndim != a.ndim - 1:
+        a = np.moveaxis(a, dim, -1)
+    return np.ascontiguousarray(a, dtype=np.float32)
+
+
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
     """softmax(x)_i = exp(x_i - max x) / sum_j exp(x_j - max x) (primer 5.2.4), stable form.
 
-    Backward: dx = y * (dy - sum(dy * y)).
+    Backward: dx = y * (dy - sum(dy * y)). The core's kernels, over ``dim``.
     """
-    xd = x.data
-    e = np.exp(xd - xd.max(axis=dim, keepdims=True))
-    y = e / e.sum(axis=dim, keepdims=True)
-    return Tensor._make(y, (x,), lambda g: (y * (g - (g * y).sum(axis=dim, keepdims=True)),), "softmax")
+    y = K.softmax(_last(x.data, dim))
+
+    def backward(g):
+        return (np.moveaxis(K.softmax_backward(_last(g, dim), y), -1, dim),)
+    return Tensor._make(np.moveaxis(y, -1, dim), (x,), backward, "softmax")
 
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log softmax(x) = x - logsumexp(x). Backward: dx = dy - softmax(x) * sum(dy)."""
-    xd = x.data
-    s = xd - xd.max(axis=dim, keepdims=True)
-    y = s - np.log(np.exp(s).sum(axis=dim, keepdims=True))
-    return Tensor._make(y, (x,), lambda g: (g - np.exp(y) * g.sum(axis=dim, keepdims=True),), "log_softmax")
+    y = K.log_softmax(_last(x.data, dim))
+
+    def backward(g):
+        return (np.moveaxis(K.log_softmax_backward(_last(g, dim), y), -1, dim),)
+    return Tensor._make(np.moveaxis(y, -1, dim), (x,), backward, "log_softmax")
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -138,50 +148,47 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
     """y = (x - mean) / sqrt(var + eps) * w + b over the last ``len(normalized_shape)`` axes.
 
     Backward (per row, xhat = (x - mean) * rstd): dx = rstd * (dxhat - mean(dxhat) - xhat *
-    mean(dxhat * xhat)) with dxhat = dy * w; dw = sum(dy * xhat); db = sum(dy).
+    mean(dxhat * xhat)) with dxhat = dy * w; dw = sum(dy * xhat); db = sum(dy). The core's kernels.
     """
     n = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
-    xd = x.data
-    axes = tuple(range(xd.ndim - n, xd.ndim))
-    mean = xd.mean(axis=axes, keepdims=True)
-    xc = xd - mean
-    rstd = 1.0 / np.sqrt((xc * xc).mean(axis=axes, keepdims=True) + eps)
-    xhat = xc * rstd
-    y = xhat * weight.data + bias.data if weight is not None else xhat
-    lead = tuple(range(xd.ndim - n))
+    shape = x.shape
+    d = int(np.prod(shape[len(shape) - n:]))
+    x2 = np.ascontiguousarray(x.data, dtype=np.float32).reshape(-1, d)
+    w = weight.data.reshape(-1) if weight is not None else None
+    b = bias.data.reshape(-1) if bias is not None else None
+    y, mean, rstd = K.layer_norm(x2, w, b, eps)
 
     def backward(g):
-        dxhat = g * weight.data if weight is not None else g
-        gx = rstd * (dxhat - dxhat.mean(axis=axes, keepdims=True)
-                     - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True))
-        if weight is None:
-            return (gx,)
-        return gx, (g * xhat).sum(axis=lead), g.sum(axis=lead)
-    parents = (x,) if weight is None else (x, weight, bias)
-    return Tensor._make(y.astype(xd.dtype, copy=False), parents, backward, "layer_norm")
+        gx, gw, gb = K.layer_norm_backward(np.ascontiguousarray(g).reshape(-1, d), x2, w, mean, rstd)
+        grads = [gx.reshape(shape)]
+        if weight is not None:
+            grads.append(gw.reshape(weight.shape))
+        if bias is not None:
+            grads.append(gb.reshape(bias.shape))
+        return tuple(grads)
+    parents = tuple(p for p in (x, weight, bias) if p is not None)
+    return Tensor._make(y.reshape(shape), parents, backward, "layer_norm")
 
 
 def rms_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
     """y = x / sqrt(mean(x^2) + eps) * w (torch's default eps: the dtype's machine epsilon).
 
-    Backward: dx = rstd * (dxhat - xhat * mean(dxhat * xhat)), dw = sum(dy * xhat).
+    Backward: dx = rstd * (dxhat - xhat * mean(dxhat * xhat)), dw = sum(dy * xhat). The core's kernels.
     """
     n = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
-    xd = x.data
+    shape = x.shape
     if eps is None:
-        eps = float(np.finfo(xd.dtype).eps)
-    axes = tuple(range(xd.ndim - n, xd.ndim))
-    rstd = 1.0 / np.sqrt((xd * xd).mean(axis=axes, keepdims=True) + eps)
-    xhat = xd * rstd
-    y = xhat * weight.data if weight is not None else xhat
-    lead = tuple(range(xd.ndim - n))
+        eps = float(np.finfo(np.float32).eps)
+    d = int(np.prod(shape[len(shape) - n:]))
+    x2 = np.ascontiguousarray(x.data, dtype=np.float32).reshape(-1, d)
+    w = weight.data.reshape(-1) if weight is not None else None
+    y, rstd = K.rms_norm(x2, w, eps)
 
     def backward(g):
-        dxhat = g * weight.data if weight is not None else g
-        gx = rstd * (dxhat - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True))
-        return (gx,) if weight is None else (gx, (g * xhat).sum(axis=lead))
+        gx, gw = K.rms_norm_backward(np.ascontiguousarray(g).reshape(-1, d), x2, w, rstd)
+        return (gx.reshape(shape),) if weight is None else (gx.reshape(shape), gw.reshape(weight.shape))
     parents = (x,) if weight is None else (x, weight)
-    return Tensor._make(y.astype(xd.dtype, copy=False), parents, backward, "rms_norm")
+    return Tensor._make(y.reshape(shape), parents, backward, "rms_norm")
 
 
 def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarray | None,
@@ -191,41 +198,19 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarr
 
     Training: normalise with the batch's mean and biased variance, and update the running
     statistics in place with the unbiased variance (running = (1-m) running + m batch).
-    Evaluation: normalise with the running statistics.
+    Evaluation: normalise with the running statistics. The core's kernels.
     """
-    xd = x.data
-    axes = (0,) + tuple(range(2, xd.ndim))
-    shape = (1, -1) + (1,) * (xd.ndim - 2)
-    if training:
-        mean = xd.mean(axis=axes, keepdims=True)
-        xc = xd - mean
-        var = (xc * xc).mean(axis=axes, keepdims=True)
-        if running_mean is not None:
-            m = xd.size // xd.shape[1]
-            running_mean *= 1 - momentum
-            running_mean += momentum * mean.reshape(-1)
-            running_var *= 1 - momentum
-            running_var += momentum * var.reshape(-1) * (m / max(m - 1, 1))
-    else:
-        mean = running_mean.reshape(shape)
-        var = running_var.reshape(shape)
-        xc = xd - mean
-    rstd = 1.0 / np.sqrt(var + eps)
-    xhat = xc * rstd
-    y = xhat * weight.data.reshape(shape) + bias.data.reshape(shape) if weight is not None else xhat
+    xd = np.ascontiguousarray(x.data, dtype=np.float32)
+    w = weight.data if weight is not None else None
+    b = bias.data if bias is not None else None
+    y, mean, rstd = K.batch_norm(xd, w, b, running_mean, running_var, training=training, momentum=momentum,
+                                 eps=eps)
 
     def backward(g):
-        dxhat = g * weight.data.reshape(shape) if weight is not None else g
-        if training:
-            gx = rstd * (dxhat - dxhat.mean(axis=axes, keepdims=True)
-                         - xhat * (dxhat * xhat).mean(axis=axes, keepdims=True))
-        else:
-            gx = dxhat * rstd
-        if weight is None:
-            return (gx,)
-        return gx, (g * xhat).sum(axis=axes), g.sum(axis=axes)
+        gx, gw, gb = K.batch_norm_backward(np.ascontiguousarray(g), xd, w, mean, rstd, training=training)
+        return (gx,) if weight is None else (gx, gw, gb)
     parents = (x,) if weight is None else (x, weight, bias)
-    return Tensor._make(y.astype(xd.dtype, copy=False), parents, backward, "batch_norm")
+    return Tensor._make(y, parents, backward, "batch_norm")
 
 
 # ------------------------------------------------------------------------ convolution and pooling
@@ -233,121 +218,45 @@ def _pair(v) -> tuple[int, int]:
     return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
 
 
-def _out_size(n: int, k: int, s: int, p: int, d: int) -> int:
-    return (n + 2 * p - d * (k - 1) - 1) // s + 1
-
-
-def _windows(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int, ho: int, wo: int):
-    """Each kernel offset's strided view of the padded input: yields (i, j, view (N, C, Ho, Wo))."""
-    for i in range(kh):
-        for j in range(kw):
-            yield i, j, xp[:, :, i * dh: i * dh + sh * (ho - 1) + 1: sh, j * dw: j * dw + sw * (wo - 1) + 1: sw]
-
-
 def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
            groups: int = 1) -> Tensor:
-    """2-D cross-correlation (CNN convolution, primer 5.2.1), NCHW.
+    """2-D cross-correlation (CNN convolution, primer 5.2.1), NCHW, the core's kernel.
 
     x (N, C, H, W), weight (O, C/groups, kh, kw) -> (N, O, Ho, Wo) with
-    Ho = (H + 2p - d(kh-1) - 1) // s + 1. Lowered to a GEMM per group on the im2col matrix;
-    backward: dW = dy cols^T, dcols = W^T dy scattered back (col2im).
+    Ho = (H + 2p - d(kh-1) - 1) // s + 1. Backward: dW = dy cols^T, dx = col2im(W^T dy), db = sum dy.
     """
-    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
-    xd, w = x.data, weight.data
+    xd = np.ascontiguousarray(x.data, dtype=np.float32)
+    w = weight.data
     if ag.autocast_enabled():
         xd, w = ag.bf16_round(xd), ag.bf16_round(w)
-    n, c, h, wd = xd.shape
-    o, cg, kh, kw = w.shape
-    ho, wo = _out_size(h, kh, sh, ph, dh), _out_size(wd, kw, sw, pw, dw)
-    xp = np.pad(xd, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else xd
-    # im2col as (C, kh, kw, N, Ho, Wo): each group's rows are one (C/g*kh*kw, N*Ho*Wo) matrix,
-    # so forward and both backward products are single large GEMMs
-    cols = np.empty((c, kh, kw, n, ho, wo), xd.dtype)
-    xpt = xp.transpose(1, 0, 2, 3)
-    for i, j, v in _windows(xpt, kh, kw, sh, sw, dh, dw, ho, wo):
-        cols[:, i, j] = v
-    og, k = o // groups, cg * kh * kw
-    cols_g = cols.reshape(groups, k, n * ho * wo)
-    w_g = w.reshape(groups, og, k)
-    y = np.empty((groups, og, n * ho * wo), xd.dtype)
-    for gi in range(groups):
-        _gemm(w_g[gi], cols_g[gi], y[gi])
-    y = y.reshape(o, n, ho, wo).transpose(1, 0, 2, 3)
-    if bias is not None:
-        y = y + bias.data.reshape(1, -1, 1, 1)
-    else:
-        y = np.ascontiguousarray(y)
+    b = bias.data if bias is not None else None
+    cfg = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = K.conv2d(xd, w, b, **cfg)
 
     def backward(g):
-        g_g = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(groups, og, n * ho * wo)
-        gx = gw = None
-        if weight.requires_grad:
-            gw = np.empty_like(w_g)
-            for gi in range(groups):
-                _gemm(g_g[gi], cols_g[gi], gw[gi], trans_b=True)
-            gw = gw.reshape(w.shape)
-        if x.requires_grad:
-            gcols = np.empty((groups, k, n * ho * wo), xd.dtype)
-            for gi in range(groups):
-                _gemm(w_g[gi], g_g[gi], gcols[gi], trans_a=True)
-            gcols = gcols.reshape(c, kh, kw, n, ho, wo)
-            gxp = np.zeros((c, n) + xp.shape[2:], xd.dtype)
-            for i, j, v in _windows(gxp, kh, kw, sh, sw, dh, dw, ho, wo):
-                v += gcols[:, i, j]
-            gxp = gxp.transpose(1, 0, 2, 3)
-            gx = gxp[:, :, ph: ph + h, pw: pw + wd] if ph or pw else gxp
-        if bias is None:
-            return gx, gw
-        return gx, gw, (g.sum(axis=(0, 2, 3)) if bias.requires_grad else None)
+        need = (x.requires_grad, weight.requires_grad, bias is not None and bias.requires_grad)
+        gx, gw, gb = K.conv2d_backward(np.ascontiguousarray(g), xd, w, needs_input_grad=need, **cfg)
+        return (gx, gw) if bias is None else (gx, gw, gb)
     parents = (x, weight) if bias is None else (x, weight, bias)
     return Tensor._make(y, parents, backward, "conv2d")
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
     """Max over each window (primer 5.2.2); the gradient goes to the window's (first) maximum."""
-    (kh, kw) = _pair(kernel_size)
-    (sh, sw) = _pair(stride if stride is not None else kernel_size)
-    (ph, pw), (dh, dw) = _pair(padding), _pair(dilation)
-    xd = x.data
-    n, c, h, wd = xd.shape
-    ho, wo = _out_size(h, kh, sh, ph, dh), _out_size(wd, kw, sw, pw, dw)
-    xp = np.pad(xd, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=-np.inf) if ph or pw else xd
-    y = np.full((n, c, ho, wo), -np.inf, xd.dtype)
-    arg = np.zeros((n, c, ho, wo), np.int32)
-    for i, j, v in _windows(xp, kh, kw, sh, sw, dh, dw, ho, wo):
-        better = v > y
-        y = np.where(better, v, y)
-        arg[better] = i * kw + j
-
-    def backward(g):
-        gxp = np.zeros(xp.shape, xd.dtype)
-        for i, j, v in _windows(gxp, kh, kw, sh, sw, dh, dw, ho, wo):
-            v += np.where(arg == i * kw + j, g, 0)
-        return (gxp[:, :, ph: ph + h, pw: pw + wd] if ph or pw else gxp,)
-    return Tensor._make(y, (x,), backward, "max_pool2d")
+    if _pair(dilation) != (1, 1):
+        raise ValueError(f"max_pool2d: dilation {dilation} is not supported (only 1)")
+    xd = np.ascontiguousarray(x.data, dtype=np.float32)
+    y, idx = K.max_pool2d(xd, kernel_size, stride, padding)
+    return Tensor._make(y, (x,), lambda g: (K.max_pool2d_backward(np.ascontiguousarray(g), idx, xd.shape),),
+                        "max_pool2d")
 
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Mean over each window (zero padding counted, as torch's default count_include_pad)."""
-    (kh, kw) = _pair(kernel_size)
-    (sh, sw) = _pair(stride if stride is not None else kernel_size)
-    (ph, pw) = _pair(padding)
-    xd = x.data
-    n, c, h, wd = xd.shape
-    ho, wo = _out_size(h, kh, sh, ph, 1), _out_size(wd, kw, sw, pw, 1)
-    xp = np.pad(xd, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else xd
-    y = np.zeros((n, c, ho, wo), xd.dtype)
-    for _, _, v in _windows(xp, kh, kw, sh, sw, 1, 1, ho, wo):
-        y += v
-    y *= 1.0 / (kh * kw)
-
-    def backward(g):
-        gxp = np.zeros(xp.shape, xd.dtype)
-        gs = g * (1.0 / (kh * kw))
-        for _, _, v in _windows(gxp, kh, kw, sh, sw, 1, 1, ho, wo):
-            v += gs
-        return (gxp[:, :, ph: ph + h, pw: pw + wd] if ph or pw else gxp,)
-    return Tensor._make(y, (x,), backward, "avg_pool2d")
+    xd = np.ascontiguousarray(x.data, dtype=np.float32)
+    y = K.avg_pool2d(xd, kernel_size, stride, padding)
+    return Tensor._make(y, (x,), lambda g: (K.avg_pool2d_backward(np.ascontiguousarray(g), xd.shape, kernel_size,
+                                                                  stride, padding),), "avg_pool2d")
 
 
 def adaptive_avg_pool2d_1(x: Tensor) -> Tensor:
@@ -430,56 +339,30 @@ def cross_entropy(input: Tensor, target, reduction: str = "mean", ignore_index: 
     """Cross-entropy of logits (N, C) (or (N, C, d...)) with class indices (N,) (or (N, d...)).
 
     loss_i = logsumexp(z_i) - z_i[t_i] (with label smoothing eps: (1-eps) that + eps * mean_c
-    of -log p_ic); mean over the targets not equal to ``ignore_index``. Fused: one pass forward,
-    and the backward is softmax(z) - onehot(t), no graph of intermediate ops.
+    of -log p_ic); mean over the targets not equal to ``ignore_index``. Fused in the core: one
+    pass gives the loss and its gradient softmax(z) - onehot(t), no graph of intermediate ops.
     """
     z = input.data
     t = np.asarray(target.data if isinstance(target, Tensor) else target).astype(np.int64, copy=False)
     if z.ndim > 2:  # (N, C, d...) -> (N*d..., C)
-        c = z.shape[1]
         perm = (0,) + tuple(range(2, z.ndim)) + (1,)
-        z2 = z.transpose(perm).reshape(-1, c)
+        z2 = z.transpose(perm).reshape(-1, z.shape[1])
         inv = tuple(np.argsort(perm))
         back_shape = tuple(z.shape[i] for i in perm)
     else:
-        z2, c = z.reshape(-1, z.shape[-1]), z.shape[-1]
-    t2 = t.reshape(-1)
-    valid = t2 != ignore_index
-    ts = np.where(valid, t2, 0)
-    if np.any((ts < 0) | (ts >= c)):
-        raise IndexError(f"cross_entropy: target out of range [0, {c})")
-    s = z2 - z2.max(axis=1, keepdims=True)
-    lse = np.log(np.exp(s).sum(axis=1, keepdims=True))
-    logp = s - lse
-    rows = np.arange(len(ts))
-    nll = -logp[rows, ts]
-    if label_smoothing:
-        nll = (1 - label_smoothing) * nll - label_smoothing * logp.mean(axis=1)
-    nll = np.where(valid, nll, 0).astype(z.dtype, copy=False)
-    n_valid = int(valid.sum())
-    if reduction == "mean":
-        out, scale = np.asarray(nll.sum() / max(n_valid, 1) if n_valid else np.nan, z.dtype), None
-    elif reduction == "sum":
-        out, scale = np.asarray(nll.sum(), z.dtype), None
-    elif reduction == "none":
-        out, scale = nll.reshape(t.shape), None
-    else:
-        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+        z2 = z.reshape(-1, z.shape[-1])
+    z2 = np.ascontiguousarray(z2, dtype=np.float32)
+    t2 = np.ascontiguousarray(t.reshape(-1))
+    loss, grad = K.cross_entropy(z2, t2, reduction=reduction, ignore_index=ignore_index,
+                                 label_smoothing=label_smoothing, return_grad=True)
+    loss = np.asarray(loss, np.float32)
+    if reduction == "none":
+        loss = loss.reshape(t.shape)
 
     def backward(g):
-        gz = np.exp(logp)
-        gz[rows, ts] -= 1 - label_smoothing
-        if label_smoothing:
-            gz -= label_smoothing / c
-        if reduction == "none":
-            gz *= (g.reshape(-1) * valid)[:, None]
-        else:
-            gz *= (valid * (float(g) / (max(n_valid, 1) if reduction == "mean" else 1)))[:, None]
-        if z.ndim > 2:
-            return (gz.reshape(back_shape).transpose(inv),)
-        return (gz.reshape(z.shape),)
-    del scale
-    return Tensor._make(out, (input,), backward, "cross_entropy")
+        gz = grad * (g.reshape(-1, 1) if reduction == "none" else g)
+        return (gz.reshape(back_shape).transpose(inv) if z.ndim > 2 else gz.reshape(z.shape),)
+    return Tensor._make(loss, (input,), backward, "cross_entropy")
 
 
 def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002

@@ -6,10 +6,11 @@ without a gradient are skipped, as in ``torch.optim``.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 
 import numpy as np
+
+from .. import kernels as K
 
 
 class Optimizer:
@@ -75,20 +76,15 @@ class SGD(Optimizer):
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
                                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
 
-    def _update(self, p, grad, group, state):
-        g = -grad if group["maximize"] else grad
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+    def _update(self, p, grad, group, state):  # the core's fused kernel, in place
+        g = np.ascontiguousarray(-grad if group["maximize"] else grad, dtype=np.float32)
         mu = group["momentum"]
-        if mu:
-            buf = state.get("momentum_buffer")
-            if buf is None:
-                buf = state["momentum_buffer"] = np.array(g, dtype=np.float32, copy=True)
-            else:
-                buf *= mu
-                buf += (1 - group["dampening"]) * g
-            g = g + mu * buf if group["nesterov"] else buf
-        p.data -= group["lr"] * g
+        first = "momentum_buffer" not in state
+        if mu and first:
+            state["momentum_buffer"] = np.zeros_like(p.data)
+        K.sgd_step(p.data, g, state.get("momentum_buffer"), lr=group["lr"], momentum=mu,
+                   dampening=group["dampening"], nesterov=group["nesterov"], weight_decay=group["weight_decay"],
+                   first_step=first)
 
 
 class Adagrad(Optimizer):
@@ -161,32 +157,17 @@ class Adam(Optimizer):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                                       amsgrad=amsgrad))
 
-    def _update(self, p, grad, group, state):
+    def _update(self, p, grad, group, state):  # the core's fused kernel, in place
         if not state:
             state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
-        t = state["step"]
-        lr, (b1, b2), wd, eps = group["lr"], group["betas"], group["weight_decay"], group["eps"]
-        if wd:
-            if self._decoupled:
-                p.data *= 1 - lr * wd
-            else:
-                grad = grad + wd * p.data
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        m *= b1
-        m += (1 - b1) * grad
-        v *= b2
-        v += (1 - b2) * (grad * grad)
-        if group["amsgrad"]:
-            np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-            v = state["max_exp_avg_sq"]
-        bc1, bc2 = 1 - b1 ** t, 1 - b2 ** t
-        denom = np.sqrt(v)
-        denom /= math.sqrt(bc2)
-        denom += eps
-        p.data -= (lr / bc1) * m / denom
+        b1, b2 = group["betas"]
+        K.adam_step(p.data, np.ascontiguousarray(grad, dtype=np.float32), state["exp_avg"], state["exp_avg_sq"],
+                    step=state["step"], lr=group["lr"], beta1=b1, beta2=b2, eps=group["eps"],
+                    weight_decay=group["weight_decay"], decoupled=self._decoupled, amsgrad=group["amsgrad"],
+                    max_v=state.get("max_exp_avg_sq"))
 
 
 class AdamW(Adam):
