@@ -19,8 +19,7 @@ def _np(t):
     return t.detach().numpy()
 
 
-def check(ours, theirs, *inputs, rtol=1e-4, atol=1e-5, kwargs=None, tkwargs=None, out_index=None,
-          grads=True):
+def check(ours, theirs, *inputs, rtol=1e-4, atol=1e-5, kwargs=None, tkwargs=None, out_index=None, grads=True):
     """Load theirs' weights into ours; compare forward, input grads and parameter grads."""
     kwargs, tkwargs = kwargs or {}, tkwargs if tkwargs is not None else (kwargs or {})
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
@@ -55,12 +54,20 @@ def test_linear(shape):
     check(nn.Linear(7, 5, bias=False), torch.nn.Linear(7, 5, bias=False), randn(*shape))
 
 
-@pytest.mark.parametrize("ours,theirs", [
-    (nn.ReLU(), torch.nn.ReLU()), (nn.Sigmoid(), torch.nn.Sigmoid()), (nn.Tanh(), torch.nn.Tanh()),
-    (nn.GELU(), torch.nn.GELU()), (nn.GELU("tanh"), torch.nn.GELU("tanh")), (nn.SiLU(), torch.nn.SiLU()),
-    (nn.Softmax(-1), torch.nn.Softmax(-1)), (nn.LogSoftmax(1), torch.nn.LogSoftmax(1)),
-    (nn.Flatten(), torch.nn.Flatten()),
-])
+@pytest.mark.parametrize(
+    "ours,theirs",
+    [
+        (nn.ReLU(), torch.nn.ReLU()),
+        (nn.Sigmoid(), torch.nn.Sigmoid()),
+        (nn.Tanh(), torch.nn.Tanh()),
+        (nn.GELU(), torch.nn.GELU()),
+        (nn.GELU("tanh"), torch.nn.GELU("tanh")),
+        (nn.SiLU(), torch.nn.SiLU()),
+        (nn.Softmax(-1), torch.nn.Softmax(-1)),
+        (nn.LogSoftmax(1), torch.nn.LogSoftmax(1)),
+        (nn.Flatten(), torch.nn.Flatten()),
+    ],
+)
 def test_activations(ours, theirs):
     check(ours, theirs, randn(3, 5, 4) * 3)
 
@@ -78,14 +85,23 @@ def test_swiglu():
     np.testing.assert_allclose(ox.grad, _np(tx.grad), rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("cfg", [dict(), dict(stride=2, padding=1), dict(padding=2, dilation=2),
-                                 dict(groups=2, padding=1), dict(stride=(2, 1), bias=False)])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        dict(),
+        dict(stride=2, padding=1),
+        dict(padding=2, dilation=2),
+        dict(groups=2, padding=1),
+        dict(stride=(2, 1), bias=False),
+    ],
+)
 def test_conv2d(cfg):
     check(nn.Conv2d(4, 6, 3, **cfg), torch.nn.Conv2d(4, 6, 3, **cfg), randn(2, 4, 9, 8))
 
 
-@pytest.mark.parametrize("cfg", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
-                                 dict(kernel_size=(2, 3), stride=1)])
+@pytest.mark.parametrize(
+    "cfg", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1), dict(kernel_size=(2, 3), stride=1)]
+)
 def test_pooling(cfg):
     x = randn(2, 3, 8, 7)
     check(nn.MaxPool2d(**cfg), torch.nn.MaxPool2d(**cfg), x)
@@ -98,11 +114,14 @@ def test_max_pool_primer_example():
     np.testing.assert_array_equal(F.max_pool2d(Tensor(m), 2).numpy()[0, 0], [[8, 7], [6, 9]])
 
 
-@pytest.mark.parametrize("ours,theirs,shape", [
-    (nn.BatchNorm1d(5), torch.nn.BatchNorm1d(5), (6, 5)),
-    (nn.BatchNorm1d(5), torch.nn.BatchNorm1d(5), (4, 5, 3)),
-    (nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3), (4, 3, 5, 2)),
-])
+@pytest.mark.parametrize(
+    "ours,theirs,shape",
+    [
+        (nn.BatchNorm1d(5), torch.nn.BatchNorm1d(5), (6, 5)),
+        (nn.BatchNorm1d(5), torch.nn.BatchNorm1d(5), (4, 5, 3)),
+        (nn.BatchNorm2d(3), torch.nn.BatchNorm2d(3), (4, 3, 5, 2)),
+    ],
+)
 def test_batchnorm(ours, theirs, shape):
     x = randn(*shape) * 2 + 1
     check(ours, theirs, x)
@@ -167,16 +186,32 @@ def test_multihead_attention(batch_first):
     mask = np.triu(np.ones((5, 5), bool), 1)
     ours.zero_grad()
     theirs.zero_grad()
-    check(ours, theirs, x, x, x, out_index=0, kwargs=dict(is_causal=True),
-          tkwargs=dict(attn_mask=torch.tensor(mask)))
+    check(
+        ours,
+        theirs,
+        x,
+        x,
+        x,
+        out_index=0,
+        kwargs=dict(is_causal=True),
+        tkwargs=dict(attn_mask=torch.tensor(mask)),
+    )
     # cross-attention with a key padding mask, and the averaged weights
     kv = randn(3, 4, 8, seed=1) if batch_first else randn(4, 3, 8, seed=1)
     kpm = np.zeros((3, 4), bool)
     kpm[0, 3] = True
     ours.zero_grad()
     theirs.zero_grad()
-    check(ours, theirs, x, kv, kv, out_index=0, kwargs=dict(key_padding_mask=kpm),
-          tkwargs=dict(key_padding_mask=torch.tensor(kpm)))
+    check(
+        ours,
+        theirs,
+        x,
+        kv,
+        kv,
+        out_index=0,
+        kwargs=dict(key_padding_mask=kpm),
+        tkwargs=dict(key_padding_mask=torch.tensor(kpm)),
+    )
     w = ours(Tensor(x), Tensor(kv), Tensor(kv), need_weights=True)[1]
     tw = theirs(torch.tensor(x), torch.tensor(kv), torch.tensor(kv), need_weights=True)[1]
     np.testing.assert_allclose(w, _np(tw), rtol=1e-4, atol=1e-6)
@@ -202,18 +237,31 @@ def test_transformer_layers(norm_first):
     torch.manual_seed(0)
     cfg = dict(dim_feedforward=16, dropout=0.0, batch_first=True, norm_first=norm_first)
     x, mem = randn(2, 5, 8), randn(2, 3, 8, seed=1)
-    check(nn.TransformerEncoderLayer(8, 2, activation="gelu", **cfg),
-          torch.nn.TransformerEncoderLayer(8, 2, activation="gelu", **cfg), x)
+    check(
+        nn.TransformerEncoderLayer(8, 2, activation="gelu", **cfg),
+        torch.nn.TransformerEncoderLayer(8, 2, activation="gelu", **cfg),
+        x,
+    )
     mask = np.triu(np.ones((5, 5), bool), 1)
-    check(nn.TransformerDecoderLayer(8, 2, **cfg), torch.nn.TransformerDecoderLayer(8, 2, **cfg), x, mem,
-          kwargs=dict(tgt_is_causal=True), tkwargs=dict(tgt_mask=torch.tensor(mask)))
+    check(
+        nn.TransformerDecoderLayer(8, 2, **cfg),
+        torch.nn.TransformerDecoderLayer(8, 2, **cfg),
+        x,
+        mem,
+        kwargs=dict(tgt_is_causal=True),
+        tkwargs=dict(tgt_mask=torch.tensor(mask)),
+    )
 
 
 def test_transformer_encoder_stack_seq_first():
     cfg = dict(dim_feedforward=16, dropout=0.0)
     ours = nn.TransformerEncoder(nn.TransformerEncoderLayer(8, 2, **cfg), 2, norm=nn.LayerNorm(8))
-    theirs = torch.nn.TransformerEncoder(torch.nn.TransformerEncoderLayer(8, 2, **cfg), 2,
-                                         norm=torch.nn.LayerNorm(8), enable_nested_tensor=False)
+    theirs = torch.nn.TransformerEncoder(
+        torch.nn.TransformerEncoderLayer(8, 2, **cfg),
+        2,
+        norm=torch.nn.LayerNorm(8),
+        enable_nested_tensor=False,
+    )
     check(ours, theirs, randn(5, 2, 8))
 
 
@@ -226,8 +274,9 @@ class _TorchBasicBlock(torch.nn.Module):
         self.bn2 = torch.nn.BatchNorm2d(planes)
         self.downsample = None
         if stride != 1 or inplanes != planes:
-            self.downsample = torch.nn.Sequential(torch.nn.Conv2d(inplanes, planes, 1, stride, bias=False),
-                                                  torch.nn.BatchNorm2d(planes))
+            self.downsample = torch.nn.Sequential(
+                torch.nn.Conv2d(inplanes, planes, 1, stride, bias=False), torch.nn.BatchNorm2d(planes)
+            )
 
     def forward(self, x):
         y = torch.relu(self.bn1(self.conv1(x)))
@@ -265,10 +314,12 @@ def test_dense_block():
 
 def test_sequential_keys_and_shapes():
     ours = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 3))
-    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(),
-                                 torch.nn.Linear(4 * 6 * 6, 3))
-    assert {k: v.shape for k, v in ours.state_dict().items()} == \
-        {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+    theirs = torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 3)
+    )
+    assert {k: v.shape for k, v in ours.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in theirs.state_dict().items()
+    }
     check(ours, theirs, randn(2, 1, 8, 8))
 
 

@@ -14,7 +14,9 @@ from safetensors.torch import save_file as torch_save_file
 
 def small_model():
     grimoire.manual_seed(0)
-    return nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 3))
+    return nn.Sequential(
+        nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 4 * 4, 3)
+    )
 
 
 def test_parameters_children_modes():
@@ -61,7 +63,9 @@ def test_load_torch_safetensors_file(tmp_path):
     torch_save_file(t.state_dict(), str(tmp_path / "t.safetensors"))
     ours = nn.Sequential(nn.Linear(4, 3), nn.Tanh(), nn.Linear(3, 2)).load(tmp_path / "t.safetensors")
     x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
-    np.testing.assert_allclose(ours(Tensor(x)).numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(
+        ours(Tensor(x)).numpy(), t(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6
+    )
 
 
 def test_load_state_dict_errors():
@@ -92,12 +96,20 @@ def _losses():
         (nn.MSELoss(), torch.nn.MSELoss(), z, t),
         (nn.L1Loss(reduction="sum"), torch.nn.L1Loss(reduction="sum"), z, t),
         (nn.BCEWithLogitsLoss(), torch.nn.BCEWithLogitsLoss(), z * 10, b),
-        (nn.BCEWithLogitsLoss(pos_weight=np.array([1, 2, 3, 4], np.float32)),
-         torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor([1.0, 2, 3, 4])), z, b),
+        (
+            nn.BCEWithLogitsLoss(pos_weight=np.array([1, 2, 3, 4], np.float32)),
+            torch.nn.BCEWithLogitsLoss(pos_weight=torch.tensor([1.0, 2, 3, 4])),
+            z,
+            b,
+        ),
         (nn.CrossEntropyLoss(), torch.nn.CrossEntropyLoss(), z, y),
         (nn.CrossEntropyLoss(reduction="none"), torch.nn.CrossEntropyLoss(reduction="none"), z, y),
-        (nn.CrossEntropyLoss(label_smoothing=0.2, ignore_index=1),
-         torch.nn.CrossEntropyLoss(label_smoothing=0.2, ignore_index=1), z, y),
+        (
+            nn.CrossEntropyLoss(label_smoothing=0.2, ignore_index=1),
+            torch.nn.CrossEntropyLoss(label_smoothing=0.2, ignore_index=1),
+            z,
+            y,
+        ),
         (nn.MultiMarginLoss(), torch.nn.MultiMarginLoss(), z, y),
         (nn.HingeEmbeddingLoss(), torch.nn.HingeEmbeddingLoss(), z, pm),
         (nn.NLLLoss(), torch.nn.NLLLoss(), np.log(np.full((6, 4), 0.25, np.float32)) + z * 0.1, y),

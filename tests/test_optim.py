@@ -8,14 +8,18 @@ from grimoire.nn import Parameter
 from grimoire.optim import lr_scheduler as gs
 
 OPTS = [
-    ("SGD", dict(lr=0.1)), ("SGD", dict(lr=0.1, momentum=0.9)),
+    ("SGD", dict(lr=0.1)),
+    ("SGD", dict(lr=0.1, momentum=0.9)),
     ("SGD", dict(lr=0.05, momentum=0.9, nesterov=True, weight_decay=0.01)),
     ("SGD", dict(lr=0.05, momentum=0.5, dampening=0.3)),
-    ("Adagrad", dict(lr=0.1)), ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1,
-                                                initial_accumulator_value=0.5)),
-    ("RMSprop", dict(lr=0.01)), ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
-    ("Adam", dict(lr=0.01)), ("Adam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True)),
-    ("AdamW", dict(lr=0.01)), ("AdamW", dict(lr=0.02, weight_decay=0.5, eps=1e-6)),
+    ("Adagrad", dict(lr=0.1)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.5)),
+    ("RMSprop", dict(lr=0.01)),
+    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01)),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.9), weight_decay=0.1, amsgrad=True)),
+    ("AdamW", dict(lr=0.01)),
+    ("AdamW", dict(lr=0.02, weight_decay=0.5, eps=1e-6)),
 ]
 
 
@@ -91,9 +95,13 @@ def test_schedules_match_torch():
     _torch_and_ours(lambda o: tl.StepLR(o, 4, 0.5), lambda o: gs.StepLR(o, 4, 0.5))
     _torch_and_ours(lambda o: tl.MultiStepLR(o, [3, 7], 0.3), lambda o: gs.MultiStepLR(o, [3, 7], 0.3))
     _torch_and_ours(lambda o: tl.ExponentialLR(o, 0.9), lambda o: gs.ExponentialLR(o, 0.9))
-    _torch_and_ours(lambda o: tl.CosineAnnealingLR(o, 20, 0.001), lambda o: gs.CosineAnnealingLR(o, 20, 0.001))
+    _torch_and_ours(
+        lambda o: tl.CosineAnnealingLR(o, 20, 0.001), lambda o: gs.CosineAnnealingLR(o, 20, 0.001)
+    )
     _torch_and_ours(lambda o: tl.LinearLR(o, 0.1, 1.0, 5), lambda o: gs.LinearLR(o, 0.1, 1.0, 5))
-    _torch_and_ours(lambda o: tl.LambdaLR(o, lambda e: 1 / (1 + e)), lambda o: gs.LambdaLR(o, lambda e: 1 / (1 + e)))
+    _torch_and_ours(
+        lambda o: tl.LambdaLR(o, lambda e: 1 / (1 + e)), lambda o: gs.LambdaLR(o, lambda e: 1 / (1 + e))
+    )
 
 
 def test_warmup_then_cosine_matches_torch():
@@ -104,5 +112,6 @@ def test_warmup_then_cosine_matches_torch():
 
     def g(o):
         return gs.SequentialLR(o, [gs.LinearLR(o, 0.01, 1.0, 5), gs.CosineAnnealingLR(o, 15)], milestones=[5])
+
     lrs = _torch_and_ours(t, g, steps=20)
     assert lrs[0] == pytest.approx(0.001) and max(lrs) == pytest.approx(0.1)

@@ -49,7 +49,7 @@ def test_gradient_accumulation_equals_big_batch():
     full = m.weight.grad.copy()
     m.zero_grad()
     for i in range(3):
-        (nn.CrossEntropyLoss()(m(Tensor(X[4 * i:4 * i + 4])), y[4 * i:4 * i + 4]) * (1 / 3)).backward()
+        (nn.CrossEntropyLoss()(m(Tensor(X[4 * i : 4 * i + 4])), y[4 * i : 4 * i + 4]) * (1 / 3)).backward()
     np.testing.assert_allclose(m.weight.grad, full, rtol=1e-5, atol=1e-7)
 
 
@@ -67,6 +67,7 @@ def test_checkpoint_same_gradients_less_memory():
             h = T.checkpoint(b, h) if ckpt else b(h)
         (h * h).mean().backward()
         return x.grad, [p.grad.copy() for b in blocks for p in b.parameters()]
+
     gx0, gp0 = run(False)
     gx1, gp1 = run(True)
     np.testing.assert_allclose(gx1, gx0, rtol=1e-6)
@@ -118,10 +119,23 @@ def test_fit_features_and_checkpoint_round_trip(tmp_path):
     m = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
     opt = optim.Adam(m.parameters(), lr=3e-3)
     es = T.EarlyStopping(patience=3)
-    hist = T.fit(m, nn.CrossEntropyLoss(), opt, Xtr, ytr, epochs=6, batch_size=32, val=(Xte, yte),
-                 accumulation_steps=2, clip_norm=5.0, mixed_precision=True, early_stopping=es,
-                 curriculum=np.random.default_rng(0).random(len(Xtr)), checkpoint_path=tmp_path / "ck.safetensors",
-                 verbose=False)
+    hist = T.fit(
+        m,
+        nn.CrossEntropyLoss(),
+        opt,
+        Xtr,
+        ytr,
+        epochs=6,
+        batch_size=32,
+        val=(Xte, yte),
+        accumulation_steps=2,
+        clip_norm=5.0,
+        mixed_precision=True,
+        early_stopping=es,
+        curriculum=np.random.default_rng(0).random(len(Xtr)),
+        checkpoint_path=tmp_path / "ck.safetensors",
+        verbose=False,
+    )
     assert hist["val_metric"][-1] > 0.85 and hist["loss"][-1] < hist["loss"][0]
     # the checkpoint holds the best epoch's model and optimizer; training continues identically
     m2 = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
@@ -179,8 +193,10 @@ def test_char_gpt_learns_and_kv_cache_matches():
     a = m.generate(prompt, 20, temperature=0.9, top_k=10, use_cache=True, seed=3)
     b = m.generate(prompt, 20, temperature=0.9, top_k=10, use_cache=False, seed=3)
     np.testing.assert_array_equal(a, b)
-    np.testing.assert_array_equal(m.generate(prompt, 10, temperature=0, use_cache=True),
-                                  m.generate(prompt, 10, temperature=0, use_cache=False))
+    np.testing.assert_array_equal(
+        m.generate(prompt, 10, temperature=0, use_cache=True),
+        m.generate(prompt, 10, temperature=0, use_cache=False),
+    )
 
 
 @pytest.mark.slow

@@ -28,4 +28,7 @@ def get_num_threads() -> int:
     return _core.get_num_threads()
 
 
-__all__ = ["info", "matmul", "Tensor", "no_grad", "enable_grad", "manual_seed", "set_num_threads", "get_num_threads", "__version__"]
+__all__ = [
+    "info", "matmul", "Tensor", "no_grad", "enable_grad", "manual_seed", "set_num_threads", "get_num_threads",
+    "__version__",
+]

@@ -312,8 +312,9 @@ class Tensor:
         if not isinstance(o, Tensor):
             return Tensor._make(self.data + o, (self,), lambda g: (g,), "add")
         a, b = self.shape, o.shape
-        return Tensor._make(self.data + o.data, (self, o),
-                            lambda g: (unbroadcast(g, a), unbroadcast(g, b)), "add")
+        return Tensor._make(
+            self.data + o.data, (self, o), lambda g: (unbroadcast(g, a), unbroadcast(g, b)), "add"
+        )
 
     __radd__ = __add__
 
@@ -321,8 +322,9 @@ class Tensor:
         if not isinstance(o, Tensor):
             return Tensor._make(self.data - o, (self,), lambda g: (g,), "sub")
         a, b = self.shape, o.shape
-        return Tensor._make(self.data - o.data, (self, o),
-                            lambda g: (unbroadcast(g, a), unbroadcast(-g, b)), "sub")
+        return Tensor._make(
+            self.data - o.data, (self, o), lambda g: (unbroadcast(g, a), unbroadcast(-g, b)), "sub"
+        )
 
     def __rsub__(self, o) -> Tensor:
         return Tensor._make(o - self.data, (self,), lambda g: (-g,), "rsub")
@@ -333,8 +335,11 @@ class Tensor:
         x, y = self.data, o.data
 
         def backward(g):
-            return (unbroadcast(g * y, x.shape) if self.requires_grad else None,
-                    unbroadcast(g * x, y.shape) if o.requires_grad else None)
+            return (
+                unbroadcast(g * y, x.shape) if self.requires_grad else None,
+                unbroadcast(g * x, y.shape) if o.requires_grad else None,
+            )
+
         return Tensor._make(x * y, (self, o), backward, "mul")
 
     __rmul__ = __mul__
@@ -346,8 +351,11 @@ class Tensor:
         out = x / y
 
         def backward(g):
-            return (unbroadcast(g / y, x.shape) if self.requires_grad else None,
-                    unbroadcast(-g * out / y, y.shape) if o.requires_grad else None)
+            return (
+                unbroadcast(g / y, x.shape) if self.requires_grad else None,
+                unbroadcast(-g * out / y, y.shape) if o.requires_grad else None,
+            )
+
         return Tensor._make(out, (self, o), backward, "div")
 
     def __rtruediv__(self, o) -> Tensor:
@@ -360,14 +368,20 @@ class Tensor:
     def __pow__(self, p) -> Tensor:
         x = self.data
         if isinstance(p, Tensor):  # x ** p with both differentiable: d/dp = x^p log x
-            out = x ** p.data
-            return Tensor._make(out, (self, p), lambda g: (
-                unbroadcast(g * p.data * x ** (p.data - 1), x.shape),
-                unbroadcast(g * out * np.log(x), p.shape)), "pow")
+            out = x**p.data
+            return Tensor._make(
+                out,
+                (self, p),
+                lambda g: (
+                    unbroadcast(g * p.data * x ** (p.data - 1), x.shape),
+                    unbroadcast(g * out * np.log(x), p.shape),
+                ),
+                "pow",
+            )
         p = float(p)
         if p == 2.0:
             return Tensor._make(x * x, (self,), lambda g: (g * 2.0 * x,), "square")
-        return Tensor._make(x ** p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
+        return Tensor._make(x**p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
 
     def __rpow__(self, base) -> Tensor:
         out = np.power(base, self.data).astype(self.data.dtype, copy=False)
@@ -388,6 +402,7 @@ class Tensor:
             if axis is not None and not keepdims:
                 g = np.expand_dims(g, axis)
             return (np.broadcast_to(g, shape),)
+
         return Tensor._make(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)), (self,), backward, "sum")
 
     def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
@@ -395,8 +410,16 @@ class Tensor:
         n = _count(self.shape, axis)
         return self.sum(axis, keepdims) * (1.0 / max(n, 1))
 
-    def var(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None,
-            unbiased: bool = True, correction: int | None = None) -> Tensor:
+    def var(
+        self,
+        axis=None,
+        keepdims: bool = False,
+        *,
+        dim=None,
+        keepdim: bool | None = None,
+        unbiased: bool = True,
+        correction: int | None = None,
+    ) -> Tensor:
         """Variance; ``correction`` (default 1, Bessel's, as torch.var) is subtracted from n."""
         axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
         c = (1 if unbiased else 0) if correction is None else correction
@@ -413,8 +436,9 @@ class Tensor:
         def backward(g):
             if axis is not None and not keepdims:
                 g = np.expand_dims(g, axis)
-            mask = (x == m)
+            mask = x == m
             return (mask * (g / mask.sum(axis=axis, keepdims=True)),)
+
         out = m if keepdims else (m.reshape(()) if axis is None else np.squeeze(m, axis))
         return Tensor._make(out, (self,), backward, "max")
 
@@ -435,7 +459,7 @@ class Tensor:
         if not s:
             return self.reshape(1)
         end = end_dim % len(s)
-        return self.reshape(s[:start_dim] + (-1,) + s[end + 1:])
+        return self.reshape(s[:start_dim] + (-1,) + s[end + 1 :])
 
     def unsqueeze(self, dim: int) -> Tensor:
         d = dim if dim >= 0 else dim + self.ndim + 1
@@ -468,11 +492,14 @@ class Tensor:
     def expand(self, *shape) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        shape = tuple(s if n == -1 else n for n, s in
-                      zip(shape, (1,) * (len(shape) - self.ndim) + self.shape, strict=True))
+        shape = tuple(
+            s if n == -1 else n
+            for n, s in zip(shape, (1,) * (len(shape) - self.ndim) + self.shape, strict=True)
+        )
         src = self.shape
-        return Tensor._make(np.broadcast_to(self.data, shape), (self,), lambda g: (unbroadcast(g, src),),
-                            "expand")
+        return Tensor._make(
+            np.broadcast_to(self.data, shape), (self,), lambda g: (unbroadcast(g, src),), "expand"
+        )
 
     def contiguous(self) -> Tensor:
         if self.data.flags.c_contiguous:
@@ -496,6 +523,7 @@ class Tensor:
             else:
                 gx[idx] = g
             return (gx,)
+
         return Tensor._make(out, (self,), backward, "getitem")
 
     # ---------------------------------------------------------------- elementwise math
@@ -532,18 +560,20 @@ class Tensor:
         x = self.data
         if approximate == "tanh":
             c = math.sqrt(2.0 / math.pi)
-            u = c * (x + 0.044715 * x ** 3)
+            u = c * (x + 0.044715 * x**3)
             t = np.tanh(u)
             out = 0.5 * x * (1.0 + t)
 
             def backward(g):
                 du = c * (1.0 + 3 * 0.044715 * x * x)
                 return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du),)
+
             return Tensor._make(out, (self,), backward, "gelu")
         cdf = 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
         pdf = np.exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
-        return Tensor._make((x * cdf).astype(x.dtype, copy=False), (self,),
-                            lambda g: (g * (cdf + x * pdf),), "gelu")
+        return Tensor._make(
+            (x * cdf).astype(x.dtype, copy=False), (self,), lambda g: (g * (cdf + x * pdf),), "gelu"
+        )
 
     def silu(self) -> Tensor:
         x = self.data
@@ -552,10 +582,12 @@ class Tensor:
 
     def softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         from .nn import functional as F
+
         return F.softmax(self, axis if dim is None else dim)
 
     def log_softmax(self, axis: int = -1, *, dim: int | None = None) -> Tensor:
         from .nn import functional as F
+
         return F.log_softmax(self, axis if dim is None else dim)
 
     def clamp(self, min=None, max=None) -> Tensor:  # noqa: A002 (torch's names)
@@ -569,6 +601,7 @@ class Tensor:
             if max is not None:
                 mask &= x <= max
             return (g * mask,)
+
         return Tensor._make(out, (self,), backward, "clamp")
 
     clip = clamp
@@ -576,8 +609,12 @@ class Tensor:
     def masked_fill(self, mask, value: float) -> Tensor:
         mask = _arr(mask).astype(bool)
         keep = ~mask
-        return Tensor._make(np.where(mask, np.asarray(value, self.data.dtype), self.data), (self,),
-                            lambda g: (unbroadcast(g * keep, self.shape),), "masked_fill")
+        return Tensor._make(
+            np.where(mask, np.asarray(value, self.data.dtype), self.data),
+            (self,),
+            lambda g: (unbroadcast(g * keep, self.shape),),
+            "masked_fill",
+        )
 
 
 # -------------------------------------------------------------------- free functions
@@ -629,6 +666,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             ga = _gemm(g2, w, trans_b=True).reshape(x.shape) if a.requires_grad else None
             gb = _gemm(x2, g2, trans_a=True) if b.requires_grad else None
             return ga, gb
+
         return Tensor._make(out, (a, b), backward, "matmul")
     batch = np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
     xb = np.broadcast_to(x, batch + x.shape[-2:]).reshape((-1,) + x.shape[-2:])
@@ -643,6 +681,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         if b.requires_grad:
             gb = unbroadcast(_gemm(xb, g3, trans_a=True).reshape(batch + w.shape[-2:]), w.shape)
         return ga, gb
+
     return Tensor._make(out, (a, b), backward_b, "bmm")
 
 
@@ -663,8 +702,9 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
     out = np.stack([t.data for t in tensors], axis=axis)
     n = len(tensors)
-    return Tensor._make(out, tuple(tensors),
-                        lambda g: tuple(np.squeeze(p, axis) for p in np.split(g, n, axis=axis)), "stack")
+    return Tensor._make(
+        out, tuple(tensors), lambda g: tuple(np.squeeze(p, axis) for p in np.split(g, n, axis=axis)), "stack"
+    )
 
 
 def where(cond, a, b) -> Tensor:
@@ -673,8 +713,12 @@ def where(cond, a, b) -> Tensor:
     a = a if isinstance(a, Tensor) else Tensor(a)
     b = b if isinstance(b, Tensor) else Tensor(b)
     out = np.where(c, a.data, b.data)
-    return Tensor._make(out, (a, b), lambda g: (unbroadcast(np.where(c, g, 0), a.shape),
-                                                unbroadcast(np.where(c, 0, g), b.shape)), "where")
+    return Tensor._make(
+        out,
+        (a, b),
+        lambda g: (unbroadcast(np.where(c, g, 0), a.shape), unbroadcast(np.where(c, 0, g), b.shape)),
+        "where",
+    )
 
 
 def exp(x: Tensor) -> Tensor:
@@ -701,8 +745,15 @@ def sqrt(x: Tensor) -> Tensor:
     return x.sqrt()
 
 
-def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float | None = None, atol: float | None = None,
-              rtol: float | None = None, raise_exception: bool = True, dtype=np.float64) -> bool:
+def gradcheck(
+    fn: Callable[..., Tensor],
+    inputs: Sequence,
+    eps: float | None = None,
+    atol: float | None = None,
+    rtol: float | None = None,
+    raise_exception: bool = True,
+    dtype=np.float64,
+) -> bool:
     """Compare autograd's gradients of ``fn(*inputs)`` with central finite differences.
 
     By default everything runs in float64: each input becomes a float64 leaf; the analytic
@@ -723,6 +774,7 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float | None = N
     def f() -> float:
         with no_grad():
             return float((fn(*leaves).data.astype(np.float64) * r).sum())
+
     (out * Tensor(r, dtype=dtype)).sum().backward()
     for k, leaf in enumerate(leaves):
         analytic = leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data)
@@ -739,8 +791,10 @@ def gradcheck(fn: Callable[..., Tensor], inputs: Sequence, eps: float | None = N
         if not np.allclose(analytic, numeric, atol=atol, rtol=rtol):
             if raise_exception:
                 err = np.max(np.abs(analytic - numeric))
-                raise AssertionError(f"gradcheck: input {k}: max |analytic - numeric| = {err:.3g}\n"
-                                     f"analytic={analytic}\nnumeric={numeric}")
+                raise AssertionError(
+                    f"gradcheck: input {k}: max |analytic - numeric| = {err:.3g}\n"
+                    f"analytic={analytic}\nnumeric={numeric}"
+                )
             return False
     return True
 
@@ -780,12 +834,28 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 def erf(x: np.ndarray) -> np.ndarray:
-    """The error function to float32 precision: Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7),
-    evaluated in float64 (NumPy has no erf, and SciPy is not a runtime dependency)."""
-    xd = np.asarray(x, np.float64)
-    s = np.sign(xd)
-    a = np.abs(xd)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
-               + 0.254829592) * t * np.exp(-a * a)
-    return (s * y).astype(np.asarray(x).dtype if np.asarray(x).dtype.kind == "f" else np.float64, copy=False)
+    """The error function: Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, float32's precision),
+    in the input's precision, in place where it can (NumPy has no erf; SciPy is not a runtime
+    dependency)."""
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        x = x.astype(np.float64)
+    a = np.abs(x)
+    t = a * 0.3275911
+    t += 1.0
+    np.reciprocal(t, out=t)
+    y = t * 1.061405429
+    y -= 1.453152027
+    y *= t
+    y += 1.421413741
+    y *= t
+    y -= 0.284496736
+    y *= t
+    y += 0.254829592
+    y *= t
+    np.square(a, out=a)
+    np.negative(a, out=a)
+    np.exp(a, out=a)
+    y *= a
+    np.subtract(1.0, y, out=y)
+    return np.copysign(y, x, out=y)

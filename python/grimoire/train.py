@@ -65,6 +65,7 @@ def checkpoint(fn: Callable[..., Tensor], *inputs: Tensor) -> Tensor:
         if y.requires_grad:
             y.backward(g)
         return tuple(x.grad for x in leaves)
+
     return Tensor._make(out.data, tuple(inputs), backward, "checkpoint")
 
 
@@ -91,8 +92,13 @@ class GradScaler:
     ``step(opt)`` unscales the gradients and steps only if they are all finite; ``update()``
     halves the scale after an overflow and doubles it after ``growth_interval`` clean steps."""
 
-    def __init__(self, init_scale: float = 2.0 ** 16, growth_factor: float = 2.0, backoff_factor: float = 0.5,
-                 growth_interval: int = 2000):
+    def __init__(
+        self,
+        init_scale: float = 2.0**16,
+        growth_factor: float = 2.0,
+        backoff_factor: float = 0.5,
+        growth_interval: int = 2000,
+    ):
         self.scale_value, self.growth_factor, self.backoff_factor = init_scale, growth_factor, backoff_factor
         self.growth_interval = growth_interval
         self._good_steps = 0
@@ -136,7 +142,9 @@ class EarlyStopping:
     """Stop when the monitored value has not improved by ``min_delta`` for ``patience`` epochs;
     remembers the best epoch and (with ``restore_best``) the best weights."""
 
-    def __init__(self, patience: int = 5, min_delta: float = 0.0, mode: str = "min", restore_best: bool = True):
+    def __init__(
+        self, patience: int = 5, min_delta: float = 0.0, mode: str = "min", restore_best: bool = True
+    ):
         self.patience, self.min_delta, self.mode, self.restore_best = patience, min_delta, mode, restore_best
         self.best = math.inf if mode == "min" else -math.inf
         self.best_epoch = -1
@@ -145,7 +153,9 @@ class EarlyStopping:
 
     def __call__(self, value: float, epoch: int, model: Module | None = None) -> bool:
         """Record an epoch's value; returns True when training should stop."""
-        better = value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+        better = (
+            value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta
+        )
         if better:
             self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
             if model is not None and self.restore_best:
@@ -264,28 +274,50 @@ def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
     return float((np.asarray(logits).argmax(-1) == np.asarray(y)).mean())
 
 
-def evaluate(model: Module, loss_fn, X: np.ndarray, y: np.ndarray, batch_size: int = 512,
-             metric: Callable | None = accuracy) -> tuple[float, float | None]:
+def evaluate(
+    model: Module,
+    loss_fn,
+    X: np.ndarray,
+    y: np.ndarray,
+    batch_size: int = 512,
+    metric: Callable | None = accuracy,
+) -> tuple[float, float | None]:
     """Mean loss (and metric) of ``model`` over (X, y) in evaluation mode, without a graph."""
     was = model.training
     model.eval()
     total, outs = 0.0, []
     with ag.no_grad():
         for s in range(0, len(X), batch_size):
-            out = model(Tensor(X[s:s + batch_size]) if X.dtype.kind == "f" else X[s:s + batch_size])
-            total += loss_fn(out, y[s:s + batch_size]).item() * len(X[s:s + batch_size])
+            out = model(Tensor(X[s : s + batch_size]) if X.dtype.kind == "f" else X[s : s + batch_size])
+            total += loss_fn(out, y[s : s + batch_size]).item() * len(X[s : s + batch_size])
             outs.append(out.numpy())
     model.train(was)
     out = np.concatenate(outs)
     return total / max(len(X), 1), (metric(out, y) if metric is not None else None)
 
 
-def fit(model: Module, loss_fn, optimizer, X: np.ndarray, y: np.ndarray, *, epochs: int = 10,
-        batch_size: int = 32, val: tuple[np.ndarray, np.ndarray] | None = None, metric: Callable | None = accuracy,
-        scheduler=None, scheduler_per: str = "epoch", accumulation_steps: int = 1, clip_norm: float | None = None,
-        mixed_precision: bool = False, early_stopping: EarlyStopping | None = None,
-        curriculum: np.ndarray | None = None, checkpoint_path: str | os.PathLike | None = None, seed: int = 0,
-        verbose: bool | None = None) -> History:
+def fit(
+    model: Module,
+    loss_fn,
+    optimizer,
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int = 10,
+    batch_size: int = 32,
+    val: tuple[np.ndarray, np.ndarray] | None = None,
+    metric: Callable | None = accuracy,
+    scheduler=None,
+    scheduler_per: str = "epoch",
+    accumulation_steps: int = 1,
+    clip_norm: float | None = None,
+    mixed_precision: bool = False,
+    early_stopping: EarlyStopping | None = None,
+    curriculum: np.ndarray | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    seed: int = 0,
+    verbose: bool | None = None,
+) -> History:
     """Train ``model`` on (X, y) with mini-batches; returns a :class:`History`.
 
     Each epoch shuffles (or, with ``curriculum`` difficulty scores, takes the easiest growing
@@ -299,7 +331,7 @@ def fit(model: Module, loss_fn, optimizer, X: np.ndarray, y: np.ndarray, *, epoc
 
     rng = np.random.default_rng(seed)
     hist = History()
-    scaler = GradScaler(init_scale=2.0 ** 10) if mixed_precision else None
+    scaler = GradScaler(init_scale=2.0**10) if mixed_precision else None
     order_easy = curriculum_order(curriculum) if curriculum is not None else None
     best_val = math.inf
     params = [p for g in optimizer.param_groups for p in g["params"]]
@@ -313,7 +345,7 @@ def fit(model: Module, loss_fn, optimizer, X: np.ndarray, y: np.ndarray, *, epoc
             idx = rng.permutation(len(X))
         total, count = 0.0, 0
         optimizer.zero_grad()
-        batches = [idx[s:s + batch_size] for s in range(0, len(idx), batch_size)]
+        batches = [idx[s : s + batch_size] for s in range(0, len(idx), batch_size)]
         for b, bi in enumerate(batches):
             xb = X[bi]
             with autocast(mixed_precision):

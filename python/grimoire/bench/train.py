@@ -40,6 +40,7 @@ def grimoire_gpt_step(cfg: dict):
         loss.backward()
         opt.step()
         return loss.item()
+
     return step
 
 
@@ -62,6 +63,7 @@ def grimoire_cnn_step(batch: int = 64):
         loss.backward()
         opt.step()
         return loss.item()
+
     return step
 
 
@@ -78,8 +80,11 @@ def torch_gpt_step(cfg: dict):
             self.tok = torch.nn.Embedding(v, d)
             self.pos = torch.nn.Parameter(torch.randn(t, d) * 0.02)
             self.blocks = torch.nn.ModuleList(
-                torch.nn.TransformerEncoderLayer(d, cfg["n_heads"], 4 * d, 0.0, "gelu", batch_first=True,
-                                                 norm_first=True) for _ in range(cfg["n_layers"]))
+                torch.nn.TransformerEncoderLayer(
+                    d, cfg["n_heads"], 4 * d, 0.0, "gelu", batch_first=True, norm_first=True
+                )
+                for _ in range(cfg["n_layers"])
+            )
             self.ln_f = torch.nn.LayerNorm(d)
             self.head = torch.nn.Linear(d, v, bias=False)
             self.register_buffer("mask", torch.nn.Transformer.generate_square_subsequent_mask(t))
@@ -102,6 +107,7 @@ def torch_gpt_step(cfg: dict):
         loss.backward()
         opt.step()
         return loss.item()
+
     return step
 
 
@@ -111,10 +117,19 @@ def torch_cnn_step(batch: int = 64):
     torch.manual_seed(0)
     w = 32
     model = torch.nn.Sequential(
-        torch.nn.Conv2d(1, w, 3, padding=1), torch.nn.BatchNorm2d(w), torch.nn.ReLU(),
-        torch.nn.Conv2d(w, 2 * w, 3, padding=1), torch.nn.BatchNorm2d(2 * w), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(), torch.nn.Dropout(0.2), torch.nn.Linear(2 * w * 16, 128), torch.nn.ReLU(),
-        torch.nn.Linear(128, 10))
+        torch.nn.Conv2d(1, w, 3, padding=1),
+        torch.nn.BatchNorm2d(w),
+        torch.nn.ReLU(),
+        torch.nn.Conv2d(w, 2 * w, 3, padding=1),
+        torch.nn.BatchNorm2d(2 * w),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Dropout(0.2),
+        torch.nn.Linear(2 * w * 16, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 10),
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     rng = np.random.default_rng(0)
     x = torch.tensor(rng.random((batch, 1, 8, 8), dtype=np.float32))
@@ -126,6 +141,7 @@ def torch_cnn_step(batch: int = 64):
         loss.backward()
         opt.step()
         return loss.item()
+
     return step
 
 
@@ -168,7 +184,7 @@ def _peak_rss() -> int:
 
 
 def _rss(lib: str, model: str, quick: bool, threads: int) -> int:
-    code = (f"from grimoire.bench.train import rss_child; rss_child({lib!r}, {model!r}, {quick!r}, {threads})")
+    code = f"from grimoire.bench.train import rss_child; rss_child({lib!r}, {model!r}, {quick!r}, {threads})"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     return json.loads(out.stdout.strip().splitlines()[-1])["maxrss"]
 
@@ -184,7 +200,9 @@ def main(argv: list[str]) -> None:
     threads = grimoire.get_num_threads()
     torch.set_num_threads(threads)
     cfg = GPT_QUICK if quick else GPT_FULL
-    print(f"one training step (forward + backward + AdamW), {threads} threads; GPT {cfg}; digits CNN batch 64")
+    print(
+        f"one training step (forward + backward + AdamW), {threads} threads; GPT {cfg}; digits CNN batch 64"
+    )
     rows = []
     for model in ("gpt", "cnn"):
         fns = {lib: _make(lib, model, quick) for lib in ("grimoire", "torch")}

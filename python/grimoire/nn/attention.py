@@ -50,17 +50,29 @@ class MultiheadAttention(Module):
     fused kernel never materialises them.
     """
 
-    def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
-                 batch_first: bool = False):
+    def __init__(
+        self,
+        embed_dim: int,
+        num_heads: int,
+        dropout: float = 0.0,
+        bias: bool = True,
+        batch_first: bool = False,
+    ):
         super().__init__()
         if embed_dim % num_heads:
             raise ValueError(f"embed_dim ({embed_dim}) must be divisible by num_heads ({num_heads})")
-        self.embed_dim, self.num_heads, self.dropout, self.batch_first = embed_dim, num_heads, dropout, batch_first
+        self.embed_dim, self.num_heads, self.dropout, self.batch_first = (
+            embed_dim,
+            num_heads,
+            dropout,
+            batch_first,
+        )
         self.head_dim = embed_dim // num_heads
         bound = math.sqrt(6.0 / (embed_dim + 3 * embed_dim))  # xavier_uniform on (3E, E), as torch
         self.in_proj_weight = uniform((3 * embed_dim, embed_dim), bound)
-        self.register_parameter("in_proj_bias",
-                                Parameter(np.zeros(3 * embed_dim, np.float32)) if bias else None)
+        self.register_parameter(
+            "in_proj_bias", Parameter(np.zeros(3 * embed_dim, np.float32)) if bias else None
+        )
         self.out_proj = Linear(embed_dim, embed_dim, bias=bias)
         if bias:
             self.out_proj.bias.data[...] = 0.0
@@ -69,9 +81,17 @@ class MultiheadAttention(Module):
         b, t, _ = x.shape
         return x.reshape(b, t, self.num_heads, self.head_dim).transpose(1, 2)
 
-    def forward(self, query: Tensor, key: Tensor | None = None, value: Tensor | None = None,
-                key_padding_mask=None, need_weights: bool = False, attn_mask=None,
-                is_causal: bool = False, cache: KVCache | None = None):
+    def forward(
+        self,
+        query: Tensor,
+        key: Tensor | None = None,
+        value: Tensor | None = None,
+        key_padding_mask=None,
+        need_weights: bool = False,
+        attn_mask=None,
+        is_causal: bool = False,
+        cache: KVCache | None = None,
+    ):
         """Returns (output, weights averaged over heads or None)."""
         key = query if key is None else key
         value = key if value is None else value
@@ -85,10 +105,10 @@ class MultiheadAttention(Module):
         else:
             bq = bk = bv = None
             if bias is not None:
-                bq, bk, bv = bias[:e], bias[e:2 * e], bias[2 * e:]
+                bq, bk, bv = bias[:e], bias[e : 2 * e], bias[2 * e :]
             q = F.linear(query, w[:e], bq)
-            k = F.linear(key, w[e:2 * e], bk)
-            v = F.linear(value, w[2 * e:], bv)
+            k = F.linear(key, w[e : 2 * e], bk)
+            v = F.linear(value, w[2 * e :], bv)
         q, k, v = self._heads(q), self._heads(k), self._heads(v)
         if cache is not None:
             k, v = cache.extend(k, v)
@@ -114,7 +134,9 @@ class MultiheadAttention(Module):
             m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
             mask = ~m if m.dtype == bool else m.astype(np.float32)
         if key_padding_mask is not None:
-            kp = np.asarray(key_padding_mask.data if isinstance(key_padding_mask, Tensor) else key_padding_mask)
+            kp = np.asarray(
+                key_padding_mask.data if isinstance(key_padding_mask, Tensor) else key_padding_mask
+            )
             kp = (~kp if kp.dtype == bool else kp.astype(np.float32)).reshape(batch, 1, 1, s)
             if mask is None:
                 mask = kp

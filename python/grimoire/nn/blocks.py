@@ -54,7 +54,11 @@ class DenseBlock(Module):
     def __init__(self, num_layers: int, num_input_features: int, growth_rate: int, bn_size: int = 4):
         super().__init__()
         for i in range(num_layers):
-            setattr(self, f"denselayer{i + 1}", DenseLayer(num_input_features + i * growth_rate, growth_rate, bn_size))
+            setattr(
+                self,
+                f"denselayer{i + 1}",
+                DenseLayer(num_input_features + i * growth_rate, growth_rate, bn_size),
+            )
 
     def forward(self, x: Tensor) -> Tensor:
         feats = [x]

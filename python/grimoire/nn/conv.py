@@ -13,13 +13,24 @@ from .module import Module
 class Conv2d(Module):
     """2-D cross-correlation; weight (out, in/groups, kh, kw), bias (out,), PyTorch's init."""
 
-    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True):
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups: int = 1,
+        bias: bool = True,
+    ):
         super().__init__()
         kh, kw = F._pair(kernel_size)
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"in_channels ({in_channels}) and out_channels ({out_channels}) "
-                             f"must be divisible by groups ({groups})")
+            raise ValueError(
+                f"in_channels ({in_channels}) and out_channels ({out_channels}) "
+                f"must be divisible by groups ({groups})"
+            )
         self.stride, self.padding, self.dilation, self.groups = stride, padding, dilation, groups
         bound = 1.0 / math.sqrt(in_channels // groups * kh * kw)
         self.weight = uniform((out_channels, in_channels // groups, kh, kw), bound)

@@ -7,13 +7,11 @@ written next to its forward. The numerical work is a call into the core's kernel
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from .. import autograd as ag
-from ..autograd import Tensor, unbroadcast
 from .. import kernels as K
+from ..autograd import Tensor, unbroadcast
 from ..kernels import attention as _attention
 from ..kernels import attention_backward as _attention_backward
 from ..kernels import gemm as _gemm
@@ -46,6 +44,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         if bias is None:
             return gx, gw
         return gx, gw, (g2.sum(0) if bias.requires_grad else None)
+
     parents = (x, weight) if bias is None else (x, weight, bias)
     return Tensor._make(y, parents, backward, "linear")
 
@@ -104,6 +103,7 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
     def backward(g):
         return (np.moveaxis(K.softmax_backward(_last(g, dim), y), -1, dim),)
+
     return Tensor._make(np.moveaxis(y, -1, dim), (x,), backward, "softmax")
 
 
@@ -113,6 +113,7 @@ def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
 
     def backward(g):
         return (np.moveaxis(K.log_softmax_backward(_last(g, dim), y), -1, dim),)
+
     return Tensor._make(np.moveaxis(y, -1, dim), (x,), backward, "log_softmax")
 
 
@@ -139,12 +140,14 @@ def embedding(idx, weight: Tensor) -> Tensor:
         gw = np.zeros_like(w)
         np.add.at(gw, i.reshape(-1), g.reshape(-1, w.shape[1]))
         return (gw,)
+
     return Tensor._make(out, (weight,), backward, "embedding")
 
 
 # ------------------------------------------------------------------------ normalisation
-def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None,
-               eps: float = 1e-5) -> Tensor:
+def layer_norm(
+    x: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+) -> Tensor:
     """y = (x - mean) / sqrt(var + eps) * w + b over the last ``len(normalized_shape)`` axes.
 
     Backward (per row, xhat = (x - mean) * rstd): dx = rstd * (dxhat - mean(dxhat) - xhat *
@@ -152,7 +155,7 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
     """
     n = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
     shape = x.shape
-    d = int(np.prod(shape[len(shape) - n:]))
+    d = int(np.prod(shape[len(shape) - n :]))
     x2 = np.ascontiguousarray(x.data, dtype=np.float32).reshape(-1, d)
     w = weight.data.reshape(-1) if weight is not None else None
     b = bias.data.reshape(-1) if bias is not None else None
@@ -166,6 +169,7 @@ def layer_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, bias: 
         if bias is not None:
             grads.append(gb.reshape(bias.shape))
         return tuple(grads)
+
     parents = tuple(p for p in (x, weight, bias) if p is not None)
     return Tensor._make(y.reshape(shape), parents, backward, "layer_norm")
 
@@ -179,7 +183,7 @@ def rms_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, eps: flo
     shape = x.shape
     if eps is None:
         eps = float(np.finfo(np.float32).eps)
-    d = int(np.prod(shape[len(shape) - n:]))
+    d = int(np.prod(shape[len(shape) - n :]))
     x2 = np.ascontiguousarray(x.data, dtype=np.float32).reshape(-1, d)
     w = weight.data.reshape(-1) if weight is not None else None
     y, rstd = K.rms_norm(x2, w, eps)
@@ -187,13 +191,21 @@ def rms_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, eps: flo
     def backward(g):
         gx, gw = K.rms_norm_backward(np.ascontiguousarray(g).reshape(-1, d), x2, w, rstd)
         return (gx.reshape(shape),) if weight is None else (gx.reshape(shape), gw.reshape(weight.shape))
+
     parents = (x,) if weight is None else (x, weight)
     return Tensor._make(y.reshape(shape), parents, backward, "rms_norm")
 
 
-def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarray | None,
-               weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
-               momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
+def batch_norm(
+    x: Tensor,
+    running_mean: np.ndarray | None,
+    running_var: np.ndarray | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
     """Batch normalisation over every axis but the channel axis 1 (N, C, ...) (primer 6.5.5).
 
     Training: normalise with the batch's mean and biased variance, and update the running
@@ -203,12 +215,14 @@ def batch_norm(x: Tensor, running_mean: np.ndarray | None, running_var: np.ndarr
     xd = np.ascontiguousarray(x.data, dtype=np.float32)
     w = weight.data if weight is not None else None
     b = bias.data if bias is not None else None
-    y, mean, rstd = K.batch_norm(xd, w, b, running_mean, running_var, training=training, momentum=momentum,
-                                 eps=eps)
+    y, mean, rstd = K.batch_norm(
+        xd, w, b, running_mean, running_var, training=training, momentum=momentum, eps=eps
+    )
 
     def backward(g):
         gx, gw, gb = K.batch_norm_backward(np.ascontiguousarray(g), xd, w, mean, rstd, training=training)
         return (gx,) if weight is None else (gx, gw, gb)
+
     parents = (x,) if weight is None else (x, weight, bias)
     return Tensor._make(y, parents, backward, "batch_norm")
 
@@ -218,8 +232,9 @@ def _pair(v) -> tuple[int, int]:
     return (int(v), int(v)) if np.isscalar(v) else (int(v[0]), int(v[1]))
 
 
-def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1,
-           groups: int = 1) -> Tensor:
+def conv2d(
+    x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1
+) -> Tensor:
     """2-D cross-correlation (CNN convolution, primer 5.2.1), NCHW, the core's kernel.
 
     x (N, C, H, W), weight (O, C/groups, kh, kw) -> (N, O, Ho, Wo) with
@@ -237,6 +252,7 @@ def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padd
         need = (x.requires_grad, weight.requires_grad, bias is not None and bias.requires_grad)
         gx, gw, gb = K.conv2d_backward(np.ascontiguousarray(g), xd, w, needs_input_grad=need, **cfg)
         return (gx, gw) if bias is None else (gx, gw, gb)
+
     parents = (x, weight) if bias is None else (x, weight, bias)
     return Tensor._make(y, parents, backward, "conv2d")
 
@@ -247,16 +263,21 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Te
         raise ValueError(f"max_pool2d: dilation {dilation} is not supported (only 1)")
     xd = np.ascontiguousarray(x.data, dtype=np.float32)
     y, idx = K.max_pool2d(xd, kernel_size, stride, padding)
-    return Tensor._make(y, (x,), lambda g: (K.max_pool2d_backward(np.ascontiguousarray(g), idx, xd.shape),),
-                        "max_pool2d")
+    return Tensor._make(
+        y, (x,), lambda g: (K.max_pool2d_backward(np.ascontiguousarray(g), idx, xd.shape),), "max_pool2d"
+    )
 
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Mean over each window (zero padding counted, as torch's default count_include_pad)."""
     xd = np.ascontiguousarray(x.data, dtype=np.float32)
     y = K.avg_pool2d(xd, kernel_size, stride, padding)
-    return Tensor._make(y, (x,), lambda g: (K.avg_pool2d_backward(np.ascontiguousarray(g), xd.shape, kernel_size,
-                                                                  stride, padding),), "avg_pool2d")
+    return Tensor._make(
+        y,
+        (x,),
+        lambda g: (K.avg_pool2d_backward(np.ascontiguousarray(g), xd.shape, kernel_size, stride, padding),),
+        "avg_pool2d",
+    )
 
 
 def adaptive_avg_pool2d_1(x: Tensor) -> Tensor:
@@ -265,8 +286,9 @@ def adaptive_avg_pool2d_1(x: Tensor) -> Tensor:
 
 
 # ------------------------------------------------------------------------ attention
-def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None, is_causal: bool = False,
-                                 scale: float | None = None) -> Tensor:
+def scaled_dot_product_attention(
+    q: Tensor, k: Tensor, v: Tensor, attn_mask=None, is_causal: bool = False, scale: float | None = None
+) -> Tensor:
     """softmax(q k^T / sqrt(d) + mask) v (primer 5.4), q (B, H, Tq, D), k/v (B, Hk, Tk, D).
 
     Grouped-query attention when Hk divides H (each group of H/Hk query heads shares a key/value
@@ -285,6 +307,7 @@ def scaled_dot_product_attention(q: Tensor, k: Tensor, v: Tensor, attn_mask=None
 
     def backward(g):
         return _attention_backward(g, qd, kd, vd, out, lse, causal=is_causal, scale=scale, mask=mask)
+
     return Tensor._make(out, (q, k, v), backward, "attention")
 
 
@@ -310,8 +333,12 @@ def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: 
     return _reduce((input - _t(target)).abs(), reduction)
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "mean",  # noqa: A002
-                                     pos_weight=None) -> Tensor:
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target,
+    reduction: str = "mean",  # noqa: A002
+    pos_weight=None,
+) -> Tensor:
     """BCE from logits in the stable form: max(z, 0) - z t + log(1 + exp(-|z|)).
 
     Backward: sigmoid(z) - t (times the weights).
@@ -330,12 +357,18 @@ def binary_cross_entropy_with_logits(input: Tensor, target, reduction: str = "me
     def backward(g):
         grad = sig - t if pw is None else (1 + (pw - 1) * t) * sig - pw * t
         return (unbroadcast(g * grad, z.shape),)
+
     out = Tensor._make(loss.astype(z.dtype, copy=False), (input,), backward, "bce_logits")
     return _reduce(out, reduction)
 
 
-def cross_entropy(input: Tensor, target, reduction: str = "mean", ignore_index: int = -100,  # noqa: A002
-                  label_smoothing: float = 0.0) -> Tensor:
+def cross_entropy(
+    input: Tensor,
+    target,
+    reduction: str = "mean",
+    ignore_index: int = -100,  # noqa: A002
+    label_smoothing: float = 0.0,
+) -> Tensor:
     """Cross-entropy of logits (N, C) (or (N, C, d...)) with class indices (N,) (or (N, d...)).
 
     loss_i = logsumexp(z_i) - z_i[t_i] (with label smoothing eps: (1-eps) that + eps * mean_c
@@ -353,8 +386,14 @@ def cross_entropy(input: Tensor, target, reduction: str = "mean", ignore_index: 
         z2 = z.reshape(-1, z.shape[-1])
     z2 = np.ascontiguousarray(z2, dtype=np.float32)
     t2 = np.ascontiguousarray(t.reshape(-1))
-    loss, grad = K.cross_entropy(z2, t2, reduction=reduction, ignore_index=ignore_index,
-                                 label_smoothing=label_smoothing, return_grad=True)
+    loss, grad = K.cross_entropy(
+        z2,
+        t2,
+        reduction=reduction,
+        ignore_index=ignore_index,
+        label_smoothing=label_smoothing,
+        return_grad=True,
+    )
     loss = np.asarray(loss, np.float32)
     if reduction == "none":
         loss = loss.reshape(t.shape)
@@ -362,6 +401,7 @@ def cross_entropy(input: Tensor, target, reduction: str = "mean", ignore_index: 
     def backward(g):
         gz = grad * (g.reshape(-1, 1) if reduction == "none" else g)
         return (gz.reshape(back_shape).transpose(inv) if z.ndim > 2 else gz.reshape(z.shape),)
+
     return Tensor._make(loss, (input,), backward, "cross_entropy")
 
 

@@ -25,8 +25,10 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data, requires_grad: bool = True):
-        super().__init__(np.array(data.data if isinstance(data, Tensor) else data, dtype=np.float32),
-                         requires_grad=requires_grad)
+        super().__init__(
+            np.array(data.data if isinstance(data, Tensor) else data, dtype=np.float32),
+            requires_grad=requires_grad,
+        )
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape})"
@@ -198,8 +200,9 @@ class Module:
         return ""
 
 
-def save_safetensors(tensors: dict[str, np.ndarray], path: str | os.PathLike,
-                     metadata: dict[str, str] | None = None) -> None:
+def save_safetensors(
+    tensors: dict[str, np.ndarray], path: str | os.PathLike, metadata: dict[str, str] | None = None
+) -> None:
     """Write a dict of arrays to ``path`` as safetensors: a temporary file in the same folder,
     then ``os.replace``, so a crash never leaves a half-written file under the final name."""
     from safetensors.numpy import save

@@ -25,8 +25,10 @@ class MoE(Module):
             raise ValueError(f"top_k must be in [1, num_experts={num_experts}], got {top_k}")
         self.num_experts, self.top_k = num_experts, top_k
         self.router = Linear(d_model, num_experts, bias=False)
-        self.experts = ModuleList(Sequential(Linear(d_model, d_hidden), GELU(), Linear(d_hidden, d_model))
-                                  for _ in range(num_experts))
+        self.experts = ModuleList(
+            Sequential(Linear(d_model, d_hidden), GELU(), Linear(d_hidden, d_model))
+            for _ in range(num_experts)
+        )
         self.aux_loss: Tensor | None = None
         self.last_load: np.ndarray | None = None
 

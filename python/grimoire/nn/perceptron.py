@@ -58,8 +58,11 @@ class Perceptron:
         return np.asarray(X, np.float64) @ self.coef_ + self.intercept_
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[(self.decision_function(X) > 0).astype(int)] if len(self.classes_) == 2 \
+        return (
+            self.classes_[(self.decision_function(X) > 0).astype(int)]
+            if len(self.classes_) == 2
             else np.full(len(X), self.classes_[0])
+        )
 
     def score(self, X, y) -> float:
         return float((self.predict(X) == np.asarray(y)).mean())

@@ -30,9 +30,18 @@ class TransformerEncoderLayer(Module):
     """Self-attention + feed-forward, each in a residual; pre-norm with ``norm_first=True``:
     x = x + SA(LN1(x)); x = x + FF(LN2(x)). Post-norm: x = LN1(x + SA(x)); x = LN2(x + FF(x))."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True):
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation="relu",
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+    ):
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first=True)
         self.linear1 = Linear(d_model, dim_feedforward, bias)
@@ -50,8 +59,14 @@ class TransformerEncoderLayer(Module):
         y = self.linear2(F.dropout(self.activation(self.linear1(x)), self.p, self.training))
         return F.dropout(y, self.p, self.training)
 
-    def forward(self, src: Tensor, src_mask=None, src_key_padding_mask=None, is_causal: bool = False,
-                cache: KVCache | None = None) -> Tensor:
+    def forward(
+        self,
+        src: Tensor,
+        src_mask=None,
+        src_key_padding_mask=None,
+        is_causal: bool = False,
+        cache: KVCache | None = None,
+    ) -> Tensor:
         x = src if self.batch_first else src.transpose(0, 1)
         if self.norm_first:
             x = x + self._sa(self.norm1(x), src_mask, src_key_padding_mask, is_causal, cache)
@@ -66,9 +81,18 @@ class TransformerDecoderLayer(Module):
     """Masked self-attention, cross-attention over the encoder's ``memory``, feed-forward: the
     encoder-decoder block. Pre-norm with ``norm_first=True``."""
 
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True):
+    def __init__(
+        self,
+        d_model: int,
+        nhead: int,
+        dim_feedforward: int = 2048,
+        dropout: float = 0.1,
+        activation="relu",
+        layer_norm_eps: float = 1e-5,
+        batch_first: bool = False,
+        norm_first: bool = False,
+        bias: bool = True,
+    ):
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first=True)
         self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias, batch_first=True)
@@ -80,23 +104,52 @@ class TransformerDecoderLayer(Module):
         self.p, self.batch_first, self.norm_first = dropout, batch_first, norm_first
         self.activation = _activation(activation)
 
-    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask=None, memory_mask=None,
-                tgt_key_padding_mask=None, memory_key_padding_mask=None, tgt_is_causal: bool = False,
-                memory_is_causal: bool = False) -> Tensor:
+    def forward(
+        self,
+        tgt: Tensor,
+        memory: Tensor,
+        tgt_mask=None,
+        memory_mask=None,
+        tgt_key_padding_mask=None,
+        memory_key_padding_mask=None,
+        tgt_is_causal: bool = False,
+        memory_is_causal: bool = False,
+    ) -> Tensor:
         x = tgt if self.batch_first else tgt.transpose(0, 1)
         mem = memory if self.batch_first else memory.transpose(0, 1)
         p, tr = self.p, self.training
 
         def sa(h):
-            return F.dropout(self.self_attn(h, h, h, key_padding_mask=tgt_key_padding_mask, attn_mask=tgt_mask,
-                                            is_causal=tgt_is_causal)[0], p, tr)
+            return F.dropout(
+                self.self_attn(
+                    h,
+                    h,
+                    h,
+                    key_padding_mask=tgt_key_padding_mask,
+                    attn_mask=tgt_mask,
+                    is_causal=tgt_is_causal,
+                )[0],
+                p,
+                tr,
+            )
 
         def ca(h):
-            return F.dropout(self.multihead_attn(h, mem, mem, key_padding_mask=memory_key_padding_mask,
-                                                 attn_mask=memory_mask, is_causal=memory_is_causal)[0], p, tr)
+            return F.dropout(
+                self.multihead_attn(
+                    h,
+                    mem,
+                    mem,
+                    key_padding_mask=memory_key_padding_mask,
+                    attn_mask=memory_mask,
+                    is_causal=memory_is_causal,
+                )[0],
+                p,
+                tr,
+            )
 
         def ff(h):
             return F.dropout(self.linear2(F.dropout(self.activation(self.linear1(h)), p, tr)), p, tr)
+
         if self.norm_first:
             x = x + sa(self.norm1(x))
             x = x + ca(self.norm2(x))
@@ -128,8 +181,9 @@ class TransformerDecoder(Module):
         self.layers = ModuleList(copy.deepcopy(decoder_layer) for _ in range(num_layers))
         self.norm = norm
 
-    def forward(self, tgt: Tensor, memory: Tensor, tgt_mask=None, memory_mask=None,
-                tgt_is_causal: bool = False) -> Tensor:
+    def forward(
+        self, tgt: Tensor, memory: Tensor, tgt_mask=None, memory_mask=None, tgt_is_causal: bool = False
+    ) -> Tensor:
         for layer in self.layers:
             tgt = layer(tgt, memory, tgt_mask, memory_mask, tgt_is_causal=tgt_is_causal)
         return self.norm(tgt) if self.norm is not None else tgt
@@ -144,16 +198,27 @@ class GPT(Module):
     same seed the two give identical tokens.
     """
 
-    def __init__(self, vocab_size: int, d_model: int = 128, n_heads: int = 4, n_layers: int = 2,
-                 max_len: int = 256, d_ff: int | None = None, dropout: float = 0.0):
+    def __init__(
+        self,
+        vocab_size: int,
+        d_model: int = 128,
+        n_heads: int = 4,
+        n_layers: int = 2,
+        max_len: int = 256,
+        d_ff: int | None = None,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         self.vocab_size, self.max_len = vocab_size, max_len
         self.tok = Embedding(vocab_size, d_model)
         self.tok.weight.data *= 0.02
         self.pos = Parameter(ag.rng().standard_normal((max_len, d_model), dtype=np.float32) * 0.02)
         self.blocks = ModuleList(
-            TransformerEncoderLayer(d_model, n_heads, d_ff or 4 * d_model, dropout, "gelu",
-                                    batch_first=True, norm_first=True) for _ in range(n_layers))
+            TransformerEncoderLayer(
+                d_model, n_heads, d_ff or 4 * d_model, dropout, "gelu", batch_first=True, norm_first=True
+            )
+            for _ in range(n_layers)
+        )
         self.ln_f = LayerNorm(d_model)
         self.head = Linear(d_model, vocab_size, bias=False)
 
@@ -163,13 +228,20 @@ class GPT(Module):
         start = len(caches[0]) if caches else 0
         if start + t > self.max_len:
             raise ValueError(f"sequence of {start + t} tokens exceeds max_len={self.max_len}")
-        x = self.tok(idx) + self.pos[start:start + t]
+        x = self.tok(idx) + self.pos[start : start + t]
         for i, block in enumerate(self.blocks):
             x = block(x, is_causal=True, cache=caches[i] if caches else None)
         return self.head(self.ln_f(x))
 
-    def generate(self, idx, max_new_tokens: int, temperature: float = 1.0, top_k: int | None = None,
-                 use_cache: bool = True, seed: int = 0) -> np.ndarray:
+    def generate(
+        self,
+        idx,
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        use_cache: bool = True,
+        seed: int = 0,
+    ) -> np.ndarray:
         """Sample ``max_new_tokens`` after the prompt ``idx`` (B, T); greedy when temperature == 0."""
         rng = np.random.default_rng(seed)
         idx = np.asarray(idx, np.int64)
@@ -182,7 +254,7 @@ class GPT(Module):
                 if use_cache:
                     logits = self.forward(feed, caches).data[:, -1]
                 else:
-                    logits = self.forward(idx[:, -self.max_len:]).data[:, -1]
+                    logits = self.forward(idx[:, -self.max_len :]).data[:, -1]
                 nxt = _sample(logits, temperature, top_k, rng)
                 idx = np.concatenate([idx, nxt[:, None]], axis=1)
                 feed = nxt[:, None]
@@ -190,7 +262,9 @@ class GPT(Module):
         return idx
 
 
-def _sample(logits: np.ndarray, temperature: float, top_k: int | None, rng: np.random.Generator) -> np.ndarray:
+def _sample(
+    logits: np.ndarray, temperature: float, top_k: int | None, rng: np.random.Generator
+) -> np.ndarray:
     if temperature == 0:
         return logits.argmax(-1)
     z = logits.astype(np.float64) / temperature

@@ -19,8 +19,18 @@ from .transformer import TransformerEncoderLayer
 class ViT(Module):
     """images (B, C, H, W) -> logits (B, num_classes)."""
 
-    def __init__(self, image_size: int, patch_size: int, num_classes: int, dim: int = 64, depth: int = 2,
-                 heads: int = 4, mlp_dim: int | None = None, channels: int = 1, dropout: float = 0.0):
+    def __init__(
+        self,
+        image_size: int,
+        patch_size: int,
+        num_classes: int,
+        dim: int = 64,
+        depth: int = 2,
+        heads: int = 4,
+        mlp_dim: int | None = None,
+        channels: int = 1,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         if image_size % patch_size:
             raise ValueError(f"image_size ({image_size}) must be a multiple of patch_size ({patch_size})")
@@ -28,8 +38,12 @@ class ViT(Module):
         self.patch_embed = Conv2d(channels, dim, patch_size, stride=patch_size)
         self.cls_token = Parameter(np.zeros((1, 1, dim), np.float32))
         self.pos_embed = Parameter(ag.rng().standard_normal((1, n + 1, dim), dtype=np.float32) * 0.02)
-        self.layers = ModuleList(TransformerEncoderLayer(dim, heads, mlp_dim or 2 * dim, dropout, "gelu",
-                                                         batch_first=True, norm_first=True) for _ in range(depth))
+        self.layers = ModuleList(
+            TransformerEncoderLayer(
+                dim, heads, mlp_dim or 2 * dim, dropout, "gelu", batch_first=True, norm_first=True
+            )
+            for _ in range(depth)
+        )
         self.norm = LayerNorm(dim)
         self.head = Linear(dim, num_classes)
 

@@ -42,13 +42,29 @@ def digits_split(seed: int = 0, test_size: int = 360):
 def digits_cnn(width: int = 32) -> Sequential:
     """Conv-BN-ReLU x2, max-pool, then a small MLP head: 8x8 digits -> 10 logits."""
     return Sequential(
-        Conv2d(1, width, 3, padding=1), BatchNorm2d(width), ReLU(),
-        Conv2d(width, 2 * width, 3, padding=1), BatchNorm2d(2 * width), ReLU(), MaxPool2d(2),
-        Flatten(), Dropout(0.2), Linear(2 * width * 16, 128), ReLU(), Linear(128, 10))
+        Conv2d(1, width, 3, padding=1),
+        BatchNorm2d(width),
+        ReLU(),
+        Conv2d(width, 2 * width, 3, padding=1),
+        BatchNorm2d(2 * width),
+        ReLU(),
+        MaxPool2d(2),
+        Flatten(),
+        Dropout(0.2),
+        Linear(2 * width * 16, 128),
+        ReLU(),
+        Linear(128, 10),
+    )
 
 
-def train_digits_cnn(epochs: int = 8, width: int = 32, batch_size: int = 64, lr: float = 3e-3, seed: int = 0,
-                     n_train: int | None = None) -> dict:
+def train_digits_cnn(
+    epochs: int = 8,
+    width: int = 32,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    seed: int = 0,
+    n_train: int | None = None,
+) -> dict:
     """The 5.2.3 showcase: a CNN on the digits, AdamW + cosine schedule; returns test accuracy."""
     from ..train import evaluate, fit
 
@@ -61,8 +77,19 @@ def train_digits_cnn(epochs: int = 8, width: int = 32, batch_size: int = 64, lr:
     steps = epochs * -(-len(Xtr) // batch_size)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     t0 = time.perf_counter()
-    hist = fit(model, CrossEntropyLoss(), opt, Xtr, ytr, epochs=epochs, batch_size=batch_size, scheduler=sched,
-               scheduler_per="step", seed=seed, verbose=False)
+    hist = fit(
+        model,
+        CrossEntropyLoss(),
+        opt,
+        Xtr,
+        ytr,
+        epochs=epochs,
+        batch_size=batch_size,
+        scheduler=sched,
+        scheduler_per="step",
+        seed=seed,
+        verbose=False,
+    )
     seconds = time.perf_counter() - t0
     _, acc = evaluate(model, CrossEntropyLoss(), Xte, yte)
     return {"model": model, "accuracy": acc, "seconds": seconds, "history": hist}
@@ -82,7 +109,9 @@ def train_tabular_mlp(epochs: int = 30, seed: int = 0) -> dict:
     ag.manual_seed(seed)
     model = Sequential(Linear(30, 32), ReLU(), Dropout(0.1), Linear(32, 2))
     opt = optim.Adam(model.parameters(), lr=3e-3)
-    hist = fit(model, CrossEntropyLoss(), opt, X[tr], y[tr], epochs=epochs, batch_size=32, seed=seed, verbose=False)
+    hist = fit(
+        model, CrossEntropyLoss(), opt, X[tr], y[tr], epochs=epochs, batch_size=32, seed=seed, verbose=False
+    )
     _, acc = evaluate(model, CrossEntropyLoss(), X[te], y[te])
     return {"model": model, "accuracy": acc, "history": hist}
 
@@ -105,8 +134,8 @@ def sine_windows(n: int = 600, window: int = 20, noise: float = 0.05, seed: int 
     rng = np.random.default_rng(seed)
     t = np.arange(n + window + 1)
     s = np.sin(0.2 * t) + 0.5 * np.sin(0.05 * t + 1.0) + noise * rng.standard_normal(len(t))
-    X = np.stack([s[i:i + window] for i in range(n)]).astype(np.float32)[:, :, None]
-    y = s[window:window + n].astype(np.float32)[:, None]
+    X = np.stack([s[i : i + window] for i in range(n)]).astype(np.float32)[:, :, None]
+    y = s[window : window + n].astype(np.float32)[:, None]
     return X, y
 
 
@@ -120,8 +149,19 @@ def train_sequence_gru(epochs: int = 15, hidden: int = 32, n: int = 600, seed: i
     ag.manual_seed(seed)
     model = SequenceRegressor(hidden)
     opt = optim.Adam(model.parameters(), lr=1e-2)
-    hist = fit(model, MSELoss(), opt, X[:cut], y[:cut], epochs=epochs, batch_size=32, metric=None, seed=seed,
-               verbose=False, clip_norm=1.0)
+    hist = fit(
+        model,
+        MSELoss(),
+        opt,
+        X[:cut],
+        y[:cut],
+        epochs=epochs,
+        batch_size=32,
+        metric=None,
+        seed=seed,
+        verbose=False,
+        clip_norm=1.0,
+    )
     mse, _ = evaluate(model, MSELoss(), X[cut:], y[cut:], metric=None)
     naive = float(((X[cut:, -1, 0] - y[cut:, 0]) ** 2).mean())
     return {"model": model, "mse": mse, "naive_mse": naive, "history": hist}
@@ -134,8 +174,17 @@ def char_data(max_chars: int = 60_000):
     return np.frombuffer(text_corpus(max_chars).encode("utf-8", "replace"), np.uint8).astype(np.int64)
 
 
-def train_char_gpt(steps: int = 150, d_model: int = 64, n_heads: int = 4, n_layers: int = 2, block: int = 64,
-                   batch: int = 16, lr: float = 3e-3, max_chars: int = 60_000, seed: int = 0) -> dict:
+def train_char_gpt(
+    steps: int = 150,
+    d_model: int = 64,
+    n_heads: int = 4,
+    n_layers: int = 2,
+    block: int = 64,
+    batch: int = 16,
+    lr: float = 3e-3,
+    max_chars: int = 60_000,
+    seed: int = 0,
+) -> dict:
     """The 5.4 showcase: a char-level decoder-only transformer on Python's own documentation.
 
     Returns the model, the loss curve and the validation loss (nats per byte; uniform guessing
@@ -146,20 +195,26 @@ def train_char_gpt(steps: int = 150, d_model: int = 64, n_heads: int = 4, n_laye
     ag.manual_seed(seed)
     model = GPT(256, d_model, n_heads, n_layers, max_len=block)
     opt = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    sched = optim.lr_scheduler.SequentialLR(opt, [optim.lr_scheduler.LinearLR(opt, 0.1, 1.0, max(steps // 10, 1)),
-                                                  optim.lr_scheduler.CosineAnnealingLR(opt, steps)],
-                                            milestones=[max(steps // 10, 1)])
+    sched = optim.lr_scheduler.SequentialLR(
+        opt,
+        [
+            optim.lr_scheduler.LinearLR(opt, 0.1, 1.0, max(steps // 10, 1)),
+            optim.lr_scheduler.CosineAnnealingLR(opt, steps),
+        ],
+        milestones=[max(steps // 10, 1)],
+    )
     rng = np.random.default_rng(seed)
     losses = []
     for _ in range(steps):
         starts = rng.integers(0, len(train) - block - 1, batch)
-        xb = np.stack([train[s:s + block] for s in starts])
-        yb = np.stack([train[s + 1:s + block + 1] for s in starts])
+        xb = np.stack([train[s : s + block] for s in starts])
+        yb = np.stack([train[s + 1 : s + block + 1] for s in starts])
         logits = model(xb)
         loss = F.cross_entropy(logits.reshape(-1, 256), yb.reshape(-1))
         opt.zero_grad()
         loss.backward()
         from ..train import clip_grad_norm_
+
         clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
@@ -168,7 +223,7 @@ def train_char_gpt(steps: int = 150, d_model: int = 64, n_heads: int = 4, n_laye
     vl = []
     with ag.no_grad():
         for s in range(0, min(len(val) - block - 1, 8 * block), block):
-            x, yv = val[None, s:s + block], val[None, s + 1:s + block + 1]
+            x, yv = val[None, s : s + block], val[None, s + 1 : s + block + 1]
             vl.append(F.cross_entropy(model(x).reshape(-1, 256), yv.reshape(-1)).item())
     return {"model": model, "losses": losses, "val_loss": float(np.mean(vl))}
 
@@ -183,7 +238,9 @@ def train_digits_vit(epochs: int = 6, dim: int = 48, seed: int = 0, n_train: int
     ag.manual_seed(seed)
     model = ViT(8, 4, 10, dim=dim, depth=2, heads=4)
     opt = optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
-    hist = fit(model, CrossEntropyLoss(), opt, Xtr, ytr, epochs=epochs, batch_size=32, seed=seed, verbose=False)
+    hist = fit(
+        model, CrossEntropyLoss(), opt, Xtr, ytr, epochs=epochs, batch_size=32, seed=seed, verbose=False
+    )
     _, acc = evaluate(model, CrossEntropyLoss(), Xte, yte)
     return {"model": model, "accuracy": acc, "history": hist}
 
@@ -215,6 +272,7 @@ def train_digits_moe(epochs: int = 10, seed: int = 0, aux_weight: float = 0.01) 
     def loss_fn(out, y):
         loss = ce(out, y)
         return loss + model.moe.aux_loss * aux_weight if model.training else loss
+
     opt = optim.Adam(model.parameters(), lr=3e-3)
     hist = fit(model, loss_fn, opt, Xtr, ytr, epochs=epochs, batch_size=64, seed=seed, verbose=False)
     _, acc = evaluate(model, ce, Xte, yte)
@@ -229,6 +287,18 @@ def mlp(sizes: list[int], act=Tanh) -> Sequential:
     return Sequential(*layers[:-1])
 
 
-__all__ = ["digits_split", "digits_cnn", "train_digits_cnn", "train_tabular_mlp", "SequenceRegressor",
-           "sine_windows", "train_sequence_gru", "char_data", "train_char_gpt", "train_digits_vit",
-           "MoEClassifier", "train_digits_moe", "mlp"]
+__all__ = [
+    "digits_split",
+    "digits_cnn",
+    "train_digits_cnn",
+    "train_tabular_mlp",
+    "SequenceRegressor",
+    "sine_windows",
+    "train_sequence_gru",
+    "char_data",
+    "train_char_gpt",
+    "train_digits_vit",
+    "MoEClassifier",
+    "train_digits_moe",
+    "mlp",
+]

@@ -67,7 +67,7 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def factor(self, epoch, base_lr):
-        return base_lr * self.gamma ** epoch
+        return base_lr * self.gamma**epoch
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -85,8 +85,14 @@ class LinearLR(LRScheduler):
     """Linear warm-up (or decay) of the multiplier from ``start_factor`` to ``end_factor`` over
     ``total_iters`` epochs, constant after."""
 
-    def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0, total_iters: int = 5,
-                 last_epoch: int = -1):
+    def __init__(
+        self,
+        optimizer,
+        start_factor: float = 1.0 / 3,
+        end_factor: float = 1.0,
+        total_iters: int = 5,
+        last_epoch: int = -1,
+    ):
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 

@@ -51,7 +51,10 @@ class Optimizer:
             ids = []
             for p in g["params"]:
                 if id(p) in self.state:
-                    state[idx] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in self.state[id(p)].items()}
+                    state[idx] = {
+                        k: (v.copy() if isinstance(v, np.ndarray) else v)
+                        for k, v in self.state[id(p)].items()
+                    }
                 ids.append(idx)
                 idx += 1
             groups.append({**{k: v for k, v in g.items() if k != "params"}, "params": ids})
@@ -60,7 +63,9 @@ class Optimizer:
     def load_state_dict(self, sd: dict) -> None:
         params = [p for g in self.param_groups for p in g["params"]]
         for i, st in sd["state"].items():
-            self.state[id(params[int(i)])] = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in st.items()}
+            self.state[id(params[int(i)])] = {
+                k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in st.items()
+            }
         for g, sg in zip(self.param_groups, sd["param_groups"], strict=True):
             g.update({k: v for k, v in sg.items() if k != "params"})
 
@@ -69,12 +74,29 @@ class SGD(Optimizer):
     """g += wd p; buf = mu buf + (1 - dampening) g (buf = g at the first step);
     g = g + mu buf (Nesterov) or buf; p -= lr g."""
 
-    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, maximize: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        momentum: float = 0.0,
+        dampening: float = 0.0,
+        weight_decay: float = 0.0,
+        nesterov: bool = False,
+        maximize: bool = False,
+    ):
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening,
-                                      weight_decay=weight_decay, nesterov=nesterov, maximize=maximize))
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                momentum=momentum,
+                dampening=dampening,
+                weight_decay=weight_decay,
+                nesterov=nesterov,
+                maximize=maximize,
+            ),
+        )
 
     def _update(self, p, grad, group, state):  # the core's fused kernel, in place
         g = np.ascontiguousarray(-grad if group["maximize"] else grad, dtype=np.float32)
@@ -82,21 +104,47 @@ class SGD(Optimizer):
         first = "momentum_buffer" not in state
         if mu and first:
             state["momentum_buffer"] = np.zeros_like(p.data)
-        K.sgd_step(p.data, g, state.get("momentum_buffer"), lr=group["lr"], momentum=mu,
-                   dampening=group["dampening"], nesterov=group["nesterov"], weight_decay=group["weight_decay"],
-                   first_step=first)
+        K.sgd_step(
+            p.data,
+            g,
+            state.get("momentum_buffer"),
+            lr=group["lr"],
+            momentum=mu,
+            dampening=group["dampening"],
+            nesterov=group["nesterov"],
+            weight_decay=group["weight_decay"],
+            first_step=first,
+        )
 
 
 class Adagrad(Optimizer):
     """sum += g^2; p -= lr / (1 + (t-1) lr_decay) * g / (sqrt(sum) + eps)."""
 
-    def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
-                 initial_accumulator_value: float = 0.0, eps: float = 1e-10):
-        super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
-                                      initial_accumulator_value=initial_accumulator_value, eps=eps))
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        lr_decay: float = 0.0,
+        weight_decay: float = 0.0,
+        initial_accumulator_value: float = 0.0,
+        eps: float = 1e-10,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr,
+                lr_decay=lr_decay,
+                weight_decay=weight_decay,
+                initial_accumulator_value=initial_accumulator_value,
+                eps=eps,
+            ),
+        )
         for g in self.param_groups:
             for p in g["params"]:
-                self.state[id(p)] = {"step": 0, "sum": np.full(p.shape, initial_accumulator_value, np.float32)}
+                self.state[id(p)] = {
+                    "step": 0,
+                    "sum": np.full(p.shape, initial_accumulator_value, np.float32),
+                }
 
     def _update(self, p, grad, group, state):
         state["step"] += 1
@@ -110,10 +158,22 @@ class RMSprop(Optimizer):
     """v = alpha v + (1 - alpha) g^2; p -= lr g / (sqrt(v) + eps) (with momentum: buf = mu buf +
     g / (sqrt(v) + eps), p -= lr buf; centered: v - mean(g)^2 in the root)."""
 
-    def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
-        super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-2,
+        alpha: float = 0.99,
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        momentum: float = 0.0,
+        centered: bool = False,
+    ):
+        super().__init__(
+            params,
+            dict(
+                lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum, centered=centered
+            ),
+        )
 
     def _update(self, p, grad, group, state):
         if not state:
@@ -152,10 +212,18 @@ class Adam(Optimizer):
 
     _decoupled = False
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0, amsgrad: bool = False):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                                      amsgrad=amsgrad))
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 0.0,
+        amsgrad: bool = False,
+    ):
+        super().__init__(
+            params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        )
 
     def _update(self, p, grad, group, state):  # the core's fused kernel, in place
         if not state:
@@ -164,10 +232,21 @@ class Adam(Optimizer):
                 state["max_exp_avg_sq"] = np.zeros_like(p.data)
         state["step"] += 1
         b1, b2 = group["betas"]
-        K.adam_step(p.data, np.ascontiguousarray(grad, dtype=np.float32), state["exp_avg"], state["exp_avg_sq"],
-                    step=state["step"], lr=group["lr"], beta1=b1, beta2=b2, eps=group["eps"],
-                    weight_decay=group["weight_decay"], decoupled=self._decoupled, amsgrad=group["amsgrad"],
-                    max_v=state.get("max_exp_avg_sq"))
+        K.adam_step(
+            p.data,
+            np.ascontiguousarray(grad, dtype=np.float32),
+            state["exp_avg"],
+            state["exp_avg_sq"],
+            step=state["step"],
+            lr=group["lr"],
+            beta1=b1,
+            beta2=b2,
+            eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            decoupled=self._decoupled,
+            amsgrad=group["amsgrad"],
+            max_v=state.get("max_exp_avg_sq"),
+        )
 
 
 class AdamW(Adam):
@@ -175,6 +254,13 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 1e-2, amsgrad: bool = False):
+    def __init__(
+        self,
+        params,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-8,
+        weight_decay: float = 1e-2,
+        amsgrad: bool = False,
+    ):
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad)

@@ -14,7 +14,7 @@ def partial_derivatives(t: Tour) -> None:
     from grimoire import Tensor
 
     x, y = Tensor(2.0, requires_grad=True), Tensor(3.0, requires_grad=True)
-    f = x ** 3 + 2 * x * y + y
+    f = x**3 + 2 * x * y + y
     f.backward()
     t.say("f(x, y) = x^3 + 2xy + y at (x, y) = (2, 3)")
     t.show("f", f.item())
@@ -43,8 +43,11 @@ def xor(t: Tour) -> None:
     X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], np.float32)
     y = np.array([0, 1, 1, 0])
     p = Perceptron(lr=0.1, max_iter=100).fit(X, y)
-    t.show("perceptron predictions", f"{p.predict(X)}  (target {y}), accuracy {p.score(X, y):.2f}, "
-           f"still {p.errors_[-1]} mistakes after {p.n_iter_} epochs")
+    t.show(
+        "perceptron predictions",
+        f"{p.predict(X)}  (target {y}), accuracy {p.score(X, y):.2f}, "
+        f"still {p.errors_[-1]} mistakes after {p.n_iter_} epochs",
+    )
     grimoire.manual_seed(0)
     mlp = nn.Sequential(nn.Linear(2, 4), nn.Tanh(), nn.Linear(4, 1))
     opt = optim.Adam(mlp.parameters(), lr=0.05)
@@ -69,8 +72,10 @@ def backprop(t: Tour) -> None:
     loss.backward()
     t.say("the primer's prediction vector, truth = digit 2: the loss's gradient on the logits is p - onehot")
     t.show("dL/dz", np.round(z.grad, 3))
-    ok = gradcheck(lambda a, b: (a @ b).tanh().sum(axis=1) ** 2,
-                   [np.random.default_rng(0).standard_normal((3, 4)), np.random.default_rng(1).standard_normal((4, 2))])
+    ok = gradcheck(
+        lambda a, b: (a @ b).tanh().sum(axis=1) ** 2,
+        [np.random.default_rng(0).standard_normal((3, 4)), np.random.default_rng(1).standard_normal((4, 2))],
+    )
     t.show("gradcheck of a 2-layer expression vs finite differences", ok)
 
 
@@ -101,8 +106,11 @@ def char_gpt(t: Tour) -> None:
     r = train_char_gpt(steps=40 if t.quick else 150)
     m = r["model"]
     t.say("decoder-only, 2 pre-norm blocks, d_model 64, trained on Python's pydoc text (bytes)")
-    t.show("loss (nats/byte) first -> last step", f"{r['losses'][0]:.3f} -> {np.mean(r['losses'][-10:]):.3f}"
-           f"  (validation {r['val_loss']:.3f}; uniform = {np.log(256):.3f})")
+    t.show(
+        "loss (nats/byte) first -> last step",
+        f"{r['losses'][0]:.3f} -> {np.mean(r['losses'][-10:]):.3f}"
+        f"  (validation {r['val_loss']:.3f}; uniform = {np.log(256):.3f})",
+    )
     prompt = char_data(200)[None, :16]
     a = m.generate(prompt, 48, temperature=0.8, top_k=20, use_cache=True, seed=1)
     b = m.generate(prompt, 48, temperature=0.8, top_k=20, use_cache=False, seed=1)
@@ -135,12 +143,16 @@ def losses(t: Tour) -> None:
     from grimoire.nn import functional as F
 
     y, yh = np.array([3.0, -0.5, 2.0, 7.0], np.float32), Tensor(np.array([2.5, 0.0, 2.0, 8.0], np.float32))
-    t.show("MSE / MAE of [2.5, 0, 2, 8] vs [3, -0.5, 2, 7]",
-           f"{F.mse_loss(yh, y).item():.4f} / {F.l1_loss(yh, y).item():.4f}")
+    t.show(
+        "MSE / MAE of [2.5, 0, 2, 8] vs [3, -0.5, 2, 7]",
+        f"{F.mse_loss(yh, y).item():.4f} / {F.l1_loss(yh, y).item():.4f}",
+    )
     z = Tensor(np.array([[2.0, 0.5, -1.0]], np.float32))
     t.show("cross-entropy of logits [2, 0.5, -1], class 0", f"{F.cross_entropy(z, [0]).item():.4f}")
-    t.show("binary cross-entropy from logit 80 (stable), target 0",
-           f"{F.binary_cross_entropy_with_logits(Tensor([80.0]), [0.0]).item():.1f}")
+    t.show(
+        "binary cross-entropy from logit 80 (stable), target 0",
+        f"{F.binary_cross_entropy_with_logits(Tensor([80.0]), [0.0]).item():.1f}",
+    )
     t.show("multiclass hinge, same logits, class 1 (margin 1)", f"{F.multi_margin_loss(z, [1]).item():.4f}")
 
 
@@ -159,12 +171,21 @@ def optimizers(t: Tour) -> None:
             f.backward()
             opt.step()
         return p.data, float(f.item())
+
     t.say("500 steps on Rosenbrock's valley from (-1.5, 2); the minimum is (1, 1)")
-    for name, kw in [("SGD", dict(lr=1e-4, momentum=0.9)), ("SGD", dict(lr=1e-4, momentum=0.9, nesterov=True)),
-                     ("Adagrad", dict(lr=0.5)), ("RMSprop", dict(lr=1e-2)), ("Adam", dict(lr=5e-2)),
-                     ("AdamW", dict(lr=5e-2, weight_decay=0.0))]:
+    for name, kw in [
+        ("SGD", dict(lr=1e-4, momentum=0.9)),
+        ("SGD", dict(lr=1e-4, momentum=0.9, nesterov=True)),
+        ("Adagrad", dict(lr=0.5)),
+        ("RMSprop", dict(lr=1e-2)),
+        ("Adam", dict(lr=5e-2)),
+        ("AdamW", dict(lr=5e-2, weight_decay=0.0)),
+    ]:
         p, f = rosenbrock(name, **kw)
-        t.show(f"{name}{' nesterov' if kw.get('nesterov') else ''}", f"at ({p[0]:+.3f}, {p[1]:+.3f}), f = {f:.2e}")
+        t.show(
+            f"{name}{' nesterov' if kw.get('nesterov') else ''}",
+            f"at ({p[0]:+.3f}, {p[1]:+.3f}), f = {f:.2e}",
+        )
     del Tensor
 
 
@@ -182,12 +203,19 @@ def schedules(t: Tour) -> None:
             opt.step()
             s.step()
         return out
+
     ls = optim.lr_scheduler
     t.show("StepLR(4, 0.5)", trace(lambda o: ls.StepLR(o, 4, 0.5)))
     t.show("ExponentialLR(0.8)", trace(lambda o: ls.ExponentialLR(o, 0.8)))
     t.show("CosineAnnealingLR(12)", trace(lambda o: ls.CosineAnnealingLR(o, 12)))
-    t.show("warm-up 3 + cosine", trace(lambda o: ls.SequentialLR(
-        o, [ls.LinearLR(o, 0.1, 1.0, 3), ls.CosineAnnealingLR(o, 9)], milestones=[3])))
+    t.show(
+        "warm-up 3 + cosine",
+        trace(
+            lambda o: ls.SequentialLR(
+                o, [ls.LinearLR(o, 0.1, 1.0, 3), ls.CosineAnnealingLR(o, 9)], milestones=[3]
+            )
+        ),
+    )
 
 
 @section("6.5.5", "Accumulation, checkpointing, clipping, mixed precision, curriculum", "grimoire.train")
@@ -212,6 +240,7 @@ def techniques(t: Tour) -> None:
         for b in blocks:
             h = checkpoint(b, h) if ckpt else b(h)
         (h * h).mean().backward()
+
     plain, ck = peak_memory(lambda: run(False)), peak_memory(lambda: run(True))
     t.say("gradient checkpointing: 4 MLP blocks, batch 256; activations recomputed in backward")
     t.show("peak memory without / with", f"{plain / 2**20:.1f} MiB / {ck / 2**20:.1f} MiB")
@@ -224,21 +253,27 @@ def techniques(t: Tour) -> None:
     full = m.weight.grad.copy()
     m.zero_grad()
     for i in range(4):
-        (nn.MSELoss()(m(Tensor(xb[i * 8:(i + 1) * 8])), yb[i * 8:(i + 1) * 8]) * 0.25).backward()
+        (nn.MSELoss()(m(Tensor(xb[i * 8 : (i + 1) * 8])), yb[i * 8 : (i + 1) * 8]) * 0.25).backward()
     t.show("accumulated 4x8 gradient == batch-32 gradient", bool(np.allclose(m.weight.grad, full, atol=1e-6)))
     total = clip_grad_norm_(m.parameters(), 1.0)
-    t.show("clip_grad_norm_: norm before -> after", f"{total:.3f} -> "
-           f"{np.sqrt(sum((p.grad ** 2).sum() for p in m.parameters())):.3f}")
+    t.show(
+        "clip_grad_norm_: norm before -> after",
+        f"{total:.3f} -> {np.sqrt(sum((p.grad**2).sum() for p in m.parameters())):.3f}",
+    )
 
     with autocast():
         out = m(Tensor(xb))
-    t.show("bf16 autocast vs float32 output, max |diff|",
-           f"{np.abs(out.numpy() - m(Tensor(xb)).numpy()).max():.2e} (bf16 has 8 significant bits)")
-    sc = GradScaler(init_scale=2.0 ** 16)
+    t.show(
+        "bf16 autocast vs float32 output, max |diff|",
+        f"{np.abs(out.numpy() - m(Tensor(xb)).numpy()).max():.2e} (bf16 has 8 significant bits)",
+    )
+    sc = GradScaler(init_scale=2.0**16)
     g = np.float32(1e-8)
-    t.show("loss scaling: a gradient of 1e-8 stored in float16 without / with a 2^16 scale",
-           f"{float(np.float16(g)):.3e} / {float(np.float16(g * sc.scale_value)) / sc.scale_value:.3e}"
-           "  (bf16 keeps float32's exponent range, so it underflows far less)")
+    t.show(
+        "loss scaling: a gradient of 1e-8 stored in float16 without / with a 2^16 scale",
+        f"{float(np.float16(g)):.3e} / {float(np.float16(g * sc.scale_value)) / sc.scale_value:.3e}"
+        "  (bf16 keeps float32's exponent range, so it underflows far less)",
+    )
     d = np.array([0.9, 0.1, 0.5, 0.3])
     t.show("curriculum order (easy first) of difficulties [0.9, 0.1, 0.5, 0.3]", curriculum_order(d))
 
@@ -263,8 +298,16 @@ def _transfer(t: Tour, finetune: bool) -> None:
     Xtr, Xte = Xtr.reshape(len(Xtr), -1), Xte.reshape(len(Xte), -1)
     grimoire.manual_seed(0)
     src = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10))
-    fit(src, nn.CrossEntropyLoss(), optim.Adam(src.parameters(), lr=3e-3), Xtr[:1000], ytr[:1000], epochs=8,
-        batch_size=32, verbose=False)
+    fit(
+        src,
+        nn.CrossEntropyLoss(),
+        optim.Adam(src.parameters(), lr=3e-3),
+        Xtr[:1000],
+        ytr[:1000],
+        epochs=8,
+        batch_size=32,
+        verbose=False,
+    )
     _, src_acc = evaluate(src, nn.CrossEntropyLoss(), Xte, yte)
     few = np.arange(1000, 1020)  # the new task (odd or even?) has only 20 labelled images
     new = nn.Sequential(src, nn.Softmax(-1), nn.Linear(10, 2))
@@ -273,13 +316,29 @@ def _transfer(t: Tour, finetune: bool) -> None:
     else:  # partial fine-tuning: only the new head trains
         freeze(new, except_=["2."])
         params, lr, what = [p for p in new.parameters() if p.requires_grad], 3e-2, "pre-trained layers frozen"
-    fit(new, nn.CrossEntropyLoss(), optim.Adam(params, lr=lr), Xtr[few], ytr[few] % 2, epochs=40, batch_size=10,
-        verbose=False)
+    fit(
+        new,
+        nn.CrossEntropyLoss(),
+        optim.Adam(params, lr=lr),
+        Xtr[few],
+        ytr[few] % 2,
+        epochs=40,
+        batch_size=10,
+        verbose=False,
+    )
     _, acc = evaluate(new, nn.CrossEntropyLoss(), Xte, yte % 2)
     grimoire.manual_seed(0)
     scratch = nn.Sequential(nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 2))
-    fit(scratch, nn.CrossEntropyLoss(), optim.Adam(scratch.parameters(), lr=3e-3), Xtr[few], ytr[few] % 2,
-        epochs=40, batch_size=10, verbose=False)
+    fit(
+        scratch,
+        nn.CrossEntropyLoss(),
+        optim.Adam(scratch.parameters(), lr=3e-3),
+        Xtr[few],
+        ytr[few] % 2,
+        epochs=40,
+        batch_size=10,
+        verbose=False,
+    )
     _, acc0 = evaluate(scratch, nn.CrossEntropyLoss(), Xte, yte % 2)
     t.say(f"pre-trained: a 10-way digit classifier (test accuracy {src_acc:.3f}) on 1000 images;")
     t.say(f"new task: odd or even, from 20 labelled images; {what}, a new 10 -> 2 head")
