@@ -9,6 +9,8 @@ import grimoire
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from grimoire import Tensor, nn
 from grimoire.nn import functional as F
 
@@ -353,3 +355,37 @@ def test_moe_matches_dense_reference():
     w /= w.sum(1, keepdims=True)
     ref = (np.take_along_axis(outs, top[:, :, None], 1) * w[:, :, None]).sum(1)
     np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-6)
+
+
+def test_encoder_decoder_transformer():
+    cfg = dict(dim_feedforward=16, dropout=0.0, batch_first=True)
+    ours = nn.Transformer(8, 2, 2, 1, **cfg)
+    theirs = torch.nn.Transformer(8, 2, 2, 1, **cfg)
+    src, tgt = randn(2, 5, 8), randn(2, 4, 8, seed=1)
+    mask = np.triu(np.ones((4, 4), bool), 1)
+    check(ours, theirs, src, tgt, kwargs=dict(tgt_is_causal=True), tkwargs=dict(tgt_mask=torch.tensor(mask)))
+
+
+def test_bad_inputs_raise_clearly():
+    with pytest.raises(ValueError):
+        nn.Linear(3, 2)(Tensor(np.ones((4, 5))))
+    with pytest.raises(ValueError):
+        nn.MultiheadAttention(10, 3)
+    with pytest.raises(ValueError):
+        nn.BatchNorm2d(3)(Tensor(np.ones((2, 3))))
+    with pytest.raises(ValueError):
+        nn.Dropout(1.5)
+    with pytest.raises(ValueError):
+        nn.Conv2d(3, 4, 3, groups=2)
+    with pytest.raises(ValueError):
+        nn.MoE(4, 8, num_experts=2, top_k=3)
+    with pytest.raises(ValueError):
+        nn.GPT(16, 8, 2, 1, max_len=4)(np.zeros((1, 5), np.int64))
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.integers(0, 3), st.sampled_from([1, 2, 3, 7]), st.sampled_from([1, 2, 5]), st.sampled_from([1, 3, 4]))
+def test_linear_shapes_hypothesis(batch, seq, n_in, n_out):
+    theirs = torch.nn.Linear(n_in, n_out)
+    ours = nn.Linear(n_in, n_out)
+    check(ours, theirs, randn(batch, seq, n_in))

@@ -29,6 +29,7 @@ from .perceptron import Perceptron
 from .recurrent import GRU, LSTM, RNN
 from .transformer import (
     GPT,
+    Transformer,
     TransformerDecoder,
     TransformerDecoderLayer,
     TransformerEncoder,
@@ -74,6 +75,7 @@ __all__ = [
     "TransformerEncoder",
     "TransformerDecoder",
     "GPT",
+    "Transformer",
     "BasicBlock",
     "DenseLayer",
     "DenseBlock",

@@ -189,6 +189,29 @@ class TransformerDecoder(Module):
         return self.norm(tgt) if self.norm is not None else tgt
 
 
+class Transformer(Module):
+    """The encoder-decoder transformer (Vaswani et al. 2017) with PyTorch's layout
+    (``encoder.layers.i.*``, ``encoder.norm``, ``decoder.layers.i.*``, ``decoder.norm``):
+    ``forward(src, tgt)`` encodes ``src`` and decodes ``tgt`` with cross-attention to it."""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True):
+        super().__init__()
+        cfg = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
+                   layer_norm_eps=layer_norm_eps, batch_first=batch_first, norm_first=norm_first, bias=bias)
+        self.encoder = TransformerEncoder(TransformerEncoderLayer(d_model, nhead, **cfg), num_encoder_layers,
+                                          LayerNorm(d_model, layer_norm_eps, bias=bias))
+        self.decoder = TransformerDecoder(TransformerDecoderLayer(d_model, nhead, **cfg), num_decoder_layers,
+                                          LayerNorm(d_model, layer_norm_eps, bias=bias))
+
+    def forward(self, src: Tensor, tgt: Tensor, src_mask=None, tgt_mask=None, memory_mask=None,
+                tgt_is_causal: bool = False) -> Tensor:
+        memory = self.encoder(src, src_mask)
+        return self.decoder(tgt, memory, tgt_mask, memory_mask, tgt_is_causal=tgt_is_causal)
+
+
 class GPT(Module):
     """A decoder-only language model: token + learned position embeddings, ``n_layers`` pre-norm
     causal blocks, a final LayerNorm and a linear head over the vocabulary.

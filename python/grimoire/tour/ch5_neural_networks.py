@@ -83,7 +83,7 @@ def backprop(t: Tour) -> None:
 def digits_cnn(t: Tour) -> None:
     from grimoire.nn.zoo import train_digits_cnn
 
-    r = train_digits_cnn(epochs=4 if t.quick else 8, width=16 if t.quick else 32)
+    r = train_digits_cnn(epochs=3 if t.quick else 6, width=16 if t.quick else 32)
     t.say("Conv-BN-ReLU x2, max-pool 2x2, MLP head; AdamW + cosine schedule on 1437 images")
     t.show("training loss per epoch", np.round(r["history"]["loss"], 3))
     t.show("test accuracy (360 held-out digits)", f"{r['accuracy']:.4f} in {r['seconds']:.1f} s")
@@ -103,7 +103,7 @@ def gru(t: Tour) -> None:
 def char_gpt(t: Tour) -> None:
     from grimoire.nn.zoo import char_data, train_char_gpt
 
-    r = train_char_gpt(steps=40 if t.quick else 150)
+    r = train_char_gpt(steps=30 if t.quick else 100)
     m = r["model"]
     t.say("decoder-only, 2 pre-norm blocks, d_model 64, trained on Python's pydoc text (bytes)")
     t.show(
@@ -122,7 +122,7 @@ def char_gpt(t: Tour) -> None:
 def vit(t: Tour) -> None:
     from grimoire.nn.zoo import train_digits_vit
 
-    r = train_digits_vit(epochs=3 if t.quick else 6, dim=32 if t.quick else 48)
+    r = train_digits_vit(epochs=2 if t.quick else 4, dim=32)
     t.say("4x4 patches -> 4 tokens + class token, 2 pre-norm encoder blocks")
     t.show("test accuracy", f"{r['accuracy']:.4f}")
 
