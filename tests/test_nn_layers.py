@@ -9,10 +9,10 @@ import grimoire
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from grimoire import Tensor, nn
 from grimoire.nn import functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 torch.set_num_threads(1)
 
@@ -384,7 +384,8 @@ def test_bad_inputs_raise_clearly():
 
 
 @settings(max_examples=15, deadline=None)
-@given(st.integers(0, 3), st.sampled_from([1, 2, 3, 7]), st.sampled_from([1, 2, 5]), st.sampled_from([1, 3, 4]))
+@given(st.integers(0, 3), st.sampled_from([1, 2, 3, 7]), st.sampled_from([1, 2, 5]),
+       st.sampled_from([1, 3, 4]))
 def test_linear_shapes_hypothesis(batch, seq, n_in, n_out):
     theirs = torch.nn.Linear(n_in, n_out)
     ours = nn.Linear(n_in, n_out)
