@@ -58,7 +58,7 @@ def digits_cnn(width: int = 32) -> Sequential:
 
 
 def train_digits_cnn(
-    epochs: int = 8,
+    epochs: int = 6,
     width: int = 32,
     batch_size: int = 64,
     lr: float = 3e-3,
