@@ -10,6 +10,7 @@ namespace py = pybind11;
 
 void bind_gemm(py::module_& m);
 void bind_distance(py::module_& m);
+void bind_word2vec(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -44,4 +45,5 @@ PYBIND11_MODULE(_core, m) {
 
   bind_gemm(m);
   bind_distance(m);
+  bind_word2vec(m);
 }
