@@ -72,6 +72,14 @@ def test_det_inv_solve(n, seed):
     np.testing.assert_allclose(u, u2, atol=1e-12)
 
 
+def test_lu_rectangular():
+    r = np.random.default_rng(5)
+    for shape in [(5, 3), (3, 5)]:
+        a = r.standard_normal(shape)
+        for ours, ref in zip(L.lu(a), scipy.linalg.lu(a), strict=True):
+            np.testing.assert_allclose(ours, ref, atol=1e-12)
+
+
 def test_singular_and_bad_input():
     with pytest.raises(L.LinAlgError, match="singular"):
         L.inv([[1, 2], [2, 4]])

@@ -172,7 +172,8 @@ def lu(a) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             u[k + 1:, k] = 0.0
     pmat = np.zeros((m, m))
     pmat[perm, np.arange(m)] = 1.0
-    return pmat, lower, u
+    k = min(m, n)
+    return pmat, lower[:, :k], u[:k]
 
 
 def _lu_packed(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
