@@ -246,7 +246,7 @@ class PowerTransformer(TransformerMixin, BaseEstimator):
         self.lambdas_ = np.array(lambdas)
         self.n_features_in_ = X.shape[1]
         if self.standardize:
-            self._scaler = StandardScaler().fit(self._raw(X))
+            self.scaler_ = StandardScaler().fit(self._raw(X))
         return self
 
     def _raw(self, X):
@@ -257,7 +257,7 @@ class PowerTransformer(TransformerMixin, BaseEstimator):
         X = check_array(X)
         _check_features(self, X)
         out = self._raw(X)
-        return self._scaler.transform(out) if self.standardize else out
+        return self.scaler_.transform(out) if self.standardize else out
 
 
 class KBinsDiscretizer(TransformerMixin, BaseEstimator):
