@@ -232,3 +232,12 @@ def test_bad_inputs():
         batch_norm(x, None, None, rm, np.ones(3, np.float32), training=True)
     with pytest.raises(ValueError, match="x must have 2 to"):
         batch_norm(np.zeros(3, np.float32), None, None, None, None, training=True)
+
+
+def test_tour_section_normalises_the_batch(capsys, tmp_path):
+    from grimoire import tour
+
+    tour.run(["6.5.2"], tmp_path)
+    out = capsys.readouterr().out
+    assert "per-feature mean of the output (0): [0. 0. 0.]" in out
+    assert "[-1.3416 -0.4472  0.4472  1.3416]" in out
