@@ -262,3 +262,25 @@ def test_streaming_stores_write_the_same_bits(isa, rng, offset):
     np.testing.assert_array_equal(y, layer_norm(x, w, b)[0])
     np.testing.assert_array_equal(z, rms_norm(x, w)[0])
     assert np.isnan(buf[:offset]).all() and np.isnan(buf[offset + x.size:]).all()
+
+
+@pytest.mark.parametrize("shape", [(100, 300), (3, 2, 9000), (70, 5, 3)])
+def test_batch_norm_many_blocks(isa, rng, shape):
+    # Several row tiles per column block, several column blocks, contiguous blocks split within a
+    # channel: the Chan merges between blocks must give the batch's statistics.
+    x = (rng.standard_normal(shape) * 2 + 3).astype(np.float32)
+    gy = rng.standard_normal(shape).astype(np.float32)
+    c = shape[1]
+    w, b = rng.standard_normal(c).astype(np.float32), rng.standard_normal(c).astype(np.float32)
+    rm, rv = np.zeros(c, np.float32), np.ones(c, np.float32)
+    y, sm, sr = batch_norm(x, w, b, rm, rv, training=True)
+    gx, gw, gb = batch_norm_backward(gy, x, w, sm, sr, training=True)
+    z = np.zeros(c, np.float32)
+    y32, rm32, rv32, g32 = torch_batch_norm(x, w, b, z, z + 1, gy, True, 0.1, 1e-5, torch.float32)
+    y64, rm64, rv64, g64 = torch_batch_norm(x, w, b, z, z + 1, gy, True, 0.1, 1e-5, torch.float64)
+    assert_close(y, y32, y64)
+    assert_close(rm, rm32, rm64)
+    assert_close(rv, rv32, rv64)
+    assert_close(gx, g32[0], g64[0], ulps=256)
+    assert_close(gw, g32[1], g64[1], ulps=4096)
+    assert_close(gb, g32[2], g64[2], ulps=4096)
