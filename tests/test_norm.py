@@ -20,7 +20,7 @@ from grimoire.kernels import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-HYP = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+HYP = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 DIMS = st.sampled_from([1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 97, 130])
 
 
