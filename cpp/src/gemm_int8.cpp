@@ -1,0 +1,255 @@
+// Low-precision GEMMs: the scalar reference and the BLIS-style driver of the int8 GEMM (pack
+// panels of A and B for one slice of k, then run an MR x NR microkernel over tiles of C, the
+// tiles shared among threads), the quantised linear layer, and the fp8/bf16 GEMMs (decode to
+// float32, then the float32 GEMM). Microkernels: gemm_int8_avx2.cpp, gemm_int8_avx512vnni.cpp.
+#include "grimoire/gemm_int8.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "gemm_int8_kernels.h"
+#include "grimoire/cpu.h"
+#include "grimoire/gemm.h"
+#include "grimoire/parallel.h"
+
+namespace grimoire {
+
+namespace {
+
+namespace kern = gemm_int8_kernels;
+
+// The VNNI kernel is the family's avx512 path; it exists only where the CPU has AVX512_VNNI
+// (cpu.h's Isa has no separate VNNI level, so the family lists avx512 only then).
+std::vector<Isa> int8_paths() {
+  std::vector<Isa> paths = {Isa::scalar, Isa::avx2};
+  if (cpu_features().avx512vnni) paths.push_back(Isa::avx512);
+  return paths;
+}
+const std::vector<Isa>& paths() {
+  static const std::vector<Isa> p = int8_paths();
+  return p;
+}
+const bool registered = (register_family("gemm_int8", paths()),
+                         register_family("gemm_fp8", {Isa::scalar, Isa::avx2, Isa::avx512}),
+                         register_family("gemm_bf16", {Isa::scalar, Isa::avx2, Isa::avx512}), true);
+
+int threads_for(const GemmInt8Params& p) { return p.num_threads == 1 ? 1 : num_threads(); }
+
+// ---- scalar reference ----------------------------------------------------------------------
+
+void reference_rows(const GemmInt8Params& p, int64_t row_begin, int64_t row_end) {
+  std::vector<int64_t> acc(p.n);
+  for (int64_t i = row_begin; i < row_end; ++i) {
+    std::fill(acc.begin(), acc.end(), 0);
+    for (int64_t q = 0; q < p.k; ++q) {
+      const int64_t a_iq = p.a[i * p.a_row_stride + q * p.a_col_stride];
+      const int8_t* b_row = p.b + q * p.b_row_stride;
+      for (int64_t j = 0; j < p.n; ++j) acc[j] += a_iq * b_row[j * p.b_col_stride];
+    }
+    // int64 -> int32 keeps the low 32 bits: the int32 result modulo 2^32.
+    for (int64_t j = 0; j < p.n; ++j) p.c[i * p.c_row_stride + j] = static_cast<int32_t>(static_cast<uint32_t>(acc[j]));
+  }
+}
+
+// ---- the packed driver ---------------------------------------------------------------------
+
+struct Avx2Traits {
+  using AT = int16_t;
+  using BT = int16_t;
+  static constexpr int MR = kern::kAvx2MR, NR = kern::kAvx2NR, KG = kern::kAvx2KG;
+  static constexpr int a_offset = 0;
+  static constexpr int64_t MC = MR * 16;  // rows of A a thread's tile walks (in L2)
+  static void kernel(int64_t kg, const AT* a, const BT* b, int32_t* c, int64_t ldc, int mr, int nr) {
+    kern::avx2_kernel(kg, a, b, c, ldc, mr, nr);
+  }
+};
+
+struct VnniTraits {
+  using AT = uint8_t;
+  using BT = int8_t;
+  static constexpr int MR = kern::kVnniMR, NR = kern::kVnniNR, KG = kern::kVnniKG;
+  static constexpr int a_offset = 128;
+  static constexpr int64_t MC = MR * 16;
+  static void kernel(int64_t kg, const AT* a, const BT* b, int32_t* c, int64_t ldc, int mr, int nr) {
+    kern::vnni_kernel(kg, a, b, c, ldc, mr, nr);
+  }
+};
+
+constexpr int64_t kKC = 512;   // k per packed slice (a multiple of every KG)
+constexpr int64_t kNCB = 256;  // columns of C per task (a multiple of every NR)
+
+// A rows [i0, i0 + MR) x k [k0, k1) -> [kg][MR][KG], A + a_offset, zero padded.
+template <typename Tr>
+void pack_a_panel(const GemmInt8Params& p, int64_t i0, int64_t k0, int64_t k1, typename Tr::AT* dst) {
+  const int64_t kg = (k1 - k0 + Tr::KG - 1) / Tr::KG;
+  for (int64_t g = 0; g < kg; ++g)
+    for (int r = 0; r < Tr::MR; ++r)
+      for (int t = 0; t < Tr::KG; ++t) {
+        const int64_t i = i0 + r, q = k0 + g * Tr::KG + t;
+        const int v = (i < p.m && q < k1) ? p.a[i * p.a_row_stride + q * p.a_col_stride] + Tr::a_offset : 0;
+        dst[(g * Tr::MR + r) * Tr::KG + t] = static_cast<typename Tr::AT>(v);
+      }
+}
+
+// B columns [j0, j0 + NR) x k [k0, k1) -> [kg][NR][KG], zero padded.
+template <typename Tr>
+void pack_b_panel(const GemmInt8Params& p, int64_t j0, int64_t k0, int64_t k1, typename Tr::BT* dst) {
+  const int64_t kg = (k1 - k0 + Tr::KG - 1) / Tr::KG;
+  for (int64_t g = 0; g < kg; ++g)
+    for (int t = 0; t < Tr::KG; ++t) {
+      const int64_t q = k0 + g * Tr::KG + t;
+      typename Tr::BT* d = dst + g * Tr::NR * Tr::KG + t;
+      if (q >= k1) {
+        for (int j = 0; j < Tr::NR; ++j) d[j * Tr::KG] = 0;
+        continue;
+      }
+      const int8_t* b_row = p.b + q * p.b_row_stride;
+      for (int j = 0; j < Tr::NR; ++j)
+        d[j * Tr::KG] = j0 + j < p.n ? b_row[(j0 + j) * p.b_col_stride] : 0;
+    }
+}
+
+template <typename Tr>
+void packed(const GemmInt8Params& p) {
+  const int threads = threads_for(p);
+  const int64_t m_panels = (p.m + Tr::MR - 1) / Tr::MR, n_panels = (p.n + Tr::NR - 1) / Tr::NR;
+  const int64_t m_blocks = (p.m + Tr::MC - 1) / Tr::MC, n_blocks = (p.n + kNCB - 1) / kNCB;
+
+  // C starts at 0, or at -128 * colsum(B) when A is packed as a + 128 (VNNI). Unsigned
+  // arithmetic: the correction may wrap exactly as the accumulation does.
+  std::vector<uint32_t> init(p.n, 0);
+  if (Tr::a_offset != 0)
+    for (int64_t q = 0; q < p.k; ++q)
+      for (int64_t j = 0; j < p.n; ++j)
+        init[j] -= static_cast<uint32_t>(Tr::a_offset) * static_cast<uint32_t>(static_cast<int32_t>(
+                                                                 p.b[q * p.b_row_stride + j * p.b_col_stride]));
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && p.m * p.n > 65536)
+  for (int64_t i = 0; i < p.m; ++i)
+    for (int64_t j = 0; j < p.n; ++j) p.c[i * p.c_row_stride + j] = static_cast<int32_t>(init[j]);
+
+  const int64_t kg_max = (std::min(kKC, p.k) + Tr::KG - 1) / Tr::KG;
+  const int64_t a_panel = kg_max * Tr::MR * Tr::KG, b_panel = kg_max * Tr::NR * Tr::KG;
+  std::vector<typename Tr::AT> apack(m_panels * a_panel);
+  std::vector<typename Tr::BT> bpack(n_panels * b_panel);
+
+  for (int64_t k0 = 0; k0 < p.k; k0 += kKC) {
+    const int64_t k1 = std::min(p.k, k0 + kKC), kg = (k1 - k0 + Tr::KG - 1) / Tr::KG;
+#pragma omp parallel num_threads(threads) if (threads > 1)
+    {
+#pragma omp for schedule(static) nowait
+      for (int64_t ip = 0; ip < m_panels; ++ip) pack_a_panel<Tr>(p, ip * Tr::MR, k0, k1, apack.data() + ip * a_panel);
+#pragma omp for schedule(static)
+      for (int64_t jp = 0; jp < n_panels; ++jp) pack_b_panel<Tr>(p, jp * Tr::NR, k0, k1, bpack.data() + jp * b_panel);
+      // Tasks: (MC rows) x (kNCB columns) tiles of C. Within one, a B micro-panel (kg x NR)
+      // stays in L1 while the A panels of the block stream from L2.
+#pragma omp for schedule(dynamic) collapse(2)
+      for (int64_t bi = 0; bi < m_blocks; ++bi)
+        for (int64_t bj = 0; bj < n_blocks; ++bj) {
+          const int64_t i_end = std::min(p.m, (bi + 1) * Tr::MC), j_end = std::min(p.n, (bj + 1) * kNCB);
+          for (int64_t j = bj * kNCB; j < j_end; j += Tr::NR) {
+            const typename Tr::BT* bp = bpack.data() + (j / Tr::NR) * b_panel;
+            const int nr = static_cast<int>(std::min<int64_t>(Tr::NR, p.n - j));
+            for (int64_t i = bi * Tr::MC; i < i_end; i += Tr::MR) {
+              const int mr = static_cast<int>(std::min<int64_t>(Tr::MR, p.m - i));
+              Tr::kernel(kg, apack.data() + (i / Tr::MR) * a_panel, bp, p.c + i * p.c_row_stride + j, p.c_row_stride,
+                         mr, nr);
+            }
+          }
+        }
+    }
+  }
+}
+
+}  // namespace
+
+void gemm_int8_reference(const GemmInt8Params& p) {
+  if (p.m <= 0 || p.n <= 0) return;
+  const int threads = threads_for(p);
+  if (threads == 1) return reference_rows(p, 0, p.m);
+  parallel_for(p.m, std::max<int64_t>(1, 65536 / std::max<int64_t>(p.n * (p.k + 1), 1)),
+               [&](int64_t b, int64_t e) { reference_rows(p, b, e); });
+}
+
+void gemm_int8(const GemmInt8Params& p) {
+  if (p.m <= 0 || p.n <= 0) return;
+  switch (isa_for(paths())) {
+    case Isa::avx512: return packed<VnniTraits>(p);
+    case Isa::avx2: return packed<Avx2Traits>(p);
+    default: return gemm_int8_reference(p);
+  }
+}
+
+bool linear_int8(const LinearInt8Params& p) {
+  if (p.m <= 0 || p.n <= 0) return true;
+  // x quantised per row: channels = rows, symmetric.
+  QuantInt8Params qp;
+  qp.outer = 1;
+  qp.channels = p.m;
+  qp.inner = p.k;
+  qp.qmin = -127;
+  qp.qmax = 127;
+  std::vector<float> x_scale(p.m);
+  std::vector<int32_t> x_zp(p.m);
+  if (!choose_qparams_int8(p.x, qp, /*symmetric=*/true, x_scale.data(), x_zp.data())) return false;
+  qp.scale = x_scale.data();
+  qp.zero_point = x_zp.data();
+  std::vector<int8_t> xq(p.m * p.k);
+  quantize_int8(p.x, xq.data(), qp);
+
+  std::vector<int32_t> acc(p.m * p.n);
+  GemmInt8Params g;
+  g.m = p.m; g.n = p.n; g.k = p.k;
+  g.a = xq.data(); g.a_row_stride = p.k; g.a_col_stride = 1;
+  g.b = p.w; g.b_row_stride = 1; g.b_col_stride = p.k;  // B = W^T
+  g.c = acc.data(); g.c_row_stride = p.n;
+  gemm_int8(g);
+
+  // Epilogue: y = (s_x[i] * s_w[j]) * acc + bias.
+  parallel_for(p.m, std::max<int64_t>(1, 65536 / p.n), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) {
+      const float sx = x_scale[i];
+      const int32_t* a_row = acc.data() + i * p.n;
+      float* y_row = p.y + i * p.n;
+      for (int64_t j = 0; j < p.n; ++j) {
+        const float v = static_cast<float>(a_row[j]) * (sx * p.w_scale[j]);
+        y_row[j] = p.bias ? v + p.bias[j] : v;
+      }
+    }
+  });
+  return true;
+}
+
+namespace {
+
+// C = alpha * A @ B on float32 copies of the operands (the float32 GEMM does the tiling).
+void gemm_decoded(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float alpha, float* c) {
+  GemmParams<float> g;
+  g.m = m; g.n = n; g.k = k;
+  g.a = a; g.a_row_stride = k; g.a_col_stride = 1;
+  g.b = b; g.b_row_stride = n; g.b_col_stride = 1;
+  g.c = c; g.c_row_stride = n; g.c_col_stride = 1;
+  g.alpha = alpha;
+  g.beta = 0.0f;
+  gemm(g);
+}
+
+}  // namespace
+
+void gemm_fp8(int64_t m, int64_t n, int64_t k, const uint8_t* a, const uint8_t* b, float scale_a, float scale_b,
+              Fp8Format fmt_a, Fp8Format fmt_b, float* c) {
+  if (m <= 0 || n <= 0) return;
+  std::vector<float> af(m * k), bf(k * n);
+  from_fp8(a, af.data(), m * k, fmt_a);
+  from_fp8(b, bf.data(), k * n, fmt_b);
+  gemm_decoded(m, n, k, af.data(), bf.data(), scale_a * scale_b, c);
+}
+
+void gemm_bf16(int64_t m, int64_t n, int64_t k, const uint16_t* a, const uint16_t* b, float* c) {
+  if (m <= 0 || n <= 0) return;
+  std::vector<float> af(m * k), bf(k * n);
+  from_bf16(a, af.data(), m * k);
+  from_bf16(b, bf.data(), k * n);
+  gemm_decoded(m, n, k, af.data(), bf.data(), 1.0f, c);
+}
+
+}  // namespace grimoire
