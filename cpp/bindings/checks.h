@@ -97,6 +97,7 @@ Strided<T> view(const py::array& a, const char* name, bool writable = false) {
 
 template <typename T>
 bool is_c_contiguous(const Strided<T>& v) {
+  if (v.size() == 0) return true;  // an empty array has no layout (NumPy may give it any strides)
   int64_t expect = 1;
   for (int i = v.ndim() - 1; i >= 0; --i) {
     if (v.shape[i] != 1 && v.strides[i] != expect) return false;

@@ -46,9 +46,10 @@ namespace quant_simd::scalar {
 void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_t zp, int32_t qmin,
                         int32_t qmax) {
   for (int64_t i = 0; i < n; ++i) {
-    // Clamp in float first so a huge |x| cannot overflow the integer conversion.
-    float v = std::min(std::max(x[i] * inv_scale, -1e9f), 1e9f);
-    int32_t r = static_cast<int32_t>(std::nearbyint(v)) + zp;
+    // x * (1/scale) + zero_point with one rounding (fused multiply-add, as PyTorch computes it),
+    // clamped in float first so a huge |x| cannot overflow the integer conversion.
+    const float v = std::min(std::max(std::fma(x[i], inv_scale, static_cast<float>(zp)), -1e9f), 1e9f);
+    const int32_t r = static_cast<int32_t>(std::nearbyint(v));
     q[i] = static_cast<int8_t>(std::min(std::max(r, qmin), qmax));
   }
 }

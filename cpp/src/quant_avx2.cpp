@@ -67,11 +67,11 @@ inline __m256i fp8_encode(__m256 x, const Fp8Consts& k) {
 void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_t zero_point, int32_t qmin,
                    int32_t qmax) {
   const __m256 inv = _mm256_set1_ps(inv_scale), lim = _mm256_set1_ps(1e9f), nlim = _mm256_set1_ps(-1e9f);
-  const __m256i zp = _mm256_set1_epi32(zero_point), lo = _mm256_set1_epi32(qmin), hi = _mm256_set1_epi32(qmax);
+  const __m256i lo = _mm256_set1_epi32(qmin), hi = _mm256_set1_epi32(qmax);
+  const __m256 zpf = _mm256_set1_ps(static_cast<float>(zero_point));
   auto one = [&](const float* p) {
-    const __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(p), inv), nlim), lim);
-    const __m256i r = _mm256_add_epi32(_mm256_cvtps_epi32(v), zp);
-    return _mm256_min_epi32(_mm256_max_epi32(r, lo), hi);
+    const __m256 v = _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(_mm256_loadu_ps(p), inv, zpf), nlim), lim);
+    return _mm256_min_epi32(_mm256_max_epi32(_mm256_cvtps_epi32(v), lo), hi);
   };
   int64_t i = 0;
   for (; i + 32 <= n; i += 32)

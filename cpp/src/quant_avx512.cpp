@@ -12,11 +12,12 @@ namespace grimoire::quant_simd::avx512 {
 void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_t zero_point, int32_t qmin,
                    int32_t qmax) {
   const __m512 inv = _mm512_set1_ps(inv_scale), lim = _mm512_set1_ps(1e9f), nlim = _mm512_set1_ps(-1e9f);
-  const __m512i zp = _mm512_set1_epi32(zero_point), lo = _mm512_set1_epi32(qmin), hi = _mm512_set1_epi32(qmax);
+  const __m512i lo = _mm512_set1_epi32(qmin), hi = _mm512_set1_epi32(qmax);
+  const __m512 zpf = _mm512_set1_ps(static_cast<float>(zero_point));
   int64_t i = 0;
   for (; i + 16 <= n; i += 16) {
-    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(_mm512_loadu_ps(x + i), inv), nlim), lim);
-    const __m512i r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(v), zp), lo), hi);
+    const __m512 v = _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(_mm512_loadu_ps(x + i), inv, zpf), nlim), lim);
+    const __m512i r = _mm512_min_epi32(_mm512_max_epi32(_mm512_cvtps_epi32(v), lo), hi);
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm512_cvtepi32_epi8(r));
   }
   scalar::quantize_int8(x + i, q + i, n - i, inv_scale, zero_point, qmin, qmax);

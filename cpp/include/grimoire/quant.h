@@ -3,9 +3,11 @@
 // Three families share this header, each with a scalar reference (quant.cpp, the definition of
 // correctness) and SIMD paths (quant_avx2.cpp, quant_avx512.cpp) picked at run time:
 //
-//   quant_int8  x float32 (n,) -> q int8:  q = clamp(rint(x * (1/scale)) + zero_point, lo, hi)
+//   quant_int8  x float32 (n,) -> q int8:  q = clamp(rint(fma(x, 1/scale, zero_point)), lo, hi)
 //               q int8 -> x float32:      x = (q - zero_point) * scale
-//               rint rounds half to even; symmetric: [lo, hi] = [-127, 127], zero_point 0;
+//               x * (1/scale) + zero_point is rounded once (a fused multiply-add) and rint rounds
+//               half to even: bit-for-bit torch.quantize_per_tensor / quantize_per_channel.
+//               symmetric: [lo, hi] = [-127, 127], zero_point 0;
 //               asymmetric (affine): [lo, hi] = [-128, 127]. Per tensor or per channel.
 //   fp8         OCP 8-bit floats. E4M3 ("fn": bias 7, max 448, no infinity, NaN = S.1111.111)
 //               and E5M2 (bias 15, max 57344, inf = S.11111.00, NaN = S.11111.10 canonical).
