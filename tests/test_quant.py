@@ -375,7 +375,8 @@ def linear_bound(x, w, w_scale, x_scale):
     plus float32 rounding of the epilogue."""
     dx = x_scale[:, None] / 2
     dw = w_scale[:, None] / 2
-    bound = np.abs(x) @ np.broadcast_to(dw, w.shape).T + dx * np.abs(w).sum(1)[None, :] + dx * dw.T * x.shape[1]
+    bound = (np.abs(x) @ np.broadcast_to(dw, w.shape).T + dx * np.abs(w).sum(1)[None, :]
+             + dx * dw.T * x.shape[1])
     return bound * (1 + 1e-4) + 1e-6
 
 
@@ -400,7 +401,8 @@ def test_linear_int8_error_bound_and_torch(isa, rng):
     with torch.no_grad():
         lin.weight.copy_(torch.from_numpy(w))
         lin.bias.copy_(torch.from_numpy(bias))
-    qlin = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(lin), {torch.nn.Linear}, dtype=torch.qint8)
+    qlin = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(lin), {torch.nn.Linear},
+                                                  dtype=torch.qint8)
     with torch.no_grad():
         yt = qlin(torch.from_numpy(x)).numpy()
     rms = lambda e: np.sqrt(np.mean(e**2))  # noqa: E731

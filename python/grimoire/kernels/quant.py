@@ -113,7 +113,8 @@ def gemm_int8(a_q: np.ndarray, b_q: np.ndarray, *, trans_b: bool = False) -> np.
     return _core.gemm_int8(a_q, b_q, bool(trans_b))
 
 
-def linear_int8(x: np.ndarray, w_q: np.ndarray, w_scale: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+def linear_int8(x: np.ndarray, w_q: np.ndarray, w_scale: np.ndarray,
+                bias: np.ndarray | None = None) -> np.ndarray:
     """A dynamically quantised linear layer: ``y = x W^T + bias`` with int8 operands.
 
     Each row of ``x`` is quantised on the fly (symmetric, ``s_x[i] = max|x_i| / 127``), the
