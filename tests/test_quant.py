@@ -29,6 +29,7 @@ FP8_MAX_CODE = {"e4m3": 0x7E, "e5m2": 0x7B}
 # torch's quantized-tensor constructors warn that they are deprecated; the semantics are what we
 # compare with, so the warning is expected here.
 torch_quant_warning = pytest.mark.filterwarnings("ignore:torch.quantize_per_tensor:UserWarning")
+torch_ao_warning = pytest.mark.filterwarnings("ignore:torch.ao.quantization is deprecated:DeprecationWarning")
 
 
 def ml_cast(x: np.ndarray, dtype) -> np.ndarray:
@@ -381,6 +382,7 @@ def linear_bound(x, w, w_scale, x_scale):
 
 
 @torch_quant_warning
+@torch_ao_warning
 def test_linear_int8_error_bound_and_torch(isa, rng):
     m, k, n = 64, 300, 48
     x = rng.standard_normal((m, k)).astype(np.float32)
