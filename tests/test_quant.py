@@ -345,6 +345,30 @@ def test_gemm_int8_fast_paths_match_reference(isa, rng):
     np.testing.assert_array_equal(gemm_int8(a, b), _core.gemm_int8_reference(a, b))
 
 
+@pytest.mark.parametrize("shape", [(1, 1, 1), (9, 7, 33), (17, 1030, 65), (8, 4096, 32)])
+def test_gemm_int8_vnni_driver_emulated(rng, shape):
+    # The VNNI path cannot run on every CPU: its packing (a + 128 as u8, k in quads) and the
+    # -128 * colsum(B) correction run here with a scalar stand-in for vpdpbusd.
+    m, k, n = shape
+    a = rng.integers(-128, 128, (m, k), dtype=np.int8)
+    b = rng.integers(-128, 128, (k, n), dtype=np.int8)
+    b[:, 0] = -128
+    a[0] = -128
+    np.testing.assert_array_equal(_core.gemm_int8_reference(a, b, emulate_vnni=True), int_matmul(a, b))
+    np.testing.assert_array_equal(_core.gemm_int8_reference(a, b[:, ::-1], emulate_vnni=True),
+                                  int_matmul(a, b[:, ::-1]))
+
+
+def test_gemm_int8_lists_its_vnni_path_only_with_vnni():
+    paths, in_use = _core.kernel_families()["gemm_int8"]
+    vnni = _core.cpu_features()["avx512vnni"]
+    assert ("avx512" in paths) == vnni
+    assert in_use == ("avx512" if vnni and _core.active_isa() == "avx512" else
+                      "avx2" if _core.active_isa() != "scalar" else "scalar")
+    for family in ("quant_int8", "fp8", "bf16", "gemm_fp8", "gemm_bf16"):
+        assert family in _core.kernel_families()
+
+
 @settings(max_examples=40, deadline=None)
 @given(m=st.integers(0, 40), k=st.integers(0, 70), n=st.integers(0, 40), seed=st.integers(0, 2**31))
 def test_gemm_int8_hypothesis_shapes(m, k, n, seed):

@@ -240,8 +240,8 @@ void bind_quant(py::module_& m) {
         py::arg("zero_point"));
   m.def("dequantize_int8", &dequantize_int8_py, py::arg("q"), py::arg("scale"), py::arg("zero_point"), py::arg("axis"));
   m.def("gemm_int8", &gemm_int8_py, py::arg("a"), py::arg("b"), py::arg("trans_b"));
-  m.def("gemm_int8_reference", [](const py::object& a_obj, const py::object& b_obj) {
-    // The scalar reference, for tests of the fast paths.
+  m.def("gemm_int8_reference", [](const py::object& a_obj, const py::object& b_obj, bool emulate_vnni) {
+    // The scalar reference (or the emulated VNNI driver), for tests of the fast paths.
     const py::array a_arr = require_ndarray(a_obj, "a"), b_arr = require_ndarray(b_obj, "b");
     require_ndim(a_arr, "a", 2, 2);
     require_ndim(b_arr, "b", 2, 2);
@@ -255,10 +255,11 @@ void bind_quant(py::module_& m) {
     p.c = c.mutable_data(); p.c_row_stride = p.n;
     {
       py::gil_scoped_release release;
-      gemm_int8_reference(p);
+      if (emulate_vnni) gemm_int8_vnni_emulated(p);
+      else gemm_int8_reference(p);
     }
     return c;
-  }, py::arg("a"), py::arg("b"));
+  }, py::arg("a"), py::arg("b"), py::arg("emulate_vnni") = false);
   m.def("linear_int8", &linear_int8_py, py::arg("x"), py::arg("w_q"), py::arg("w_scale"), py::arg("bias"));
   m.def("to_fp8", [](const py::object& x, const std::string& fmt, bool saturate) {
     const Fp8Format f = fp8_format(fmt, "fmt");

@@ -75,6 +75,22 @@ struct VnniTraits {
   }
 };
 
+// The VNNI layouts and offset with a scalar stand-in for vpdpbusd, so that the VNNI packing and
+// the colsum correction are tested on CPUs without AVX512_VNNI (gemm_int8_vnni_emulated).
+struct VnniEmulatedTraits : VnniTraits {
+  static void kernel(int64_t kg, const AT* a, const BT* b, int32_t* c, int64_t ldc, int mr, int nr) {
+    uint32_t acc[MR][NR] = {};
+    for (int64_t g = 0; g < kg; ++g, a += MR * KG, b += NR * KG)
+      for (int r = 0; r < MR; ++r)
+        for (int j = 0; j < NR; ++j)
+          for (int t = 0; t < KG; ++t)
+            acc[r][j] += static_cast<uint32_t>(static_cast<int32_t>(a[r * KG + t]) * b[j * KG + t]);
+    for (int r = 0; r < mr; ++r)
+      for (int j = 0; j < nr; ++j)
+        c[r * ldc + j] = static_cast<int32_t>(static_cast<uint32_t>(c[r * ldc + j]) + acc[r][j]);
+  }
+};
+
 constexpr int64_t kKC = 512;   // k per packed slice (a multiple of every KG)
 constexpr int64_t kNCB = 256;  // columns of C per task (a multiple of every NR)
 
@@ -177,6 +193,10 @@ void gemm_int8(const GemmInt8Params& p) {
     case Isa::avx2: return packed<Avx2Traits>(p);
     default: return gemm_int8_reference(p);
   }
+}
+
+void gemm_int8_vnni_emulated(const GemmInt8Params& p) {
+  if (p.m > 0 && p.n > 0) packed<VnniEmulatedTraits>(p);
 }
 
 bool linear_int8(const LinearInt8Params& p) {

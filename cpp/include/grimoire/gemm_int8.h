@@ -39,6 +39,9 @@ struct GemmInt8Params {
 
 void gemm_int8(const GemmInt8Params& p);
 void gemm_int8_reference(const GemmInt8Params& p);
+// The VNNI path's driver (u8 packing of A + 128, the -128 * colsum(B) start) with a scalar
+// stand-in for vpdpbusd: lets CPUs without AVX512_VNNI test everything but the instruction.
+void gemm_int8_vnni_emulated(const GemmInt8Params& p);
 
 // x (m, k), w (n, k), y (m, n): all C-contiguous. bias may be null.
 struct LinearInt8Params {
