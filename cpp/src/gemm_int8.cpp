@@ -94,35 +94,45 @@ struct VnniEmulatedTraits : VnniTraits {
 constexpr int64_t kKC = 512;   // k per packed slice (a multiple of every KG)
 constexpr int64_t kNCB = 256;  // columns of C per task (a multiple of every NR)
 
-// A rows [i0, i0 + MR) x k [k0, k1) -> [kg][MR][KG], A + a_offset, zero padded.
-template <typename Tr>
-void pack_a_panel(const GemmInt8Params& p, int64_t i0, int64_t k0, int64_t k1, typename Tr::AT* dst) {
-  const int64_t kg = (k1 - k0 + Tr::KG - 1) / Tr::KG;
-  for (int64_t g = 0; g < kg; ++g)
-    for (int r = 0; r < Tr::MR; ++r)
-      for (int t = 0; t < Tr::KG; ++t) {
-        const int64_t i = i0 + r, q = k0 + g * Tr::KG + t;
-        const int v = (i < p.m && q < k1) ? p.a[i * p.a_row_stride + q * p.a_col_stride] + Tr::a_offset : 0;
-        dst[(g * Tr::MR + r) * Tr::KG + t] = static_cast<typename Tr::AT>(v);
-      }
+// One panel of R rows of A (or R columns of B) over kc values of k -> [kg][R][KG], each value
+// + OFF, zero padded (rows past `count`, k past kc). src(r, q) = src[r * r_stride + q * k_stride].
+// The loops follow whichever stride is 1, so both layouts (and B given as (n, k)) pack at memory
+// speed rather than by one strided byte at a time.
+template <typename T, int R, int KG, int OFF>
+void pack_panel(const int8_t* src, int64_t r_stride, int64_t k_stride, int64_t count, int64_t kc, T* dst) {
+  const int64_t kg = (kc + KG - 1) / KG;
+  if (count < R || kc % KG != 0) std::fill(dst, dst + kg * R * KG, T(0));
+  const int64_t full = kc / KG;  // whole groups of KG
+  if (k_stride == 1) {
+    for (int64_t r = 0; r < count; ++r) {
+      const int8_t* s = src + r * r_stride;
+      for (int64_t g = 0; g < full; ++g)
+        for (int t = 0; t < KG; ++t) dst[(g * R + r) * KG + t] = static_cast<T>(s[g * KG + t] + OFF);
+      for (int64_t q = full * KG; q < kc; ++q) dst[(full * R + r) * KG + (q - full * KG)] = static_cast<T>(s[q] + OFF);
+    }
+  } else {
+    for (int64_t q = 0; q < kc; ++q) {
+      const int8_t* s = src + q * k_stride;
+      T* d = dst + (q / KG) * R * KG + q % KG;
+      if (r_stride == 1 && count == R)
+        for (int r = 0; r < R; ++r) d[r * KG] = static_cast<T>(s[r] + OFF);
+      else
+        for (int64_t r = 0; r < count; ++r) d[r * KG] = static_cast<T>(s[r * r_stride] + OFF);
+    }
+  }
 }
 
-// B columns [j0, j0 + NR) x k [k0, k1) -> [kg][NR][KG], zero padded.
+template <typename Tr>
+void pack_a_panel(const GemmInt8Params& p, int64_t i0, int64_t k0, int64_t k1, typename Tr::AT* dst) {
+  pack_panel<typename Tr::AT, Tr::MR, Tr::KG, Tr::a_offset>(p.a + i0 * p.a_row_stride + k0 * p.a_col_stride,
+                                                            p.a_row_stride, p.a_col_stride,
+                                                            std::min<int64_t>(Tr::MR, p.m - i0), k1 - k0, dst);
+}
+
 template <typename Tr>
 void pack_b_panel(const GemmInt8Params& p, int64_t j0, int64_t k0, int64_t k1, typename Tr::BT* dst) {
-  const int64_t kg = (k1 - k0 + Tr::KG - 1) / Tr::KG;
-  for (int64_t g = 0; g < kg; ++g)
-    for (int t = 0; t < Tr::KG; ++t) {
-      const int64_t q = k0 + g * Tr::KG + t;
-      typename Tr::BT* d = dst + g * Tr::NR * Tr::KG + t;
-      if (q >= k1) {
-        for (int j = 0; j < Tr::NR; ++j) d[j * Tr::KG] = 0;
-        continue;
-      }
-      const int8_t* b_row = p.b + q * p.b_row_stride;
-      for (int j = 0; j < Tr::NR; ++j)
-        d[j * Tr::KG] = j0 + j < p.n ? b_row[(j0 + j) * p.b_col_stride] : 0;
-    }
+  pack_panel<typename Tr::BT, Tr::NR, Tr::KG, 0>(p.b + j0 * p.b_col_stride + k0 * p.b_row_stride, p.b_col_stride,
+                                                 p.b_row_stride, std::min<int64_t>(Tr::NR, p.n - j0), k1 - k0, dst);
 }
 
 template <typename Tr>
@@ -134,11 +144,17 @@ void packed(const GemmInt8Params& p) {
   // C starts at 0, or at -128 * colsum(B) when A is packed as a + 128 (VNNI). Unsigned
   // arithmetic: the correction may wrap exactly as the accumulation does.
   std::vector<uint32_t> init(p.n, 0);
-  if (Tr::a_offset != 0)
-    for (int64_t q = 0; q < p.k; ++q)
+  if (Tr::a_offset != 0) {
+    auto b_at = [&](int64_t q, int64_t j) {
+      return static_cast<uint32_t>(static_cast<int32_t>(p.b[q * p.b_row_stride + j * p.b_col_stride]));
+    };
+    if (p.b_row_stride == 1)  // B given as (n, k): each column is contiguous
       for (int64_t j = 0; j < p.n; ++j)
-        init[j] -= static_cast<uint32_t>(Tr::a_offset) * static_cast<uint32_t>(static_cast<int32_t>(
-                                                                 p.b[q * p.b_row_stride + j * p.b_col_stride]));
+        for (int64_t q = 0; q < p.k; ++q) init[j] -= static_cast<uint32_t>(Tr::a_offset) * b_at(q, j);
+    else
+      for (int64_t q = 0; q < p.k; ++q)
+        for (int64_t j = 0; j < p.n; ++j) init[j] -= static_cast<uint32_t>(Tr::a_offset) * b_at(q, j);
+  }
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && p.m * p.n > 65536)
   for (int64_t i = 0; i < p.m; ++i)
     for (int64_t j = 0; j < p.n; ++j) p.c[i * p.c_row_stride + j] = static_cast<int32_t>(init[j]);

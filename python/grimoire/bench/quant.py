@@ -60,6 +60,7 @@ def _linear_rows(m: int, k: int, n: int, rng: np.random.Generator) -> list[list[
         qlin = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(lin), {torch.nn.Linear},
                                                       dtype=torch.qint8)
     xt = torch.from_numpy(x)
+    torch.set_num_threads(_core.get_num_threads())  # the same threads for both
 
     def torch_q():
         with torch.no_grad():
