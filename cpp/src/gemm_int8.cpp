@@ -137,7 +137,8 @@ void pack_b_panel(const GemmInt8Params& p, int64_t j0, int64_t k0, int64_t k1, t
 
 template <typename Tr>
 void packed(const GemmInt8Params& p) {
-  const int threads = threads_for(p);
+  // Small products stay on one thread: a parallel region per k slice costs more than it saves.
+  const int threads = p.m * p.n * p.k < (int64_t{1} << 22) ? 1 : threads_for(p);
   const int64_t m_panels = (p.m + Tr::MR - 1) / Tr::MR, n_panels = (p.n + Tr::NR - 1) / Tr::NR;
   const int64_t m_blocks = (p.m + Tr::MC - 1) / Tr::MC, n_blocks = (p.n + kNCB - 1) / kNCB;
 
