@@ -58,7 +58,6 @@ struct Avx2Traits {
   using BT = int16_t;
   static constexpr int MR = kern::kAvx2MR, NR = kern::kAvx2NR, KG = kern::kAvx2KG;
   static constexpr int a_offset = 0;
-  static constexpr int64_t MC = MR * 16;  // rows of A a thread's tile walks (in L2)
   static void kernel(int64_t kg, const AT* a, const BT* b, int32_t* c, int64_t ldc, int mr, int nr) {
     kern::avx2_kernel(kg, a, b, c, ldc, mr, nr);
   }
@@ -69,7 +68,6 @@ struct VnniTraits {
   using BT = int8_t;
   static constexpr int MR = kern::kVnniMR, NR = kern::kVnniNR, KG = kern::kVnniKG;
   static constexpr int a_offset = 128;
-  static constexpr int64_t MC = MR * 16;
   static void kernel(int64_t kg, const AT* a, const BT* b, int32_t* c, int64_t ldc, int mr, int nr) {
     kern::vnni_kernel(kg, a, b, c, ldc, mr, nr);
   }
@@ -135,12 +133,25 @@ void pack_b_panel(const GemmInt8Params& p, int64_t j0, int64_t k0, int64_t k1, t
                                                  p.b_row_stride, std::min<int64_t>(Tr::NR, p.n - j0), k1 - k0, dst);
 }
 
+// The driver. A is packed once, whole (every k slice, every MR panel), by all threads; then
+// each task owns a block of C (a range of MR panels x kNCB columns): it starts the block, and
+// for each k slice packs its own B block (kc x kNCB, kept in L2) and runs the microkernel with
+// an A micro-panel in L1. One barrier per call (after packing A), not per k slice: on a shared
+// machine a thread that loses its core stalls every barrier.
 template <typename Tr>
 void packed(const GemmInt8Params& p) {
-  // Small products stay on one thread: a parallel region per k slice costs more than it saves.
+  using AT = typename Tr::AT;
+  using BT = typename Tr::BT;
+  // Small products stay on one thread: a parallel region costs more than it saves.
   const int threads = p.m * p.n * p.k < (int64_t{1} << 22) ? 1 : threads_for(p);
-  const int64_t m_panels = (p.m + Tr::MR - 1) / Tr::MR, n_panels = (p.n + Tr::NR - 1) / Tr::NR;
-  const int64_t m_blocks = (p.m + Tr::MC - 1) / Tr::MC, n_blocks = (p.n + kNCB - 1) / kNCB;
+  const int64_t m_panels = (p.m + Tr::MR - 1) / Tr::MR, n_blocks = (p.n + kNCB - 1) / kNCB;
+  const int64_t n_slices = (p.k + kKC - 1) / kKC;
+  const int64_t kg_max = (std::min(kKC, p.k) + Tr::KG - 1) / Tr::KG;
+  const int64_t a_panel = kg_max * Tr::MR * Tr::KG, b_panel = kg_max * Tr::NR * Tr::KG;
+  // Row chunks: enough tasks to share among the threads even when n is small.
+  const int64_t m_chunks = std::max<int64_t>(1, std::min<int64_t>(m_panels, (2 * threads + n_blocks - 1) / n_blocks));
+  const int64_t chunk_panels = (m_panels + m_chunks - 1) / m_chunks;
+  const int64_t tasks = n_blocks * ((m_panels + chunk_panels - 1) / chunk_panels);
 
   // C starts at 0, or at -128 * colsum(B) when A is packed as a + 128 (VNNI). Unsigned
   // arithmetic: the correction may wrap exactly as the accumulation does.
@@ -156,39 +167,39 @@ void packed(const GemmInt8Params& p) {
       for (int64_t q = 0; q < p.k; ++q)
         for (int64_t j = 0; j < p.n; ++j) init[j] -= static_cast<uint32_t>(Tr::a_offset) * b_at(q, j);
   }
-#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && p.m * p.n > 65536)
-  for (int64_t i = 0; i < p.m; ++i)
-    for (int64_t j = 0; j < p.n; ++j) p.c[i * p.c_row_stride + j] = static_cast<int32_t>(init[j]);
 
-  const int64_t kg_max = (std::min(kKC, p.k) + Tr::KG - 1) / Tr::KG;
-  const int64_t a_panel = kg_max * Tr::MR * Tr::KG, b_panel = kg_max * Tr::NR * Tr::KG;
-  std::vector<typename Tr::AT> apack(m_panels * a_panel);
-  std::vector<typename Tr::BT> bpack(n_panels * b_panel);
-
-  for (int64_t k0 = 0; k0 < p.k; k0 += kKC) {
-    const int64_t k1 = std::min(p.k, k0 + kKC), kg = (k1 - k0 + Tr::KG - 1) / Tr::KG;
+  std::vector<AT> apack(n_slices * m_panels * a_panel);
 #pragma omp parallel num_threads(threads) if (threads > 1)
-    {
-#pragma omp for schedule(static) nowait
-      for (int64_t ip = 0; ip < m_panels; ++ip) pack_a_panel<Tr>(p, ip * Tr::MR, k0, k1, apack.data() + ip * a_panel);
+  {
 #pragma omp for schedule(static)
-      for (int64_t jp = 0; jp < n_panels; ++jp) pack_b_panel<Tr>(p, jp * Tr::NR, k0, k1, bpack.data() + jp * b_panel);
-      // Tasks: (MC rows) x (kNCB columns) tiles of C. Within one, a B micro-panel (kg x NR)
-      // stays in L1 while the A panels of the block stream from L2.
-#pragma omp for schedule(dynamic) collapse(2)
-      for (int64_t bi = 0; bi < m_blocks; ++bi)
-        for (int64_t bj = 0; bj < n_blocks; ++bj) {
-          const int64_t i_end = std::min(p.m, (bi + 1) * Tr::MC), j_end = std::min(p.n, (bj + 1) * kNCB);
-          for (int64_t j = bj * kNCB; j < j_end; j += Tr::NR) {
-            const typename Tr::BT* bp = bpack.data() + (j / Tr::NR) * b_panel;
+    for (int64_t idx = 0; idx < n_slices * m_panels; ++idx) {
+      const int64_t s = idx / m_panels, ip = idx % m_panels, k0 = s * kKC;
+      pack_a_panel<Tr>(p, ip * Tr::MR, k0, std::min(p.k, k0 + kKC), apack.data() + idx * a_panel);
+    }
+    std::vector<BT> bbuf((kNCB / Tr::NR) * b_panel);
+#pragma omp for schedule(dynamic)
+    for (int64_t task = 0; task < tasks; ++task) {
+      const int64_t bj = task % n_blocks, chunk = task / n_blocks;
+      const int64_t ip_begin = chunk * chunk_panels, ip_end = std::min(m_panels, ip_begin + chunk_panels);
+      const int64_t j_begin = bj * kNCB, j_end = std::min(p.n, j_begin + kNCB);
+      const int64_t i_begin = ip_begin * Tr::MR, i_end = std::min(p.m, ip_end * Tr::MR);
+      for (int64_t i = i_begin; i < i_end; ++i)
+        for (int64_t j = j_begin; j < j_end; ++j) p.c[i * p.c_row_stride + j] = static_cast<int32_t>(init[j]);
+      for (int64_t s = 0; s < n_slices; ++s) {
+        const int64_t k0 = s * kKC, k1 = std::min(p.k, k0 + kKC), kg = (k1 - k0 + Tr::KG - 1) / Tr::KG;
+        for (int64_t j = j_begin; j < j_end; j += Tr::NR)
+          pack_b_panel<Tr>(p, j, k0, k1, bbuf.data() + ((j - j_begin) / Tr::NR) * b_panel);
+        for (int64_t ip = ip_begin; ip < ip_end; ++ip) {
+          const int64_t i = ip * Tr::MR;
+          const int mr = static_cast<int>(std::min<int64_t>(Tr::MR, p.m - i));
+          const AT* ap = apack.data() + (s * m_panels + ip) * a_panel;
+          for (int64_t j = j_begin; j < j_end; j += Tr::NR) {
             const int nr = static_cast<int>(std::min<int64_t>(Tr::NR, p.n - j));
-            for (int64_t i = bi * Tr::MC; i < i_end; i += Tr::MR) {
-              const int mr = static_cast<int>(std::min<int64_t>(Tr::MR, p.m - i));
-              Tr::kernel(kg, apack.data() + (i / Tr::MR) * a_panel, bp, p.c + i * p.c_row_stride + j, p.c_row_stride,
-                         mr, nr);
-            }
+            Tr::kernel(kg, ap, bbuf.data() + ((j - j_begin) / Tr::NR) * b_panel, p.c + i * p.c_row_stride + j,
+                       p.c_row_stride, mr, nr);
           }
         }
+      }
     }
   }
 }
