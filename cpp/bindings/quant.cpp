@@ -3,6 +3,7 @@
 #include "grimoire/quant.h"
 
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include "checks.h"
@@ -260,6 +261,33 @@ void bind_quant(py::module_& m) {
     }
     return c;
   }, py::arg("a"), py::arg("b"), py::arg("emulate_vnni") = false);
+  m.def("_exhaustive_check", [](const std::string& what, bool saturate) {
+    // Every float32 bit pattern through the dispatched converter against the scalar reference
+    // (to_fp8_ref / to_bf16_ref); returns the number of disagreements. Seconds, for a one-off run
+    // (tests/exhaustive_quant.py), not for the test suite.
+    const bool bf16 = what == "bf16";
+    const Fp8Format fmt = bf16 ? Fp8Format::e4m3 : fp8_format(what, "what");
+    py::gil_scoped_release release;
+    constexpr int64_t chunk = int64_t{1} << 22;
+    std::vector<float> x(chunk);
+    std::vector<uint8_t> out8(chunk);
+    std::vector<uint16_t> out16(chunk);
+    int64_t bad = 0;
+    for (int64_t start = 0; start < (int64_t{1} << 32); start += chunk) {
+      for (int64_t i = 0; i < chunk; ++i) {
+        const uint32_t u = static_cast<uint32_t>(start + i);
+        std::memcpy(&x[i], &u, 4);
+      }
+      if (bf16) {
+        to_bf16(x.data(), out16.data(), chunk);
+        for (int64_t i = 0; i < chunk; ++i) bad += out16[i] != to_bf16_ref(x[i]);
+      } else {
+        to_fp8(x.data(), out8.data(), chunk, fmt, saturate);
+        for (int64_t i = 0; i < chunk; ++i) bad += out8[i] != to_fp8_ref(x[i], fmt, saturate);
+      }
+    }
+    return bad;
+  }, py::arg("what"), py::arg("saturate"));
   m.def("linear_int8", &linear_int8_py, py::arg("x"), py::arg("w_q"), py::arg("w_scale"), py::arg("bias"));
   m.def("to_fp8", [](const py::object& x, const std::string& fmt, bool saturate) {
     const Fp8Format f = fp8_format(fmt, "fmt");
