@@ -1,7 +1,8 @@
-// Low-precision GEMMs: the scalar reference and the BLIS-style driver of the int8 GEMM (pack
-// panels of A and B for one slice of k, then run an MR x NR microkernel over tiles of C, the
-// tiles shared among threads), the quantised linear layer, and the fp8/bf16 GEMMs (decode to
-// float32, then the float32 GEMM). Microkernels: gemm_int8_avx2.cpp, gemm_int8_avx512vnni.cpp.
+// Low-precision GEMMs: the scalar reference and the BLIS-style driver of the int8 GEMM (A packed
+// into MR-row panels, B into NR-column panels per slice of k, an MR x NR register-blocked
+// microkernel per ISA, blocks of C shared among threads), the quantised linear layer, and the
+// fp8/bf16 GEMMs (decode to float32, then the float32 GEMM). Microkernels: gemm_int8_avx2.cpp,
+// gemm_int8_avx512vnni.cpp.
 #include "grimoire/gemm_int8.h"
 
 #include <algorithm>
