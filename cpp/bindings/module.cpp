@@ -19,6 +19,7 @@ void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_distance(py::module_& m);
 void bind_word2vec(py::module_& m);
+void bind_quant(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -62,4 +63,5 @@ PYBIND11_MODULE(_core, m) {
   bind_optim(m);
   bind_distance(m);
   bind_word2vec(m);
+  bind_quant(m);
 }

@@ -21,6 +21,18 @@ from .norm import (
 )
 from .optim import adam_step, clip_grad_norm, sgd_step
 from .pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+from .quant import (
+    dequantize_int8,
+    from_bf16,
+    from_fp8,
+    gemm_bf16,
+    gemm_fp8,
+    gemm_int8,
+    linear_int8,
+    quantize_int8,
+    to_bf16,
+    to_fp8,
+)
 from .softmax import cross_entropy, log_softmax, log_softmax_backward, softmax, softmax_backward
 from .word2vec import word2vec_sgns_train
 
@@ -38,6 +50,9 @@ __all__ = [
     "softmax", "log_softmax", "softmax_backward", "log_softmax_backward", "cross_entropy",
     # optimizer steps
     "adam_step", "sgd_step", "clip_grad_norm",
+    # quantisation and low precision
+    "quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8",
+    "to_fp8", "from_fp8", "to_bf16", "from_bf16", "gemm_fp8", "gemm_bf16",
     # text
     "word2vec_sgns_train",
 ]
