@@ -199,3 +199,18 @@ def test_estimator_contract():
         P.MinMaxScaler().fit([1.0, 2.0])
     with pytest.raises(ValueError, match="0 samples"):
         P.StandardScaler().fit(np.zeros((0, 2)))
+
+
+def test_drops_into_sklearn_pipeline():
+    from sklearn.base import clone as sk_clone
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    r = np.random.default_rng(0)
+    X = r.normal(size=(60, 3))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+    ours = make_pipeline(P.StandardScaler(), P.PolynomialFeatures(2), LogisticRegression()).fit(X, y)
+    ref = make_pipeline(skp.StandardScaler(), skp.PolynomialFeatures(2), LogisticRegression()).fit(X, y)
+    np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-8)
+    c = sk_clone(P.MinMaxScaler((0, 2)))
+    assert c.get_params() == {"clip": False, "feature_range": (0, 2)}

@@ -143,6 +143,8 @@ def gradient_descent_section(t: Tour) -> None:
     ax.contour(xs, ys, _two_wells(np.array([xs, ys])), levels=30, cmap="viridis")
     for start, res in runs.items():
         ax.plot(res.path[:, 0], res.path[:, 1], ".-", ms=3, label=f"start {list(start)}")
+    ax.annotate("global minimum", (-1.04, 0.0), (-1.9, 0.6), arrowprops={"arrowstyle": "->"})
+    ax.annotate("local minimum", (0.96, 0.0), (0.9, -1.0), arrowprops={"arrowstyle": "->"})
     ax.set_title("Gradient descent: local vs global minimum")
     ax.legend()
     path = t.plot_path("2.3.1_descent_paths.png")

@@ -131,7 +131,7 @@ def cross_validation(t: Tour) -> None:
     )
 
 
-@section("3.3", "Regularization", "grimoire.model_selection (closed-form ridge, coordinate-descent lasso)")
+@section("3.3", "Regularization", "grimoire.linalg.solve (ridge); lasso by coordinate descent in the tour")
 def regularization(t: Tour) -> None:
     rng = np.random.default_rng(1)
     n, p = 60, 8
