@@ -2,7 +2,7 @@
 // forward and backward side by side. The fast driver lowers tiles of output pixels onto the
 // GEMM (gemm.h) with im2col / col2im; a 1x1 stride-1 unpadded convolution reads the image as
 // the GEMM's operand directly. The heavy lifting is the GEMM's microkernel, so this family has
-// no SIMD source of its own: its ISA is the GEMM's.
+// no SIMD source of its own: its ISA paths are the GEMM's.
 #include "grimoire/conv.h"
 
 #include <algorithm>
@@ -81,7 +81,9 @@ void conv2d_backward_reference(const Conv2dShape& s, const float* dy, const floa
 // ---------------------------------------------------------------------------------------------
 namespace {
 
-const bool registered = (register_family("conv2d", {Isa::scalar}), true);
+// The driver's arithmetic is the GEMM's, so it runs on the GEMM's paths (gemm.cpp registers the
+// same three); the GRIMOIRE_ISA limit reaches it through gemm's own isa_for().
+const bool registered = (register_family("conv2d", {Isa::scalar, Isa::avx2, Isa::avx512}), true);
 
 // The tiling of one convolution: K = rows of the im2col matrix, P = output pixels per image,
 // tile = output pixels per im2col tile (the col buffer is K x tile floats).
