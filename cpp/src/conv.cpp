@@ -243,6 +243,48 @@ int item_threads(int64_t items, int64_t grain) {
   return static_cast<int>(std::min<int64_t>(num_threads(), chunks));
 }
 
+// Depthwise (groups == C_in == C_out): each channel is a one-filter convolution of its own, a
+// GEMM of one row. The backward is direct instead: a thread owns whole channels, so dx[n, c] and
+// dw[c] have one writer and dw needs no per-thread copies. dx is zero on entry.
+// dy (N, C, OH, OW), x (N, C, H, W), w (C, 1, KH, KW) -> dx (N, C, H, W), dw (C, 1, KH, KW)
+void depthwise_backward(const Conv2dShape& s, const Plan& pl, const float* dy, const float* x, const float* w,
+                        float* dx, float* dw) {
+  const int64_t HW = s.h * s.w, taps = s.kh * s.kw, sw = s.stride_w;
+  parallel_for(s.c_out, item_grain(4 * s.n * pl.P * taps), [&](int64_t begin, int64_t end) {
+    std::vector<float> dwc(static_cast<size_t>(taps));
+    for (int64_t c = begin; c < end; ++c) {
+      std::fill(dwc.begin(), dwc.end(), 0.0f);
+      for (int64_t n = 0; n < s.n; ++n) {
+        const float* xp = x + (n * s.c_in + c) * HW;
+        const float* dyp = dy + (n * s.c_out + c) * pl.P;
+        float* dxp = dx ? dx + (n * s.c_in + c) * HW : nullptr;
+        for (int64_t ki = 0; ki < s.kh; ++ki)
+          for (int64_t kj = 0; kj < s.kw; ++kj) {
+            const int64_t off = kj * s.dil_w - s.pad_w, tap = ki * s.kw + kj;
+            const float wv = w[c * taps + tap];
+            int64_t lo, hi;
+            valid_cols(off, sw, s.w, pl.OW, lo, hi);
+            float acc = 0.0f;
+            for (int64_t i = 0; i < pl.OH; ++i) {
+              const int64_t ih = i * s.stride_h - s.pad_h + ki * s.dil_h;
+              if (ih < 0 || ih >= s.h) continue;
+              const float* d = dyp + i * pl.OW;
+              const float* xr = xp + ih * s.w + off;
+              if (dw)
+                for (int64_t j = lo; j < hi; ++j) acc += d[j] * xr[j * sw];
+              if (dxp) {
+                float* gr = dxp + ih * s.w + off;
+                for (int64_t j = lo; j < hi; ++j) gr[j * sw] += wv * d[j];
+              }
+            }
+            dwc[tap] += acc;
+          }
+      }
+      if (dw) std::copy(dwc.begin(), dwc.end(), dw + c * taps);
+    }
+  });
+}
+
 }  // namespace
 
 // x (N, C_in, H, W), w (C_out, C_in/G, KH, KW), b (C_out) or null -> y (N, C_out, OH, OW)
@@ -298,6 +340,10 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     });
   }
   if ((!dx && !dw) || s.n == 0 || pl.P == 0 || s.c_out == 0 || pl.K == 0) return;
+  if (pl.cg == 1 && pl.og == 1) {
+    depthwise_backward(s, pl, dy, x, w, dx, dw);
+    return;
+  }
 
   const int64_t items = s.n * s.groups;
   const int64_t grain = item_grain(4 * pl.og * pl.K * pl.P);
