@@ -243,8 +243,38 @@ int item_threads(int64_t items, int64_t grain) {
   return static_cast<int>(std::min<int64_t>(num_threads(), chunks));
 }
 
+// Depthwise forward, direct: each (image, channel) plane is y = b + sum over taps of w[tap] times
+// the shifted input, accumulated row by row.
+// x (N, C, H, W), w (C, 1, KH, KW), b (C) or null -> y (N, C, OH, OW)
+void depthwise_forward(const Conv2dShape& s, const Plan& pl, const float* x, const float* w, const float* b,
+                       float* y) {
+  const int64_t HW = s.h * s.w, taps = s.kh * s.kw, sw = s.stride_w;
+  parallel_for(s.n * s.c_out, item_grain(2 * pl.P * taps), [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t c = plane % s.c_out;
+      const float* xp = x + plane * HW;
+      float* yp = y + plane * pl.P;
+      std::fill(yp, yp + pl.P, b ? b[c] : 0.0f);
+      for (int64_t ki = 0; ki < s.kh; ++ki)
+        for (int64_t kj = 0; kj < s.kw; ++kj) {
+          const int64_t off = kj * s.dil_w - s.pad_w;
+          const float wv = w[c * taps + ki * s.kw + kj];
+          int64_t lo, hi;
+          valid_cols(off, sw, s.w, pl.OW, lo, hi);
+          for (int64_t i = 0; i < pl.OH; ++i) {
+            const int64_t ih = i * s.stride_h - s.pad_h + ki * s.dil_h;
+            if (ih < 0 || ih >= s.h) continue;
+            const float* xr = xp + ih * s.w + off;
+            float* yr = yp + i * pl.OW;
+            for (int64_t j = lo; j < hi; ++j) yr[j] += wv * xr[j * sw];
+          }
+        }
+    }
+  });
+}
+
 // Depthwise (groups == C_in == C_out): each channel is a one-filter convolution of its own, a
-// GEMM of one row. The backward is direct instead: a thread owns whole channels, so dx[n, c] and
+// GEMM of one row. The backward is direct too: a thread owns whole channels, so dx[n, c] and
 // dw[c] have one writer and dw needs no per-thread copies. dx is zero on entry.
 // dy (N, C, OH, OW), x (N, C, H, W), w (C, 1, KH, KW) -> dx (N, C, H, W), dw (C, 1, KH, KW)
 void depthwise_backward(const Conv2dShape& s, const Plan& pl, const float* dy, const float* x, const float* w,
@@ -291,6 +321,10 @@ void depthwise_backward(const Conv2dShape& s, const Plan& pl, const float* dy, c
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
   const Plan pl = make_plan(s);
   if (s.n == 0 || s.c_out == 0 || pl.P == 0) return;
+  if (pl.cg == 1 && pl.og == 1) {
+    depthwise_forward(s, pl, x, w, b, y);
+    return;
+  }
   const int64_t per_image = s.groups * pl.tiles;
   const int64_t grain = item_grain(2 * pl.og * pl.K * pl.tile);
   run_items(s.n * per_image, grain, [&](int64_t begin, int64_t end, int gemm_threads, int) {
