@@ -99,7 +99,7 @@ def test_conv2d_forward_backward_match_torch(isa, rng, case):
     conv_case(rng, *case)
 
 
-@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("threads", [2, 3])  # one thread: every small case above
 def test_conv2d_threading_strategies_agree(rng, threads):
     before = grimoire.get_num_threads()
     try:
@@ -128,7 +128,7 @@ def test_conv2d_reference_path_matches_torch(rng):
         check(got, exact[i], mags[i], name)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(
     n=st.integers(0, 3), groups=st.sampled_from([1, 2, 3]), cpg=st.integers(1, 3), opg=st.integers(1, 3),
     h=st.integers(1, 11), w=st.integers(1, 11), kh=st.integers(1, 4), kw=st.integers(1, 4),
