@@ -6,6 +6,7 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cmath>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -97,7 +98,7 @@ Strided<T> view(const py::array& a, const char* name, bool writable = false) {
 
 template <typename T>
 bool is_c_contiguous(const Strided<T>& v) {
-  if (v.size() == 0) return true;  // nothing to address, whatever the strides say
+  if (v.size() == 0) return true;  // nothing to read: any strides will do
   int64_t expect = 1;
   for (int i = v.ndim() - 1; i >= 0; --i) {
     if (v.shape[i] != 1 && v.strides[i] != expect) return false;
@@ -133,6 +134,36 @@ inline bool may_overlap(const py::array& a, const py::array& b) {
   return py::module_::import("numpy").attr("may_share_memory")(a, b).cast<bool>();
 }
 
+// The last dimension must be contiguous (stride 1, or size <= 1, or an empty array): kernels
+// that take row strides but read each row as a vector.
+template <typename T>
+void require_last_dim_contiguous(const Strided<T>& v, const char* name) {
+  if (v.ndim() > 0 && v.size() > 0 && v.shape.back() > 1 && v.strides.back() != 1)
+    throw py::value_error(std::string(name) + " must have a contiguous last dimension (stride 1 element), got " +
+                          std::to_string(v.strides.back()) + " (use numpy.ascontiguousarray)");
+}
+
+// Element strides that broadcast `v` (NumPy rules: dimensions aligned on the right, a size-1 or
+// missing dimension repeats) to `target`; ValueError naming the argument when it cannot.
+template <typename T>
+std::vector<int64_t> broadcast_strides(const Strided<T>& v, const std::vector<int64_t>& target, const char* name,
+                                       const char* target_desc) {
+  const int nt = static_cast<int>(target.size()), nv = v.ndim();
+  if (nv > nt)
+    throw py::value_error(std::string(name) + " has shape " + shape_str(v.shape) + ", which does not broadcast to " +
+                          target_desc + " " + shape_str(target));
+  std::vector<int64_t> strides(nt, 0);
+  for (int i = 0; i < nv; ++i) {
+    const int t = nt - nv + i;
+    if (v.shape[i] == target[t]) strides[t] = target[t] == 1 ? 0 : v.strides[i];
+    else if (v.shape[i] == 1) strides[t] = 0;
+    else
+      throw py::value_error(std::string(name) + " has shape " + shape_str(v.shape) + ", which does not broadcast to " +
+                            target_desc + " " + shape_str(target));
+  }
+  return strides;
+}
+
 // Integer arguments: a ValueError that names the argument, the bound and the value.
 inline void require_at_least(int64_t value, int64_t lo, const std::string& name) {
   if (value < lo)
@@ -157,6 +188,38 @@ inline int64_t checked_numel(const std::vector<int64_t>& shape, const std::strin
   int64_t n = 1;
   for (int64_t d : shape) n = checked_mul(n, d, name + "'s size " + shape_str(shape));
   return n;
+}
+
+}  // namespace grimoire::bind
+
+namespace grimoire::bind {
+
+// An optional C-contiguous 1-D array of T with exactly `len` elements (None gives a null view);
+// `reference` names what fixes the length, e.g. "x's last axis".
+template <typename T>
+Strided<T> optional_vector(const py::object& obj, const char* name, int64_t len, const char* reference,
+                           bool writable = false) {
+  if (obj.is_none()) return Strided<T>{};
+  py::array a = require_ndarray(obj, name);
+  Strided<T> v = contiguous_view<T>(a, name, writable);
+  require_same_shape(v.shape, {len}, name, reference);
+  return v;
+}
+
+// True when the memory of two C-contiguous views intersects (a cheap exact test, no Python call).
+template <typename T>
+bool contiguous_overlap(const Strided<T>& a, const Strided<T>& b) {
+  const int64_t na = a.size(), nb = b.size();
+  if (na == 0 || nb == 0) return false;
+  return a.data < b.data + nb && b.data < a.data + na;
+}
+
+// A finite float argument, optionally >= 0.
+inline float finite_float(double x, const char* name, bool non_negative = false) {
+  if (!std::isfinite(x) || (non_negative && x < 0.0))
+    throw py::value_error(std::string(name) + " must be a finite" + (non_negative ? " non-negative" : "") +
+                          " number, got " + std::to_string(x));
+  return static_cast<float>(x);
 }
 
 }  // namespace grimoire::bind

@@ -13,6 +13,12 @@ void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_graph(py::module_& m);
 void bind_timeseries(py::module_& m);
+void bind_attention(py::module_& m);
+void bind_norm(py::module_& m);
+void bind_softmax(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_distance(py::module_& m);
+void bind_word2vec(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -50,4 +56,10 @@ PYBIND11_MODULE(_core, m) {
   bind_pool(m);
   bind_graph(m);
   bind_timeseries(m);
+  bind_attention(m);
+  bind_norm(m);
+  bind_softmax(m);
+  bind_optim(m);
+  bind_distance(m);
+  bind_word2vec(m);
 }

@@ -1,0 +1,217 @@
+// Bindings for the norm family: grimoire.kernels.norm (layer_norm, rms_norm, batch_norm and backwards).
+#include "grimoire/norm.h"
+
+#include "checks.h"
+
+namespace py = pybind11;
+using namespace grimoire;
+using namespace grimoire::bind;
+
+namespace {
+
+// A float32 C-contiguous array argument.
+struct Arr {
+  py::array array;
+  Strided<float> v;
+};
+
+Arr f32(const py::object& obj, const char* name, bool writable = false) {
+  Arr a{require_ndarray(obj, name), {}};
+  a.v = contiguous_view<float>(a.array, name, writable);
+  return a;
+}
+
+std::vector<int64_t> leading(const std::vector<int64_t>& shape) { return {shape.begin(), shape.end() - 1}; }
+
+// x (..., dim) with dim >= 1: the (rows, dim) view every row-norm kernel sees.
+std::pair<int64_t, int64_t> rows_dim(const Arr& x, const char* name) {
+  require_ndim(x.array, name, 1, 64);
+  const int64_t dim = x.v.shape.back();
+  if (dim == 0) throw py::value_error(std::string(name) + "'s last axis (the normalised one) must not be empty");
+  return {x.v.size() / dim, dim};
+}
+
+py::array output_like(const Arr& x, const py::object& out) {
+  if (out.is_none()) return empty<float>(x.v.shape);
+  Arr o = f32(out, "out", /*writable=*/true);
+  require_same_shape(o.v.shape, x.v.shape, "out", "x");
+  if (may_overlap(o.array, x.array)) throw py::value_error("out must not share memory with x");
+  return o.array;
+}
+
+py::tuple py_layer_norm(const py::object& x_obj, const py::object& w_obj, const py::object& b_obj, double eps,
+                     const py::object& out, bool rms) {
+  const Arr x = f32(x_obj, "x");
+  const auto [rows, dim] = rows_dim(x, "x");
+  const Strided<float> w = optional_vector<float>(w_obj, "weight", dim, "x's last axis");
+  const Strided<float> b = rms ? Strided<float>{} : optional_vector<float>(b_obj, "bias", dim, "x's last axis");
+  LayerNormParams p;
+  p.rows = rows;
+  p.dim = dim;
+  p.eps = finite_float(eps, "eps", /*non_negative=*/true);
+  py::array y = output_like(x, out);
+  py::array_t<float> mean = empty<float>(leading(x.v.shape)), rstd = empty<float>(leading(x.v.shape));
+  p.x = x.v.data;
+  p.weight = w.data;
+  p.bias = b.data;
+  p.y = static_cast<float*>(y.mutable_data());
+  p.mean = mean.mutable_data();
+  p.rstd = rstd.mutable_data();
+  {
+    py::gil_scoped_release release;
+    if (rms) rms_norm_forward(p);
+    else layer_norm_forward(p);
+  }
+  if (rms) return py::make_tuple(y, rstd);
+  return py::make_tuple(y, mean, rstd);
+}
+
+py::tuple py_layer_norm_backward(const py::object& gy_obj, const py::object& x_obj, const py::object& w_obj,
+                              const py::object& mean_obj, const py::object& rstd_obj, bool rms) {
+  const Arr gy = f32(gy_obj, "grad_y");
+  const Arr x = f32(x_obj, "x");
+  const auto [rows, dim] = rows_dim(x, "x");
+  require_same_shape(gy.v.shape, x.v.shape, "grad_y", "x");
+  const Strided<float> w = optional_vector<float>(w_obj, "weight", dim, "x's last axis");
+  Arr mean;
+  if (!rms) {
+    mean = f32(mean_obj, "mean");
+    require_same_shape(mean.v.shape, leading(x.v.shape), "mean", "x without its last axis");
+  }
+  const Arr rstd = f32(rstd_obj, "rstd");
+  require_same_shape(rstd.v.shape, leading(x.v.shape), "rstd", "x without its last axis");
+  py::array_t<float> gx = empty<float>(x.v.shape), gw = empty<float>({dim}), gb = empty<float>({dim});
+  LayerNormBackwardParams p;
+  p.rows = rows;
+  p.dim = dim;
+  p.grad_y = gy.v.data;
+  p.x = x.v.data;
+  p.weight = w.data;
+  p.mean = rms ? nullptr : mean.v.data;
+  p.rstd = rstd.v.data;
+  p.grad_x = gx.mutable_data();
+  p.grad_weight = gw.mutable_data();
+  p.grad_bias = rms ? nullptr : gb.mutable_data();
+  if (rows == 0) {
+    std::fill(p.grad_weight, p.grad_weight + dim, 0.0f);
+    std::fill(gb.mutable_data(), gb.mutable_data() + dim, 0.0f);
+  }
+  {
+    py::gil_scoped_release release;
+    if (rows > 0) {
+      if (rms) rms_norm_backward(p);
+      else layer_norm_backward(p);
+    }
+  }
+  if (rms) return py::make_tuple(gx, gw);
+  return py::make_tuple(gx, gw, gb);
+}
+
+// x (N, C, *) as (n, channels, spatial).
+void batch_shape(const Arr& x, const char* name, int64_t& n, int64_t& c, int64_t& s) {
+  require_ndim(x.array, name, 2, 64);
+  n = x.v.shape[0];
+  c = x.v.shape[1];
+  s = 1;
+  for (int i = 2; i < x.v.ndim(); ++i) s *= x.v.shape[i];
+}
+
+py::tuple py_batch_norm(const py::object& x_obj, const py::object& w_obj, const py::object& b_obj,
+                     const py::object& rm_obj, const py::object& rv_obj, bool training, double momentum, double eps) {
+  const Arr x = f32(x_obj, "x");
+  BatchNormParams p;
+  batch_shape(x, "x", p.n, p.channels, p.spatial);
+  const char* ref = "x's channel axis (axis 1)";
+  const Strided<float> w = optional_vector<float>(w_obj, "weight", p.channels, ref);
+  const Strided<float> b = optional_vector<float>(b_obj, "bias", p.channels, ref);
+  const Strided<float> rm = optional_vector<float>(rm_obj, "running_mean", p.channels, ref, training);
+  const Strided<float> rv = optional_vector<float>(rv_obj, "running_var", p.channels, ref, training);
+  if (!training && (rm.data == nullptr || rv.data == nullptr))
+    throw py::value_error("running_mean and running_var are required when training=False");
+  if (training && p.n * p.spatial <= 1)
+    throw py::value_error("batch_norm in training needs more than 1 value per channel, got x of shape " +
+                          shape_str(x.v.shape));
+  if (training) {
+    for (const py::object* o : {&rm_obj, &rv_obj})
+      if (!o->is_none() && may_overlap(py::reinterpret_borrow<py::array>(*o), x.array))
+        throw py::value_error("running_mean and running_var must not share memory with x");
+  }
+  p.training = training;
+  p.momentum = finite_float(momentum, "momentum");
+  p.eps = finite_float(eps, "eps", /*non_negative=*/true);
+  py::array_t<float> y = empty<float>(x.v.shape), sm = empty<float>({p.channels}), sr = empty<float>({p.channels});
+  p.x = x.v.data;
+  p.weight = w.data;
+  p.bias = b.data;
+  p.running_mean = rm.data;
+  p.running_var = rv.data;
+  p.y = y.mutable_data();
+  p.save_mean = sm.mutable_data();
+  p.save_rstd = sr.mutable_data();
+  {
+    py::gil_scoped_release release;
+    batch_norm_forward(p);
+  }
+  return py::make_tuple(y, sm, sr);
+}
+
+py::tuple py_batch_norm_backward(const py::object& gy_obj, const py::object& x_obj, const py::object& w_obj,
+                              const py::object& mean_obj, const py::object& rstd_obj, bool training) {
+  const Arr gy = f32(gy_obj, "grad_y");
+  const Arr x = f32(x_obj, "x");
+  BatchNormBackwardParams p;
+  batch_shape(x, "x", p.n, p.channels, p.spatial);
+  require_same_shape(gy.v.shape, x.v.shape, "grad_y", "x");
+  const char* ref = "x's channel axis (axis 1)";
+  const Strided<float> w = optional_vector<float>(w_obj, "weight", p.channels, ref);
+  const Strided<float> mean = optional_vector<float>(mean_obj, "save_mean", p.channels, ref);
+  const Strided<float> rstd = optional_vector<float>(rstd_obj, "save_rstd", p.channels, ref);
+  if (mean.data == nullptr || rstd.data == nullptr) throw py::value_error("save_mean and save_rstd are required");
+  py::array_t<float> gx = empty<float>(x.v.shape), gw = empty<float>({p.channels}), gb = empty<float>({p.channels});
+  p.grad_y = gy.v.data;
+  p.x = x.v.data;
+  p.weight = w.data;
+  p.save_mean = mean.data;
+  p.save_rstd = rstd.data;
+  p.training = training;
+  p.grad_x = gx.mutable_data();
+  p.grad_weight = gw.mutable_data();
+  p.grad_bias = gb.mutable_data();
+  {
+    py::gil_scoped_release release;
+    batch_norm_backward(p);
+  }
+  return py::make_tuple(gx, gw, gb);
+}
+
+}  // namespace
+
+void bind_norm(py::module_& m) {
+  m.def("layer_norm",
+        [](py::object x, py::object w, py::object b, double eps, py::object out) {
+          return py_layer_norm(x, w, b, eps, out, false);
+        },
+        py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("eps"), py::arg("out") = py::none());
+  m.def("rms_norm",
+        [](py::object x, py::object w, double eps, py::object out) {
+          return py_layer_norm(x, w, py::none(), eps, out, true);
+        },
+        py::arg("x"), py::arg("weight"), py::arg("eps"), py::arg("out") = py::none());
+  m.def("layer_norm_backward",
+        [](py::object gy, py::object x, py::object w, py::object mean, py::object rstd) {
+          return py_layer_norm_backward(gy, x, w, mean, rstd, false);
+        },
+        py::arg("grad_y"), py::arg("x"), py::arg("weight"), py::arg("mean"), py::arg("rstd"));
+  m.def("rms_norm_backward",
+        [](py::object gy, py::object x, py::object w, py::object rstd) {
+          return py_layer_norm_backward(gy, x, w, py::none(), rstd, true);
+        },
+        py::arg("grad_y"), py::arg("x"), py::arg("weight"), py::arg("rstd"));
+  m.def("_set_norm_stream_threshold", &set_norm_stream_threshold, py::arg("bytes"),
+        "layer_norm/rms_norm outputs of at least this many bytes use streaming stores; returns the old value "
+        "(for benchmarks).");
+  m.def("batch_norm", &py_batch_norm, py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("running_mean"),
+        py::arg("running_var"), py::arg("training"), py::arg("momentum"), py::arg("eps"));
+  m.def("batch_norm_backward", &py_batch_norm_backward, py::arg("grad_y"), py::arg("x"), py::arg("weight"),
+        py::arg("save_mean"), py::arg("save_rstd"), py::arg("training"));
+}

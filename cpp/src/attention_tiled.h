@@ -1,0 +1,555 @@
+// Private to the attention family: the tiled FlashAttention-2 kernels (forward, decode step,
+// deterministic backward), written once over a vector-traits type V and instantiated per ISA by
+// attention_avx2.cpp (V = 8 floats) and attention_avx512.cpp (V = 16 floats).
+//
+// Everything below the declarations is compiled only in those files
+// (GRIMOIRE_ATTENTION_TILED_IMPL) and sits in an anonymous namespace, so each ISA gets its own
+// copy built with its own -m flags. No std containers or other shared inline library code is
+// used there: the linker may merge such functions across translation units and hand the
+// scalar build an AVX-512 copy.
+//
+// Tiles: kBr query rows x kBc keys. Per thread the extra memory is a few tiles of
+// kBr x head_dim and kBr x kBc floats (about 300 KiB at head_dim 256), never q_len x k_len.
+#pragma once
+
+#include "grimoire/attention.h"
+
+namespace grimoire::attention_tiled {
+
+void forward_avx2(const AttentionParams& p);
+void backward_avx2(const AttentionParams& p);
+void forward_avx512(const AttentionParams& p);
+void backward_avx512(const AttentionParams& p);
+
+}  // namespace grimoire::attention_tiled
+
+#ifdef GRIMOIRE_ATTENTION_TILED_IMPL
+
+#include <omp.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+#include <new>
+
+#include "grimoire/parallel.h"
+
+namespace grimoire::attention_tiled {
+namespace {
+
+constexpr int64_t kBr = 64;      // query rows per tile
+constexpr int64_t kBc = 64;      // keys per tile
+constexpr int64_t kSplit = 512;  // keys per partial result in the decode step (q_len == 1)
+constexpr float kInf = __builtin_inff();
+
+inline int64_t round_up(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
+inline int64_t clamp64(int64_t x, int64_t lo, int64_t hi) { return x < lo ? lo : (x > hi ? hi : x); }
+inline bool any_nan(const float* x, int64_t n) {
+  bool nan = false;
+  for (int64_t t = 0; t < n; ++t) nan |= x[t] != x[t];
+  return nan;
+}
+
+// One thread's scratch buffer (64-byte aligned).
+struct Scratch {
+  float* data = nullptr;
+  explicit Scratch(int64_t n) {
+    data = static_cast<float*>(std::aligned_alloc(64, static_cast<size_t>(round_up(max64(n, 1) * 4, 64))));
+    if (data == nullptr) throw std::bad_alloc();
+  }
+  ~Scratch() { std::free(data); }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+};
+
+int threads_for(const AttentionParams& p, int64_t items) {
+  const int64_t t = p.num_threads == 1 ? 1 : num_threads();
+  return static_cast<int>(clamp64(min64(t, items), 1, 1 << 20));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Vector primitives over V (V::W floats a register).
+// ---------------------------------------------------------------------------------------------
+template <class V>
+struct Ops {
+  static constexpr int W = V::W;
+  using R = typename V::reg;
+
+  // C[0:MR, 0:NV*W] (+)= A[0:MR, 0:K] B[0:K, 0:NV*W]: MR x NV registers of accumulators, one
+  // broadcast of A and NV loads of B per step of k.
+  template <int MR, int NV>
+  static inline void micro(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                           int64_t ldc, bool accumulate) {
+    R c[MR][NV];
+    for (int r = 0; r < MR; ++r)
+      for (int v = 0; v < NV; ++v) c[r][v] = accumulate ? V::load(C + r * ldc + v * W) : V::zero();
+    for (int64_t k = 0; k < K; ++k) {
+      R b[NV];
+      for (int v = 0; v < NV; ++v) b[v] = V::load(B + k * ldb + v * W);
+      for (int r = 0; r < MR; ++r) {
+        const R a = V::set1(A[r * lda + k]);
+        for (int v = 0; v < NV; ++v) c[r][v] = V::fmadd(a, b[v], c[r][v]);
+      }
+    }
+    for (int r = 0; r < MR; ++r)
+      for (int v = 0; v < NV; ++v) V::store(C + r * ldc + v * W, c[r][v]);
+  }
+
+  template <int NV>
+  static void panel(int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
+                    int64_t ldc, bool acc) {
+    int64_t i = 0;
+    for (; i + 6 <= M; i += 6) micro<6, NV>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, acc);
+    const float* a = A + i * lda;
+    float* c = C + i * ldc;
+    switch (M - i) {
+      case 5: micro<5, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
+      case 4: micro<4, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
+      case 3: micro<3, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
+      case 2: micro<2, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
+      case 1: micro<1, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
+      default: break;
+    }
+  }
+
+  // C (M x N) = or += A (M x K, row stride lda) B (K x N, row stride ldb); N a multiple of W.
+  static void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
+                   float* C, int64_t ldc, bool accumulate) {
+    int64_t j = 0;
+    for (; j + 2 * W <= N; j += 2 * W) panel<2>(M, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
+    if (j < N) panel<1>(M, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
+  }
+
+  // exp(x), Cephes-style: x = n ln2 + r, exp(r) by a degree-6 polynomial, 2^n from the exponent
+  // bits. Relative error ~2 ulp; exp(x) = 0 below -87.3 (so exp(-inf) = 0); NaN stays NaN
+  // (min/max return their second operand when one is NaN, so x goes second).
+  static inline R exp(R x) {
+    R xc = V::min(V::set1(88.0f), x);
+    xc = V::max(V::set1(-87.3f), xc);
+    const R n = V::round(V::mul(xc, V::set1(1.44269504088896341f)));
+    R r = V::fnmadd(n, V::set1(0.693359375f), xc);
+    r = V::fnmadd(n, V::set1(-2.12194440e-4f), r);
+    R y = V::set1(1.9875691500e-4f);
+    y = V::fmadd(y, r, V::set1(1.3981999507e-3f));
+    y = V::fmadd(y, r, V::set1(8.3334519073e-3f));
+    y = V::fmadd(y, r, V::set1(4.1665795894e-2f));
+    y = V::fmadd(y, r, V::set1(1.6666665459e-1f));
+    y = V::fmadd(y, r, V::set1(5.0000001201e-1f));
+    y = V::fmadd(y, V::mul(r, r), V::add(r, V::set1(1.0f)));
+    return V::zero_where_less(V::mul(y, V::pow2(n)), x, -87.3f);
+  }
+
+  // max of x[0:n], n a multiple of W.
+  static float max(const float* x, int64_t n) {
+    R m = V::set1(-kInf);
+    for (int64_t t = 0; t < n; t += W) m = V::max(V::load(x + t), m);
+    return V::hmax(m);
+  }
+
+  // x = exp(x - m) and return the sum; n a multiple of W.
+  static float exp_sub_sum(float* x, int64_t n, float m) {
+    const R mv = V::set1(m);
+    R s = V::zero();
+    for (int64_t t = 0; t < n; t += W) {
+      const R e = exp(V::sub(V::load(x + t), mv));
+      V::store(x + t, e);
+      s = V::add(s, e);
+    }
+    return V::hsum(s);
+  }
+
+  // x = exp(x - m); n a multiple of W.
+  static void exp_sub(float* x, int64_t n, float m) {
+    const R mv = V::set1(m);
+    for (int64_t t = 0; t < n; t += W) V::store(x + t, exp(V::sub(V::load(x + t), mv)));
+  }
+
+  // x[t] = exp(x[t] - m[t]); n a multiple of W.
+  static void exp_sub(float* x, int64_t n, const float* m) {
+    for (int64_t t = 0; t < n; t += W) V::store(x + t, exp(V::sub(V::load(x + t), V::load(m + t))));
+  }
+
+  static float dot(const float* a, const float* b, int64_t n) {
+    R s0 = V::zero(), s1 = V::zero();
+    int64_t c = 0;
+    for (; c + 2 * W <= n; c += 2 * W) {
+      s0 = V::fmadd(V::load(a + c), V::load(b + c), s0);
+      s1 = V::fmadd(V::load(a + c + W), V::load(b + c + W), s1);
+    }
+    for (; c + W <= n; c += W) s0 = V::fmadd(V::load(a + c), V::load(b + c), s0);
+    float s = V::hsum(V::add(s0, s1));
+    for (; c < n; ++c) s += a[c] * b[c];
+    return s;
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Packing and score epilogues (plain loops: the compiler vectorises them with this file's flags).
+// ---------------------------------------------------------------------------------------------
+inline const float* at(const float* base, const int64_t* s, int64_t b, int64_t h, int64_t i) {
+  return base + b * s[0] + h * s[1] + i * s[2];
+}
+
+// dst (d x np): dst[c * np + t] = src[t * rs + c] for t < n, 0 for n <= t < np (a transposed tile).
+inline void pack_transposed(const float* src, int64_t rs, int64_t n, int64_t d, float* dst, int64_t np) {
+  for (int64_t c = 0; c < d; ++c) {
+    float* out = dst + c * np;
+    for (int64_t t = 0; t < n; ++t) out[t] = src[t * rs + c];
+    for (int64_t t = n; t < np; ++t) out[t] = 0.0f;
+  }
+}
+
+// dst (np x dp): row t = src row t (first d columns, zero to dp) for t < n; zero rows to np.
+inline void pack_rows(const float* src, int64_t rs, int64_t n, int64_t d, float* dst, int64_t np, int64_t dp) {
+  for (int64_t t = 0; t < np; ++t) {
+    float* out = dst + t * dp;
+    int64_t c = 0;
+    if (t < n)
+      for (; c < d; ++c) out[c] = src[t * rs + c];
+    for (; c < dp; ++c) out[c] = 0.0f;
+  }
+}
+
+// s[t] (t < n) holds q_i . k_j for the pairs (i, j) = (i0 + t * di, j0 + t * dj): one query
+// against consecutive keys (di = 0, dj = 1) or consecutive queries against one key (di = 1,
+// dj = 0). Scale, add the mask, and set -inf wherever the query may not attend (mask, causal
+// rule, padding t in [n, np)).
+inline void epilogue(const AttentionParams& p, float* s, int64_t n, int64_t np, int64_t b, int64_t h, int64_t i0,
+                     int64_t j0, int64_t di, int64_t dj) {
+  const float scale = p.scale;
+  for (int64_t t = 0; t < n; ++t) s[t] *= scale;
+  if (p.mask_kind != AttentionMask::none) {
+    const int64_t* ms = p.mask_stride;
+    const int64_t base = b * ms[0] + h * ms[1] + i0 * ms[2] + j0 * ms[3], step = di * ms[2] + dj * ms[3];
+    if (p.mask_kind == AttentionMask::additive) {
+      const float* m = static_cast<const float*>(p.mask) + base;
+      for (int64_t t = 0; t < n; ++t) s[t] += m[t * step];
+    } else {
+      const uint8_t* m = static_cast<const uint8_t*>(p.mask) + base;
+      for (int64_t t = 0; t < n; ++t)
+        if (m[t * step] == 0) s[t] = -kInf;
+    }
+  }
+  int64_t lo = 0, hi = n;  // causal: key j is visible to query i iff j <= i + off
+  if (p.causal) {
+    const int64_t off = p.k_len - p.q_len;
+    if (dj == 1) hi = clamp64(i0 + off - j0 + 1, 0, n);  // keys j0 + t, t < hi
+    else lo = clamp64(j0 - off - i0, 0, n);              // queries i0 + t, t >= lo
+  }
+  for (int64_t t = 0; t < lo; ++t) s[t] = -kInf;
+  for (int64_t t = hi; t < np; ++t) s[t] = -kInf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forward: one work item is (b, h, a block of kBr query rows); the key blocks stream through
+// with the online softmax. S = Q K^T / sqrt(d) + mask; m = rowmax, l = rowsum exp(S - m),
+// O = sum exp(S - m) V, rescaled by exp(m_old - m_new) when the maximum grows.
+// ---------------------------------------------------------------------------------------------
+template <class V>
+void forward_block(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t rows, float* kt, float* vp,
+                   float* s, float* o, float* m, float* l) {
+  using O = Ops<V>;
+  const int64_t d = p.head_dim, dp = round_up(d, V::W), hk = h / (p.heads / p.kv_heads);
+  const int64_t off = p.k_len - p.q_len;
+  const int64_t j_end = p.causal ? clamp64(i0 + rows + off, 0, p.k_len) : p.k_len;
+  for (int64_t x = 0; x < rows * dp; ++x) o[x] = 0.0f;
+  for (int64_t r = 0; r < rows; ++r) m[r] = -kInf, l[r] = 0.0f;
+  const float* q = at(p.q, p.q_stride, b, h, i0);
+  for (int64_t j0 = 0; j0 < j_end; j0 += kBc) {
+    const int64_t cols = min64(kBc, j_end - j0), cp = round_up(cols, V::W);
+    pack_transposed(at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], cols, d, kt, cp);
+    pack_rows(at(p.v, p.v_stride, b, hk, j0), p.v_stride[2], cols, d, vp, cp, dp);
+    O::gemm(rows, cp, d, q, p.q_stride[2], kt, cp, s, cp, false);
+    for (int64_t r = 0; r < rows; ++r) {
+      float* sr = s + r * cp;
+      epilogue(p, sr, cols, cp, b, h, i0 + r, j0, 0, 1);
+      const float mt = O::max(sr, cp);
+      const float m_new = mt > m[r] ? mt : m[r];
+      if (m_new == -kInf) {  // nothing visible yet in this row (or only NaN: the max skips it)
+        if (any_nan(sr, cp)) l[r] = __builtin_nanf("");
+        for (int64_t t = 0; t < cp; ++t) sr[t] = 0.0f;
+        continue;
+      }
+      const float alpha = m[r] == -kInf ? 0.0f : std::exp(m[r] - m_new);
+      l[r] = l[r] * alpha + O::exp_sub_sum(sr, cp, m_new);
+      if (alpha != 1.0f) {
+        float* orow = o + r * dp;
+        for (int64_t c = 0; c < dp; ++c) orow[c] *= alpha;
+      }
+      m[r] = m_new;
+    }
+    O::gemm(rows, dp, cp, s, cp, vp, dp, o, dp, true);
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    float* out = p.out + b * p.out_stride[0] + h * p.out_stride[1] + (i0 + r) * p.out_stride[2];
+    float* lse = p.lse + (b * p.heads + h) * p.q_len + i0 + r;
+    if (l[r] == 0.0f) {  // attends to nothing: 0, and lse = -inf
+      for (int64_t c = 0; c < d; ++c) out[c] = 0.0f;
+      *lse = -kInf;
+    } else {
+      const float inv = 1.0f / l[r];
+      for (int64_t c = 0; c < d; ++c) out[c] = o[r * dp + c] * inv;
+      *lse = m[r] + std::log(l[r]);
+    }
+  }
+}
+
+// Decode step (q_len == 1): each (b, h) row splits its keys into kSplit-long ranges, each range
+// gives a partial (m, l, o) with the online softmax, and the partials merge by log-sum-exp:
+// M = max m_s, L = sum l_s e^(m_s - M), out = sum e^(m_s - M) o_s / L. The ranges are fixed by
+// the shape alone, so the result does not depend on the thread count; a few rows over a long
+// cache still spread over every thread.
+template <class V>
+void decode(const AttentionParams& p) {
+  using O = Ops<V>;
+  const int64_t d = p.head_dim, dp = round_up(d, V::W), group = p.heads / p.kv_heads;
+  const int64_t splits = max64(1, (p.k_len + kSplit - 1) / kSplit), rows = p.batch * p.heads;
+  const int64_t items = rows * splits, stride = dp + 2;
+  Scratch part(items * stride);
+  const int threads = threads_for(p, items);
+#pragma omp parallel num_threads(threads)
+  {
+    Scratch sbuf(kBc);
+    float* s = sbuf.data;
+#pragma omp for schedule(static)
+    for (int64_t it = 0; it < items; ++it) {
+      const int64_t r = it / splits, sp = it % splits, b = r / p.heads, h = r % p.heads, hk = h / group;
+      float* pm = part.data + it * stride;
+      float* o = pm + 2;
+      float m = -kInf, l = 0.0f;
+      for (int64_t c = 0; c < d; ++c) o[c] = 0.0f;
+      const float* q = at(p.q, p.q_stride, b, h, 0);
+      const int64_t j_end = min64(p.k_len, (sp + 1) * kSplit);
+      for (int64_t j0 = sp * kSplit; j0 < j_end; j0 += kBc) {
+        const int64_t n = min64(kBc, j_end - j0), np = round_up(n, V::W);
+        const float* k = at(p.k, p.k_stride, b, hk, j0);
+        for (int64_t t = 0; t < n; ++t) s[t] = O::dot(q, k + t * p.k_stride[2], d);
+        epilogue(p, s, n, np, b, h, 0, j0, 0, 1);
+        const float mt = O::max(s, np);
+        const float m_new = mt > m ? mt : m;
+        if (m_new == -kInf) {  // nothing visible (or only NaN, which the max skips)
+          if (any_nan(s, np)) l = __builtin_nanf("");
+          continue;
+        }
+        const float alpha = m == -kInf ? 0.0f : std::exp(m - m_new);
+        l = l * alpha + O::exp_sub_sum(s, np, m_new);
+        if (alpha != 1.0f)
+          for (int64_t c = 0; c < d; ++c) o[c] *= alpha;
+        m = m_new;
+        const float* v = at(p.v, p.v_stride, b, hk, j0);
+        const int64_t vs = p.v_stride[2];
+        int64_t t = 0;
+        for (; t + 4 <= n; t += 4) {
+          const float w0 = s[t], w1 = s[t + 1], w2 = s[t + 2], w3 = s[t + 3];
+          const float *v0 = v + t * vs, *v1 = v0 + vs, *v2 = v1 + vs, *v3 = v2 + vs;
+          for (int64_t c = 0; c < d; ++c) o[c] += w0 * v0[c] + w1 * v1[c] + w2 * v2[c] + w3 * v3[c];
+        }
+        for (; t < n; ++t) {
+          const float w = s[t], *vt = v + t * vs;
+          for (int64_t c = 0; c < d; ++c) o[c] += w * vt[c];
+        }
+      }
+      pm[0] = m;
+      pm[1] = l;
+    }
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* pr = part.data + r * splits * stride;
+      float M = -kInf;
+      for (int64_t sp = 0; sp < splits; ++sp) M = pr[sp * stride] > M ? pr[sp * stride] : M;
+      const int64_t b = r / p.heads, h = r % p.heads;
+      float* out = p.out + b * p.out_stride[0] + h * p.out_stride[1];
+      bool nan = false;  // a range of only NaN scores has m = -inf and l = NaN
+      for (int64_t sp = 0; sp < splits; ++sp) nan |= pr[sp * stride + 1] != pr[sp * stride + 1];
+      if (M == -kInf || nan) {
+        for (int64_t c = 0; c < d; ++c) out[c] = nan ? __builtin_nanf("") : 0.0f;
+        p.lse[r] = nan ? __builtin_nanf("") : -kInf;
+        continue;
+      }
+      float L = 0.0f;
+      for (int64_t c = 0; c < d; ++c) out[c] = 0.0f;
+      for (int64_t sp = 0; sp < splits; ++sp) {
+        const float* ps = pr + sp * stride;
+        if (ps[0] == -kInf) continue;
+        const float w = std::exp(ps[0] - M);
+        L += w * ps[1];
+        for (int64_t c = 0; c < d; ++c) out[c] += w * ps[2 + c];
+      }
+      const float inv = 1.0f / L;
+      for (int64_t c = 0; c < d; ++c) out[c] *= inv;
+      p.lse[r] = M + std::log(L);
+    }
+  }
+}
+
+template <class V>
+void forward(const AttentionParams& p) {
+  if (p.batch == 0 || p.heads == 0 || p.q_len == 0) return;
+  if (p.q_len == 1) return decode<V>(p);
+  const int64_t d = p.head_dim, dp = round_up(d, V::W);
+  const int64_t nqb = (p.q_len + kBr - 1) / kBr, items = p.batch * p.heads * nqb;
+  const int threads = threads_for(p, items);
+#pragma omp parallel num_threads(threads)
+  {
+    Scratch kt(d * kBc), vp(kBc * dp), s(kBr * kBc), o(kBr * dp), ml(2 * kBr);
+    // Dynamic, last query block first: under the causal mask the last blocks see the most keys.
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t it = 0; it < items; ++it) {
+      const int64_t qb = nqb - 1 - it % nqb, bh = it / nqb;
+      const int64_t i0 = qb * kBr, rows = min64(kBr, p.q_len - i0);
+      forward_block<V>(p, bh / p.heads, bh % p.heads, i0, rows, kt.data, vp.data, s.data, o.data, ml.data,
+                       ml.data + kBr);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Backward, two passes, no atomics (P = exp(S - lse), D_i = rowsum(dO * O)_i):
+//   pass 1, one item per (b, kv head, key block): for every query head of the group and every
+//     query block below the diagonal, in the transposed frame (rows = keys):
+//     S^T = K Q^T, P^T, dP^T = V dO^T, dS^T = P^T (dP^T - D),  dV += P^T dO,  dK += dS^T Q;
+//   pass 2, one item per (b, head, query block): S = Q K^T, P, dP = dO V^T, dS,  dQ += dS K.
+// Every output element is one thread's sum in a fixed order: deterministic.
+// ---------------------------------------------------------------------------------------------
+template <class V>
+void backward_dkdv_block(const AttentionParams& p, const float* D, int64_t b, int64_t hk, int64_t j0, int64_t cols,
+                         float* const* buf) {
+  using O = Ops<V>;
+  const int64_t d = p.head_dim, dp = round_up(d, V::W), group = p.heads / p.kv_heads, off = p.k_len - p.q_len;
+  float *qt = buf[0], *dot = buf[1], *qp = buf[2], *dop = buf[3], *st = buf[4], *dst = buf[5];
+  float *dk = buf[6], *dv = buf[7], *lse_u = buf[8], *d_u = buf[9];
+  for (int64_t x = 0; x < cols * dp; ++x) dk[x] = dv[x] = 0.0f;
+  const float* k = at(p.k, p.k_stride, b, hk, j0);
+  const float* v = at(p.v, p.v_stride, b, hk, j0);
+  const int64_t i_start = p.causal ? clamp64(j0 - off, 0, p.q_len) : 0;
+  for (int64_t h = hk * group; h < (hk + 1) * group; ++h) {
+    for (int64_t i0 = i_start / kBr * kBr; i0 < p.q_len; i0 += kBr) {
+      const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::W);
+      const float* q = at(p.q, p.q_stride, b, h, i0);
+      const float* go = at(p.grad_out, p.grad_out_stride, b, h, i0);
+      pack_transposed(q, p.q_stride[2], rows, d, qt, rp);
+      pack_transposed(go, p.grad_out_stride[2], rows, d, dot, rp);
+      pack_rows(q, p.q_stride[2], rows, d, qp, rp, dp);
+      pack_rows(go, p.grad_out_stride[2], rows, d, dop, rp, dp);
+      const float* lse = p.lse + (b * p.heads + h) * p.q_len + i0;
+      const float* Di = D + (b * p.heads + h) * p.q_len + i0;
+      for (int64_t u = 0; u < rp; ++u) {  // lse +inf makes P = 0 for padding and empty rows
+        lse_u[u] = u < rows && lse[u] != -kInf ? lse[u] : kInf;
+        d_u[u] = u < rows ? Di[u] : 0.0f;
+      }
+      O::gemm(cols, rp, d, k, p.k_stride[2], qt, rp, st, rp, false);  // S^T
+      for (int64_t t = 0; t < cols; ++t) {
+        epilogue(p, st + t * rp, rows, rp, b, h, i0, j0 + t, 1, 0);
+        O::exp_sub(st + t * rp, rp, lse_u);  // P^T
+      }
+      O::gemm(cols, rp, d, v, p.v_stride[2], dot, rp, dst, rp, false);  // dP^T
+      for (int64_t t = 0; t < cols; ++t) {
+        const float* pt = st + t * rp;
+        float* ds = dst + t * rp;
+        for (int64_t u = 0; u < rp; ++u) ds[u] = pt[u] * (ds[u] - d_u[u]);  // dS^T
+      }
+      O::gemm(cols, dp, rp, st, rp, dop, dp, dv, dp, true);   // dV += P^T dO
+      O::gemm(cols, dp, rp, dst, rp, qp, dp, dk, dp, true);   // dK += dS^T Q
+    }
+  }
+  const int64_t o = ((b * p.kv_heads + hk) * p.k_len + j0) * d;
+  for (int64_t t = 0; t < cols; ++t)
+    for (int64_t c = 0; c < d; ++c) {
+      p.dv[o + t * d + c] = dv[t * dp + c];
+      p.dk[o + t * d + c] = dk[t * dp + c] * p.scale;
+    }
+}
+
+template <class V>
+void backward_dq_block(const AttentionParams& p, const float* D, int64_t b, int64_t h, int64_t i0, int64_t rows,
+                       float* const* buf) {
+  using O = Ops<V>;
+  const int64_t d = p.head_dim, dp = round_up(d, V::W), hk = h / (p.heads / p.kv_heads), off = p.k_len - p.q_len;
+  float *kt = buf[0], *vt = buf[1], *kp = buf[2], *s = buf[3], *ds = buf[4], *dq = buf[5];
+  for (int64_t x = 0; x < rows * dp; ++x) dq[x] = 0.0f;
+  const int64_t j_end = p.causal ? clamp64(i0 + rows + off, 0, p.k_len) : p.k_len;
+  const float* q = at(p.q, p.q_stride, b, h, i0);
+  const float* go = at(p.grad_out, p.grad_out_stride, b, h, i0);
+  const float* lse = p.lse + (b * p.heads + h) * p.q_len + i0;
+  const float* Di = D + (b * p.heads + h) * p.q_len + i0;
+  for (int64_t j0 = 0; j0 < j_end; j0 += kBc) {
+    const int64_t cols = min64(kBc, j_end - j0), cp = round_up(cols, V::W);
+    const float* k = at(p.k, p.k_stride, b, hk, j0);
+    pack_transposed(k, p.k_stride[2], cols, d, kt, cp);
+    pack_transposed(at(p.v, p.v_stride, b, hk, j0), p.v_stride[2], cols, d, vt, cp);
+    pack_rows(k, p.k_stride[2], cols, d, kp, cp, dp);
+    O::gemm(rows, cp, d, q, p.q_stride[2], kt, cp, s, cp, false);  // S
+    for (int64_t r = 0; r < rows; ++r) {
+      float* sr = s + r * cp;
+      if (lse[r] == -kInf) {
+        for (int64_t t = 0; t < cp; ++t) sr[t] = 0.0f;
+        continue;
+      }
+      epilogue(p, sr, cols, cp, b, h, i0 + r, j0, 0, 1);
+      O::exp_sub(sr, cp, lse[r]);  // P
+    }
+    O::gemm(rows, cp, d, go, p.grad_out_stride[2], vt, cp, ds, cp, false);  // dP
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* pr = s + r * cp;
+      float* dsr = ds + r * cp;
+      for (int64_t t = 0; t < cp; ++t) dsr[t] = pr[t] * (dsr[t] - Di[r]);  // dS
+    }
+    O::gemm(rows, dp, cp, ds, cp, kp, dp, dq, dp, true);  // dQ += dS K
+  }
+  float* out = p.dq + ((b * p.heads + h) * p.q_len + i0) * d;
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < d; ++c) out[r * d + c] = dq[r * dp + c] * p.scale;
+}
+
+template <class V>
+void backward(const AttentionParams& p) {
+  const int64_t d = p.head_dim, dp = round_up(d, V::W);
+  const int64_t q_rows = p.batch * p.heads * p.q_len;
+  Scratch D(q_rows);
+  {
+    const int threads = threads_for(p, max64(1, q_rows / 256));
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (int64_t r = 0; r < q_rows; ++r) {
+      const int64_t i = r % p.q_len, h = (r / p.q_len) % p.heads, b = r / (p.q_len * p.heads);
+      D.data[r] = Ops<V>::dot(at(p.grad_out, p.grad_out_stride, b, h, i), at(p.out, p.out_stride, b, h, i), d);
+    }
+  }
+  const int64_t nkb = (p.k_len + kBc - 1) / kBc, kv_items = p.batch * p.kv_heads * nkb;
+  if (kv_items > 0) {
+    const int threads = threads_for(p, kv_items);
+#pragma omp parallel num_threads(threads)
+    {
+      Scratch qt(d * kBr), dot(d * kBr), qp(kBr * dp), dop(kBr * dp), st(kBc * kBr), dst(kBc * kBr),
+          dk(kBc * dp), dv(kBc * dp), lu(kBr), du(kBr);
+      float* const buf[] = {qt.data, dot.data, qp.data, dop.data, st.data, dst.data,
+                            dk.data, dv.data, lu.data, du.data};
+      // Under the causal mask the first key blocks are seen by the most queries: they go first.
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t it = 0; it < kv_items; ++it) {
+        const int64_t jb = it % nkb, bk = it / nkb, j0 = jb * kBc;
+        backward_dkdv_block<V>(p, D.data, bk / p.kv_heads, bk % p.kv_heads, j0, min64(kBc, p.k_len - j0), buf);
+      }
+    }
+  }
+  const int64_t nqb = (p.q_len + kBr - 1) / kBr, q_items = p.batch * p.heads * nqb;
+  if (q_items > 0) {
+    const int threads = threads_for(p, q_items);
+#pragma omp parallel num_threads(threads)
+    {
+      Scratch kt(d * kBc), vt(d * kBc), kp(kBc * dp), s(kBr * kBc), ds(kBr * kBc), dq(kBr * dp);
+      float* const buf[] = {kt.data, vt.data, kp.data, s.data, ds.data, dq.data};
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t it = 0; it < q_items; ++it) {
+        const int64_t qb = nqb - 1 - it % nqb, bh = it / nqb, i0 = qb * kBr;
+        backward_dq_block<V>(p, D.data, bh / p.heads, bh % p.heads, i0, min64(kBr, p.q_len - i0), buf);
+      }
+    }
+  }
+}
+
+}  // namespace
+}  // namespace grimoire::attention_tiled
+
+#endif  // GRIMOIRE_ATTENTION_TILED_IMPL
