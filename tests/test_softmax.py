@@ -142,3 +142,12 @@ def test_bad_inputs():
         cross_entropy(x, np.array([0, 1]), label_smoothing=1.5)
     with pytest.raises(ValueError, match="logits must have 2"):
         cross_entropy(np.zeros(3, np.float32), np.array([0]))
+
+
+def test_tour_section_reproduces_the_primer(capsys, tmp_path):
+    from grimoire import tour
+
+    tour.run(["5.2.4"], tmp_path)
+    out = capsys.readouterr().out
+    assert "(the primer: [0.01 0.23 0.76]): [0.01 0.23 0.76]" in out
+    assert "softmax([0 1 2]): [0.0900" in out

@@ -17,6 +17,9 @@ void bind_attention(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
+void bind_distance(py::module_& m);
+void bind_word2vec(py::module_& m);
+void bind_quant(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -58,4 +61,7 @@ PYBIND11_MODULE(_core, m) {
   bind_norm(m);
   bind_softmax(m);
   bind_optim(m);
+  bind_distance(m);
+  bind_word2vec(m);
+  bind_quant(m);
 }

@@ -207,6 +207,9 @@ void bind_norm(py::module_& m) {
           return py_layer_norm_backward(gy, x, w, py::none(), rstd, true);
         },
         py::arg("grad_y"), py::arg("x"), py::arg("weight"), py::arg("rstd"));
+  m.def("_set_norm_stream_threshold", &set_norm_stream_threshold, py::arg("bytes"),
+        "layer_norm/rms_norm outputs of at least this many bytes use streaming stores; returns the old value "
+        "(for benchmarks).");
   m.def("batch_norm", &py_batch_norm, py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("running_mean"),
         py::arg("running_var"), py::arg("training"), py::arg("momentum"), py::arg("eps"));
   m.def("batch_norm_backward", &py_batch_norm_backward, py::arg("grad_y"), py::arg("x"), py::arg("weight"),

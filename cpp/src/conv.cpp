@@ -2,7 +2,7 @@
 // forward and backward side by side. The fast driver lowers tiles of output pixels onto the
 // GEMM (gemm.h) with im2col / col2im; a 1x1 stride-1 unpadded convolution reads the image as
 // the GEMM's operand directly. The heavy lifting is the GEMM's microkernel, so this family has
-// no SIMD source of its own: its ISA is the GEMM's.
+// no SIMD source of its own: its ISA paths are the GEMM's.
 #include "grimoire/conv.h"
 
 #include <algorithm>
@@ -81,7 +81,9 @@ void conv2d_backward_reference(const Conv2dShape& s, const float* dy, const floa
 // ---------------------------------------------------------------------------------------------
 namespace {
 
-const bool registered = (register_family("conv2d", {Isa::scalar}), true);
+// The driver's arithmetic is the GEMM's, so it runs on the GEMM's paths (gemm.cpp registers the
+// same three); the GRIMOIRE_ISA limit reaches it through gemm's own isa_for().
+const bool registered = (register_family("conv2d", {Isa::scalar, Isa::avx2, Isa::avx512}), true);
 
 // The tiling of one convolution: K = rows of the im2col matrix, P = output pixels per image,
 // tile = output pixels per im2col tile (the col buffer is K x tile floats).
@@ -90,9 +92,13 @@ struct Plan {
   bool pointwise;  // 1x1, stride 1, no padding: the image is the im2col matrix
 };
 
-// Floats of im2col scratch per thread: about the size of a core's L2, so a tile is packed by
-// the GEMM while it is still in cache.
+// Floats of im2col scratch per thread: a tile of about the size of a core's L2, so the GEMM
+// packs it while it is still in cache; but at least kMinTile columns, so the GEMM's n stays
+// wide enough for its microkernel, and a whole image when that is at most two such tiles.
+// (Measured single-threaded by CPU time on a shared Zen 3: 64ch 56x56 3x3 ran ~2x faster with
+// tiles than with whole-image im2col; 256ch 14x14 3x3 ~1.3x faster whole than in 49-column tiles.)
 constexpr int64_t kColBudget = 96 * 1024;
+constexpr int64_t kMinTile = 256;
 
 Plan make_plan(const Conv2dShape& s) {
   Plan pl;
@@ -103,12 +109,13 @@ Plan make_plan(const Conv2dShape& s) {
   pl.OW = s.out_w();
   pl.P = pl.OH * pl.OW;
   pl.pointwise = s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
-  int64_t tile = std::max<int64_t>(64, kColBudget / std::max<int64_t>(pl.K, 1));
-  tile = (tile + 15) / 16 * 16;
+  int64_t tile = std::max<int64_t>(kMinTile, kColBudget / std::max<int64_t>(pl.K, 1));
   if (pl.pointwise) tile = std::max<int64_t>(tile, 1024);
-  // Spread the remainder: equal tiles rather than full tiles and a sliver.
-  pl.tiles = std::max<int64_t>(1, (pl.P + tile - 1) / tile);
-  pl.tile = pl.P == 0 ? 0 : (pl.P + pl.tiles - 1) / pl.tiles;
+  pl.tiles = (pl.P + tile - 1) / tile;
+  if (pl.tiles <= 2) pl.tiles = 1;
+  // Equal tiles (not full ones and a sliver), rounded up to 16 columns for the microkernel.
+  pl.tile = pl.tiles <= 1 ? pl.P : std::min(pl.P, ((pl.P + pl.tiles - 1) / pl.tiles + 15) / 16 * 16);
+  pl.tiles = pl.tile == 0 ? 1 : (pl.P + pl.tile - 1) / pl.tile;
   return pl;
 }
 
@@ -236,12 +243,88 @@ int item_threads(int64_t items, int64_t grain) {
   return static_cast<int>(std::min<int64_t>(num_threads(), chunks));
 }
 
+// Depthwise forward, direct: each (image, channel) plane is y = b + sum over taps of w[tap] times
+// the shifted input, accumulated row by row.
+// x (N, C, H, W), w (C, 1, KH, KW), b (C) or null -> y (N, C, OH, OW)
+void depthwise_forward(const Conv2dShape& s, const Plan& pl, const float* x, const float* w, const float* b,
+                       float* y) {
+  const int64_t HW = s.h * s.w, taps = s.kh * s.kw, sw = s.stride_w;
+  parallel_for(s.n * s.c_out, item_grain(2 * pl.P * taps), [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const int64_t c = plane % s.c_out;
+      const float* xp = x + plane * HW;
+      float* yp = y + plane * pl.P;
+      std::fill(yp, yp + pl.P, b ? b[c] : 0.0f);
+      for (int64_t ki = 0; ki < s.kh; ++ki)
+        for (int64_t kj = 0; kj < s.kw; ++kj) {
+          const int64_t off = kj * s.dil_w - s.pad_w;
+          const float wv = w[c * taps + ki * s.kw + kj];
+          int64_t lo, hi;
+          valid_cols(off, sw, s.w, pl.OW, lo, hi);
+          for (int64_t i = 0; i < pl.OH; ++i) {
+            const int64_t ih = i * s.stride_h - s.pad_h + ki * s.dil_h;
+            if (ih < 0 || ih >= s.h) continue;
+            const float* xr = xp + ih * s.w + off;
+            float* yr = yp + i * pl.OW;
+            for (int64_t j = lo; j < hi; ++j) yr[j] += wv * xr[j * sw];
+          }
+        }
+    }
+  });
+}
+
+// Depthwise (groups == C_in == C_out): each channel is a one-filter convolution of its own, a
+// GEMM of one row. The backward is direct too: a thread owns whole channels, so dx[n, c] and
+// dw[c] have one writer and dw needs no per-thread copies. dx is zero on entry.
+// dy (N, C, OH, OW), x (N, C, H, W), w (C, 1, KH, KW) -> dx (N, C, H, W), dw (C, 1, KH, KW)
+void depthwise_backward(const Conv2dShape& s, const Plan& pl, const float* dy, const float* x, const float* w,
+                        float* dx, float* dw) {
+  const int64_t HW = s.h * s.w, taps = s.kh * s.kw, sw = s.stride_w;
+  parallel_for(s.c_out, item_grain(4 * s.n * pl.P * taps), [&](int64_t begin, int64_t end) {
+    std::vector<float> dwc(static_cast<size_t>(taps));
+    for (int64_t c = begin; c < end; ++c) {
+      std::fill(dwc.begin(), dwc.end(), 0.0f);
+      for (int64_t n = 0; n < s.n; ++n) {
+        const float* xp = x + (n * s.c_in + c) * HW;
+        const float* dyp = dy + (n * s.c_out + c) * pl.P;
+        float* dxp = dx ? dx + (n * s.c_in + c) * HW : nullptr;
+        for (int64_t ki = 0; ki < s.kh; ++ki)
+          for (int64_t kj = 0; kj < s.kw; ++kj) {
+            const int64_t off = kj * s.dil_w - s.pad_w, tap = ki * s.kw + kj;
+            const float wv = w[c * taps + tap];
+            int64_t lo, hi;
+            valid_cols(off, sw, s.w, pl.OW, lo, hi);
+            float acc = 0.0f;
+            for (int64_t i = 0; i < pl.OH; ++i) {
+              const int64_t ih = i * s.stride_h - s.pad_h + ki * s.dil_h;
+              if (ih < 0 || ih >= s.h) continue;
+              const float* d = dyp + i * pl.OW;
+              const float* xr = xp + ih * s.w + off;
+              if (dw)
+                for (int64_t j = lo; j < hi; ++j) acc += d[j] * xr[j * sw];
+              if (dxp) {
+                float* gr = dxp + ih * s.w + off;
+                for (int64_t j = lo; j < hi; ++j) gr[j * sw] += wv * d[j];
+              }
+            }
+            dwc[tap] += acc;
+          }
+      }
+      if (dw) std::copy(dwc.begin(), dwc.end(), dw + c * taps);
+    }
+  });
+}
+
 }  // namespace
 
 // x (N, C_in, H, W), w (C_out, C_in/G, KH, KW), b (C_out) or null -> y (N, C_out, OH, OW)
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
   const Plan pl = make_plan(s);
   if (s.n == 0 || s.c_out == 0 || pl.P == 0) return;
+  if (pl.cg == 1 && pl.og == 1) {
+    depthwise_forward(s, pl, x, w, b, y);
+    return;
+  }
   const int64_t per_image = s.groups * pl.tiles;
   const int64_t grain = item_grain(2 * pl.og * pl.K * pl.tile);
   run_items(s.n * per_image, grain, [&](int64_t begin, int64_t end, int gemm_threads, int) {
@@ -291,6 +374,10 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     });
   }
   if ((!dx && !dw) || s.n == 0 || pl.P == 0 || s.c_out == 0 || pl.K == 0) return;
+  if (pl.cg == 1 && pl.og == 1) {
+    depthwise_backward(s, pl, dy, x, w, dx, dw);
+    return;
+  }
 
   const int64_t items = s.n * s.groups;
   const int64_t grain = item_grain(4 * pl.og * pl.K * pl.P);

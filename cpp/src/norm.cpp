@@ -4,6 +4,7 @@
 #include "grimoire/norm.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
@@ -112,10 +113,15 @@ const NormKernels& kernels_for(Isa isa) {
 // At least ~16k elements per thread, so small inputs stay on one thread.
 int64_t row_grain(int64_t dim) { return std::max<int64_t>(1, 16384 / std::max<int64_t>(dim, 1)); }
 
+std::atomic<int64_t> g_stream_threshold{int64_t{64} << 20};
+
 template <typename RowFn>
 void forward_rows(const LayerNormParams& p, RowFn fn) {
   if (p.rows <= 0 || p.dim <= 0) return;
-  parallel_for(p.rows, row_grain(p.dim), [&](int64_t b, int64_t e) { fn(p, b, e); });
+  LayerNormParams q = p;
+  q.stream_y = p.rows * p.dim * static_cast<int64_t>(sizeof(float)) >= norm_stream_threshold() &&
+               reinterpret_cast<uintptr_t>(p.y) % sizeof(float) == 0;
+  parallel_for(q.rows, row_grain(q.dim), [&](int64_t b, int64_t e) { fn(q, b, e); });
 }
 
 // Backward: grad_x row by row; grad_weight / grad_bias as per-chunk partial sums over a fixed
@@ -405,6 +411,9 @@ const NormKernels* fast_kernels() {
 }
 
 }  // namespace
+
+int64_t norm_stream_threshold() { return g_stream_threshold.load(std::memory_order_relaxed); }
+int64_t set_norm_stream_threshold(int64_t bytes) { return g_stream_threshold.exchange(bytes); }
 
 void layer_norm_forward(const LayerNormParams& p) { forward_rows(p, kernels_for(isa_for(kPaths)).layer_norm_rows); }
 void rms_norm_forward(const LayerNormParams& p) { forward_rows(p, kernels_for(isa_for(kPaths)).rms_norm_rows); }

@@ -4,6 +4,8 @@
 #pragma once
 
 
+#include <cstdint>
+
 #include "norm_kernels.h"
 #include "simd_vec.h"
 
@@ -39,30 +41,50 @@ struct NormSimd {
 
   // y = ((x - c) * a) [* w] [+ b] over one row. (x - c) first: when x is close to the mean c,
   // x * a - c * a would leave the rounding error of c * a, amplified by a = rstd.
-  template <bool HasW, bool HasB>
+  // Stream: the whole vectors go out with non-temporal stores (no read-for-ownership of y's
+  // lines, which would cost a third memory stream), after a masked head up to alignment.
+  template <bool HasW, bool HasB, bool Stream>
   static void apply_row(const float* x, float* y, int64_t n, float a, float c, const float* w, const float* b) {
     const reg va = V::set1(a), vc = V::set1(c);
+    // Written with explicit fmadd and no mul feeding an add, so the compiler has nothing to
+    // contract differently in the head, body and tail: every element rounds the same way.
+    auto value = [&](int64_t i, int64_t r) {
+      const bool full = r == W;
+      const reg xc = V::sub(full ? V::load(x + i) : V::load_n(x + i, r), vc);
+      reg bv = V::zero();
+      if (HasB) bv = full ? V::load(b + i) : V::load_n(b + i, r);
+      if (HasW) {
+        const reg t = V::mul(xc, va), wv = full ? V::load(w + i) : V::load_n(w + i, r);
+        return HasB ? V::fmadd(t, wv, bv) : V::mul(t, wv);
+      }
+      return HasB ? V::fmadd(xc, va, bv) : V::mul(xc, va);
+    };
     int64_t i = 0;
-    for (; i + W <= n; i += W) {
-      reg t = V::mul(V::sub(V::load(x + i), vc), va);
-      if (HasW) t = V::mul(t, V::load(w + i));
-      if (HasB) t = V::add(t, V::load(b + i));
-      V::store(y + i, t);
+    if (Stream) {
+      const int64_t mis = static_cast<int64_t>((reinterpret_cast<uintptr_t>(y) / sizeof(float)) % W);
+      if (mis != 0) {
+        i = W - mis < n ? W - mis : n;
+        V::store_n(y, value(0, i), i);
+      }
+      for (; i + W <= n; i += W) V::stream(y + i, value(i, W));
+    } else {
+      for (; i + W <= n; i += W) V::store(y + i, value(i, W));
     }
-    if (i < n) {
-      const int64_t r = n - i;
-      reg t = V::mul(V::sub(V::load_n(x + i, r), vc), va);
-      if (HasW) t = V::mul(t, V::load_n(w + i, r));
-      if (HasB) t = V::add(t, V::load_n(b + i, r));
-      V::store_n(y + i, t, r);
-    }
+    if (i < n) V::store_n(y + i, value(i, n - i), n - i);
   }
 
+  template <bool Stream>
   static void apply_row_any(const float* x, float* y, int64_t n, float a, float c, const float* w, const float* b) {
-    if (w && b) apply_row<true, true>(x, y, n, a, c, w, b);
-    else if (w) apply_row<true, false>(x, y, n, a, c, w, b);
-    else if (b) apply_row<false, true>(x, y, n, a, c, w, b);
-    else apply_row<false, false>(x, y, n, a, c, w, b);
+    if (w && b) apply_row<true, true, Stream>(x, y, n, a, c, w, b);
+    else if (w) apply_row<true, false, Stream>(x, y, n, a, c, w, b);
+    else if (b) apply_row<false, true, Stream>(x, y, n, a, c, w, b);
+    else apply_row<false, false, Stream>(x, y, n, a, c, w, b);
+  }
+
+  static void apply_row_any(bool stream, const float* x, float* y, int64_t n, float a, float c, const float* w,
+                            const float* b) {
+    if (stream) apply_row_any<true>(x, y, n, a, c, w, b);
+    else apply_row_any<false>(x, y, n, a, c, w, b);
   }
 
   // x is (rows, dim): mean, var two-pass over the row while it sits in L1/L2.
@@ -75,8 +97,9 @@ struct NormSimd {
       const float rstd = 1.0f / __builtin_sqrtf(var + p.eps);
       p.mean[r] = mean;
       p.rstd[r] = rstd;
-      apply_row_any(x, p.y + r * d, d, rstd, mean, p.weight, p.bias);
+      apply_row_any(p.stream_y, x, p.y + r * d, d, rstd, mean, p.weight, p.bias);
     }
+    if (p.stream_y) V::fence();
   }
 
   static void rms_norm_rows(const LayerNormParams& p, int64_t begin, int64_t end) {
@@ -86,8 +109,9 @@ struct NormSimd {
       const float ms = sum_dev<true>(x, d, 0.0f) / static_cast<float>(d);
       const float rstd = 1.0f / __builtin_sqrtf(ms + p.eps);
       p.rstd[r] = rstd;
-      apply_row_any(x, p.y + r * d, d, rstd, 0.0f, p.weight, nullptr);
+      apply_row_any(p.stream_y, x, p.y + r * d, d, rstd, 0.0f, p.weight, nullptr);
     }
+    if (p.stream_y) V::fence();
   }
 
   // grad_x = rstd * (g - mean(g) - xhat * mean(g * xhat)),  g = grad_y * w,  xhat = (x - mean) * rstd.

@@ -50,6 +50,9 @@ struct Avx2 {
     return _mm256_blendv_ps(_mm256_set1_ps(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
   }
   static void store_n(float* p, reg v, int64_t n) { _mm256_maskstore_ps(p, tail_mask(n), v); }
+  // Non-temporal store (p aligned to 32 bytes); fence() orders them before the data is shared.
+  static void stream(float* p, reg v) { _mm256_stream_ps(p, v); }
+  static void fence() { _mm_sfence(); }
   static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
   static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
@@ -116,6 +119,8 @@ struct Avx512 {
     return _mm512_mask_loadu_ps(_mm512_set1_ps(fill), tail_mask(n), p);
   }
   static void store_n(float* p, reg v, int64_t n) { _mm512_mask_storeu_ps(p, tail_mask(n), v); }
+  static void stream(float* p, reg v) { _mm512_stream_ps(p, v); }  // p aligned to 64 bytes
+  static void fence() { _mm_sfence(); }
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
   static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }

@@ -13,8 +13,8 @@
 // The fast driver lowers each image to a GEMM: im2col packs a tile of output pixels into a
 // (C_in/groups * KH * KW, tile) matrix, y_tile = W_g @ col; a 1x1 stride-1 unpadded convolution
 // is a GEMM on the image itself. Backward: dW_g += dY_g @ col^T, dcol = W_g^T @ dY_g scattered
-// back by col2im, db = sum of dY over (n, i, j). Scratch is per thread and per tile, never
-// per batch.
+// back by col2im, db = sum of dY over (n, i, j). A depthwise convolution (groups == C_in ==
+// C_out) is direct instead, forward and backward: a GEMM of one row would waste the microkernel. Scratch is per thread and per tile, never per batch.
 #pragma once
 
 #include <cstdint>

@@ -31,7 +31,15 @@ struct LayerNormParams {
   float* mean = nullptr;  // layer norm only (rms norm: unused)
   float* rstd = nullptr;
   float eps = 1e-5f;
+  // Write y with non-temporal stores (set by the driver for outputs larger than
+  // norm_stream_threshold() bytes; y must be 4-byte aligned).
+  bool stream_y = false;
 };
+
+// Outputs of layer_norm/rms_norm forward at least this many bytes are written with streaming
+// stores (they would not stay in cache anyway). Returns the previous value.
+int64_t set_norm_stream_threshold(int64_t bytes);
+int64_t norm_stream_threshold();
 
 // grad_y, x, grad_x are (rows, dim); mean, rstd (rows,) as the forward saved them.
 struct LayerNormBackwardParams {

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from .attention import attention, attention_backward
 from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward
+from .distance import pairwise_distances
 from .gemm import gemm
+from .linalg import eigh_symmetric, jacobi_svd_sweeps
 from .norm import (
     batch_norm,
     batch_norm_backward,
@@ -19,7 +21,20 @@ from .norm import (
 )
 from .optim import adam_step, clip_grad_norm, sgd_step
 from .pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
+from .quant import (
+    dequantize_int8,
+    from_bf16,
+    from_fp8,
+    gemm_bf16,
+    gemm_fp8,
+    gemm_int8,
+    linear_int8,
+    quantize_int8,
+    to_bf16,
+    to_fp8,
+)
 from .softmax import cross_entropy, log_softmax, log_softmax_backward, softmax, softmax_backward
+from .word2vec import word2vec_sgns_train
 
 __all__ = [
     # attention
@@ -27,12 +42,17 @@ __all__ = [
     # conv, pool
     "conv1d", "conv1d_backward", "conv2d", "conv2d_backward",
     "avg_pool2d", "avg_pool2d_backward", "max_pool2d", "max_pool2d_backward",
-    # gemm
-    "gemm",
+    # gemm, distances, linear algebra
+    "gemm", "pairwise_distances", "eigh_symmetric", "jacobi_svd_sweeps",
     # norm
     "layer_norm", "layer_norm_backward", "rms_norm", "rms_norm_backward", "batch_norm", "batch_norm_backward",
     # softmax, losses
     "softmax", "log_softmax", "softmax_backward", "log_softmax_backward", "cross_entropy",
     # optimizer steps
     "adam_step", "sgd_step", "clip_grad_norm",
+    # quantisation and low precision
+    "quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8",
+    "to_fp8", "from_fp8", "to_bf16", "from_bf16", "gemm_fp8", "gemm_bf16",
+    # text
+    "word2vec_sgns_train",
 ]

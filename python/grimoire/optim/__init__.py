@@ -1,6 +1,6 @@
-"""``grimoire.optim``: optimizers (primer 6.5.1) and learning-rate schedules (6.5.4) with
-PyTorch's names and update rules; ``grimoire.optim.descent`` holds the primer's plain gradient
-descent (2.3)."""
+"""``grimoire.optim``: optimisation: the primer's plain gradient descent (2.3.1, in
+``grimoire.optim.descent``), optimizers (6.5.1) and learning-rate schedules (6.5.4) with
+PyTorch's names and update rules."""
 
 from __future__ import annotations
 

@@ -12,6 +12,7 @@ from grimoire.kernels import (
     max_pool2d,
     max_pool2d_backward,
 )
+from grimoire.linalg import convolve2d
 
 from . import Tour, section
 
@@ -48,8 +49,10 @@ def convolutions(t: Tour) -> None:
     t.show("conv2d(M, K): cross-correlation, K as it is", conv2d(_img(m), _img(k))[0, 0])
     t.show("conv2d(M, flip(K)): the true convolution M * K of 2.2.6 (primer: [[1 2 0] [3 3 -2] [0 -3 -4]])",
            conv2d(_img(m), _img(k[::-1, ::-1].copy()))[0, 0])
-    t.say("True (flipped) convolution lives in grimoire.linalg.convolve2d; for a learned filter the",
-          "flip does not matter (the network learns the flipped weights), so layers skip it.")
+    t.show("grimoire.linalg.convolve2d(M, K): the true convolution, computed by linear algebra",
+           convolve2d(m, k))
+    t.say("For a learned filter the flip does not matter (the network learns the flipped weights),",
+          "so CNN layers skip it and compute cross-correlation.")
 
     # Backward: what training needs.
     dy = np.ones_like(maps)

@@ -1,0 +1,126 @@
+// Bindings for the distance family (pairwise distances) and the linalg iterations
+// (symmetric eigendecomposition, one-sided Jacobi SVD sweeps).
+#include "grimoire/distance.h"
+#include "grimoire/linalg.h"
+
+#include "checks.h"
+
+namespace py = pybind11;
+using namespace grimoire;
+using namespace grimoire::bind;
+
+namespace {
+
+DistanceMetric metric_from(const std::string& name) {
+  if (name == "euclidean") return DistanceMetric::euclidean;
+  if (name == "sqeuclidean") return DistanceMetric::sqeuclidean;
+  if (name == "cosine") return DistanceMetric::cosine;
+  throw py::value_error("metric must be 'euclidean', 'sqeuclidean' or 'cosine', got '" + name + "'");
+}
+
+template <typename T>
+py::array distances_typed(const py::array& x_arr, const py::array& y_arr, DistanceMetric metric, bool same) {
+  const Strided<T> x = view<T>(x_arr, "x"), y = view<T>(y_arr, "y");
+  if (x.shape[1] != y.shape[1])
+    throw py::value_error("x and y must have the same number of columns, got x " + shape_str(x.shape) +
+                          " and y " + shape_str(y.shape));
+  const bool x_ok = x.shape[0] == 0 || x.shape[1] <= 1 || x.strides[1] == 1;
+  const bool y_ok = y.shape[0] == 0 || y.shape[1] <= 1 || y.strides[1] == 1;
+  if (!x_ok || !y_ok)
+    throw py::value_error("x and y must have contiguous rows (last stride of one element)");
+  if (x.shape[0] > 0 && y.shape[0] > 0 && x.shape[0] > INT64_MAX / y.shape[0])
+    throw py::value_error("the distance matrix is too large");
+  py::array_t<T> d = empty<T>({x.shape[0], y.shape[0]});
+  DistanceParams<T> p;
+  p.m = x.shape[0];
+  p.n = y.shape[0];
+  p.k = x.shape[1];
+  p.x = x.data;
+  p.x_row_stride = x.strides[0];
+  p.y = y.data;
+  p.y_row_stride = y.strides[0];
+  p.d = d.mutable_data();
+  p.d_row_stride = y.shape[0];
+  p.metric = metric;
+  p.same_input = same;
+  {
+    py::gil_scoped_release release;
+    pairwise_distances(p);
+  }
+  return d;
+}
+
+Strided<double> square_f64(const py::object& obj, const char* name) {
+  py::array a = require_ndarray(obj, name);
+  require_ndim(a, name, 2, 2);
+  Strided<double> v = contiguous_view<double>(a, name, /*writable=*/true);
+  return v;
+}
+
+}  // namespace
+
+void bind_distance(py::module_& m) {
+  m.def(
+      "pairwise_distances",
+      [](py::object x_obj, py::object y_obj, const std::string& metric, bool same_input) {
+        py::array x = require_ndarray(x_obj, "x"), y = require_ndarray(y_obj, "y");
+        require_ndim(x, "x", 2, 2);
+        require_ndim(y, "y", 2, 2);
+        const DistanceMetric mt = metric_from(metric);
+        if (has_dtype<float>(x) && has_dtype<float>(y)) return distances_typed<float>(x, y, mt, same_input);
+        if (has_dtype<double>(x) && has_dtype<double>(y)) return distances_typed<double>(x, y, mt, same_input);
+        throw py::type_error("x and y must both be float32 or both float64, got " + dtype_str(x) + " and " +
+                             dtype_str(y));
+      },
+      py::arg("x"), py::arg("y"), py::arg("metric") = "euclidean", py::arg("same_input") = false);
+
+  m.def(
+      "eigh_symmetric",
+      [](py::object a_obj, bool vectors) {
+        Strided<double> a = square_f64(a_obj, "a");
+        const int64_t n = a.shape[0];
+        if (a.shape[1] != n) throw py::value_error("a must be square, got " + shape_str(a.shape));
+        py::array_t<double> w = empty<double>({n});
+        py::array_t<double> z = empty<double>({vectors ? n : 0, vectors ? n : 0});
+        bool ok;
+        {
+          double* wp = w.mutable_data();
+          double* zp = vectors ? z.mutable_data() : nullptr;
+          py::gil_scoped_release release;
+          ok = eigh_symmetric(n, a.data, wp, zp);
+        }
+        if (!ok) throw py::value_error("eigh: the QL iteration did not converge");
+        return py::make_tuple(w, z);
+      },
+      py::arg("a"), py::arg("vectors") = true,
+      "Eigendecomposition of a symmetric float64 matrix; a (C-contiguous) is overwritten.");
+
+  m.def(
+      "jacobi_svd_sweeps",
+      [](py::object bt_obj, py::object vt_obj, int max_sweeps, double tol) {
+        Strided<double> bt = square_f64(bt_obj, "bt");
+        double* vtp = nullptr;
+        int64_t nv = 0;
+        if (!vt_obj.is_none()) {
+          Strided<double> vt = square_f64(vt_obj, "vt");
+          if (vt.shape[0] != bt.shape[0])
+            throw py::value_error("vt must have as many rows as bt (" + std::to_string(bt.shape[0]) + "), got " +
+                                  shape_str(vt.shape));
+          py::array vt_arr = py::reinterpret_borrow<py::array>(vt_obj);
+          if (may_overlap(vt_arr, py::reinterpret_borrow<py::array>(bt_obj)))
+            throw py::value_error("vt must not share memory with bt");
+          vtp = vt.data;
+          nv = vt.shape[1];
+        }
+        if (max_sweeps < 1) throw py::value_error("max_sweeps must be >= 1, got " + std::to_string(max_sweeps));
+        if (!(tol > 0)) throw py::value_error("tol must be > 0");
+        int sweeps;
+        {
+          py::gil_scoped_release release;
+          sweeps = jacobi_svd_sweeps(bt.shape[0], bt.shape[1], bt.data, nv, vtp, max_sweeps, tol);
+        }
+        return sweeps;
+      },
+      py::arg("bt"), py::arg("vt"), py::arg("max_sweeps") = 60, py::arg("tol") = 1e-15,
+      "One-sided Jacobi sweeps on the rows of bt (the columns of B), rotating vt's rows alike.");
+}

@@ -1,0 +1,329 @@
+// Bindings for the quant families (int8, fp8, bf16) and the low-precision GEMMs; the Python face
+// is grimoire.kernels.quant.
+#include "grimoire/quant.h"
+
+#include <cmath>
+#include <cstring>
+#include <stdexcept>
+
+#include "checks.h"
+#include "grimoire/gemm_int8.h"
+
+namespace py = pybind11;
+using namespace grimoire;
+using namespace grimoire::bind;
+
+namespace {
+
+Fp8Format fp8_format(const std::string& fmt, const char* name) {
+  if (fmt == "e4m3") return Fp8Format::e4m3;
+  if (fmt == "e5m2") return Fp8Format::e5m2;
+  throw py::value_error(std::string(name) + " must be 'e4m3' or 'e5m2', got '" + fmt + "'");
+}
+
+// (outer, channels, inner) of x for a quantisation axis (None: per tensor).
+QuantInt8Params int8_layout(const std::vector<int64_t>& shape, const py::object& axis_obj) {
+  QuantInt8Params p;
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  if (axis_obj.is_none()) {
+    p.inner = n;
+    return p;
+  }
+  const int nd = static_cast<int>(shape.size());
+  int64_t axis = axis_obj.cast<int64_t>();
+  if (axis < -nd || axis >= nd)
+    throw py::value_error("axis must be None or in [" + std::to_string(-nd) + ", " + std::to_string(nd - 1) +
+                          "] for an array of shape " + shape_str(shape) + ", got " + std::to_string(axis));
+  if (axis < 0) axis += nd;
+  p.outer = 1;
+  for (int64_t d = 0; d < axis; ++d) p.outer *= shape[d];
+  p.channels = shape[axis];
+  p.inner = 1;
+  for (int64_t d = axis + 1; d < nd; ++d) p.inner *= shape[d];
+  return p;
+}
+
+// scale (channels,) float32 finite > 0 and zero_point (channels,) int32 in [qmin, qmax].
+void check_qparams(const Strided<float>& s, const Strided<int32_t>& z, const QuantInt8Params& p) {
+  const std::vector<int64_t> want = {p.channels};
+  require_same_shape(s.shape, want, "scale", "the quantised axis");
+  require_same_shape(z.shape, want, "zero_point", "the quantised axis");
+  for (int64_t c = 0; c < p.channels; ++c) {
+    const float v = s.data[c * s.strides[0]];
+    if (!(std::isfinite(v) && v > 0.0f))
+      throw py::value_error("scale must be finite and > 0, got " + std::to_string(v) + " at index " + std::to_string(c));
+    const int32_t zp = z.data[c * z.strides[0]];
+    if (zp < p.qmin || zp > p.qmax)
+      throw py::value_error("zero_point must be in [" + std::to_string(p.qmin) + ", " + std::to_string(p.qmax) +
+                            "], got " + std::to_string(zp) + " at index " + std::to_string(c));
+  }
+}
+
+// Contiguous copies of the (validated) per-channel parameters for the kernel.
+struct QParams {
+  std::vector<float> scale;
+  std::vector<int32_t> zero_point;
+};
+QParams gather(const Strided<float>& s, const Strided<int32_t>& z, int64_t channels) {
+  QParams q{std::vector<float>(channels), std::vector<int32_t>(channels)};
+  for (int64_t c = 0; c < channels; ++c) {
+    q.scale[c] = s.data[c * s.strides[0]];
+    q.zero_point[c] = z.data[c * z.strides[0]];
+  }
+  return q;
+}
+
+py::tuple quantize_int8_py(const py::object& x_obj, bool symmetric, const py::object& axis, const py::object& scale_obj,
+                           const py::object& zp_obj) {
+  const py::array x_arr = require_ndarray(x_obj, "x");
+  const Strided<float> x = contiguous_view<float>(x_arr, "x");
+  QuantInt8Params p = int8_layout(x.shape, axis);
+  p.qmin = symmetric ? -127 : -128;
+  p.qmax = 127;
+  py::array_t<float> scale = empty<float>({p.channels});
+  py::array_t<int32_t> zp = empty<int32_t>({p.channels});
+  if (scale_obj.is_none() != zp_obj.is_none())
+    throw py::value_error("scale and zero_point must be given together (or neither, to compute them from x)");
+  if (!scale_obj.is_none()) {
+    const Strided<float> s = view<float>(require_ndarray(scale_obj, "scale"), "scale");
+    const Strided<int32_t> z = view<int32_t>(require_ndarray(zp_obj, "zero_point"), "zero_point");
+    require_ndim(require_ndarray(scale_obj, "scale"), "scale", 1, 1);
+    require_ndim(require_ndarray(zp_obj, "zero_point"), "zero_point", 1, 1);
+    check_qparams(s, z, p);
+    const QParams q = gather(s, z, p.channels);
+    std::copy(q.scale.begin(), q.scale.end(), scale.mutable_data());
+    std::copy(q.zero_point.begin(), q.zero_point.end(), zp.mutable_data());
+  }
+  py::array_t<int8_t> q = empty<int8_t>(x.shape);
+  float* s_ptr = scale.mutable_data();
+  int32_t* z_ptr = zp.mutable_data();
+  int8_t* q_ptr = q.mutable_data();
+  const bool compute = scale_obj.is_none();
+  bool finite = true;
+  {
+    py::gil_scoped_release release;
+    if (compute) finite = choose_qparams_int8(x.data, p, symmetric, s_ptr, z_ptr);
+    if (finite) {
+      p.scale = s_ptr;
+      p.zero_point = z_ptr;
+      quantize_int8(x.data, q_ptr, p);
+    }
+  }
+  if (!finite) throw py::value_error("x must be finite to be quantised to int8 (it holds NaN or inf)");
+  return py::make_tuple(q, scale, zp);
+}
+
+py::array dequantize_int8_py(const py::object& q_obj, const py::object& scale_obj, const py::object& zp_obj,
+                             const py::object& axis) {
+  const Strided<int8_t> q = contiguous_view<int8_t>(require_ndarray(q_obj, "q"), "q");
+  QuantInt8Params p = int8_layout(q.shape, axis);
+  p.qmin = -128;
+  p.qmax = 127;
+  const py::array s_arr = require_ndarray(scale_obj, "scale"), z_arr = require_ndarray(zp_obj, "zero_point");
+  require_ndim(s_arr, "scale", 1, 1);
+  require_ndim(z_arr, "zero_point", 1, 1);
+  const Strided<float> s = view<float>(s_arr, "scale");
+  const Strided<int32_t> z = view<int32_t>(z_arr, "zero_point");
+  check_qparams(s, z, p);
+  const QParams qp = gather(s, z, p.channels);
+  p.scale = qp.scale.data();
+  p.zero_point = qp.zero_point.data();
+  py::array_t<float> x = empty<float>(q.shape);
+  float* x_ptr = x.mutable_data();
+  {
+    py::gil_scoped_release release;
+    dequantize_int8(q.data, x_ptr, p);
+  }
+  return x;
+}
+
+py::array gemm_int8_py(const py::object& a_obj, const py::object& b_obj, bool trans_b) {
+  const py::array a_arr = require_ndarray(a_obj, "a"), b_arr = require_ndarray(b_obj, "b");
+  require_ndim(a_arr, "a", 2, 2);
+  require_ndim(b_arr, "b", 2, 2);
+  const Strided<int8_t> a = view<int8_t>(a_arr, "a"), b = view<int8_t>(b_arr, "b");
+  GemmInt8Params p;
+  p.m = a.shape[0];
+  p.k = a.shape[1];
+  p.a = a.data; p.a_row_stride = a.strides[0]; p.a_col_stride = a.strides[1];
+  p.b = b.data;
+  if (trans_b) {  // b is (n, k)
+    p.n = b.shape[0];
+    p.b_row_stride = b.strides[1]; p.b_col_stride = b.strides[0];
+    if (b.shape[1] != p.k)
+      throw py::value_error("inner dimensions differ: a is " + shape_str(a.shape) + ", b (trans_b, (n, k)) is " +
+                            shape_str(b.shape) + " (a's columns must equal b's columns)");
+  } else {
+    p.n = b.shape[1];
+    p.b_row_stride = b.strides[0]; p.b_col_stride = b.strides[1];
+    if (b.shape[0] != p.k)
+      throw py::value_error("inner dimensions differ: a is " + shape_str(a.shape) + ", b is " + shape_str(b.shape) +
+                            " (a's columns must equal b's rows)");
+  }
+  py::array_t<int32_t> c = empty<int32_t>({p.m, p.n});
+  p.c = c.mutable_data();
+  p.c_row_stride = p.n;
+  {
+    py::gil_scoped_release release;
+    gemm_int8(p);
+  }
+  return c;
+}
+
+py::array linear_int8_py(const py::object& x_obj, const py::object& w_obj, const py::object& ws_obj,
+                         const py::object& bias_obj) {
+  const py::array x_arr = require_ndarray(x_obj, "x"), w_arr = require_ndarray(w_obj, "w_q");
+  const py::array ws_arr = require_ndarray(ws_obj, "w_scale");
+  require_ndim(x_arr, "x", 2, 2);
+  require_ndim(w_arr, "w_q", 2, 2);
+  require_ndim(ws_arr, "w_scale", 1, 1);
+  const Strided<float> x = contiguous_view<float>(x_arr, "x");
+  const Strided<int8_t> w = contiguous_view<int8_t>(w_arr, "w_q");
+  const Strided<float> ws = contiguous_view<float>(ws_arr, "w_scale");
+  LinearInt8Params p;
+  p.m = x.shape[0];
+  p.k = x.shape[1];
+  p.n = w.shape[0];
+  if (w.shape[1] != p.k)
+    throw py::value_error("w_q must be (out_features, in_features) = (n, " + std::to_string(p.k) +
+                          ") to match x " + shape_str(x.shape) + ", got " + shape_str(w.shape));
+  require_same_shape(ws.shape, {p.n}, "w_scale", "w_q's rows");
+  if (!bias_obj.is_none()) {
+    const py::array b_arr = require_ndarray(bias_obj, "bias");
+    const Strided<float> b = contiguous_view<float>(b_arr, "bias");
+    require_same_shape(b.shape, {p.n}, "bias", "w_q's rows");
+    p.bias = b.data;
+  }
+  p.x = x.data;
+  p.w = w.data;
+  p.w_scale = ws.data;
+  py::array_t<float> y = empty<float>({p.m, p.n});
+  p.y = y.mutable_data();
+  bool ok;
+  {
+    py::gil_scoped_release release;
+    ok = linear_int8(p);
+  }
+  if (!ok) throw py::value_error("x must be finite to be quantised to int8 (it holds NaN or inf)");
+  return y;
+}
+
+template <typename In, typename Out, typename Fn>
+py::array convert(const py::object& obj, const char* name, Fn&& fn) {
+  const Strided<In> x = contiguous_view<In>(require_ndarray(obj, name), name);
+  py::array_t<Out> out = empty<Out>(x.shape);
+  Out* o = out.mutable_data();
+  {
+    py::gil_scoped_release release;
+    fn(x.data, o, x.size());
+  }
+  return out;
+}
+
+// (m, k) @ (k, n) shapes of two contiguous 2-D operands.
+template <typename T>
+std::pair<Strided<T>, Strided<T>> gemm_operands(const py::object& a_obj, const py::object& b_obj) {
+  const py::array a_arr = require_ndarray(a_obj, "a"), b_arr = require_ndarray(b_obj, "b");
+  require_ndim(a_arr, "a", 2, 2);
+  require_ndim(b_arr, "b", 2, 2);
+  Strided<T> a = contiguous_view<T>(a_arr, "a"), b = contiguous_view<T>(b_arr, "b");
+  if (a.shape[1] != b.shape[0])
+    throw py::value_error("inner dimensions differ: a is " + shape_str(a.shape) + ", b is " + shape_str(b.shape) +
+                          " (a's columns must equal b's rows)");
+  return {a, b};
+}
+
+}  // namespace
+
+void bind_quant(py::module_& m) {
+  m.def("quantize_int8", &quantize_int8_py, py::arg("x"), py::arg("symmetric"), py::arg("axis"), py::arg("scale"),
+        py::arg("zero_point"));
+  m.def("dequantize_int8", &dequantize_int8_py, py::arg("q"), py::arg("scale"), py::arg("zero_point"), py::arg("axis"));
+  m.def("gemm_int8", &gemm_int8_py, py::arg("a"), py::arg("b"), py::arg("trans_b"));
+  m.def("gemm_int8_reference", [](const py::object& a_obj, const py::object& b_obj, bool emulate_vnni) {
+    // The scalar reference (or the emulated VNNI driver), for tests of the fast paths.
+    const py::array a_arr = require_ndarray(a_obj, "a"), b_arr = require_ndarray(b_obj, "b");
+    require_ndim(a_arr, "a", 2, 2);
+    require_ndim(b_arr, "b", 2, 2);
+    const Strided<int8_t> a = view<int8_t>(a_arr, "a"), b = view<int8_t>(b_arr, "b");
+    if (a.shape[1] != b.shape[0]) throw py::value_error("inner dimensions differ");
+    py::array_t<int32_t> c = empty<int32_t>({a.shape[0], b.shape[1]});
+    GemmInt8Params p;
+    p.m = a.shape[0]; p.k = a.shape[1]; p.n = b.shape[1];
+    p.a = a.data; p.a_row_stride = a.strides[0]; p.a_col_stride = a.strides[1];
+    p.b = b.data; p.b_row_stride = b.strides[0]; p.b_col_stride = b.strides[1];
+    p.c = c.mutable_data(); p.c_row_stride = p.n;
+    {
+      py::gil_scoped_release release;
+      if (emulate_vnni) gemm_int8_vnni_emulated(p);
+      else gemm_int8_reference(p);
+    }
+    return c;
+  }, py::arg("a"), py::arg("b"), py::arg("emulate_vnni") = false);
+  m.def("_exhaustive_check", [](const std::string& what, bool saturate) {
+    // Every float32 bit pattern through the dispatched converter against the scalar reference
+    // (to_fp8_ref / to_bf16_ref); returns the number of disagreements. Seconds, for a one-off run
+    // (tests/exhaustive_quant.py), not for the test suite.
+    const bool bf16 = what == "bf16";
+    const Fp8Format fmt = bf16 ? Fp8Format::e4m3 : fp8_format(what, "what");
+    py::gil_scoped_release release;
+    constexpr int64_t chunk = int64_t{1} << 22;
+    std::vector<float> x(chunk);
+    std::vector<uint8_t> out8(chunk);
+    std::vector<uint16_t> out16(chunk);
+    int64_t bad = 0;
+    for (int64_t start = 0; start < (int64_t{1} << 32); start += chunk) {
+      for (int64_t i = 0; i < chunk; ++i) {
+        const uint32_t u = static_cast<uint32_t>(start + i);
+        std::memcpy(&x[i], &u, 4);
+      }
+      if (bf16) {
+        to_bf16(x.data(), out16.data(), chunk);
+        for (int64_t i = 0; i < chunk; ++i) bad += out16[i] != to_bf16_ref(x[i]);
+      } else {
+        to_fp8(x.data(), out8.data(), chunk, fmt, saturate);
+        for (int64_t i = 0; i < chunk; ++i) bad += out8[i] != to_fp8_ref(x[i], fmt, saturate);
+      }
+    }
+    return bad;
+  }, py::arg("what"), py::arg("saturate"));
+  m.def("linear_int8", &linear_int8_py, py::arg("x"), py::arg("w_q"), py::arg("w_scale"), py::arg("bias"));
+  m.def("to_fp8", [](const py::object& x, const std::string& fmt, bool saturate) {
+    const Fp8Format f = fp8_format(fmt, "fmt");
+    return convert<float, uint8_t>(x, "x", [&](const float* a, uint8_t* b, int64_t n) { to_fp8(a, b, n, f, saturate); });
+  }, py::arg("x"), py::arg("fmt"), py::arg("saturate"));
+  m.def("from_fp8", [](const py::object& codes, const std::string& fmt) {
+    const Fp8Format f = fp8_format(fmt, "fmt");
+    return convert<uint8_t, float>(codes, "codes", [&](const uint8_t* a, float* b, int64_t n) { from_fp8(a, b, n, f); });
+  }, py::arg("codes"), py::arg("fmt"));
+  m.def("to_bf16", [](const py::object& x) {
+    return convert<float, uint16_t>(x, "x", [](const float* a, uint16_t* b, int64_t n) { to_bf16(a, b, n); });
+  }, py::arg("x"));
+  m.def("from_bf16", [](const py::object& x) {
+    return convert<uint16_t, float>(x, "x", [](const uint16_t* a, float* b, int64_t n) { from_bf16(a, b, n); });
+  }, py::arg("x"));
+  m.def("gemm_fp8", [](const py::object& a_obj, const py::object& b_obj, double scale_a, double scale_b,
+                       const std::string& fmt_a, const std::string& fmt_b) {
+    const Fp8Format fa = fp8_format(fmt_a, "fmt_a"), fb = fp8_format(fmt_b, "fmt_b");
+    auto [a, b] = gemm_operands<uint8_t>(a_obj, b_obj);
+    py::array_t<float> c = empty<float>({a.shape[0], b.shape[1]});
+    float* c_ptr = c.mutable_data();
+    {
+      py::gil_scoped_release release;
+      gemm_fp8(a.shape[0], b.shape[1], a.shape[1], a.data, b.data, static_cast<float>(scale_a),
+               static_cast<float>(scale_b), fa, fb, c_ptr);
+    }
+    return c;
+  }, py::arg("a"), py::arg("b"), py::arg("scale_a"), py::arg("scale_b"), py::arg("fmt_a"), py::arg("fmt_b"));
+  m.def("gemm_bf16", [](const py::object& a_obj, const py::object& b_obj) {
+    auto [a, b] = gemm_operands<uint16_t>(a_obj, b_obj);
+    py::array_t<float> c = empty<float>({a.shape[0], b.shape[1]});
+    float* c_ptr = c.mutable_data();
+    {
+      py::gil_scoped_release release;
+      gemm_bf16(a.shape[0], b.shape[1], a.shape[1], a.data, b.data, c_ptr);
+    }
+    return c;
+  }, py::arg("a"), py::arg("b"));
+}

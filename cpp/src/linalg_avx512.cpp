@@ -1,0 +1,14 @@
+// The loops of linalg_kernels.inc compiled with the avx512 flags (see CMakeLists.txt).
+#include "grimoire/linalg.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <numeric>
+#include <vector>
+
+#include "grimoire/parallel.h"
+
+namespace grimoire::linalg_detail::avx512 {
+#include "linalg_kernels.inc"
+}  // namespace grimoire::linalg_detail::avx512

@@ -1,0 +1,276 @@
+// Quantisation and low-precision conversions: the scalar references (the definition of
+// correctness) and the drivers that split, thread and dispatch to quant_avx2.cpp /
+// quant_avx512.cpp. Formats and rounding rules: see grimoire/quant.h.
+#include "grimoire/quant.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+#include "grimoire/cpu.h"
+#include "grimoire/parallel.h"
+#include "quant_simd.h"
+
+namespace grimoire {
+
+namespace {
+
+using quant_simd::Fp8Spec;
+using quant_simd::fp8_spec;
+
+const std::vector<Isa> kPaths = {Isa::scalar, Isa::avx2, Isa::avx512};
+const bool registered = (register_family("quant_int8", kPaths), register_family("fp8", kPaths),
+                         register_family("bf16", kPaths), true);
+
+constexpr int64_t kGrain = 1 << 16;  // elements per thread below which a conversion stays serial
+
+inline uint32_t bits_of(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, 4);
+  return u;
+}
+inline float float_of(uint32_t u) {
+  float x;
+  std::memcpy(&x, &u, 4);
+  return x;
+}
+
+}  // namespace
+
+// ---- scalar spans (the reference, used for the scalar path and the SIMD tails) ---------------
+namespace quant_simd::scalar {
+
+void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_t zp, int32_t qmin,
+                        int32_t qmax) {
+  for (int64_t i = 0; i < n; ++i) {
+    // x * (1/scale) + zero_point with one rounding (fused multiply-add, as PyTorch computes it),
+    // clamped in float first so a huge |x| cannot overflow the integer conversion.
+    const float v = std::min(std::max(std::fma(x[i], inv_scale, static_cast<float>(zp)), -1e9f), 1e9f);
+    const int32_t r = static_cast<int32_t>(std::nearbyint(v));
+    q[i] = static_cast<int8_t>(std::min(std::max(r, qmin), qmax));
+  }
+}
+
+void dequantize_int8(const int8_t* q, float* x, int64_t n, float scale, int32_t zp) {
+  for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(static_cast<int32_t>(q[i]) - zp) * scale;
+}
+
+void to_fp8(const float* x, uint8_t* out, int64_t n, Fp8Format fmt, bool saturate) {
+  for (int64_t i = 0; i < n; ++i) out[i] = to_fp8_ref(x[i], fmt, saturate);
+}
+
+void to_bf16(const float* x, uint16_t* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = to_bf16_ref(x[i]);
+}
+
+void from_bf16(const uint16_t* x, float* out, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) out[i] = from_bf16_ref(x[i]);
+}
+
+}  // namespace quant_simd::scalar
+
+namespace {
+
+const std::array<float, 256>& fp8_table(Fp8Format fmt) {
+  static const auto make = [](Fp8Format f) {
+    std::array<float, 256> t{};
+    for (int c = 0; c < 256; ++c) t[c] = from_fp8_ref(static_cast<uint8_t>(c), f);
+    return t;
+  };
+  static const std::array<float, 256> e4m3 = make(Fp8Format::e4m3), e5m2 = make(Fp8Format::e5m2);
+  return fmt == Fp8Format::e4m3 ? e4m3 : e5m2;
+}
+
+void from_fp8_span(const uint8_t* codes, float* out, int64_t n, Fp8Format fmt) {
+  const float* table = fp8_table(fmt).data();
+  for (int64_t i = 0; i < n; ++i) out[i] = table[codes[i]];
+}
+
+// Split [0, n) over the threads; each chunk runs the span function of the chosen ISA.
+template <typename Body>
+void chunked(int64_t n, Body&& body) {
+  parallel_for(n, kGrain, [&](int64_t b, int64_t e) { body(b, e - b); });
+}
+
+}  // namespace
+
+// ---- scalar references ---------------------------------------------------------------------
+
+uint8_t to_fp8_ref(float x, Fp8Format fmt, bool saturate) {
+  const Fp8Spec& s = fp8_spec(fmt);
+  const uint32_t u = bits_of(x);
+  const uint32_t sign = (u >> 24) & 0x80;
+  const uint32_t a = u & 0x7FFFFFFF;
+  if (a > 0x7F800000) return static_cast<uint8_t>(sign | s.nan_code);
+  if (a == 0x7F800000) return static_cast<uint8_t>(sign | (saturate ? s.inf_sat : s.inf_nosat));
+  uint32_t code;
+  if (a < s.min_normal_bits) {
+    // Subnormal (or zero) in the format: the code is |x| in units of the smallest subnormal,
+    // rounded to nearest even; a result of 2^mbits is the smallest normal's code, as it should be.
+    code = static_cast<uint32_t>(std::nearbyint(float_of(a) * s.subnormal_scale));
+  } else {
+    // Normal: round the float32 mantissa to mbits bits (nearest even) on the bit pattern, then
+    // rebias the exponent. A carry out of the mantissa correctly bumps the exponent.
+    const int shift = 23 - s.mbits;
+    const uint32_t r = (a + ((1u << (shift - 1)) - 1) + ((a >> shift) & 1)) >> shift;
+    code = r - (static_cast<uint32_t>(127 - s.bias) << s.mbits);
+  }
+  if (code > s.max_code) code = saturate ? s.max_code : s.overflow_nosat;
+  return static_cast<uint8_t>(sign | code);
+}
+
+float from_fp8_ref(uint8_t code, Fp8Format fmt) {
+  const Fp8Spec& s = fp8_spec(fmt);
+  const bool negative = code & 0x80;
+  const int e = (code & 0x7F) >> s.mbits;
+  const int m = code & ((1 << s.mbits) - 1);
+  const int emax = (1 << (7 - s.mbits)) - 1;
+  const float nan = float_of(negative ? 0xFFC00000u : 0x7FC00000u);
+  if (fmt == Fp8Format::e4m3 && (code & 0x7F) == 0x7F) return nan;
+  if (fmt == Fp8Format::e5m2 && e == emax) {
+    if (m != 0) return nan;
+    return negative ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+  }
+  const float mag = e == 0 ? std::ldexp(static_cast<float>(m), 1 - s.bias - s.mbits)
+                           : std::ldexp(static_cast<float>((1 << s.mbits) + m), e - s.bias - s.mbits);
+  return negative ? -mag : mag;
+}
+
+uint16_t to_bf16_ref(float x) {
+  const uint32_t u = bits_of(x);
+  if ((u & 0x7FFFFFFF) > 0x7F800000) return static_cast<uint16_t>(((u >> 16) & 0x8000) | 0x7FC0);
+  return static_cast<uint16_t>((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
+}
+
+float from_bf16_ref(uint16_t x) { return float_of(static_cast<uint32_t>(x) << 16); }
+
+// ---- int8 ----------------------------------------------------------------------------------
+
+bool choose_qparams_int8(const float* x, const QuantInt8Params& p, bool symmetric, float* scale,
+                         int32_t* zero_point) {
+  const int64_t C = p.channels, inner = p.inner, outer = p.outer;
+  std::vector<float> lo(C, 0.0f), hi(C, 0.0f);
+  std::vector<char> bad(C, 0);
+  // min/max of one channel's slice x[o, c, i0:i1] folded into (l, h); non-finite values flagged.
+  auto fold = [&](int64_t c, int64_t o, int64_t i0, int64_t i1, float& l, float& h, uint32_t& nonfinite) {
+    const float* row = x + (o * C + c) * inner;
+    for (int64_t i = i0; i < i1; ++i) {
+      const float v = row[i];
+      l = v < l ? v : l;
+      h = v > h ? v : h;
+      nonfinite |= static_cast<uint32_t>((bits_of(v) & 0x7F800000) == 0x7F800000);
+    }
+  };
+  if (C == 1) {
+    // Per tensor: a parallel reduction over chunks of the flat array.
+    const int64_t n = outer * inner;
+    const int T = std::max(1, std::min<int>(num_threads(), static_cast<int>(n / kGrain)));
+    std::vector<float> tl(T, 0.0f), th(T, 0.0f);
+    std::vector<uint32_t> tb(T, 0);
+    parallel_for(T, 1, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; ++t) fold(0, 0, n * t / T, n * (t + 1) / T, tl[t], th[t], tb[t]);
+    });
+    for (int t = 0; t < T; ++t) {
+      lo[0] = std::min(lo[0], tl[t]);
+      hi[0] = std::max(hi[0], th[t]);
+      bad[0] |= tb[t] != 0;
+    }
+  } else {
+    parallel_for(C, std::max<int64_t>(1, kGrain / std::max<int64_t>(1, outer * inner)), [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; ++c) {
+        uint32_t nf = 0;
+        for (int64_t o = 0; o < outer; ++o) fold(c, o, 0, inner, lo[c], hi[c], nf);
+        bad[c] = nf != 0;
+      }
+    });
+  }
+  for (int64_t c = 0; c < C; ++c)
+    if (bad[c]) return false;
+  for (int64_t c = 0; c < C; ++c) {
+    // lo <= 0 <= hi always (the folds start from 0): zero is exactly representable.
+    if (symmetric) {
+      const float amax = std::max(-lo[c], hi[c]);
+      scale[c] = amax > 0.0f ? amax / 127.0f : 1.0f;
+      zero_point[c] = 0;
+    } else {
+      const float s = (hi[c] - lo[c]) / 255.0f;
+      if (!(s > 0.0f)) {
+        scale[c] = 1.0f;
+        zero_point[c] = 0;
+        continue;
+      }
+      scale[c] = s;
+      const int32_t zp = -128 - static_cast<int32_t>(std::nearbyint(lo[c] / s));
+      zero_point[c] = std::min(std::max(zp, -128), 127);
+    }
+  }
+  return true;
+}
+
+void quantize_int8(const float* x, int8_t* q, const QuantInt8Params& p) {
+  const Isa isa = isa_for(kPaths);
+  const int64_t rows = p.outer * p.channels, inner = p.inner;
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t c = r % p.channels;
+      const float inv = 1.0f / p.scale[c];
+      const float* xs = x + r * inner;
+      int8_t* qs = q + r * inner;
+      if (isa == Isa::avx512) quant_simd::avx512::quantize_int8(xs, qs, inner, inv, p.zero_point[c], p.qmin, p.qmax);
+      else if (isa == Isa::avx2) quant_simd::avx2::quantize_int8(xs, qs, inner, inv, p.zero_point[c], p.qmin, p.qmax);
+      else quant_simd::scalar::quantize_int8(xs, qs, inner, inv, p.zero_point[c], p.qmin, p.qmax);
+    }
+  });
+}
+
+void dequantize_int8(const int8_t* q, float* x, const QuantInt8Params& p) {
+  const Isa isa = isa_for(kPaths);
+  const int64_t rows = p.outer * p.channels, inner = p.inner;
+  parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; ++r) {
+      const int64_t c = r % p.channels;
+      if (isa == Isa::avx512) quant_simd::avx512::dequantize_int8(q + r * inner, x + r * inner, inner, p.scale[c], p.zero_point[c]);
+      else if (isa == Isa::avx2) quant_simd::avx2::dequantize_int8(q + r * inner, x + r * inner, inner, p.scale[c], p.zero_point[c]);
+      else quant_simd::scalar::dequantize_int8(q + r * inner, x + r * inner, inner, p.scale[c], p.zero_point[c]);
+    }
+  });
+}
+
+// ---- fp8 / bf16 ----------------------------------------------------------------------------
+
+void to_fp8(const float* x, uint8_t* out, int64_t n, Fp8Format fmt, bool saturate) {
+  const Isa isa = isa_for(kPaths);
+  chunked(n, [&](int64_t b, int64_t len) {
+    if (isa == Isa::avx512) quant_simd::avx512::to_fp8(x + b, out + b, len, fmt, saturate);
+    else if (isa == Isa::avx2) quant_simd::avx2::to_fp8(x + b, out + b, len, fmt, saturate);
+    else quant_simd::scalar::to_fp8(x + b, out + b, len, fmt, saturate);
+  });
+}
+
+void from_fp8(const uint8_t* codes, float* out, int64_t n, Fp8Format fmt) {
+  // A 256-entry table lookup is as fast as the memory on every path.
+  chunked(n, [&](int64_t b, int64_t len) { from_fp8_span(codes + b, out + b, len, fmt); });
+}
+
+void to_bf16(const float* x, uint16_t* out, int64_t n) {
+  const Isa isa = isa_for(kPaths);
+  chunked(n, [&](int64_t b, int64_t len) {
+    if (isa == Isa::avx512) quant_simd::avx512::to_bf16(x + b, out + b, len);
+    else if (isa == Isa::avx2) quant_simd::avx2::to_bf16(x + b, out + b, len);
+    else quant_simd::scalar::to_bf16(x + b, out + b, len);
+  });
+}
+
+void from_bf16(const uint16_t* x, float* out, int64_t n) {
+  const Isa isa = isa_for(kPaths);
+  chunked(n, [&](int64_t b, int64_t len) {
+    if (isa == Isa::avx512) quant_simd::avx512::from_bf16(x + b, out + b, len);
+    else if (isa == Isa::avx2) quant_simd::avx2::from_bf16(x + b, out + b, len);
+    else quant_simd::scalar::from_bf16(x + b, out + b, len);
+  });
+}
+
+}  // namespace grimoire

@@ -1,0 +1,175 @@
+"""Quantisation and low-precision formats (primer 6.2, model compression).
+
+Three number formats narrower than float32, and the matrix products on them:
+
+* **int8** (affine quantisation): ``q = clamp(round(x / scale + zero_point), qmin, qmax)`` and
+  back ``x ~ (q - zero_point) * scale``; ``round`` is half-to-even and ``x / scale + zero_point``
+  is computed as ``fma(x, 1 / scale, zero_point)`` in float32 (one rounding), as PyTorch's
+  ``quantize_per_tensor`` does, so the codes match it bit for bit. 4x smaller than
+  float32. :func:`gemm_int8` multiplies int8 matrices exactly in int32; :func:`linear_int8` is a
+  quantised linear layer.
+* **FP8** (OCP): E4M3 (``float8_e4m3fn``: 4 exponent bits, 3 mantissa bits, max 448, no
+  infinity) and E5M2 (max 57344, with infinities), as uint8 codes. 4x smaller.
+* **bf16** (brain float): the upper 16 bits of a float32 (same range, 8 bits of precision), as
+  uint16 codes. 2x smaller.
+
+Every conversion rounds to nearest, ties to even, and is bit-for-bit the same as ``ml_dtypes``
+(FP8 with ``saturate=False``; with the default ``saturate=True`` only values beyond the range
+differ: they become +-max).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import _core
+
+_FP8_FORMATS = ("e4m3", "e5m2")
+
+
+def _fmt(fmt: str, name: str = "fmt") -> str:
+    if not isinstance(fmt, str) or fmt not in _FP8_FORMATS:
+        raise ValueError(f"{name} must be 'e4m3' or 'e5m2', got {fmt!r}")
+    return fmt
+
+
+def _channel_params(values, dtype, name: str, axis: int | None) -> np.ndarray:
+    """scale / zero_point as a 1-D array: a scalar for axis=None, an array per channel."""
+    if axis is None:
+        if np.ndim(values) != 0:
+            raise ValueError(f"{name} must be a scalar when axis is None, got shape {np.shape(values)}")
+        return np.array([values], dtype=dtype)
+    if not isinstance(values, np.ndarray):
+        raise TypeError(f"{name} must be a numpy.ndarray of {np.dtype(dtype).name} when axis is given, "
+                        f"got {type(values).__name__}")
+    return values
+
+
+def quantize_int8(
+    x: np.ndarray,
+    *,
+    symmetric: bool = True,
+    axis: int | None = None,
+    scale=None,
+    zero_point=None,
+) -> tuple[np.ndarray, np.float32 | np.ndarray, np.int32 | np.ndarray]:
+    """Quantise float32 to int8: ``q = clamp(round_half_even(x / scale + zero_point), qmin, qmax)``.
+
+    Parameters
+    ----------
+    x : float32 array, any shape (C-contiguous); must be finite.
+    symmetric : True: ``scale = max|x| / 127``, ``zero_point = 0``, q in [-127, 127] (so that
+        -q is always representable). False (affine): from ``lo = min(min x, 0)``,
+        ``hi = max(max x, 0)``: ``scale = (hi - lo) / 255``,
+        ``zero_point = clamp(-128 - round(lo / scale), -128, 127)``, q in [-128, 127]
+        (PyTorch's ``MinMaxObserver`` for qint8; zero is always exactly representable). A
+        channel of zeros gets scale 1.
+    axis : None for one scale for the whole tensor (``torch.quantize_per_tensor``); an axis for
+        one scale per index along it (``torch.quantize_per_channel``), e.g. ``axis=0`` for an
+        (out_features, in_features) weight.
+    scale, zero_point : given parameters instead of ones computed from x (scalars for
+        axis=None, float32 / int32 arrays of the axis' length otherwise).
+
+    Returns
+    -------
+    (q int8 of x's shape, scale float32, zero_point int32): scalars for axis=None, arrays of
+    shape (x.shape[axis],) otherwise.
+    """
+    if axis is not None and (isinstance(axis, bool) or not isinstance(axis, (int, np.integer))):
+        raise TypeError(f"axis must be None or an int, got {type(axis).__name__}")
+    if (scale is None) != (zero_point is None):
+        raise ValueError("scale and zero_point must be given together (or neither, to compute them from x)")
+    if scale is not None:
+        scale = _channel_params(scale, np.float32, "scale", axis)
+        zero_point = _channel_params(zero_point, np.int32, "zero_point", axis)
+    q, s, z = _core.quantize_int8(x, bool(symmetric), axis, scale, zero_point)
+    if axis is None:
+        return q, np.float32(s[0]), np.int32(z[0])
+    return q, s, z
+
+
+def dequantize_int8(q: np.ndarray, scale, zero_point, axis: int | None = None) -> np.ndarray:
+    """Back to float32: ``x = (q - zero_point) * scale`` (per tensor, or per index along ``axis``).
+
+    ``q`` is an int8 array (C-contiguous); ``scale``/``zero_point`` as returned by
+    :func:`quantize_int8` (scalars for axis=None, float32 / int32 arrays otherwise). Matches
+    ``torch.dequantize``.
+    """
+    return _core.dequantize_int8(q, _channel_params(scale, np.float32, "scale", axis),
+                                 _channel_params(zero_point, np.int32, "zero_point", axis), axis)
+
+
+def gemm_int8(a_q: np.ndarray, b_q: np.ndarray, *, trans_b: bool = False) -> np.ndarray:
+    """Exact integer matrix product ``C = A @ B`` of int8 matrices, accumulated in int32.
+
+    a_q: int8 (m, k); b_q: int8 (k, n), or (n, k) with ``trans_b=True`` (the layout of a
+    linear layer's weight). Any strides. Returns int32 (m, n), equal to
+    ``a.astype(int32) @ b.astype(int32)``: exact whenever the result fits in int32 (always for
+    k < 2**17, as ``|a*b| <= 128*128``), wrapping modulo 2**32 beyond, as NumPy does.
+
+    Paths: AVX-512 VNNI (vpdpbusd on ``a + 128`` with ``128 * colsum(B)`` subtracted), AVX2
+    (vpmaddwd on int16-widened operands, exact), scalar; packed and multithreaded.
+    """
+    return _core.gemm_int8(a_q, b_q, bool(trans_b))
+
+
+def linear_int8(x: np.ndarray, w_q: np.ndarray, w_scale: np.ndarray,
+                bias: np.ndarray | None = None) -> np.ndarray:
+    """A dynamically quantised linear layer: ``y = x W^T + bias`` with int8 operands.
+
+    Each row of ``x`` is quantised on the fly (symmetric, ``s_x[i] = max|x_i| / 127``), the
+    product is taken in int32 (:func:`gemm_int8`), and the epilogue rescales:
+    ``y[i, j] = s_x[i] * w_scale[j] * sum_k q(x)[i, k] * w_q[j, k] + bias[j]``.
+
+    x: float32 (m, k), finite; w_q: int8 (n, k), e.g. ``quantize_int8(w, axis=0)[0]``;
+    w_scale: float32 (n,); bias: float32 (n,) or None. All C-contiguous. Returns float32 (m, n).
+    """
+    return _core.linear_int8(x, w_q, w_scale, bias)
+
+
+def to_fp8(x: np.ndarray, fmt: str = "e4m3", saturate: bool = True) -> np.ndarray:
+    """float32 -> FP8 codes (uint8, same shape), round to nearest even, subnormals included.
+
+    ``fmt``: ``"e4m3"`` (max 448, no infinity; NaN codes 0x7F/0xFF) or ``"e5m2"`` (max 57344,
+    inf 0x7C/0xFC). ``saturate=True`` (the FP8-training mode): a finite value beyond the range
+    becomes +-max, an infinity +-448 in E4M3 and stays +-inf in E5M2. ``saturate=False``:
+    bit-for-bit ``x.astype(ml_dtypes.float8_e4m3fn / float8_e5m2)`` (overflow gives NaN in E4M3,
+    inf in E5M2). NaN stays NaN (sign kept).
+    """
+    return _core.to_fp8(x, _fmt(fmt), bool(saturate))
+
+
+def from_fp8(codes: np.ndarray, fmt: str = "e4m3") -> np.ndarray:
+    """FP8 codes (uint8) -> float32, exact (every FP8 value is a float32)."""
+    return _core.from_fp8(codes, _fmt(fmt))
+
+
+def to_bf16(x: np.ndarray) -> np.ndarray:
+    """float32 -> bf16 codes (uint16): round to nearest even on the upper 16 bits; overflow gives
+    inf; NaN becomes the quiet NaN ``sign | 0x7FC0``. Equals ``x.astype(ml_dtypes.bfloat16).view(uint16)``."""
+    return _core.to_bf16(x)
+
+
+def from_bf16(codes: np.ndarray) -> np.ndarray:
+    """bf16 codes (uint16) -> float32, exact (the code shifted into the upper half)."""
+    return _core.from_bf16(codes)
+
+
+def gemm_fp8(a8: np.ndarray, b8: np.ndarray, scale_a: float = 1.0, scale_b: float = 1.0,
+             fmt_a: str = "e4m3", fmt_b: str = "e4m3") -> np.ndarray:
+    """``C = (scale_a * scale_b) * fp8(A) @ fp8(B)`` in float32.
+
+    a8: uint8 FP8 codes (m, k); b8: (k, n); C-contiguous. The codes are decoded exactly to
+    float32 and multiplied with float32 accumulation (the float32 GEMM). Returns float32 (m, n).
+    """
+    return _core.gemm_fp8(a8, b8, float(scale_a), float(scale_b), _fmt(fmt_a, "fmt_a"), _fmt(fmt_b, "fmt_b"))
+
+
+def gemm_bf16(a_u16: np.ndarray, b_u16: np.ndarray) -> np.ndarray:
+    """``C = bf16(A) @ bf16(B)`` in float32: a (m, k), b (k, n) uint16 bf16 codes, C-contiguous;
+    decoded exactly to float32 and multiplied with float32 accumulation. Returns float32 (m, n)."""
+    return _core.gemm_bf16(a_u16, b_u16)
+
+
+__all__ = ["quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8", "to_fp8", "from_fp8",
+           "to_bf16", "from_bf16", "gemm_fp8", "gemm_bf16"]

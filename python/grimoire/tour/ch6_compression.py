@@ -1,0 +1,95 @@
+"""Tour, primer 6.2: model compression (quantisation, low-precision formats, pruning, low rank)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..kernels import (
+    dequantize_int8,
+    from_bf16,
+    from_fp8,
+    gemm_int8,
+    linear_int8,
+    quantize_int8,
+    to_bf16,
+    to_fp8,
+)
+from . import Tour, section
+
+
+def _rel(approx: np.ndarray, exact: np.ndarray) -> float:
+    """Relative Frobenius error ||approx - exact|| / ||exact||."""
+    exact64 = exact.astype(np.float64)
+    return float(np.linalg.norm(approx.astype(np.float64) - exact64) / np.linalg.norm(exact64))
+
+
+def _weight(rng: np.random.Generator, n: int = 256) -> np.ndarray:
+    """A stand-in for a trained layer's weight: a decaying spectrum (most of the energy in a few
+    directions, as in trained networks), rows of different scale, plus small noise."""
+    u, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    v, _ = np.linalg.qr(rng.standard_normal((n, n)))
+    s = 1.0 / (1.0 + np.arange(n)) ** 1.2
+    w = (u * s) @ v.T
+    w *= rng.uniform(0.3, 3.0, (n, 1))  # output channels with different ranges
+    w += 2e-4 * rng.standard_normal((n, n))
+    return (w / np.abs(w).max()).astype(np.float32)
+
+
+@section("6.2", "Model compression", "grimoire.kernels.quant (int8, FP8, bf16), numpy (pruning, SVD)")
+def model_compression(t: Tour) -> None:
+    rng = np.random.default_rng(0)
+    w = _weight(rng)
+    n = w.shape[0]
+    x = rng.standard_normal((64, n)).astype(np.float32)
+    y = x @ w.T
+    t.say(f"a {n}x{n} float32 weight W ({w.nbytes // 1024} KiB), a batch x of 64 inputs, y = x W^T")
+
+    # ---- quantisation: fewer bits per weight -------------------------------------------------
+    t.say("", "Quantization: store each weight in fewer bits (error = ||W' - W|| / ||W||)")
+    rows = []
+    q, s, z = quantize_int8(w)
+    rows.append(("int8, one scale for the tensor", q.nbytes + 8, _rel(dequantize_int8(q, s, z), w)))
+    qc, sc, zc = quantize_int8(w, axis=0)
+    rows.append(("int8, one scale per output row", qc.nbytes + sc.nbytes + zc.nbytes,
+                 _rel(dequantize_int8(qc, sc, zc, axis=0), w)))
+    for fmt, top in (("e4m3", 448.0), ("e5m2", 57344.0)):
+        scale = np.float32(np.abs(w).max() / top)  # map the largest weight to the format's max
+        codes = to_fp8(w / scale, fmt)
+        rows.append((f"FP8 {fmt.upper()}, scaled to its max {top:g}", codes.nbytes + 4,
+                     _rel(from_fp8(codes, fmt) * scale, w)))
+    b16 = to_bf16(w)
+    rows.append(("bf16 (float32 with 8 mantissa bits)", b16.nbytes, _rel(from_bf16(b16), w)))
+    for name, nbytes, err in rows:
+        t.say(f"  {name:<40} {nbytes / 1024:7.0f} KiB ({w.nbytes / nbytes:3.1f}x smaller)  error {err:.2e}")
+    t.say("int8 spends its 256 levels evenly over [-max, max]; FP8 spends them logarithmically "
+          "(relative precision), bf16 keeps float32's range with 3 significant digits.")
+
+    # ---- an int8 layer computes in integers ------------------------------------------------------
+    y8 = linear_int8(x, qc, sc)
+    t.say("", "An int8 linear layer: x quantised per row on the fly, int32 products (gemm_int8), "
+          "scales applied at the end:")
+    t.show("  relative error of y = linear_int8(x, W_q, scales) against float32", f"{_rel(y8, y):.2e}")
+    a = np.array([[-128, 127], [5, -3]], dtype=np.int8)
+    t.show("  gemm_int8 is exact: [[-128, 127], [5, -3]] @ itself (int32)", gemm_int8(a, a))
+
+    # ---- pruning: drop the smallest weights -------------------------------------------------------
+    t.say("", "Pruning by magnitude: zero the weights with the smallest |w|")
+    mags = np.sort(np.abs(w).ravel())
+    for sparsity in (0.5, 0.8, 0.9, 0.95, 0.99):
+        cut = mags[int(sparsity * mags.size) - 1]
+        pruned = np.where(np.abs(w) > cut, w, np.float32(0))
+        t.say(f"  sparsity {sparsity:4.0%}: {np.count_nonzero(pruned):7d} weights left, "
+              f"error of W {_rel(pruned, w):.3f}, of y {_rel(x @ pruned.T, y):.3f}")
+
+    # ---- low-rank factorisation ---------------------------------------------------------------
+    t.say("", "Low-rank factorization: W ~ U_r S_r V_r^T (truncated SVD), 2 n r numbers instead of n^2")
+    u, sv, vt = np.linalg.svd(w.astype(np.float64))
+    energy = np.cumsum(sv**2) / np.sum(sv**2)
+    for r in (4, 16, 32, 64):
+        wr = (u[:, :r] * sv[:r]) @ vt[:r]
+        t.say(f"  rank {r:3d}: {2 * n * r / n**2:5.1%} of the parameters, {energy[r - 1]:6.1%} of the "
+              f"energy, error of W {_rel(wr, w):.3f}")
+    t.say("This W keeps its energy in a few directions but spreads it over every entry: low rank "
+          "compresses it far better than pruning, which pays off when many weights are near zero.")
+    t.say("Knowledge distillation (a small model trained to mimic a large one) is a training recipe, "
+          "not a transform of W: it needs the training loop of chapter 6.")
