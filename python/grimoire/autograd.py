@@ -78,12 +78,11 @@ def autocast_enabled() -> bool:
 
 
 def bf16_round(x: np.ndarray) -> np.ndarray:
-    """float32 -> the nearest bfloat16 (round to nearest even, NaN kept), as float32 values."""
-    x = np.asarray(x, np.float32)
-    u = np.ascontiguousarray(x).view(np.uint32)
-    r = (u + np.uint32(0x7FFF) + ((u >> np.uint32(16)) & np.uint32(1))) & np.uint32(0xFFFF0000)
-    r = np.where(np.isnan(x).reshape(u.shape), u | np.uint32(0x00400000), r)
-    return r.view(np.float32).reshape(x.shape)
+    """float32 -> the nearest bfloat16 (round to nearest even, NaN kept), as float32 values:
+    the core's ``to_bf16`` / ``from_bf16`` conversions."""
+    from .kernels import from_bf16, to_bf16
+
+    return from_bf16(to_bf16(np.ascontiguousarray(x, dtype=np.float32)))
 
 
 def manual_seed(seed: int) -> None:
