@@ -1,11 +1,10 @@
 """GNN layers against the same computation in PyTorch with a dense adjacency matrix."""
 
+import grimoire
 import networkx as nx
 import numpy as np
 import pytest
 import torch
-
-import grimoire
 from grimoire import optim
 from grimoire.autograd import Tensor, gradcheck
 from grimoire.graph import GCN, GCNConv, Graph, NormalizedAdjacency, SAGEConv, aggregate
