@@ -347,34 +347,58 @@ class Graph:
         return [[self._labels[v] for v in row if v >= 0] for row in ids]
 
 
-def propagate(graph: Graph, x: np.ndarray, normalize: str = "sym", self_loops: bool = True) -> np.ndarray:
-    """One message-passing AGGREGATE step, H' = A_hat @ X (primer 7.4), in the core.
+class NormalizedAdjacency:
+    """A fixed propagation matrix A_hat in CSR form, with its transpose for backward passes.
 
     ``normalize="sym"``: A_hat = D^-1/2 (A + I) D^-1/2 (Kipf & Welling's GCN propagation);
     ``"mean"``: D^-1 (A + I), the mean over the neighbourhood; ``"sum"``: A + I. Without
-    ``self_loops`` the I is left out. ``x`` is (n_nodes, n_features) float32 in node order.
+    ``self_loops`` the I is left out (and an existing self-loop is kept as an edge). Rows and
+    columns follow the graph's node order.
     """
-    if normalize not in ("sym", "mean", "sum"):
-        raise ValueError(f"normalize must be 'sym', 'mean' or 'sum', got {normalize!r}")
-    indptr, indices, weights = graph.csr()
-    n = len(graph)
-    rows = np.repeat(np.arange(n), np.diff(indptr))
-    if self_loops:
-        keep = rows != indices  # an existing self-loop is replaced by the added one
-        rows, cols, vals = rows[keep], indices[keep], weights[keep]
-        rows, cols = np.r_[rows, np.arange(n)], np.r_[cols, np.arange(n)]
-        vals = np.r_[vals, np.ones(n)]
-        order = np.lexsort((cols, rows))
-        rows, cols, vals = rows[order], cols[order], vals[order]
-    else:
+
+    def __init__(self, graph: Graph, normalize: str = "sym", self_loops: bool = True):
+        if normalize not in ("sym", "mean", "sum"):
+            raise ValueError(f"normalize must be 'sym', 'mean' or 'sum', got {normalize!r}")
+        indptr, indices, weights = graph.csr()
+        n = len(graph)
+        rows = np.repeat(np.arange(n), np.diff(indptr))
         cols, vals = indices, weights
-    deg = np.bincount(rows, weights=vals, minlength=n)
-    with np.errstate(divide="ignore"):
-        inv = np.where(deg > 0, 1.0 / deg, 0.0)
-    if normalize == "sym":
-        vals = vals * np.sqrt(inv[rows]) * np.sqrt(inv[cols])
-    elif normalize == "mean":
-        vals = vals * inv[rows]
-    new_indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=n), out=new_indptr[1:])
-    return _core.spmm_csr(new_indptr, cols.astype(np.int64), vals.astype(np.float32), x)
+        if self_loops:
+            keep = rows != cols  # an existing self-loop is replaced by the added one
+            rows, cols = np.r_[rows[keep], np.arange(n)], np.r_[cols[keep], np.arange(n)]
+            vals = np.r_[vals[keep], np.ones(n)]
+        deg = np.bincount(rows, weights=vals, minlength=n)
+        with np.errstate(divide="ignore"):
+            inv = np.where(deg > 0, 1.0 / deg, 0.0)
+        if normalize == "sym":
+            vals = vals * np.sqrt(inv[rows]) * np.sqrt(inv[cols])
+        elif normalize == "mean":
+            vals = vals * inv[rows]
+        self.n_nodes = n
+        self.csr = _csr_from_coo(rows, cols, vals, n)
+        self.csr_transposed = _csr_from_coo(cols, rows, vals, n)
+
+    def dense(self) -> np.ndarray:
+        """A_hat as a dense (n, n) array (for inspection and tests)."""
+        indptr, indices, values = self.csr
+        out = np.zeros((self.n_nodes, self.n_nodes))
+        out[np.repeat(np.arange(self.n_nodes), np.diff(indptr)), indices] = values
+        return out
+
+    def matmul(self, x: np.ndarray, transpose: bool = False) -> np.ndarray:
+        """A_hat @ x (or A_hat^T @ x) in the core; x is (n_nodes, n_features) float32."""
+        indptr, indices, values = self.csr_transposed if transpose else self.csr
+        return _core.spmm_csr(indptr, indices, values, x)
+
+
+def _csr_from_coo(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray, n: int):
+    order = np.lexsort((cols, rows))
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=indptr[1:])
+    return indptr, cols[order].astype(np.int64), vals[order].astype(np.float32)
+
+
+def propagate(graph: Graph, x: np.ndarray, normalize: str = "sym", self_loops: bool = True) -> np.ndarray:
+    """One message-passing AGGREGATE step, H' = A_hat @ X (primer 7.4), in the core; A_hat as in
+    :class:`NormalizedAdjacency`. ``x`` is (n_nodes, n_features) float32 in node order."""
+    return NormalizedAdjacency(graph, normalize, self_loops).matmul(x)
