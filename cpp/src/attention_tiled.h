@@ -411,55 +411,110 @@ void forward(const AttentionParams& p) {
 //     query block below the diagonal, in the transposed frame (rows = keys):
 //     S^T = K Q^T, P^T, dP^T = V dO^T, dS^T = P^T (dP^T - D),  dV += P^T dO,  dK += dS^T Q;
 //   pass 2, one item per (b, head, query block): S = Q K^T, P, dP = dO V^T, dS,  dQ += dS K.
-// Every output element is one thread's sum in a fixed order: deterministic.
+// When there are at least twice as many (b, kv head) pairs as threads (or a multiple of them),
+// one fused pass per pair does both (backward_fused) and skips pass 2's recomputation.
+// Every output element is one thread's sum in a fixed order, the same in both schemes:
+// deterministic, and independent of the thread count.
 // ---------------------------------------------------------------------------------------------
+// One tile of the dK/dV pass: key block [j0, j0 + cols) of head (b, hk) against query block
+// [i0, i0 + rows) of query head h, accumulated into dk and dv (cols x dp). With ds != nullptr
+// the tile's dS is also written there untransposed (rows x cp, zero beyond cols) for dQ.
 template <class V>
-void backward_dkdv_block(const AttentionParams& p, const float* D, int64_t b, int64_t hk, int64_t j0, int64_t cols,
-                         float* const* buf) {
+void dkdv_tile(const AttentionParams& p, const float* D, int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t j0,
+               int64_t cols, float* const* buf, float* dk, float* dv, float* ds, int64_t cp) {
   using O = Ops<V>;
-  const int64_t d = p.head_dim, dp = round_up(d, V::W), group = p.heads / p.kv_heads, off = p.k_len - p.q_len;
+  const int64_t d = p.head_dim, dp = round_up(d, V::W);
   float *qt = buf[0], *dot = buf[1], *qp = buf[2], *dop = buf[3], *st = buf[4], *dst = buf[5];
-  float *dk = buf[6], *dv = buf[7], *lse_u = buf[8], *d_u = buf[9];
-  for (int64_t x = 0; x < cols * dp; ++x) dk[x] = dv[x] = 0.0f;
-  const float* k = at(p.k, p.k_stride, b, hk, j0);
-  const float* v = at(p.v, p.v_stride, b, hk, j0);
-  const int64_t i_start = p.causal ? clamp64(j0 - off, 0, p.q_len) : 0;
-  for (int64_t h = hk * group; h < (hk + 1) * group; ++h) {
-    for (int64_t i0 = i_start / kBr * kBr; i0 < p.q_len; i0 += kBr) {
-      const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::W);
-      const float* q = at(p.q, p.q_stride, b, h, i0);
-      const float* go = at(p.grad_out, p.grad_out_stride, b, h, i0);
-      pack_transposed(q, p.q_stride[2], rows, d, qt, rp);
-      pack_transposed(go, p.grad_out_stride[2], rows, d, dot, rp);
-      pack_rows(q, p.q_stride[2], rows, d, qp, rp, dp);
-      pack_rows(go, p.grad_out_stride[2], rows, d, dop, rp, dp);
-      const float* lse = p.lse + (b * p.heads + h) * p.q_len + i0;
-      const float* Di = D + (b * p.heads + h) * p.q_len + i0;
-      for (int64_t u = 0; u < rp; ++u) {  // lse +inf makes P = 0 for padding and empty rows
-        lse_u[u] = u < rows && lse[u] != -kInf ? lse[u] : kInf;
-        d_u[u] = u < rows ? Di[u] : 0.0f;
-      }
-      O::gemm(cols, rp, d, k, p.k_stride[2], qt, rp, st, rp, false);  // S^T
-      for (int64_t t = 0; t < cols; ++t) {
-        epilogue(p, st + t * rp, rows, rp, b, h, i0, j0 + t, 1, 0);
-        O::exp_sub(st + t * rp, rp, lse_u);  // P^T
-      }
-      O::gemm(cols, rp, d, v, p.v_stride[2], dot, rp, dst, rp, false);  // dP^T
-      for (int64_t t = 0; t < cols; ++t) {
-        const float* pt = st + t * rp;
-        float* ds = dst + t * rp;
-        for (int64_t u = 0; u < rp; ++u) ds[u] = pt[u] * (ds[u] - d_u[u]);  // dS^T
-      }
-      O::gemm(cols, dp, rp, st, rp, dop, dp, dv, dp, true);   // dV += P^T dO
-      O::gemm(cols, dp, rp, dst, rp, qp, dp, dk, dp, true);   // dK += dS^T Q
-    }
+  float *lse_u = buf[6], *d_u = buf[7];
+  const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::W);
+  const float* q = at(p.q, p.q_stride, b, h, i0);
+  const float* go = at(p.grad_out, p.grad_out_stride, b, h, i0);
+  pack_transposed(q, p.q_stride[2], rows, d, qt, rp);
+  pack_transposed(go, p.grad_out_stride[2], rows, d, dot, rp);
+  pack_rows(q, p.q_stride[2], rows, d, qp, rp, dp);
+  pack_rows(go, p.grad_out_stride[2], rows, d, dop, rp, dp);
+  const float* lse = p.lse + (b * p.heads + h) * p.q_len + i0;
+  const float* Di = D + (b * p.heads + h) * p.q_len + i0;
+  for (int64_t u = 0; u < rp; ++u) {  // lse +inf makes P = 0 for padding and empty rows
+    lse_u[u] = u < rows && lse[u] != -kInf ? lse[u] : kInf;
+    d_u[u] = u < rows ? Di[u] : 0.0f;
   }
-  const int64_t o = ((b * p.kv_heads + hk) * p.k_len + j0) * d;
+  O::gemm(cols, rp, d, at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], qt, rp, st, rp, false);  // S^T
+  for (int64_t t = 0; t < cols; ++t) {
+    epilogue(p, st + t * rp, rows, rp, b, h, i0, j0 + t, 1, 0);
+    O::exp_sub(st + t * rp, rp, lse_u);  // P^T
+  }
+  O::gemm(cols, rp, d, at(p.v, p.v_stride, b, hk, j0), p.v_stride[2], dot, rp, dst, rp, false);  // dP^T
+  for (int64_t t = 0; t < cols; ++t) {
+    const float* pt = st + t * rp;
+    float* dsr = dst + t * rp;
+    for (int64_t u = 0; u < rp; ++u) dsr[u] = pt[u] * (dsr[u] - d_u[u]);  // dS^T
+  }
+  O::gemm(cols, dp, rp, st, rp, dop, dp, dv, dp, true);   // dV += P^T dO
+  O::gemm(cols, dp, rp, dst, rp, qp, dp, dk, dp, true);   // dK += dS^T Q
+  if (ds != nullptr)
+    for (int64_t u = 0; u < rows; ++u) {
+      float* row = ds + u * cp;
+      for (int64_t t = 0; t < cols; ++t) row[t] = dst[t * rp + u];
+      for (int64_t t = cols; t < cp; ++t) row[t] = 0.0f;
+    }
+}
+
+// The first query block that sees key j0 under the causal rule.
+inline int64_t first_query_block(const AttentionParams& p, int64_t j0) {
+  return p.causal ? clamp64(j0 - (p.k_len - p.q_len), 0, p.q_len) / kBr * kBr : 0;
+}
+
+inline void write_dkdv(const AttentionParams& p, int64_t b, int64_t hk, int64_t j0, int64_t cols, int64_t dp,
+                       const float* dk, const float* dv) {
+  const int64_t d = p.head_dim, o = ((b * p.kv_heads + hk) * p.k_len + j0) * d;
   for (int64_t t = 0; t < cols; ++t)
     for (int64_t c = 0; c < d; ++c) {
       p.dv[o + t * d + c] = dv[t * dp + c];
       p.dk[o + t * d + c] = dk[t * dp + c] * p.scale;
     }
+}
+
+template <class V>
+void backward_dkdv_block(const AttentionParams& p, const float* D, int64_t b, int64_t hk, int64_t j0, int64_t cols,
+                         float* const* buf) {
+  const int64_t dp = round_up(p.head_dim, V::W), group = p.heads / p.kv_heads;
+  float *dk = buf[8], *dv = buf[9];
+  for (int64_t x = 0; x < cols * dp; ++x) dk[x] = dv[x] = 0.0f;
+  for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
+    for (int64_t i0 = first_query_block(p, j0); i0 < p.q_len; i0 += kBr)
+      dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, buf, dk, dv, nullptr, 0);
+  write_dkdv(p, b, hk, j0, cols, dp, dk, dv);
+}
+
+// The fused backward for one (b, kv head), when there are enough of them to keep every thread
+// busy: dQ comes from the same dS tiles, saving the recomputation of S, P and dP (5 products a
+// tile instead of 7). The sums run in the same order as in the two passes (dK_j, dV_j over
+// heads then query blocks; dQ_i over key blocks), so the two give the same bits.
+template <class V>
+void backward_fused(const AttentionParams& p, const float* D, int64_t b, int64_t hk, float* const* buf, float* dkv,
+                    float* dq, float* kp, float* ds) {
+  using O = Ops<V>;
+  const int64_t d = p.head_dim, dp = round_up(d, V::W), group = p.heads / p.kv_heads;
+  float *dk = dkv, *dv = dkv + p.k_len * dp;
+  for (int64_t x = 0; x < 2 * p.k_len * dp; ++x) dkv[x] = 0.0f;
+  for (int64_t h = hk * group; h < (hk + 1) * group; ++h) {
+    for (int64_t x = 0; x < p.q_len * dp; ++x) dq[x] = 0.0f;
+    for (int64_t j0 = 0; j0 < p.k_len; j0 += kBc) {
+      const int64_t cols = min64(kBc, p.k_len - j0), cp = round_up(cols, V::W);
+      pack_rows(at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], cols, d, kp, cp, dp);
+      for (int64_t i0 = first_query_block(p, j0); i0 < p.q_len; i0 += kBr) {
+        const int64_t rows = min64(kBr, p.q_len - i0);
+        dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, buf, dk + j0 * dp, dv + j0 * dp, ds, cp);
+        O::gemm(rows, dp, cp, ds, cp, kp, dp, dq + i0 * dp, dp, true);  // dQ += dS K
+      }
+    }
+    float* out = p.dq + (b * p.heads + h) * p.q_len * d;
+    for (int64_t i = 0; i < p.q_len; ++i)
+      for (int64_t c = 0; c < d; ++c) out[i * d + c] = dq[i * dp + c] * p.scale;
+  }
+  for (int64_t j0 = 0; j0 < p.k_len; j0 += kBc)
+    write_dkdv(p, b, hk, j0, min64(kBc, p.k_len - j0), dp, dk + j0 * dp, dv + j0 * dp);
 }
 
 template <class V>
@@ -516,15 +571,30 @@ void backward(const AttentionParams& p) {
       D.data[r] = Ops<V>::dot(at(p.grad_out, p.grad_out_stride, b, h, i), at(p.out, p.out_stride, b, h, i), d);
     }
   }
+  const int64_t fused_items = p.batch * p.kv_heads;
+  const int64_t max_threads = p.num_threads == 1 ? 1 : num_threads();
+  if (fused_items > 0 && (fused_items >= 2 * max_threads || fused_items % max_threads == 0)) {
+    const int threads = threads_for(p, fused_items);
+#pragma omp parallel num_threads(threads)
+    {
+      Scratch qt(d * kBr), dot(d * kBr), qp(kBr * dp), dop(kBr * dp), st(kBc * kBr), dst(kBc * kBr), lu(kBr),
+          du(kBr), dkv(2 * p.k_len * dp), dq(p.q_len * dp), kp(kBc * dp), ds(kBr * kBc);
+      float* const buf[] = {qt.data, dot.data, qp.data, dop.data, st.data, dst.data, lu.data, du.data};
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t it = 0; it < fused_items; ++it)
+        backward_fused<V>(p, D.data, it / p.kv_heads, it % p.kv_heads, buf, dkv.data, dq.data, kp.data, ds.data);
+    }
+    return;
+  }
   const int64_t nkb = (p.k_len + kBc - 1) / kBc, kv_items = p.batch * p.kv_heads * nkb;
   if (kv_items > 0) {
     const int threads = threads_for(p, kv_items);
 #pragma omp parallel num_threads(threads)
     {
-      Scratch qt(d * kBr), dot(d * kBr), qp(kBr * dp), dop(kBr * dp), st(kBc * kBr), dst(kBc * kBr),
-          dk(kBc * dp), dv(kBc * dp), lu(kBr), du(kBr);
+      Scratch qt(d * kBr), dot(d * kBr), qp(kBr * dp), dop(kBr * dp), st(kBc * kBr), dst(kBc * kBr), lu(kBr),
+          du(kBr), dk(kBc * dp), dv(kBc * dp);
       float* const buf[] = {qt.data, dot.data, qp.data, dop.data, st.data, dst.data,
-                            dk.data, dv.data, lu.data, du.data};
+                            lu.data, du.data, dk.data, dv.data};
       // Under the causal mask the first key blocks are seen by the most queries: they go first.
 #pragma omp for schedule(dynamic, 1)
       for (int64_t it = 0; it < kv_items; ++it) {
