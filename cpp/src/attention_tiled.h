@@ -78,19 +78,20 @@ struct Ops {
   using R = typename V::reg;
 
   // C[0:MR, 0:NV*W] (+)= A[0:MR, 0:K] B[0:K, 0:NV*W]: MR x NV registers of accumulators, one
-  // broadcast of A and NV loads of B per step of k.
+  // broadcast of A and NV loads of B per step of k. A(r, k) is at A[r * lda + k * acs].
   template <int MR, int NV>
-  static inline void micro(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                           int64_t ldc, bool accumulate) {
+  static inline void micro(int64_t K, const float* A, int64_t lda, int64_t acs, const float* B, int64_t ldb,
+                           float* C, int64_t ldc, bool accumulate) {
     R c[MR][NV];
     for (int r = 0; r < MR; ++r)
       for (int v = 0; v < NV; ++v) c[r][v] = accumulate ? V::load(C + r * ldc + v * W) : V::zero();
     for (int64_t k = 0; k < K; ++k) {
       R b[NV];
       for (int v = 0; v < NV; ++v) b[v] = V::load(B + k * ldb + v * W);
+      const float* a = A + k * acs;
       for (int r = 0; r < MR; ++r) {
-        const R a = V::set1(A[r * lda + k]);
-        for (int v = 0; v < NV; ++v) c[r][v] = V::fmadd(a, b[v], c[r][v]);
+        const R ar = V::set1(a[r * lda]);
+        for (int v = 0; v < NV; ++v) c[r][v] = V::fmadd(ar, b[v], c[r][v]);
       }
     }
     for (int r = 0; r < MR; ++r)
@@ -98,28 +99,34 @@ struct Ops {
   }
 
   template <int NV>
-  static void panel(int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                    int64_t ldc, bool acc) {
+  static void panel(int64_t M, int64_t K, const float* A, int64_t lda, int64_t acs, const float* B, int64_t ldb,
+                    float* C, int64_t ldc, bool acc) {
     int64_t i = 0;
-    for (; i + 6 <= M; i += 6) micro<6, NV>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, acc);
+    for (; i + 6 <= M; i += 6) micro<6, NV>(K, A + i * lda, lda, acs, B, ldb, C + i * ldc, ldc, acc);
     const float* a = A + i * lda;
     float* c = C + i * ldc;
     switch (M - i) {
-      case 5: micro<5, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
-      case 4: micro<4, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
-      case 3: micro<3, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
-      case 2: micro<2, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
-      case 1: micro<1, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
+      case 5: micro<5, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
+      case 4: micro<4, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
+      case 3: micro<3, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
+      case 2: micro<2, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
+      case 1: micro<1, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
       default: break;
     }
   }
 
-  // C (M x N) = or += A (M x K, row stride lda) B (K x N, row stride ldb); N a multiple of W.
+  // C (M x N) = or += A (M x K; A(r, k) at A[r * lda + k * acs]) B (K x N, row stride ldb);
+  // N a multiple of W. acs != 1 reads a transposed A in place.
+  static void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, int64_t acs, const float* B,
+                   int64_t ldb, float* C, int64_t ldc, bool accumulate) {
+    int64_t j = 0;
+    for (; j + 2 * W <= N; j += 2 * W) panel<2>(M, K, A, lda, acs, B + j, ldb, C + j, ldc, accumulate);
+    if (j < N) panel<1>(M, K, A, lda, acs, B + j, ldb, C + j, ldc, accumulate);
+  }
+
   static void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
                    float* C, int64_t ldc, bool accumulate) {
-    int64_t j = 0;
-    for (; j + 2 * W <= N; j += 2 * W) panel<2>(M, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
-    if (j < N) panel<1>(M, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
+    gemm(M, N, K, A, lda, 1, B, ldb, C, ldc, accumulate);
   }
 
   // exp(x), Cephes-style: x = n ln2 + r, exp(r) by a degree-6 polynomial, 2^n from the exponent
@@ -169,6 +176,30 @@ struct Ops {
   // x[t] = exp(x[t] - m[t]); n a multiple of W.
   static void exp_sub(float* x, int64_t n, const float* m) {
     for (int64_t t = 0; t < n; t += W) V::store(x + t, exp(V::sub(V::load(x + t), V::load(m + t))));
+  }
+
+  // One key tile of the online softmax in the transposed frame: st (cols x rp) holds the masked
+  // scores S^T, one column per query. Per query u: m_new = max(m, max_t S^T[t][u]),
+  // S^T[t][u] = exp(S^T[t][u] - m_new), alpha[u] = exp(m - m_new), l = l alpha + sum_t P^T[t][u].
+  // A query with nothing visible yet (m_new = -inf) subtracts -FLT_MAX instead, so its P and
+  // alpha are 0, not NaN; NaN scores stay NaN (the max skips them, the exp does not).
+  static void online_update(float* st, int64_t cols, int64_t rp, float* m, float* l, float* alpha) {
+    for (int64_t u = 0; u < rp; u += W) {
+      const R m_old = V::load(m + u);
+      R mx = m_old;
+      for (int64_t t = 0; t < cols; ++t) mx = V::max(V::load(st + t * rp + u), mx);
+      const R msub = V::max(mx, V::set1(-3.4028234663852886e38f));
+      R sum = V::zero();
+      for (int64_t t = 0; t < cols; ++t) {
+        const R e = exp(V::sub(V::load(st + t * rp + u), msub));
+        V::store(st + t * rp + u, e);
+        sum = V::add(sum, e);
+      }
+      const R a = exp(V::sub(m_old, msub));
+      V::store(alpha + u, a);
+      V::store(l + u, V::fmadd(V::load(l + u), a, sum));
+      V::store(m + u, mx);
+    }
   }
 
   static float dot(const float* a, const float* b, int64_t n) {
@@ -244,54 +275,44 @@ inline void epilogue(const AttentionParams& p, float* s, int64_t n, int64_t np, 
 
 // ---------------------------------------------------------------------------------------------
 // Forward: one work item is (b, h, a block of kBr query rows); the key blocks stream through
-// with the online softmax. S = Q K^T / sqrt(d) + mask; m = rowmax, l = rowsum exp(S - m),
+// with the online softmax. S = scale Q K^T + mask; m = rowmax, l = rowsum exp(S - m),
 // O = sum exp(S - m) V, rescaled by exp(m_old - m_new) when the maximum grows.
+// It runs in the transposed frame, one column per query: S^T = K Q^T reads K in place against
+// Q^T packed once per block, and O^T += V^T P^T reads V in place (a strided A operand), so no
+// key or value is ever copied, and the softmax reductions run down the columns in registers.
 // ---------------------------------------------------------------------------------------------
 template <class V>
-void forward_block(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t rows, float* kt, float* vp,
-                   float* s, float* o, float* m, float* l) {
+void forward_block(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t rows, float* const* buf) {
   using O = Ops<V>;
-  const int64_t d = p.head_dim, dp = round_up(d, V::W), hk = h / (p.heads / p.kv_heads);
+  const int64_t d = p.head_dim, rp = round_up(rows, V::W), hk = h / (p.heads / p.kv_heads);
   const int64_t off = p.k_len - p.q_len;
   const int64_t j_end = p.causal ? clamp64(i0 + rows + off, 0, p.k_len) : p.k_len;
-  for (int64_t x = 0; x < rows * dp; ++x) o[x] = 0.0f;
-  for (int64_t r = 0; r < rows; ++r) m[r] = -kInf, l[r] = 0.0f;
-  const float* q = at(p.q, p.q_stride, b, h, i0);
+  float *qt = buf[0], *st = buf[1], *ot = buf[2], *m = buf[3], *l = buf[4], *alpha = buf[5];
+  pack_transposed(at(p.q, p.q_stride, b, h, i0), p.q_stride[2], rows, d, qt, rp);
+  for (int64_t x = 0; x < d * rp; ++x) ot[x] = 0.0f;
+  for (int64_t u = 0; u < rp; ++u) m[u] = -kInf, l[u] = 0.0f;
   for (int64_t j0 = 0; j0 < j_end; j0 += kBc) {
-    const int64_t cols = min64(kBc, j_end - j0), cp = round_up(cols, V::W);
-    pack_transposed(at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], cols, d, kt, cp);
-    pack_rows(at(p.v, p.v_stride, b, hk, j0), p.v_stride[2], cols, d, vp, cp, dp);
-    O::gemm(rows, cp, d, q, p.q_stride[2], kt, cp, s, cp, false);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* sr = s + r * cp;
-      epilogue(p, sr, cols, cp, b, h, i0 + r, j0, 0, 1);
-      const float mt = O::max(sr, cp);
-      const float m_new = mt > m[r] ? mt : m[r];
-      if (m_new == -kInf) {  // nothing visible yet in this row (or only NaN: the max skips it)
-        if (any_nan(sr, cp)) l[r] = __builtin_nanf("");
-        for (int64_t t = 0; t < cp; ++t) sr[t] = 0.0f;
-        continue;
-      }
-      const float alpha = m[r] == -kInf ? 0.0f : std::exp(m[r] - m_new);
-      l[r] = l[r] * alpha + O::exp_sub_sum(sr, cp, m_new);
-      if (alpha != 1.0f) {
-        float* orow = o + r * dp;
-        for (int64_t c = 0; c < dp; ++c) orow[c] *= alpha;
-      }
-      m[r] = m_new;
+    const int64_t cols = min64(kBc, j_end - j0);
+    O::gemm(cols, rp, d, at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], qt, rp, st, rp, false);  // S^T
+    for (int64_t t = 0; t < cols; ++t) epilogue(p, st + t * rp, rows, rp, b, h, i0, j0 + t, 1, 0);
+    O::online_update(st, cols, rp, m, l, alpha);
+    for (int64_t c = 0; c < d; ++c) {
+      float* orow = ot + c * rp;
+      for (int64_t u = 0; u < rp; ++u) orow[u] *= alpha[u];
     }
-    O::gemm(rows, dp, cp, s, cp, vp, dp, o, dp, true);
+    // O^T (d x rp) += V^T (d x cols, V read in place: element (c, t) at v[t * stride + c]) P^T
+    O::gemm(d, rp, cols, at(p.v, p.v_stride, b, hk, j0), 1, p.v_stride[2], st, rp, ot, rp, true);
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    float* out = p.out + b * p.out_stride[0] + h * p.out_stride[1] + (i0 + r) * p.out_stride[2];
-    float* lse = p.lse + (b * p.heads + h) * p.q_len + i0 + r;
-    if (l[r] == 0.0f) {  // attends to nothing: 0, and lse = -inf
+  for (int64_t u = 0; u < rows; ++u) {
+    float* out = p.out + b * p.out_stride[0] + h * p.out_stride[1] + (i0 + u) * p.out_stride[2];
+    float* lse = p.lse + (b * p.heads + h) * p.q_len + i0 + u;
+    if (l[u] == 0.0f) {  // attends to nothing: 0, and lse = -inf
       for (int64_t c = 0; c < d; ++c) out[c] = 0.0f;
       *lse = -kInf;
     } else {
-      const float inv = 1.0f / l[r];
-      for (int64_t c = 0; c < d; ++c) out[c] = o[r * dp + c] * inv;
-      *lse = m[r] + std::log(l[r]);
+      const float inv = 1.0f / l[u];
+      for (int64_t c = 0; c < d; ++c) out[c] = ot[c * rp + u] * inv;
+      *lse = m[u] + std::log(l[u]);
     }
   }
 }
@@ -388,19 +409,19 @@ template <class V>
 void forward(const AttentionParams& p) {
   if (p.batch == 0 || p.heads == 0 || p.q_len == 0) return;
   if (p.q_len == 1) return decode<V>(p);
-  const int64_t d = p.head_dim, dp = round_up(d, V::W);
+  const int64_t d = p.head_dim;
   const int64_t nqb = (p.q_len + kBr - 1) / kBr, items = p.batch * p.heads * nqb;
   const int threads = threads_for(p, items);
 #pragma omp parallel num_threads(threads)
   {
-    Scratch kt(d * kBc), vp(kBc * dp), s(kBr * kBc), o(kBr * dp), ml(2 * kBr);
+    Scratch qt(d * kBr), st(kBc * kBr), ot(d * kBr), m(kBr), l(kBr), alpha(kBr);
+    float* const buf[] = {qt.data, st.data, ot.data, m.data, l.data, alpha.data};
     // Dynamic, last query block first: under the causal mask the last blocks see the most keys.
 #pragma omp for schedule(dynamic, 1)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t qb = nqb - 1 - it % nqb, bh = it / nqb;
       const int64_t i0 = qb * kBr, rows = min64(kBr, p.q_len - i0);
-      forward_block<V>(p, bh / p.heads, bh % p.heads, i0, rows, kt.data, vp.data, s.data, o.data, ml.data,
-                       ml.data + kBr);
+      forward_block<V>(p, bh / p.heads, bh % p.heads, i0, rows, buf);
     }
   }
 }
