@@ -375,33 +375,33 @@ void decode(const AttentionParams& p) {
       pm[0] = m;
       pm[1] = l;
     }
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* pr = part.data + r * splits * stride;
-      float M = -kInf;
-      for (int64_t sp = 0; sp < splits; ++sp) M = pr[sp * stride] > M ? pr[sp * stride] : M;
-      const int64_t b = r / p.heads, h = r % p.heads;
-      float* out = p.out + b * p.out_stride[0] + h * p.out_stride[1];
-      bool nan = false;  // a range of only NaN scores has m = -inf and l = NaN
-      for (int64_t sp = 0; sp < splits; ++sp) nan |= pr[sp * stride + 1] != pr[sp * stride + 1];
-      if (M == -kInf || nan) {
-        for (int64_t c = 0; c < d; ++c) out[c] = nan ? __builtin_nanf("") : 0.0f;
-        p.lse[r] = nan ? __builtin_nanf("") : -kInf;
-        continue;
-      }
-      float L = 0.0f;
-      for (int64_t c = 0; c < d; ++c) out[c] = 0.0f;
-      for (int64_t sp = 0; sp < splits; ++sp) {
-        const float* ps = pr + sp * stride;
-        if (ps[0] == -kInf) continue;
-        const float w = std::exp(ps[0] - M);
-        L += w * ps[1];
-        for (int64_t c = 0; c < d; ++c) out[c] += w * ps[2 + c];
-      }
-      const float inv = 1.0f / L;
-      for (int64_t c = 0; c < d; ++c) out[c] *= inv;
-      p.lse[r] = M + std::log(L);
+  }
+  // Merge the partials on the calling thread (rows x splits x d: small beside the keys read).
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* pr = part.data + r * splits * stride;
+    float M = -kInf;
+    for (int64_t sp = 0; sp < splits; ++sp) M = pr[sp * stride] > M ? pr[sp * stride] : M;
+    const int64_t b = r / p.heads, h = r % p.heads;
+    float* out = p.out + b * p.out_stride[0] + h * p.out_stride[1];
+    bool nan = false;  // a range of only NaN scores has m = -inf and l = NaN
+    for (int64_t sp = 0; sp < splits; ++sp) nan |= pr[sp * stride + 1] != pr[sp * stride + 1];
+    if (M == -kInf || nan) {
+      for (int64_t c = 0; c < d; ++c) out[c] = nan ? __builtin_nanf("") : 0.0f;
+      p.lse[r] = nan ? __builtin_nanf("") : -kInf;
+      continue;
     }
+    float L = 0.0f;
+    for (int64_t c = 0; c < d; ++c) out[c] = 0.0f;
+    for (int64_t sp = 0; sp < splits; ++sp) {
+      const float* ps = pr + sp * stride;
+      if (ps[0] == -kInf) continue;
+      const float w = std::exp(ps[0] - M);
+      L += w * ps[1];
+      for (int64_t c = 0; c < d; ++c) out[c] += w * ps[2 + c];
+    }
+    const float inv = 1.0f / L;
+    for (int64_t c = 0; c < d; ++c) out[c] *= inv;
+    p.lse[r] = M + std::log(L);
   }
 }
 
