@@ -9,7 +9,9 @@
 // scalar build an AVX-512 copy.
 //
 // Tiles: kBr query rows x kBc keys. Per thread the extra memory is a few tiles of
-// kBr x head_dim and kBr x kBc floats (about 300 KiB at head_dim 256), never q_len x k_len.
+// kBr x head_dim and kBr x kBc floats (about 300 KiB at head_dim 256), plus, in the fused
+// backward, dK/dV accumulators for one key/value head and dQ for one query head
+// ((2 k_len + q_len) x head_dim floats): linear in the sequence, never q_len x k_len.
 #pragma once
 
 #include "grimoire/attention.h"
@@ -62,6 +64,27 @@ struct Scratch {
   ~Scratch() { std::free(data); }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;
+};
+
+// N buffers for each thread, carved from one allocation made before the parallel region, so
+// that running out of memory raises in the caller (MemoryError in Python), never in a thread.
+template <int N>
+class ThreadScratch {
+ public:
+  ThreadScratch(int threads, const int64_t (&sizes)[N]) : per_(layout(sizes)), pool_(threads * per_) {}
+  void get(int thread, float* (&out)[N]) const {
+    for (int i = 0; i < N; ++i) out[i] = pool_.data + thread * per_ + offset_[i];
+  }
+
+ private:
+  int64_t layout(const int64_t (&sizes)[N]) {
+    int64_t o = 0;
+    for (int i = 0; i < N; ++i) offset_[i] = o, o += round_up(max64(sizes[i], 1), 16);
+    return o;
+  }
+  int64_t offset_[N];
+  int64_t per_;
+  Scratch pool_;
 };
 
 int threads_for(const AttentionParams& p, int64_t items) {
@@ -330,10 +353,12 @@ void decode(const AttentionParams& p) {
   const int64_t items = rows * splits, stride = dp + 2;
   Scratch part(items * stride);
   const int threads = threads_for(p, items);
+  ThreadScratch<1> scratch(threads, {kBc});
 #pragma omp parallel num_threads(threads)
   {
-    Scratch sbuf(kBc);
-    float* s = sbuf.data;
+    float* buf[1];
+    scratch.get(omp_get_thread_num(), buf);
+    float* s = buf[0];
 #pragma omp for schedule(static)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t r = it / splits, sp = it % splits, b = r / p.heads, h = r % p.heads, hk = h / group;
@@ -412,10 +437,11 @@ void forward(const AttentionParams& p) {
   const int64_t d = p.head_dim;
   const int64_t nqb = (p.q_len + kBr - 1) / kBr, items = p.batch * p.heads * nqb;
   const int threads = threads_for(p, items);
+  ThreadScratch<6> scratch(threads, {d * kBr, kBc * kBr, d * kBr, kBr, kBr, kBr});
 #pragma omp parallel num_threads(threads)
   {
-    Scratch qt(d * kBr), st(kBc * kBr), ot(d * kBr), m(kBr), l(kBr), alpha(kBr);
-    float* const buf[] = {qt.data, st.data, ot.data, m.data, l.data, alpha.data};
+    float* buf[6];  // qt, st, ot, m, l, alpha
+    scratch.get(omp_get_thread_num(), buf);
     // Dynamic, last query block first: under the causal mask the last blocks see the most keys.
 #pragma omp for schedule(dynamic, 1)
     for (int64_t it = 0; it < items; ++it) {
@@ -596,26 +622,27 @@ void backward(const AttentionParams& p) {
   const int64_t max_threads = p.num_threads == 1 ? 1 : num_threads();
   if (fused_items > 0 && (fused_items >= 2 * max_threads || fused_items % max_threads == 0)) {
     const int threads = threads_for(p, fused_items);
+    ThreadScratch<12> scratch(threads, {d * kBr, d * kBr, kBr * dp, kBr * dp, kBc * kBr, kBc * kBr, kBr, kBr,
+                                        2 * p.k_len * dp, p.q_len * dp, kBc * dp, kBr * kBc});
 #pragma omp parallel num_threads(threads)
     {
-      Scratch qt(d * kBr), dot(d * kBr), qp(kBr * dp), dop(kBr * dp), st(kBc * kBr), dst(kBc * kBr), lu(kBr),
-          du(kBr), dkv(2 * p.k_len * dp), dq(p.q_len * dp), kp(kBc * dp), ds(kBr * kBc);
-      float* const buf[] = {qt.data, dot.data, qp.data, dop.data, st.data, dst.data, lu.data, du.data};
+      float* buf[12];  // qt, dot, qp, dop, st, dst, lse_u, d_u | dkv, dq, kp, ds
+      scratch.get(omp_get_thread_num(), buf);
 #pragma omp for schedule(dynamic, 1)
       for (int64_t it = 0; it < fused_items; ++it)
-        backward_fused<V>(p, D.data, it / p.kv_heads, it % p.kv_heads, buf, dkv.data, dq.data, kp.data, ds.data);
+        backward_fused<V>(p, D.data, it / p.kv_heads, it % p.kv_heads, buf, buf[8], buf[9], buf[10], buf[11]);
     }
     return;
   }
   const int64_t nkb = (p.k_len + kBc - 1) / kBc, kv_items = p.batch * p.kv_heads * nkb;
   if (kv_items > 0) {
     const int threads = threads_for(p, kv_items);
+    ThreadScratch<10> scratch(threads, {d * kBr, d * kBr, kBr * dp, kBr * dp, kBc * kBr, kBc * kBr, kBr, kBr,
+                                        kBc * dp, kBc * dp});
 #pragma omp parallel num_threads(threads)
     {
-      Scratch qt(d * kBr), dot(d * kBr), qp(kBr * dp), dop(kBr * dp), st(kBc * kBr), dst(kBc * kBr), lu(kBr),
-          du(kBr), dk(kBc * dp), dv(kBc * dp);
-      float* const buf[] = {qt.data, dot.data, qp.data, dop.data, st.data, dst.data,
-                            lu.data, du.data, dk.data, dv.data};
+      float* buf[10];  // qt, dot, qp, dop, st, dst, lse_u, d_u, dk, dv
+      scratch.get(omp_get_thread_num(), buf);
       // Under the causal mask the first key blocks are seen by the most queries: they go first.
 #pragma omp for schedule(dynamic, 1)
       for (int64_t it = 0; it < kv_items; ++it) {
@@ -627,10 +654,11 @@ void backward(const AttentionParams& p) {
   const int64_t nqb = (p.q_len + kBr - 1) / kBr, q_items = p.batch * p.heads * nqb;
   if (q_items > 0) {
     const int threads = threads_for(p, q_items);
+    ThreadScratch<6> scratch(threads, {d * kBc, d * kBc, kBc * dp, kBr * kBc, kBr * kBc, kBr * dp});
 #pragma omp parallel num_threads(threads)
     {
-      Scratch kt(d * kBc), vt(d * kBc), kp(kBc * dp), s(kBr * kBc), ds(kBr * kBc), dq(kBr * dp);
-      float* const buf[] = {kt.data, vt.data, kp.data, s.data, ds.data, dq.data};
+      float* buf[6];  // kt, vt, kp, s, ds, dq
+      scratch.get(omp_get_thread_num(), buf);
 #pragma omp for schedule(dynamic, 1)
       for (int64_t it = 0; it < q_items; ++it) {
         const int64_t qb = nqb - 1 - it % nqb, bh = it / nqb, i0 = qb * kBr;
