@@ -39,7 +39,8 @@ void backward_avx512(const AttentionParams& p);
 namespace grimoire::attention_tiled {
 namespace {
 
-constexpr int64_t kBr = 64;      // query rows per tile
+constexpr int64_t kBr = 64;      // query rows per tile (backward)
+constexpr int64_t kFwdBr = 128;  // query rows per tile (forward: each key/value tile serves more queries)
 constexpr int64_t kBc = 64;      // keys per tile
 constexpr int64_t kSplit = 512;  // keys per partial result in the decode step (q_len == 1)
 constexpr float kInf = __builtin_inff();
@@ -297,7 +298,7 @@ inline void epilogue(const AttentionParams& p, float* s, int64_t n, int64_t np, 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Forward: one work item is (b, h, a block of kBr query rows); the key blocks stream through
+// Forward: one work item is (b, h, a block of kFwdBr query rows); the key blocks stream through
 // with the online softmax. S = scale Q K^T + mask; m = rowmax, l = rowsum exp(S - m),
 // O = sum exp(S - m) V, rescaled by exp(m_old - m_new) when the maximum grows.
 // It runs in the transposed frame, one column per query: S^T = K Q^T reads K in place against
@@ -359,7 +360,7 @@ void decode(const AttentionParams& p) {
     float* buf[1];
     scratch.get(omp_get_thread_num(), buf);
     float* s = buf[0];
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 1)  // a descheduled thread does not hold the others up
     for (int64_t it = 0; it < items; ++it) {
       const int64_t r = it / splits, sp = it % splits, b = r / p.heads, h = r % p.heads, hk = h / group;
       float* pm = part.data + it * stride;
@@ -435,9 +436,9 @@ void forward(const AttentionParams& p) {
   if (p.batch == 0 || p.heads == 0 || p.q_len == 0) return;
   if (p.q_len == 1) return decode<V>(p);
   const int64_t d = p.head_dim;
-  const int64_t nqb = (p.q_len + kBr - 1) / kBr, items = p.batch * p.heads * nqb;
+  const int64_t nqb = (p.q_len + kFwdBr - 1) / kFwdBr, items = p.batch * p.heads * nqb;
   const int threads = threads_for(p, items);
-  ThreadScratch<6> scratch(threads, {d * kBr, kBc * kBr, d * kBr, kBr, kBr, kBr});
+  ThreadScratch<6> scratch(threads, {d * kFwdBr, kBc * kFwdBr, d * kFwdBr, kFwdBr, kFwdBr, kFwdBr});
 #pragma omp parallel num_threads(threads)
   {
     float* buf[6];  // qt, st, ot, m, l, alpha
@@ -446,7 +447,7 @@ void forward(const AttentionParams& p) {
 #pragma omp for schedule(dynamic, 1)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t qb = nqb - 1 - it % nqb, bh = it / nqb;
-      const int64_t i0 = qb * kBr, rows = min64(kBr, p.q_len - i0);
+      const int64_t i0 = qb * kFwdBr, rows = min64(kFwdBr, p.q_len - i0);
       forward_block<V>(p, bh / p.heads, bh % p.heads, i0, rows, buf);
     }
   }
