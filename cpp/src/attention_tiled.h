@@ -464,23 +464,33 @@ void forward(const AttentionParams& p) {
 // Every output element is one thread's sum in a fixed order, the same in both schemes:
 // deterministic, and independent of the thread count.
 // ---------------------------------------------------------------------------------------------
-// One tile of the dK/dV pass: key block [j0, j0 + cols) of head (b, hk) against query block
-// [i0, i0 + rows) of query head h, accumulated into dk and dv (cols x dp). With ds != nullptr
-// the tile's dS is also written there untransposed (rows x cp, zero beyond cols) for dQ.
+// The four packings of query block [i0, i0 + kBr) of head (b, h) that the dK/dV pass uses:
+// Q^T and dO^T (d x rp) for S^T and dP^T, Q and dO (rp x dp) for dK and dV.
 template <class V>
-void dkdv_tile(const AttentionParams& p, const float* D, int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t j0,
-               int64_t cols, float* const* buf, float* dk, float* dv, float* ds, int64_t cp) {
-  using O = Ops<V>;
+void pack_query_tile(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, float* const* tiles) {
   const int64_t d = p.head_dim, dp = round_up(d, V::W);
-  float *qt = buf[0], *dot = buf[1], *qp = buf[2], *dop = buf[3], *st = buf[4], *dst = buf[5];
-  float *lse_u = buf[6], *d_u = buf[7];
   const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::W);
   const float* q = at(p.q, p.q_stride, b, h, i0);
   const float* go = at(p.grad_out, p.grad_out_stride, b, h, i0);
-  pack_transposed(q, p.q_stride[2], rows, d, qt, rp);
-  pack_transposed(go, p.grad_out_stride[2], rows, d, dot, rp);
-  pack_rows(q, p.q_stride[2], rows, d, qp, rp, dp);
-  pack_rows(go, p.grad_out_stride[2], rows, d, dop, rp, dp);
+  pack_transposed(q, p.q_stride[2], rows, d, tiles[0], rp);
+  pack_transposed(go, p.grad_out_stride[2], rows, d, tiles[1], rp);
+  pack_rows(q, p.q_stride[2], rows, d, tiles[2], rp, dp);
+  pack_rows(go, p.grad_out_stride[2], rows, d, tiles[3], rp, dp);
+}
+
+// One tile of the dK/dV pass: key block [j0, j0 + cols) of head (b, hk) against query block
+// [i0, i0 + rows) of query head h (packed by pack_query_tile into tiles), accumulated into dk
+// and dv (cols x dp). With ds != nullptr the tile's dS is also written there untransposed
+// (rows x cp, zero beyond cols) for dQ.
+template <class V>
+void dkdv_tile(const AttentionParams& p, const float* D, int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t j0,
+               int64_t cols, const float* const* tiles, float* const* buf, float* dk, float* dv, float* ds,
+               int64_t cp) {
+  using O = Ops<V>;
+  const int64_t d = p.head_dim, dp = round_up(d, V::W);
+  const float *qt = tiles[0], *dot = tiles[1], *qp = tiles[2], *dop = tiles[3];
+  float *st = buf[4], *dst = buf[5], *lse_u = buf[6], *d_u = buf[7];
+  const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::W);
   const float* lse = p.lse + (b * p.heads + h) * p.q_len + i0;
   const float* Di = D + (b * p.heads + h) * p.q_len + i0;
   for (int64_t u = 0; u < rp; ++u) {  // lse +inf makes P = 0 for padding and empty rows
@@ -530,8 +540,10 @@ void backward_dkdv_block(const AttentionParams& p, const float* D, int64_t b, in
   float *dk = buf[8], *dv = buf[9];
   for (int64_t x = 0; x < cols * dp; ++x) dk[x] = dv[x] = 0.0f;
   for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
-    for (int64_t i0 = first_query_block(p, j0); i0 < p.q_len; i0 += kBr)
-      dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, buf, dk, dv, nullptr, 0);
+    for (int64_t i0 = first_query_block(p, j0); i0 < p.q_len; i0 += kBr) {
+      pack_query_tile<V>(p, b, h, i0, buf);
+      dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, buf, buf, dk, dv, nullptr, 0);
+    }
   write_dkdv(p, b, hk, j0, cols, dp, dk, dv);
 }
 
@@ -539,21 +551,32 @@ void backward_dkdv_block(const AttentionParams& p, const float* D, int64_t b, in
 // busy: dQ comes from the same dS tiles, saving the recomputation of S, P and dP (5 products a
 // tile instead of 7). The sums run in the same order as in the two passes (dK_j, dV_j over
 // heads then query blocks; dQ_i over key blocks), so the two give the same bits.
+// The query tiles of one head are packed once (fused_tile_floats each) and reused by every key block.
+inline int64_t fused_tile_floats(int64_t d, int64_t dp) { return 2 * d * kBr + 2 * kBr * dp; }
+
 template <class V>
 void backward_fused(const AttentionParams& p, const float* D, int64_t b, int64_t hk, float* const* buf, float* dkv,
-                    float* dq, float* kp, float* ds) {
+                    float* dq, float* kp, float* ds, float* packed) {
   using O = Ops<V>;
   const int64_t d = p.head_dim, dp = round_up(d, V::W), group = p.heads / p.kv_heads;
+  const int64_t tile = fused_tile_floats(d, dp);
   float *dk = dkv, *dv = dkv + p.k_len * dp;
   for (int64_t x = 0; x < 2 * p.k_len * dp; ++x) dkv[x] = 0.0f;
   for (int64_t h = hk * group; h < (hk + 1) * group; ++h) {
     for (int64_t x = 0; x < p.q_len * dp; ++x) dq[x] = 0.0f;
+    for (int64_t i0 = 0; i0 < p.q_len; i0 += kBr) {
+      float* t = packed + i0 / kBr * tile;
+      float* const tiles[] = {t, t + d * kBr, t + 2 * d * kBr, t + 2 * d * kBr + kBr * dp};
+      pack_query_tile<V>(p, b, h, i0, tiles);
+    }
     for (int64_t j0 = 0; j0 < p.k_len; j0 += kBc) {
       const int64_t cols = min64(kBc, p.k_len - j0), cp = round_up(cols, V::W);
       pack_rows(at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], cols, d, kp, cp, dp);
       for (int64_t i0 = first_query_block(p, j0); i0 < p.q_len; i0 += kBr) {
         const int64_t rows = min64(kBr, p.q_len - i0);
-        dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, buf, dk + j0 * dp, dv + j0 * dp, ds, cp);
+        float* t = packed + i0 / kBr * tile;
+        const float* const tiles[] = {t, t + d * kBr, t + 2 * d * kBr, t + 2 * d * kBr + kBr * dp};
+        dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, tiles, buf, dk + j0 * dp, dv + j0 * dp, ds, cp);
         O::gemm(rows, dp, cp, ds, cp, kp, dp, dq + i0 * dp, dp, true);  // dQ += dS K
       }
     }
@@ -623,15 +646,17 @@ void backward(const AttentionParams& p) {
   const int64_t max_threads = p.num_threads == 1 ? 1 : num_threads();
   if (fused_items > 0 && (fused_items >= 2 * max_threads || fused_items % max_threads == 0)) {
     const int threads = threads_for(p, fused_items);
-    ThreadScratch<12> scratch(threads, {d * kBr, d * kBr, kBr * dp, kBr * dp, kBc * kBr, kBc * kBr, kBr, kBr,
-                                        2 * p.k_len * dp, p.q_len * dp, kBc * dp, kBr * kBc});
+    const int64_t nqb = (p.q_len + kBr - 1) / kBr;
+    ThreadScratch<13> scratch(threads, {0, 0, 0, 0, kBc * kBr, kBc * kBr, kBr, kBr, 2 * p.k_len * dp,
+                                        p.q_len * dp, kBc * dp, kBr * kBc, nqb * fused_tile_floats(d, dp)});
 #pragma omp parallel num_threads(threads)
     {
-      float* buf[12];  // qt, dot, qp, dop, st, dst, lse_u, d_u | dkv, dq, kp, ds
+      float* buf[13];  // (unused x4), st, dst, lse_u, d_u | dkv, dq, kp, ds, packed query tiles
       scratch.get(omp_get_thread_num(), buf);
 #pragma omp for schedule(dynamic, 1)
       for (int64_t it = 0; it < fused_items; ++it)
-        backward_fused<V>(p, D.data, it / p.kv_heads, it % p.kv_heads, buf, buf[8], buf[9], buf[10], buf[11]);
+        backward_fused<V>(p, D.data, it / p.kv_heads, it % p.kv_heads, buf, buf[8], buf[9], buf[10], buf[11],
+                          buf[12]);
     }
     return;
   }
