@@ -8,10 +8,11 @@
 // used there: the linker may merge such functions across translation units and hand the
 // scalar build an AVX-512 copy.
 //
-// Tiles: kBr query rows x kBc keys. Per thread the extra memory is a few tiles of
-// kBr x head_dim and kBr x kBc floats (about 300 KiB at head_dim 256), plus, in the fused
-// backward, dK/dV accumulators for one key/value head and dQ for one query head
-// ((2 k_len + q_len) x head_dim floats): linear in the sequence, never q_len x k_len.
+// Tiles: kBr (forward: kFwdBr) query rows x kBc keys. Per thread the extra memory is a few
+// tiles of rows x head_dim and rows x kBc floats (under 0.5 MiB at head_dim 256), plus, in the
+// fused backward, dK/dV accumulators for one key/value head, dQ for one query head and that
+// head's packed query tiles ((2 k_len + 5 q_len) x head_dim floats): linear in the sequence,
+// never q_len x k_len.
 #pragma once
 
 #include "grimoire/attention.h"
