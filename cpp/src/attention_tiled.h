@@ -42,6 +42,7 @@ namespace {
 
 constexpr int64_t kBr = 64;      // query rows per tile (backward)
 constexpr int64_t kFwdBr = 128;  // query rows per tile (forward: each key/value tile serves more queries)
+constexpr int64_t kFwdBc = 128;  // keys per tile (forward: longer products, fewer rescalings of O)
 constexpr int64_t kBc = 64;      // keys per tile
 constexpr int64_t kSplit = 512;  // keys per partial result in the decode step (q_len == 1)
 constexpr float kInf = __builtin_inff();
@@ -316,15 +317,18 @@ void forward_block(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, i
   pack_transposed(at(p.q, p.q_stride, b, h, i0), p.q_stride[2], rows, d, qt, rp);
   for (int64_t x = 0; x < d * rp; ++x) ot[x] = 0.0f;
   for (int64_t u = 0; u < rp; ++u) m[u] = -kInf, l[u] = 0.0f;
-  for (int64_t j0 = 0; j0 < j_end; j0 += kBc) {
-    const int64_t cols = min64(kBc, j_end - j0);
+  for (int64_t j0 = 0; j0 < j_end; j0 += kFwdBc) {
+    const int64_t cols = min64(kFwdBc, j_end - j0);
     O::gemm(cols, rp, d, at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], qt, rp, st, rp, false);  // S^T
     for (int64_t t = 0; t < cols; ++t) epilogue(p, st + t * rp, rows, rp, b, h, i0, j0 + t, 1, 0);
     O::online_update(st, cols, rp, m, l, alpha);
-    for (int64_t c = 0; c < d; ++c) {
-      float* orow = ot + c * rp;
-      for (int64_t u = 0; u < rp; ++u) orow[u] *= alpha[u];
-    }
+    bool rescale = false;  // once the row maxima settle, alpha is 1 and O need not be touched
+    for (int64_t u = 0; u < rp; ++u) rescale |= alpha[u] != 1.0f;
+    if (rescale)
+      for (int64_t c = 0; c < d; ++c) {
+        float* orow = ot + c * rp;
+        for (int64_t u = 0; u < rp; ++u) orow[u] *= alpha[u];
+      }
     // O^T (d x rp) += V^T (d x cols, V read in place: element (c, t) at v[t * stride + c]) P^T
     O::gemm(d, rp, cols, at(p.v, p.v_stride, b, hk, j0), 1, p.v_stride[2], st, rp, ot, rp, true);
   }
@@ -439,7 +443,7 @@ void forward(const AttentionParams& p) {
   const int64_t d = p.head_dim;
   const int64_t nqb = (p.q_len + kFwdBr - 1) / kFwdBr, items = p.batch * p.heads * nqb;
   const int threads = threads_for(p, items);
-  ThreadScratch<6> scratch(threads, {d * kFwdBr, kBc * kFwdBr, d * kFwdBr, kFwdBr, kFwdBr, kFwdBr});
+  ThreadScratch<6> scratch(threads, {d * kFwdBr, kFwdBc * kFwdBr, d * kFwdBr, kFwdBr, kFwdBr, kFwdBr});
 #pragma omp parallel num_threads(threads)
   {
     float* buf[6];  // qt, st, ot, m, l, alpha
