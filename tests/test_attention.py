@@ -5,6 +5,7 @@ the error of torch's own float32 SDPA against that oracle (FlashAttention's habi
 floor. Causal with q_len != k_len aligns bottom-right in grimoire, so torch gets an explicit mask.
 """
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -208,7 +209,7 @@ def test_strided_views_read_in_place(isa):
 
 @pytest.mark.parametrize("lq", [1, 150])
 def test_deterministic_and_independent_of_threads(isa, lq):
-    q, k, v, g = make(np.random.default_rng(9), 1, 3, 1, lq, 1100, 32)
+    q, k, v, g = make(np.random.default_rng(9), 1, 3, 1, lq, 700, 32)
     before = grimoire.get_num_threads()
     results = []
     try:
@@ -223,7 +224,7 @@ def test_deterministic_and_independent_of_threads(isa, lq):
             np.testing.assert_array_equal(a, b)
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=12, deadline=None)
 @given(
     b=st.integers(0, 2), kh=st.integers(1, 2), group=st.integers(1, 3), lq=st.integers(0, 70),
     lk=st.integers(0, 70), d=st.sampled_from([1, 2, 5, 8, 13, 24, 40]), causal=st.booleans(),
@@ -309,9 +310,11 @@ def test_bad_input_raises():
         attention_backward(g, q, k, v, out.astype(np.float64), lse)
 
 
-def test_memory_stays_linear_in_sequence_length():
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_memory_stays_linear_in_sequence_length(threads):
     """Forward + backward at seq 8192 (B=1, H=1, d=64): a score matrix would be 256 MiB; the
-    process grows by the inputs and outputs (~10 MiB) and a few tiles per thread."""
+    process grows by the outputs (~8 MiB) and per-thread tiles, plus (one thread: the fused
+    backward) accumulators and packed query tiles linear in the sequence (~14 MiB)."""
     script = textwrap.dedent("""
         import resource
         import numpy as np
@@ -325,7 +328,8 @@ def test_memory_stays_linear_in_sequence_length():
         assert np.isfinite(dq).all() and np.isfinite(dk).all() and np.isfinite(dv).all()
         print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024)
     """)
-    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    env = {**os.environ, "GRIMOIRE_NUM_THREADS": threads}
+    res = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
     growth = int(res.stdout.split()[-1])
     score_matrix = 8192 * 8192 * 4
     assert growth < score_matrix / 8, f"RSS grew by {growth / 2**20:.1f} MiB"

@@ -8,8 +8,11 @@
 // used there: the linker may merge such functions across translation units and hand the
 // scalar build an AVX-512 copy.
 //
-// Tiles: kBr query rows x kBc keys. Per thread the extra memory is a few tiles of
-// kBr x head_dim and kBr x kBc floats (about 300 KiB at head_dim 256), never q_len x k_len.
+// Tiles: kBr (forward: kFwdBr) query rows x kBc keys. Per thread the extra memory is a few
+// tiles of rows x head_dim and rows x kBc floats (under 0.5 MiB at head_dim 256), plus, in the
+// fused backward, dK/dV accumulators for one key/value head, dQ for one query head and that
+// head's packed query tiles ((2 k_len + 5 q_len) x head_dim floats): linear in the sequence,
+// never q_len x k_len.
 #pragma once
 
 #include "grimoire/attention.h"
@@ -37,7 +40,9 @@ void backward_avx512(const AttentionParams& p);
 namespace grimoire::attention_tiled {
 namespace {
 
-constexpr int64_t kBr = 64;      // query rows per tile
+constexpr int64_t kBr = 64;      // query rows per tile (backward)
+constexpr int64_t kFwdBr = 128;  // query rows per tile (forward: each key/value tile serves more queries)
+constexpr int64_t kFwdBc = 128;  // keys per tile (forward: longer products, fewer rescalings of O)
 constexpr int64_t kBc = 64;      // keys per tile
 constexpr int64_t kSplit = 512;  // keys per partial result in the decode step (q_len == 1)
 constexpr float kInf = __builtin_inff();
@@ -64,6 +69,27 @@ struct Scratch {
   Scratch& operator=(const Scratch&) = delete;
 };
 
+// N buffers for each thread, carved from one allocation made before the parallel region, so
+// that running out of memory raises in the caller (MemoryError in Python), never in a thread.
+template <int N>
+class ThreadScratch {
+ public:
+  ThreadScratch(int threads, const int64_t (&sizes)[N]) : per_(layout(sizes)), pool_(threads * per_) {}
+  void get(int thread, float* (&out)[N]) const {
+    for (int i = 0; i < N; ++i) out[i] = pool_.data + thread * per_ + offset_[i];
+  }
+
+ private:
+  int64_t layout(const int64_t (&sizes)[N]) {
+    int64_t o = 0;
+    for (int i = 0; i < N; ++i) offset_[i] = o, o += round_up(max64(sizes[i], 1), 16);
+    return o;
+  }
+  int64_t offset_[N];
+  int64_t per_;
+  Scratch pool_;
+};
+
 int threads_for(const AttentionParams& p, int64_t items) {
   const int64_t t = p.num_threads == 1 ? 1 : num_threads();
   return static_cast<int>(clamp64(min64(t, items), 1, 1 << 20));
@@ -78,19 +104,20 @@ struct Ops {
   using R = typename V::reg;
 
   // C[0:MR, 0:NV*W] (+)= A[0:MR, 0:K] B[0:K, 0:NV*W]: MR x NV registers of accumulators, one
-  // broadcast of A and NV loads of B per step of k.
+  // broadcast of A and NV loads of B per step of k. A(r, k) is at A[r * lda + k * acs].
   template <int MR, int NV>
-  static inline void micro(int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                           int64_t ldc, bool accumulate) {
+  static inline void micro(int64_t K, const float* A, int64_t lda, int64_t acs, const float* B, int64_t ldb,
+                           float* C, int64_t ldc, bool accumulate) {
     R c[MR][NV];
     for (int r = 0; r < MR; ++r)
       for (int v = 0; v < NV; ++v) c[r][v] = accumulate ? V::load(C + r * ldc + v * W) : V::zero();
     for (int64_t k = 0; k < K; ++k) {
       R b[NV];
       for (int v = 0; v < NV; ++v) b[v] = V::load(B + k * ldb + v * W);
+      const float* a = A + k * acs;
       for (int r = 0; r < MR; ++r) {
-        const R a = V::set1(A[r * lda + k]);
-        for (int v = 0; v < NV; ++v) c[r][v] = V::fmadd(a, b[v], c[r][v]);
+        const R ar = V::set1(a[r * lda]);
+        for (int v = 0; v < NV; ++v) c[r][v] = V::fmadd(ar, b[v], c[r][v]);
       }
     }
     for (int r = 0; r < MR; ++r)
@@ -98,28 +125,34 @@ struct Ops {
   }
 
   template <int NV>
-  static void panel(int64_t M, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb, float* C,
-                    int64_t ldc, bool acc) {
+  static void panel(int64_t M, int64_t K, const float* A, int64_t lda, int64_t acs, const float* B, int64_t ldb,
+                    float* C, int64_t ldc, bool acc) {
     int64_t i = 0;
-    for (; i + 6 <= M; i += 6) micro<6, NV>(K, A + i * lda, lda, B, ldb, C + i * ldc, ldc, acc);
+    for (; i + 6 <= M; i += 6) micro<6, NV>(K, A + i * lda, lda, acs, B, ldb, C + i * ldc, ldc, acc);
     const float* a = A + i * lda;
     float* c = C + i * ldc;
     switch (M - i) {
-      case 5: micro<5, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
-      case 4: micro<4, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
-      case 3: micro<3, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
-      case 2: micro<2, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
-      case 1: micro<1, NV>(K, a, lda, B, ldb, c, ldc, acc); break;
+      case 5: micro<5, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
+      case 4: micro<4, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
+      case 3: micro<3, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
+      case 2: micro<2, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
+      case 1: micro<1, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
       default: break;
     }
   }
 
-  // C (M x N) = or += A (M x K, row stride lda) B (K x N, row stride ldb); N a multiple of W.
+  // C (M x N) = or += A (M x K; A(r, k) at A[r * lda + k * acs]) B (K x N, row stride ldb);
+  // N a multiple of W. acs != 1 reads a transposed A in place.
+  static void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, int64_t acs, const float* B,
+                   int64_t ldb, float* C, int64_t ldc, bool accumulate) {
+    int64_t j = 0;
+    for (; j + 2 * W <= N; j += 2 * W) panel<2>(M, K, A, lda, acs, B + j, ldb, C + j, ldc, accumulate);
+    if (j < N) panel<1>(M, K, A, lda, acs, B + j, ldb, C + j, ldc, accumulate);
+  }
+
   static void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
                    float* C, int64_t ldc, bool accumulate) {
-    int64_t j = 0;
-    for (; j + 2 * W <= N; j += 2 * W) panel<2>(M, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
-    if (j < N) panel<1>(M, K, A, lda, B + j, ldb, C + j, ldc, accumulate);
+    gemm(M, N, K, A, lda, 1, B, ldb, C, ldc, accumulate);
   }
 
   // exp(x), Cephes-style: x = n ln2 + r, exp(r) by a degree-6 polynomial, 2^n from the exponent
@@ -169,6 +202,30 @@ struct Ops {
   // x[t] = exp(x[t] - m[t]); n a multiple of W.
   static void exp_sub(float* x, int64_t n, const float* m) {
     for (int64_t t = 0; t < n; t += W) V::store(x + t, exp(V::sub(V::load(x + t), V::load(m + t))));
+  }
+
+  // One key tile of the online softmax in the transposed frame: st (cols x rp) holds the masked
+  // scores S^T, one column per query. Per query u: m_new = max(m, max_t S^T[t][u]),
+  // S^T[t][u] = exp(S^T[t][u] - m_new), alpha[u] = exp(m - m_new), l = l alpha + sum_t P^T[t][u].
+  // A query with nothing visible yet (m_new = -inf) subtracts -FLT_MAX instead, so its P and
+  // alpha are 0, not NaN; NaN scores stay NaN (the max skips them, the exp does not).
+  static void online_update(float* st, int64_t cols, int64_t rp, float* m, float* l, float* alpha) {
+    for (int64_t u = 0; u < rp; u += W) {
+      const R m_old = V::load(m + u);
+      R mx = m_old;
+      for (int64_t t = 0; t < cols; ++t) mx = V::max(V::load(st + t * rp + u), mx);
+      const R msub = V::max(mx, V::set1(-3.4028234663852886e38f));
+      R sum = V::zero();
+      for (int64_t t = 0; t < cols; ++t) {
+        const R e = exp(V::sub(V::load(st + t * rp + u), msub));
+        V::store(st + t * rp + u, e);
+        sum = V::add(sum, e);
+      }
+      const R a = exp(V::sub(m_old, msub));
+      V::store(alpha + u, a);
+      V::store(l + u, V::fmadd(V::load(l + u), a, sum));
+      V::store(m + u, mx);
+    }
   }
 
   static float dot(const float* a, const float* b, int64_t n) {
@@ -243,55 +300,48 @@ inline void epilogue(const AttentionParams& p, float* s, int64_t n, int64_t np, 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Forward: one work item is (b, h, a block of kBr query rows); the key blocks stream through
-// with the online softmax. S = Q K^T / sqrt(d) + mask; m = rowmax, l = rowsum exp(S - m),
+// Forward: one work item is (b, h, a block of kFwdBr query rows); the key blocks stream through
+// with the online softmax. S = scale Q K^T + mask; m = rowmax, l = rowsum exp(S - m),
 // O = sum exp(S - m) V, rescaled by exp(m_old - m_new) when the maximum grows.
+// It runs in the transposed frame, one column per query: S^T = K Q^T reads K in place against
+// Q^T packed once per block, and O^T += V^T P^T reads V in place (a strided A operand), so no
+// key or value is ever copied, and the softmax reductions run down the columns in registers.
 // ---------------------------------------------------------------------------------------------
 template <class V>
-void forward_block(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t rows, float* kt, float* vp,
-                   float* s, float* o, float* m, float* l) {
+void forward_block(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t rows, float* const* buf) {
   using O = Ops<V>;
-  const int64_t d = p.head_dim, dp = round_up(d, V::W), hk = h / (p.heads / p.kv_heads);
+  const int64_t d = p.head_dim, rp = round_up(rows, V::W), hk = h / (p.heads / p.kv_heads);
   const int64_t off = p.k_len - p.q_len;
   const int64_t j_end = p.causal ? clamp64(i0 + rows + off, 0, p.k_len) : p.k_len;
-  for (int64_t x = 0; x < rows * dp; ++x) o[x] = 0.0f;
-  for (int64_t r = 0; r < rows; ++r) m[r] = -kInf, l[r] = 0.0f;
-  const float* q = at(p.q, p.q_stride, b, h, i0);
-  for (int64_t j0 = 0; j0 < j_end; j0 += kBc) {
-    const int64_t cols = min64(kBc, j_end - j0), cp = round_up(cols, V::W);
-    pack_transposed(at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], cols, d, kt, cp);
-    pack_rows(at(p.v, p.v_stride, b, hk, j0), p.v_stride[2], cols, d, vp, cp, dp);
-    O::gemm(rows, cp, d, q, p.q_stride[2], kt, cp, s, cp, false);
-    for (int64_t r = 0; r < rows; ++r) {
-      float* sr = s + r * cp;
-      epilogue(p, sr, cols, cp, b, h, i0 + r, j0, 0, 1);
-      const float mt = O::max(sr, cp);
-      const float m_new = mt > m[r] ? mt : m[r];
-      if (m_new == -kInf) {  // nothing visible yet in this row (or only NaN: the max skips it)
-        if (any_nan(sr, cp)) l[r] = __builtin_nanf("");
-        for (int64_t t = 0; t < cp; ++t) sr[t] = 0.0f;
-        continue;
+  float *qt = buf[0], *st = buf[1], *ot = buf[2], *m = buf[3], *l = buf[4], *alpha = buf[5];
+  pack_transposed(at(p.q, p.q_stride, b, h, i0), p.q_stride[2], rows, d, qt, rp);
+  for (int64_t x = 0; x < d * rp; ++x) ot[x] = 0.0f;
+  for (int64_t u = 0; u < rp; ++u) m[u] = -kInf, l[u] = 0.0f;
+  for (int64_t j0 = 0; j0 < j_end; j0 += kFwdBc) {
+    const int64_t cols = min64(kFwdBc, j_end - j0);
+    O::gemm(cols, rp, d, at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], qt, rp, st, rp, false);  // S^T
+    for (int64_t t = 0; t < cols; ++t) epilogue(p, st + t * rp, rows, rp, b, h, i0, j0 + t, 1, 0);
+    O::online_update(st, cols, rp, m, l, alpha);
+    bool rescale = false;  // once the row maxima settle, alpha is 1 and O need not be touched
+    for (int64_t u = 0; u < rp; ++u) rescale |= alpha[u] != 1.0f;
+    if (rescale)
+      for (int64_t c = 0; c < d; ++c) {
+        float* orow = ot + c * rp;
+        for (int64_t u = 0; u < rp; ++u) orow[u] *= alpha[u];
       }
-      const float alpha = m[r] == -kInf ? 0.0f : std::exp(m[r] - m_new);
-      l[r] = l[r] * alpha + O::exp_sub_sum(sr, cp, m_new);
-      if (alpha != 1.0f) {
-        float* orow = o + r * dp;
-        for (int64_t c = 0; c < dp; ++c) orow[c] *= alpha;
-      }
-      m[r] = m_new;
-    }
-    O::gemm(rows, dp, cp, s, cp, vp, dp, o, dp, true);
+    // O^T (d x rp) += V^T (d x cols, V read in place: element (c, t) at v[t * stride + c]) P^T
+    O::gemm(d, rp, cols, at(p.v, p.v_stride, b, hk, j0), 1, p.v_stride[2], st, rp, ot, rp, true);
   }
-  for (int64_t r = 0; r < rows; ++r) {
-    float* out = p.out + b * p.out_stride[0] + h * p.out_stride[1] + (i0 + r) * p.out_stride[2];
-    float* lse = p.lse + (b * p.heads + h) * p.q_len + i0 + r;
-    if (l[r] == 0.0f) {  // attends to nothing: 0, and lse = -inf
+  for (int64_t u = 0; u < rows; ++u) {
+    float* out = p.out + b * p.out_stride[0] + h * p.out_stride[1] + (i0 + u) * p.out_stride[2];
+    float* lse = p.lse + (b * p.heads + h) * p.q_len + i0 + u;
+    if (l[u] == 0.0f) {  // attends to nothing: 0, and lse = -inf
       for (int64_t c = 0; c < d; ++c) out[c] = 0.0f;
       *lse = -kInf;
     } else {
-      const float inv = 1.0f / l[r];
-      for (int64_t c = 0; c < d; ++c) out[c] = o[r * dp + c] * inv;
-      *lse = m[r] + std::log(l[r]);
+      const float inv = 1.0f / l[u];
+      for (int64_t c = 0; c < d; ++c) out[c] = ot[c * rp + u] * inv;
+      *lse = m[u] + std::log(l[u]);
     }
   }
 }
@@ -309,11 +359,13 @@ void decode(const AttentionParams& p) {
   const int64_t items = rows * splits, stride = dp + 2;
   Scratch part(items * stride);
   const int threads = threads_for(p, items);
+  ThreadScratch<1> scratch(threads, {kBc});
 #pragma omp parallel num_threads(threads)
   {
-    Scratch sbuf(kBc);
-    float* s = sbuf.data;
-#pragma omp for schedule(static)
+    float* buf[1];
+    scratch.get(omp_get_thread_num(), buf);
+    float* s = buf[0];
+#pragma omp for schedule(dynamic, 1)  // a descheduled thread does not hold the others up
     for (int64_t it = 0; it < items; ++it) {
       const int64_t r = it / splits, sp = it % splits, b = r / p.heads, h = r % p.heads, hk = h / group;
       float* pm = part.data + it * stride;
@@ -354,33 +406,33 @@ void decode(const AttentionParams& p) {
       pm[0] = m;
       pm[1] = l;
     }
-#pragma omp for schedule(static)
-    for (int64_t r = 0; r < rows; ++r) {
-      const float* pr = part.data + r * splits * stride;
-      float M = -kInf;
-      for (int64_t sp = 0; sp < splits; ++sp) M = pr[sp * stride] > M ? pr[sp * stride] : M;
-      const int64_t b = r / p.heads, h = r % p.heads;
-      float* out = p.out + b * p.out_stride[0] + h * p.out_stride[1];
-      bool nan = false;  // a range of only NaN scores has m = -inf and l = NaN
-      for (int64_t sp = 0; sp < splits; ++sp) nan |= pr[sp * stride + 1] != pr[sp * stride + 1];
-      if (M == -kInf || nan) {
-        for (int64_t c = 0; c < d; ++c) out[c] = nan ? __builtin_nanf("") : 0.0f;
-        p.lse[r] = nan ? __builtin_nanf("") : -kInf;
-        continue;
-      }
-      float L = 0.0f;
-      for (int64_t c = 0; c < d; ++c) out[c] = 0.0f;
-      for (int64_t sp = 0; sp < splits; ++sp) {
-        const float* ps = pr + sp * stride;
-        if (ps[0] == -kInf) continue;
-        const float w = std::exp(ps[0] - M);
-        L += w * ps[1];
-        for (int64_t c = 0; c < d; ++c) out[c] += w * ps[2 + c];
-      }
-      const float inv = 1.0f / L;
-      for (int64_t c = 0; c < d; ++c) out[c] *= inv;
-      p.lse[r] = M + std::log(L);
+  }
+  // Merge the partials on the calling thread (rows x splits x d: small beside the keys read).
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* pr = part.data + r * splits * stride;
+    float M = -kInf;
+    for (int64_t sp = 0; sp < splits; ++sp) M = pr[sp * stride] > M ? pr[sp * stride] : M;
+    const int64_t b = r / p.heads, h = r % p.heads;
+    float* out = p.out + b * p.out_stride[0] + h * p.out_stride[1];
+    bool nan = false;  // a range of only NaN scores has m = -inf and l = NaN
+    for (int64_t sp = 0; sp < splits; ++sp) nan |= pr[sp * stride + 1] != pr[sp * stride + 1];
+    if (M == -kInf || nan) {
+      for (int64_t c = 0; c < d; ++c) out[c] = nan ? __builtin_nanf("") : 0.0f;
+      p.lse[r] = nan ? __builtin_nanf("") : -kInf;
+      continue;
     }
+    float L = 0.0f;
+    for (int64_t c = 0; c < d; ++c) out[c] = 0.0f;
+    for (int64_t sp = 0; sp < splits; ++sp) {
+      const float* ps = pr + sp * stride;
+      if (ps[0] == -kInf) continue;
+      const float w = std::exp(ps[0] - M);
+      L += w * ps[1];
+      for (int64_t c = 0; c < d; ++c) out[c] += w * ps[2 + c];
+    }
+    const float inv = 1.0f / L;
+    for (int64_t c = 0; c < d; ++c) out[c] *= inv;
+    p.lse[r] = M + std::log(L);
   }
 }
 
@@ -388,19 +440,20 @@ template <class V>
 void forward(const AttentionParams& p) {
   if (p.batch == 0 || p.heads == 0 || p.q_len == 0) return;
   if (p.q_len == 1) return decode<V>(p);
-  const int64_t d = p.head_dim, dp = round_up(d, V::W);
-  const int64_t nqb = (p.q_len + kBr - 1) / kBr, items = p.batch * p.heads * nqb;
+  const int64_t d = p.head_dim;
+  const int64_t nqb = (p.q_len + kFwdBr - 1) / kFwdBr, items = p.batch * p.heads * nqb;
   const int threads = threads_for(p, items);
+  ThreadScratch<6> scratch(threads, {d * kFwdBr, kFwdBc * kFwdBr, d * kFwdBr, kFwdBr, kFwdBr, kFwdBr});
 #pragma omp parallel num_threads(threads)
   {
-    Scratch kt(d * kBc), vp(kBc * dp), s(kBr * kBc), o(kBr * dp), ml(2 * kBr);
+    float* buf[6];  // qt, st, ot, m, l, alpha
+    scratch.get(omp_get_thread_num(), buf);
     // Dynamic, last query block first: under the causal mask the last blocks see the most keys.
 #pragma omp for schedule(dynamic, 1)
     for (int64_t it = 0; it < items; ++it) {
       const int64_t qb = nqb - 1 - it % nqb, bh = it / nqb;
-      const int64_t i0 = qb * kBr, rows = min64(kBr, p.q_len - i0);
-      forward_block<V>(p, bh / p.heads, bh % p.heads, i0, rows, kt.data, vp.data, s.data, o.data, ml.data,
-                       ml.data + kBr);
+      const int64_t i0 = qb * kFwdBr, rows = min64(kFwdBr, p.q_len - i0);
+      forward_block<V>(p, bh / p.heads, bh % p.heads, i0, rows, buf);
     }
   }
 }
@@ -411,55 +464,133 @@ void forward(const AttentionParams& p) {
 //     query block below the diagonal, in the transposed frame (rows = keys):
 //     S^T = K Q^T, P^T, dP^T = V dO^T, dS^T = P^T (dP^T - D),  dV += P^T dO,  dK += dS^T Q;
 //   pass 2, one item per (b, head, query block): S = Q K^T, P, dP = dO V^T, dS,  dQ += dS K.
-// Every output element is one thread's sum in a fixed order: deterministic.
+// When there are at least twice as many (b, kv head) pairs as threads (or a multiple of them),
+// one fused pass per pair does both (backward_fused) and skips pass 2's recomputation.
+// Every output element is one thread's sum in a fixed order, the same in both schemes:
+// deterministic, and independent of the thread count.
 // ---------------------------------------------------------------------------------------------
+// The four packings of query block [i0, i0 + kBr) of head (b, h) that the dK/dV pass uses:
+// Q^T and dO^T (d x rp) for S^T and dP^T, Q and dO (rp x dp) for dK and dV.
 template <class V>
-void backward_dkdv_block(const AttentionParams& p, const float* D, int64_t b, int64_t hk, int64_t j0, int64_t cols,
-                         float* const* buf) {
+void pack_query_tile(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, float* const* tiles) {
+  const int64_t d = p.head_dim, dp = round_up(d, V::W);
+  const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::W);
+  const float* q = at(p.q, p.q_stride, b, h, i0);
+  const float* go = at(p.grad_out, p.grad_out_stride, b, h, i0);
+  pack_transposed(q, p.q_stride[2], rows, d, tiles[0], rp);
+  pack_transposed(go, p.grad_out_stride[2], rows, d, tiles[1], rp);
+  pack_rows(q, p.q_stride[2], rows, d, tiles[2], rp, dp);
+  pack_rows(go, p.grad_out_stride[2], rows, d, tiles[3], rp, dp);
+}
+
+// One tile of the dK/dV pass: key block [j0, j0 + cols) of head (b, hk) against query block
+// [i0, i0 + rows) of query head h (packed by pack_query_tile into tiles), accumulated into dk
+// and dv (cols x dp). With ds != nullptr the tile's dS is also written there untransposed
+// (rows x cp, zero beyond cols) for dQ.
+template <class V>
+void dkdv_tile(const AttentionParams& p, const float* D, int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t j0,
+               int64_t cols, const float* const* tiles, float* const* buf, float* dk, float* dv, float* ds,
+               int64_t cp) {
   using O = Ops<V>;
-  const int64_t d = p.head_dim, dp = round_up(d, V::W), group = p.heads / p.kv_heads, off = p.k_len - p.q_len;
-  float *qt = buf[0], *dot = buf[1], *qp = buf[2], *dop = buf[3], *st = buf[4], *dst = buf[5];
-  float *dk = buf[6], *dv = buf[7], *lse_u = buf[8], *d_u = buf[9];
-  for (int64_t x = 0; x < cols * dp; ++x) dk[x] = dv[x] = 0.0f;
-  const float* k = at(p.k, p.k_stride, b, hk, j0);
-  const float* v = at(p.v, p.v_stride, b, hk, j0);
-  const int64_t i_start = p.causal ? clamp64(j0 - off, 0, p.q_len) : 0;
-  for (int64_t h = hk * group; h < (hk + 1) * group; ++h) {
-    for (int64_t i0 = i_start / kBr * kBr; i0 < p.q_len; i0 += kBr) {
-      const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::W);
-      const float* q = at(p.q, p.q_stride, b, h, i0);
-      const float* go = at(p.grad_out, p.grad_out_stride, b, h, i0);
-      pack_transposed(q, p.q_stride[2], rows, d, qt, rp);
-      pack_transposed(go, p.grad_out_stride[2], rows, d, dot, rp);
-      pack_rows(q, p.q_stride[2], rows, d, qp, rp, dp);
-      pack_rows(go, p.grad_out_stride[2], rows, d, dop, rp, dp);
-      const float* lse = p.lse + (b * p.heads + h) * p.q_len + i0;
-      const float* Di = D + (b * p.heads + h) * p.q_len + i0;
-      for (int64_t u = 0; u < rp; ++u) {  // lse +inf makes P = 0 for padding and empty rows
-        lse_u[u] = u < rows && lse[u] != -kInf ? lse[u] : kInf;
-        d_u[u] = u < rows ? Di[u] : 0.0f;
-      }
-      O::gemm(cols, rp, d, k, p.k_stride[2], qt, rp, st, rp, false);  // S^T
-      for (int64_t t = 0; t < cols; ++t) {
-        epilogue(p, st + t * rp, rows, rp, b, h, i0, j0 + t, 1, 0);
-        O::exp_sub(st + t * rp, rp, lse_u);  // P^T
-      }
-      O::gemm(cols, rp, d, v, p.v_stride[2], dot, rp, dst, rp, false);  // dP^T
-      for (int64_t t = 0; t < cols; ++t) {
-        const float* pt = st + t * rp;
-        float* ds = dst + t * rp;
-        for (int64_t u = 0; u < rp; ++u) ds[u] = pt[u] * (ds[u] - d_u[u]);  // dS^T
-      }
-      O::gemm(cols, dp, rp, st, rp, dop, dp, dv, dp, true);   // dV += P^T dO
-      O::gemm(cols, dp, rp, dst, rp, qp, dp, dk, dp, true);   // dK += dS^T Q
-    }
+  const int64_t d = p.head_dim, dp = round_up(d, V::W);
+  const float *qt = tiles[0], *dot = tiles[1], *qp = tiles[2], *dop = tiles[3];
+  float *st = buf[4], *dst = buf[5], *lse_u = buf[6], *d_u = buf[7];
+  const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::W);
+  const float* lse = p.lse + (b * p.heads + h) * p.q_len + i0;
+  const float* Di = D + (b * p.heads + h) * p.q_len + i0;
+  for (int64_t u = 0; u < rp; ++u) {  // lse +inf makes P = 0 for padding and empty rows
+    lse_u[u] = u < rows && lse[u] != -kInf ? lse[u] : kInf;
+    d_u[u] = u < rows ? Di[u] : 0.0f;
   }
-  const int64_t o = ((b * p.kv_heads + hk) * p.k_len + j0) * d;
+  O::gemm(cols, rp, d, at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], qt, rp, st, rp, false);  // S^T
+  for (int64_t t = 0; t < cols; ++t) {
+    epilogue(p, st + t * rp, rows, rp, b, h, i0, j0 + t, 1, 0);
+    O::exp_sub(st + t * rp, rp, lse_u);  // P^T
+  }
+  O::gemm(cols, rp, d, at(p.v, p.v_stride, b, hk, j0), p.v_stride[2], dot, rp, dst, rp, false);  // dP^T
+  for (int64_t t = 0; t < cols; ++t) {
+    const float* pt = st + t * rp;
+    float* dsr = dst + t * rp;
+    for (int64_t u = 0; u < rp; ++u) dsr[u] = pt[u] * (dsr[u] - d_u[u]);  // dS^T
+  }
+  O::gemm(cols, dp, rp, st, rp, dop, dp, dv, dp, true);   // dV += P^T dO
+  O::gemm(cols, dp, rp, dst, rp, qp, dp, dk, dp, true);   // dK += dS^T Q
+  if (ds != nullptr)
+    for (int64_t u = 0; u < rows; ++u) {
+      float* row = ds + u * cp;
+      for (int64_t t = 0; t < cols; ++t) row[t] = dst[t * rp + u];
+      for (int64_t t = cols; t < cp; ++t) row[t] = 0.0f;
+    }
+}
+
+// The first query block that sees key j0 under the causal rule.
+inline int64_t first_query_block(const AttentionParams& p, int64_t j0) {
+  return p.causal ? clamp64(j0 - (p.k_len - p.q_len), 0, p.q_len) / kBr * kBr : 0;
+}
+
+inline void write_dkdv(const AttentionParams& p, int64_t b, int64_t hk, int64_t j0, int64_t cols, int64_t dp,
+                       const float* dk, const float* dv) {
+  const int64_t d = p.head_dim, o = ((b * p.kv_heads + hk) * p.k_len + j0) * d;
   for (int64_t t = 0; t < cols; ++t)
     for (int64_t c = 0; c < d; ++c) {
       p.dv[o + t * d + c] = dv[t * dp + c];
       p.dk[o + t * d + c] = dk[t * dp + c] * p.scale;
     }
+}
+
+template <class V>
+void backward_dkdv_block(const AttentionParams& p, const float* D, int64_t b, int64_t hk, int64_t j0, int64_t cols,
+                         float* const* buf) {
+  const int64_t dp = round_up(p.head_dim, V::W), group = p.heads / p.kv_heads;
+  float *dk = buf[8], *dv = buf[9];
+  for (int64_t x = 0; x < cols * dp; ++x) dk[x] = dv[x] = 0.0f;
+  for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
+    for (int64_t i0 = first_query_block(p, j0); i0 < p.q_len; i0 += kBr) {
+      pack_query_tile<V>(p, b, h, i0, buf);
+      dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, buf, buf, dk, dv, nullptr, 0);
+    }
+  write_dkdv(p, b, hk, j0, cols, dp, dk, dv);
+}
+
+// The fused backward for one (b, kv head), when there are enough of them to keep every thread
+// busy: dQ comes from the same dS tiles, saving the recomputation of S, P and dP (5 products a
+// tile instead of 7). The sums run in the same order as in the two passes (dK_j, dV_j over
+// heads then query blocks; dQ_i over key blocks), so the two give the same bits.
+// The query tiles of one head are packed once (fused_tile_floats each) and reused by every key block.
+inline int64_t fused_tile_floats(int64_t d, int64_t dp) { return 2 * d * kBr + 2 * kBr * dp; }
+
+template <class V>
+void backward_fused(const AttentionParams& p, const float* D, int64_t b, int64_t hk, float* const* buf, float* dkv,
+                    float* dq, float* kp, float* ds, float* packed) {
+  using O = Ops<V>;
+  const int64_t d = p.head_dim, dp = round_up(d, V::W), group = p.heads / p.kv_heads;
+  const int64_t tile = fused_tile_floats(d, dp);
+  float *dk = dkv, *dv = dkv + p.k_len * dp;
+  for (int64_t x = 0; x < 2 * p.k_len * dp; ++x) dkv[x] = 0.0f;
+  for (int64_t h = hk * group; h < (hk + 1) * group; ++h) {
+    for (int64_t x = 0; x < p.q_len * dp; ++x) dq[x] = 0.0f;
+    for (int64_t i0 = 0; i0 < p.q_len; i0 += kBr) {
+      float* t = packed + i0 / kBr * tile;
+      float* const tiles[] = {t, t + d * kBr, t + 2 * d * kBr, t + 2 * d * kBr + kBr * dp};
+      pack_query_tile<V>(p, b, h, i0, tiles);
+    }
+    for (int64_t j0 = 0; j0 < p.k_len; j0 += kBc) {
+      const int64_t cols = min64(kBc, p.k_len - j0), cp = round_up(cols, V::W);
+      pack_rows(at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], cols, d, kp, cp, dp);
+      for (int64_t i0 = first_query_block(p, j0); i0 < p.q_len; i0 += kBr) {
+        const int64_t rows = min64(kBr, p.q_len - i0);
+        float* t = packed + i0 / kBr * tile;
+        const float* const tiles[] = {t, t + d * kBr, t + 2 * d * kBr, t + 2 * d * kBr + kBr * dp};
+        dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, tiles, buf, dk + j0 * dp, dv + j0 * dp, ds, cp);
+        O::gemm(rows, dp, cp, ds, cp, kp, dp, dq + i0 * dp, dp, true);  // dQ += dS K
+      }
+    }
+    float* out = p.dq + (b * p.heads + h) * p.q_len * d;
+    for (int64_t i = 0; i < p.q_len; ++i)
+      for (int64_t c = 0; c < d; ++c) out[i * d + c] = dq[i * dp + c] * p.scale;
+  }
+  for (int64_t j0 = 0; j0 < p.k_len; j0 += kBc)
+    write_dkdv(p, b, hk, j0, min64(kBc, p.k_len - j0), dp, dk + j0 * dp, dv + j0 * dp);
 }
 
 template <class V>
@@ -516,15 +647,33 @@ void backward(const AttentionParams& p) {
       D.data[r] = Ops<V>::dot(at(p.grad_out, p.grad_out_stride, b, h, i), at(p.out, p.out_stride, b, h, i), d);
     }
   }
+  const int64_t fused_items = p.batch * p.kv_heads;
+  const int64_t max_threads = p.num_threads == 1 ? 1 : num_threads();
+  if (fused_items > 0 && (fused_items >= 2 * max_threads || fused_items % max_threads == 0)) {
+    const int threads = threads_for(p, fused_items);
+    const int64_t nqb = (p.q_len + kBr - 1) / kBr;
+    ThreadScratch<13> scratch(threads, {0, 0, 0, 0, kBc * kBr, kBc * kBr, kBr, kBr, 2 * p.k_len * dp,
+                                        p.q_len * dp, kBc * dp, kBr * kBc, nqb * fused_tile_floats(d, dp)});
+#pragma omp parallel num_threads(threads)
+    {
+      float* buf[13];  // (unused x4), st, dst, lse_u, d_u | dkv, dq, kp, ds, packed query tiles
+      scratch.get(omp_get_thread_num(), buf);
+#pragma omp for schedule(dynamic, 1)
+      for (int64_t it = 0; it < fused_items; ++it)
+        backward_fused<V>(p, D.data, it / p.kv_heads, it % p.kv_heads, buf, buf[8], buf[9], buf[10], buf[11],
+                          buf[12]);
+    }
+    return;
+  }
   const int64_t nkb = (p.k_len + kBc - 1) / kBc, kv_items = p.batch * p.kv_heads * nkb;
   if (kv_items > 0) {
     const int threads = threads_for(p, kv_items);
+    ThreadScratch<10> scratch(threads, {d * kBr, d * kBr, kBr * dp, kBr * dp, kBc * kBr, kBc * kBr, kBr, kBr,
+                                        kBc * dp, kBc * dp});
 #pragma omp parallel num_threads(threads)
     {
-      Scratch qt(d * kBr), dot(d * kBr), qp(kBr * dp), dop(kBr * dp), st(kBc * kBr), dst(kBc * kBr),
-          dk(kBc * dp), dv(kBc * dp), lu(kBr), du(kBr);
-      float* const buf[] = {qt.data, dot.data, qp.data, dop.data, st.data, dst.data,
-                            dk.data, dv.data, lu.data, du.data};
+      float* buf[10];  // qt, dot, qp, dop, st, dst, lse_u, d_u, dk, dv
+      scratch.get(omp_get_thread_num(), buf);
       // Under the causal mask the first key blocks are seen by the most queries: they go first.
 #pragma omp for schedule(dynamic, 1)
       for (int64_t it = 0; it < kv_items; ++it) {
@@ -536,10 +685,11 @@ void backward(const AttentionParams& p) {
   const int64_t nqb = (p.q_len + kBr - 1) / kBr, q_items = p.batch * p.heads * nqb;
   if (q_items > 0) {
     const int threads = threads_for(p, q_items);
+    ThreadScratch<6> scratch(threads, {d * kBc, d * kBc, kBc * dp, kBr * kBc, kBr * kBc, kBr * dp});
 #pragma omp parallel num_threads(threads)
     {
-      Scratch kt(d * kBc), vt(d * kBc), kp(kBc * dp), s(kBr * kBc), ds(kBr * kBc), dq(kBr * dp);
-      float* const buf[] = {kt.data, vt.data, kp.data, s.data, ds.data, dq.data};
+      float* buf[6];  // kt, vt, kp, s, ds, dq
+      scratch.get(omp_get_thread_num(), buf);
 #pragma omp for schedule(dynamic, 1)
       for (int64_t it = 0; it < q_items; ++it) {
         const int64_t qb = nqb - 1 - it % nqb, bh = it / nqb, i0 = qb * kBr;

@@ -16,7 +16,8 @@
 // its gradients are 0.
 //
 // The fast paths are tiled with the online softmax: they never form the q_len x k_len score
-// matrix, forward or backward (extra memory per thread is O(tile x head_dim)); tiles entirely
+// matrix, forward or backward (extra memory per thread is a few tiles, plus O((q_len + k_len) x
+// head_dim) accumulators in the fused backward); tiles entirely
 // above the causal diagonal are skipped. The backward is deterministic (no atomics): dK/dV are
 // reduced per key block and dQ per query block, from D = rowsum(dO * O), so the result does not
 // depend on the thread count.
