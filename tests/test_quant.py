@@ -506,3 +506,15 @@ def test_low_precision_bad_inputs():
         gemm_fp8(np.zeros((2, 3), np.uint8), np.zeros((2, 2), np.uint8))
     with pytest.raises(TypeError, match="uint16"):
         gemm_bf16(np.zeros((2, 2), np.float32), np.zeros((2, 2), np.uint16))
+
+
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_tiny_ranges_get_a_scale_whose_reciprocal_is_finite(isa, symmetric):
+    # max|x| / 127 would be subnormal; 1/scale would overflow and 0 * inf give NaN codes.
+    x = np.array([0.0, 1.22912e-40, -3e-41], np.float32)
+    q, s, z = quantize_int8(x, symmetric=symmetric)
+    assert s >= np.finfo(np.float32).tiny and np.isfinite(np.float32(1) / s)
+    np.testing.assert_array_equal(q, numpy_quantize(x, s, z, -127 if symmetric else -128, 127))
+    assert np.all(np.abs(dequantize_int8(q, s, z) - x) <= s / 2)
+    with pytest.raises(ValueError, match="smallest normal"):
+        quantize_int8(x, scale=np.float32(1e-40), zero_point=0)

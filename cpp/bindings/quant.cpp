@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <stdexcept>
 
 #include "checks.h"
@@ -51,8 +52,10 @@ void check_qparams(const Strided<float>& s, const Strided<int32_t>& z, const Qua
   require_same_shape(z.shape, want, "zero_point", "the quantised axis");
   for (int64_t c = 0; c < p.channels; ++c) {
     const float v = s.data[c * s.strides[0]];
-    if (!(std::isfinite(v) && v > 0.0f))
-      throw py::value_error("scale must be finite and > 0, got " + std::to_string(v) + " at index " + std::to_string(c));
+    // A subnormal scale would make 1/scale infinite (and 0 * inf NaN) inside the kernel.
+    if (!(std::isfinite(v) && v >= std::numeric_limits<float>::min()))
+      throw py::value_error("scale must be finite and at least the smallest normal float32 (1.18e-38), got " +
+                            std::to_string(v) + " at index " + std::to_string(c));
     const int32_t zp = z.data[c * z.strides[0]];
     if (zp < p.qmin || zp > p.qmax)
       throw py::value_error("zero_point must be in [" + std::to_string(p.qmin) + ", " + std::to_string(p.qmax) +

@@ -189,14 +189,18 @@ bool choose_qparams_int8(const float* x, const QuantInt8Params& p, bool symmetri
   }
   for (int64_t c = 0; c < C; ++c)
     if (bad[c]) return false;
+  // A scale below the smallest normal float has a reciprocal that overflows to inf, and then
+  // 0 * (1/scale) is NaN: such tiny ranges get the smallest normal scale instead.
+  const float min_scale = std::numeric_limits<float>::min();
   for (int64_t c = 0; c < C; ++c) {
     // lo <= 0 <= hi always (the folds start from 0): zero is exactly representable.
     if (symmetric) {
       const float amax = std::max(-lo[c], hi[c]);
-      scale[c] = amax > 0.0f ? amax / 127.0f : 1.0f;
+      scale[c] = amax > 0.0f ? std::max(amax / 127.0f, min_scale) : 1.0f;
       zero_point[c] = 0;
     } else {
-      const float s = (hi[c] - lo[c]) / 255.0f;
+      const float range = (hi[c] - lo[c]) / 255.0f;
+      const float s = range > 0.0f ? std::max(range, min_scale) : range;
       if (!(s > 0.0f)) {
         scale[c] = 1.0f;
         zero_point[c] = 0;
