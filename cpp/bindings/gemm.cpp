@@ -1,6 +1,11 @@
 // Bindings for the GEMM family: grimoire.kernels.gemm and grimoire.matmul sit on _core.gemm.
 #include "grimoire/gemm.h"
 
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
 #include "checks.h"
 
 namespace py = pybind11;
@@ -103,4 +108,18 @@ void bind_gemm(py::module_& m) {
       },
       py::arg("a"), py::arg("b"), py::arg("c") = py::none(), py::arg("alpha") = 1.0, py::arg("beta") = 0.0,
       py::arg("trans_a") = false, py::arg("trans_b") = false);
+  m.def(
+      "fma_peak_flops",
+      [](int64_t iterations, int threads) {
+        if (iterations < 1) throw py::value_error("iterations must be >= 1, got " + std::to_string(iterations));
+        if (threads < 1) throw py::value_error("threads must be >= 1, got " + std::to_string(threads));
+        py::gil_scoped_release release;
+        std::vector<double> per_thread(threads, 0.0);
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+        for (int t = 0; t < threads; ++t) per_thread[t] = fma_peak_flops(iterations);
+        return per_thread;
+      },
+      py::arg("iterations") = 20000000, py::arg("threads") = 1,
+      "float32 FLOP per CPU-second of a loop of independent AVX2 FMAs, one value per thread "
+      "(each thread's own CPU time); 0.0 without AVX2+FMA.");
 }

@@ -186,6 +186,11 @@ void gemm_reference(const GemmParams<float>& p) { reference(p); }
 void gemm_reference(const GemmParams<double>& p) { reference(p); }
 void gemm(const GemmParams<float>& p) { dispatch(p); }
 void gemm(const GemmParams<double>& p) { dispatch(p); }
+double fma_peak_flops(int64_t iterations) {
+  if (static_cast<int>(detected_isa()) < static_cast<int>(Isa::avx2) || iterations <= 0) return 0.0;
+  const double seconds = gemm_detail::fma_peak_avx2(iterations);
+  return seconds > 0 ? 12.0 * 8.0 * 2.0 * static_cast<double>(iterations) / seconds : 0.0;
+}
 void gemm_batched(const GemmParams<float>& p, const GemmBatch<float>& b) { batched(p, b); }
 void gemm_batched(const GemmParams<double>& p, const GemmBatch<double>& b) { batched(p, b); }
 
