@@ -35,12 +35,16 @@ Blocking blocking(int mr, int nr, int elem_size) {
   static const int64_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 << 10, 128 << 10, 2 << 20);
   static const int64_t l3 = cache_bytes(_SC_LEVEL3_CACHE_SIZE, 32 << 20, 2 << 20, 32 << 20);
   Blocking b;
+  b.l2 = l2;
   // A B micro-panel (kc x nr) takes about half of L1, next to the A micro-panel streaming through.
   b.kc = std::clamp<int64_t>(l1 / 2 / (nr * elem_size), 64, 512) & ~int64_t{7};
   // The packed A block (mc x kc) fills about 40% of L2.
   b.mc = std::max<int64_t>(mr, (l2 * 2 / 5 / (b.kc * elem_size)) / mr * mr);
   // The packed B block (kc x nc) about a quarter of L3.
   b.nc = std::max<int64_t>(nr, (l3 / 4 / (b.kc * elem_size)) / nr * nr);
+  if (const char* e = std::getenv("GEMM_KC")) b.kc = std::atoi(e);
+  if (const char* e = std::getenv("GEMM_MC")) b.mc = std::atoi(e) / mr * mr;
+  if (const char* e = std::getenv("GEMM_NC")) b.nc = std::atoi(e) / nr * nr;
   return b;
 }
 

@@ -22,6 +22,8 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <cstdlib>
 
 #include "grimoire/gemm.h"
 
@@ -31,6 +33,7 @@ namespace grimoire::gemm_detail {
 // sysconf reports, clamped to sane values).
 struct Blocking {
   int64_t mc, nc, kc;
+  int64_t l2;  // bytes of L2 per core
 };
 Blocking blocking(int mr, int nr, int elem_size);
 
@@ -71,8 +74,7 @@ void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* out) 
     const int64_t mr = std::min<int64_t>(MR, mc - r);
     const T* ar = a + r * rs;
     if (mr == MR && rs == 1) {
-      for (int64_t p = 0; p < kc; ++p)
-        for (int i = 0; i < MR; ++i) out[p * MR + i] = ar[p * cs + i];
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(out + p * MR, ar + p * cs, MR * sizeof(T));
     } else if (mr == MR && cs == 1) {
       for (int i = 0; i < MR; ++i) {
         const T* row = ar + i * rs;
@@ -93,8 +95,7 @@ void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* out) 
 template <typename T, int NR>
 void pack_b_panel(int64_t kc, int64_t nr, const T* b, int64_t rs, int64_t cs, T* out) {
   if (nr == NR && cs == 1) {
-    for (int64_t p = 0; p < kc; ++p)
-      for (int j = 0; j < NR; ++j) out[p * NR + j] = b[p * rs + j];
+    for (int64_t p = 0; p < kc; ++p) std::memcpy(out + p * NR, b + p * rs, NR * sizeof(T));
   } else if (nr == NR && rs == 1) {
     for (int j = 0; j < NR; ++j) {
       const T* col = b + j * cs;
@@ -188,6 +189,22 @@ struct Microkernel {
   }
 };
 
+// Panels [pb, pe) of a row-major op(B) block (nc columns), read a row at a time so memory is
+// streamed in order: panel jp gets out[jp*NR*kc + p*NR + j] = op(B)[p, jp*NR + j], zero past nc.
+template <typename T, int NR>
+void pack_b_rows(int64_t kc, int64_t pb, int64_t pe, int64_t nc, const T* b, int64_t rs, T* out) {
+  if (pb >= pe) return;
+  const int64_t full_end = std::min(pe, nc / NR);
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* row = b + p * rs;
+    for (int64_t jp = pb; jp < full_end; ++jp) {
+      std::memcpy(out + jp * NR * kc + p * NR, row + jp * NR, NR * sizeof(T));
+    }
+  }
+  for (int64_t jp = std::max(pb, full_end); jp < pe; ++jp)
+    pack_b_panel<T, NR>(kc, std::min<int64_t>(NR, nc - jp * NR), b + jp * NR, rs, 1, out + jp * NR * kc);
+}
+
 // Kernel must provide:
 //   static constexpr int MR, NR;
 //   static void full(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs, T alpha, T beta);
@@ -205,7 +222,7 @@ struct Driver {
       else Kernel::rows(static_cast<int>(mr), kc, a, b, ldb, c, rs, cs, alpha, beta);
       return;
     }
-    alignas(64) T tmp[MR * NR];
+    alignas(64) T tmp[MR * NR] = {};
     if (mr == MR) Kernel::full(kc, a, b, ldb, tmp, NR, 1, T(1), T(0));
     else Kernel::rows(static_cast<int>(mr), kc, a, b, ldb, tmp, NR, 1, T(1), T(0));
     for (int64_t i = 0; i < mr; ++i)
@@ -221,11 +238,15 @@ struct Driver {
       scale_only(p);
       return;
     }
-    const Blocking blk = blocking(MR, NR, sizeof(T));
     const int64_t m = p.m, n = p.n, k = p.k;
-    // B read in place when op(A) is short (packing B would cost as much as using it) and rows of
-    // op(B) are contiguous.
-    const bool direct_b = p.b_col_stride == 1 && m <= 4 * MR;
+    Blocking blk = blocking(MR, NR, sizeof(T));
+    // B read in place when it is small (it stays in L2 anyway, and packing would cost as much as
+    // using it) and rows of op(B) are contiguous.
+    const bool direct_b = p.b_col_stride == 1 && m <= 8 * MR && (std::getenv("GEMM_DIRECT") ||
+                          static_cast<double>(k) * n * sizeof(T) <= static_cast<double>(blk.l2) / 2);
+    // A short op(A) is one A block: the B block is used once, so it is kept to about half of L2
+    // (it is read from memory once, row segments at a time, and the kernel finds it in L2).
+    if (m <= blk.mc) blk.nc = std::min(blk.nc, std::max<int64_t>(NR, blk.l2 / 2 / (blk.kc * sizeof(T)) / NR * NR));
     const int64_t kc_max = std::min(k, blk.kc);
     const int64_t nc_max = direct_b ? n : std::min(n, blk.nc);
     const int threads = threads_for(p.num_threads, m, n, k);
@@ -271,9 +292,13 @@ struct Driver {
         const T* b0 = p.b + pc * p.b_row_stride + jc * p.b_col_stride;
         if (!direct_b) {
           const int64_t pb = panels * tid / nt, pe = panels * (tid + 1) / nt;
-          for (int64_t jp = pb; jp < pe; ++jp)
-            pack_b_panel<T, NR>(kc, std::min<int64_t>(NR, nc - jp * NR), b0 + jp * NR * p.b_col_stride,
-                                p.b_row_stride, p.b_col_stride, bpack + jp * NR * kc);
+          if (p.b_col_stride == 1) {
+            pack_b_rows<T, NR>(kc, pb, pe, nc, b0, p.b_row_stride, bpack);
+          } else {
+            for (int64_t jp = pb; jp < pe; ++jp)
+              pack_b_panel<T, NR>(kc, std::min<int64_t>(NR, nc - jp * NR), b0 + jp * NR * p.b_col_stride,
+                                  p.b_row_stride, p.b_col_stride, bpack + jp * NR * kc);
+          }
           if (sync) {
 #pragma omp barrier
           }
