@@ -14,14 +14,13 @@ import os
 import subprocess
 import sys
 
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 import grimoire
 import grimoire.kernels
+import numpy as np
+import pytest
 from grimoire import _core
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 SIZES = [0, 1, 2, 3, 5, 7, 13, 16, 17, 31, 64, 97, 128, 131, 257, 300]
 FLOATS = [np.float32, np.float64]
@@ -130,8 +129,8 @@ def strided_views(rng, base_shape, dtype):
 def test_strided_and_negative_stride_views_read_in_place(isa, dtype):
     rng = np.random.default_rng(3)
     m, k, n = 23, 37, 29
-    for name_a, a in strided_views(rng, (m, k), dtype).items():
-        for name_b, b in strided_views(rng, (k, n), dtype).items():
+    for a in strided_views(rng, (m, k), dtype).values():
+        for b in strided_views(rng, (k, n), dtype).values():
             assert_accurate(grimoire.kernels.gemm(a, b), a, b)
             assert_accurate(grimoire.matmul(a, b), a, b)
             for trans_a, trans_b in [(True, False), (False, True), (True, True)]:
@@ -156,7 +155,8 @@ def test_strided_output_updated_in_place(isa, dtype):
 
 def test_c_in_place_returns_c_and_leaves_inputs(isa):
     rng = np.random.default_rng(5)
-    a, b, c = random(rng, (30, 20), np.float32), random(rng, (20, 40), np.float32), random(rng, (30, 40), np.float32)
+    a, b = random(rng, (30, 20), np.float32), random(rng, (20, 40), np.float32)
+    c = random(rng, (30, 40), np.float32)
     a0, b0, c0 = a.copy(), b.copy(), c.copy()
     out = grimoire.kernels.gemm(a, b, c, beta=1.0)
     assert out is c
@@ -307,10 +307,10 @@ def test_gemm_bad_input_raises_naming_the_argument():
     with pytest.raises(ValueError, match="inner dimensions differ"):
         grimoire.kernels.gemm(np.ones((3, 4), np.float32), f32)
     with pytest.raises(ValueError, match="inner dimensions differ"):
-        grimoire.kernels.gemm(np.ones((3, 4), np.float32), np.ones((3, 4), np.float32), trans_a=False)
+        grimoire.kernels.gemm(np.ones((3, 4), np.float32), np.ones((4, 3), np.float32), trans_b=True)
     with pytest.raises(TypeError, match="c must have the dtype of a and b"):
         grimoire.kernels.gemm(f32, f32, f64)
-    with pytest.raises(ValueError, match=r"c must have the shape of op\(a\) @ op\(b\) \(3, 3\), got \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"c must have the shape of op\(a\) @ op\(b\) \(3, 3\), got"):
         grimoire.kernels.gemm(f32, f32, np.ones((3, 4), np.float32))
     with pytest.raises(TypeError, match="c must be a numpy.ndarray"):
         grimoire.kernels.gemm(f32, f32, [[0.0]])
@@ -354,7 +354,8 @@ def test_callable_single_threaded_from_inside_a_parallel_caller(threads):
     from concurrent.futures import ThreadPoolExecutor
 
     rng = np.random.default_rng(13)
-    pairs = [(random(rng, (70 + i, 90), np.float32), random(rng, (90, 50 + 3 * i), np.float32)) for i in range(8)]
+    pairs = [(random(rng, (70 + i, 90), np.float32), random(rng, (90, 50 + 3 * i), np.float32))
+             for i in range(8)]
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda ab: grimoire.matmul(*ab), pairs))
     for (a, b), got in zip(pairs, results, strict=True):
