@@ -126,9 +126,10 @@ def strided_views(rng, base_shape, dtype):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-def test_strided_and_negative_stride_views_read_in_place(isa, dtype):
+@pytest.mark.parametrize("m", [5, 23], ids=["skinny", "packed"])
+def test_strided_and_negative_stride_views_read_in_place(isa, dtype, m):
     rng = np.random.default_rng(3)
-    m, k, n = 23, 37, 29
+    k, n = 37, 29
     for a in strided_views(rng, (m, k), dtype).values():
         for b in strided_views(rng, (k, n), dtype).values():
             assert_accurate(grimoire.kernels.gemm(a, b), a, b)

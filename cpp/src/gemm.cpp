@@ -42,9 +42,6 @@ Blocking blocking(int mr, int nr, int elem_size) {
   b.mc = std::max<int64_t>(mr, (l2 * 2 / 5 / (b.kc * elem_size)) / mr * mr);
   // The packed B block (kc x nc) about a quarter of L3.
   b.nc = std::max<int64_t>(nr, (l3 / 4 / (b.kc * elem_size)) / nr * nr);
-  if (const char* e = std::getenv("GEMM_KC")) b.kc = std::atoi(e);
-  if (const char* e = std::getenv("GEMM_MC")) b.mc = std::atoi(e) / mr * mr;
-  if (const char* e = std::getenv("GEMM_NC")) b.nc = std::atoi(e) / nr * nr;
   return b;
 }
 

@@ -23,7 +23,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <cstdlib>
 
 #include "grimoire/gemm.h"
 
@@ -117,6 +116,7 @@ template <typename T, typename V, int MR_, int NV>
 struct Microkernel {
   static constexpr int MR = MR_, NR = NV * V::L;
   using R = typename V::reg;
+  using Vec = V;
 
   template <int ROWS>
   static inline void compute(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs,
@@ -195,8 +195,12 @@ template <typename T, int NR>
 void pack_b_rows(int64_t kc, int64_t pb, int64_t pe, int64_t nc, const T* b, int64_t rs, T* out) {
   if (pb >= pe) return;
   const int64_t full_end = std::min(pe, nc / NR);
+  constexpr int64_t kAhead = 8;  // rows prefetched ahead: many lines in flight, not one stream
+  const int64_t line = 64 / static_cast<int64_t>(sizeof(T));
   for (int64_t p = 0; p < kc; ++p) {
     const T* row = b + p * rs;
+    if (p + kAhead < kc)
+      for (int64_t j = pb * NR; j < full_end * NR; j += line) __builtin_prefetch(row + kAhead * rs + j, 0, 3);
     for (int64_t jp = pb; jp < full_end; ++jp) {
       std::memcpy(out + jp * NR * kc + p * NR, row + jp * NR, NR * sizeof(T));
     }
@@ -204,6 +208,93 @@ void pack_b_rows(int64_t kc, int64_t pb, int64_t pe, int64_t nc, const T* b, int
   for (int64_t jp = std::max(pb, full_end); jp < pe; ++jp)
     pack_b_panel<T, NR>(kc, std::min<int64_t>(NR, nc - jp * NR), b + jp * NR, rs, 1, out + jp * NR * kc);
 }
+
+// Skinny path for op(A) with at most kSkinnyRows rows and op(B) with contiguous rows (m = 1 is a
+// vector-matrix product): op(B) is streamed a row at a time, as it lies in memory, and each of its
+// elements is used by all m rows while it is in L1. Columns go in chunks whose m accumulator rows
+// (a contiguous buffer) fill about half of L1; C = alpha * acc + beta * C at the end of a chunk.
+constexpr int kSkinnyRows = 8;
+
+template <typename T, typename V>
+struct Skinny {
+  using R = typename V::reg;
+  static constexpr int L = V::L;
+
+  // acc[i * ld + j] += sum over the 4 rows q of a_q[i] * b_q[j], for j < w (w a multiple of L).
+  static inline void quad(int64_t m, int64_t w, const T* a, int64_t ars, int64_t acs, const T* b0, int64_t rsb,
+                          T* acc, int64_t ld) {
+    const T *b1 = b0 + rsb, *b2 = b1 + rsb, *b3 = b2 + rsb;
+    for (int64_t i = 0; i < m; ++i) {
+      const T* ai = a + i * ars;
+      const R a0 = V::bcast(ai), a1 = V::bcast(ai + acs), a2 = V::bcast(ai + 2 * acs), a3 = V::bcast(ai + 3 * acs);
+      T* ci = acc + i * ld;
+      for (int64_t j = 0; j < w; j += L) {
+        R c = V::load(ci + j);
+        c = V::fma(a0, V::load(b0 + j), c);
+        c = V::fma(a1, V::load(b1 + j), c);
+        c = V::fma(a2, V::load(b2 + j), c);
+        c = V::fma(a3, V::load(b3 + j), c);
+        V::store(ci + j, c);
+      }
+    }
+  }
+
+  static void single(int64_t m, int64_t w, const T* a, int64_t ars, const T* b0, T* acc, int64_t ld) {
+    for (int64_t i = 0; i < m; ++i) {
+      const R a0 = V::bcast(a + i * ars);
+      T* ci = acc + i * ld;
+      for (int64_t j = 0; j < w; j += L) V::store(ci + j, V::fma(a0, V::load(b0 + j), V::load(ci + j)));
+    }
+  }
+
+  // Columns [j_begin, j_end) of C.
+  static void columns(const GemmParams<T>& p, int64_t j_begin, int64_t j_end) {
+    const int64_t m = p.m, k = p.k;
+    const int64_t chunk = std::max<int64_t>(L, (16384 / static_cast<int64_t>(sizeof(T)) / m) / L * L);
+    T* acc = static_cast<T*>(scratch(0, sizeof(T) * m * chunk));
+    for (int64_t jc = j_begin; jc < j_end; jc += chunk) {
+      const int64_t w_all = std::min(chunk, j_end - jc);
+      const int64_t w = w_all / L * L;  // vector part; the last w_all - w columns are done in scalar
+      std::memset(acc, 0, sizeof(T) * m * chunk);
+      const T* b = p.b + jc;
+      int64_t q = 0;
+      if (w > 0) {
+        for (; q + 4 <= k; q += 4)
+          quad(m, w, p.a + q * p.a_col_stride, p.a_row_stride, p.a_col_stride, b + q * p.b_row_stride,
+               p.b_row_stride, acc, chunk);
+        for (; q < k; ++q)
+          single(m, w, p.a + q * p.a_col_stride, p.a_row_stride, b + q * p.b_row_stride, acc, chunk);
+      }
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = w; j < w_all; ++j) {
+          T sum = T(0);
+          for (int64_t r = 0; r < k; ++r) sum += p.a[i * p.a_row_stride + r * p.a_col_stride] * b[r * p.b_row_stride + j];
+          acc[i * chunk + j] = sum;  // the last w_all - w < L columns
+        }
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < w_all; ++j) {
+          const T v = acc[i * chunk + j];
+          T& cij = p.c[i * p.c_row_stride + (jc + j) * p.c_col_stride];
+          cij = p.beta == T(0) ? p.alpha * v : p.alpha * v + p.beta * cij;
+        }
+    }
+  }
+
+  static void run(const GemmParams<T>& p) {
+    const int threads = threads_for(p.num_threads, p.m, p.n, p.k);
+    const int64_t pieces = ceil_div(p.n, L);
+    if (threads <= 1 || pieces < 2) {
+      columns(p, 0, p.n);
+      return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const int64_t b = pieces * t / nt * L, e = std::min(p.n, pieces * (t + 1) / nt * L);
+      if (b < e) columns(p, b, e);
+    }
+  }
+};
 
 // Kernel must provide:
 //   static constexpr int MR, NR;
@@ -239,11 +330,15 @@ struct Driver {
       return;
     }
     const int64_t m = p.m, n = p.n, k = p.k;
+    if (m <= kSkinnyRows && p.b_col_stride == 1) {
+      Skinny<T, typename Kernel::Vec>::run(p);
+      return;
+    }
     Blocking blk = blocking(MR, NR, sizeof(T));
     // B read in place when it is small (it stays in L2 anyway, and packing would cost as much as
     // using it) and rows of op(B) are contiguous.
-    const bool direct_b = p.b_col_stride == 1 && m <= 8 * MR && (std::getenv("GEMM_DIRECT") ||
-                          static_cast<double>(k) * n * sizeof(T) <= static_cast<double>(blk.l2) / 2);
+    const bool direct_b = p.b_col_stride == 1 && m <= 8 * MR &&
+                          static_cast<double>(k) * n * sizeof(T) <= static_cast<double>(blk.l2) / 2;
     // A short op(A) is one A block: the B block is used once, so it is kept to about half of L2
     // (it is read from memory once, row segments at a time, and the kernel finds it in L2).
     if (m <= blk.mc) blk.nc = std::min(blk.nc, std::max<int64_t>(NR, blk.l2 / 2 / (blk.kc * sizeof(T)) / NR * NR));
@@ -303,12 +398,36 @@ struct Driver {
 #pragma omp barrier
           }
         }
+        // With a single A block the packed B block is used once; while it is in use, the rows of
+        // the next B block that this thread will pack are prefetched into L2, spread over its
+        // micro-panels, so reading op(B) from memory overlaps the arithmetic.
+        const bool prefetch_next = !direct_b && n_ic == 1 && p.b_col_stride == 1 && j_end > j_begin;
+        const T* next_b = nullptr;
+        int64_t next_kc = 0, next_col0 = 0, next_col1 = 0;
+        if (prefetch_next) {
+          const bool same_jc = pc + blk.kc < k;
+          const int64_t jc2 = same_jc ? jc : jc + nc_step, pc2 = same_jc ? pc + blk.kc : 0;
+          if (jc2 < n) {
+            const int64_t nc2 = std::min(nc_step, n - jc2), panels2 = ceil_div(nc2, NR);
+            next_kc = std::min(blk.kc, k - pc2);
+            next_col0 = panels2 * tid / nt * NR;
+            next_col1 = std::min(nc2, panels2 * (tid + 1) / nt * NR);
+            next_b = p.b + pc2 * p.b_row_stride + jc2;
+          }
+        }
         for (int64_t ib = tid_m; ib < n_ic; ib += tm) {
           const int64_t ic = ib * mc;
           const int64_t mcb = std::min(mc, m - ic);
           pack_a<T, MR>(mcb, kc, p.a + ic * p.a_row_stride + pc * p.a_col_stride, p.a_row_stride,
                         p.a_col_stride, apack);
           for (int64_t jp = j_begin; jp < j_end; ++jp) {
+            if (next_b != nullptr) {
+              const int64_t share = j_end - j_begin, r0 = next_kc * (jp - j_begin) / share,
+                            r1 = next_kc * (jp - j_begin + 1) / share;
+              for (int64_t r = r0; r < r1; ++r)
+                for (int64_t j = next_col0; j < next_col1; j += 64 / static_cast<int64_t>(sizeof(T)))
+                  __builtin_prefetch(next_b + r * p.b_row_stride + j, 0, 2);
+            }
             const int64_t nr = std::min<int64_t>(NR, nc - jp * NR);
             const T* bp;
             int64_t ldb;
