@@ -115,7 +115,8 @@ def test_large_blocked_product(threads):
 def strided_views(rng, base_shape, dtype):
     """A few non-contiguous views of a random array: transposed, stepped, reversed."""
     rows, cols = base_shape
-    big = random(rng, (2 * rows + 1, 3 * cols + 2), dtype)
+    side = max(rows, cols)
+    big = random(rng, (2 * side + 1, 3 * side + 2), dtype)
     return {
         "stepped": big[1::2, 2::3][:rows, :cols],
         "reversed": big[:rows, :cols][::-1, ::-1],
