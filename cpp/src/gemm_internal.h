@@ -118,8 +118,10 @@ struct Microkernel {
   using R = typename V::reg;
   using Vec = V;
 
-  template <int ROWS>
-  static inline void compute(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs,
+  // A is a packed micro-panel (a[p * MR + i]) or, unpacked, read in place: a[i * ars + p * acs].
+  template <int ROWS, bool PACKED>
+  static inline void compute(int64_t kc, const T* a, int64_t ars, int64_t acs, const T* b, int64_t ldb, T* c,
+                             int64_t rs, int64_t cs,
                              T alpha, T beta) {
     // The C tile is touched only at the end: start bringing it in now, so its lines are in L1
     // by then (a power-of-two row stride makes them collide in one L1 set, and miss).
@@ -139,11 +141,11 @@ struct Microkernel {
       for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * V::L);
 #pragma GCC unroll 16
       for (int i = 0; i < ROWS; ++i) {
-        const R ai = V::bcast(a + i);
+        const R ai = V::bcast(PACKED ? a + i : a + i * ars);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
       }
-      a += MR;
+      a += PACKED ? MR : acs;
       b += ldb;
     }
     const R va = V::bcast(&alpha);
@@ -170,22 +172,24 @@ struct Microkernel {
       }
   }
 
-  static void full(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs, T alpha,
-                   T beta) {
-    compute<MR>(kc, a, b, ldb, c, rs, cs, alpha, beta);
+  template <bool PACKED>
+  static void full(int64_t kc, const T* a, int64_t ars, int64_t acs, const T* b, int64_t ldb, T* c, int64_t rs,
+                   int64_t cs, T alpha, T beta) {
+    compute<MR, PACKED>(kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
   }
 
-  template <int ROWS = 1>
-  static inline void rows_from(int mr, int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs,
-                               int64_t cs, T alpha, T beta) {
+  template <bool PACKED, int ROWS = 1>
+  static inline void rows_from(int mr, int64_t kc, const T* a, int64_t ars, int64_t acs, const T* b, int64_t ldb,
+                               T* c, int64_t rs, int64_t cs, T alpha, T beta) {
     if constexpr (ROWS < MR) {
-      if (mr == ROWS) compute<ROWS>(kc, a, b, ldb, c, rs, cs, alpha, beta);
-      else rows_from<ROWS + 1>(mr, kc, a, b, ldb, c, rs, cs, alpha, beta);
+      if (mr == ROWS) compute<ROWS, PACKED>(kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
+      else rows_from<PACKED, ROWS + 1>(mr, kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
     }
   }
-  static void rows(int mr, int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs,
-                   T alpha, T beta) {
-    rows_from<1>(mr, kc, a, b, ldb, c, rs, cs, alpha, beta);
+  template <bool PACKED>
+  static void rows(int mr, int64_t kc, const T* a, int64_t ars, int64_t acs, const T* b, int64_t ldb, T* c,
+                   int64_t rs, int64_t cs, T alpha, T beta) {
+    rows_from<PACKED, 1>(mr, kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
   }
 };
 
@@ -298,24 +302,25 @@ struct Skinny {
 
 // Kernel must provide:
 //   static constexpr int MR, NR;
-//   static void full(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs, T alpha, T beta);
-//   static void rows(int mr, ...same...)   // mr < MR valid rows, all NR columns, A panel still MR-strided
+//   template <bool PACKED> static void full(kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
+//   template <bool PACKED> static void rows(mr, ...same...)   // mr < MR valid rows, all NR columns
 // Both compute C[i, j] = alpha * sum_p a[p*MR + i] * b[p*ldb + j] + beta * C[i, j] (beta == 0: C not read).
 template <typename T, typename Kernel>
 struct Driver {
   static constexpr int MR = Kernel::MR, NR = Kernel::NR;
 
   // One micro-tile, any mr <= MR, nr <= NR.
-  static inline void tile(int64_t kc, int64_t mr, int64_t nr, const T* a, const T* b, int64_t ldb, T* c,
-                          int64_t rs, int64_t cs, T alpha, T beta) {
+  template <bool PACKED>
+  static inline void tile(int64_t kc, int64_t mr, int64_t nr, const T* a, int64_t ars, int64_t acs, const T* b,
+                          int64_t ldb, T* c, int64_t rs, int64_t cs, T alpha, T beta) {
     if (nr == NR) {
-      if (mr == MR) Kernel::full(kc, a, b, ldb, c, rs, cs, alpha, beta);
-      else Kernel::rows(static_cast<int>(mr), kc, a, b, ldb, c, rs, cs, alpha, beta);
+      if (mr == MR) Kernel::template full<PACKED>(kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
+      else Kernel::template rows<PACKED>(static_cast<int>(mr), kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
       return;
     }
     alignas(64) T tmp[MR * NR] = {};
-    if (mr == MR) Kernel::full(kc, a, b, ldb, tmp, NR, 1, T(1), T(0));
-    else Kernel::rows(static_cast<int>(mr), kc, a, b, ldb, tmp, NR, 1, T(1), T(0));
+    if (mr == MR) Kernel::template full<PACKED>(kc, a, ars, acs, b, ldb, tmp, NR, 1, T(1), T(0));
+    else Kernel::template rows<PACKED>(static_cast<int>(mr), kc, a, ars, acs, b, ldb, tmp, NR, 1, T(1), T(0));
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t j = 0; j < nr; ++j) {
         T& cij = c[i * rs + j * cs];
@@ -335,9 +340,9 @@ struct Driver {
       return;
     }
     Blocking blk = blocking(MR, NR, sizeof(T));
-    // B read in place when it is small (it stays in L2 anyway, and packing would cost as much as
-    // using it) and rows of op(B) are contiguous.
-    const bool direct_b = p.b_col_stride == 1 && m <= 8 * MR &&
+    // A small problem (B fits in half of L2, few rows of op(A), rows of op(B) contiguous) reads
+    // A and B in place: packing would cost as much as using them, and they stay in cache anyway.
+    const bool direct_b = p.b_col_stride == 1 && m <= 256 &&
                           static_cast<double>(k) * n * sizeof(T) <= static_cast<double>(blk.l2) / 2;
     // A short op(A) is one A block: the B block is used once, so it is kept to about half of L2
     // (it is read from memory once, row segments at a time, and the kernel finds it in L2).
@@ -374,7 +379,7 @@ struct Driver {
     const int64_t n_ic = ceil_div(m, mc);
     const int64_t nc_step = direct_b ? n : blk.nc;
     const int64_t kc_max = std::min(k, blk.kc);
-    T* apack = static_cast<T*>(scratch(0, sizeof(T) * mc * kc_max));
+    T* apack = direct_b ? nullptr : static_cast<T*>(scratch(0, sizeof(T) * mc * kc_max));
     T* edge = direct_b ? static_cast<T*>(scratch(2, sizeof(T) * kc_max * NR)) : nullptr;
 
     for (int64_t jc = 0; jc < n; jc += nc_step) {
@@ -418,8 +423,8 @@ struct Driver {
         for (int64_t ib = tid_m; ib < n_ic; ib += tm) {
           const int64_t ic = ib * mc;
           const int64_t mcb = std::min(mc, m - ic);
-          pack_a<T, MR>(mcb, kc, p.a + ic * p.a_row_stride + pc * p.a_col_stride, p.a_row_stride,
-                        p.a_col_stride, apack);
+          const T* a0 = p.a + ic * p.a_row_stride + pc * p.a_col_stride;
+          if (!direct_b) pack_a<T, MR>(mcb, kc, a0, p.a_row_stride, p.a_col_stride, apack);
           for (int64_t jp = j_begin; jp < j_end; ++jp) {
             if (next_b != nullptr) {
               const int64_t share = j_end - j_begin, r0 = next_kc * (jp - j_begin) / share,
@@ -443,9 +448,16 @@ struct Driver {
               ldb = NR;
             }
             T* cj = p.c + ic * p.c_row_stride + (jc + jp * NR) * p.c_col_stride;
-            for (int64_t ir = 0; ir < mcb; ir += MR)
-              tile(kc, std::min<int64_t>(MR, mcb - ir), nr, apack + ir * kc, bp, ldb, cj + ir * p.c_row_stride,
-                   p.c_row_stride, p.c_col_stride, p.alpha, beta);
+            for (int64_t ir = 0; ir < mcb; ir += MR) {
+              const int64_t mr = std::min<int64_t>(MR, mcb - ir);
+              T* cij = cj + ir * p.c_row_stride;
+              if (direct_b)  // a small problem: A is read in place too, all of it sits in L1/L2
+                tile<false>(kc, mr, nr, a0 + ir * p.a_row_stride, p.a_row_stride, p.a_col_stride, bp, ldb, cij,
+                            p.c_row_stride, p.c_col_stride, p.alpha, beta);
+              else
+                tile<true>(kc, mr, nr, apack + ir * kc, 1, MR, bp, ldb, cij, p.c_row_stride, p.c_col_stride,
+                           p.alpha, beta);
+            }
           }
         }
         if (!direct_b && sync) {
