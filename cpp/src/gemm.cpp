@@ -38,8 +38,8 @@ Blocking blocking(int mr, int nr, int elem_size) {
   b.l2 = l2;
   // A B micro-panel (kc x nr) takes about half of L1, next to the A micro-panel streaming through.
   b.kc = std::clamp<int64_t>(l1 / 2 / (nr * elem_size), 64, 512) & ~int64_t{7};
-  // The packed A block (mc x kc) fills about 40% of L2.
-  b.mc = std::max<int64_t>(mr, (l2 * 2 / 5 / (b.kc * elem_size)) / mr * mr);
+  // The packed A block (mc x kc) fills about 60% of L2.
+  b.mc = std::max<int64_t>(mr, (l2 * 3 / 5 / (b.kc * elem_size)) / mr * mr);
   // The packed B block (kc x nc) about a quarter of L3.
   b.nc = std::max<int64_t>(nr, (l3 / 4 / (b.kc * elem_size)) / nr * nr);
   return b;

@@ -135,6 +135,7 @@ struct Microkernel {
     for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+#pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       R bv[NV];
 #pragma GCC unroll 4
