@@ -341,10 +341,10 @@ struct Driver {
       return;
     }
     Blocking blk = blocking(MR, NR, sizeof(T));
-    // A small problem (B fits in half of L2, few rows of op(A), rows of op(B) contiguous) reads
+    // A small problem (B fits in a quarter of L2, m <= 256, rows of op(B) contiguous) reads
     // A and B in place: packing would cost as much as using them, and they stay in cache anyway.
     const bool direct_b = p.b_col_stride == 1 && m <= 256 &&
-                          static_cast<double>(k) * n * sizeof(T) <= static_cast<double>(blk.l2) / 2;
+                          static_cast<double>(k) * n * sizeof(T) <= static_cast<double>(blk.l2) / 4;
     // A short op(A) is one A block: the B block is used once, so it is kept to about half of L2
     // (it is read from memory once, row segments at a time, and the kernel finds it in L2).
     if (m <= blk.mc) blk.nc = std::min(blk.nc, std::max<int64_t>(NR, blk.l2 / 2 / (blk.kc * sizeof(T)) / NR * NR));
