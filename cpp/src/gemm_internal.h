@@ -11,9 +11,13 @@
 //           for ir in mc, step MR
 //             microkernel: C[ir:ir+MR, jr:jr+NR] = alpha * Apanel @ Bpanel + beta' * C
 //
-// beta' is the caller's beta for the first k block and 1 after. When op(A) has few rows and
-// op(B) has unit column stride, B is not packed: the microkernel reads it in place (row stride
-// ldb), which saves a pass over a B that is only used a few times.
+// beta' is the caller's beta for the first k block and 1 after. Two shortcuts, both needing rows
+// of op(B) to be contiguous:
+//   - skinny (m <= kSkinnyRows = 8, e.g. a vector-matrix product): no packing; op(B) is streamed
+//     a row at a time into accumulator rows that stay in L1 (Skinny below);
+//   - small (B within a quarter of L2, m <= 256): no packing; the microkernel reads A and B in
+//     place (strides ars/acs and ldb), since both stay in cache and packing would cost as much.
+// With a single A block (m <= MC) the next B block is prefetched while the current one is used.
 //
 // The driver template below is compiled once per ISA file, inside a namespace named by that
 // file (GRIMOIRE_GEMM_DRIVER), so the AVX-512 instantiation can never be linked into the AVX2 path.
