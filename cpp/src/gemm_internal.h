@@ -378,6 +378,10 @@ struct Driver {
         break;
       }
     const int tn = nt / tm;
+    // With tm == 1 every thread packs exactly the B micro-panels it then uses, so the packed B
+    // block is not shared and needs no barriers (which, on a busy machine, can each cost a
+    // scheduling quantum).
+    const bool shared_b = sync && tm > 1;
     const int tid_m = tid / tn, tid_n = tid % tn;
     // Balanced A blocks: at most MC rows, a multiple of MR, about m / tm each when m is small.
     const int64_t mc = std::min(blk.mc, ceil_div(ceil_div(m, tm), MR) * MR);
@@ -404,7 +408,7 @@ struct Driver {
               pack_b_panel<T, NR>(kc, std::min<int64_t>(NR, nc - jp * NR), b0 + jp * NR * p.b_col_stride,
                                   p.b_row_stride, p.b_col_stride, bpack + jp * NR * kc);
           }
-          if (sync) {
+          if (shared_b) {
 #pragma omp barrier
           }
         }
@@ -465,7 +469,7 @@ struct Driver {
             }
           }
         }
-        if (!direct_b && sync) {
+        if (!direct_b && shared_b) {
 #pragma omp barrier
         }
       }
