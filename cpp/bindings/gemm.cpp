@@ -1,5 +1,12 @@
-// Bindings for the GEMM family: grimoire.kernels.gemm and grimoire.matmul sit on _core.gemm.
+// Bindings for the GEMM family: grimoire.kernels.gemm sits on _core.gemm, grimoire.matmul on
+// _core.matmul (NumPy's matmul semantics, with the 1-D promotion done here so the Python side
+// stays a single call).
 #include "grimoire/gemm.h"
+
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
 
 #include "checks.h"
 
@@ -9,8 +16,8 @@ using namespace grimoire::bind;
 
 namespace {
 
-// (batch, rows, cols) of a 2-D or 3-D operand, with element strides; a 2-D operand has batch 1
-// and batch stride 0 so it broadcasts.
+// (batch, rows, cols) of an operand, with element strides; a 2-D operand has batch 1 and batch
+// stride 0 so it broadcasts.
 template <typename T>
 struct Operand {
   const T* data;
@@ -36,19 +43,64 @@ Operand<T> operand(const Strided<T>& v, bool transpose) {
   return o;
 }
 
+// A 1-D operand as NumPy's matmul promotes it: a row (1, k) on the left, a column (k, 1) on the right.
+template <typename T>
+Operand<T> vector_operand(const Strided<T>& v, bool left) {
+  const int64_t len = v.shape[0], stride = v.strides[0];
+  if (left) return Operand<T>{v.data, 1, 1, len, 0, 0, stride};
+  return Operand<T>{v.data, 1, len, 1, 0, stride, 0};
+}
+
+void check_inner(int64_t a_cols, int64_t b_rows, const std::string& a_desc, const std::string& b_desc) {
+  if (a_cols != b_rows)
+    throw py::value_error("inner dimensions differ: " + a_desc + ", " + b_desc +
+                          " (a's columns must equal b's rows)");
+}
+
+int64_t common_batch(int64_t a_batch, int64_t b_batch) {
+  if (a_batch != b_batch && a_batch != 1 && b_batch != 1)
+    throw py::value_error("batch sizes differ: a has " + std::to_string(a_batch) + ", b has " +
+                          std::to_string(b_batch) + " (they must match, or one must be 1 or 2-D)");
+  return std::max(a_batch, b_batch);
+}
+
+// C[i] = alpha * A[i] @ B[i] + beta * C[i] for i < batch; the GIL is released around the kernel.
+template <typename T>
+void launch(const Operand<T>& a, const Operand<T>& b, T* c, int64_t c_batch_stride, int64_t c_row_stride,
+            int64_t c_col_stride, double alpha, double beta, int64_t batch) {
+  GemmParams<T> p;
+  p.m = a.rows; p.n = b.cols; p.k = a.cols;
+  p.a = a.data; p.a_row_stride = a.row_stride; p.a_col_stride = a.col_stride;
+  p.b = b.data; p.b_row_stride = b.row_stride; p.b_col_stride = b.col_stride;
+  p.c = c; p.c_row_stride = c_row_stride; p.c_col_stride = c_col_stride;
+  p.alpha = static_cast<T>(alpha);
+  p.beta = static_cast<T>(beta);
+  // Small products stay on this thread with the GIL held: releasing it costs more than they do.
+  const bool small = static_cast<double>(p.m) * p.n * p.k * batch < 32768.0;
+  if (batch == 1) {
+    if (small) return gemm(p);
+    py::gil_scoped_release release;
+    gemm(p);
+    return;
+  }
+  GemmBatch<T> bt;
+  bt.batch = batch;
+  bt.a_batch_stride = a.batch_stride;
+  bt.b_batch_stride = b.batch_stride;
+  bt.c_batch_stride = c_batch_stride;
+  if (small) return gemm_batched(p, bt);
+  py::gil_scoped_release release;
+  gemm_batched(p, bt);
+}
+
 template <typename T>
 py::array gemm_typed(const py::array& a_arr, const py::array& b_arr, py::object c_obj, double alpha,
                      double beta, bool trans_a, bool trans_b) {
   const Strided<T> av = view<T>(a_arr, "a");
   const Strided<T> bv = view<T>(b_arr, "b");
   const Operand<T> a = operand(av, trans_a), b = operand(bv, trans_b);
-  if (a.cols != b.rows)
-    throw py::value_error("inner dimensions differ: op(a) is " + shape_str({a.rows, a.cols}) + ", op(b) is " +
-                          shape_str({b.rows, b.cols}) + " (a's columns must equal b's rows)");
-  if (a.batch != b.batch && a.batch != 1 && b.batch != 1)
-    throw py::value_error("batch sizes differ: a has " + std::to_string(a.batch) + ", b has " +
-                          std::to_string(b.batch) + " (they must match, or one must be 1 or 2-D)");
-  const int64_t batch = std::max(a.batch, b.batch);
+  check_inner(a.cols, b.rows, "op(a) is " + shape_str({a.rows, a.cols}), "op(b) is " + shape_str({b.rows, b.cols}));
+  const int64_t batch = common_batch(a.batch, b.batch);
   const bool batched = av.ndim() == 3 || bv.ndim() == 3;
   std::vector<int64_t> c_shape = batched ? std::vector<int64_t>{batch, a.rows, b.cols}
                                          : std::vector<int64_t>{a.rows, b.cols};
@@ -67,25 +119,37 @@ py::array gemm_typed(const py::array& a_arr, const py::array& b_arr, py::object 
       throw py::value_error("c must not share memory with a or b (the product is written while they are read)");
   }
   const Strided<T> cv = view<T>(c_arr, "c", /*writable=*/true);
-  GemmParams<T> p;
-  p.m = a.rows; p.n = b.cols; p.k = a.cols;
-  p.a = a.data; p.a_row_stride = a.row_stride; p.a_col_stride = a.col_stride;
-  p.b = b.data; p.b_row_stride = b.row_stride; p.b_col_stride = b.col_stride;
   const int off = batched ? 1 : 0;
-  p.c = cv.data; p.c_row_stride = cv.strides[off]; p.c_col_stride = cv.strides[off + 1];
-  p.alpha = static_cast<T>(alpha);
-  p.beta = static_cast<T>(beta);
-  GemmBatch<T> bt;
-  bt.batch = batch;
-  bt.a_batch_stride = a.batch_stride;
-  bt.b_batch_stride = b.batch_stride;
-  bt.c_batch_stride = batched ? cv.strides[0] : 0;
-  {
-    py::gil_scoped_release release;
-    if (batched) gemm_batched(p, bt);
-    else gemm(p);
-  }
+  launch(a, b, cv.data, batched ? cv.strides[0] : 0, cv.strides[off], cv.strides[off + 1], alpha, beta, batch);
   return c_arr;
+}
+
+// numpy.matmul for 1-D to 3-D operands of one float dtype.
+template <typename T>
+py::object matmul_typed(const py::array& a_arr, const py::array& b_arr) {
+  const Strided<T> av = view<T>(a_arr, "a");
+  const Strided<T> bv = view<T>(b_arr, "b");
+  const Operand<T> a = av.ndim() == 1 ? vector_operand(av, true) : operand(av, false);
+  const Operand<T> b = bv.ndim() == 1 ? vector_operand(bv, false) : operand(bv, false);
+  check_inner(a.cols, b.rows, "a has shape " + shape_str(av.shape), "b has shape " + shape_str(bv.shape));
+  const int64_t batch = common_batch(a.batch, b.batch);
+  std::vector<int64_t> shape;
+  if (av.ndim() == 3 || bv.ndim() == 3) shape.push_back(batch);
+  if (av.ndim() != 1) shape.push_back(a.rows);
+  if (bv.ndim() != 1) shape.push_back(b.cols);
+  // C-contiguous (batch, m, n) whatever the promoted axes, so the squeezed shape shares its layout.
+  py::array c_arr = empty<T>(shape);
+  T* c = static_cast<T*>(c_arr.mutable_data());
+  launch(a, b, c, a.rows * b.cols, b.cols, 1, 1.0, 0.0, batch);
+  if (shape.empty()) return c_arr[py::tuple()];  // vector @ vector is a scalar, as in NumPy
+  return std::move(c_arr);
+}
+
+bool is_float(const py::array& a) { return has_dtype<float>(a) || has_dtype<double>(a); }
+
+void require_float(const py::array& a, const char* name) {
+  if (!is_float(a))
+    throw py::type_error(std::string(name) + " must have dtype float32 or float64, got " + dtype_str(a));
 }
 
 }  // namespace
@@ -103,4 +167,34 @@ void bind_gemm(py::module_& m) {
       },
       py::arg("a"), py::arg("b"), py::arg("c") = py::none(), py::arg("alpha") = 1.0, py::arg("beta") = 0.0,
       py::arg("trans_a") = false, py::arg("trans_b") = false);
+  m.def(
+      "matmul",
+      [](py::object a_obj, py::object b_obj) -> py::object {
+        py::array a = require_ndarray(a_obj, "a"), b = require_ndarray(b_obj, "b");
+        require_float(a, "a");
+        require_float(b, "b");
+        require_ndim(a, "a", 1, 3);
+        require_ndim(b, "b", 1, 3);
+        if (!a.dtype().is(b.dtype())) {  // float32 with float64: float64, as numpy.matmul
+          if (has_dtype<float>(a)) a = a.attr("astype")("float64");
+          else b = b.attr("astype")("float64");
+        }
+        if (has_dtype<float>(a)) return matmul_typed<float>(a, b);
+        return matmul_typed<double>(a, b);
+      },
+      py::arg("a"), py::arg("b"));
+  m.def(
+      "fma_peak_flops",
+      [](int64_t iterations, int threads) {
+        if (iterations < 1) throw py::value_error("iterations must be >= 1, got " + std::to_string(iterations));
+        if (threads < 1) throw py::value_error("threads must be >= 1, got " + std::to_string(threads));
+        py::gil_scoped_release release;
+        std::vector<double> per_thread(threads, 0.0);
+#pragma omp parallel for num_threads(threads) schedule(static, 1)
+        for (int t = 0; t < threads; ++t) per_thread[t] = fma_peak_flops(iterations);
+        return per_thread;
+      },
+      py::arg("iterations") = 20000000, py::arg("threads") = 1,
+      "float32 FLOP per CPU-second of a loop of independent AVX2 FMAs, one value per thread "
+      "(each thread's own CPU time); 0.0 without AVX2+FMA.");
 }

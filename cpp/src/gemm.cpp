@@ -35,10 +35,11 @@ Blocking blocking(int mr, int nr, int elem_size) {
   static const int64_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 << 10, 128 << 10, 2 << 20);
   static const int64_t l3 = cache_bytes(_SC_LEVEL3_CACHE_SIZE, 32 << 20, 2 << 20, 32 << 20);
   Blocking b;
+  b.l2 = l2;
   // A B micro-panel (kc x nr) takes about half of L1, next to the A micro-panel streaming through.
   b.kc = std::clamp<int64_t>(l1 / 2 / (nr * elem_size), 64, 512) & ~int64_t{7};
-  // The packed A block (mc x kc) fills about 40% of L2.
-  b.mc = std::max<int64_t>(mr, (l2 * 2 / 5 / (b.kc * elem_size)) / mr * mr);
+  // The packed A block (mc x kc) fills about 60% of L2.
+  b.mc = std::max<int64_t>(mr, (l2 * 3 / 5 / (b.kc * elem_size)) / mr * mr);
   // The packed B block (kc x nc) about a quarter of L3.
   b.nc = std::max<int64_t>(nr, (l3 / 4 / (b.kc * elem_size)) / nr * nr);
   return b;
@@ -186,6 +187,11 @@ void gemm_reference(const GemmParams<float>& p) { reference(p); }
 void gemm_reference(const GemmParams<double>& p) { reference(p); }
 void gemm(const GemmParams<float>& p) { dispatch(p); }
 void gemm(const GemmParams<double>& p) { dispatch(p); }
+double fma_peak_flops(int64_t iterations) {
+  if (static_cast<int>(detected_isa()) < static_cast<int>(Isa::avx2) || iterations <= 0) return 0.0;
+  const double seconds = gemm_detail::fma_peak_avx2(iterations);
+  return seconds > 0 ? 12.0 * 8.0 * 2.0 * static_cast<double>(iterations) / seconds : 0.0;
+}
 void gemm_batched(const GemmParams<float>& p, const GemmBatch<float>& b) { batched(p, b); }
 void gemm_batched(const GemmParams<double>& p, const GemmBatch<double>& b) { batched(p, b); }
 

@@ -11,9 +11,13 @@
 //           for ir in mc, step MR
 //             microkernel: C[ir:ir+MR, jr:jr+NR] = alpha * Apanel @ Bpanel + beta' * C
 //
-// beta' is the caller's beta for the first k block and 1 after. When op(A) has few rows and
-// op(B) has unit column stride, B is not packed: the microkernel reads it in place (row stride
-// ldb), which saves a pass over a B that is only used a few times.
+// beta' is the caller's beta for the first k block and 1 after. Two shortcuts, both needing rows
+// of op(B) to be contiguous:
+//   - skinny (m <= kSkinnyRows = 8, e.g. a vector-matrix product): no packing; op(B) is streamed
+//     a row at a time into accumulator rows that stay in L1 (Skinny below);
+//   - small (B within a quarter of L2, m <= 256): no packing; the microkernel reads A and B in
+//     place (strides ars/acs and ldb), since both stay in cache and packing would cost as much.
+// With a single A block (m <= MC) the next B block is prefetched while the current one is used.
 //
 // The driver template below is compiled once per ISA file, inside a namespace named by that
 // file (GRIMOIRE_GEMM_DRIVER), so the AVX-512 instantiation can never be linked into the AVX2 path.
@@ -22,6 +26,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "grimoire/gemm.h"
 
@@ -31,6 +36,7 @@ namespace grimoire::gemm_detail {
 // sysconf reports, clamped to sane values).
 struct Blocking {
   int64_t mc, nc, kc;
+  int64_t l2;  // bytes of L2 per core
 };
 Blocking blocking(int mr, int nr, int elem_size);
 
@@ -51,6 +57,9 @@ void gemm_avx2(const GemmParams<double>& p);
 void gemm_avx512(const GemmParams<float>& p);
 void gemm_avx512(const GemmParams<double>& p);
 
+// CPU seconds this thread takes for `iterations` x 12 independent 8-lane FMAs (fma_peak_flops).
+double fma_peak_avx2(int64_t iterations);
+
 }  // namespace grimoire::gemm_detail
 
 #ifdef GRIMOIRE_GEMM_DRIVER
@@ -68,8 +77,7 @@ void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* out) 
     const int64_t mr = std::min<int64_t>(MR, mc - r);
     const T* ar = a + r * rs;
     if (mr == MR && rs == 1) {
-      for (int64_t p = 0; p < kc; ++p)
-        for (int i = 0; i < MR; ++i) out[p * MR + i] = ar[p * cs + i];
+      for (int64_t p = 0; p < kc; ++p) std::memcpy(out + p * MR, ar + p * cs, MR * sizeof(T));
     } else if (mr == MR && cs == 1) {
       for (int i = 0; i < MR; ++i) {
         const T* row = ar + i * rs;
@@ -90,8 +98,7 @@ void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* out) 
 template <typename T, int NR>
 void pack_b_panel(int64_t kc, int64_t nr, const T* b, int64_t rs, int64_t cs, T* out) {
   if (nr == NR && cs == 1) {
-    for (int64_t p = 0; p < kc; ++p)
-      for (int j = 0; j < NR; ++j) out[p * NR + j] = b[p * rs + j];
+    for (int64_t p = 0; p < kc; ++p) std::memcpy(out + p * NR, b + p * rs, NR * sizeof(T));
   } else if (nr == NR && rs == 1) {
     for (int j = 0; j < NR; ++j) {
       const T* col = b + j * cs;
@@ -113,26 +120,37 @@ template <typename T, typename V, int MR_, int NV>
 struct Microkernel {
   static constexpr int MR = MR_, NR = NV * V::L;
   using R = typename V::reg;
+  using Vec = V;
 
-  template <int ROWS>
-  static inline void compute(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs,
+  // A is a packed micro-panel (a[p * MR + i]) or, unpacked, read in place: a[i * ars + p * acs].
+  template <int ROWS, bool PACKED>
+  static inline void compute(int64_t kc, const T* a, int64_t ars, int64_t acs, const T* b, int64_t ldb, T* c,
+                             int64_t rs, int64_t cs,
                              T alpha, T beta) {
+    // The C tile is touched only at the end: start bringing it in now, so its lines are in L1
+    // by then (a power-of-two row stride makes them collide in one L1 set, and miss).
+#pragma GCC unroll 16
+    for (int i = 0; i < ROWS; ++i) {
+      __builtin_prefetch(c + i * rs, 1, 3);
+      __builtin_prefetch(c + i * rs + (NR - 1) * cs, 1, 3);
+    }
     R acc[ROWS][NV];
 #pragma GCC unroll 16
     for (int i = 0; i < ROWS; ++i)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+#pragma GCC unroll 4
     for (int64_t p = 0; p < kc; ++p) {
       R bv[NV];
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) bv[v] = V::load(b + v * V::L);
 #pragma GCC unroll 16
       for (int i = 0; i < ROWS; ++i) {
-        const R ai = V::bcast(a + i);
+        const R ai = V::bcast(PACKED ? a + i : a + i * ars);
 #pragma GCC unroll 4
         for (int v = 0; v < NV; ++v) acc[i][v] = V::fma(ai, bv[v], acc[i][v]);
       }
-      a += MR;
+      a += PACKED ? MR : acs;
       b += ldb;
     }
     const R va = V::bcast(&alpha);
@@ -159,45 +177,155 @@ struct Microkernel {
       }
   }
 
-  static void full(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs, T alpha,
-                   T beta) {
-    compute<MR>(kc, a, b, ldb, c, rs, cs, alpha, beta);
+  template <bool PACKED>
+  static void full(int64_t kc, const T* a, int64_t ars, int64_t acs, const T* b, int64_t ldb, T* c, int64_t rs,
+                   int64_t cs, T alpha, T beta) {
+    compute<MR, PACKED>(kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
   }
 
-  template <int ROWS = 1>
-  static inline void rows_from(int mr, int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs,
-                               int64_t cs, T alpha, T beta) {
+  template <bool PACKED, int ROWS = 1>
+  static inline void rows_from(int mr, int64_t kc, const T* a, int64_t ars, int64_t acs, const T* b, int64_t ldb,
+                               T* c, int64_t rs, int64_t cs, T alpha, T beta) {
     if constexpr (ROWS < MR) {
-      if (mr == ROWS) compute<ROWS>(kc, a, b, ldb, c, rs, cs, alpha, beta);
-      else rows_from<ROWS + 1>(mr, kc, a, b, ldb, c, rs, cs, alpha, beta);
+      if (mr == ROWS) compute<ROWS, PACKED>(kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
+      else rows_from<PACKED, ROWS + 1>(mr, kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
     }
   }
-  static void rows(int mr, int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs,
-                   T alpha, T beta) {
-    rows_from<1>(mr, kc, a, b, ldb, c, rs, cs, alpha, beta);
+  template <bool PACKED>
+  static void rows(int mr, int64_t kc, const T* a, int64_t ars, int64_t acs, const T* b, int64_t ldb, T* c,
+                   int64_t rs, int64_t cs, T alpha, T beta) {
+    rows_from<PACKED, 1>(mr, kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
+  }
+};
+
+// Panels [pb, pe) of a row-major op(B) block (nc columns), read a row at a time so memory is
+// streamed in order: panel jp gets out[jp*NR*kc + p*NR + j] = op(B)[p, jp*NR + j], zero past nc.
+template <typename T, int NR>
+void pack_b_rows(int64_t kc, int64_t pb, int64_t pe, int64_t nc, const T* b, int64_t rs, T* out) {
+  if (pb >= pe) return;
+  const int64_t full_end = std::min(pe, nc / NR);
+  constexpr int64_t kAhead = 8;  // rows prefetched ahead: many lines in flight, not one stream
+  const int64_t line = 64 / static_cast<int64_t>(sizeof(T));
+  for (int64_t p = 0; p < kc; ++p) {
+    const T* row = b + p * rs;
+    if (p + kAhead < kc)
+      for (int64_t j = pb * NR; j < full_end * NR; j += line) __builtin_prefetch(row + kAhead * rs + j, 0, 3);
+    for (int64_t jp = pb; jp < full_end; ++jp) {
+      std::memcpy(out + jp * NR * kc + p * NR, row + jp * NR, NR * sizeof(T));
+    }
+  }
+  for (int64_t jp = std::max(pb, full_end); jp < pe; ++jp)
+    pack_b_panel<T, NR>(kc, std::min<int64_t>(NR, nc - jp * NR), b + jp * NR, rs, 1, out + jp * NR * kc);
+}
+
+// Skinny path for op(A) with at most kSkinnyRows rows and op(B) with contiguous rows (m = 1 is a
+// vector-matrix product): op(B) is streamed a row at a time, as it lies in memory, and each of its
+// elements is used by all m rows while it is in L1. Columns go in chunks whose m accumulator rows
+// (a contiguous buffer) fill about half of L1; C = alpha * acc + beta * C at the end of a chunk.
+constexpr int kSkinnyRows = 8;
+
+template <typename T, typename V>
+struct Skinny {
+  using R = typename V::reg;
+  static constexpr int L = V::L;
+
+  // acc[i * ld + j] += sum over the 4 rows q of a_q[i] * b_q[j], for j < w (w a multiple of L).
+  static inline void quad(int64_t m, int64_t w, const T* a, int64_t ars, int64_t acs, const T* b0, int64_t rsb,
+                          T* acc, int64_t ld) {
+    const T *b1 = b0 + rsb, *b2 = b1 + rsb, *b3 = b2 + rsb;
+    for (int64_t i = 0; i < m; ++i) {
+      const T* ai = a + i * ars;
+      const R a0 = V::bcast(ai), a1 = V::bcast(ai + acs), a2 = V::bcast(ai + 2 * acs), a3 = V::bcast(ai + 3 * acs);
+      T* ci = acc + i * ld;
+      for (int64_t j = 0; j < w; j += L) {
+        R c = V::load(ci + j);
+        c = V::fma(a0, V::load(b0 + j), c);
+        c = V::fma(a1, V::load(b1 + j), c);
+        c = V::fma(a2, V::load(b2 + j), c);
+        c = V::fma(a3, V::load(b3 + j), c);
+        V::store(ci + j, c);
+      }
+    }
+  }
+
+  static void single(int64_t m, int64_t w, const T* a, int64_t ars, const T* b0, T* acc, int64_t ld) {
+    for (int64_t i = 0; i < m; ++i) {
+      const R a0 = V::bcast(a + i * ars);
+      T* ci = acc + i * ld;
+      for (int64_t j = 0; j < w; j += L) V::store(ci + j, V::fma(a0, V::load(b0 + j), V::load(ci + j)));
+    }
+  }
+
+  // Columns [j_begin, j_end) of C.
+  static void columns(const GemmParams<T>& p, int64_t j_begin, int64_t j_end) {
+    const int64_t m = p.m, k = p.k;
+    const int64_t chunk = std::max<int64_t>(L, (16384 / static_cast<int64_t>(sizeof(T)) / m) / L * L);
+    T* acc = static_cast<T*>(scratch(0, sizeof(T) * m * chunk));
+    for (int64_t jc = j_begin; jc < j_end; jc += chunk) {
+      const int64_t w_all = std::min(chunk, j_end - jc);
+      const int64_t w = w_all / L * L;  // vector part; the last w_all - w columns are done in scalar
+      std::memset(acc, 0, sizeof(T) * m * chunk);
+      const T* b = p.b + jc;
+      int64_t q = 0;
+      if (w > 0) {
+        for (; q + 4 <= k; q += 4)
+          quad(m, w, p.a + q * p.a_col_stride, p.a_row_stride, p.a_col_stride, b + q * p.b_row_stride,
+               p.b_row_stride, acc, chunk);
+        for (; q < k; ++q)
+          single(m, w, p.a + q * p.a_col_stride, p.a_row_stride, b + q * p.b_row_stride, acc, chunk);
+      }
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = w; j < w_all; ++j) {
+          T sum = T(0);
+          for (int64_t r = 0; r < k; ++r) sum += p.a[i * p.a_row_stride + r * p.a_col_stride] * b[r * p.b_row_stride + j];
+          acc[i * chunk + j] = sum;  // the last w_all - w < L columns
+        }
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < w_all; ++j) {
+          const T v = acc[i * chunk + j];
+          T& cij = p.c[i * p.c_row_stride + (jc + j) * p.c_col_stride];
+          cij = p.beta == T(0) ? p.alpha * v : p.alpha * v + p.beta * cij;
+        }
+    }
+  }
+
+  static void run(const GemmParams<T>& p) {
+    const int threads = threads_for(p.num_threads, p.m, p.n, p.k);
+    const int64_t pieces = ceil_div(p.n, L);
+    if (threads <= 1 || pieces < 2) {
+      columns(p, 0, p.n);
+      return;
+    }
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const int64_t b = pieces * t / nt * L, e = std::min(p.n, pieces * (t + 1) / nt * L);
+      if (b < e) columns(p, b, e);
+    }
   }
 };
 
 // Kernel must provide:
 //   static constexpr int MR, NR;
-//   static void full(int64_t kc, const T* a, const T* b, int64_t ldb, T* c, int64_t rs, int64_t cs, T alpha, T beta);
-//   static void rows(int mr, ...same...)   // mr < MR valid rows, all NR columns, A panel still MR-strided
+//   template <bool PACKED> static void full(kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
+//   template <bool PACKED> static void rows(mr, ...same...)   // mr < MR valid rows, all NR columns
 // Both compute C[i, j] = alpha * sum_p a[p*MR + i] * b[p*ldb + j] + beta * C[i, j] (beta == 0: C not read).
 template <typename T, typename Kernel>
 struct Driver {
   static constexpr int MR = Kernel::MR, NR = Kernel::NR;
 
   // One micro-tile, any mr <= MR, nr <= NR.
-  static inline void tile(int64_t kc, int64_t mr, int64_t nr, const T* a, const T* b, int64_t ldb, T* c,
-                          int64_t rs, int64_t cs, T alpha, T beta) {
+  template <bool PACKED>
+  static inline void tile(int64_t kc, int64_t mr, int64_t nr, const T* a, int64_t ars, int64_t acs, const T* b,
+                          int64_t ldb, T* c, int64_t rs, int64_t cs, T alpha, T beta) {
     if (nr == NR) {
-      if (mr == MR) Kernel::full(kc, a, b, ldb, c, rs, cs, alpha, beta);
-      else Kernel::rows(static_cast<int>(mr), kc, a, b, ldb, c, rs, cs, alpha, beta);
+      if (mr == MR) Kernel::template full<PACKED>(kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
+      else Kernel::template rows<PACKED>(static_cast<int>(mr), kc, a, ars, acs, b, ldb, c, rs, cs, alpha, beta);
       return;
     }
-    alignas(64) T tmp[MR * NR];
-    if (mr == MR) Kernel::full(kc, a, b, ldb, tmp, NR, 1, T(1), T(0));
-    else Kernel::rows(static_cast<int>(mr), kc, a, b, ldb, tmp, NR, 1, T(1), T(0));
+    alignas(64) T tmp[MR * NR] = {};
+    if (mr == MR) Kernel::template full<PACKED>(kc, a, ars, acs, b, ldb, tmp, NR, 1, T(1), T(0));
+    else Kernel::template rows<PACKED>(static_cast<int>(mr), kc, a, ars, acs, b, ldb, tmp, NR, 1, T(1), T(0));
     for (int64_t i = 0; i < mr; ++i)
       for (int64_t j = 0; j < nr; ++j) {
         T& cij = c[i * rs + j * cs];
@@ -211,11 +339,19 @@ struct Driver {
       scale_only(p);
       return;
     }
-    const Blocking blk = blocking(MR, NR, sizeof(T));
     const int64_t m = p.m, n = p.n, k = p.k;
-    // B read in place when op(A) is short (packing B would cost as much as using it) and rows of
-    // op(B) are contiguous.
-    const bool direct_b = p.b_col_stride == 1 && m <= 4 * MR;
+    if (m <= kSkinnyRows && p.b_col_stride == 1) {
+      Skinny<T, typename Kernel::Vec>::run(p);
+      return;
+    }
+    Blocking blk = blocking(MR, NR, sizeof(T));
+    // A small problem (B fits in a quarter of L2, m <= 256, rows of op(B) contiguous) reads
+    // A and B in place: packing would cost as much as using them, and they stay in cache anyway.
+    const bool direct_b = p.b_col_stride == 1 && m <= 256 &&
+                          static_cast<double>(k) * n * sizeof(T) <= static_cast<double>(blk.l2) / 4;
+    // A short op(A) is one A block: the B block is used once, so it is kept to about half of L2
+    // (it is read from memory once, row segments at a time, and the kernel finds it in L2).
+    if (m <= blk.mc) blk.nc = std::min(blk.nc, std::max<int64_t>(NR, blk.l2 / 2 / (blk.kc * sizeof(T)) / NR * NR));
     const int64_t kc_max = std::min(k, blk.kc);
     const int64_t nc_max = direct_b ? n : std::min(n, blk.nc);
     const int threads = threads_for(p.num_threads, m, n, k);
@@ -242,13 +378,17 @@ struct Driver {
         break;
       }
     const int tn = nt / tm;
+    // With tm == 1 every thread packs exactly the B micro-panels it then uses, so the packed B
+    // block is not shared and needs no barriers (which, on a busy machine, can each cost a
+    // scheduling quantum).
+    const bool shared_b = sync && tm > 1;
     const int tid_m = tid / tn, tid_n = tid % tn;
     // Balanced A blocks: at most MC rows, a multiple of MR, about m / tm each when m is small.
     const int64_t mc = std::min(blk.mc, ceil_div(ceil_div(m, tm), MR) * MR);
     const int64_t n_ic = ceil_div(m, mc);
     const int64_t nc_step = direct_b ? n : blk.nc;
     const int64_t kc_max = std::min(k, blk.kc);
-    T* apack = static_cast<T*>(scratch(0, sizeof(T) * mc * kc_max));
+    T* apack = direct_b ? nullptr : static_cast<T*>(scratch(0, sizeof(T) * mc * kc_max));
     T* edge = direct_b ? static_cast<T*>(scratch(2, sizeof(T) * kc_max * NR)) : nullptr;
 
     for (int64_t jc = 0; jc < n; jc += nc_step) {
@@ -261,19 +401,47 @@ struct Driver {
         const T* b0 = p.b + pc * p.b_row_stride + jc * p.b_col_stride;
         if (!direct_b) {
           const int64_t pb = panels * tid / nt, pe = panels * (tid + 1) / nt;
-          for (int64_t jp = pb; jp < pe; ++jp)
-            pack_b_panel<T, NR>(kc, std::min<int64_t>(NR, nc - jp * NR), b0 + jp * NR * p.b_col_stride,
-                                p.b_row_stride, p.b_col_stride, bpack + jp * NR * kc);
-          if (sync) {
+          if (p.b_col_stride == 1) {
+            pack_b_rows<T, NR>(kc, pb, pe, nc, b0, p.b_row_stride, bpack);
+          } else {
+            for (int64_t jp = pb; jp < pe; ++jp)
+              pack_b_panel<T, NR>(kc, std::min<int64_t>(NR, nc - jp * NR), b0 + jp * NR * p.b_col_stride,
+                                  p.b_row_stride, p.b_col_stride, bpack + jp * NR * kc);
+          }
+          if (shared_b) {
 #pragma omp barrier
+          }
+        }
+        // With a single A block the packed B block is used once; while it is in use, the rows of
+        // the next B block that this thread will pack are prefetched into L2, spread over its
+        // micro-panels, so reading op(B) from memory overlaps the arithmetic.
+        const bool prefetch_next = !direct_b && n_ic == 1 && p.b_col_stride == 1 && j_end > j_begin;
+        const T* next_b = nullptr;
+        int64_t next_kc = 0, next_col0 = 0, next_col1 = 0;
+        if (prefetch_next) {
+          const bool same_jc = pc + blk.kc < k;
+          const int64_t jc2 = same_jc ? jc : jc + nc_step, pc2 = same_jc ? pc + blk.kc : 0;
+          if (jc2 < n) {
+            const int64_t nc2 = std::min(nc_step, n - jc2), panels2 = ceil_div(nc2, NR);
+            next_kc = std::min(blk.kc, k - pc2);
+            next_col0 = panels2 * tid / nt * NR;
+            next_col1 = std::min(nc2, panels2 * (tid + 1) / nt * NR);
+            next_b = p.b + pc2 * p.b_row_stride + jc2;
           }
         }
         for (int64_t ib = tid_m; ib < n_ic; ib += tm) {
           const int64_t ic = ib * mc;
           const int64_t mcb = std::min(mc, m - ic);
-          pack_a<T, MR>(mcb, kc, p.a + ic * p.a_row_stride + pc * p.a_col_stride, p.a_row_stride,
-                        p.a_col_stride, apack);
+          const T* a0 = p.a + ic * p.a_row_stride + pc * p.a_col_stride;
+          if (!direct_b) pack_a<T, MR>(mcb, kc, a0, p.a_row_stride, p.a_col_stride, apack);
           for (int64_t jp = j_begin; jp < j_end; ++jp) {
+            if (next_b != nullptr) {
+              const int64_t share = j_end - j_begin, r0 = next_kc * (jp - j_begin) / share,
+                            r1 = next_kc * (jp - j_begin + 1) / share;
+              for (int64_t r = r0; r < r1; ++r)
+                for (int64_t j = next_col0; j < next_col1; j += 64 / static_cast<int64_t>(sizeof(T)))
+                  __builtin_prefetch(next_b + r * p.b_row_stride + j, 0, 2);
+            }
             const int64_t nr = std::min<int64_t>(NR, nc - jp * NR);
             const T* bp;
             int64_t ldb;
@@ -289,12 +457,19 @@ struct Driver {
               ldb = NR;
             }
             T* cj = p.c + ic * p.c_row_stride + (jc + jp * NR) * p.c_col_stride;
-            for (int64_t ir = 0; ir < mcb; ir += MR)
-              tile(kc, std::min<int64_t>(MR, mcb - ir), nr, apack + ir * kc, bp, ldb, cj + ir * p.c_row_stride,
-                   p.c_row_stride, p.c_col_stride, p.alpha, beta);
+            for (int64_t ir = 0; ir < mcb; ir += MR) {
+              const int64_t mr = std::min<int64_t>(MR, mcb - ir);
+              T* cij = cj + ir * p.c_row_stride;
+              if (direct_b)  // a small problem: A is read in place too, all of it sits in L1/L2
+                tile<false>(kc, mr, nr, a0 + ir * p.a_row_stride, p.a_row_stride, p.a_col_stride, bp, ldb, cij,
+                            p.c_row_stride, p.c_col_stride, p.alpha, beta);
+              else
+                tile<true>(kc, mr, nr, apack + ir * kc, 1, MR, bp, ldb, cij, p.c_row_stride, p.c_col_stride,
+                           p.alpha, beta);
+            }
           }
         }
-        if (!direct_b && sync) {
+        if (!direct_b && shared_b) {
 #pragma omp barrier
         }
       }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import grimoire
+import grimoire.kernels
 
 from . import Tour, section
 
@@ -31,3 +32,12 @@ def matrix_operations(t: Tour) -> None:
     t.show("batched product A (2x2x2) @ B (2x2x2): one 2x2 product per batch entry",
            grimoire.matmul(batch_a, batch_b))
     t.show("A kron B (Kronecker product: each a_ij scales a copy of B)", np.kron(a, b))
+    # The BLAS form under matmul: C = alpha * op(A) @ op(B) + beta * C, transposes read in place.
+    c = np.ones((2, 2))
+    t.show("grimoire.kernels.gemm(A, B, C, alpha=2, beta=-1, trans_b=True) = 2 A B^T - C",
+           grimoire.kernels.gemm(a, b, c, alpha=2.0, beta=-1.0, trans_b=True))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((300, 200), dtype=np.float32)
+    y = rng.standard_normal((200, 100), dtype=np.float32)
+    t.show("float32 300x200 @ 200x100: largest difference from NumPy (rounding only)",
+           float(np.abs(grimoire.matmul(x, y) - x @ y).max()))

@@ -1,0 +1,169 @@
+"""``grimoire bench gemm``: float32 GEMM beside numpy.matmul (OpenBLAS) and torch.matmul.
+
+Squares 64..2048 (4096 with ``--big``) and skinny products (m in 1, 8, 32 with k = n = 4096), with
+one thread and with every core; the contenders run interleaved (:func:`grimoire.bench.compare`).
+Reported: GFLOP/s (2 m n k / median seconds), the ratio of grimoire's speed to NumPy's and to
+torch's (> 1: grimoire is faster) and grimoire's fraction of the FP32 peak.
+
+The peak is cores x clock x 32 FLOP/cycle (Zen 3 / Haswell-class AVX2: 2 FMA units x 8 float32
+lanes x 2 FLOP per FMA). The clock is not assumed: ``_core.fma_peak_flops`` runs a loop of
+independent FMAs on each thread and divides by that thread's CPU time, so the peak is what a core
+sustains now (and a shared machine's time slices do not count against it; they do count against
+the wall-clock GEMM timings, which is why ratios from one interleaved run are the figures to
+trust on a busy machine).
+
+NumPy's BLAS: some machines set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which slow a current
+OpenBLAS; the header shows what threadpoolctl reports OpenBLAS runs, so a run can be repeated with
+both unset (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE grimoire bench gemm``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+import grimoire
+from grimoire import _core
+from grimoire.bench import compare, table
+
+FLOP_PER_CYCLE = 32  # 2 FMA pipes x 8 float32 lanes (256 bit) x 2 FLOP per FMA
+
+
+def _torch():
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch
+
+
+def _blas_limits(threads: int):
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=threads, user_api="blas")
+
+
+def _blas_description() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "threadpoolctl not installed"
+    parts = [f"{i.get('internal_api')} {i.get('version')} kernel={i.get('architecture')} "
+             f"threads={i.get('num_threads')}" for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "; ".join(parts) or "no BLAS found by threadpoolctl"
+
+
+def measure_peak(threads: int) -> tuple[float, float]:
+    """(GFLOP/s of all `threads` cores together, GHz per core) from the FMA throughput loop."""
+    per_thread = _core.fma_peak_flops(30_000_000, threads)
+    total = sum(per_thread) / 1e9
+    return total, total / threads / FLOP_PER_CYCLE
+
+
+def shapes(big: bool, skinny: bool, sizes: list[int] | None) -> list[tuple[int, int, int]]:
+    squares = sizes or [64, 128, 256, 512, 1024, 2048] + ([4096] if big else [])
+    out = [(s, s, s) for s in squares]
+    if skinny:
+        out += [(m, 4096, 4096) for m in (1, 8, 32)]
+    return out
+
+
+class CpuClock:
+    """Wraps a contender so that each call also adds the process CPU time it took (all threads).
+
+    A wrapped call runs the contender often enough (about 0.5 ms) that reading the clock costs
+    little beside it."""
+
+    def __init__(self, fn):
+        fn()
+        start = time.perf_counter()
+        fn()
+        self.inner = max(1, int(5e-4 / max(time.perf_counter() - start, 1e-7)))
+        self.fn, self.seconds, self.calls = fn, 0.0, 0
+
+    def __call__(self):
+        start = time.process_time()
+        for _ in range(self.inner):
+            self.fn()
+        self.seconds += time.process_time() - start
+        self.calls += self.inner
+
+    def per_call(self) -> float:
+        return self.seconds / max(self.calls, 1)
+
+
+def run(threads: int, problem_shapes, repeats: int, min_time: float, cpu_time: bool) -> list[list[object]]:
+    torch = _torch()
+    grimoire.set_num_threads(threads)
+    if torch is not None:
+        torch.set_num_threads(threads)
+    peak, _ = measure_peak(threads)
+    rng = np.random.default_rng(0)
+    rows = []
+    with _blas_limits(threads):
+        for m, n, k in problem_shapes:
+            a = rng.standard_normal((m, k), dtype=np.float32)
+            b = rng.standard_normal((k, n), dtype=np.float32)
+            contenders = {"grimoire": lambda a=a, b=b: grimoire.matmul(a, b),
+                          "numpy": lambda a=a, b=b: np.matmul(a, b)}
+            if torch is not None:
+                ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+                contenders["torch"] = lambda ta=ta, tb=tb: torch.matmul(ta, tb)
+            if cpu_time:
+                clocks = {name: CpuClock(fn) for name, fn in contenders.items()}
+                compare(clocks, repeats=repeats, min_time=min_time)
+                t = {name: c.per_call() for name, c in clocks.items()}
+            else:
+                t = compare(contenders, repeats=repeats, min_time=min_time)
+            flop = 2.0 * m * n * k
+            g = {name: flop / s / 1e9 for name, s in t.items()}
+            row = [f"{m}x{k}x{n}", g["grimoire"], g["numpy"], t["numpy"] / t["grimoire"]]
+            if torch is not None:
+                row += [g["torch"], t["torch"] / t["grimoire"]]
+            row += [f"{100 * g['grimoire'] / peak:.0f}%"]
+            rows.append(row)
+    return rows
+
+
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="grimoire bench gemm", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--big", action="store_true", help="also 4096x4096 (slow on a small machine)")
+    parser.add_argument("--no-skinny", action="store_true", help="skip m in 1, 8, 32 with k = n = 4096")
+    parser.add_argument("--sizes", type=int, nargs="*", help="square sizes instead of 64..2048")
+    parser.add_argument("--threads", type=int, nargs="*",
+                        help="thread counts (default: 1 and every core)")
+    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds (median reported)")
+    parser.add_argument("--min-time", type=float, default=0.05, help="seconds per timed sample")
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="rate per process CPU-second (mean over the interleaved calls) instead of "
+                             "the wall-clock median: the fair per-core figure on a machine shared with other "
+                             "jobs, meaningful with --threads 1 (more threads: spinning workers count)")
+    args = parser.parse_args(argv)
+
+    cores = _core.available_cores()
+    thread_counts = args.threads or sorted({1, cores})
+    torch = _torch()
+    peak1, ghz = measure_peak(1)
+    print("grimoire bench gemm: float32, C = A @ B, A (m, k), B (k, n), contiguous; interleaved runs, "
+          + ("GFLOP per process CPU-second (mean)" if args.cpu_time else "wall-clock median"))
+    print(f"isa: {_core.active_isa()}; cores: {cores}; numpy {np.__version__}: {_blas_description()}")
+    env = {v: os.environ[v] for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ}
+    if env:
+        print(f"note: {env} is set and may slow NumPy's OpenBLAS (see this module's docstring)")
+    print(f"torch {torch.__version__}" if torch is not None else "torch: not installed")
+    print(f"FP32 peak per core: {peak1:.1f} GFLOP/s = {ghz:.2f} GHz (sustained, FMA loop, per CPU-second) "
+          f"x {FLOP_PER_CYCLE} FLOP/cycle (2 FMA units x 8 lanes x 2)")
+    problem_shapes = shapes(args.big, not args.no_skinny, args.sizes)
+    for threads in thread_counts:
+        peak, ghz_t = measure_peak(threads)
+        print(f"\n{threads} thread(s): peak {threads} core(s) x {ghz_t:.2f} GHz x {FLOP_PER_CYCLE} "
+              f"= {peak:.1f} GFLOP/s")
+        header = ["m x k x n", "grimoire GFLOP/s", "numpy GFLOP/s", "vs numpy"]
+        if torch is not None:
+            header += ["torch GFLOP/s", "vs torch"]
+        header += ["% of peak"]
+        print(table(header, run(threads, problem_shapes, args.repeats, args.min_time, args.cpu_time)))
+    print("\nvs numpy / vs torch: time of the peer / time of grimoire (> 1 means grimoire is faster)")
