@@ -9,6 +9,8 @@
 namespace py = pybind11;
 
 void bind_gemm(py::module_& m);
+void bind_tree(py::module_& m);
+void bind_cluster(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -42,4 +44,6 @@ PYBIND11_MODULE(_core, m) {
   m.attr("compiler") = GRIMOIRE_COMPILER;
 
   bind_gemm(m);
+  bind_tree(m);
+  bind_cluster(m);
 }
