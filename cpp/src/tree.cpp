@@ -312,7 +312,7 @@ class Builder {
     int64_t begin = 0;
     while (begin < nf) {
       const int64_t end = begin == 0 ? max_features_ : nf;
-      const int nt = (threads_ > 1 && m * (end - begin) >= 50000) ? threads_ : 1;
+      const int nt = (threads_ > 1 && m * (end - begin) >= 500000) ? threads_ : 1;
       if (nt > 1) {
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
         for (int64_t j = begin; j < end; ++j) best_on_feature(features_[j], node, omp_get_thread_num(), results[j]);

@@ -9,9 +9,16 @@ coordinate descent) run in the C++ core. The runtime needs only NumPy.
 from __future__ import annotations
 
 from .base import BaseEstimator, ConvergenceWarning, DataConversionWarning, NotFittedError
+from .ensemble import (
+    GradientBoostingClassifier,
+    GradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from .tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text
 
 __all__ = [
     "BaseEstimator", "ConvergenceWarning", "DataConversionWarning", "NotFittedError",
     "DecisionTreeClassifier", "DecisionTreeRegressor", "export_text",
+    "RandomForestClassifier", "RandomForestRegressor", "GradientBoostingClassifier", "GradientBoostingRegressor",
 ]
