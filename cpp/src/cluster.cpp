@@ -9,7 +9,6 @@
 #include <vector>
 
 #include "grimoire/cpu.h"
-#include "grimoire/gemm.h"
 #include "grimoire/parallel.h"
 
 namespace grimoire {
@@ -43,13 +42,25 @@ double kmeans_assign(const double* x, const double* x_sqnorm, int64_t n, int64_t
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < n_blocks; ++b) {
       const int64_t r0 = b * kBlock, rows = std::min(kBlock, n - r0);
-      GemmParams<double> p;  // dots (rows, k) = x[r0:r0+rows] (rows, d) @ centers^T (d, k)
-      p.m = rows; p.n = k; p.k = d;
-      p.a = x + r0 * d; p.a_row_stride = d; p.a_col_stride = 1;
-      p.b = centers; p.b_row_stride = 1; p.b_col_stride = d;
-      p.c = dots.data(); p.c_row_stride = k; p.c_col_stride = 1;
-      p.num_threads = 1;
-      gemm(p);
+      // dots (rows, k) = x[r0:r0+rows] (rows, d) @ centers^T (d, k): the GEMM of the trick, written
+      // out because k and d are small (a general GEMM's packing would cost more than the product).
+      for (int64_t r = 0; r < rows; ++r) {
+        const double* xi = x + (r0 + r) * d;
+        double* out = dots.data() + r * k;
+        for (int64_t j = 0; j < k; ++j) {
+          const double* cj = centers + j * d;
+          double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+          int64_t f = 0;
+          for (; f + 4 <= d; f += 4) {
+            s0 += xi[f] * cj[f];
+            s1 += xi[f + 1] * cj[f + 1];
+            s2 += xi[f + 2] * cj[f + 2];
+            s3 += xi[f + 3] * cj[f + 3];
+          }
+          for (; f < d; ++f) s0 += xi[f] * cj[f];
+          out[j] = (s0 + s1) + (s2 + s3);
+        }
+      }
       for (int64_t r = 0; r < rows; ++r) {
         const int64_t i = r0 + r;
         int32_t best = 0;

@@ -9,16 +9,32 @@ coordinate descent) run in the C++ core. The runtime needs only NumPy.
 from __future__ import annotations
 
 from .base import BaseEstimator, ConvergenceWarning, DataConversionWarning, NotFittedError
+from .cluster import KMeans, kmeans_plusplus
+from .decomposition import PCA
 from .ensemble import (
     GradientBoostingClassifier,
     GradientBoostingRegressor,
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from .linear_model import (
+    ElasticNet,
+    Lasso,
+    LinearRegression,
+    LogisticRegression,
+    Ridge,
+    enet_path,
+    lasso_path,
+    lbfgs,
+)
 from .tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text
 
 __all__ = [
     "BaseEstimator", "ConvergenceWarning", "DataConversionWarning", "NotFittedError",
     "DecisionTreeClassifier", "DecisionTreeRegressor", "export_text",
-    "RandomForestClassifier", "RandomForestRegressor", "GradientBoostingClassifier", "GradientBoostingRegressor",
+    "LinearRegression", "Ridge", "Lasso", "ElasticNet", "LogisticRegression",
+    "enet_path", "lasso_path", "lbfgs",
+    "KMeans", "kmeans_plusplus", "PCA",
+    "RandomForestClassifier", "RandomForestRegressor",
+    "GradientBoostingClassifier", "GradientBoostingRegressor",
 ]

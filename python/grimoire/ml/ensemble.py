@@ -290,7 +290,8 @@ class BaseGradientBoosting(BaseEstimator):
             idx = rng.permutation(n)
             n_val = max(1, int(round(self.validation_fraction * n)))
             if n - n_val < 2:
-                raise ValueError(f"validation_fraction={self.validation_fraction} leaves too few samples to train")
+                raise ValueError(f"validation_fraction={self.validation_fraction} leaves too few samples "
+                                 "to train")
             val, train = np.sort(idx[:n_val]), np.sort(idx[n_val:])
             X_val, y_val, w_val = X[val], y[val], w[val]
             X, y, w = X[train], y[train], w[train]
@@ -316,7 +317,8 @@ class BaseGradientBoosting(BaseEstimator):
             for k in range(K):
                 seed = int(rng.randint(np.iinfo(np.int32).max))
                 arrays = _core.tree_build(codes, n_bins, "newton", np.ascontiguousarray(g[:, k]),
-                                          h=np.ascontiguousarray(h[:, k]), sample_weight=w, sample_indices=sub,
+                                          h=np.ascontiguousarray(h[:, k]), sample_weight=w,
+                                          sample_indices=sub,
                                           l2=float(self.l2_regularization), seed=seed, num_threads=threads,
                                           **params)
                 arrays["value"] *= lr
