@@ -124,6 +124,13 @@ struct Ops {
   }
 };
 
+// A gain beats the best so far only by more than rounding: equal gains summed in a different
+// order (histogram vs sort path, weights vs repeated samples) must not change which split wins.
+inline bool better(double gain, double best) {
+  if (best == -std::numeric_limits<double>::infinity()) return true;
+  return gain > best + 1e-10 * std::max(1.0, std::fabs(best));
+}
+
 struct Split {
   int64_t feature = -1, bin = -1;
   double gain = -std::numeric_limits<double>::infinity();
@@ -259,7 +266,7 @@ class Builder {
       if (right[nc_ - 1] < static_cast<double>(p_.min_samples_leaf)) return false;  // only shrinks
       if (!Ops<C>::child_ok(right.data(), nc_, p_)) return true;
       const double gain = Ops<C>::score(left.data(), nc_, p_.l2) + Ops<C>::score(right.data(), nc_, p_.l2) - parent;
-      if (gain > out.gain) {
+      if (better(gain, out.gain)) {
         out.gain = gain;
         out.feature = f;
         out.bin = bin;
@@ -320,7 +327,7 @@ class Builder {
         for (int64_t j = begin; j < end; ++j) best_on_feature(features_[j], node, 0, results[j]);
       }
       for (int64_t j = begin; j < end; ++j)
-        if (results[j].feature >= 0 && results[j].gain > node.split.gain) node.split = std::move(results[j]);
+        if (results[j].feature >= 0 && better(results[j].gain, node.split.gain)) node.split = std::move(results[j]);
       if (node.split.feature >= 0) return;
       begin = end;
     }

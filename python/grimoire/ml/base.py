@@ -16,16 +16,26 @@ import warnings
 
 import numpy as np
 
+try:  # scikit-learn's own classes when it is installed, so its tools recognise ours
+    from sklearn.exceptions import ConvergenceWarning as _SkConvergence
+    from sklearn.exceptions import DataConversionWarning as _SkConversion
+    from sklearn.exceptions import NotFittedError as _SkNotFitted
+except ImportError:  # the runtime needs only NumPy
+    _SkConvergence = _SkConversion = UserWarning
 
-class DataConversionWarning(UserWarning):
+    class _SkNotFitted(ValueError, AttributeError):
+        pass
+
+
+class DataConversionWarning(_SkConversion):
     """The input was converted (for example a column-vector ``y`` raveled to 1-D)."""
 
 
-class NotFittedError(ValueError, AttributeError):
+class NotFittedError(_SkNotFitted):
     """An estimator was used before ``fit``."""
 
 
-class ConvergenceWarning(UserWarning):
+class ConvergenceWarning(_SkConvergence):
     """An iterative solver stopped at its iteration limit before converging."""
 
 

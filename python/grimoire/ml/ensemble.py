@@ -83,7 +83,7 @@ class BaseForest(BaseEstimator):
             raise ValueError(f"max_samples must be >= 1, got {self.max_samples!r}")
         rng = check_random_state(self.random_state)
         seeds = rng.randint(0, np.iinfo(np.int64).max, size=n_estimators, dtype=np.int64).astype(np.uint64)
-        codes, n_bins, thresholds = bin_features(X, self.max_bins)
+        codes, n_bins, thresholds = bin_features(X, self.max_bins, sample_weight=w)
         with _Threads(self.n_jobs):
             arrays, inbag = _core.forest_build(
                 codes, n_bins, criterion, y_core, w, n_classes, seeds, bool(self.bootstrap), max_samples,
@@ -195,7 +195,8 @@ class RandomForestClassifier(ClassifierMixin, BaseForest):
             return np.log(self.predict_proba(X))
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class RandomForestRegressor(RegressorMixin, BaseForest):
@@ -298,7 +299,8 @@ class BaseGradientBoosting(BaseEstimator):
             n = X.shape[0]
         params = _tree_params(self, X.shape[1])
         params.update(_sample_counts(self, n))
-        codes, n_bins, thresholds = bin_features(X, self.max_bins, subsample=200_000, random_state=rng)
+        codes, n_bins, thresholds = bin_features(X, self.max_bins, subsample=200_000, random_state=rng,
+                                                 sample_weight=w)
         self.init_raw_ = self._init_raw(y, w)
         raw = np.tile(self.init_raw_, (n, 1))
         K = raw.shape[1]
@@ -456,7 +458,8 @@ class GradientBoostingClassifier(ClassifierMixin, BaseGradientBoosting):
             return np.log(self.predict_proba(X))
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class GradientBoostingRegressor(RegressorMixin, BaseGradientBoosting):

@@ -76,6 +76,7 @@ class LinearRegression(LinearModel):
         sw = np.sqrt(w)
         if self.solver == "lstsq":
             coef, _, self.rank_, self.singular_ = np.linalg.lstsq(Xc * sw[:, None], yc * sw, rcond=None)
+            self.n_iter_ = 1  # one direct solve
         elif self.solver == "gd":
             coef = self._gd(Xc, yc, w)
         else:

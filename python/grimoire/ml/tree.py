@@ -34,7 +34,8 @@ _EXACT_BINS = 65536
 
 
 def bin_features(X: np.ndarray, max_bins: int | None = None, subsample: int | None = None,
-                 random_state=None) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+                 random_state=None, sample_weight: np.ndarray | None = None,
+                 ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Quantise each column of X (n, d) into bins for the tree builder.
 
     Returns ``codes`` (d, n) uint16 (column-major: one feature's bins are contiguous), ``n_bins``
@@ -42,16 +43,17 @@ def bin_features(X: np.ndarray, max_bins: int | None = None, subsample: int | No
     bin ``searchsorted(thresholds[j], x, side="left")``, so ``bin <= b`` exactly when
     ``x <= thresholds[j][b]``. With no more distinct values than ``max_bins`` the thresholds are
     the midpoints between consecutive distinct values (exact CART); otherwise they are midpoints
-    at evenly spaced quantiles (computed on ``subsample`` rows when given).
+    at evenly spaced quantiles (computed on ``subsample`` rows when given). Rows with a zero
+    ``sample_weight`` do not place thresholds (so weight 0 is the same as leaving a row out).
     """
     n, d = X.shape
     max_bins = _EXACT_BINS if max_bins is None else int(max_bins)
     if not 2 <= max_bins <= _EXACT_BINS:
         raise ValueError(f"max_bins must be in [2, {_EXACT_BINS}], got {max_bins}")
-    sample = X
-    if subsample is not None and n > subsample:
+    sample = X if sample_weight is None else X[sample_weight > 0]
+    if subsample is not None and sample.shape[0] > subsample:
         rng = check_random_state(random_state)
-        sample = X[rng.choice(n, subsample, replace=False)]
+        sample = sample[rng.choice(sample.shape[0], subsample, replace=False)]
     codes = np.empty((d, n), dtype=np.uint16)
     n_bins = np.empty(d, dtype=np.int32)
     thresholds = []
@@ -176,7 +178,7 @@ class BaseDecisionTree(BaseEstimator):
         params = _tree_params(self, X.shape[1])
         params.update(_sample_counts(self, X.shape[0]))
         w = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
-        codes, n_bins, thresholds = bin_features(X, self.max_bins)
+        codes, n_bins, thresholds = bin_features(X, self.max_bins, sample_weight=w)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
         arrays = _core.tree_build(codes, n_bins, criterion, y_core, sample_weight=w, n_classes=n_classes,
@@ -251,7 +253,8 @@ class DecisionTreeClassifier(ClassifierMixin, BaseDecisionTree):
             return np.log(self.predict_proba(X))
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class DecisionTreeRegressor(RegressorMixin, BaseDecisionTree):
