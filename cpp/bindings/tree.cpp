@@ -34,6 +34,7 @@ py::dict tree_to_dict(const Tree& t) {
   d["children_right"] = to_array(t.right, {n});
   d["feature"] = to_array(t.feature, {n});
   d["threshold_bin"] = to_array(t.threshold_bin, {n});
+  d["threshold_bin_hi"] = to_array(t.threshold_bin_hi, {n});
   d["value"] = to_array(t.value, {n, t.n_values});
   d["impurity"] = to_array(t.impurity, {n});
   d["gain"] = to_array(t.gain, {n});

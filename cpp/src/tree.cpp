@@ -132,7 +132,7 @@ inline bool better(double gain, double best) {
 }
 
 struct Split {
-  int64_t feature = -1, bin = -1;
+  int64_t feature = -1, bin = -1, bin_hi = -1;  // left: codes <= bin; bin_hi: the right child's lowest bin
   double gain = -std::numeric_limits<double>::infinity();
   std::vector<double> left;  // channel sums of the left child
 };
@@ -199,6 +199,7 @@ class Builder {
       const int64_t id = node.id;
       t.feature[id] = node.split.feature;
       t.threshold_bin[id] = b;
+      t.threshold_bin_hi[id] = node.split.bin_hi;
       t.gain[id] = node.split.gain;
       Node l = make_node(t, node.start, mid, node.depth + 1, std::move(left));
       Node r = make_node(t, mid, node.end, node.depth + 1, std::move(right));
@@ -228,6 +229,7 @@ class Builder {
     t.right.push_back(-1);
     t.feature.push_back(-2);
     t.threshold_bin.push_back(-2);
+    t.threshold_bin_hi.push_back(-2);
     t.gain.push_back(0.0);
     const size_t v0 = t.value.size();
     t.value.resize(v0 + t.n_values);
@@ -260,7 +262,7 @@ class Builder {
     const double parent = Ops<C>::score(node.total.data(), nc_, p_.l2);
     std::vector<double> left(nc_, 0.0), right(nc_);
     bool found = false;
-    auto consider = [&](int64_t bin) {
+    auto consider = [&](int64_t bin, int64_t bin_hi) {
       if (!Ops<C>::child_ok(left.data(), nc_, p_)) return true;
       for (int k = 0; k < nc_; ++k) right[k] = node.total[k] - left[k];
       if (right[nc_ - 1] < static_cast<double>(p_.min_samples_leaf)) return false;  // only shrinks
@@ -270,6 +272,7 @@ class Builder {
         out.gain = gain;
         out.feature = f;
         out.bin = bin;
+        out.bin_hi = bin_hi;
         out.left = left;
         found = true;
       }
@@ -285,7 +288,7 @@ class Builder {
         const uint16_t code = pairs[s].first;
         while (s < pairs.size() && pairs[s].first == code) Ops<C>::add(d_, pairs[s++].second, left.data(), nc_);
         if (s == pairs.size()) break;
-        if (!consider(code)) break;
+        if (!consider(code, pairs[s].first)) break;
       }
     } else {  // histogram path
       double* hist = hist_[tid].data();
@@ -295,13 +298,15 @@ class Builder {
         Ops<C>::add(d_, i, hist + static_cast<int64_t>(col[i]) * nc_, nc_);
       }
       double seen = 0;
-      for (int64_t b = 0; b < nb - 1; ++b) {
+      int64_t last = -1;  // the last non-empty bin, all of it on the left
+      for (int64_t b = 0; b < nb; ++b) {
         const double* hb = hist + b * nc_;
         if (hb[nc_ - 1] == 0) continue;
+        if (last >= 0 && !consider(last, b)) break;
         for (int k = 0; k < nc_; ++k) left[k] += hb[k];
+        last = b;
         seen += hb[nc_ - 1];
         if (seen >= static_cast<double>(m)) break;
-        if (!consider(b)) break;
       }
     }
     return found;

@@ -58,6 +58,7 @@ struct Tree {
   std::vector<int64_t> left, right;      // -1 at leaves
   std::vector<int64_t> feature;          // -2 at leaves
   std::vector<int64_t> threshold_bin;    // -2 at leaves
+  std::vector<int64_t> threshold_bin_hi; // the right child's lowest bin (for a midpoint threshold)
   std::vector<double> value;             // (n_nodes, n_values): class fractions, mean, or -G/(H+l2)
   std::vector<double> impurity;          // per node (0 for newton)
   std::vector<double> gain;              // the split's weighted impurity decrease (0 at leaves)

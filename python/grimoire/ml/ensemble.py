@@ -324,7 +324,7 @@ class BaseGradientBoosting(BaseEstimator):
                                           l2=float(self.l2_regularization), seed=seed, num_threads=threads,
                                           **params)
                 arrays["value"] *= lr
-                tree = Tree(arrays, thresholds)
+                tree = Tree(arrays, thresholds, midpoints=False)  # consistent with apply_binned
                 raw[:, k] += tree.value[tree.apply_binned(codes), 0]
                 if early:
                     raw_val[:, k] += tree.value[tree.apply(X_val), 0]

@@ -39,7 +39,9 @@ def bin_features(X: np.ndarray, max_bins: int | None = None, subsample: int | No
     """Quantise each column of X (n, d) into bins for the tree builder.
 
     Returns ``codes`` (d, n) uint16 (column-major: one feature's bins are contiguous), ``n_bins``
-    (d,) int32 and ``thresholds``, a list of d increasing arrays: a value x of feature j falls in
+    (d,) int32 and ``thresholds``, a list of d increasing arrays (with, as attribute ``values``
+    set on the list, each feature's distinct values when it is binned exactly, else None):
+    a value x of feature j falls in
     bin ``searchsorted(thresholds[j], x, side="left")``, so ``bin <= b`` exactly when
     ``x <= thresholds[j][b]``. With no more distinct values than ``max_bins`` the thresholds are
     the midpoints between consecutive distinct values (exact CART); otherwise they are midpoints
@@ -56,12 +58,14 @@ def bin_features(X: np.ndarray, max_bins: int | None = None, subsample: int | No
         sample = sample[rng.choice(sample.shape[0], subsample, replace=False)]
     codes = np.empty((d, n), dtype=np.uint16)
     n_bins = np.empty(d, dtype=np.int32)
-    thresholds = []
+    thresholds = _Thresholds()
     for j in range(d):
         u = np.unique(sample[:, j])
         if u.size <= max_bins:
             thr = (u[:-1] + u[1:]) / 2.0
+            thresholds.values.append(u)
         else:
+            thresholds.values.append(None)
             q = np.linspace(0, u.size - 1, max_bins + 1)[1:-1]
             lo = np.floor(q).astype(np.int64)
             thr = np.unique((u[lo] + u[lo + 1]) / 2.0)
@@ -90,6 +94,14 @@ def resolve_max_features(max_features, n_features: int) -> int:
     raise ValueError(f"max_features must be in (0, 1] as a float, got {max_features!r}")
 
 
+class _Thresholds(list):
+    """Per-feature bin thresholds, plus the distinct values of exactly binned features."""
+
+    def __init__(self):
+        super().__init__()
+        self.values: list[np.ndarray | None] = []
+
+
 class Tree:
     """A fitted tree as flat arrays (scikit-learn's ``tree_`` layout, one output).
 
@@ -98,7 +110,7 @@ class Tree:
     for a classifier, the mean target for a regressor, the leaf step for boosting.
     """
 
-    def __init__(self, arrays: dict, thresholds: list[np.ndarray]):
+    def __init__(self, arrays: dict, thresholds: list[np.ndarray], midpoints: bool = True):
         self.children_left = arrays["children_left"]
         self.children_right = arrays["children_right"]
         self.feature = arrays["feature"]
@@ -112,8 +124,14 @@ class Tree:
         self.node_count = int(self.children_left.size)
         self.n_leaves = int(np.sum(self.children_left < 0))
         self.threshold = np.full(self.node_count, -2.0)
+        hi = arrays["threshold_bin_hi"]
+        values = getattr(thresholds, "values", None) if midpoints else None
         for i in np.flatnonzero(self.children_left >= 0):
-            self.threshold[i] = thresholds[self.feature[i]][self.threshold_bin[i]]
+            f, b = self.feature[i], self.threshold_bin[i]
+            u = values[f] if values is not None else None
+            # Exact bins: halfway between the node's two values either side of the cut (CART's
+            # threshold); it equals the bin threshold when no value lies between them.
+            self.threshold[i] = (u[b] + u[hi[i]]) / 2.0 if u is not None else thresholds[f][b]
 
     def apply(self, X: np.ndarray) -> np.ndarray:
         """Index of the leaf each row of X (float64, validated) reaches."""
