@@ -28,7 +28,8 @@ double kmeans_assign(const double* x, const double* x_sqnorm, int64_t n, int64_t
     c_sqnorm[j] = s;
   }
   const int64_t n_blocks = (n + kBlock - 1) / kBlock;
-  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads(), n_blocks)));
+  // A thread per >= 16 blocks (4096 rows): small problems stay on one thread, no region to open.
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads(), n_blocks / 16)));
   const bool accumulate = sums != nullptr && weights_out != nullptr;
   std::vector<double> t_sums(accumulate ? threads * k * d : 0, 0.0), t_w(accumulate ? threads * k : 0, 0.0);
   std::vector<double> t_inertia(threads, 0.0);
