@@ -101,6 +101,27 @@ double kmeans_assign(const double* x, const double* x_sqnorm, int64_t n, int64_t
   return inertia;
 }
 
+void pairwise_sq_distances(const double* x, const double* x_sqnorm, int64_t n, int64_t d, const double* c,
+                           int64_t m, double* out) {
+  std::vector<double> c_sq(m);
+  for (int64_t j = 0; j < m; ++j) {
+    double s = 0;
+    for (int64_t f = 0; f < d; ++f) s += c[j * d + f] * c[j * d + f];
+    c_sq[j] = s;
+  }
+  parallel_for(n, 16384, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const double* xi = x + i * d;
+      for (int64_t j = 0; j < m; ++j) {
+        const double* cj = c + j * d;
+        double s = 0;
+        for (int64_t f = 0; f < d; ++f) s += xi[f] * cj[f];
+        out[i * m + j] = std::max(0.0, x_sqnorm[i] - 2.0 * s + c_sq[j]);
+      }
+    }
+  });
+}
+
 int64_t enet_coordinate_descent(const double* x, int64_t n, int64_t d, const double* y, double* w, double l1,
                                 double l2, int64_t max_iter, double tol, bool positive, double* gap_out) {
   // r = y - X w, the residual kept up to date as each coordinate moves.
