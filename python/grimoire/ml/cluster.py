@@ -122,10 +122,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         w = check_sample_weight(sample_weight, X.shape[0])
         unit_w = sample_weight is None
         rng = check_random_state(self.random_state)
-        mean = np.average(X, axis=0, weights=w)
-        Xc = np.ascontiguousarray(X - mean)  # centred: the GEMM trick loses less precision
+        mean = X.mean(axis=0) if unit_w else np.average(X, axis=0, weights=w)
+        Xc = X - mean  # centred: the GEMM trick loses less precision
         x_sq = np.einsum("ij,ij->i", Xc, Xc)
-        tol = float(np.mean(np.var(X, axis=0))) * float(self.tol)
+        # sklearn's tolerance: tol * mean feature variance (= mean ||x - mean||^2 / d, centred data)
+        tol = float(x_sq.mean() / X.shape[1]) * float(self.tol) if unit_w else \
+            float(np.mean(np.var(X, axis=0))) * float(self.tol)
         if not isinstance(self.init, str):
             init = check_array(self.init, name="init") - mean
             if init.shape != (self.n_clusters, X.shape[1]):
