@@ -50,7 +50,8 @@ inline py::array require_ndarray(const py::handle& obj, const char* name) {
 
 template <typename T>
 bool has_dtype(const py::array& a) {
-  return a.dtype().is(py::dtype::of<T>());
+  // equal(), not is(): an array rebuilt by pickle may hold an equal but distinct dtype object.
+  return a.dtype().is(py::dtype::of<T>()) || a.dtype().equal(py::dtype::of<T>());
 }
 
 template <typename T>

@@ -20,6 +20,8 @@ void bind_optim(py::module_& m);
 void bind_distance(py::module_& m);
 void bind_word2vec(py::module_& m);
 void bind_quant(py::module_& m);
+void bind_tree(py::module_& m);
+void bind_cluster(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -64,4 +66,6 @@ PYBIND11_MODULE(_core, m) {
   bind_distance(m);
   bind_word2vec(m);
   bind_quant(m);
+  bind_tree(m);
+  bind_cluster(m);
 }

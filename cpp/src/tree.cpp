@@ -1,0 +1,424 @@
+// Decision-tree builder and traversal (see tree.h). Scalar code: the work is scattered
+// histogram updates and branchy scans, which SIMD does not help; speed comes from binning,
+// the sort path for small nodes, and threads (over features in a node, over trees in a forest).
+#include "grimoire/tree.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <queue>
+
+#include "grimoire/cpu.h"
+#include "grimoire/parallel.h"
+
+namespace grimoire {
+
+namespace {
+
+const bool registered = (register_family("tree", {Isa::scalar}), true);
+
+struct Rng {  // splitmix64: small, fast, good enough for sampling features and bootstraps
+  uint64_t s;
+  explicit Rng(uint64_t seed) : s(seed) {}
+  uint64_t next() {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+  uint64_t below(uint64_t n) { return next() % n; }
+};
+
+// The criterion's per-sample channels (the last one is the sample count) and scores.
+template <Criterion C>
+struct Ops {
+  static int channels(const TreeData& d) {
+    if constexpr (C == Criterion::gini || C == Criterion::entropy) return d.n_classes + 1;
+    else if constexpr (C == Criterion::squared_error) return 4;  // w, w y, w y^2, count
+    else return 3;                                                // w g, w h, count
+  }
+  static inline void add(const TreeData& d, int64_t i, double* h, int nc) {
+    const double w = d.w ? d.w[i] : 1.0;
+    if constexpr (C == Criterion::gini || C == Criterion::entropy) {
+      h[d.y_class[i]] += w;
+    } else if constexpr (C == Criterion::squared_error) {
+      const double y = d.y[i];
+      h[0] += w;
+      h[1] += w * y;
+      h[2] += w * y * y;
+    } else {
+      h[0] += w * d.y[i];
+      h[1] += w * d.h[i];
+    }
+    h[nc - 1] += 1.0;
+  }
+  static double weight(const double* h, int nc) {
+    if constexpr (C == Criterion::gini || C == Criterion::entropy) {
+      double w = 0;
+      for (int k = 0; k < nc - 1; ++k) w += h[k];
+      return w;
+    } else if constexpr (C == Criterion::squared_error) {
+      return h[0];
+    } else {
+      return h[nc - 1];
+    }
+  }
+  // -W * impurity up to a term linear in the channels (which cancels in a gain).
+  static double score(const double* h, int nc, double l2) {
+    if constexpr (C == Criterion::gini) {
+      double w = 0, s = 0;
+      for (int k = 0; k < nc - 1; ++k) {
+        w += h[k];
+        s += h[k] * h[k];
+      }
+      return w > 0 ? s / w : 0.0;
+    } else if constexpr (C == Criterion::entropy) {
+      double w = 0, s = 0;
+      for (int k = 0; k < nc - 1; ++k) {
+        w += h[k];
+        if (h[k] > 0) s += h[k] * std::log2(h[k]);
+      }
+      return w > 0 ? s - w * std::log2(w) : 0.0;
+    } else if constexpr (C == Criterion::squared_error) {
+      return h[0] > 0 ? h[1] * h[1] / h[0] : 0.0;
+    } else {
+      return h[0] * h[0] / (h[1] + l2);
+    }
+  }
+  static bool child_ok(const double* h, int nc, const TreeParams& p) {
+    if (h[nc - 1] < static_cast<double>(p.min_samples_leaf)) return false;
+    if constexpr (C == Criterion::newton) return h[1] >= p.min_hessian;
+    else return weight(h, nc) > 0;
+  }
+  static double impurity(const double* h, int nc) {
+    if constexpr (C == Criterion::gini || C == Criterion::entropy) {
+      const double w = weight(h, nc);
+      if (w <= 0) return 0.0;
+      double s = 0;
+      for (int k = 0; k < nc - 1; ++k) {
+        const double p = h[k] / w;
+        if constexpr (C == Criterion::gini) s += p * p;
+        else if (p > 0) s -= p * std::log2(p);
+      }
+      return C == Criterion::gini ? 1.0 - s : s;
+    } else if constexpr (C == Criterion::squared_error) {
+      if (h[0] <= 0) return 0.0;
+      const double m = h[1] / h[0];
+      return std::max(0.0, h[2] / h[0] - m * m);
+    } else {
+      return 0.0;
+    }
+  }
+  static void value(const double* h, int nc, double l2, double* out) {
+    if constexpr (C == Criterion::gini || C == Criterion::entropy) {
+      const double w = weight(h, nc);
+      for (int k = 0; k < nc - 1; ++k) out[k] = w > 0 ? h[k] / w : 0.0;
+    } else if constexpr (C == Criterion::squared_error) {
+      out[0] = h[0] > 0 ? h[1] / h[0] : 0.0;
+    } else {
+      out[0] = h[1] + l2 > 0 ? -h[0] / (h[1] + l2) : 0.0;
+    }
+  }
+};
+
+// A gain beats the best so far only by more than rounding: equal gains summed in a different
+// order (histogram vs sort path, weights vs repeated samples) must not change which split wins.
+inline bool better(double gain, double best) {
+  if (best == -std::numeric_limits<double>::infinity()) return true;
+  return gain > best + 1e-10 * std::max(1.0, std::fabs(best));
+}
+
+struct Split {
+  int64_t feature = -1, bin = -1, bin_hi = -1;  // left: codes <= bin; bin_hi: the right child's lowest bin
+  double gain = -std::numeric_limits<double>::infinity();
+  std::vector<double> left;  // channel sums of the left child
+};
+
+struct Node {
+  int64_t id, start, end, depth;
+  std::vector<double> total;
+  Split split;
+};
+
+template <Criterion C>
+class Builder {
+ public:
+  Builder(const TreeData& d, const TreeParams& p, const int64_t* idx, int64_t n_idx)
+      : d_(d), p_(p), idx_(idx, idx + n_idx), rng_(p.seed ^ 0x5DEECE66Dull) {
+    nc_ = Ops<C>::channels(d);
+    max_bins_ = 1;
+    for (int64_t f = 0; f < d.n_features; ++f) max_bins_ = std::max<int64_t>(max_bins_, d.n_bins[f]);
+    threads_ = std::max(1, p.num_threads);
+    hist_.assign(threads_, std::vector<double>(static_cast<size_t>(max_bins_) * nc_));
+    pairs_.resize(threads_);
+    features_.resize(d.n_features);
+    std::iota(features_.begin(), features_.end(), int64_t{0});
+    max_features_ = p.max_features <= 0 || p.max_features > d.n_features ? d.n_features : p.max_features;
+  }
+
+  Tree build() {
+    Tree t;
+    t.n_values = (C == Criterion::gini || C == Criterion::entropy) ? d_.n_classes : 1;
+    std::vector<double> total(nc_, 0.0);
+    for (int64_t i : idx_) Ops<C>::add(d_, i, total.data(), nc_);
+    w_root_ = Ops<C>::weight(total.data(), nc_);
+    Node root = make_node(t, 0, static_cast<int64_t>(idx_.size()), 0, std::move(total));
+    const bool best_first = p_.max_leaf_nodes > 0;
+    auto cmp = [](const Node& a, const Node& b) {
+      return a.split.gain < b.split.gain || (a.split.gain == b.split.gain && a.id > b.id);
+    };
+    std::priority_queue<Node, std::vector<Node>, decltype(cmp)> heap(cmp);
+    std::vector<Node> stack;
+    if (best_first) heap.push(std::move(root));
+    else stack.push_back(std::move(root));
+    int64_t leaves = 1;
+    while (best_first ? !heap.empty() : !stack.empty()) {
+      Node node;
+      if (best_first) {
+        node = heap.top();
+        heap.pop();
+      } else {
+        node = std::move(stack.back());
+        stack.pop_back();
+      }
+      if (node.split.feature < 0 || (best_first && leaves >= p_.max_leaf_nodes)) continue;
+      // Partition the node's samples: codes <= bin first.
+      const uint16_t* col = d_.codes + node.split.feature * d_.n_samples;
+      const int64_t b = node.split.bin;
+      auto mid_it = std::partition(idx_.begin() + node.start, idx_.begin() + node.end,
+                                   [&](int64_t i) { return col[i] <= b; });
+      const int64_t mid = mid_it - idx_.begin();
+      std::vector<double> right(nc_);
+      for (int k = 0; k < nc_; ++k) right[k] = node.total[k] - node.split.left[k];
+      right[nc_ - 1] = static_cast<double>(node.end - mid);
+      std::vector<double> left = std::move(node.split.left);
+      left[nc_ - 1] = static_cast<double>(mid - node.start);
+      const int64_t id = node.id;
+      t.feature[id] = node.split.feature;
+      t.threshold_bin[id] = b;
+      t.threshold_bin_hi[id] = node.split.bin_hi;
+      t.gain[id] = node.split.gain;
+      Node l = make_node(t, node.start, mid, node.depth + 1, std::move(left));
+      Node r = make_node(t, mid, node.end, node.depth + 1, std::move(right));
+      t.left[id] = l.id;
+      t.right[id] = r.id;
+      ++leaves;
+      if (best_first) {
+        heap.push(std::move(l));
+        heap.push(std::move(r));
+      } else {
+        stack.push_back(std::move(r));
+        stack.push_back(std::move(l));
+      }
+    }
+    return t;
+  }
+
+ private:
+  Node make_node(Tree& t, int64_t start, int64_t end, int64_t depth, std::vector<double> total) {
+    Node node;
+    node.id = t.n_nodes();
+    node.start = start;
+    node.end = end;
+    node.depth = depth;
+    t.max_depth = std::max(t.max_depth, depth);
+    t.left.push_back(-1);
+    t.right.push_back(-1);
+    t.feature.push_back(-2);
+    t.threshold_bin.push_back(-2);
+    t.threshold_bin_hi.push_back(-2);
+    t.gain.push_back(0.0);
+    const size_t v0 = t.value.size();
+    t.value.resize(v0 + t.n_values);
+    Ops<C>::value(total.data(), nc_, p_.l2, t.value.data() + v0);
+    const double imp = Ops<C>::impurity(total.data(), nc_);
+    t.impurity.push_back(imp);
+    t.n_node_samples.push_back(end - start);
+    t.weighted_n_node_samples.push_back(Ops<C>::weight(total.data(), nc_));
+    const int64_t m = end - start;
+    bool leaf = (p_.max_depth >= 0 && depth >= p_.max_depth) || m < p_.min_samples_split ||
+                m < 2 * p_.min_samples_leaf;
+    if constexpr (C != Criterion::newton) leaf = leaf || imp <= std::numeric_limits<double>::epsilon();
+    node.total = std::move(total);
+    if (!leaf) find_split(node);
+    if (node.split.feature >= 0) {
+      const double improvement = node.split.gain / (w_root_ > 0 ? w_root_ : 1.0);
+      bool ok = improvement + std::numeric_limits<double>::epsilon() >= p_.min_impurity_decrease;
+      if constexpr (C == Criterion::newton) ok = ok && node.split.gain > 1e-12;
+      if (!ok) node.split = Split();
+    }
+    return node;
+  }
+
+  // Best split of one feature over idx_[start, end); returns false if no valid split.
+  bool best_on_feature(int64_t f, const Node& node, int tid, Split& out) {
+    const int64_t nb = d_.n_bins[f];
+    if (nb < 2) return false;
+    const uint16_t* col = d_.codes + f * d_.n_samples;
+    const int64_t m = node.end - node.start;
+    const double parent = Ops<C>::score(node.total.data(), nc_, p_.l2);
+    std::vector<double> left(nc_, 0.0), right(nc_);
+    bool found = false;
+    auto consider = [&](int64_t bin, int64_t bin_hi) {
+      if (!Ops<C>::child_ok(left.data(), nc_, p_)) return true;
+      for (int k = 0; k < nc_; ++k) right[k] = node.total[k] - left[k];
+      if (right[nc_ - 1] < static_cast<double>(p_.min_samples_leaf)) return false;  // only shrinks
+      if (!Ops<C>::child_ok(right.data(), nc_, p_)) return true;
+      const double gain = Ops<C>::score(left.data(), nc_, p_.l2) + Ops<C>::score(right.data(), nc_, p_.l2) - parent;
+      if (better(gain, out.gain)) {
+        out.gain = gain;
+        out.feature = f;
+        out.bin = bin;
+        out.bin_hi = bin_hi;
+        out.left = left;
+        found = true;
+      }
+      return true;
+    };
+    if (m * 8 < nb) {  // sort path: few samples, many bins
+      auto& pairs = pairs_[tid];
+      pairs.clear();
+      for (int64_t s = node.start; s < node.end; ++s) pairs.emplace_back(col[idx_[s]], idx_[s]);
+      std::sort(pairs.begin(), pairs.end());
+      if (pairs.front().first == pairs.back().first) return false;
+      for (size_t s = 0; s < pairs.size();) {
+        const uint16_t code = pairs[s].first;
+        while (s < pairs.size() && pairs[s].first == code) Ops<C>::add(d_, pairs[s++].second, left.data(), nc_);
+        if (s == pairs.size()) break;
+        if (!consider(code, pairs[s].first)) break;
+      }
+    } else {  // histogram path
+      double* hist = hist_[tid].data();
+      std::fill(hist, hist + nb * nc_, 0.0);
+      for (int64_t s = node.start; s < node.end; ++s) {
+        const int64_t i = idx_[s];
+        Ops<C>::add(d_, i, hist + static_cast<int64_t>(col[i]) * nc_, nc_);
+      }
+      double seen = 0;
+      int64_t last = -1;  // the last non-empty bin, all of it on the left
+      for (int64_t b = 0; b < nb; ++b) {
+        const double* hb = hist + b * nc_;
+        if (hb[nc_ - 1] == 0) continue;
+        if (last >= 0 && !consider(last, b)) break;
+        for (int k = 0; k < nc_; ++k) left[k] += hb[k];
+        last = b;
+        seen += hb[nc_ - 1];
+        if (seen >= static_cast<double>(m)) break;
+      }
+    }
+    return found;
+  }
+
+  void find_split(Node& node) {
+    // Candidate features in a random order (when sampling); the first max_features are tried,
+    // and more only if none of them gives a valid split (sklearn's rule).
+    const int64_t nf = d_.n_features;
+    // Shuffled even when all are tried, so that ties between features go to a random one
+    // (as in sklearn, where random_state decides them).
+    for (int64_t j = 0; j < nf - 1; ++j) std::swap(features_[j], features_[j + rng_.below(nf - j)]);
+    const int64_t m = node.end - node.start;
+    std::vector<Split> results(nf);
+    int64_t begin = 0;
+    while (begin < nf) {
+      const int64_t end = begin == 0 ? max_features_ : nf;
+      const int nt = (threads_ > 1 && m * (end - begin) >= 500000) ? threads_ : 1;
+      if (nt > 1) {
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+        for (int64_t j = begin; j < end; ++j) best_on_feature(features_[j], node, omp_get_thread_num(), results[j]);
+      } else {
+        for (int64_t j = begin; j < end; ++j) best_on_feature(features_[j], node, 0, results[j]);
+      }
+      for (int64_t j = begin; j < end; ++j)
+        if (results[j].feature >= 0 && better(results[j].gain, node.split.gain)) node.split = std::move(results[j]);
+      if (node.split.feature >= 0) return;
+      begin = end;
+    }
+  }
+
+  const TreeData& d_;
+  const TreeParams& p_;
+  std::vector<int64_t> idx_;
+  Rng rng_;
+  int nc_ = 0;
+  int64_t max_bins_ = 1;
+  int threads_ = 1;
+  int64_t max_features_ = 0;
+  double w_root_ = 0;
+  std::vector<std::vector<double>> hist_;
+  std::vector<std::vector<std::pair<uint16_t, int64_t>>> pairs_;
+  std::vector<int64_t> features_;
+};
+
+}  // namespace
+
+Tree build_tree(const TreeData& data, const TreeParams& params, const int64_t* sample_idx, int64_t n_idx) {
+  switch (params.criterion) {
+    case Criterion::gini: return Builder<Criterion::gini>(data, params, sample_idx, n_idx).build();
+    case Criterion::entropy: return Builder<Criterion::entropy>(data, params, sample_idx, n_idx).build();
+    case Criterion::squared_error:
+      return Builder<Criterion::squared_error>(data, params, sample_idx, n_idx).build();
+    default: return Builder<Criterion::newton>(data, params, sample_idx, n_idx).build();
+  }
+}
+
+std::vector<Tree> build_forest(const TreeData& data, const TreeParams& params, int64_t n_trees,
+                               const uint64_t* seeds, bool bootstrap, int64_t max_samples, uint16_t* inbag) {
+  std::vector<Tree> trees(n_trees);
+  const int64_t n = data.n_samples;
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads(), n_trees)));
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+  for (int64_t t = 0; t < n_trees; ++t) {
+    Rng rng(seeds[t]);
+    TreeParams p = params;
+    p.num_threads = 1;
+    p.seed = rng.next();
+    TreeData d = data;
+    std::vector<double> w;
+    std::vector<int64_t> idx;
+    if (bootstrap) {
+      std::vector<uint32_t> counts(n, 0);
+      for (int64_t s = 0; s < max_samples; ++s) ++counts[rng.below(static_cast<uint64_t>(n))];
+      w.resize(n);
+      for (int64_t i = 0; i < n; ++i) {
+        w[i] = (data.w ? data.w[i] : 1.0) * counts[i];
+        if (w[i] > 0) idx.push_back(i);
+        if (inbag) inbag[t * n + i] = static_cast<uint16_t>(std::min<uint32_t>(counts[i], 65535));
+      }
+      d.w = w.data();
+    } else {
+      for (int64_t i = 0; i < n; ++i)
+        if (!data.w || data.w[i] > 0) idx.push_back(i);
+    }
+    trees[t] = build_tree(d, p, idx.data(), static_cast<int64_t>(idx.size()));
+  }
+  return trees;
+}
+
+void tree_apply(const double* x, int64_t n, int64_t rs, int64_t cs, const int64_t* left, const int64_t* right,
+                const int64_t* feature, const double* threshold, int64_t* out) {
+  parallel_for(n, 4096, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const double* row = x + i * rs;
+      int64_t node = 0;
+      while (left[node] >= 0) node = row[feature[node] * cs] <= threshold[node] ? left[node] : right[node];
+      out[i] = node;
+    }
+  });
+}
+
+void tree_apply_binned(const uint16_t* codes, int64_t n, const int64_t* left, const int64_t* right,
+                       const int64_t* feature, const int64_t* threshold_bin, int64_t* out) {
+  parallel_for(n, 4096, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t node = 0;
+      while (left[node] >= 0)
+        node = codes[feature[node] * n + i] <= threshold_bin[node] ? left[node] : right[node];
+      out[i] = node;
+    }
+  });
+}
+
+}  // namespace grimoire
