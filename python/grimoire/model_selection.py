@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 
 from . import metrics as _metrics
-from ._estimator import BaseEstimator, clone
+from .ml.base import BaseEstimator, clone
 
 __all__ = ["train_test_split", "KFold", "StratifiedKFold", "LeaveOneOut", "cross_val_score",
            "cross_validate", "GridSearchCV", "bias_variance_decomposition", "get_scorer"]

@@ -18,7 +18,7 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from ._estimator import BaseEstimator, TransformerMixin, check_array, check_is_fitted
+from .ml.base import BaseEstimator, TransformerMixin, check_array, check_is_fitted
 
 __all__ = [
     "SimpleImputer", "StandardScaler", "MinMaxScaler", "LogTransformer", "PowerTransformer",

@@ -10,6 +10,7 @@ only scikit-learn itself calls.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import numbers
 import warnings
@@ -377,3 +378,12 @@ class ClusterMixin:
 
     def fit_predict(self, X, y=None, sample_weight=None):
         return self.fit(X, sample_weight=sample_weight).labels_
+
+
+def clone(estimator):
+    """A new unfitted estimator with the same parameters (deep-copied)."""
+    if hasattr(estimator, "get_params"):
+        params = estimator.get_params(deep=False)
+        return type(estimator)(**{k: clone(v) if hasattr(v, "get_params") else copy.deepcopy(v)
+                                  for k, v in params.items()})
+    return copy.deepcopy(estimator)

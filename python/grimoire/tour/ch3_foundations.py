@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._estimator import BaseEstimator
+from ..ml.base import BaseEstimator
 from . import Tour, section
 from .ch2_foundations import _pyplot
 
