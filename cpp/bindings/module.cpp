@@ -11,6 +11,8 @@ namespace py = pybind11;
 void bind_gemm(py::module_& m);
 void bind_tree(py::module_& m);
 void bind_cluster(py::module_& m);
+void bind_svm(py::module_& m);
+void bind_hierarchy(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -46,4 +48,6 @@ PYBIND11_MODULE(_core, m) {
   bind_gemm(m);
   bind_tree(m);
   bind_cluster(m);
+  bind_svm(m);
+  bind_hierarchy(m);
 }

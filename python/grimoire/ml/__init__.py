@@ -27,6 +27,7 @@ from .linear_model import (
     lasso_path,
     lbfgs,
 )
+from .svm import SVC, LinearSVC
 from .tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "KMeans", "kmeans_plusplus", "PCA",
     "RandomForestClassifier", "RandomForestRegressor",
     "GradientBoostingClassifier", "GradientBoostingRegressor",
+    "SVC", "LinearSVC",
 ]
