@@ -17,6 +17,7 @@ from .ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from .hierarchy import AgglomerativeClustering, BisectingKMeans, linkage
 from .linear_model import (
     ElasticNet,
     Lasso,
@@ -39,4 +40,5 @@ __all__ = [
     "RandomForestClassifier", "RandomForestRegressor",
     "GradientBoostingClassifier", "GradientBoostingRegressor",
     "SVC", "LinearSVC",
+    "AgglomerativeClustering", "BisectingKMeans", "linkage",
 ]
