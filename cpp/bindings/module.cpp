@@ -13,6 +13,7 @@ void bind_tree(py::module_& m);
 void bind_cluster(py::module_& m);
 void bind_svm(py::module_& m);
 void bind_hierarchy(py::module_& m);
+void bind_tsne(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -50,4 +51,5 @@ PYBIND11_MODULE(_core, m) {
   bind_cluster(m);
   bind_svm(m);
   bind_hierarchy(m);
+  bind_tsne(m);
 }

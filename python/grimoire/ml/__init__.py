@@ -28,6 +28,7 @@ from .linear_model import (
     lasso_path,
     lbfgs,
 )
+from .manifold import TSNE
 from .svm import SVC, LinearSVC
 from .tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text
 
@@ -40,5 +41,5 @@ __all__ = [
     "RandomForestClassifier", "RandomForestRegressor",
     "GradientBoostingClassifier", "GradientBoostingRegressor",
     "SVC", "LinearSVC",
-    "AgglomerativeClustering", "BisectingKMeans", "linkage",
+    "AgglomerativeClustering", "BisectingKMeans", "linkage", "TSNE",
 ]
