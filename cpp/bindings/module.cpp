@@ -14,6 +14,7 @@ void bind_cluster(py::module_& m);
 void bind_svm(py::module_& m);
 void bind_hierarchy(py::module_& m);
 void bind_tsne(py::module_& m);
+void bind_umap(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -52,4 +53,5 @@ PYBIND11_MODULE(_core, m) {
   bind_svm(m);
   bind_hierarchy(m);
   bind_tsne(m);
+  bind_umap(m);
 }

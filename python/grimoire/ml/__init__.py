@@ -31,6 +31,7 @@ from .linear_model import (
 from .manifold import TSNE
 from .svm import SVC, LinearSVC
 from .tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text
+from .umap import UMAP
 
 __all__ = [
     "BaseEstimator", "ConvergenceWarning", "DataConversionWarning", "NotFittedError",
@@ -41,5 +42,5 @@ __all__ = [
     "RandomForestClassifier", "RandomForestRegressor",
     "GradientBoostingClassifier", "GradientBoostingRegressor",
     "SVC", "LinearSVC",
-    "AgglomerativeClustering", "BisectingKMeans", "linkage", "TSNE",
+    "AgglomerativeClustering", "BisectingKMeans", "linkage", "TSNE", "UMAP",
 ]
