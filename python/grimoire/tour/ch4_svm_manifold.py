@@ -69,9 +69,9 @@ def support_vector_machines(t: Tour) -> None:
         t.show(f"{name}: 5-fold accuracy, standardised, SVC(kernel={kernel!r})", round(acc, 4))
 
 
-@section("4.2.2.1", "t-SNE and UMAP on digits", "grimoire.ml.manifold")
+@section("4.2.2.1", "t-SNE and UMAP on digits", "grimoire.ml.manifold, grimoire.ml.umap")
 def tsne_digits(t: Tour) -> None:
-    from grimoire.ml import TSNE
+    from grimoire.ml import TSNE, UMAP
 
     X, y = datasets.load_digits()
     n = 300 if t.quick else 500
@@ -79,26 +79,31 @@ def tsne_digits(t: Tour) -> None:
     tsne = TSNE(perplexity=30, random_state=0)
     emb = tsne.fit_transform(X)
     t.show(f"t-SNE of {n} digits (64-D -> 2-D): final KL(P || Q)", round(tsne.kl_divergence_, 4))
-    # How well the 2-D map keeps neighbours: the fraction of 5-NN in 2-D that share the digit label.
-    d = ((emb[:, None, :] - emb[None]) ** 2).sum(axis=2)
-    np.fill_diagonal(d, np.inf)
-    nn = np.argsort(d, axis=1)[:, :5]
-    same = float((y[nn] == y[:, None]).mean())
-    t.show("fraction of 2-D 5-nearest neighbours with the same digit", round(same, 4))
+    umap_emb = UMAP(n_neighbors=15, min_dist=0.1, random_state=0).fit_transform(X)
+
+    def same_label_fraction(emb):
+        # How well a 2-D map keeps neighbours: the fraction of 5-NN in 2-D that share the digit label.
+        d = ((emb[:, None, :] - emb[None]) ** 2).sum(axis=2)
+        np.fill_diagonal(d, np.inf)
+        nn = np.argsort(d, axis=1)[:, :5]
+        return round(float((y[nn] == y[:, None]).mean()), 4)
+
+    t.show("t-SNE: fraction of 2-D 5-nearest neighbours with the same digit", same_label_fraction(emb))
+    t.show("UMAP:  fraction of 2-D 5-nearest neighbours with the same digit", same_label_fraction(umap_emb))
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(5, 5))
-        sc = ax.scatter(emb[:, 0], emb[:, 1], c=y, cmap="tab10", s=8)
-        fig.colorbar(sc, ax=ax, label="digit")
-        ax.set_title("t-SNE of digits")
-        path = t.plot_path("tsne_digits.png")
+        fig, axes = plt.subplots(1, 2, figsize=(10, 5))
+        for ax, e, name in ((axes[0], emb, "t-SNE"), (axes[1], umap_emb, "UMAP")):
+            sc = ax.scatter(e[:, 0], e[:, 1], c=y, cmap="tab10", s=8)
+            ax.set_title(f"{name} of {n} digits")
+        fig.colorbar(sc, ax=axes, label="digit")
+        path = t.plot_path("tsne_umap_digits.png")
         fig.savefig(path, dpi=100)
         plt.close(fig)
         t.say(f"plot: {path}")
     except ImportError:
         t.say("(matplotlib not installed: no plot)")
-    t.say("(UMAP is not implemented yet in grimoire.ml)")
