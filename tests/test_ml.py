@@ -231,3 +231,17 @@ def test_core_rejects_bad_input():
         ml.RandomForestClassifier(n_estimators=2).fit([[np.nan, 1.0], [0.0, 1.0]], [0, 1])
     with pytest.raises(ValueError, match="0 sample"):
         ml.KMeans(2).fit(np.zeros((0, 3)))
+
+
+@pytest.mark.parametrize("n,d,m", [(1, 1, 1), (7, 3, 2), (5000, 16, 5)])
+def test_core_pairwise_sq_distances(n, d, m):
+    rng = np.random.default_rng(n)
+    X, C = rng.normal(size=(n, d)), rng.normal(size=(m, d))
+    ref = ((X[:, None, :] - C[None, :, :]) ** 2).sum(-1)
+    got = _core.pairwise_sq_distances(X, np.einsum("ij,ij->i", X, X), C)
+    np.testing.assert_allclose(got, ref, rtol=1e-10, atol=1e-10)
+    labels, dist, inertia, sums, counts = _core.kmeans_assign(X, np.einsum("ij,ij->i", X, X), C)
+    np.testing.assert_array_equal(labels, ref.argmin(1))
+    np.testing.assert_allclose(inertia, ref.min(1).sum(), rtol=1e-10)
+    np.testing.assert_allclose(sums, [X[labels == j].sum(0) for j in range(m)], atol=1e-9)
+    np.testing.assert_allclose(counts, np.bincount(labels, minlength=m))

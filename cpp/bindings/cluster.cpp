@@ -63,6 +63,32 @@ void bind_cluster(py::module_& m) {
       "per-cluster weights or None).");
 
   m.def(
+      "pairwise_sq_distances",
+      [](py::object x_obj, py::object xsq_obj, py::object c_obj) {
+        py::array x = require_ndarray(x_obj, "X");
+        require_ndim(x, "X", 2, 2);
+        const Strided<double> xv = contiguous_view<double>(x, "X");
+        const int64_t n = xv.shape[0], d = xv.shape[1];
+        const Strided<double> qv = contiguous_view<double>(require_ndarray(xsq_obj, "x_sqnorm"), "x_sqnorm");
+        require_same_shape(qv.shape, {n}, "x_sqnorm", "X's rows");
+        py::array c = require_ndarray(c_obj, "centers");
+        require_ndim(c, "centers", 2, 2);
+        const Strided<double> cv = contiguous_view<double>(c, "centers");
+        if (cv.shape[1] != d)
+          throw py::value_error("centers must have " + std::to_string(d) + " columns (X's), got " + std::to_string(cv.shape[1]));
+        const int64_t m = cv.shape[0];
+        py::array_t<double> out = empty<double>({n, m});
+        double* o = out.mutable_data();
+        {
+          py::gil_scoped_release release;
+          pairwise_sq_distances(xv.data, qv.data, n, d, cv.data, m, o);
+        }
+        return out;
+      },
+      py::arg("X"), py::arg("x_sqnorm"), py::arg("centers"),
+      "Squared Euclidean distances (n, m) from each row of X to each row of centers.");
+
+  m.def(
       "enet_coordinate_descent",
       [](py::object x_obj, py::object y_obj, py::object w_obj, double l1, double l2, int64_t max_iter, double tol,
          bool positive) {

@@ -28,7 +28,8 @@ double kmeans_assign(const double* x, const double* x_sqnorm, int64_t n, int64_t
     c_sqnorm[j] = s;
   }
   const int64_t n_blocks = (n + kBlock - 1) / kBlock;
-  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads(), n_blocks)));
+  // A thread per >= 16 blocks (4096 rows): small problems stay on one thread, no region to open.
+  const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads(), n_blocks / 16)));
   const bool accumulate = sums != nullptr && weights_out != nullptr;
   std::vector<double> t_sums(accumulate ? threads * k * d : 0, 0.0), t_w(accumulate ? threads * k : 0, 0.0);
   std::vector<double> t_inertia(threads, 0.0);
@@ -98,6 +99,27 @@ double kmeans_assign(const double* x, const double* x_sqnorm, int64_t n, int64_t
   double inertia = 0;
   for (double v : t_inertia) inertia += v;
   return inertia;
+}
+
+void pairwise_sq_distances(const double* x, const double* x_sqnorm, int64_t n, int64_t d, const double* c,
+                           int64_t m, double* out) {
+  std::vector<double> c_sq(m);
+  for (int64_t j = 0; j < m; ++j) {
+    double s = 0;
+    for (int64_t f = 0; f < d; ++f) s += c[j * d + f] * c[j * d + f];
+    c_sq[j] = s;
+  }
+  parallel_for(n, 16384, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const double* xi = x + i * d;
+      for (int64_t j = 0; j < m; ++j) {
+        const double* cj = c + j * d;
+        double s = 0;
+        for (int64_t f = 0; f < d; ++f) s += xi[f] * cj[f];
+        out[i * m + j] = std::max(0.0, x_sqnorm[i] - 2.0 * s + c_sq[j]);
+      }
+    }
+  });
 }
 
 int64_t enet_coordinate_descent(const double* x, int64_t n, int64_t d, const double* y, double* w, double l1,

@@ -16,6 +16,11 @@ double kmeans_assign(const double* x, const double* x_sqnorm, int64_t n, int64_t
                      int64_t k, const double* w, int32_t* labels, double* min_dist, double* sums,
                      double* weights_out);
 
+// Squared distances out (n, m) from the rows of x (n, d) to the rows of c (m, d), by the same
+// trick (||x||^2 - 2 x.c + ||c||^2, clamped at 0); threads over rows. For k-means++ seeding.
+void pairwise_sq_distances(const double* x, const double* x_sqnorm, int64_t n, int64_t d, const double* c,
+                           int64_t m, double* out);
+
 // Coordinate descent for the elastic net (Friedman, Hastie & Tibshirani 2010):
 //   min_w  1/2 ||y - X w||^2 + l1 ||w||_1 + l2/2 ||w||^2
 // X is (n, d) column-major (column j at x + j * n), y (n), w (d) the warm start, updated in place.

@@ -34,6 +34,11 @@ def _sq_dist_to(X: np.ndarray, x_sq: np.ndarray, c: np.ndarray) -> np.ndarray:
     return np.maximum(d, 0.0, out=d)
 
 
+def _sq_dist_core(X: np.ndarray, x_sq: np.ndarray, c: np.ndarray) -> np.ndarray:
+    """Squared distances (n, m) from the rows of X (C-contiguous float64) to the rows of c, in the core."""
+    return _core.pairwise_sq_distances(X, x_sq, np.ascontiguousarray(c, dtype=np.float64))
+
+
 def kmeans_plusplus(X: np.ndarray, n_clusters: int, *, sample_weight=None, x_sqnorm=None, random_state=None,
                     n_local_trials: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Greedy k-means++ seeding: returns (centers (k, d), indices of the chosen rows)."""
@@ -47,7 +52,8 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, *, sample_weight=None, x_sqn
     indices = np.empty(n_clusters, dtype=np.int64)
     first = rng.choice(n, p=w / w.sum())
     centers[0], indices[0] = X[first], first
-    closest = _sq_dist_to(X, x_sq, centers[:1])[:, 0]
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    closest = _sq_dist_core(X, x_sq, centers[:1])[:, 0]
     potential = float(closest @ w)
     for c in range(1, n_clusters):
         if potential <= 0:  # fewer distinct points than clusters: any point will do
@@ -56,7 +62,7 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, *, sample_weight=None, x_sqn
             cum = np.cumsum(w * closest)
             cand = np.searchsorted(cum, rng.uniform(size=n_local_trials) * cum[-1])
             cand = np.minimum(cand, n - 1)
-        dist = np.minimum(closest[:, None], _sq_dist_to(X, x_sq, X[cand]))
+        dist = np.minimum(closest[:, None], _sq_dist_core(X, x_sq, X[cand]))
         pots = w @ dist
         best = int(np.argmin(pots))
         potential, closest = float(pots[best]), dist[:, best].copy()
@@ -116,10 +122,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         w = check_sample_weight(sample_weight, X.shape[0])
         unit_w = sample_weight is None
         rng = check_random_state(self.random_state)
-        mean = np.average(X, axis=0, weights=w)
-        Xc = np.ascontiguousarray(X - mean)  # centred: the GEMM trick loses less precision
+        mean = X.mean(axis=0) if unit_w else np.average(X, axis=0, weights=w)
+        Xc = X - mean  # centred: the GEMM trick loses less precision
         x_sq = np.einsum("ij,ij->i", Xc, Xc)
-        tol = float(np.mean(np.var(X, axis=0))) * float(self.tol)
+        # sklearn's tolerance: tol * mean feature variance (= mean ||x - mean||^2 / d, centred data)
+        tol = float(x_sq.mean() / X.shape[1]) * float(self.tol) if unit_w else \
+            float(np.mean(np.var(X, axis=0))) * float(self.tol)
         if not isinstance(self.init, str):
             init = check_array(self.init, name="init") - mean
             if init.shape != (self.n_clusters, X.shape[1]):

@@ -19,7 +19,7 @@ import numbers
 
 import numpy as np
 
-from .base import BaseEstimator, TransformerMixin, check_is_fitted
+from .base import BaseEstimator, TransformerMixin, check_array, check_is_fitted
 
 
 def svd_flip_v(v: np.ndarray, u: np.ndarray | None = None):
@@ -59,8 +59,9 @@ class PCA(TransformerMixin, BaseEstimator):
         return self
 
     def fit_transform(self, X, y=None):
+        X = check_array(X) if not hasattr(X, "iloc") else X
         Xc = self._fit(X)
-        return self._project(Xc)
+        return self._project(Xc if Xc is not None else check_array(X) - self.mean_)
 
     def _fit(self, X):
         X = self._validate_fit_X(X)
@@ -82,11 +83,12 @@ class PCA(TransformerMixin, BaseEstimator):
         if n < 2:
             raise ValueError(f"PCA needs at least 2 samples to estimate a variance, got n_samples = {n}")
         self.mean_ = X.mean(axis=0)
-        Xc = X - self.mean_
         use_eigh = self.svd_solver == "covariance_eigh" or (self.svd_solver == "auto" and n >= 10 * d
                                                             and d <= 1000)
+        Xc = None
         if use_eigh:
-            cov = (Xc.T @ Xc) / (n - 1)
+            # X^T X - n m m^T: no centred copy of X (sklearn's covariance_eigh does the same)
+            cov = (X.T @ X - n * np.outer(self.mean_, self.mean_)) / (n - 1)
             evals, evecs = np.linalg.eigh(cov)
             order = np.argsort(evals)[::-1]
             evals = np.maximum(evals[order], 0.0)
@@ -95,6 +97,7 @@ class PCA(TransformerMixin, BaseEstimator):
             Vt, _ = svd_flip_v(Vt)
             ev = evals
         else:
+            Xc = X - self.mean_
             _, S, Vt = np.linalg.svd(Xc, full_matrices=False)
             Vt, _ = svd_flip_v(Vt)
             ev = S**2 / (n - 1)

@@ -311,6 +311,7 @@ class BaseGradientBoosting(BaseEstimator):
         self.estimators_ = []
         self.train_score_ = []
         n_sub = max(1, int(self.subsample * n))
+        w_core = None if sample_weight is None else w  # unweighted: the core skips the multiply
         threads = _core.get_num_threads()
         for _ in range(int(self.n_estimators)):
             g, h = self._grad_hess(y, raw)
@@ -319,7 +320,7 @@ class BaseGradientBoosting(BaseEstimator):
             for k in range(K):
                 seed = int(rng.randint(np.iinfo(np.int32).max))
                 arrays = _core.tree_build(codes, n_bins, "newton", np.ascontiguousarray(g[:, k]),
-                                          h=np.ascontiguousarray(h[:, k]), sample_weight=w,
+                                          h=np.ascontiguousarray(h[:, k]), sample_weight=w_core,
                                           sample_indices=sub,
                                           l2=float(self.l2_regularization), seed=seed, num_threads=threads,
                                           **params)

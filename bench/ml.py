@@ -1,0 +1,5 @@
+import sys
+
+from grimoire.bench.ml import main
+
+main(sys.argv[1:])
