@@ -22,6 +22,10 @@ void bind_word2vec(py::module_& m);
 void bind_quant(py::module_& m);
 void bind_tree(py::module_& m);
 void bind_cluster(py::module_& m);
+void bind_svm(py::module_& m);
+void bind_hierarchy(py::module_& m);
+void bind_tsne(py::module_& m);
+void bind_umap(py::module_& m);
 
 PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
@@ -68,4 +72,8 @@ PYBIND11_MODULE(_core, m) {
   bind_quant(m);
   bind_tree(m);
   bind_cluster(m);
+  bind_svm(m);
+  bind_hierarchy(m);
+  bind_tsne(m);
+  bind_umap(m);
 }

@@ -17,6 +17,7 @@ from .ensemble import (
     RandomForestClassifier,
     RandomForestRegressor,
 )
+from .hierarchy import AgglomerativeClustering, BisectingKMeans, linkage
 from .linear_model import (
     ElasticNet,
     Lasso,
@@ -27,7 +28,10 @@ from .linear_model import (
     lasso_path,
     lbfgs,
 )
+from .manifold import TSNE
+from .svm import SVC, LinearSVC
 from .tree import DecisionTreeClassifier, DecisionTreeRegressor, export_text
+from .umap import UMAP
 
 __all__ = [
     "BaseEstimator", "ConvergenceWarning", "DataConversionWarning", "NotFittedError",
@@ -37,4 +41,6 @@ __all__ = [
     "KMeans", "kmeans_plusplus", "PCA",
     "RandomForestClassifier", "RandomForestRegressor",
     "GradientBoostingClassifier", "GradientBoostingRegressor",
+    "SVC", "LinearSVC",
+    "AgglomerativeClustering", "BisectingKMeans", "linkage", "TSNE", "UMAP",
 ]
