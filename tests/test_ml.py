@@ -5,8 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
-
-sklearn = pytest.importorskip("sklearn")
+import sklearn
 from grimoire import _core, ml  # noqa: E402
 from sklearn import cluster as skc  # noqa: E402
 from sklearn import decomposition as skd  # noqa: E402

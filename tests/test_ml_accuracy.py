@@ -5,8 +5,6 @@ the algorithms, not of one random draw."""
 
 import numpy as np
 import pytest
-
-pytest.importorskip("sklearn")
 from grimoire import ml  # noqa: E402
 from sklearn import ensemble as ske  # noqa: E402
 from sklearn import linear_model as skl  # noqa: E402

@@ -6,9 +6,6 @@ depend on the number of trees. Expected failures are listed, with the reason, in
 
 import warnings
 
-import pytest
-
-pytest.importorskip("sklearn")
 from grimoire.ml import (  # noqa: E402
     PCA,
     DecisionTreeClassifier,

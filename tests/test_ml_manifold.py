@@ -4,8 +4,6 @@ import warnings
 
 import numpy as np
 import pytest
-
-pytest.importorskip("sklearn")
 from grimoire import _core  # noqa: E402
 from grimoire.ml import TSNE  # noqa: E402
 from grimoire.ml.manifold import joint_probabilities  # noqa: E402

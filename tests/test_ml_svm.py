@@ -6,8 +6,6 @@ import warnings
 
 import numpy as np
 import pytest
-
-pytest.importorskip("sklearn")
 from grimoire import _core  # noqa: E402
 from grimoire.ml import SVC, LinearSVC  # noqa: E402
 from sklearn import datasets, svm  # noqa: E402

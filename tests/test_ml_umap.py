@@ -5,8 +5,6 @@ import warnings
 
 import numpy as np
 import pytest
-
-pytest.importorskip("sklearn")
 from grimoire import _core  # noqa: E402
 from grimoire.ml import UMAP  # noqa: E402
 from grimoire.ml.umap import find_ab_params  # noqa: E402
@@ -21,7 +19,7 @@ def digits():
 
 @pytest.mark.parametrize("min_dist,spread", [(0.1, 1.0), (0.5, 1.0), (0.05, 2.0)])
 def test_ab_params_match_umap_learn(min_dist, spread):
-    umap = pytest.importorskip("umap")
+    import umap
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = umap.umap_.find_ab_params(spread, min_dist)
@@ -29,7 +27,7 @@ def test_ab_params_match_umap_learn(min_dist, spread):
 
 
 def test_trustworthiness_within_002_of_umap_learn(digits):
-    umap = pytest.importorskip("umap")
+    import umap
     X, Xn = digits[:400], digits[400:550]
     ours = UMAP(random_state=0).fit(X)
     with warnings.catch_warnings():
