@@ -371,12 +371,16 @@ struct Driver {
   static void body(const GemmParams<T>& p, const Blocking& blk, bool direct_b, T* bpack, int tid, int nt,
                    bool sync) {
     const int64_t m = p.m, n = p.n, k = p.k;
+    // Threads share out the B micro-panels when there are enough of them: each thread then packs
+    // only its own panels, with no barrier (measured: 1024^3 on 2 threads went from 1.0x to 1.8x
+    // one thread). Only a narrow op(B) splits the rows of A instead, around a shared B pack.
     int tm = 1;
-    for (int d = nt; d >= 1; --d)
-      if (nt % d == 0 && m >= static_cast<int64_t>(d) * 4 * MR) {
-        tm = d;
-        break;
-      }
+    if (ceil_div(std::min(n, blk.nc), NR) < 4 * nt)
+      for (int d = nt; d >= 1; --d)
+        if (nt % d == 0 && m >= static_cast<int64_t>(d) * 4 * MR) {
+          tm = d;
+          break;
+        }
     const int tn = nt / tm;
     // With tm == 1 every thread packs exactly the B micro-panels it then uses, so the packed B
     // block is not shared and needs no barriers (which, on a busy machine, can each cost a
