@@ -135,9 +135,19 @@ Inputs gather(const py::object& codes_obj, const py::object& n_bins_obj, const s
   return in;
 }
 
-// Checks that the node arrays describe a tree the traversal can walk: children inside the
+// The node arrays of a fitted tree, as the traversal reads them.
+struct TreeNodes {
+  Strided<int64_t> left, right, feature;
+};
+
+// The node arrays, checked to describe a tree the traversal can walk: children inside the
 // array and after their parent (so every walk ends), features inside [0, n_features).
-void check_nodes(const Strided<int64_t>& l, const Strided<int64_t>& r, const Strided<int64_t>& f, int64_t n_features) {
+TreeNodes checked_nodes(const py::object& l_obj, const py::object& r_obj, const py::object& f_obj,
+                        int64_t n_features) {
+  const Strided<int64_t> l = contiguous_view<int64_t>(require_ndarray(l_obj, "children_left"), "children_left");
+  const Strided<int64_t> r = contiguous_view<int64_t>(require_ndarray(r_obj, "children_right"), "children_right");
+  const Strided<int64_t> f = contiguous_view<int64_t>(require_ndarray(f_obj, "feature"), "feature");
+  if (l.ndim() != 1) throw py::value_error("children_left must be 1-D");
   const int64_t n = l.shape[0];
   if (n < 1) throw py::value_error("children_left must hold at least one node");
   require_same_shape(r.shape, l.shape, "children_right", "children_left");
@@ -153,6 +163,7 @@ void check_nodes(const Strided<int64_t>& l, const Strided<int64_t>& r, const Str
       throw py::value_error("node " + std::to_string(i) + " splits on feature " + std::to_string(f.data[i]) +
                             ", outside [0, " + std::to_string(n_features) + ")");
   }
+  return {l, r, f};
 }
 
 }  // namespace
@@ -239,18 +250,15 @@ void bind_tree(py::module_& m) {
         py::array x = require_ndarray(x_obj, "X");
         require_ndim(x, "X", 2, 2);
         const Strided<double> xv = view<double>(x, "X");
-        const Strided<int64_t> l = contiguous_view<int64_t>(require_ndarray(l_obj, "children_left"), "children_left");
-        const Strided<int64_t> r = contiguous_view<int64_t>(require_ndarray(r_obj, "children_right"), "children_right");
-        const Strided<int64_t> f = contiguous_view<int64_t>(require_ndarray(f_obj, "feature"), "feature");
+        const TreeNodes nodes = checked_nodes(l_obj, r_obj, f_obj, xv.shape[1]);
         const Strided<double> t = contiguous_view<double>(require_ndarray(t_obj, "threshold"), "threshold");
-        if (l.ndim() != 1) throw py::value_error("children_left must be 1-D");
-        check_nodes(l, r, f, xv.shape[1]);
-        require_same_shape(t.shape, l.shape, "threshold", "children_left");
+        require_same_shape(t.shape, nodes.left.shape, "threshold", "children_left");
         py::array_t<int64_t> out = empty<int64_t>({xv.shape[0]});
         int64_t* o = out.mutable_data();
         {
           py::gil_scoped_release release;
-          tree_apply(xv.data, xv.shape[0], xv.strides[0], xv.strides[1], l.data, r.data, f.data, t.data, o);
+          tree_apply(xv.data, xv.shape[0], xv.strides[0], xv.strides[1], nodes.left.data, nodes.right.data,
+                     nodes.feature.data, t.data, o);
         }
         return out;
       },
@@ -263,18 +271,14 @@ void bind_tree(py::module_& m) {
         py::array c = require_ndarray(c_obj, "codes");
         require_ndim(c, "codes", 2, 2);
         const Strided<uint16_t> cv = contiguous_view<uint16_t>(c, "codes");
-        const Strided<int64_t> l = contiguous_view<int64_t>(require_ndarray(l_obj, "children_left"), "children_left");
-        const Strided<int64_t> r = contiguous_view<int64_t>(require_ndarray(r_obj, "children_right"), "children_right");
-        const Strided<int64_t> f = contiguous_view<int64_t>(require_ndarray(f_obj, "feature"), "feature");
+        const TreeNodes nodes = checked_nodes(l_obj, r_obj, f_obj, cv.shape[0]);
         const Strided<int64_t> t = contiguous_view<int64_t>(require_ndarray(t_obj, "threshold_bin"), "threshold_bin");
-        if (l.ndim() != 1) throw py::value_error("children_left must be 1-D");
-        check_nodes(l, r, f, cv.shape[0]);
-        require_same_shape(t.shape, l.shape, "threshold_bin", "children_left");
+        require_same_shape(t.shape, nodes.left.shape, "threshold_bin", "children_left");
         py::array_t<int64_t> out = empty<int64_t>({cv.shape[1]});
         int64_t* o = out.mutable_data();
         {
           py::gil_scoped_release release;
-          tree_apply_binned(cv.data, cv.shape[1], l.data, r.data, f.data, t.data, o);
+          tree_apply_binned(cv.data, cv.shape[1], nodes.left.data, nodes.right.data, nodes.feature.data, t.data, o);
         }
         return out;
       },
