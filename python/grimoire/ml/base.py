@@ -353,6 +353,17 @@ class ClassifierMixin:
         return float(np.average(correct, weights=sample_weight))
 
 
+class ProbabilisticClassifierMixin(ClassifierMixin):
+    """A classifier whose ``predict`` is the most probable class of its ``predict_proba``."""
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
 class RegressorMixin:
     _estimator_type = "regressor"
 

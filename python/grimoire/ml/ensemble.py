@@ -21,7 +21,7 @@ import numpy as np
 from .. import _core
 from .base import (
     BaseEstimator,
-    ClassifierMixin,
+    ProbabilisticClassifierMixin,
     RegressorMixin,
     check_is_fitted,
     check_random_state,
@@ -140,7 +140,7 @@ class BaseForest(BaseEstimator):
         return np.stack([e.tree_.apply(X) for e in self.estimators_], axis=1)
 
 
-class RandomForestClassifier(ClassifierMixin, BaseForest):
+class RandomForestClassifier(ProbabilisticClassifierMixin, BaseForest):
     """Random forest of CART classification trees (bootstrap + per-node feature sampling).
 
     ``n_jobs`` sets the threads the core grows trees with (None: grimoire's setting).
@@ -189,14 +189,6 @@ class RandomForestClassifier(ClassifierMixin, BaseForest):
         check_is_fitted(self, "estimators_")
         X = self._validate_X(X)
         return self._tree_outputs(X) / len(self.estimators_)
-
-    def predict_log_proba(self, X) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X) -> np.ndarray:
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class RandomForestRegressor(RegressorMixin, BaseForest):
@@ -381,7 +373,7 @@ _GB_DOC_PARAMS = """
 """
 
 
-class GradientBoostingClassifier(ClassifierMixin, BaseGradientBoosting):
+class GradientBoostingClassifier(ProbabilisticClassifierMixin, BaseGradientBoosting):
     __doc__ = ("Gradient-boosted trees for classification: binary log-loss or multiclass softmax, "
                "second-order (Newton) histogram trees.\n" + _GB_DOC_PARAMS)
 
@@ -453,14 +445,6 @@ class GradientBoostingClassifier(ClassifierMixin, BaseGradientBoosting):
             p = _sigmoid(raw[:, 0])
             return np.stack([1 - p, p], axis=1)
         return _softmax(raw)
-
-    def predict_log_proba(self, X) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X) -> np.ndarray:
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class GradientBoostingRegressor(RegressorMixin, BaseGradientBoosting):

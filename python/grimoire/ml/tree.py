@@ -23,7 +23,7 @@ import numpy as np
 from .. import _core
 from .base import (
     BaseEstimator,
-    ClassifierMixin,
+    ProbabilisticClassifierMixin,
     RegressorMixin,
     check_is_fitted,
     check_random_state,
@@ -225,7 +225,7 @@ class BaseDecisionTree(BaseEstimator):
         return self.tree_.n_leaves
 
 
-class DecisionTreeClassifier(ClassifierMixin, BaseDecisionTree):
+class DecisionTreeClassifier(ProbabilisticClassifierMixin, BaseDecisionTree):
     """CART classification tree (gini or entropy), split search and traversal in the C++ core.
 
     Parameters follow scikit-learn's; ``max_bins=None`` bins each feature on its distinct values
@@ -265,14 +265,6 @@ class DecisionTreeClassifier(ClassifierMixin, BaseDecisionTree):
         """Class fractions of the leaf each sample reaches, (n_samples, n_classes)."""
         X = self._validate_X(X)
         return self.tree_.value[self.tree_.apply(X)]
-
-    def predict_log_proba(self, X) -> np.ndarray:
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X) -> np.ndarray:
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class DecisionTreeRegressor(RegressorMixin, BaseDecisionTree):
