@@ -361,7 +361,8 @@ class ProbabilisticClassifierMixin(ClassifierMixin):
             return np.log(self.predict_proba(X))
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
+        return self.classes_[np.argmax(proba, axis=1)]
 
 
 class RegressorMixin:
