@@ -291,6 +291,10 @@ class _Discrete(_Dist):
     def pdf(self, x):  # continuous name, for plots that do not care
         return self.pmf(x)
 
+    # Each distribution defines pmf or logpmf (whichever is the stable form); the other follows.
+    def pmf(self, k):
+        return _scalar_out(np.exp(self.logpmf(k)))
+
     def logpmf(self, k):
         k = np.asarray(k, dtype=float)
         with np.errstate(divide="ignore"):
@@ -450,9 +454,6 @@ class binom(_Discrete):
             lq = np.where(n - kk > 0, (n - kk) * np.log1p(-p) if p < 1 else -np.inf, 0.0)
         return _scalar_out(np.where(inside, logc + lp + lq, -np.inf))
 
-    def pmf(self, k):
-        return _scalar_out(np.exp(self.logpmf(k)))
-
     def cdf(self, k):
         k = np.floor(np.asarray(k, dtype=float))
         out = np.where(k < 0, 0.0, 1.0)
@@ -503,9 +504,6 @@ class poisson(_Discrete):
         inside = (k >= 0) & _is_int(k)
         kk = np.where(inside, k, 0.0)
         return _scalar_out(np.where(inside, kk * math.log(self.mu) - self.mu - gammaln(kk + 1), -np.inf))
-
-    def pmf(self, k):
-        return _scalar_out(np.exp(self.logpmf(k)))
 
     def cdf(self, k):
         k = np.floor(np.asarray(k, dtype=float))
@@ -558,9 +556,6 @@ class geom(_Discrete):
             val = np.where(kk > 1, (kk - 1) * np.log1p(-self.p), 0.0) + math.log(self.p)
         return _scalar_out(np.where(inside, val, -np.inf))
 
-    def pmf(self, k):
-        return _scalar_out(np.exp(self.logpmf(k)))
-
     def cdf(self, k):
         k = np.floor(np.asarray(k, dtype=float))
         return _scalar_out(np.where(k < 1, 0.0, -np.expm1(np.maximum(k, 1) * np.log1p(-self.p))))
@@ -605,9 +600,6 @@ class nbinom(_Discrete):
             val = (gammaln(kk + n) - gammaln(kk + 1) - gammaln(n) + n * math.log(p)
                    + np.where(kk > 0, kk * np.log1p(-p) if p < 1 else -np.inf, 0.0))
         return _scalar_out(np.where(inside, val, -np.inf))
-
-    def pmf(self, k):
-        return _scalar_out(np.exp(self.logpmf(k)))
 
     def cdf(self, k):
         k = np.floor(np.asarray(k, dtype=float))
