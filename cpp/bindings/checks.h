@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace grimoire::bind {
@@ -129,10 +130,24 @@ inline void require_same_shape(const std::vector<int64_t>& got, const std::vecto
                           shape_str(want) + ", got " + shape_str(got));
 }
 
+// The byte range [first, last] an array can touch, from its data pointer, shape and strides.
+inline std::pair<const char*, const char*> byte_extent(const py::array& a) {
+  const char* first = static_cast<const char*>(a.data());
+  const char* last = first;
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    if (a.shape(i) == 0) return {nullptr, nullptr};
+    const py::ssize_t reach = (a.shape(i) - 1) * a.strides(i);
+    (reach < 0 ? first : last) += reach;
+  }
+  return {first, last + a.itemsize() - 1};
+}
+
 // True when the memory the two arrays may touch overlaps (used to refuse in-place aliasing a
-// kernel cannot honour).
+// kernel cannot honour). The same bounds test as numpy.may_share_memory, without calling Python.
 inline bool may_overlap(const py::array& a, const py::array& b) {
-  return py::module_::import("numpy").attr("may_share_memory")(a, b).cast<bool>();
+  const auto ea = byte_extent(a), eb = byte_extent(b);
+  if (ea.first == nullptr || eb.first == nullptr) return false;
+  return ea.first <= eb.second && eb.first <= ea.second;
 }
 
 // The last dimension must be contiguous (stride 1, or size <= 1, or an empty array): kernels
