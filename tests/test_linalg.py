@@ -107,7 +107,19 @@ def test_rank(m, n, seed, rank):
     r = np.random.default_rng(seed)
     k = min(rank, m, n)
     a = r.standard_normal((m, k)) @ r.standard_normal((k, n))
-    assert L.matrix_rank(a) == np.linalg.matrix_rank(a)
+    # Exact zeros of grimoire's SVD sit at a few eps * s_max, right at NumPy's default threshold
+    # (see matrix_rank's docstring): compare at a tolerance clear of both libraries' floors.
+    tol = 1e-10 * max(float(np.abs(a).max()), 1e-300) * max(m, n, 1)
+    assert L.matrix_rank(a, tol=tol) == np.linalg.matrix_rank(a, tol=tol) == k
+
+
+def test_rank_default_tolerance_is_numpys_rule():
+    # Singular values 3, 2, 1e-13 (clear of the ~1e-15 floor): the default threshold,
+    # 3 * eps * 3 ~ 2e-15, counts all three; an explicit tol above 1e-13 drops the last.
+    u, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((3, 3)))
+    a = u @ np.diag([3.0, 2.0, 1e-13]) @ u.T
+    assert L.matrix_rank(a) == np.linalg.matrix_rank(a) == 3
+    assert L.matrix_rank(a, tol=1e-12) == np.linalg.matrix_rank(a, tol=1e-12) == 2
 
 
 @settings(max_examples=20, deadline=None)

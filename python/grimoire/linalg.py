@@ -245,7 +245,12 @@ def inv(a) -> np.ndarray:
 
 def matrix_rank(a, tol: float | None = None) -> int:
     """Rank: the number of singular values above ``tol`` (default ``max(m, n) * eps * s_max``,
-    NumPy's rule)."""
+    NumPy's rule).
+
+    Exactly zero singular values come out of :func:`svd` at up to ~4-6 eps * s_max (LAPACK's
+    land nearer 1 eps), which is at NumPy's default threshold for small matrices: for an exactly
+    rank-deficient matrix pass a ``tol`` above that floor (say ``1e-10 * s_max``).
+    """
     a = _array(a, "a", ndim=2)
     if a.size == 0:
         return 0
