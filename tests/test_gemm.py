@@ -397,3 +397,22 @@ def test_cuda_module_when_built():
     assert_accurate(_cuda.gemm(a, b), a, b)
     with pytest.raises(ValueError, match="inner dimensions differ"):
         _cuda.gemm(a, a)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_two_threads_without_barriers_keep_their_packed_panels_apart(dtype):
+    # A short last depth block (k = 257 after 256) and a narrow last column block used to move
+    # the packed B panels of one thread onto those another was still computing with: a race that
+    # gave wrong products only now and then, so the same shapes run many times.
+    before = grimoire.get_num_threads()
+    grimoire.set_num_threads(2)
+    try:
+        rng = np.random.default_rng(0)
+        for m, n, k in [(17, 300, 257), (40, 5000, 300), (9, 200, 513)]:
+            a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+            ref = a.astype(np.float64) @ b.astype(np.float64)
+            tol = 64 * np.finfo(dtype).eps * np.sqrt(k) * np.abs(ref).max()
+            for _ in range(30):
+                np.testing.assert_allclose(grimoire.matmul(a, b), ref, rtol=0, atol=tol)
+    finally:
+        grimoire.set_num_threads(before)

@@ -355,8 +355,9 @@ struct Driver {
     const int64_t kc_max = std::min(k, blk.kc);
     const int64_t nc_max = direct_b ? n : std::min(n, blk.nc);
     const int threads = threads_for(p.num_threads, m, n, k);
+    // One extra panel per thread: without barriers each thread packs into its own region (body).
     T* bpack = direct_b ? nullptr
-                        : static_cast<T*>(scratch(1, sizeof(T) * kc_max * ceil_div(nc_max, NR) * NR));
+                        : static_cast<T*>(scratch(1, sizeof(T) * kc_max * (ceil_div(nc_max, NR) + threads) * NR));
     if (threads <= 1) {
       body(p, blk, direct_b, bpack, 0, 1, false);
       return;
@@ -395,6 +396,12 @@ struct Driver {
     T* apack = direct_b ? nullptr : static_cast<T*>(scratch(0, sizeof(T) * mc * kc_max));
     T* edge = direct_b ? static_cast<T*>(scratch(2, sizeof(T) * kc_max * NR)) : nullptr;
 
+    // Without barriers (shared_b false) a thread may pack the next block while another still
+    // computes on this one, and panel jp sits at jp * NR * kc, which moves when kc (the last depth
+    // block) or the panel split (the last column block) changes. So each thread keeps its panels
+    // in a fixed region of its own, sized for the widest block.
+    const int64_t region = ceil_div(ceil_div(std::min(n, nc_step), NR), nt) * NR * kc_max;
+
     for (int64_t jc = 0; jc < n; jc += nc_step) {
       const int64_t nc = std::min(nc_step, n - jc);
       const int64_t panels = ceil_div(nc, NR);
@@ -403,14 +410,16 @@ struct Driver {
         const int64_t kc = std::min(blk.kc, k - pc);
         const T beta = pc == 0 ? p.beta : T(1);
         const T* b0 = p.b + pc * p.b_row_stride + jc * p.b_col_stride;
+        const int64_t pb = panels * tid / nt, pe = panels * (tid + 1) / nt;
+        // Panel jp of this block at bblock + jp * NR * kc (pb * NR * kc <= tid * region).
+        T* bblock = direct_b || shared_b ? bpack : bpack + tid * region - pb * NR * kc;
         if (!direct_b) {
-          const int64_t pb = panels * tid / nt, pe = panels * (tid + 1) / nt;
           if (p.b_col_stride == 1) {
-            pack_b_rows<T, NR>(kc, pb, pe, nc, b0, p.b_row_stride, bpack);
+            pack_b_rows<T, NR>(kc, pb, pe, nc, b0, p.b_row_stride, bblock);
           } else {
             for (int64_t jp = pb; jp < pe; ++jp)
               pack_b_panel<T, NR>(kc, std::min<int64_t>(NR, nc - jp * NR), b0 + jp * NR * p.b_col_stride,
-                                  p.b_row_stride, p.b_col_stride, bpack + jp * NR * kc);
+                                  p.b_row_stride, p.b_col_stride, bblock + jp * NR * kc);
           }
           if (shared_b) {
 #pragma omp barrier
@@ -450,7 +459,7 @@ struct Driver {
             const T* bp;
             int64_t ldb;
             if (!direct_b) {
-              bp = bpack + jp * NR * kc;
+              bp = bblock + jp * NR * kc;  // with shared_b false, jp is in this thread's [pb, pe)
               ldb = NR;
             } else if (nr == NR) {
               bp = b0 + jp * NR;
