@@ -60,9 +60,10 @@ py::object fill_params(AttentionParams& p, const py::object& q_obj, const py::ob
   if (scale.is_none()) {
     p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
   } else {
-    const double s = scale.cast<double>();
-    if (!std::isfinite(s)) throw py::value_error("scale must be finite, got " + std::to_string(s));
-    p.scale = static_cast<float>(s);
+    if (!py::isinstance<py::float_>(scale) && !py::isinstance<py::int_>(scale))
+      throw py::type_error("scale must be None or a number, got " +
+                           py::str(py::type::of(scale).attr("__name__")).cast<std::string>());
+    p.scale = checked_scalar(scale.cast<double>(), "scale");
   }
   if (mask_obj.is_none()) return py::none();
   py::array mask = require_ndarray(mask_obj, "mask");

@@ -76,11 +76,30 @@ void launch(const Operand<T>& a, const Operand<T>& b, T* c, int64_t c_batch_stri
   p.alpha = static_cast<T>(alpha);
   p.beta = static_cast<T>(beta);
   // Small products stay on this thread with the GIL held: releasing it costs more than they do.
-  const bool small = static_cast<double>(p.m) * p.n * p.k * batch < 32768.0;
+  const double flops = 2.0 * static_cast<double>(p.m) * p.n * p.k * batch;
+  const bool small = flops < 65536.0;
   if (batch == 1) {
     if (small) return gemm(p);
-    py::gil_scoped_release release;
-    gemm(p);
+    // A large product goes in blocks of rows of C (each at least kMinBlockRows, about
+    // kFlopsPerBlock of work, well under a second) so Ctrl-C is seen between blocks. A block
+    // computes its elements exactly as the whole product would (the same k blocking).
+    constexpr double kFlopsPerBlock = 4e9;
+    constexpr int64_t kMinBlockRows = 512;
+    const int64_t blocks = std::min<int64_t>(static_cast<int64_t>(flops / kFlopsPerBlock) + 1,
+                                             std::max<int64_t>(1, p.m / kMinBlockRows));
+    Interruptible interrupt;
+    {
+      py::gil_scoped_release release;
+      for (int64_t blk = 0; blk < blocks && !interrupted(); ++blk) {
+        GemmParams<T> q = p;
+        const int64_t r0 = p.m * blk / blocks, r1 = p.m * (blk + 1) / blocks;
+        q.m = r1 - r0;
+        q.a = p.a + r0 * p.a_row_stride;
+        q.c = p.c + r0 * p.c_row_stride;
+        gemm(q);
+      }
+    }
+    interrupt.raise_if_interrupted();
     return;
   }
   GemmBatch<T> bt;
@@ -96,6 +115,8 @@ void launch(const Operand<T>& a, const Operand<T>& b, T* c, int64_t c_batch_stri
 template <typename T>
 py::array gemm_typed(const py::array& a_arr, const py::array& b_arr, py::object c_obj, double alpha,
                      double beta, bool trans_a, bool trans_b) {
+  checked_scalar<T>(alpha, "alpha");
+  checked_scalar<T>(beta, "beta");
   const Strided<T> av = view<T>(a_arr, "a");
   const Strided<T> bv = view<T>(b_arr, "b");
   const Operand<T> a = operand(av, trans_a), b = operand(bv, trans_b);
@@ -115,6 +136,7 @@ py::array gemm_typed(const py::array& a_arr, const py::array& b_arr, py::object 
                            dtype_str(c_arr));
     require_same_shape(std::vector<int64_t>(c_arr.shape(), c_arr.shape() + c_arr.ndim()), c_shape, "c",
                        "op(a) @ op(b)");
+    require_no_internal_overlap(c_arr, "c");
     if (may_overlap(c_arr, a_arr) || may_overlap(c_arr, b_arr))
       throw py::value_error("c must not share memory with a or b (the product is written while they are read)");
   }

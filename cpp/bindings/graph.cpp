@@ -71,7 +71,8 @@ py::array_t<int64_t> random_walks_binding(const py::object& indptr, const py::ob
     if (starts.data[i] < 0 || starts.data[i] >= c.graph.n_nodes)
       throw py::value_error("starts must be node ids in [0, " + std::to_string(c.graph.n_nodes) + ")");
   if (walk_length < 1) throw py::value_error("walk_length must be >= 1, got " + std::to_string(walk_length));
-  if (!(p > 0) || !(q > 0)) throw py::value_error("p and q must be > 0");
+  checked_scalar<double>(p, "p", above(0.0));
+  checked_scalar<double>(q, "q", above(0.0));
   auto out = empty<int64_t>({starts.shape[0], walk_length});
   {
     py::gil_scoped_release release;

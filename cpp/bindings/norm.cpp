@@ -31,11 +31,12 @@ std::pair<int64_t, int64_t> rows_dim(const Arr& x, const char* name) {
   return {x.v.size() / dim, dim};
 }
 
-py::array output_like(const Arr& x, const py::object& out) {
+// out (None: a new array) of x's shape, disjoint from x, weight and bias (all read while it is written).
+py::array output_like(const Arr& x, const py::object& out, const py::object& w, const py::object& b) {
   if (out.is_none()) return empty<float>(x.v.shape);
   Arr o = f32(out, "out", /*writable=*/true);
   require_same_shape(o.v.shape, x.v.shape, "out", "x");
-  if (may_overlap(o.array, x.array)) throw py::value_error("out must not share memory with x");
+  require_no_overlap({{"out", o.array}}, {{"x", x.array}, {"weight", w}, {"bias", b}});
   return o.array;
 }
 
@@ -48,8 +49,8 @@ py::tuple py_layer_norm(const py::object& x_obj, const py::object& w_obj, const 
   LayerNormParams p;
   p.rows = rows;
   p.dim = dim;
-  p.eps = finite_float(eps, "eps", /*non_negative=*/true);
-  py::array y = output_like(x, out);
+  p.eps = checked_scalar(eps, "eps", at_least(0.0));
+  py::array y = output_like(x, out, w_obj, rms ? py::none() : b_obj);
   py::array_t<float> mean = empty<float>(leading(x.v.shape)), rstd = empty<float>(leading(x.v.shape));
   p.x = x.v.data;
   p.weight = w.data;
@@ -131,14 +132,13 @@ py::tuple py_batch_norm(const py::object& x_obj, const py::object& w_obj, const 
   if (training && p.n * p.spatial <= 1)
     throw py::value_error("batch_norm in training needs more than 1 value per channel, got x of shape " +
                           shape_str(x.v.shape));
-  if (training) {
-    for (const py::object* o : {&rm_obj, &rv_obj})
-      if (!o->is_none() && may_overlap(py::reinterpret_borrow<py::array>(*o), x.array))
-        throw py::value_error("running_mean and running_var must not share memory with x");
-  }
+  // In training the running statistics are written while x, weight and bias are read.
+  if (training)
+    require_no_overlap({{"running_mean", rm_obj}, {"running_var", rv_obj}},
+                       {{"x", x.array}, {"weight", w_obj}, {"bias", b_obj}});
   p.training = training;
-  p.momentum = finite_float(momentum, "momentum");
-  p.eps = finite_float(eps, "eps", /*non_negative=*/true);
+  p.momentum = checked_scalar(momentum, "momentum", between(0.0, 1.0));
+  p.eps = checked_scalar(eps, "eps", at_least(0.0));
   py::array_t<float> y = empty<float>(x.v.shape), sm = empty<float>({p.channels}), sr = empty<float>({p.channels});
   p.x = x.v.data;
   p.weight = w.data;

@@ -32,12 +32,6 @@ void require_disjoint(const std::vector<Named>& arrays) {
                               " must not share memory (they are read and written in place)");
 }
 
-void require_range(double x, const char* name, double lo, double hi, bool hi_open) {
-  if (!(x >= lo && (hi_open ? x < hi : x <= hi)))
-    throw py::value_error(std::string(name) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                          (hi_open ? ")" : "]") + ", got " + std::to_string(x));
-}
-
 void adam_step_py(const py::object& param, const py::object& grad, const py::object& m, const py::object& v,
                   int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
                   bool amsgrad, const py::object& max_v) {
@@ -55,11 +49,14 @@ void adam_step_py(const py::object& param, const py::object& grad, const py::obj
   }
   require_disjoint(arrays);
   if (step < 1) throw py::value_error("step must be >= 1 (the number of this step), got " + std::to_string(step));
-  require_range(lr, "lr", 0.0, INFINITY, true);
-  require_range(beta1, "beta1", 0.0, 1.0, true);
-  require_range(beta2, "beta2", 0.0, 1.0, true);
-  require_range(eps, "eps", 0.0, INFINITY, true);
-  require_range(weight_decay, "weight_decay", 0.0, INFINITY, true);
+  // Checked as the float32 the kernel's constants become; the driver keeps the doubles.
+  const Interval unit_open{0.0, 1.0, false, true};
+  checked_scalar(lr, "lr", at_least(0.0));
+  checked_scalar(beta1, "beta1", unit_open);
+  checked_scalar(beta2, "beta2", unit_open);
+  checked_scalar(eps, "eps", at_least(0.0));
+  checked_scalar(weight_decay, "weight_decay", at_least(0.0));
+  checked_scalar(lr * weight_decay, "lr * weight_decay", at_least(0.0));
   p.n = pv.size();
   p.param = pv.data;
   p.grad = arrays[1].v.data;
@@ -83,10 +80,11 @@ void sgd_step_py(const py::object& param, const py::object& grad, const py::obje
   SgdParams p;
   const Strided<float> pv = f32_like(param, "param", true, nullptr);
   std::vector<Named> arrays = {{"param", pv}, {"grad", f32_like(grad, "grad", false, &pv)}};
-  require_range(lr, "lr", 0.0, INFINITY, true);
-  require_range(momentum, "momentum", 0.0, INFINITY, true);
-  require_range(dampening, "dampening", -INFINITY, INFINITY, true);
-  require_range(weight_decay, "weight_decay", 0.0, INFINITY, true);
+  checked_scalar(lr, "lr", at_least(0.0));
+  checked_scalar(momentum, "momentum", at_least(0.0));
+  checked_scalar(dampening, "dampening");
+  checked_scalar(1.0 - dampening, "1 - dampening");
+  checked_scalar(weight_decay, "weight_decay", at_least(0.0));
   if (nesterov && (momentum <= 0.0 || dampening != 0.0))
     throw py::value_error("nesterov=True needs momentum > 0 and dampening == 0");
   if (momentum != 0.0) {
@@ -109,9 +107,8 @@ void sgd_step_py(const py::object& param, const py::object& grad, const py::obje
 }
 
 double clip_grad_norm_py(const py::list& grads, double max_norm, double norm_type) {
-  if (!(norm_type > 0.0)) throw py::value_error("norm_type must be > 0 or inf, got " + std::to_string(norm_type));
-  if (std::isnan(max_norm) || max_norm < 0.0)
-    throw py::value_error("max_norm must be >= 0, got " + std::to_string(max_norm));
+  if (!(norm_type > 0.0)) throw py::value_error("norm_type must be > 0 or inf, got " + number_str(norm_type));
+  if (max_norm != HUGE_VAL) checked_scalar(max_norm, "max_norm (or inf: no clipping)", at_least(0.0));
   std::vector<Strided<float>> views;
   std::vector<GradSpan> spans;
   for (size_t i = 0; i < grads.size(); ++i) {

@@ -92,6 +92,10 @@ void bind_pool(py::module_& m) {
         if (in[0] != dy.shape[0] || in[1] != dy.shape[1])
           throw py::value_error("input_shape " + shape_str(in) + " must share N and C with grad_out " +
                                 shape_str(dy.shape));
+        // A pooling with padding <= kernel / 2 has at most H + 1 output rows (and W + 1 columns).
+        if (dy.shape[2] > in[2] + 1 || dy.shape[3] > in[3] + 1)
+          throw py::value_error("grad_out " + shape_str(dy.shape) + " is larger than max_pool2d can make from input_shape " +
+                                shape_str(in) + " (at most H + 1 by W + 1)");
         const int64_t in_size = checked_mul(in[2], in[3], "input_shape");
         checked_numel(in, "input_shape");
         py::array_t<float> dx = empty<float>(in);

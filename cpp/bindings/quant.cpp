@@ -45,6 +45,12 @@ QuantInt8Params int8_layout(const std::vector<int64_t>& shape, const py::object&
   return p;
 }
 
+bool all_finite(const float* x, int64_t n) {
+  bool ok = true;
+  for (int64_t i = 0; i < n; ++i) ok &= std::isfinite(x[i]);
+  return ok;
+}
+
 // scale (channels,) float32 finite > 0 and zero_point (channels,) int32 in [qmin, qmax].
 void check_qparams(const Strided<float>& s, const Strided<int32_t>& z, const QuantInt8Params& p) {
   const std::vector<int64_t> want = {p.channels};
@@ -106,7 +112,8 @@ py::tuple quantize_int8_py(const py::object& x_obj, bool symmetric, const py::ob
   bool finite = true;
   {
     py::gil_scoped_release release;
-    if (compute) finite = choose_qparams_int8(x.data, p, symmetric, s_ptr, z_ptr);
+    // Either path refuses NaN/inf in x (a given scale would otherwise map NaN to a code).
+    finite = compute ? choose_qparams_int8(x.data, p, symmetric, s_ptr, z_ptr) : all_finite(x.data, x.size());
     if (finite) {
       p.scale = s_ptr;
       p.zero_point = z_ptr;
@@ -192,6 +199,10 @@ py::array linear_int8_py(const py::object& x_obj, const py::object& w_obj, const
     throw py::value_error("w_q must be (out_features, in_features) = (n, " + std::to_string(p.k) +
                           ") to match x " + shape_str(x.shape) + ", got " + shape_str(w.shape));
   require_same_shape(ws.shape, {p.n}, "w_scale", "w_q's rows");
+  for (int64_t j = 0; j < p.n; ++j)
+    if (!(std::isfinite(ws.data[j]) && ws.data[j] > 0.0f))
+      throw py::value_error("w_scale must hold finite numbers > 0, got " + number_str(ws.data[j]) + " at index " +
+                            std::to_string(j));
   if (!bias_obj.is_none()) {
     const py::array b_arr = require_ndarray(bias_obj, "bias");
     const Strided<float> b = contiguous_view<float>(b_arr, "bias");
@@ -309,13 +320,18 @@ void bind_quant(py::module_& m) {
   m.def("gemm_fp8", [](const py::object& a_obj, const py::object& b_obj, double scale_a, double scale_b,
                        const std::string& fmt_a, const std::string& fmt_b) {
     const Fp8Format fa = fp8_format(fmt_a, "fmt_a"), fb = fp8_format(fmt_b, "fmt_b");
+    // The kernel applies scale_a * scale_b once: each scale must be a positive finite number and
+    // so must their product, formed in double and then converted (1e40 * 1e-40 is 1, though 1e40
+    // alone is inf as a float32).
+    checked_scalar<double>(scale_a, "scale_a", above(0.0));
+    checked_scalar<double>(scale_b, "scale_b", above(0.0));
+    const float scale = checked_scalar(scale_a * scale_b, "scale_a * scale_b", above(0.0));
     auto [a, b] = gemm_operands<uint8_t>(a_obj, b_obj);
     py::array_t<float> c = empty<float>({a.shape[0], b.shape[1]});
     float* c_ptr = c.mutable_data();
     {
       py::gil_scoped_release release;
-      gemm_fp8(a.shape[0], b.shape[1], a.shape[1], a.data, b.data, static_cast<float>(scale_a),
-               static_cast<float>(scale_b), fa, fb, c_ptr);
+      gemm_fp8(a.shape[0], b.shape[1], a.shape[1], a.data, b.data, scale, 1.0f, fa, fb, c_ptr);
     }
     return c;
   }, py::arg("a"), py::arg("b"), py::arg("scale_a"), py::arg("scale_b"), py::arg("fmt_a"), py::arg("fmt_b"));

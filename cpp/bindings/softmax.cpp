@@ -71,8 +71,7 @@ py::object cross_entropy_py(const py::object& logits_obj, const py::object& targ
   else if (reduction == "mean") p.reduction = Reduction::mean;
   else if (reduction == "sum") p.reduction = Reduction::sum;
   else throw py::value_error("reduction must be 'none', 'mean' or 'sum', got '" + reduction + "'");
-  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
-    throw py::value_error("label_smoothing must be in [0, 1], got " + std::to_string(label_smoothing));
+  p.label_smoothing = checked_scalar(label_smoothing, "label_smoothing", between(0.0, 1.0));
   for (int64_t i = 0; i < p.n; ++i) {
     const int64_t t = targets.data[i];
     if (t != ignore_index && (t < 0 || t >= p.classes))
@@ -82,7 +81,6 @@ py::object cross_entropy_py(const py::object& logits_obj, const py::object& targ
   p.logits = logits.data;
   p.targets = targets.data;
   p.ignore_index = ignore_index;
-  p.label_smoothing = static_cast<float>(label_smoothing);
   py::array_t<float> losses = empty<float>({p.n});
   p.losses = losses.mutable_data();
   py::array_t<float> grad;

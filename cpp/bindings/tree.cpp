@@ -62,8 +62,8 @@ Inputs gather(const py::object& codes_obj, const py::object& n_bins_obj, const s
   if (min_samples_leaf < 1) throw py::value_error("min_samples_leaf must be >= 1, got " + std::to_string(min_samples_leaf));
   if (max_leaf_nodes == 0 || max_leaf_nodes == 1)
     throw py::value_error("max_leaf_nodes must be >= 2 or negative (unlimited), got " + std::to_string(max_leaf_nodes));
-  if (!(min_impurity_decrease >= 0)) throw py::value_error("min_impurity_decrease must be >= 0");
-  if (!(l2 >= 0)) throw py::value_error("l2 must be >= 0");
+  checked_scalar<double>(min_impurity_decrease, "min_impurity_decrease", at_least(0.0));
+  checked_scalar<double>(l2, "l2", at_least(0.0));
   if (num_threads < 1) throw py::value_error("num_threads must be >= 1, got " + std::to_string(num_threads));
   p.min_samples_split = min_samples_split;
   p.min_samples_leaf = min_samples_leaf;
@@ -193,10 +193,12 @@ void bind_tree(py::module_& m) {
           }
         }
         Tree t;
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           t = build_tree(in.data, in.params, idx.data(), static_cast<int64_t>(idx.size()));
         }
+        interrupt.raise_if_interrupted();
         return tree_to_dict(t);
       },
       py::arg("codes"), py::arg("n_bins"), py::arg("criterion"), py::arg("y"), py::arg("h") = py::none(),
@@ -230,10 +232,12 @@ void bind_tree(py::module_& m) {
           inbag_obj = a;
         }
         std::vector<Tree> trees;
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           trees = build_forest(in.data, in.params, n_trees, sv.data, bootstrap, max_samples, inbag);
         }
+        interrupt.raise_if_interrupted();
         py::list out;
         for (const Tree& t : trees) out.append(tree_to_dict(t));
         return py::make_tuple(out, inbag_obj);

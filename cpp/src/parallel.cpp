@@ -4,6 +4,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -40,6 +41,29 @@ int num_threads() { return thread_storage().load(std::memory_order_relaxed); }
 void set_num_threads(int n) {
   if (n < 1) throw std::invalid_argument("num_threads must be >= 1, got " + std::to_string(n));
   thread_storage().store(n, std::memory_order_relaxed);
+}
+
+namespace {
+thread_local InterruptPoll t_poll = nullptr;
+thread_local std::chrono::steady_clock::time_point t_last_poll;
+std::atomic<bool> g_interrupted{false};
+}  // namespace
+
+void set_interrupt_poll(InterruptPoll poll) {
+  t_poll = poll;
+  t_last_poll = std::chrono::steady_clock::now();
+  g_interrupted.store(false, std::memory_order_relaxed);
+}
+
+bool interrupted() {
+  if (g_interrupted.load(std::memory_order_relaxed)) return true;
+  if (t_poll == nullptr) return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - t_last_poll < std::chrono::milliseconds(kInterruptPollMs)) return false;
+  t_last_poll = now;
+  if (!t_poll()) return false;
+  g_interrupted.store(true, std::memory_order_relaxed);
+  return true;
 }
 
 }  // namespace grimoire
