@@ -8,19 +8,19 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
-
-import grimoire
 from grimoire import _core, nn, stats, text
 from grimoire.kernels import optim as kopt
 
-SIMD_ISAS = [isa for isa in ("avx2", "avx512") if isa in _core.kernel_families()["norm"][0]
-             and _core.cpu_features()["avx512f" if isa == "avx512" else "avx2"]]
+SIMD_ISAS = [
+    isa
+    for isa in ("avx2", "avx512")
+    if isa in _core.kernel_families()["norm"][0]
+    and _core.cpu_features()["avx512f" if isa == "avx512" else "avx2"]
+]
 
 
 @pytest.fixture
@@ -82,8 +82,9 @@ def test_avg_pool_divisor_does_not_overflow(backward):
     # Output 2x2 ((1 + 2 pad - k) + 1 = 2): four windows, each the full k x k padded window
     # holding the single input value, so each average is 1 / k^2 (and the gradient 4 / k^2).
     if backward:
-        y = _core.avg_pool2d_backward(np.ones((1, 1, 2, 2), np.float32), [1, 1, 1, 1], (k, k), (1, 1),
-                                      (pad, pad), True)
+        y = _core.avg_pool2d_backward(
+            np.ones((1, 1, 2, 2), np.float32), [1, 1, 1, 1], (k, k), (1, 1), (pad, pad), True
+        )
         want = 4.0 / (float(k) * float(k))
     else:
         y = _core.avg_pool2d(x, (k, k), (1, 1), (pad, pad), True)
@@ -114,7 +115,9 @@ def test_clip_grad_norm_long_reduction_is_blocked(isa):
     want = float(np.linalg.norm(g.astype(np.float64)))
     for path in each_isa():
         _core.set_isa(path)
-        np.testing.assert_allclose(_core.clip_grad_norm([g.copy()], np.inf, 2.0), want, rtol=2e-7, err_msg=path)
+        np.testing.assert_allclose(
+            _core.clip_grad_norm([g.copy()], np.inf, 2.0), want, rtol=2e-7, err_msg=path
+        )
 
 
 # ------------------------------------------------------------------ aliasing
@@ -170,8 +173,10 @@ def test_quantize_int8_asymmetric_full_float_range():
     assert len(set(q.tolist())) == 4
 
 
-@pytest.mark.parametrize("sa,sb", [(np.nan, 1.0), (np.inf, 1.0), (0.0, 1.0), (-1.0, 1.0), (1.0, -2.0),
-                                   (1e-30, 1e-30), (1e30, 1e30)])
+@pytest.mark.parametrize(
+    "sa,sb",
+    [(np.nan, 1.0), (np.inf, 1.0), (0.0, 1.0), (-1.0, 1.0), (1.0, -2.0), (1e-30, 1e-30), (1e30, 1e30)],
+)
 def test_gemm_fp8_refuses_bad_scales(sa, sb):
     a = _core.to_fp8(np.ones((2, 2), np.float32), "e4m3", True)
     with pytest.raises(ValueError, match="scale"):
@@ -201,20 +206,38 @@ def test_attention_scale_checked_as_float32():
         _core.attention_forward(q, q, q, scale="2")
 
 
-@pytest.mark.parametrize("call,name", [
-    (lambda x, w: _core.batch_norm(x, w, w.copy(), np.zeros(3, np.float32), np.ones(3, np.float32), True, 1e300,
-                                   1e-5), "momentum"),
-    (lambda x, w: _core.batch_norm(x, w, w.copy(), np.zeros(3, np.float32), np.ones(3, np.float32), True, 0.1,
-                                   1e39), "eps"),
-    (lambda x, w: _core.sgd_step(w, w.copy(), None, np.inf, 0.0, 0.0, False, 0.0, True), "lr"),
-    (lambda x, w: _core.sgd_step(w, w.copy(), w.copy(), 0.1, 0.9, -np.inf, False, 0.0, True), "dampening"),
-    (lambda x, w: _core.sgd_step(w, w.copy(), w.copy(), 0.1, 1e300, 0.0, False, 0.0, True), "momentum"),
-    (lambda x, w: _core.adam_step(w, w.copy(), w.copy(), w.copy(), 1, 1e39, 0.9, 0.999, 1e-8, 0.0, True, False,
-                                  None), "lr"),
-    (lambda x, w: _core.word2vec_sgns_train(*_w2v_args(), None, lr_min=np.nan), "lr_min"),
-    (lambda x, w: _core.word2vec_sgns_train(*_w2v_args(), None, lr=np.inf), "lr"),
-    (lambda x, w: _core.gemm(x, x.T.copy(), alpha=1e39), "alpha"),
-])
+@pytest.mark.parametrize(
+    "call,name",
+    [
+        (
+            lambda x, w: _core.batch_norm(
+                x, w, w.copy(), np.zeros(3, np.float32), np.ones(3, np.float32), True, 1e300, 1e-5
+            ),
+            "momentum",
+        ),
+        (
+            lambda x, w: _core.batch_norm(
+                x, w, w.copy(), np.zeros(3, np.float32), np.ones(3, np.float32), True, 0.1, 1e39
+            ),
+            "eps",
+        ),
+        (lambda x, w: _core.sgd_step(w, w.copy(), None, np.inf, 0.0, 0.0, False, 0.0, True), "lr"),
+        (
+            lambda x, w: _core.sgd_step(w, w.copy(), w.copy(), 0.1, 0.9, -np.inf, False, 0.0, True),
+            "dampening",
+        ),
+        (lambda x, w: _core.sgd_step(w, w.copy(), w.copy(), 0.1, 1e300, 0.0, False, 0.0, True), "momentum"),
+        (
+            lambda x, w: _core.adam_step(
+                w, w.copy(), w.copy(), w.copy(), 1, 1e39, 0.9, 0.999, 1e-8, 0.0, True, False, None
+            ),
+            "lr",
+        ),
+        (lambda x, w: _core.word2vec_sgns_train(*_w2v_args(), None, lr_min=np.nan), "lr_min"),
+        (lambda x, w: _core.word2vec_sgns_train(*_w2v_args(), None, lr=np.inf), "lr"),
+        (lambda x, w: _core.gemm(x, x.T.copy(), alpha=1e39), "alpha"),
+    ],
+)
 def test_non_finite_scalars_are_refused(call, name):
     x = np.ones((4, 3), np.float32)
     w = np.ones(3, np.float32)
@@ -342,14 +365,20 @@ def test_a_read_only_file_is_not_replaced(tmp_path):
 
 def test_word2vec_is_deterministic_by_default():
     corpus = [["the", "cat", "sat", "on", "the", "mat"], ["the", "dog", "sat", "on", "the", "log"]] * 50
-    losses = {text.Word2Vec(vector_size=8, min_count=1, epochs=2, seed=4).fit(corpus).loss_
-              for _ in range(3)}
+    losses = {text.Word2Vec(vector_size=8, min_count=1, epochs=2, seed=4).fit(corpus).loss_ for _ in range(3)}
     assert len(losses) == 1
 
 
 # ------------------------------------------------------------------ the minor row
-@pytest.mark.parametrize("make", [lambda: stats.uniform(np.nan, 1), lambda: stats.norm(np.inf, 1),
-                                  lambda: stats.t(3, np.nan, 1), lambda: stats.randint(0.5, 3)])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: stats.uniform(np.nan, 1),
+        lambda: stats.norm(np.inf, 1),
+        lambda: stats.t(3, np.nan, 1),
+        lambda: stats.randint(0.5, 3),
+    ],
+)
 def test_stats_distributions_refuse_bad_parameters(make):
     with pytest.raises(ValueError):
         make()

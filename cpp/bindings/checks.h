@@ -291,7 +291,8 @@ T checked_scalar(double x, const char* name, Interval range = {}) {
   const bool representable = std::isnan(x) || std::fabs(x) <= static_cast<double>(std::numeric_limits<T>::max());
   const T v = representable ? static_cast<T>(x) : static_cast<T>(x > 0 ? HUGE_VAL : -HUGE_VAL);
   if (!std::isfinite(v) || !range.contains(static_cast<double>(v))) {
-    std::string what = std::string(name) + " must be a finite number in " + range.str();
+    const bool bounded = range.lo != -HUGE_VAL || range.hi != HUGE_VAL;
+    std::string what = std::string(name) + " must be finite" + (bounded ? " and in " + range.str() : "");
     if constexpr (std::is_same_v<T, float>) what += " as a float32";
     what += ", got " + number_str(x);
     if (std::isfinite(x) && static_cast<double>(v) != x) what += " (" + number_str(static_cast<double>(v)) + " as a float32)";

@@ -84,6 +84,8 @@ void bind_distance(py::module_& m) {
         Strided<double> a = square_f64(a_obj, "a");
         const int64_t n = a.shape[0];
         if (a.shape[1] != n) throw py::value_error("a must be square, got " + shape_str(a.shape));
+        for (int64_t i = 0; i < n * n; ++i)
+          if (!std::isfinite(a.data[i])) throw py::value_error("a must be finite (it holds NaN or inf)");
         py::array_t<double> w = empty<double>({n});
         py::array_t<double> z = empty<double>({vectors ? n : 0, vectors ? n : 0});
         bool ok;

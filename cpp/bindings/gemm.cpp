@@ -80,24 +80,30 @@ void launch(const Operand<T>& a, const Operand<T>& b, T* c, int64_t c_batch_stri
   const bool small = flops < 65536.0;
   if (batch == 1) {
     if (small) return gemm(p);
-    // A large product goes in blocks of rows of C (each at least kMinBlockRows, about
-    // kFlopsPerBlock of work, well under a second) so Ctrl-C is seen between blocks. A block
-    // computes its elements exactly as the whole product would (the same k blocking).
-    constexpr double kFlopsPerBlock = 4e9;
-    constexpr int64_t kMinBlockRows = 512;
-    const int64_t blocks = std::min<int64_t>(static_cast<int64_t>(flops / kFlopsPerBlock) + 1,
-                                             std::max<int64_t>(1, p.m / kMinBlockRows));
+    // A large product goes in tiles of C (at least kMinTile a side, about kFlopsPerTile of work:
+    // a fraction of a second) so that Ctrl-C is seen between tiles. A tile's elements are
+    // computed exactly as in the whole product (the same k blocking); B is re-packed per row of
+    // tiles, which costs 1 / (2 * kMinTile) of the arithmetic.
+    constexpr double kFlopsPerTile = 2e9;
+    constexpr int64_t kMinTile = 512;
+    int64_t tile_m = p.m, tile_n = p.n;
+    while (2.0 * tile_m * tile_n * p.k > kFlopsPerTile && (tile_m >= 2 * kMinTile || tile_n >= 2 * kMinTile)) {
+      if (tile_m >= tile_n) tile_m = (tile_m + 1) / 2;
+      else tile_n = (tile_n + 1) / 2;
+    }
     Interruptible interrupt;
     {
       py::gil_scoped_release release;
-      for (int64_t blk = 0; blk < blocks && !interrupted(); ++blk) {
-        GemmParams<T> q = p;
-        const int64_t r0 = p.m * blk / blocks, r1 = p.m * (blk + 1) / blocks;
-        q.m = r1 - r0;
-        q.a = p.a + r0 * p.a_row_stride;
-        q.c = p.c + r0 * p.c_row_stride;
-        gemm(q);
-      }
+      for (int64_t r0 = 0; r0 < p.m && !interrupted(); r0 += tile_m)
+        for (int64_t c0 = 0; c0 < p.n && !interrupted(); c0 += tile_n) {
+          GemmParams<T> q = p;
+          q.m = std::min(tile_m, p.m - r0);
+          q.n = std::min(tile_n, p.n - c0);
+          q.a = p.a + r0 * p.a_row_stride;
+          q.b = p.b + c0 * p.b_col_stride;
+          q.c = p.c + r0 * p.c_row_stride + c0 * p.c_col_stride;
+          gemm(q);
+        }
     }
     interrupt.raise_if_interrupted();
     return;

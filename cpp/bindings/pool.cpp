@@ -37,7 +37,7 @@ Pool2dShape pool_shape(const std::vector<int64_t>& in, Pair kernel, Pair stride,
   const int64_t ph = checked_add(s.h, checked_mul(2, s.pad_h, "padding"), "padded height");
   const int64_t pw = checked_add(s.w, checked_mul(2, s.pad_w, "padding"), "padded width");
   if (ph < s.kh || pw < s.kw)
-    throw py::value_error("the kernel " + std::to_string(s.kh) + "x" + std::to_string(s.kw) +
+    throw py::value_error("kernel_size " + std::to_string(s.kh) + "x" + std::to_string(s.kw) +
                           " is larger than the padded input " + std::to_string(ph) + "x" + std::to_string(pw) +
                           " (output size would be <= 0)");
   checked_numel(in, "the input");

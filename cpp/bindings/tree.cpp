@@ -154,13 +154,14 @@ TreeNodes checked_nodes(const py::object& l_obj, const py::object& r_obj, const 
   require_same_shape(f.shape, l.shape, "feature", "children_left");
   for (int64_t i = 0; i < n; ++i) {
     const bool leaf_l = l.data[i] < 0, leaf_r = r.data[i] < 0;
-    if (leaf_l != leaf_r) throw py::value_error("node " + std::to_string(i) + " has one child only");
+    if (leaf_l != leaf_r) throw py::value_error("children_left/children_right: node " + std::to_string(i) + " has one child only");
     if (leaf_l) continue;
     if (l.data[i] <= i || l.data[i] >= n || r.data[i] <= i || r.data[i] >= n)
-      throw py::value_error("node " + std::to_string(i) + " has a child outside (" + std::to_string(i) + ", " +
+      throw py::value_error("children_left/children_right: node " + std::to_string(i) + " has a child outside (" +
+                            std::to_string(i) + ", " +
                             std::to_string(n) + ")");
     if (f.data[i] < 0 || f.data[i] >= n_features)
-      throw py::value_error("node " + std::to_string(i) + " splits on feature " + std::to_string(f.data[i]) +
+      throw py::value_error("feature: node " + std::to_string(i) + " splits on feature " + std::to_string(f.data[i]) +
                             ", outside [0, " + std::to_string(n_features) + ")");
   }
   return {l, r, f};
@@ -222,8 +223,9 @@ void bind_tree(py::module_& m) {
         require_ndim(sa, "seeds", 1, 1);
         const Strided<uint64_t> sv = contiguous_view<uint64_t>(sa, "seeds");
         const int64_t n_trees = sv.shape[0];
-        if (bootstrap && (max_samples < 1))
-          throw py::value_error("max_samples must be >= 1 with bootstrap, got " + std::to_string(max_samples));
+        // Bootstrap draws max_samples rows per tree: at most n_samples (sklearn's bound), which
+        // also bounds the work.
+        if (bootstrap) checked_int(max_samples, "max_samples", 1, std::max<int64_t>(1, in.data.n_samples));
         py::object inbag_obj = py::none();
         uint16_t* inbag = nullptr;
         if (return_inbag && bootstrap) {

@@ -39,7 +39,7 @@ static std::atomic<int>& thread_storage() {
 int num_threads() { return thread_storage().load(std::memory_order_relaxed); }
 
 void set_num_threads(int n) {
-  if (n < 1) throw std::invalid_argument("num_threads must be >= 1, got " + std::to_string(n));
+  if (n < 1) throw std::invalid_argument("n (the number of threads) must be >= 1, got " + std::to_string(n));
   thread_storage().store(n, std::memory_order_relaxed);
 }
 

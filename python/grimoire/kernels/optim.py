@@ -27,7 +27,7 @@ def adam_step(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray,
     param, m, v (and max_v) are updated in place.
     """
     if isinstance(step, bool) or not isinstance(step, numbers.Integral):  # int() would take 1.5 or '1'
-        raise TypeError(f"step must be an int (the number of this step, from 1), got {type(step).__name__} {step!r}")
+        raise TypeError(f"step must be an int (the step's number, from 1), got {step!r}")
     _core.adam_step(param, grad, m, v, int(step), float(lr), float(beta1), float(beta2), float(eps),
                     float(weight_decay), bool(decoupled), bool(amsgrad), max_v)
 

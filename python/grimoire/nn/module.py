@@ -250,7 +250,7 @@ def _refuse_read_only(path: str) -> None:
     except FileNotFoundError:
         return
     if mode & 0o222 == 0 or not os.access(path, os.W_OK):
-        raise PermissionError(f"{path} is read-only; refusing to replace it (make it writable or remove it first)")
+        raise PermissionError(f"{path} is read-only; refusing to replace it (make it writable or remove it)")
 
 
 def load_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
