@@ -419,12 +419,6 @@ __global__ void __launch_bounds__(128) attention_bwd_dot_do_o(AttentionCudaParam
 // for padding rows), so that its P is exp2(-inf) = 0 even where x is -inf.
 __device__ __forceinline__ float lse2_of(float lse) { return lse == kNegInf ? INFINITY : lse * kLog2e; }
 
-template <int kD, int kBN, int kBM, int kWarps>
-struct BwdConfig {
-  static constexpr int kThreads = 32 * kWarps;
-  static constexpr int kTile = kD * 2;  // bytes per row of a shared tile
-  static_assert(kD % 64 == 0 && kBN % 16 == 0 && kBM % 16 == 0, "whole mma steps and swizzle groups");
-};
 
 // dQ: block = 16 * kWarps packed query rows of one (batch, kv head); K/V tiles of kBN keys in a
 // two-stage cp.async pipeline. Per warp and key tile:
@@ -898,16 +892,18 @@ cudaError_t forward_simt(const AttentionCudaParams& p, cudaStream_t stream) {
   return cudaGetLastError();
 }
 
-template <int kD, int kBN, int kBM, int kWarps>
+// Shared bytes: dQ = Q, dO tiles + two stages of K, V; dK/dV = K, V tiles + two stages of Q, dO
+// and of the per-column lse2, D (float) and causal limit, mask row (int64).
+template <int kD, int kBN, int kWarps>
 constexpr int dq_smem() { return (2 * (16 * kWarps) * kD + 4 * kBN * kD) * 2; }
-template <int kD, int kBN, int kBM, int kWarps>
+template <int kD, int kBM, int kWarps>
 constexpr int dkdv_smem() {
   return (2 * (16 * kWarps) * kD + 4 * kBM * kD) * 2 + 2 * kBM * (4 + 4 + 8 + 8);
 }
 
 template <typename T, int kD, int kBNdq, int kBMdkdv, int kWarps>
 cudaError_t backward_mma_d(const AttentionCudaParams& p, const float* D, cudaStream_t stream) {
-  constexpr int kDq = dq_smem<kD, kBNdq, 0, kWarps>(), kDkdv = dkdv_smem<kD, 0, kBMdkdv, kWarps>();
+  constexpr int kDq = dq_smem<kD, kBNdq, kWarps>(), kDkdv = dkdv_smem<kD, kBMdkdv, kWarps>();
   static_assert(kDq <= kSharedLimitSm80 && kDkdv <= kSharedLimitSm80, "shared tiles fit sm_80 (and so sm_90)");
   const int64_t bh = p.batch * p.kv_heads, rows = p.heads / p.kv_heads * p.q_len, tile = 16 * kWarps;
   const int64_t dq_blocks = (rows + tile - 1) / tile * bh, dkdv_blocks = (p.k_len + tile - 1) / tile * bh;

@@ -66,7 +66,8 @@ struct AttentionWorkspace {
 int64_t attention_forward_workspace(const AttentionCudaParams& p, int device);
 int64_t attention_backward_workspace(const AttentionCudaParams& p);
 
-// Which kernels a call takes, for tests and the benchmark ("mma", "mma_splitk", "simt").
+// Which kernels a call takes, for tests and the benchmark: "mma" (tensor cores), "mma_splitk"
+// (tensor cores, keys split across blocks, then a combine kernel) or "simt".
 const char* attention_forward_path(const AttentionCudaParams& p, int device);
 const char* attention_backward_path(const AttentionCudaParams& p);
 

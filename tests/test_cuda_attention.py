@@ -350,6 +350,22 @@ def test_torch_cuda_tensors_zero_copy_and_sdpa():
     err, err_torch = (ours - ref).abs().max().item(), (sdpa.double() - ref).abs().max().item()
     assert err <= 2 * err_torch + 1e-4, (err, err_torch)
 
+    # Backward against torch autograd: float64 on the GPU as the reference, torch's fp16 SDPA
+    # gradients as the low-precision yardstick.
+    g = torch.randn_like(q)
+    lse = attention(q, k, v, causal=True)[1]
+    grads = attention_backward(g, q, k, v, out, lse, causal=True)
+    leaves64 = [x.double().requires_grad_() for x in (q, k, v)]
+    leaves16 = [x.detach().clone().requires_grad_() for x in (q, k, v)]
+    for (lq_, lk_, lv_), dtype in ((leaves64, torch.float64), (leaves16, torch.float16)):
+        sdpa_fn(lq_, lk_.repeat_interleave(4, 1), lv_.repeat_interleave(4, 1),
+                attn_mask=bottom_right).backward(g.to(dtype))
+    for ours_g, ref_g, low_g, what in zip(grads, leaves64, leaves16, ("dq", "dk", "dv"), strict=True):
+        ours_t = torch.as_tensor(ours_g.get(), device="cuda").double()
+        err = (ours_t - ref_g.grad).abs().max().item()
+        err_torch = (low_g.grad.double() - ref_g.grad).abs().max().item()
+        assert err <= 2 * err_torch + 1e-4, (what, err, err_torch)
+
 
 @needs_gpu
 @settings(max_examples=25, deadline=None)

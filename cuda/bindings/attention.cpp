@@ -150,7 +150,7 @@ py::tuple backward_typed(const Dtype& dt, const py::object& grad_out, const py::
   return py::make_tuple(dq, dk, dv);
 }
 
-// The kernel path a call takes ("mma", "mma_decode", "mma_splitk", "simt"): for the tests.
+// The kernel path a call takes ("mma", "mma_splitk", "simt"): for the tests.
 py::str forward_path(const py::object& q, const py::object& k, const py::object& v, bool causal) {
   const Dtype dt = dtype_of(q);
   AttentionCudaParams p;
@@ -186,7 +186,7 @@ void bind_attention(py::module_& m) {
       py::arg("causal") = false, py::arg("scale") = py::none(), py::arg("mask") = py::none(),
       "Gradients (dq, dk, dv) of attention_forward, float32, deterministic.");
   m.def("attention_forward_path", &forward_path, py::arg("q"), py::arg("k"), py::arg("v"),
-        py::arg("causal") = false, "Which forward kernels a call takes: mma, mma_decode, mma_splitk or simt.");
+        py::arg("causal") = false, "Which forward kernels a call takes: mma, mma_splitk or simt.");
   register_family(m, "attention",
                   std::vector<std::string>(std::begin(grimoire::cuda::kAttentionKernels),
                                            std::end(grimoire::cuda::kAttentionKernels)));
