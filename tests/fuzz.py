@@ -996,6 +996,8 @@ def _arma(rng, s):
 def hostile_array(valid, variant: int, others: list, rng):
     """One hostile variant of a valid array argument."""
     v = np.asarray(valid) if isinstance(valid, np.ndarray) else np.zeros(3, np.float32)
+    if v.size > 1_000_000:  # an earlier mutation's huge view: mutate a small stand-in instead
+        v = np.zeros(v.shape[1:] if 0 < v.ndim and np.prod(v.shape[1:]) < 1_000_000 else 3, v.dtype)
     variant %= 21
     if variant == 0:  # another dtype
         alt = {np.dtype(np.float32): np.float64, np.dtype(np.float64): np.float32}.get(v.dtype, np.float64)
@@ -1016,7 +1018,9 @@ def hostile_array(valid, variant: int, others: list, rng):
         row = np.zeros(v.shape[1:] if v.ndim else (), v.dtype)
         if v.size and row.size:
             row.reshape(-1)[:] = np.resize(v.reshape(-1), row.size)
-        rows = 2**31 if rng.random() < 0.5 else 2**40
+        # (2**31 rows of a small row could still be a legitimate 16 GiB output: 2**40 and 2**62
+        # are past any machine, so the binding must refuse them up front.)
+        rows = 2**40 if rng.random() < 0.5 else 2**62 // max(1, row.nbytes)  # (NumPy's limit: 2**63 bytes)
         return np.lib.stride_tricks.as_strided(row, (rows,) + row.shape, (0,) + row.strides, writeable=False)
     if variant in (7, 8, 9, 10) and v.dtype.kind == "f" and v.size:
         r = v.copy()
@@ -1110,9 +1114,16 @@ def _leaves(obj, out: list) -> list:
     return out
 
 
+class HarnessError(Exception):
+    """A recipe the harness itself could not materialise (a bug here, not in grimoire)."""
+
+
 def run_once(module, name: str, recipe, isa: str):
     """('ok', leaves) or ('error', type, message) or ('unclear', type, message)."""
-    kwargs = materialize(name, recipe)
+    try:
+        kwargs = materialize(name, recipe)
+    except Exception as e:  # noqa: BLE001
+        raise HarnessError(f"{type(e).__name__}: {e}") from e
     fn = getattr(module, name)
     core = _core_module()
     state = (core.active_isa(), core.get_num_threads())
@@ -1254,7 +1265,10 @@ def worker_main() -> None:
     mods = modules()
     for line in sys.stdin:
         mod, name, recipe = json.loads(line)
-        outcome, detail = check(mods[mod], name, (recipe[0], recipe[1], [tuple(x) for x in recipe[2]]))
+        try:
+            outcome, detail = check(mods[mod], name, (recipe[0], recipe[1], [tuple(x) for x in recipe[2]]))
+        except HarnessError as e:
+            outcome, detail = "harness", str(e)
         sys.stdout.write(json.dumps([outcome, detail[:400]]) + "\n")
         sys.stdout.flush()
 
@@ -1318,7 +1332,7 @@ class Worker:
 
 
 # ============================================================================ the driver
-FINDINGS = ("crash", "hang", "unclear", "unnamed", "mismatch")
+FINDINGS = ("crash", "hang", "unclear", "unnamed", "mismatch", "harness")
 
 # Findings the harness has made that are not fixed yet: (binding, outcome) -> why. They are
 # counted and reported, never hidden, and do not stop that binding's run; any other finding fails.
