@@ -95,7 +95,7 @@ void bind_distance(py::module_& m) {
           py::gil_scoped_release release;
           ok = eigh_symmetric(n, a.data, wp, zp);
         }
-        if (!ok) throw py::value_error("eigh: the QL iteration did not converge");
+        if (!ok) throw py::value_error("eigh of a: the QL iteration did not converge (values of a too large?)");
         return py::make_tuple(w, z);
       },
       py::arg("a"), py::arg("vectors") = true,

@@ -18,7 +18,8 @@ using Pair = std::pair<int64_t, int64_t>;
 // The pooling geometry for an input of (N, C, H, W), checked: kernel and stride >= 1,
 // 0 <= padding <= kernel/2 (PyTorch's rule: every window then holds an in-image value), and a
 // kernel no larger than the padded input.
-Pool2dShape pool_shape(const std::vector<int64_t>& in, Pair kernel, Pair stride, Pair padding) {
+Pool2dShape pool_shape(const std::vector<int64_t>& in, Pair kernel, Pair stride, Pair padding,
+                       const char* in_name = "x") {
   require_at_least(kernel.first, 1, "kernel_size[0]");
   require_at_least(kernel.second, 1, "kernel_size[1]");
   require_at_least(stride.first, 1, "stride[0]");
@@ -40,7 +41,7 @@ Pool2dShape pool_shape(const std::vector<int64_t>& in, Pair kernel, Pair stride,
     throw py::value_error("kernel_size " + std::to_string(s.kh) + "x" + std::to_string(s.kw) +
                           " is larger than the padded input " + std::to_string(ph) + "x" + std::to_string(pw) +
                           " (output size would be <= 0)");
-  checked_numel(in, "the input");
+  checked_numel(in, std::string(in_name) + " (the input)");
   checked_numel({s.n, s.c, s.out_h(), s.out_w()}, "the output");
   return s;
 }
@@ -133,7 +134,7 @@ void bind_pool(py::module_& m) {
          bool count_include_pad) {
         const Strided<float> dy = input4d(dy_obj, "grad_out");
         const std::vector<int64_t> in = input_shape_arg(input_shape);
-        const Pool2dShape s = pool_shape(in, kernel, stride, padding);
+        const Pool2dShape s = pool_shape(in, kernel, stride, padding, "input_shape");
         require_same_shape(dy.shape, {s.n, s.c, s.out_h(), s.out_w()}, "grad_out", "the pooling's output");
         py::array_t<float> dx = empty<float>(in);
         float* dxp = dx.mutable_data();

@@ -269,7 +269,8 @@ void bind_quant(py::module_& m) {
     require_ndim(a_arr, "a", 2, 2);
     require_ndim(b_arr, "b", 2, 2);
     const Strided<int8_t> a = view<int8_t>(a_arr, "a"), b = view<int8_t>(b_arr, "b");
-    if (a.shape[1] != b.shape[0]) throw py::value_error("inner dimensions differ");
+    if (a.shape[1] != b.shape[0])
+      throw py::value_error("inner dimensions differ: a is " + shape_str(a.shape) + ", b is " + shape_str(b.shape));
     py::array_t<int32_t> c = empty<int32_t>({a.shape[0], b.shape[1]});
     GemmInt8Params p;
     p.m = a.shape[0]; p.k = a.shape[1]; p.n = b.shape[1];

@@ -64,7 +64,7 @@ Inputs gather(const py::object& codes_obj, const py::object& n_bins_obj, const s
     throw py::value_error("max_leaf_nodes must be >= 2 or negative (unlimited), got " + std::to_string(max_leaf_nodes));
   checked_scalar<double>(min_impurity_decrease, "min_impurity_decrease", at_least(0.0));
   checked_scalar<double>(l2, "l2", at_least(0.0));
-  if (num_threads < 1) throw py::value_error("num_threads must be >= 1, got " + std::to_string(num_threads));
+  checked_int(num_threads, "num_threads", 1, 4096);  // per-thread histograms are allocated up front
   p.min_samples_split = min_samples_split;
   p.min_samples_leaf = min_samples_leaf;
   p.max_features = max_features;
@@ -102,7 +102,8 @@ Inputs gather(const py::object& codes_obj, const py::object& n_bins_obj, const s
   if (p.criterion == Criterion::gini || p.criterion == Criterion::entropy) {
     const Strided<int32_t> yv = contiguous_view<int32_t>(y, "y");
     require_same_shape(yv.shape, {d.n_samples}, "y", "codes' second axis");
-    if (n_classes < 1) throw py::value_error("n_classes must be >= 1 for classification, got " + std::to_string(n_classes));
+    // (Histograms hold n_classes counts per bin and node: bounded so they are allocated, not refused.)
+    checked_int(n_classes, "n_classes (for classification)", 1, 1 << 20);
     for (int64_t i = 0; i < d.n_samples; ++i)
       if (yv.data[i] < 0 || yv.data[i] >= n_classes)
         throw py::value_error("y[" + std::to_string(i) + "] = " + std::to_string(yv.data[i]) + " is not a class index in [0, " +
