@@ -17,6 +17,7 @@ void bind_norm(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_quant(py::module_& m);
+void bind_pool(py::module_& m);
 
 PYBIND11_MODULE(_cuda, m) {
   m.doc() = "grimoire's CUDA kernels (device arrays in, device arrays out, on CuPy's current stream)";
@@ -42,4 +43,5 @@ PYBIND11_MODULE(_cuda, m) {
   bind_softmax(m);
   bind_optim(m);
   bind_quant(m);
+  bind_pool(m);
 }

@@ -22,9 +22,14 @@ template <typename T>
 std::vector<T> to_host(const Strided<T>& v) {
   std::vector<T> out(v.size());
   if (out.empty()) return out;
-  check(cudaMemcpy2D(out.data(), sizeof(T), v.data, static_cast<size_t>(v.strides[0]) * sizeof(T), sizeof(T),
-                     out.size(), cudaMemcpyDeviceToHost),
-        "copying scale/zero_point to the host");
+  if (v.strides[0] == 1) {
+    check(cudaMemcpy(out.data(), v.data, out.size() * sizeof(T), cudaMemcpyDeviceToHost),
+          "copying scale/zero_point to the host");
+    return out;
+  }
+  for (size_t i = 0; i < out.size(); ++i)  // any other stride (0, negative): one value at a time
+    check(cudaMemcpy(&out[i], v.data + static_cast<int64_t>(i) * v.strides[0], sizeof(T), cudaMemcpyDeviceToHost),
+          "copying scale/zero_point to the host");
   return out;
 }
 
