@@ -62,8 +62,8 @@ def test_backward_checks_match_the_cpu():
         "input_shape must have 4 entries",
     )
     same_error(
-        lambda: _core.avg_pool2d_backward(dy, [2, 3, 4, 4], (3, 3), (1, 1), (0, 0), True),
-        lambda: _cuda.avg_pool2d_backward(ddy, [2, 3, 4, 4], (3, 3), (1, 1), (0, 0), True),
+        lambda: _core.avg_pool2d_backward(dy, [2, 3, 4, 4], (2, 2), (1, 1), (0, 0), True),
+        lambda: _cuda.avg_pool2d_backward(ddy, [2, 3, 4, 4], (2, 2), (1, 1), (0, 0), True),
         ValueError,
         "grad_out must have the shape of the pooling's output",
     )
