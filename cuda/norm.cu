@@ -232,3 +232,182 @@ cudaError_t rms_norm_backward(const LayerNormBackwardParams& p, float* scratch, 
 }
 
 }  // namespace grimoire::cuda
+
+// ---- BatchNorm ---------------------------------------------------------------------------------
+// Channel c's elements are k in [0, n * spatial) at x[(k / spatial * channels + c) * spatial +
+// k % spatial]. Block b handles split b % splits of channel b / splits (a contiguous range of k).
+namespace grimoire::cuda {
+
+namespace {
+
+constexpr int kBatchThreads = 256;
+
+int64_t batch_splits(int64_t n, int64_t channels, int64_t spatial) {
+  const int64_t len = n * spatial, by_size = (len + 16383) / 16384;
+  const int64_t by_grid = 2048 / (channels > 0 ? channels : 1);
+  const int64_t s = by_size < by_grid ? by_size : by_grid;
+  return s < 1 ? 1 : s;
+}
+
+// kMode 0: sum x; 1: sum (x - mean_c)^2; 2: sum dy and sum dy * (x - mean_c) (two partials).
+template <int kMode>
+__global__ void __launch_bounds__(kBatchThreads)
+    batch_partial_kernel(const float* x, const float* dy, int64_t channels, int64_t spatial, int64_t len,
+                         int64_t splits, const double* mean_d, const float* mean_f, double* partial) {
+  __shared__ double scratch[32];
+  const int64_t c = blockIdx.x / splits, s = blockIdx.x % splits;
+  const int64_t k0 = len * s / splits, k1 = len * (s + 1) / splits;
+  const double m = kMode == 1 ? mean_d[c] : kMode == 2 ? static_cast<double>(mean_f[c]) : 0.0;
+  double a = 0.0, b = 0.0;
+  for (int64_t k = k0 + threadIdx.x; k < k1; k += kBatchThreads) {
+    const int64_t at = (k / spatial * channels + c) * spatial + k % spatial;
+    const double v = x[at];
+    if constexpr (kMode == 0) a += v;
+    else if constexpr (kMode == 1) a += (v - m) * (v - m);
+    else {
+      const double g = dy[at];
+      a += g;
+      b += g * (v - m);
+    }
+  }
+  a = block_sum(a, scratch);
+  if constexpr (kMode == 2) b = block_sum(b, scratch);
+  if (threadIdx.x == 0) {
+    partial[kMode == 2 ? 2 * blockIdx.x : blockIdx.x] = a;
+    if constexpr (kMode == 2) partial[2 * blockIdx.x + 1] = b;
+  }
+}
+
+__device__ __forceinline__ double fold_splits(const double* partial, int64_t c, int64_t splits, int stride, int at) {
+  double s = 0.0;
+  for (int64_t j = 0; j < splits; ++j) s += partial[(c * splits + j) * stride + at];
+  return s;
+}
+
+// One thread per channel. Stage 0: mean (double, kept for stage 1). Stage 1: the CPU driver's
+// rstd, running statistics and save_mean / save_rstd, and the affine scale/shift per channel.
+// Inference (training == false) uses the running statistics (stage 1 only).
+__global__ void __launch_bounds__(kBatchThreads)
+    batch_stats_kernel(BatchNormParams p, int stage, int64_t splits, const double* partial, double* mean_d,
+                       float* scale, float* shift) {
+  const int64_t c = blockIdx.x * int64_t{kBatchThreads} + threadIdx.x;
+  if (c >= p.channels) return;
+  const double count = static_cast<double>(p.n) * static_cast<double>(p.spatial);
+  if (stage == 0) {
+    mean_d[c] = fold_splits(partial, c, splits, 1, 0) / count;
+    return;
+  }
+  double mean;
+  float rstd;
+  if (p.training) {
+    mean = mean_d[c];
+    const double var = fold_splits(partial, c, splits, 1, 0) / count;
+    const double m = p.momentum;
+    rstd = static_cast<float>(1.0 / sqrt(var + static_cast<double>(p.eps)));
+    if (p.running_mean) p.running_mean[c] = static_cast<float>((1.0 - m) * p.running_mean[c] + m * mean);
+    if (p.running_var) {
+      const double unbiased = count > 1 ? var * count / (count - 1) : NAN;
+      p.running_var[c] = static_cast<float>((1.0 - m) * p.running_var[c] + m * unbiased);
+    }
+  } else {
+    mean = p.running_mean[c];
+    rstd = static_cast<float>(1.0 / sqrt(static_cast<double>(p.running_var[c]) + p.eps));
+  }
+  p.save_mean[c] = static_cast<float>(mean);
+  p.save_rstd[c] = rstd;
+  scale[c] = static_cast<float>(static_cast<double>(rstd) * (p.weight ? p.weight[c] : 1.0f));
+  shift[c] = p.bias ? p.bias[c] : 0.0f;
+}
+
+// y = (x - save_mean_c) * scale_c + shift_c (forward); grad_x = ka_c dy + kb_c (x - mean_c) + kc_c.
+__global__ void __launch_bounds__(kBatchThreads)
+    batch_affine_kernel(const float* x, const float* dy, float* out, int64_t channels, int64_t spatial, int64_t total,
+                        const float* mean, const float* ka, const float* kb, const float* kc) {
+  for (int64_t i = blockIdx.x * int64_t{kBatchThreads} + threadIdx.x; i < total; i += int64_t{gridDim.x} * kBatchThreads) {
+    const int64_t c = i / spatial % channels;
+    if (dy == nullptr) out[i] = (x[i] - mean[c]) * ka[c] + kb[c];
+    else out[i] = ka[c] * dy[i] + kb[c] * (x[i] - mean[c]) + kc[c];
+  }
+}
+
+// Backward per channel, the CPU driver's formulas: grad_weight = sum(dy xhat), grad_bias = sum(dy),
+// ka = w rstd, and (training) kb = -ka mean(dy xhat) rstd, kc = -ka mean(dy).
+__global__ void __launch_bounds__(kBatchThreads)
+    batch_backward_coef_kernel(BatchNormBackwardParams p, int64_t splits, const double* partial, float* ka, float* kb,
+                               float* kc) {
+  const int64_t c = blockIdx.x * int64_t{kBatchThreads} + threadIdx.x;
+  if (c >= p.channels) return;
+  const double count = static_cast<double>(p.n) * static_cast<double>(p.spatial);
+  const double sdy = fold_splits(partial, c, splits, 2, 0), sdyx = fold_splits(partial, c, splits, 2, 1);
+  const double rstd = p.save_rstd[c], w = p.weight ? p.weight[c] : 1.0, kk = w * rstd;
+  if (p.grad_weight) p.grad_weight[c] = static_cast<float>(sdyx * rstd);
+  if (p.grad_bias) p.grad_bias[c] = static_cast<float>(sdy);
+  ka[c] = static_cast<float>(kk);
+  kb[c] = p.training ? static_cast<float>(-kk * (sdyx * rstd / count) * rstd) : 0.0f;
+  kc[c] = p.training ? static_cast<float>(-kk * (sdy / count)) : 0.0f;
+}
+
+unsigned channel_grid(int64_t channels) {
+  return static_cast<unsigned>((channels + kBatchThreads - 1) / kBatchThreads);
+}
+
+unsigned batch_elementwise_grid(int64_t total) {
+  const int64_t b = (total + kBatchThreads - 1) / kBatchThreads, cap = int64_t{65535} * 8;
+  return static_cast<unsigned>(b < 1 ? 1 : b < cap ? b : cap);
+}
+
+}  // namespace
+
+// [partials: 2 * channels * splits][mean_d: channels][floats: 3 * channels, as doubles' room]
+int64_t batch_norm_scratch(int64_t n, int64_t channels, int64_t spatial) {
+  return 2 * channels * batch_splits(n, channels, spatial) + channels + 2 * channels;
+}
+
+cudaError_t batch_norm_forward(const BatchNormParams& p, double* scratch, cudaStream_t stream) {
+  const int64_t C = p.channels, len = p.n * p.spatial;
+  if (C <= 0) return cudaSuccess;
+  const int64_t splits = batch_splits(p.n, C, p.spatial);
+  double* partial = scratch;
+  double* mean_d = scratch + 2 * C * splits;
+  float* scale = reinterpret_cast<float*>(mean_d + C);  // 2 * C floats within the 2 * C doubles left
+  float* shift = scale + C;
+  const unsigned blocks = static_cast<unsigned>(C * splits);
+  if (p.training) {
+    batch_partial_kernel<0><<<blocks, kBatchThreads, 0, stream>>>(p.x, nullptr, C, p.spatial, len, splits, nullptr,
+                                                                  nullptr, partial);
+    batch_stats_kernel<<<channel_grid(C), kBatchThreads, 0, stream>>>(p, 0, splits, partial, mean_d, scale, shift);
+    batch_partial_kernel<1><<<blocks, kBatchThreads, 0, stream>>>(p.x, nullptr, C, p.spatial, len, splits, mean_d,
+                                                                  nullptr, partial);
+  }
+  batch_stats_kernel<<<channel_grid(C), kBatchThreads, 0, stream>>>(p, 1, splits, partial, mean_d, scale, shift);
+  const int64_t total = C * len;
+  if (total > 0)
+    batch_affine_kernel<<<batch_elementwise_grid(total), kBatchThreads, 0, stream>>>(
+        p.x, nullptr, p.y, C, p.spatial, total, p.save_mean, scale, shift, nullptr);
+  return cudaGetLastError();
+}
+
+cudaError_t batch_norm_backward(const BatchNormBackwardParams& p, double* scratch, cudaStream_t stream) {
+  const int64_t C = p.channels, len = p.n * p.spatial;
+  if (C <= 0) return cudaSuccess;
+  const int64_t splits = batch_splits(p.n, C, p.spatial);
+  double* partial = scratch;
+  float* ka = reinterpret_cast<float*>(scratch + 2 * C * splits);  // 3 * C floats within 3 * C doubles
+  float* kb = ka + C;
+  float* kc = kb + C;
+  if (len > 0) {
+    batch_partial_kernel<2><<<static_cast<unsigned>(C * splits), kBatchThreads, 0, stream>>>(
+        p.x, p.grad_y, C, p.spatial, len, splits, nullptr, p.save_mean, partial);
+  } else {
+    const cudaError_t e = cudaMemsetAsync(partial, 0, 2 * C * splits * sizeof(double), stream);
+    if (e != cudaSuccess) return e;
+  }
+  batch_backward_coef_kernel<<<channel_grid(C), kBatchThreads, 0, stream>>>(p, splits, partial, ka, kb, kc);
+  const int64_t total = C * len;
+  if (total > 0)
+    batch_affine_kernel<<<batch_elementwise_grid(total), kBatchThreads, 0, stream>>>(
+        p.x, p.grad_y, p.grad_x, C, p.spatial, total, p.save_mean, ka, kb, kc);
+  return cudaGetLastError();
+}
+
+}  // namespace grimoire::cuda

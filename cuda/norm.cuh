@@ -26,4 +26,12 @@ cudaError_t rms_norm_forward(const LayerNormParams& p, cudaStream_t stream);
 cudaError_t layer_norm_backward(const LayerNormBackwardParams& p, float* scratch, cudaStream_t stream);
 cudaError_t rms_norm_backward(const LayerNormBackwardParams& p, float* scratch, cudaStream_t stream);
 
+// BatchNorm over (n, channels, spatial): per-channel statistics by per-(channel, split) partial
+// sums in double, folded in split order (deterministic), exact two-pass (mean, then centred
+// squares); the per-channel arithmetic (rstd, running statistics, backward coefficients) is the
+// CPU driver's, in double. `scratch`: batch_norm_scratch(p) doubles.
+int64_t batch_norm_scratch(int64_t n, int64_t channels, int64_t spatial);
+cudaError_t batch_norm_forward(const BatchNormParams& p, double* scratch, cudaStream_t stream);
+cudaError_t batch_norm_backward(const BatchNormBackwardParams& p, double* scratch, cudaStream_t stream);
+
 }  // namespace grimoire::cuda

@@ -240,3 +240,83 @@ def test_torch_cuda_tensors_zero_copy_and_torch_agrees():
     assert isinstance(y, cp.ndarray)
     want = torch.nn.functional.layer_norm(x, (257,), w, b, 1e-5)
     np.testing.assert_allclose(cp.asnumpy(y), want.cpu().numpy(), rtol=1e-4, atol=1e-4)
+
+
+# ---- batch_norm ---------------------------------------------------------------------------------
+
+
+def test_batch_norm_checks_match_the_cpu():
+    x, dx = np.zeros((1, 3), np.float32), fake((1, 3))
+    same_error(
+        lambda: _core.batch_norm(x, None, None, None, None, True, 0.1, 1e-5),
+        lambda: _cuda.batch_norm(dx, None, None, None, None, True, 0.1, 1e-5),
+        ValueError,
+        "needs more than 1 value per channel",
+    )
+    same_error(
+        lambda: _core.batch_norm(x, None, None, None, None, False, 0.1, 1e-5),
+        lambda: _cuda.batch_norm(dx, None, None, None, None, False, 0.1, 1e-5),
+        ValueError,
+        "required when training=False",
+    )
+    same_error(
+        lambda: _core.batch_norm(np.zeros(3, np.float32), None, None, None, None, True, 0.1, 1e-5),
+        lambda: _cuda.batch_norm(fake((3,)), None, None, None, None, True, 0.1, 1e-5),
+        ValueError,
+        "must have 2 to 64 dimensions",
+    )
+    same_error(
+        lambda: _core.batch_norm(
+            np.zeros((4, 3), np.float32), np.zeros(2, np.float32), None, None, None, True, 0.1, 1e-5
+        ),
+        lambda: _cuda.batch_norm(fake((4, 3)), fake((2,)), None, None, None, True, 0.1, 1e-5),
+        ValueError,
+        "weight must have the shape of x's channel axis",
+    )
+    same_error(
+        lambda: _core.batch_norm_backward(
+            np.zeros((4, 3), np.float32), np.zeros((4, 3), np.float32), None, None, None, True
+        ),
+        lambda: _cuda.batch_norm_backward(fake((4, 3)), fake((4, 3)), None, None, None, True),
+        ValueError,
+        "save_mean and save_rstd are required",
+    )
+    reaches_device(
+        lambda: _cuda.batch_norm(fake((4, 3, 5)), fake((3,)), None, fake((3,)), fake((3,)), True, 0.1, 1e-5)
+    )
+
+
+@needs_gpu
+@settings(max_examples=30, deadline=None)
+@given(
+    shape=st.sampled_from([(2, 3), (5, 1), (4, 3, 7), (2, 5, 3, 3), (64, 8), (3, 2, 0)]),
+    training=st.booleans(),
+    affine=st.booleans(),
+    seed=st.integers(0, 2**31),
+)
+def test_batch_norm_matches_the_cpu(shape, training, affine, seed):
+    import cupy as cp
+
+    if training and shape[0] * int(np.prod(shape[2:])) <= 1:
+        return
+    rng = np.random.default_rng(seed)
+    c = shape[1]
+    x = (rng.standard_normal(shape) * 2 + 3).astype(np.float32)
+    w = rng.standard_normal(c).astype(np.float32) if affine else None
+    b = rng.standard_normal(c).astype(np.float32) if affine else None
+    rm, rv = rng.standard_normal(c).astype(np.float32), rng.random(c).astype(np.float32) + 0.5
+    drm, drv = cp.asarray(rm), cp.asarray(rv)
+    y, sm, sr = _core.batch_norm(x, w, b, rm, rv, training, 0.1, 1e-5)
+    dw, db = (None if a is None else cp.asarray(a) for a in (w, b))
+    gy_, gsm, gsr = _cuda.batch_norm(cp.asarray(x), dw, db, drm, drv, training, 0.1, 1e-5)
+    tol = dict(rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(cp.asnumpy(gy_), y, **tol)
+    np.testing.assert_allclose(cp.asnumpy(gsm), sm, **tol)
+    np.testing.assert_allclose(cp.asnumpy(gsr), sr, **tol)
+    np.testing.assert_allclose(cp.asnumpy(drm), rm, **tol)
+    np.testing.assert_allclose(cp.asnumpy(drv), rv, **tol)
+    gy = rng.standard_normal(shape).astype(np.float32)
+    want = _core.batch_norm_backward(gy, x, w, sm, sr, training)
+    got = _cuda.batch_norm_backward(cp.asarray(gy), cp.asarray(x), dw, gsm, gsr, training)
+    for g, e in zip(got, want, strict=True):
+        np.testing.assert_allclose(cp.asnumpy(g), e, rtol=1e-4, atol=1e-4 * (1 + np.abs(e).max(initial=0)))

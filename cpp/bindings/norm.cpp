@@ -91,35 +91,17 @@ py::tuple py_layer_norm_backward(const py::object& gy_obj, const py::object& x_o
   return py::make_tuple(gx, gw, gb);
 }
 
-// x (N, C, *) as (n, channels, spatial).
-void batch_shape(const Arr& x, const char* name, int64_t& n, int64_t& c, int64_t& s) {
-  require_ndim(x.array, name, 2, 64);
-  n = x.v.shape[0];
-  c = x.v.shape[1];
-  s = 1;
-  for (int i = 2; i < x.v.ndim(); ++i) s *= x.v.shape[i];
-}
-
 py::tuple py_batch_norm(const py::object& x_obj, const py::object& w_obj, const py::object& b_obj,
                      const py::object& rm_obj, const py::object& rv_obj, bool training, double momentum, double eps) {
   const Arr x = f32(x_obj, "x");
   BatchNormParams p;
-  batch_shape(x, "x", p.n, p.channels, p.spatial);
+  batch_norm_shape(x.v, "x", p.n, p.channels, p.spatial);
   const char* ref = "x's channel axis (axis 1)";
   const Strided<float> w = optional_vector<float>(w_obj, "weight", p.channels, ref);
   const Strided<float> b = optional_vector<float>(b_obj, "bias", p.channels, ref);
   const Strided<float> rm = optional_vector<float>(rm_obj, "running_mean", p.channels, ref, training);
   const Strided<float> rv = optional_vector<float>(rv_obj, "running_var", p.channels, ref, training);
-  if (!training && (rm.data == nullptr || rv.data == nullptr))
-    throw py::value_error("running_mean and running_var are required when training=False");
-  if (training && p.n * p.spatial <= 1)
-    throw py::value_error("batch_norm in training needs more than 1 value per channel, got x of shape " +
-                          shape_str(x.v.shape));
-  if (training) {
-    for (const py::object* o : {&rm_obj, &rv_obj})
-      if (!o->is_none() && may_overlap(py::reinterpret_borrow<py::array>(*o), x.array))
-        throw py::value_error("running_mean and running_var must not share memory with x");
-  }
+  check_batch_norm(x.v, rm, rv, training, p.n, p.spatial);
   p.training = training;
   p.momentum = finite_float(momentum, "momentum");
   p.eps = finite_float(eps, "eps", /*non_negative=*/true);
@@ -144,7 +126,7 @@ py::tuple py_batch_norm_backward(const py::object& gy_obj, const py::object& x_o
   const Arr gy = f32(gy_obj, "grad_y");
   const Arr x = f32(x_obj, "x");
   BatchNormBackwardParams p;
-  batch_shape(x, "x", p.n, p.channels, p.spatial);
+  batch_norm_shape(x.v, "x", p.n, p.channels, p.spatial);
   require_same_shape(gy.v.shape, x.v.shape, "grad_y", "x");
   const char* ref = "x's channel axis (axis 1)";
   const Strided<float> w = optional_vector<float>(w_obj, "weight", p.channels, ref);

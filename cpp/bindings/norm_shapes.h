@@ -38,4 +38,28 @@ inline std::pair<int64_t, int64_t> check_norm_backward(const Strided<float>& gra
   return rows_dim;
 }
 
+// x (N, C, *) as (n, channels, spatial).
+inline void batch_norm_shape(const Strided<float>& x, const char* name, int64_t& n, int64_t& c, int64_t& s) {
+  require_view_ndim(x, name, 2, 64);
+  n = x.shape[0];
+  c = x.shape[1];
+  s = 1;
+  for (int i = 2; i < x.ndim(); ++i) s *= x.shape[i];
+}
+
+// batch_norm's rules beyond the shapes: running statistics when not training, more than one
+// value per channel when training (and then running statistics that do not overlap x).
+inline void check_batch_norm(const Strided<float>& x, const Strided<float>& running_mean,
+                             const Strided<float>& running_var, bool training, int64_t n, int64_t spatial) {
+  if (!training && (running_mean.data == nullptr || running_var.data == nullptr))
+    throw py::value_error("running_mean and running_var are required when training=False");
+  if (training && n * spatial <= 1)
+    throw py::value_error("batch_norm in training needs more than 1 value per channel, got x of shape " +
+                          shape_str(x.shape));
+  if (training)
+    for (const Strided<float>* r : {&running_mean, &running_var})
+      if (r->data != nullptr && views_may_overlap(*r, x))
+        throw py::value_error("running_mean and running_var must not share memory with x");
+}
+
 }  // namespace grimoire::bind

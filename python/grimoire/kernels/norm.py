@@ -3,8 +3,8 @@
 All arrays are float32 and C-contiguous (no silent cast or copy). The statistics are exact
 two-pass ones: LayerNorm/RMSNorm re-read each row from cache for the second pass (one trip to
 memory), BatchNorm merges per-block two-pass moments with Chan's formula in one pass.
-LayerNorm and RMSNorm run on the GPU for CUDA arrays (grimoire._cuda: one block per row,
-deterministic weight gradients); BatchNorm is CPU-only so far.
+CUDA arrays run on the GPU (grimoire._cuda): LayerNorm/RMSNorm one block per row, BatchNorm
+per-channel partial sums; every weight gradient deterministic (no float atomics).
 """
 
 from __future__ import annotations
@@ -89,10 +89,9 @@ def batch_norm(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None
     y : like x; save_mean (C,) and save_rstd (C,) = 1 / sqrt(var + eps): the statistics used,
     for :func:`batch_norm_backward`.
     """
-    from .. import _core  # CPU only so far (no CUDA batch_norm yet)
-
-    return _core.batch_norm(x, weight, bias, running_mean, running_var, bool(training), float(momentum),
-                            float(eps))
+    module = backend(x=x, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    return module.batch_norm(x, weight, bias, running_mean, running_var, bool(training), float(momentum),
+                             float(eps))
 
 
 def batch_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | None,
@@ -104,6 +103,5 @@ def batch_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | 
     per channel; inference: ``grad_x = w * rstd * dy``. ``grad_weight = sum(dy * xhat)``,
     ``grad_bias = sum(dy)``. Returns (grad_x, grad_weight (C,), grad_bias (C,)).
     """
-    from .. import _core
-
-    return _core.batch_norm_backward(grad_y, x, weight, save_mean, save_rstd, bool(training))
+    module = backend(grad_y=grad_y, x=x, weight=weight, save_mean=save_mean, save_rstd=save_rstd)
+    return module.batch_norm_backward(grad_y, x, weight, save_mean, save_rstd, bool(training))
