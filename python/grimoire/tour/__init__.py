@@ -209,7 +209,7 @@ def _draw(tour: Tour, plt, f: Figure) -> Path | None:
         return None
     fig = f.draw(tour, plt)
     path = tour.plot_path(f"figure_{f.number:02d}.png")
-    fig.suptitle(f"Figure {f.number}: {f.title}", fontsize=11)
+    fig.suptitle(f"Figure {f.number}: {f.title}", fontsize=11, y=1.02)
     fig.savefig(path, dpi=90, bbox_inches="tight")
     plt.close(fig)
     print(f"  Figure {f.number}: {f.title} -> {path}")

@@ -70,7 +70,10 @@ def formula_svg(tex: str) -> str:
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight", pad_inches=0.05, transparent=True)
     svg = buf.getvalue()
-    return svg[svg.index("<svg") :]
+    svg = svg[svg.index("<svg") :]
+    if "<metadata>" in svg:  # creator/date metadata: not part of the picture
+        svg = svg[: svg.index("<metadata>")] + svg[svg.index("</metadata>") + len("</metadata>") :]
+    return svg
 
 
 def _png(path: Path) -> str:
