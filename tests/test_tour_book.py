@@ -94,3 +94,11 @@ def test_the_book_opens_in_headless_chromium(book, tmp_path):
         check=True,
     )
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("number", sorted(__import__("grimoire.tour._book", fromlist=["FORMULAS"]).FORMULAS))
+def test_every_formula_renders_offline(number):
+    from grimoire.tour._book import FORMULAS, formula_svg
+
+    svg = formula_svg(FORMULAS[number])
+    assert svg.startswith("<svg") and "<path" in svg

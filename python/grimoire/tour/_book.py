@@ -15,7 +15,7 @@ from pathlib import Path
 
 # The primer's formula for a section, where it has one (mathtext: a subset of LaTeX).
 FORMULAS = {
-    "2.1.1": r"$T(n) = O(f(n)) \iff \exists c, n_0: T(n) \leq c\,f(n)\ \forall n \geq n_0$",
+    "2.1.1": r"$T(n) = O(f(n)) \Leftrightarrow \exists\, c, n_0: T(n) \leq c\,f(n)\ \forall n \geq n_0$",
     "2.2.1": r"$(AB)_{ij} = \sum_k A_{ik} B_{kj}$",
     "2.2.2": r"$\det(A) = \sum_j (-1)^{i+j} a_{ij} M_{ij}$",
     "2.2.3": r"$A v = \lambda v$",
