@@ -13,6 +13,7 @@
 namespace py = pybind11;
 
 void bind_gemm(py::module_& m);
+void bind_attention(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
@@ -39,6 +40,7 @@ PYBIND11_MODULE(_cuda, m) {
   // {family: (kernel names)} for `grimoire info`; each bind_<family> adds its entry.
   m.attr("families") = py::dict();
   bind_gemm(m);
+  bind_attention(m);
   bind_norm(m);
   bind_softmax(m);
   bind_optim(m);
