@@ -310,28 +310,6 @@ inline int64_t checked_int(int64_t value, const char* name, int64_t lo, int64_t 
   return value;
 }
 
-// Every output must be disjoint from every input and from every other output: an output written
-// while an overlapping array is still read gives wrong rows, not an error. (name, array) pairs;
-// None entries are skipped.
-struct NamedArray {
-  const char* name;
-  py::object array;
-};
-inline void require_no_overlap(const std::vector<NamedArray>& outputs, const std::vector<NamedArray>& inputs) {
-  auto arr = [](const NamedArray& a) { return py::reinterpret_borrow<py::array>(a.array); };
-  for (size_t i = 0; i < outputs.size(); ++i) {
-    if (outputs[i].array.is_none()) continue;
-    for (size_t j = i + 1; j < outputs.size(); ++j)
-      if (!outputs[j].array.is_none() && may_overlap(arr(outputs[i]), arr(outputs[j])))
-        throw py::value_error(std::string(outputs[i].name) + " and " + outputs[j].name +
-                              " must not share memory (both are written)");
-    for (const NamedArray& in : inputs)
-      if (!in.array.is_none() && may_overlap(arr(outputs[i]), arr(in)))
-        throw py::value_error(std::string(outputs[i].name) + " must not share memory with " + in.name +
-                              " (it is written while " + in.name + " is read)");
-  }
-}
-
 // An output array no element of which is reached twice (a stride-0 or otherwise self-overlapping
 // view would have several results written to one place).
 inline void require_no_internal_overlap(const py::array& a, const char* name) {
@@ -463,6 +441,17 @@ Strided<T> cuda_contiguous_view(const py::handle& obj, const char* name, bool wr
   return v;
 }
 
+// The device twin of optional_vector: an optional C-contiguous 1-D device array of T with
+// exactly `len` elements (None gives a null view).
+template <typename T>
+Strided<T> cuda_optional_vector(const py::object& obj, const char* name, int64_t len, const char* reference,
+                                bool writable = false) {
+  if (obj.is_none()) return Strided<T>{};
+  Strided<T> v = cuda_contiguous_view<T>(obj, name, writable);
+  require_same_shape(v.shape, {len}, name, reference);
+  return v;
+}
+
 // ndim bounds on a view (the Strided form of require_ndim, for device arrays).
 template <typename T>
 void require_view_ndim(const Strided<T>& v, const char* name, int lo, int hi) {
@@ -493,4 +482,11 @@ bool views_may_overlap(const Strided<A>& a, const Strided<B>& b) {
   return ea.first <= eb.second && eb.first <= ea.second;
 }
 
+}  // namespace grimoire::bind
+
+namespace grimoire::bind {
+// A finite float argument (optionally >= 0), checked as the float32 it becomes: checked_scalar.
+inline float finite_float(double x, const char* name, bool non_negative = false) {
+  return checked_scalar<float>(x, name, non_negative ? at_least(0.0) : Interval{});
+}
 }  // namespace grimoire::bind
