@@ -83,7 +83,7 @@ void bind_pool(py::module_& m) {
          bool count_include_pad) {
         const Strided<float> dy = input4d(dy_obj, "grad_out");
         const std::vector<int64_t> in = input_shape_arg(input_shape);
-        const Pool2dShape s = pool_shape(in, kernel, stride, padding, "input_shape");
+        const Pool2dShape s = pool_shape(in, kernel, stride, padding);
         require_same_shape(dy.shape, {s.n, s.c, s.out_h(), s.out_w()}, "grad_out", "the pooling's output");
         py::array_t<float> dx = empty<float>(in);
         float* dxp = dx.mutable_data();
