@@ -670,7 +670,7 @@ class Tensor:
 
     def relu(self) -> Tensor:
         x = self.data
-        return Tensor._make(_ns(x).maximum(x, 0.0), (self,), lambda g: (g * (x > 0),), "relu")
+        return Tensor._make(_ns(x).maximum(x, 0.0), (self,), lambda g: (_ns(x).where(x > 0, g, 0.0),), "relu")
 
     def gelu(self, approximate: str = "none") -> Tensor:
         """GELU: x * Phi(x) (exact, with erf) or the tanh approximation, as torch."""
@@ -719,7 +719,7 @@ class Tensor:
                 mask &= x >= min
             if max is not None:
                 mask &= x <= max
-            return (g * mask,)
+            return (xp.where(mask, g, 0.0),)
 
         return Tensor._make(out, (self,), backward, "clamp")
 
@@ -728,11 +728,10 @@ class Tensor:
     def masked_fill(self, mask, value: float) -> Tensor:
         xp = _ns(self.data)
         mask = xp.astype(_arr(mask, like=self.data), xp.bool)
-        keep = ~mask
         return Tensor._make(
             xp.where(mask, xp.asarray(value, dtype=self.data.dtype), self.data),
             (self,),
-            lambda g: (unbroadcast(g * keep, self.shape),),
+            lambda g: (unbroadcast(xp.where(mask, 0.0, g), self.shape),),
             "masked_fill",
         )
 
@@ -798,9 +797,11 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         g3 = xp.reshape(g, (-1,) + g.shape[-2:])
         ga = gb = None
         if a.requires_grad:
-            ga = unbroadcast(xp.reshape(_wrap(xp, _gemm(g3, wb, trans_b=True)), batch + x.shape[-2:]), x.shape)
+            ga = xp.reshape(_wrap(xp, _gemm(g3, wb, trans_b=True)), batch + x.shape[-2:])
+            ga = unbroadcast(ga, x.shape)
         if b.requires_grad:
-            gb = unbroadcast(xp.reshape(_wrap(xp, _gemm(xb, g3, trans_a=True)), batch + w.shape[-2:]), w.shape)
+            gb = xp.reshape(_wrap(xp, _gemm(xb, g3, trans_a=True)), batch + w.shape[-2:])
+            gb = unbroadcast(gb, w.shape)
         return ga, gb
 
     return Tensor._make(out, (a, b), backward_b, "bmm")
@@ -896,9 +897,8 @@ def gradcheck(
     eps = eps if eps is not None else (1e-6 if f64 else 1e-2)
     atol = atol if atol is not None else (1e-5 if f64 else 2e-3)
     rtol = rtol if rtol is not None else (1e-4 if f64 else 2e-2)
-    leaves = [
-        Tensor(np.array(_array.to_host(_arr(x)), dtype=dtype), requires_grad=True, dtype=dtype) for x in inputs
-    ]
+    hosts = [np.array(_array.to_host(_arr(x)), dtype=dtype) for x in inputs]
+    leaves = [Tensor(h, requires_grad=True, dtype=dtype) for h in hosts]
     out = fn(*leaves)
     r = np.random.default_rng(1234).standard_normal(out.shape).astype(dtype)
 

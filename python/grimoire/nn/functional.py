@@ -305,12 +305,11 @@ def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     xp = _ns(x.data)
     xd = _float32(xp, x.data)
     y = K.avg_pool2d(xd, kernel_size, stride, padding)
-    return Tensor._make(
-        _wrap(xp, y),
-        (x,),
-        lambda g: (_wrap(xp, K.avg_pool2d_backward(_float32(xp, g), xd.shape, kernel_size, stride, padding)),),
-        "avg_pool2d",
-    )
+
+    def backward(g):
+        return (_wrap(xp, K.avg_pool2d_backward(_float32(xp, g), xd.shape, kernel_size, stride, padding)),)
+
+    return Tensor._make(_wrap(xp, y), (x,), backward, "avg_pool2d")
 
 
 def adaptive_avg_pool2d_1(x: Tensor) -> Tensor:

@@ -242,7 +242,8 @@ class Adam(Optimizer):
 
     def _update(self, p, grad, group, state):  # the core's fused kernel, in place
         if not state:
-            state.update(step=0, exp_avg=_ns(p.data).zeros_like(p.data), exp_avg_sq=_ns(p.data).zeros_like(p.data))
+            zeros = _ns(p.data).zeros_like
+            state.update(step=0, exp_avg=zeros(p.data), exp_avg_sq=zeros(p.data))
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = _ns(p.data).zeros_like(p.data)
         state["step"] += 1
