@@ -67,7 +67,12 @@ def ascontiguous(xp: ModuleType, x):
     contiguous = getattr(xp, "ascontiguousarray", None)  # NumPy, CuPy
     if contiguous is not None:
         return contiguous(x)
-    return xp.reshape(xp.reshape(x, (-1,)), x.shape)  # a C-order copy when x is not C-contiguous
+    # the array-API standard does not expose memory layout: other namespaces are CPU ones here
+    # (to_device makes CuPy arrays), whose layout a zero-copy DLPack view shows
+    import numpy as np
+
+    host = to_host(x)
+    return x if host.flags.c_contiguous else xp.asarray(np.ascontiguousarray(host))
 
 
 def scatter_add(xp: ModuleType, target, index, values) -> None:

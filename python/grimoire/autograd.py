@@ -628,9 +628,20 @@ class Tensor:
         x = self.data
         xp = _ns(x)
         advanced = _is_advanced(idx)
-        if advanced and xp is not _NP:
+        if xp is not _NP and advanced:
             idx = _index_in(xp, idx)
-        out = x[idx]
+            if not isinstance(idx, tuple):  # rows picked by one index array: the standard's take
+                out = xp.take(x, xp.reshape(idx, (-1,)), axis=0)
+                out = xp.reshape(out, tuple(idx.shape) + x.shape[1:])
+                idx = (idx,) + (slice(None),) * (x.ndim - 1)  # for the scatter back
+            else:
+                out = x[idx]
+        elif xp is not _NP:  # the standard wants every axis indexed: a trailing ... says the rest
+            items = _as_tuple(idx)
+            idx = items if any(i is Ellipsis for i in items) else items + (...,)
+            out = x[idx]
+        else:
+            out = x[idx]
 
         def backward(g):
             gx = xp.zeros_like(x)
@@ -818,7 +829,7 @@ def cat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> 
 
     def backward(g):
         pre = (slice(None),) * ax
-        return tuple(g[pre + (slice(lo, hi),)] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
+        return tuple(g[pre + (slice(lo, hi), ...)] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
 
     return Tensor._make(out, tuple(tensors), backward, "cat")
 
@@ -977,6 +988,10 @@ def _operand(o, x):
 def _is_advanced(idx) -> bool:
     items = idx if isinstance(idx, tuple) else (idx,)
     return any(isinstance(i, (list, np.ndarray)) or hasattr(i, "__array_namespace__") for i in items)
+
+
+def _as_tuple(idx) -> tuple:
+    return idx if isinstance(idx, tuple) else (idx,)
 
 
 def _index_in(xp, idx):
