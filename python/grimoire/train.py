@@ -109,13 +109,14 @@ class GradScaler:
         return loss * self.scale_value
 
     def unscale_(self, optimizer) -> None:
-        inv = np.float32(1.0 / self.scale_value)
+        inv = float(1.0 / self.scale_value)  # a Python float keeps the gradient's float32
         self._found_inf = False
         for g in optimizer.param_groups:
             for p in g["params"]:
                 if p.grad is not None:
                     p.grad *= inv
-                    if not np.isfinite(p.grad).all():
+                    xp = ag._ns(p.grad)
+                    if not bool(xp.all(xp.isfinite(p.grad))):
                         self._found_inf = True
 
     def step(self, optimizer) -> bool:
