@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import types
 from collections.abc import Callable, Sequence
 
 import array_api_compat
@@ -35,9 +36,21 @@ from . import _array
 from ._array import namespace as _namespace
 from .kernels import gemm as _gemm
 
-# NumPy >= 2.1 is an array-API namespace itself; the NumPy path takes it with one type test, so an
-# op on NumPy data costs what it did before storage became namespaced.
-_NP = np if hasattr(np, "astype") else array_api_compat.numpy
+
+def _numpy_namespace() -> types.SimpleNamespace:
+    """NumPy as the namespace of the NumPy path: NumPy >= 2.1 is an array-API namespace itself
+    (older ones through array_api_compat), with the shape functions every op calls made ndarray
+    method calls (np.reshape, np.permute_dims and np.sum wrap the method in several Python frames:
+    4-7x the cost on small tensors), so an op on NumPy data costs what it did before."""
+    base = np if hasattr(np, "astype") else array_api_compat.numpy
+    ns = types.SimpleNamespace(**{k: getattr(base, k) for k in dir(base) if not k.startswith("__")})
+    ns.reshape = lambda a, shape, copy=None: a.reshape(shape)
+    ns.permute_dims = lambda a, axes: a.transpose(axes)
+    ns.sum = lambda a, axis=None, keepdims=False, **kw: a.sum(axis=axis, keepdims=keepdims, **kw)
+    return ns
+
+
+_NP = _numpy_namespace()
 
 
 def _ns(a):
