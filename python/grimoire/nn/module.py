@@ -22,13 +22,27 @@ from ..autograd import Tensor
 class Parameter(Tensor):
     """A leaf tensor that a module owns and an optimizer updates (``requires_grad=True``)."""
 
-    __slots__ = ()
+    __slots__ = ("_grad_hooks",)
 
     def __init__(self, data, requires_grad: bool = True):
         super().__init__(
             np.array(data.data if isinstance(data, Tensor) else data, dtype=np.float32),
             requires_grad=requires_grad,
         )
+        self._grad_hooks: list = []
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(param)`` each time backward has finished accumulating into ``.grad``
+        (PyTorch's name); returns a handle whose ``remove()`` unregisters it."""
+        self._grad_hooks.append(hook)
+        hooks = self._grad_hooks
+
+        class Handle:
+            def remove(self) -> None:
+                if hook in hooks:
+                    hooks.remove(hook)
+
+        return Handle()
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape})"
