@@ -207,3 +207,28 @@ def test_grimoire_run_launches_ranks(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert sorted(done.stdout.split("\n")[:2]) == ["rank 0 of 2", "rank 1 of 2"]
+
+
+def test_train_fit_takes_a_wrapped_model_unchanged():
+    from grimoire import nn, optim, train
+    from grimoire.distributed import DistributedDataParallel
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, S.D_IN)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(np.int64)
+    plain, wrapped = S.mlp(), DistributedDataParallel(S.mlp())  # a world of one rank
+    runs = []
+    for model in (plain, wrapped):
+        h = train.fit(
+            model,
+            nn.CrossEntropyLoss(),
+            optim.AdamW(model.parameters(), lr=1e-2),
+            X,
+            y,
+            epochs=3,
+            batch_size=16,
+            verbose=False,
+        )
+        runs.append(h)
+    for key, want in plain.state_dict().items():
+        np.testing.assert_array_equal(wrapped.module.state_dict()[key], want)
