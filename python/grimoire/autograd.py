@@ -68,6 +68,15 @@ def _wrap(xp, a):
     return xp.asarray(a)
 
 _GRAD_ENABLED = True
+_BACKWARD_DEPTH = 0
+_BACKWARD_CALLBACKS: list[Callable[[], None]] = []
+
+
+def queue_callback(fn: Callable[[], None]) -> None:
+    """Run ``fn()`` once when the current (outermost) ``backward()`` has finished, as
+    ``torch.autograd.Variable._execution_engine.queue_callback``: DDP waits for its gradient
+    reductions there."""
+    _BACKWARD_CALLBACKS.append(fn)
 
 
 @contextlib.contextmanager
@@ -287,6 +296,17 @@ class Tensor:
             for p in node._parents:
                 if p.requires_grad and id(p) not in seen:
                     stack.append((p, False))
+        global _BACKWARD_DEPTH
+        _BACKWARD_DEPTH += 1
+        try:
+            self._run_backward(order, grad)
+        finally:
+            _BACKWARD_DEPTH -= 1
+        if _BACKWARD_DEPTH == 0:  # the outermost backward (checkpoint() nests one) is done
+            while _BACKWARD_CALLBACKS:
+                _BACKWARD_CALLBACKS.pop(0)()
+
+    def _run_backward(self, order: list[Tensor], grad) -> None:
         grads: dict = {id(self): grad}
         for node in reversed(order):
             g = grads.pop(id(node), None)
@@ -297,6 +317,10 @@ class Tensor:
                     node.grad = _ns(g).asarray(g, dtype=node.data.dtype, copy=True)
                 else:
                     node.grad += g
+                # Reverse topological order: this leaf's gradient is complete now (DDP starts
+                # reducing it while the rest of backward runs).
+                for hook in getattr(node, "_grad_hooks", ()):
+                    hook(node)
                 continue
             pgrads = node._backward(g)
             for p, pg in zip(node._parents, pgrads, strict=True):

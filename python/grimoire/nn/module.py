@@ -23,7 +23,7 @@ from ..autograd import Tensor, _ns
 class Parameter(Tensor):
     """A leaf tensor that a module owns and an optimizer updates (``requires_grad=True``)."""
 
-    __slots__ = ()
+    __slots__ = ("_grad_hooks",)
 
     def __init__(self, data, requires_grad: bool = True):
         data = data.data if isinstance(data, Tensor) else data
@@ -33,6 +33,20 @@ class Parameter(Tensor):
         else:
             data = np.array(data, dtype=np.float32)
         super().__init__(data, requires_grad=requires_grad)
+        self._grad_hooks: list = []
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(param)`` each time backward has finished accumulating into ``.grad``
+        (PyTorch's name); returns a handle whose ``remove()`` unregisters it."""
+        self._grad_hooks.append(hook)
+        hooks = self._grad_hooks
+
+        class Handle:
+            def remove(self) -> None:
+                if hook in hooks:
+                    hooks.remove(hook)
+
+        return Handle()
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape})"
