@@ -37,7 +37,9 @@ _tables: list[dict] = []  # what emit() printed since run() started, for --json
 
 
 def families() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    # gpu_<family> modules are run together by `grimoire bench gpu` (gpu.py), not one by one.
+    return sorted(m.name for m in pkgutil.iter_modules(__path__)
+                  if not m.name.startswith("_") and not m.name.startswith("gpu_"))
 
 
 def run(family: str, argv: list[str]) -> None:
