@@ -1378,15 +1378,22 @@ class Worker:
         if not line:
             code = self.proc.wait()
             err = self.proc.stderr.read()[-400:]
+            self._close_pipes()
             self.proc = None
             self.restarts += 1
             return "crash", f"worker died with {code}: {err}"
         return tuple(json.loads(line))
 
+    def _close_pipes(self):
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
+
     def stop(self):
         if self.proc is not None:
             self.proc.kill()
             self.proc.wait()
+            self._close_pipes()
             self.proc = None
             self.restarts += 1
 
@@ -1394,6 +1401,7 @@ class Worker:
         if self.proc is not None:
             self.proc.stdin.close()
             self.proc.wait()
+            self._close_pipes()
             self.proc = None
 
 
