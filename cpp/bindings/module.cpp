@@ -14,6 +14,7 @@ void bind_pool(py::module_& m);
 void bind_graph(py::module_& m);
 void bind_timeseries(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_linear_attention(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
@@ -64,6 +65,7 @@ PYBIND11_MODULE(_core, m) {
   bind_graph(m);
   bind_timeseries(m);
   bind_attention(m);
+  bind_linear_attention(m);
   bind_norm(m);
   bind_softmax(m);
   bind_optim(m);

@@ -13,6 +13,7 @@ from .blocks import BasicBlock, DenseBlock, DenseLayer
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d
 from .linear import Embedding, Flatten, Identity, Linear
+from .linear_attention import LinearAttention
 from .loss import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
@@ -69,6 +70,7 @@ __all__ = [
     "LSTM",
     "GRU",
     "MultiheadAttention",
+    "LinearAttention",
     "KVCache",
     "TransformerEncoderLayer",
     "TransformerDecoderLayer",
