@@ -317,6 +317,7 @@ def fit(
     checkpoint_path: str | os.PathLike | None = None,
     seed: int = 0,
     verbose: bool | None = None,
+    teacher: Module | None = None,
 ) -> History:
     """Train ``model`` on (X, y) with mini-batches; returns a :class:`History`.
 
@@ -325,12 +326,16 @@ def fit(
     clips the global gradient norm to ``clip_norm``, optionally runs in bf16 mixed precision with
     loss scaling, steps the scheduler per ``"epoch"`` or ``"step"``, evaluates on ``val``, saves
     ``checkpoint_path`` when the validation loss improves, and stops early. A tqdm bar shows
-    progress (``verbose=None``: only on a terminal).
+    progress (``verbose=None``: only on a terminal). With a ``teacher`` (knowledge distillation,
+    e.g. ``compress.DistillationLoss``), the teacher runs in eval mode without gradients on each
+    batch and the loss is ``loss_fn(out, y, teacher_out)``.
     """
     from tqdm.auto import tqdm
 
     rng = np.random.default_rng(seed)
     hist = History()
+    if teacher is not None:
+        teacher.eval()
     scaler = GradScaler(init_scale=2.0**10) if mixed_precision else None
     order_easy = curriculum_order(curriculum) if curriculum is not None else None
     best_val = math.inf
@@ -350,7 +355,12 @@ def fit(
             xb = X[bi]
             with autocast(mixed_precision):
                 out = model(Tensor(xb) if xb.dtype.kind == "f" else xb)
-                loss = loss_fn(out, y[bi])
+                if teacher is None:
+                    loss = loss_fn(out, y[bi])
+                else:
+                    with ag.no_grad():
+                        teacher_out = teacher(Tensor(xb) if xb.dtype.kind == "f" else xb).data
+                    loss = loss_fn(out, y[bi], teacher_out)
             total += loss.item() * len(bi)
             count += len(bi)
             scaled = loss * (1.0 / accumulation_steps)

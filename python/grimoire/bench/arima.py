@@ -23,7 +23,8 @@ warnings.simplefilter("ignore")
 sun = sm.datasets.sunspots.load_pandas().data["SUNACTIVITY"].to_numpy()
 nile = sm.datasets.nile.load_pandas().data["volume"].to_numpy()
 co2 = sm.datasets.co2.load_pandas().data["co2"].resample("MS").mean().ffill().to_numpy()
-cases = {"sunspots AR(2)": (sun, (2, 0, 0), (0, 0, 0, 0)), "Nile ARIMA(1,1,1)": (nile, (1, 1, 1), (0, 0, 0, 0)),
+cases = {"sunspots AR(2)": (sun, (2, 0, 0), (0, 0, 0, 0)),
+         "Nile ARIMA(1,1,1)": (nile, (1, 1, 1), (0, 0, 0, 0)),
          "co2 SARIMA(0,1,1)(0,1,1,12)": (co2, (0, 1, 1), (0, 1, 1, 12))}
 y, order, seasonal = cases[CASE]
 """

@@ -29,7 +29,8 @@ def time_series(t: Tour) -> None:
     t.say("the same model by conditional least squares (method='css'): "
           + ", ".join(f"{k}={v:.3f}" for k, v in css.params_.items()))
     lb = ljung_box(spots - spots.mean(), 10)
-    t.say(f"Ljung-Box Q(10) on the raw series: {lb.statistic:.0f} (p = {lb.pvalue:.1e}): strongly autocorrelated")
+    t.say(f"Ljung-Box Q(10) on the raw series: {lb.statistic:.0f} (p = {lb.pvalue:.1e}): "
+          "strongly autocorrelated")
     co2 = sm.datasets.co2.load_pandas().data["co2"].resample("MS").mean().ffill().to_numpy()
     airline = ARIMA((0, 1, 1), (0, 1, 1, 12)).fit(co2)
     mean, lower, upper = airline.forecast(12, alpha=0.05)
