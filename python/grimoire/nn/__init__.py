@@ -12,6 +12,20 @@ from .attention import KVCache, MultiheadAttention
 from .blocks import BasicBlock, DenseBlock, DenseLayer
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d
+from .layers_ext import (
+    ELU,
+    AdaptiveAvgPool2d,
+    BCELoss,
+    Conv1d,
+    ConvTranspose2d,
+    GroupNorm,
+    HuberLoss,
+    KLDivLoss,
+    LeakyReLU,
+    Mish,
+    SmoothL1Loss,
+    Upsample,
+)
 from .linear import Embedding, Flatten, Identity, Linear
 from .linear_attention import LinearAttention
 from .loss import (
@@ -71,6 +85,18 @@ __all__ = [
     "GRU",
     "MultiheadAttention",
     "LinearAttention",
+    "LeakyReLU",
+    "ELU",
+    "Mish",
+    "KLDivLoss",
+    "BCELoss",
+    "HuberLoss",
+    "SmoothL1Loss",
+    "AdaptiveAvgPool2d",
+    "Upsample",
+    "GroupNorm",
+    "Conv1d",
+    "ConvTranspose2d",
     "KVCache",
     "TransformerEncoderLayer",
     "TransformerDecoderLayer",
