@@ -41,7 +41,7 @@ from .module import Module, Parameter, load_safetensors, save_safetensors
 from .moe import MoE
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from .perceptron import Perceptron
-from .recurrent import GRU, LSTM, RNN
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import (
     GPT,
     Transformer,
@@ -97,6 +97,9 @@ __all__ = [
     "GroupNorm",
     "Conv1d",
     "ConvTranspose2d",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
     "KVCache",
     "TransformerEncoderLayer",
     "TransformerDecoderLayer",
