@@ -124,7 +124,8 @@ def compress_digits(t: Tour) -> None:
     factored = copy.deepcopy(base)
     ranks = compress.low_rank(factored, 0.9)
     fine_tune(factored)
-    rows.append((f"low rank, 90% energy {ranks}", compress.report(factored, Xte, yte)))
+    rank_text = ", ".join(f"{name}:{r}" for name, r in ranks.items())
+    rows.append((f"low rank, 90% energy (ranks {rank_text}), 1 epoch", compress.report(factored, Xte, yte)))
     rows.append(
         (
             "int8 weights + dynamic int8 activations",
