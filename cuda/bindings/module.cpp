@@ -13,6 +13,8 @@
 namespace py = pybind11;
 
 void bind_gemm(py::module_& m);
+void bind_gemm_lowp(py::module_& m);
+void bind_conv(py::module_& m);
 
 PYBIND11_MODULE(_cuda, m) {
   m.doc() = "grimoire's CUDA kernels (device arrays in, device arrays out, on CuPy's current stream)";
@@ -34,4 +36,6 @@ PYBIND11_MODULE(_cuda, m) {
   // {family: (kernel names)} for `grimoire info`; each bind_<family> adds its entry.
   m.attr("families") = py::dict();
   bind_gemm(m);
+  bind_gemm_lowp(m);
+  bind_conv(m);
 }
