@@ -238,7 +238,7 @@ cudaError_t run_f32(const AOp& a, const BOp& b, const Out& out, int64_t m, int64
   if (m == 0 || n == 0 || groups == 0) return cudaSuccess;
   GemmShape sh;
   sh.m = m; sh.n = n; sh.k = k; sh.batch = groups;
-  return launch_simt(a, b, out, sh, stream);
+  return launch_simt<1>(a, b, out, sh, stream);
 }
 
 // db[c] = sum over (n, oh, ow) of dy[n, c, oh, ow]: one block per channel, a fixed-shape tree.

@@ -88,9 +88,11 @@ __device__ __forceinline__ void simt_store_slice(const Op& op, float (*tile)[sim
 
 // Thread (ty, tx) of the 16 x 16 grid owns rows {4ty..4ty+3, 64+4ty..} and columns
 // {4tx..4tx+3, 64+4tx..} of the tile (two float4 per operand per k: a warp reads 2 distinct A
-// vectors (broadcast) and 16 consecutive B vectors).
-template <class AOp, class BOp, class Out>
-__global__ void __launch_bounds__(simt::kThreads, 2) simt_gemm_kernel(AOp a, BOp b, Out out, GemmShape sh) {
+// vectors (broadcast) and 16 consecutive B vectors). kMinBlocks = 2 caps registers at 128 (the
+// strided GEMM fits, two blocks share an SM); the convolution loaders, which carry their
+// coordinate decoding, take 1 (up to 255 registers, no spills).
+template <class AOp, class BOp, class Out, int kMinBlocks>
+__global__ void __launch_bounds__(simt::kThreads, kMinBlocks) simt_gemm_kernel(AOp a, BOp b, Out out, GemmShape sh) {
   using namespace simt;
   __shared__ __align__(16) float sa[2][kDepth][kTile + kPad];
   __shared__ __align__(16) float sb[2][kDepth][kTile + kPad];
@@ -388,11 +390,11 @@ cudaError_t launch_tc(const Loader& load, const Out& out, GemmShape sh, cudaStre
   return cudaGetLastError();
 }
 
-template <class AOp, class BOp, class Out>
+template <int kMinBlocks = 2, class AOp, class BOp, class Out>
 cudaError_t launch_simt(const AOp& a, const BOp& b, const Out& out, GemmShape sh, cudaStream_t stream) {
   dim3 grid;
   if (!gemm_grid(sh, grid)) return cudaErrorInvalidValue;
-  simt_gemm_kernel<<<grid, simt::kThreads, 0, stream>>>(a, b, out, sh);
+  simt_gemm_kernel<AOp, BOp, Out, kMinBlocks><<<grid, simt::kThreads, 0, stream>>>(a, b, out, sh);
   return cudaGetLastError();
 }
 
