@@ -43,6 +43,7 @@ TENSOR_CORE_KERNELS: dict[str, dict[str, str]] = {
         "sm_90a": r"(?s)(?=.*F2FP\.F16\.E[45]M[23]\.UNPACK)(?=.*HMMA\.16816)",
         "sm_80": r"\bHMMA\.16816\.F32\b",
     },
+    r"attention_(fwd|bwd_dq|bwd_dkdv)_mma<": {"*": r"\bHMMA\.16816\.F32"},
 }
 
 # Kernels allowed to touch local memory, each with the reason (none so far).

@@ -15,6 +15,7 @@ namespace py = pybind11;
 void bind_gemm(py::module_& m);
 void bind_gemm_lowp(py::module_& m);
 void bind_conv(py::module_& m);
+void bind_attention(py::module_& m);
 
 PYBIND11_MODULE(_cuda, m) {
   m.doc() = "grimoire's CUDA kernels (device arrays in, device arrays out, on CuPy's current stream)";
@@ -38,4 +39,5 @@ PYBIND11_MODULE(_cuda, m) {
   bind_gemm(m);
   bind_gemm_lowp(m);
   bind_conv(m);
+  bind_attention(m);
 }
