@@ -209,14 +209,14 @@ __device__ __forceinline__ void cp_async_operand(const CpAsyncOperand& op, char*
       const int64_t gi = row0 + r, gk = kb0 + c * 16;
       const bool valid = gi < op.rows && gk < op.k_bytes;
       const char* src = valid ? base + gi * op.ld_bytes + gk : op.base;
-      tc::cp_async_16(smem + smem_offset<true>(r, c), src, valid);
+      mma::cp_async_16(smem + smem_offset<true>(r, c), src, valid ? 16 : 0);
     } else {
       // MN-major: 16-bit elements; 32 k-rows of 128 elements (16 chunks).
       const int r = idx / 16, c = idx % 16;
       const int64_t gk = kb0 / 2 + r, gi = row0 + c * 8;
       const bool valid = gk * 2 < op.k_bytes && gi < op.rows;
       const char* src = valid ? base + gk * op.ld_bytes + gi * 2 : op.base;
-      tc::cp_async_16(smem + smem_offset<false>(r, c), src, valid);
+      mma::cp_async_16(smem + smem_offset<false>(r, c), src, valid ? 16 : 0);
     }
   }
 }
@@ -237,14 +237,14 @@ struct MmaBf16 {
   using Acc = float;
   static constexpr int kElemBytes = 2;
   static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-    tc::mma_bf16(d, a, b);
+    mma::mma_16816<__nv_bfloat16>(d, a, b[0], b[1]);
   }
 };
 struct MmaF16 {
   using Acc = float;
   static constexpr int kElemBytes = 2;
   static __device__ __forceinline__ void mma(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-    tc::mma_f16(d, a, b);
+    mma::mma_16816<__half>(d, a, b[0], b[1]);
   }
 };
 struct MmaS8 {
@@ -274,9 +274,9 @@ __device__ __forceinline__ void tc_k_step(const char* sa, const char* sb, int ks
   for (int mt = 0; mt < 4; ++mt) {
     const int m_base = wm * 64 + mt * 16;
     if constexpr (kAKMajor) {
-      tc::ldmatrix_x4(af[mt], sa + smem_offset<true>(m_base + rr + (q & 1) * 8, ks * 2 + (q >> 1)));
+      mma::ldmatrix_x4(af[mt], sa + smem_offset<true>(m_base + rr + (q & 1) * 8, ks * 2 + (q >> 1)));
     } else {
-      tc::ldmatrix_x4_trans(af[mt], sa + smem_offset<false>(ks * 16 + (q >> 1) * 8 + rr, m_base / 8 + (q & 1)));
+      mma::ldmatrix_x4_trans(af[mt], sa + smem_offset<false>(ks * 16 + (q >> 1) * 8 + rr, m_base / 8 + (q & 1)));
     }
   }
 #pragma unroll
@@ -284,9 +284,9 @@ __device__ __forceinline__ void tc_k_step(const char* sa, const char* sb, int ks
     const int n_base = wn * 32 + np * 16;
     uint32_t r[4];
     if constexpr (kBKMajor) {
-      tc::ldmatrix_x4(r, sb + smem_offset<true>(n_base + (q >> 1) * 8 + rr, ks * 2 + (q & 1)));
+      mma::ldmatrix_x4(r, sb + smem_offset<true>(n_base + (q >> 1) * 8 + rr, ks * 2 + (q & 1)));
     } else {
-      tc::ldmatrix_x4_trans(r, sb + smem_offset<false>(ks * 16 + (q & 1) * 8 + rr, n_base / 8 + (q >> 1)));
+      mma::ldmatrix_x4_trans(r, sb + smem_offset<false>(ks * 16 + (q & 1) * 8 + rr, n_base / 8 + (q >> 1)));
     }
     bf[np * 2][0] = r[0];
     bf[np * 2][1] = r[1];
@@ -333,23 +333,23 @@ __global__ void __launch_bounds__(tc_cfg::kThreads, 1) tc_gemm_kernel(Loader loa
       for (int s = 0; s < kStages - 1; ++s) {
         if (s < slices) load(smem + s * kStageBytes, smem + s * kStageBytes + kOperandBytes, z, m0, n0,
                              static_cast<int64_t>(s) * kSliceBytes, tid);
-        tc::cp_async_commit();
+        mma::cp_async_commit();
       }
       for (int64_t s = 0; s < slices; ++s) {
-        tc::cp_async_wait<kStages - 2>();
+        mma::cp_async_wait<kStages - 2>();
         __syncthreads();
         const int64_t next = s + kStages - 1;
         if (next < slices) {
           char* stage = smem + (next % kStages) * kStageBytes;
           load(stage, stage + kOperandBytes, z, m0, n0, next * kSliceBytes, tid);
         }
-        tc::cp_async_commit();
+        mma::cp_async_commit();
         const char* stage = smem + (s % kStages) * kStageBytes;
 #pragma unroll
         for (int ks = 0; ks < kSliceBytes / 32; ++ks)
           tc_k_step<Mma, kAKMajor, kBKMajor>(stage, stage + kOperandBytes, ks, wm, wn, lane, acc);
       }
-      tc::cp_async_wait<0>();
+      mma::cp_async_wait<0>();
       const int g = lane >> 2, t = lane & 3;
 #pragma unroll
       for (int mt = 0; mt < 4; ++mt)

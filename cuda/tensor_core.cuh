@@ -1,63 +1,19 @@
-// The tensor-core and async-copy instructions the GEMM-shaped families share (gemm, gemm_lowp,
-// conv), as thin inline-PTX wrappers: cp.async (sm_80+), ldmatrix, and the mma.sync forms
-//   HMMA  m16n8k16 f32 += bf16 x bf16 / f16 x f16        (sm_80+)
+// The 8-bit tensor-core instructions of the GEMM family (gemm_lowp), beside the 16-bit ones and
+// cp.async / ldmatrix in mma.cuh (shared with attention):
 //   IMMA  m16n8k32 s32 += s8 x s8                         (sm_80+)
-//   QMMA  m16n8k32 f32 += e4m3/e5m2 x e4m3/e5m2           (sm_89+; fp8_mma falls back to HMMA)
-// Fragment layouts (PTX ISA, "Matrix fragments for mma.m16n8k16"): with lane = 4 g + t,
-//   A (16 x 16 halves, row): a0 = (g, 2t..2t+1), a1 = (g+8, 2t..), a2 = (g, 2t+8..), a3 = (g+8, 2t+8..)
-//   B (16 x 8, col):         b0 = (k 2t..2t+1, n g), b1 = (k 2t+8.., n g)
-//   C (16 x 8 f32):          c0,c1 = (g, 2t..2t+1), c2,c3 = (g+8, 2t..2t+1)
-// The 8-bit m16n8k32 forms have the same layout counted in bytes (4 per register), so one
-// ldmatrix addressing serves 16-bit and 8-bit operands whose rows are 32 bytes of k.
+//   QMMA  m16n8k32 f32 += e4m3/e5m2 x e4m3/e5m2           (sm_89+; mma_fp8 widens to HMMA on sm_80,
+//                                                           and ptxas does the same on sm_90)
+// The 8-bit m16n8k32 fragments have the m16n8k16 layout of mma.cuh counted in bytes (4 per
+// register), so one ldmatrix addressing serves 16-bit and 8-bit operands whose rows are 32
+// bytes of k.
 #pragma once
 
 #include <cstdint>
 
+#include "mma.cuh"
+
 namespace grimoire::cuda::tc {
 
-// 16-byte global -> shared copy that bypasses L1; `valid` false writes 16 zero bytes and reads
-// nothing (src-size 0), which is how tiles past the matrix edge are padded.
-__device__ __forceinline__ void cp_async_16(void* smem, const void* gmem, bool valid) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  const int src_bytes = valid ? 16 : 0;
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem), "r"(src_bytes));
-}
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int N>
-__device__ __forceinline__ void cp_async_wait() {
-  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
-}
-
-// Four 8x8 matrices of 16-bit elements (rows of 16 bytes); lanes 8q..8q+7 give the row addresses
-// of matrix q, and register q of every lane receives its part of matrix q.
-__device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* smem) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(s));
-}
-// The same, each matrix transposed on the way (for operands stored with m or n contiguous).
-__device__ __forceinline__ void ldmatrix_x4_trans(uint32_t (&r)[4], const void* smem) {
-  const unsigned s = static_cast<unsigned>(__cvta_generic_to_shared(smem));
-  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
-               : "r"(s));
-}
-
-__device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
-__device__ __forceinline__ void mma_f16(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
-  asm volatile(
-      "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, "
-      "{%0,%1,%2,%3};\n"
-      : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
-      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
-}
 // s32 += s8 x s8 over k = 32; wraps modulo 2^32 (no .satfinite), as the CPU core's int32 does.
 __device__ __forceinline__ void mma_s8(int (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
   asm volatile(
@@ -122,8 +78,8 @@ __device__ __forceinline__ void mma_fp8(float (&d)[4], const uint32_t (&a)[4], c
   const uint32_t a_hi[4] = {a16[4], a16[6], a16[5], a16[7]};  // physical k 16..31
   const uint32_t b_lo[2] = {b16[0], b16[1]};
   const uint32_t b_hi[2] = {b16[2], b16[3]};
-  mma_f16(d, a_lo, b_lo);
-  mma_f16(d, a_hi, b_hi);
+  mma::mma_16816<__half>(d, a_lo, b_lo[0], b_lo[1]);
+  mma::mma_16816<__half>(d, a_hi, b_hi[0], b_hi[1]);
 #endif
 }
 
