@@ -341,3 +341,16 @@ def test_gemm_fp8_nan_codes_propagate():
     b8 = np.full((32, 16), 0x38, np.uint8)  # 1.0 in E4M3
     got = cp.asnumpy(gemm_fp8(cp.asarray(a8), cp.asarray(b8)))
     assert np.isnan(got[2]).all() and (np.delete(got, 2, axis=0) == 0).all()
+
+
+def test_bench_gpu_says_why_it_cannot_run(capsys):
+    from grimoire import bench
+    from grimoire.bench import gpu
+
+    assert "gemm" in gpu.gpu_families()
+    assert not any(f.startswith("gpu_") for f in bench.families())  # run through `bench gpu` only
+    if gpu.unavailable() is None:
+        pytest.skip("this machine can run the GPU benchmarks")
+    gpu.main([])
+    out = capsys.readouterr().out.strip()
+    assert out.startswith("grimoire bench gpu: skipped (") and "\n" not in out
