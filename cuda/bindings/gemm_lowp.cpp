@@ -7,6 +7,7 @@
 
 #include "device.h"
 #include "gemm_lowp_operands.h"
+#include "quant_args.h"
 
 #include <string>
 
@@ -16,12 +17,6 @@ using namespace grimoire::bind;
 using namespace grimoire::cudabind;
 
 namespace {
-
-Fp8Format fp8_format(const std::string& fmt, const char* name) {
-  if (fmt == "e4m3") return Fp8Format::e4m3;
-  if (fmt == "e5m2") return Fp8Format::e5m2;
-  throw py::value_error(std::string(name) + " must be 'e4m3' or 'e5m2', got '" + fmt + "'");
-}
 
 // An 8-bit operand (rows, k) read through element strides, as the kernels need it: in place when
 // it is K-major and aligned, else packed into `keep` (a scratch array that must outlive the launch).

@@ -16,6 +16,11 @@ void bind_gemm(py::module_& m);
 void bind_gemm_lowp(py::module_& m);
 void bind_conv(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_norm(py::module_& m);
+void bind_softmax(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_quant(py::module_& m);
+void bind_pool(py::module_& m);
 
 PYBIND11_MODULE(_cuda, m) {
   m.doc() = "grimoire's CUDA kernels (device arrays in, device arrays out, on CuPy's current stream)";
@@ -40,4 +45,9 @@ PYBIND11_MODULE(_cuda, m) {
   bind_gemm_lowp(m);
   bind_conv(m);
   bind_attention(m);
+  bind_norm(m);
+  bind_softmax(m);
+  bind_optim(m);
+  bind_quant(m);
+  bind_pool(m);
 }
