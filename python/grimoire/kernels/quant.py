@@ -124,9 +124,10 @@ def gemm_int8(a_q: np.ndarray, b_q: np.ndarray, *, trans_b: bool = False) -> np.
     k < 2**17, as ``|a*b| <= 128*128``), wrapping modulo 2**32 beyond, as NumPy does.
 
     Paths: AVX-512 VNNI (vpdpbusd on ``a + 128`` with ``128 * colsum(B)`` subtracted), AVX2
-    (vpmaddwd on int16-widened operands, exact), scalar; packed and multithreaded.
+    (vpmaddwd on int16-widened operands, exact), scalar; packed and multithreaded. CUDA arrays:
+    int8 tensor cores (IMMA m16n8k32), the same exact int32 result.
     """
-    return _core.gemm_int8(a_q, b_q, bool(trans_b))
+    return backend(a=a_q, b=b_q).gemm_int8(a_q, b_q, bool(trans_b))
 
 
 def linear_int8(x: np.ndarray, w_q: np.ndarray, w_scale: np.ndarray,
@@ -139,8 +140,10 @@ def linear_int8(x: np.ndarray, w_q: np.ndarray, w_scale: np.ndarray,
 
     x: float32 (m, k), finite; w_q: int8 (n, k), e.g. ``quantize_int8(w, axis=0)[0]``;
     w_scale: float32 (n,); bias: float32 (n,) or None. All C-contiguous. Returns float32 (m, n).
+    CUDA arrays: the rows are quantised and the product taken on the GPU (int8 tensor cores), with
+    the same roundings, so the result equals the CPU core's bit for bit.
     """
-    return _core.linear_int8(x, w_q, w_scale, bias)
+    return backend(x=x, w_q=w_q, w_scale=w_scale, bias=bias).linear_int8(x, w_q, w_scale, bias)
 
 
 def to_fp8(x: np.ndarray, fmt: str = "e4m3", saturate: bool = True) -> np.ndarray:
@@ -178,13 +181,15 @@ def gemm_fp8(a8: np.ndarray, b8: np.ndarray, scale_a: float = 1.0, scale_b: floa
     a8: uint8 FP8 codes (m, k); b8: (k, n); C-contiguous. The codes are decoded exactly to
     float32 and multiplied with float32 accumulation (the float32 GEMM). Returns float32 (m, n).
     """
-    return _core.gemm_fp8(a8, b8, float(scale_a), float(scale_b), _fmt(fmt_a, "fmt_a"), _fmt(fmt_b, "fmt_b"))
+    return backend(a=a8, b=b8).gemm_fp8(a8, b8, float(scale_a), float(scale_b), _fmt(fmt_a, "fmt_a"),
+                                         _fmt(fmt_b, "fmt_b"))
 
 
 def gemm_bf16(a_u16: np.ndarray, b_u16: np.ndarray) -> np.ndarray:
     """``C = bf16(A) @ bf16(B)`` in float32: a (m, k), b (k, n) uint16 bf16 codes, C-contiguous;
-    decoded exactly to float32 and multiplied with float32 accumulation. Returns float32 (m, n)."""
-    return _core.gemm_bf16(a_u16, b_u16)
+    decoded exactly to float32 and multiplied with float32 accumulation. Returns float32 (m, n).
+    CUDA arrays: bf16 tensor cores with float32 accumulation (exact products, float32 sums)."""
+    return backend(a=a_u16, b=b_u16).gemm_bf16(a_u16, b_u16)
 
 
 __all__ = ["quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8", "to_fp8", "from_fp8",
