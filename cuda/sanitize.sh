@@ -5,13 +5,14 @@
 # Usage: cuda/sanitize.sh [pytest -k expression]     (from the repository root, _cuda built)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-TESTS=(tests/test_cuda_gemm.py tests/test_cuda_conv.py)
+TESTS=(tests/test_cuda_gemm.py tests/test_cuda_conv.py tests/test_cuda_attention.py tests/test_cuda_norm.py
+       tests/test_cuda_softmax.py tests/test_cuda_optim.py tests/test_cuda_quant.py tests/test_cuda_pool.py)
 SANITIZER=${COMPUTE_SANITIZER:-$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)}
 if ! python -c "from grimoire import _cuda; import sys; sys.exit(_cuda.device_count() == 0)" 2>/dev/null; then
   echo "cuda/sanitize.sh: no CUDA device (or grimoire._cuda not built): nothing to check"
   exit 0
 fi
-export PYTHONPATH=${PYTHONPATH:-python}
+export PYTHONPATH=${PYTHONPATH:-python:tests}
 # Note: CuPy's memory pool hands out blocks larger than asked, so memcheck sees an overrun only
 # past a pooled block; the tests' odd sizes (not multiples of the tiles) still reach the edges.
 PYTEST=(python -m pytest -q -x -p no:cacheprovider "${TESTS[@]}")
