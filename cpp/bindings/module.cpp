@@ -31,7 +31,10 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
 
   m.def("set_num_threads", &grimoire::set_num_threads, py::arg("n"),
-        "Threads used by every kernel of the core.");
+        "Pin the threads used by every kernel of the core (overrides OMP_NUM_THREADS and threadpoolctl).");
+  m.def("unpin_num_threads", &grimoire::unpin_num_threads,
+        "Follow OpenMP's thread count again (OMP_NUM_THREADS, omp_set_num_threads, threadpoolctl).");
+  m.def("num_threads_pinned", &grimoire::num_threads_pinned);
   m.def("get_num_threads", &grimoire::num_threads);
   m.def("available_cores", &grimoire::available_cores);
   m.def("detected_isa", [] { return grimoire::isa_name(grimoire::detected_isa()); });

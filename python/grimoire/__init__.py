@@ -1,4 +1,4 @@
-"""grimoire: The ML Grimoire, runnable and fast.
+"""grimoire: The ML Grimoire, runnable and fast (distribution ``ml-grimoire`` on PyPI).
 
 Every idea of the primer as code you can call, read and time: a C++ core (``grimoire._core``)
 under a Python layer whose modules follow the primer's chapters. ``grimoire tour`` walks the
@@ -10,16 +10,21 @@ from __future__ import annotations
 from . import _core
 from ._info import info
 from ._matmul import matmul
+from ._version import __version__
 from .autograd import Tensor, enable_grad, manual_seed, no_grad
 
-__version__ = "0.1.0"
 
+def set_num_threads(n: int | None) -> None:
+    """Pin the number of threads every kernel of the core uses, or with ``None`` unpin it.
 
-def set_num_threads(n: int) -> None:
-    """Set the number of threads every kernel of the core uses (default: the available cores,
-    or the ``GRIMOIRE_NUM_THREADS`` environment variable)."""
+    Unpinned (the default unless ``GRIMOIRE_NUM_THREADS`` is set), grimoire follows OpenMP like
+    every other OpenMP library: ``OMP_NUM_THREADS`` sets the count (default: the available
+    cores) and ``threadpoolctl.threadpool_limits`` lowers it. A pinned count wins over both."""
+    if n is None:
+        _core.unpin_num_threads()
+        return
     if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n must be an int, got {type(n).__name__}")
+        raise TypeError(f"n must be an int or None, got {type(n).__name__}")
     _core.set_num_threads(n)
 
 
