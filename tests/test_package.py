@@ -1,5 +1,6 @@
 """The package's face: info, threads, the CLI and the tour registry."""
 
+import os
 import subprocess
 import sys
 
@@ -66,3 +67,20 @@ def _pythonpath() -> dict:
 def _cli(*args: str) -> str:
     return subprocess.run([sys.executable, "-m", "grimoire", *args], capture_output=True,
                           text=True, check=True, env=_pythonpath()).stdout
+
+
+def test_cli_version_names_the_distribution():
+    out = _cli("--version")
+    assert out.strip() == f"ml-grimoire {grimoire.__version__} (import name: grimoire)"
+
+
+def test_bench_without_a_peer_says_what_is_missing(tmp_path):
+    # A stand-in threadpoolctl that cannot be imported, placed ahead of the real one on sys.path.
+    (tmp_path / "threadpoolctl.py").write_text("raise ModuleNotFoundError(name='threadpoolctl')\n")
+    env = _pythonpath()
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tmp_path), env.get("PYTHONPATH")) if p)
+    args = ["bench", "gemm", "--sizes", "64", "--no-skinny", "--repeats", "1"]
+    proc = subprocess.run([sys.executable, "-m", "grimoire", *args], capture_output=True, text=True, env=env)
+    assert proc.returncode != 0
+    assert "needs 'threadpoolctl', which is not installed" in proc.stderr
+    assert "Traceback" not in proc.stderr

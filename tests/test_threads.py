@@ -81,9 +81,8 @@ with threadpool_limits(1):
 
 
 def _fit_in_worker(seed: int) -> dict:
-    import numpy as np
-
     import grimoire
+    import numpy as np
     from grimoire.ml import KMeans
 
     x = np.random.default_rng(seed).normal(size=(2000, 16)).astype(np.float32)

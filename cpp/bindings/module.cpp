@@ -13,6 +13,7 @@ void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_graph(py::module_& m);
 void bind_timeseries(py::module_& m);
+void bind_special(py::module_& m);
 void bind_attention(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_softmax(py::module_& m);
@@ -66,6 +67,7 @@ PYBIND11_MODULE(_core, m) {
   bind_pool(m);
   bind_graph(m);
   bind_timeseries(m);
+  bind_special(m);
   bind_attention(m);
   bind_norm(m);
   bind_softmax(m);

@@ -1,9 +1,8 @@
 """A small typed program against grimoire's public API; mypy must accept it (tests/test_typing.py)."""
 
+import grimoire
 import numpy as np
 import numpy.typing as npt
-
-import grimoire
 from grimoire import _core
 from grimoire.kernels import gemm
 

@@ -1,8 +1,7 @@
 """Deliberately wrong: mypy must report each marked line (tests/test_typing.py counts them)."""
 
-import numpy as np
-
 import grimoire
+import numpy as np
 from grimoire import _core
 from grimoire.kernels import gemm
 

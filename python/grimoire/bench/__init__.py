@@ -23,7 +23,16 @@ def families() -> list[str]:
 def run(family: str, argv: list[str]) -> None:
     if family not in families():
         raise SystemExit(f"grimoire bench: no benchmark '{family}' (have: {', '.join(families())})")
-    importlib.import_module(f"{__name__}.{family}").main(argv)
+    try:
+        importlib.import_module(f"{__name__}.{family}").main(argv)
+    except ModuleNotFoundError as e:
+        # A peer (torch, threadpoolctl, scikit-learn, ...) is missing: say which and how to get
+        # it instead of a traceback. grimoire's own modules missing is a bug and propagates.
+        peer = (e.name or "").split(".")[0]
+        if not peer or peer == "grimoire":
+            raise
+        raise SystemExit(f"grimoire bench {family}: needs '{peer}', which is not installed; "
+                         f"the benchmarks' peers come with: pip install 'ml-grimoire[bench]'") from None
 
 
 def compare(contenders: dict[str, Callable[[], object]], repeats: int = 7,

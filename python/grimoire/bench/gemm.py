@@ -142,6 +142,9 @@ def main(argv: list[str]) -> None:
                              "the wall-clock median: the fair per-core figure on a machine shared with other "
                              "jobs, meaningful with --threads 1 (more threads: spinning workers count)")
     args = parser.parse_args(argv)
+    # numpy's BLAS must run the same threads as grimoire for a fair figure, and only threadpoolctl
+    # can set them; without it `grimoire bench` says so (bench/__init__.run) instead of timing.
+    import threadpoolctl  # noqa: F401
 
     cores = _core.available_cores()
     thread_counts = args.threads or sorted({1, cores})
