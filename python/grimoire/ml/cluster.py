@@ -19,7 +19,9 @@ import numpy as np
 
 from .. import _core
 from .base import (
+    RANDOM_ROW_DRAWS,
     BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
     ClusterMixin,
     TransformerMixin,
     check_array,
@@ -70,7 +72,7 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, *, sample_weight=None, x_sqn
     return centers, indices
 
 
-class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+class KMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """k-means clustering (Lloyd), scikit-learn's KMeans interface.
 
     Parameters
@@ -85,6 +87,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     Attributes: ``cluster_centers_`` (k, d), ``labels_``, ``inertia_``, ``n_iter_``.
     """
+
+    _n_features_out_from = ("cluster_centers_", 0)
+    _expected_failed_checks = RANDOM_ROW_DRAWS
 
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
                  random_state=None, algorithm="lloyd"):

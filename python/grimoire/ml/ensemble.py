@@ -20,6 +20,7 @@ import numpy as np
 
 from .. import _core
 from .base import (
+    RANDOM_ROW_DRAWS,
     BaseEstimator,
     ProbabilisticClassifierMixin,
     RegressorMixin,
@@ -151,6 +152,8 @@ class RandomForestClassifier(ProbabilisticClassifierMixin, BaseForest):
 
     _tree_class = DecisionTreeClassifier
 
+    _expected_failed_checks = RANDOM_ROW_DRAWS
+
     def __init__(self, n_estimators=100, criterion="gini", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, max_features="sqrt", max_leaf_nodes=None, min_impurity_decrease=0.0,
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None, max_samples=None,
@@ -195,6 +198,8 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
     """Random forest of CART regression trees; predicts the mean of the trees' predictions."""
 
     _tree_class = DecisionTreeRegressor
+
+    _expected_failed_checks = RANDOM_ROW_DRAWS
 
     def __init__(self, n_estimators=100, criterion="squared_error", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, max_features=1.0, max_leaf_nodes=None, min_impurity_decrease=0.0,
