@@ -7,11 +7,30 @@ primer; ``grimoire info`` says what this build can do.
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import _core
 from ._info import info
 from ._matmul import matmul
 from ._version import __version__
 from .autograd import Tensor, enable_grad, manual_seed, no_grad
+
+
+def from_dlpack(x: object) -> Tensor:
+    """A :class:`Tensor` over the memory of any array that exports DLPack (a PyTorch tensor,
+    JAX, CuPy, NumPy): no copy, writes through either are seen by the other (as
+    ``torch.from_dlpack``). Host arrays give NumPy storage; CUDA arrays give CuPy storage."""
+    from .kernels._device import device_of
+
+    if not hasattr(x, "__dlpack__"):
+        raise TypeError(f"from_dlpack needs an object with __dlpack__, got {type(x).__name__}")
+    if device_of(x) == "cpu":
+        data = np.from_dlpack(x)
+    else:
+        import cupy
+
+        data = cupy.from_dlpack(x)
+    return Tensor._make(data, (), None)
 
 
 def set_num_threads(n: int | None) -> None:
@@ -34,6 +53,6 @@ def get_num_threads() -> int:
 
 
 __all__ = [
-    "info", "matmul", "Tensor", "no_grad", "enable_grad", "manual_seed", "set_num_threads", "get_num_threads",
-    "__version__",
+    "info", "matmul", "Tensor", "from_dlpack", "no_grad", "enable_grad", "manual_seed", "set_num_threads",
+    "get_num_threads", "__version__",
 ]

@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import torch
     except ImportError:
-        raise SystemExit("grimoire bench attention needs torch (pip install 'grimoire[bench]')") from None
+        raise SystemExit("grimoire bench attention needs torch (pip install 'ml-grimoire[bench]')") from None
     threads = get_num_threads()
     torch.set_num_threads(threads)
     rng = np.random.default_rng(0)

@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        raise SystemExit("grimoire bench ml needs scikit-learn (pip install grimoire[bench])") from None
+        raise SystemExit("grimoire bench ml needs scikit-learn (pip install 'ml-grimoire[bench]')") from None
     from sklearn import cluster, decomposition, ensemble, linear_model
 
     from .. import ml

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 
 
 def attention(
@@ -60,7 +60,8 @@ def attention(
     zero gradients. The decode step (``q_len == 1``) splits a long cache into key ranges whose
     partial softmaxes merge by log-sum-exp, so a few heads still use every thread.
     """
-    return _core.attention_forward(q, k, v, bool(causal), _scale(scale), mask)
+    where = backend(q=q, k=k, v=v, mask=mask)
+    return where.attention_forward(q, k, v, bool(causal), _scale(scale), mask)
 
 
 def attention_backward(
@@ -89,7 +90,8 @@ def attention_backward(
     gradient. Deterministic: no atomics, every element is summed in a fixed order, and the
     result does not depend on the thread count.
     """
-    return _core.attention_backward(grad_out, q, k, v, out, lse, bool(causal), _scale(scale), mask)
+    where = backend(grad_out=grad_out, q=q, k=k, v=v, out=out, lse=lse, mask=mask)
+    return where.attention_backward(grad_out, q, k, v, out, lse, bool(causal), _scale(scale), mask)
 
 
 def _scale(scale: float | None) -> float | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
+from ._device import backend
 
 IntPair = int | tuple[int, int]
 
@@ -78,7 +79,8 @@ def conv2d(
     -------
     y : (N, C_out, OH, OW) float32, ``OH = (H + 2 ph - dh (KH - 1) - 1) // sh + 1`` (likewise OW)
     """
-    return _core.conv2d(x, w, b, _pair(stride, "stride"), _pair(padding, "padding"),
+    where = backend(x=x, w=w, b=b)
+    return where.conv2d(x, w, b, _pair(stride, "stride"), _pair(padding, "padding"),
                         _pair(dilation, "dilation"), _groups(groups))
 
 
@@ -113,7 +115,8 @@ def conv2d_backward(
     grad_b : (C_out,) or None
     """
     nx, nw, nb = _needs(needs_input_grad)
-    return tuple(_core.conv2d_backward(grad_out, x, w, _pair(stride, "stride"), _pair(padding, "padding"),
+    where = backend(grad_out=grad_out, x=x, w=w)
+    return tuple(where.conv2d_backward(grad_out, x, w, _pair(stride, "stride"), _pair(padding, "padding"),
                                        _pair(dilation, "dilation"), _groups(groups), nx, nw, nb))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 
 
 def layer_norm(x: np.ndarray, weight: np.ndarray | None = None, bias: np.ndarray | None = None,
@@ -31,7 +31,8 @@ def layer_norm(x: np.ndarray, weight: np.ndarray | None = None, bias: np.ndarray
     -------
     y : (..., D); mean : (...,); rstd : (...,) = 1 / sqrt(var + eps), as the backward needs them.
     """
-    return _core.layer_norm(x, weight, bias, float(eps), out)
+    where = backend(x=x, weight=weight, bias=bias, out=out)
+    return where.layer_norm(x, weight, bias, float(eps), out)
 
 
 def layer_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | None,
@@ -45,7 +46,8 @@ def layer_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | 
     Returns (grad_x (..., D), grad_weight (D,), grad_bias (D,)); the column sums run over a
     fixed row partition, so they do not depend on the number of threads.
     """
-    return _core.layer_norm_backward(grad_y, x, weight, mean, rstd)
+    where = backend(grad_y=grad_y, x=x, weight=weight, mean=mean, rstd=rstd)
+    return where.layer_norm_backward(grad_y, x, weight, mean, rstd)
 
 
 def rms_norm(x: np.ndarray, weight: np.ndarray | None = None, eps: float = 1e-6, *,
@@ -54,7 +56,8 @@ def rms_norm(x: np.ndarray, weight: np.ndarray | None = None, eps: float = 1e-6,
 
     Shapes as :func:`layer_norm`; returns (y (..., D), rstd (...,)).
     """
-    return _core.rms_norm(x, weight, float(eps), out)
+    where = backend(x=x, weight=weight, out=out)
+    return where.rms_norm(x, weight, float(eps), out)
 
 
 def rms_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | None,
@@ -64,7 +67,8 @@ def rms_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | No
 
     Returns (grad_x (..., D), grad_weight (D,)).
     """
-    return _core.rms_norm_backward(grad_y, x, weight, rstd)
+    where = backend(grad_y=grad_y, x=x, weight=weight, rstd=rstd)
+    return where.rms_norm_backward(grad_y, x, weight, rstd)
 
 
 def batch_norm(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
@@ -86,7 +90,8 @@ def batch_norm(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None
     y : like x; save_mean (C,) and save_rstd (C,) = 1 / sqrt(var + eps): the statistics used,
     for :func:`batch_norm_backward`.
     """
-    return _core.batch_norm(x, weight, bias, running_mean, running_var, bool(training), float(momentum),
+    where = backend(x=x, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    return where.batch_norm(x, weight, bias, running_mean, running_var, bool(training), float(momentum),
                             float(eps))
 
 
@@ -99,4 +104,5 @@ def batch_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | 
     per channel; inference: ``grad_x = w * rstd * dy``. ``grad_weight = sum(dy * xhat)``,
     ``grad_bias = sum(dy)``. Returns (grad_x, grad_weight (C,), grad_bias (C,)).
     """
-    return _core.batch_norm_backward(grad_y, x, weight, save_mean, save_rstd, bool(training))
+    where = backend(grad_y=grad_y, x=x, weight=weight, save_mean=save_mean, save_rstd=save_rstd)
+    return where.batch_norm_backward(grad_y, x, weight, save_mean, save_rstd, bool(training))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
+from ._device import backend
 
 
 def adam_step(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, *, step: int, lr: float,
@@ -24,7 +25,8 @@ def adam_step(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray,
     ``max_v = max(max_v, v_t)`` (pass zeros at the start) and divides by its root instead.
     param, m, v (and max_v) are updated in place.
     """
-    _core.adam_step(param, grad, m, v, int(step), float(lr), float(beta1), float(beta2), float(eps),
+    where = backend(param=param, grad=grad, m=m, v=v, max_v=max_v)
+    where.adam_step(param, grad, m, v, int(step), float(lr), float(beta1), float(beta2), float(eps),
                     float(weight_decay), bool(decoupled), bool(amsgrad), max_v)
 
 
@@ -37,7 +39,8 @@ def sgd_step(param: np.ndarray, grad: np.ndarray, momentum_buf: np.ndarray | Non
     and ``b = momentum * b + (1 - dampening) * g`` after; ``d = g + momentum * b`` (nesterov) or
     ``b``; without momentum ``d = g`` and ``momentum_buf`` may be None. Updates in place.
     """
-    _core.sgd_step(param, grad, momentum_buf, float(lr), float(momentum), float(dampening), bool(nesterov),
+    where = backend(param=param, grad=grad, momentum_buf=momentum_buf)
+    where.sgd_step(param, grad, momentum_buf, float(lr), float(momentum), float(dampening), bool(nesterov),
                    float(weight_decay), bool(first_step))
 
 

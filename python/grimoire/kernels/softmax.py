@@ -8,28 +8,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
     """``p(z_i) = exp(z_i) / sum_j exp(z_j)`` over the last axis of a float32 C-contiguous array
     (any leading shape), computed as ``exp(z_i - max z) / sum_j exp(z_j - max z)``."""
-    return _core.softmax(x)
+    where = backend(x=x)
+    return where.softmax(x)
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:
     """``log softmax(z)_i = (z_i - max z) - log sum_j exp(z_j - max z)`` over the last axis."""
-    return _core.log_softmax(x)
+    where = backend(x=x)
+    return where.log_softmax(x)
 
 
 def softmax_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Gradient of :func:`softmax` from its output y: ``grad_x = y * (grad_y - sum(grad_y * y))``."""
-    return _core.softmax_backward(grad_y, y)
+    where = backend(grad_y=grad_y, y=y)
+    return where.softmax_backward(grad_y, y)
 
 
 def log_softmax_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Gradient of :func:`log_softmax` from its output y: ``grad_x = grad_y - exp(y) * sum(grad_y)``."""
-    return _core.log_softmax_backward(grad_y, y)
+    where = backend(grad_y=grad_y, y=y)
+    return where.log_softmax_backward(grad_y, y)
 
 
 def cross_entropy(logits: np.ndarray, targets: np.ndarray, *, reduction: str = "mean",
@@ -45,5 +49,6 @@ def cross_entropy(logits: np.ndarray, targets: np.ndarray, *, reduction: str = "
     otherwise (for "none": the gradient of the sum), computed in the same pass as the loss: the
     exponentials are written once into the gradient buffer and rescaled there.
     """
-    return _core.cross_entropy(logits, targets, reduction, int(ignore_index), float(label_smoothing),
+    where = backend(logits=logits, targets=targets)
+    return where.cross_entropy(logits, targets, reduction, int(ignore_index), float(label_smoothing),
                                bool(return_grad))
