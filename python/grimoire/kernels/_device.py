@@ -12,7 +12,9 @@ arrays on the same device. Arrays of one call on different devices are refused w
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +23,7 @@ from .. import _core
 _DLPACK_CUDA = (2, 13)  # kDLCUDA, kDLCUDAManaged
 
 
-def device_of(x) -> str:
+def device_of(x: object) -> str:
     """``"cpu"`` or ``"cuda:N"`` for an array argument (``"cuda"`` for a CUDA array that does not
     say its device: it is taken to be on the current one). Any object that is not a CUDA array
     is taken as a host object; the CPU bindings then say what they refuse."""
@@ -41,7 +43,7 @@ def device_of(x) -> str:
     return "cpu"
 
 
-def backend(**arrays) -> ModuleType | _HostCall:
+def backend(**arrays: object) -> ModuleType | _HostCall:
     """The module whose kernel to call for these arrays (``None`` values are ignored):
     ``grimoire._core`` when all are on the host, ``grimoire._cuda`` when all are on the current
     CUDA device; ``ValueError`` naming the arguments when they are on different devices.
@@ -68,7 +70,7 @@ def backend(**arrays) -> ModuleType | _HostCall:
     return _cuda_for(device)
 
 
-def host_array(x, name: str) -> np.ndarray:
+def host_array(x: object, name: str) -> np.ndarray:
     """A host array argument as a NumPy array over the same memory (no copy): an ndarray as it
     is; an object exporting DLPack on the CPU (a PyTorch CPU tensor, JAX, CuPy's host arrays)
     through ``numpy.from_dlpack``; an object exporting the buffer protocol (array.array,
@@ -102,13 +104,13 @@ class _HostCall:
     def __init__(self, views: dict[int, np.ndarray]):
         self._views = views
 
-    def __getattr__(self, kernel: str):
+    def __getattr__(self, kernel: str) -> Callable[..., Any]:
         fn = getattr(_core, kernel)
         if not self._views:
             return fn
         views = self._views
 
-        def call(*args, **kwargs):
+        def call(*args: object, **kwargs: object) -> object:
             args = tuple(views.get(id(a), a) for a in args)
             kwargs = {k: views.get(id(v), v) for k, v in kwargs.items()}
             return fn(*args, **kwargs)

@@ -21,6 +21,7 @@ differ: they become +-max).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .. import _core
 
@@ -33,7 +34,8 @@ def _fmt(fmt: str, name: str = "fmt") -> str:
     return fmt
 
 
-def _channel_params(values, dtype, name: str, axis: int | None) -> np.ndarray:
+def _channel_params(values: float | np.ndarray | None, dtype: DTypeLike, name: str,
+                    axis: int | None) -> np.ndarray:
     """scale / zero_point as a 1-D array: a scalar for axis=None, an array per channel."""
     if axis is None:
         if np.ndim(values) != 0:
@@ -50,8 +52,8 @@ def quantize_int8(
     *,
     symmetric: bool = True,
     axis: int | None = None,
-    scale=None,
-    zero_point=None,
+    scale: float | np.ndarray | None = None,
+    zero_point: int | np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.float32 | np.ndarray, np.int32 | np.ndarray]:
     """Quantise float32 to int8: ``q = clamp(round_half_even(x / scale + zero_point), qmin, qmax)``.
 
@@ -88,7 +90,8 @@ def quantize_int8(
     return q, s, z
 
 
-def dequantize_int8(q: np.ndarray, scale, zero_point, axis: int | None = None) -> np.ndarray:
+def dequantize_int8(q: np.ndarray, scale: float | np.ndarray, zero_point: int | np.ndarray,
+                    axis: int | None = None) -> np.ndarray:
     """Back to float32: ``x = (q - zero_point) * scale`` (per tensor, or per index along ``axis``).
 
     ``q`` is an int8 array (C-contiguous); ``scale``/``zero_point`` as returned by
