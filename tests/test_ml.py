@@ -258,3 +258,12 @@ def test_gradient_boosting_verbose_shows_progress_only_when_asked(capsys):
     err = capsys.readouterr().err
     assert "GradientBoostingClassifier" in err and "train_loss" in err
     np.testing.assert_array_equal(quiet.predict_proba(X), loud.predict_proba(X))
+
+
+def test_kmeans_verbose_shows_progress_only_when_asked(capsys):
+    X = np.random.default_rng(1).normal(size=(300, 3))
+    quiet = ml.KMeans(n_clusters=3, n_init=3, random_state=0).fit(X)
+    assert capsys.readouterr().err == ""
+    loud = ml.KMeans(n_clusters=3, n_init=3, random_state=0, verbose=1).fit(X)
+    assert "KMeans" in capsys.readouterr().err
+    np.testing.assert_array_equal(quiet.labels_, loud.labels_)
