@@ -142,7 +142,8 @@ class KMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
                 raise ValueError(f"init should be of shape {(self.n_clusters, X.shape[1])}, got {init.shape}")
         best = None
         # verbose: a tqdm bar over the initialisations with the best inertia (stderr); silent by default.
-        runs = tqdm(range(n_init), desc="KMeans", disable=not self.verbose, leave=False)
+        # (no tqdm object when silent: even disabled, it starts its monitor thread)
+        runs = tqdm(range(n_init), desc="KMeans", leave=False) if self.verbose else range(n_init)
         for _ in runs:
             if isinstance(self.init, str) and self.init == "k-means++":
                 centers, _ = kmeans_plusplus(Xc, self.n_clusters, sample_weight=w, x_sqnorm=x_sq,

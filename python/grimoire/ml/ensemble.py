@@ -312,8 +312,9 @@ class BaseGradientBoosting(BaseEstimator):
         w_core = None if sample_weight is None else w  # unweighted: the core skips the multiply
         threads = _core.get_num_threads()
         # verbose: a tqdm bar over the stages with the training loss (stderr); silent by default.
-        stages = tqdm(range(int(self.n_estimators)), desc=type(self).__name__, disable=not self.verbose,
-                      leave=False)
+        # (no tqdm object when silent: even disabled, it starts its monitor thread)
+        rounds = range(int(self.n_estimators))
+        stages = tqdm(rounds, desc=type(self).__name__, leave=False) if self.verbose else rounds
         for _ in stages:
             g, h = self._grad_hess(y, raw)
             sub = None if n_sub >= n else np.sort(rng.choice(n, n_sub, replace=False)).astype(np.int64)
