@@ -30,7 +30,9 @@ ARCHS = ("sm_80", "sm_90a")
 
 # kernel-name pattern -> SASS opcode pattern it must contain, per architecture ("*": every one).
 # HMMA: fp16/bf16 mma.sync; IMMA: int8 mma; HGMMA: Hopper wgmma; QMMA: FP8 mma (sm_89+).
-TENSOR_CORE_KERNELS: dict[str, dict[str, str]] = {}
+TENSOR_CORE_KERNELS: dict[str, dict[str, str]] = {
+    r"attention_(fwd|bwd_dq|bwd_dkdv)_mma<": {"*": r"\bHMMA\.16816\.F32"},
+}
 
 # Kernels allowed to touch local memory, each with the reason (none so far).
 SPILL_ALLOWED: dict[str, str] = {}

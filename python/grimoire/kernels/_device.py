@@ -70,6 +70,11 @@ def backend(**arrays: object) -> ModuleType | _HostCall:
     return _cuda_for(device)
 
 
+def runs_on_cuda(module: ModuleType | _HostCall) -> bool:
+    """Whether a module :func:`backend` returned runs on the GPU (``_cuda``), not the CPU core."""
+    return module is not _core and not isinstance(module, _HostCall)
+
+
 def host_array(x: object, name: str) -> np.ndarray:
     """A host array argument as a NumPy array over the same memory (no copy): an ndarray as it
     is; an object exporting DLPack on the CPU (a PyTorch CPU tensor, JAX, CuPy's host arrays)
