@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
-from ._device import backend
+from ._device import backend, runs_on_cuda
 
 _FP8_FORMATS = ("e4m3", "e5m2")
 
@@ -89,7 +88,7 @@ def quantize_int8(
     if (scale is None) != (zero_point is None):
         raise ValueError("scale and zero_point must be given together (or neither, to compute them from x)")
     module = backend(x=x)
-    on_device = module is not _core
+    on_device = runs_on_cuda(module)
     if scale is not None:
         scale = _channel_params(scale, np.float32, "scale", axis, on_device)
         zero_point = _channel_params(zero_point, np.int32, "zero_point", axis, on_device)
@@ -109,7 +108,7 @@ def dequantize_int8(q: np.ndarray, scale, zero_point, axis: int | None = None) -
     :func:`quantize_int8` (scalars for axis=None, float32 / int32 arrays otherwise). Matches
     ``torch.dequantize``.
     """
-    on_device = backend(q=q) is not _core
+    on_device = runs_on_cuda(backend(q=q))
     scale = _channel_params(scale, np.float32, "scale", axis, on_device)
     zero_point = _channel_params(zero_point, np.int32, "zero_point", axis, on_device)
     return backend(q=q, scale=scale, zero_point=zero_point).dequantize_int8(q, scale, zero_point, axis)

@@ -5,7 +5,7 @@ Environments follow Gymnasium's ``Env`` API (``reset(seed=)``, ``step`` returnin
 agent here also runs on Gymnasium's own environments (FrozenLake, Taxi, CliffWalking, ...), and
 Gymnasium's ``check_env`` is the test. ``gymnasium.make("grimoire/GridWorld-v0")`` works once
 ``grimoire.rl`` is imported. Needs the ``gymnasium`` package (``pip install
-"grimoire[tour]"``).
+"ml-grimoire[tour]"``).
 """
 
 from __future__ import annotations
