@@ -36,8 +36,10 @@ def make_vec_env(env, n_envs: int = 1, seed: int | None = None) -> gym.vector.Ve
     same_step = gym.vector.AutoresetMode.SAME_STEP
     if isinstance(env, gym.vector.VectorEnv):
         if env.metadata.get("autoreset_mode") != same_step:
-            raise ValueError("env: a vector env must be made with autoreset_mode=AutoresetMode.SAME_STEP "
-                             f"(got {env.metadata.get('autoreset_mode')})")
+            raise ValueError(
+                "env: a vector env must be made with autoreset_mode=AutoresetMode.SAME_STEP "
+                f"(got {env.metadata.get('autoreset_mode')})"
+            )
         return env
     if isinstance(env, str):
         if env not in gym.registry:
@@ -45,11 +47,14 @@ def make_vec_env(env, n_envs: int = 1, seed: int | None = None) -> gym.vector.Ve
         fns = [lambda: gym.make(env) for _ in range(n_envs)]
     elif isinstance(env, gym.Env):
         if n_envs > 1 and env.spec is None:
-            raise ValueError("n_envs > 1 needs env as an id or a registered environment (this one has no spec)")
+            raise ValueError(
+                "n_envs > 1 needs env as an id or a registered environment (this one has no spec)"
+            )
         fns = [lambda: env] + [lambda: gym.make(env.spec) for _ in range(n_envs - 1)]
     else:
-        raise TypeError(f"env must be a Gymnasium environment id, gymnasium.Env or VectorEnv, got "
-                        f"{type(env).__name__}")
+        raise TypeError(
+            f"env must be a Gymnasium environment id, gymnasium.Env or VectorEnv, got {type(env).__name__}"
+        )
     vec = gym.vector.SyncVectorEnv(fns, autoreset_mode=same_step)
     vec.reset(seed=seed)
     return vec
@@ -58,16 +63,25 @@ def make_vec_env(env, n_envs: int = 1, seed: int | None = None) -> gym.vector.Ve
 def _space_to_json(space: spaces.Space) -> dict:
     if isinstance(space, spaces.Discrete):
         return {"type": "Discrete", "n": int(space.n)}
-    return {"type": "Box", "shape": list(space.shape), "dtype": str(space.dtype),
-            "low": space.low.astype(float).ravel().tolist(), "high": space.high.astype(float).ravel().tolist()}
+    return {
+        "type": "Box",
+        "shape": list(space.shape),
+        "dtype": str(space.dtype),
+        "low": space.low.astype(float).ravel().tolist(),
+        "high": space.high.astype(float).ravel().tolist(),
+    }
 
 
 def _space_from_json(d: dict) -> spaces.Space:
     if d["type"] == "Discrete":
         return spaces.Discrete(d["n"])
     shape = tuple(d["shape"])
-    return spaces.Box(np.array(d["low"]).reshape(shape), np.array(d["high"]).reshape(shape),
-                      shape=shape, dtype=np.dtype(d["dtype"]))
+    return spaces.Box(
+        np.array(d["low"]).reshape(shape),
+        np.array(d["high"]).reshape(shape),
+        shape=shape,
+        dtype=np.dtype(d["dtype"]),
+    )
 
 
 class RunningMeanStd:
@@ -86,7 +100,9 @@ class RunningMeanStd:
         self.count = total
 
     def normalize(self, x: np.ndarray) -> np.ndarray:
-        return np.clip((x - self.mean) / np.sqrt(self.var + self.eps), -self.clip, self.clip).astype(np.float32)
+        return np.clip((x - self.mean) / np.sqrt(self.var + self.eps), -self.clip, self.clip).astype(
+            np.float32
+        )
 
 
 # ------------------------------------------------------------------------------------ the base
@@ -102,8 +118,17 @@ class BaseAlgorithm:
     _hyper: tuple[str, ...] = ()
     _discrete_only = False
 
-    def __init__(self, policy: str, env, *, n_envs: int, seed: int | None, normalize_obs: bool,
-                 policy_kwargs: dict | None, verbose: int):
+    def __init__(
+        self,
+        policy: str,
+        env,
+        *,
+        n_envs: int,
+        seed: int | None,
+        normalize_obs: bool,
+        policy_kwargs: dict | None,
+        verbose: int,
+    ):
         if policy != "MlpPolicy":
             raise ValueError(f"policy must be 'MlpPolicy', got {policy!r}")
         if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
@@ -176,8 +201,12 @@ class BaseAlgorithm:
         return np.clip(actions.reshape(shape), self.action_space.low, self.action_space.high)
 
     # ---------------------------------------------------------------- the public API
-    def learn(self, total_timesteps: int, callback: Callback | list[Callback] | None = None,
-              progress_bar: bool = False) -> BaseAlgorithm:
+    def learn(
+        self,
+        total_timesteps: int,
+        callback: Callback | list[Callback] | None = None,
+        progress_bar: bool = False,
+    ) -> BaseAlgorithm:
         """Train for ``total_timesteps`` environment steps (counted over all parallel envs).
         ``callback(model)`` runs after every vector step; returning False stops training."""
         if not isinstance(total_timesteps, (int, np.integer)) or total_timesteps < 1:
@@ -212,8 +241,9 @@ class BaseAlgorithm:
     def _policy_actions(self, x: np.ndarray, deterministic: bool) -> np.ndarray:
         raise NotImplementedError
 
-    def predict(self, observation, state=None, episode_start=None,
-                deterministic: bool = False) -> tuple[np.ndarray, None]:
+    def predict(
+        self, observation, state=None, episode_start=None, deterministic: bool = False
+    ) -> tuple[np.ndarray, None]:
         """The action for one observation (``observation_space.shape``) or a batch (B, ...):
         ``(action, None)``, as Stable-Baselines3 (the None is the recurrent state it has not)."""
         obs = np.asarray(observation, dtype=np.float32)
@@ -229,14 +259,20 @@ class BaseAlgorithm:
     def save(self, path: str | os.PathLike) -> None:
         """One safetensors file: weights and observation statistics as tensors, the algorithm,
         hyper-parameters and spaces as JSON metadata; written atomically."""
-        tensors = {f"{name}.{k}": v for name, mod in self._networks().items() for k, v in mod.state_dict().items()}
+        tensors = {
+            f"{name}.{k}": v for name, mod in self._networks().items() for k, v in mod.state_dict().items()
+        }
         if self.obs_rms is not None:
             tensors["obs_rms.mean"], tensors["obs_rms.var"] = self.obs_rms.mean, self.obs_rms.var
         config = {
-            "algorithm": type(self).__name__, "seed": self.seed, "normalize_obs": self.normalize_obs,
-            "policy_kwargs": self.policy_kwargs, "hyperparameters": {k: getattr(self, k) for k in self._hyper},
+            "algorithm": type(self).__name__,
+            "seed": self.seed,
+            "normalize_obs": self.normalize_obs,
+            "policy_kwargs": self.policy_kwargs,
+            "hyperparameters": {k: getattr(self, k) for k in self._hyper},
             "observation_space": _space_to_json(self.observation_space),
-            "action_space": _space_to_json(self.action_space), "num_timesteps": self.num_timesteps,
+            "action_space": _space_to_json(self.action_space),
+            "num_timesteps": self.num_timesteps,
             "obs_rms_count": None if self.obs_rms is None else self.obs_rms.count,
         }
         nn.save_safetensors(tensors, path, metadata={"format": FORMAT, "config": json.dumps(config)})
@@ -249,21 +285,32 @@ class BaseAlgorithm:
         with safe_open(os.fspath(path), framework="numpy") as f:
             meta = f.metadata() or {}
         if meta.get("format") != FORMAT:
-            raise ValueError(f"path: {os.fspath(path)!r} is not a grimoire.rl model (format {meta.get('format')!r})")
+            raise ValueError(
+                f"path: {os.fspath(path)!r} is not a grimoire.rl model (format {meta.get('format')!r})"
+            )
         config = json.loads(meta["config"])
         if config["algorithm"] != cls.__name__:
             raise ValueError(f"path holds a {config['algorithm']} model, not a {cls.__name__}")
         model = cls.__new__(cls)
-        BaseAlgorithm.__init__(model, "MlpPolicy", None, n_envs=1, seed=config["seed"],
-                               normalize_obs=config["normalize_obs"], policy_kwargs=config["policy_kwargs"],
-                               verbose=0)
+        BaseAlgorithm.__init__(
+            model,
+            "MlpPolicy",
+            None,
+            n_envs=1,
+            seed=config["seed"],
+            normalize_obs=config["normalize_obs"],
+            policy_kwargs=config["policy_kwargs"],
+            verbose=0,
+        )
         for k, v in config["hyperparameters"].items():
             setattr(model, k, v)
-        model._set_spaces(_space_from_json(config["observation_space"]), _space_from_json(config["action_space"]))
+        model._set_spaces(
+            _space_from_json(config["observation_space"]), _space_from_json(config["action_space"])
+        )
         tensors = nn.load_safetensors(path)
         for name, mod in model._networks().items():
             prefix = name + "."
-            mod.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+            mod.load_state_dict({k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
         if model.obs_rms is not None:
             model.obs_rms.mean, model.obs_rms.var = tensors["obs_rms.mean"], tensors["obs_rms.var"]
             model.obs_rms.count = config["obs_rms_count"]
@@ -274,16 +321,26 @@ class BaseAlgorithm:
 
     def set_env(self, env) -> None:
         vec = make_vec_env(env, self.n_envs if not isinstance(env, gym.vector.VectorEnv) else 1, self.seed)
-        if vec.single_observation_space.shape != self.observation_space.shape or \
-                vec.single_action_space != self.action_space:
-            raise ValueError(f"env: its spaces {vec.single_observation_space}, {vec.single_action_space} "
-                             f"differ from the model's {self.observation_space}, {self.action_space}")
+        if (
+            vec.single_observation_space.shape != self.observation_space.shape
+            or vec.single_action_space != self.action_space
+        ):
+            raise ValueError(
+                f"env: its spaces {vec.single_observation_space}, {vec.single_action_space} "
+                f"differ from the model's {self.observation_space}, {self.action_space}"
+            )
         self.env, self.n_envs = vec, vec.num_envs
 
 
 # ------------------------------------------------------------------------------- evaluation
-def evaluate_policy(model, env, n_eval_episodes: int = 10, deterministic: bool = True,
-                    seed: int | None = None, return_episode_rewards: bool = False):
+def evaluate_policy(
+    model,
+    env,
+    n_eval_episodes: int = 10,
+    deterministic: bool = True,
+    seed: int | None = None,
+    return_episode_rewards: bool = False,
+):
     """Run ``n_eval_episodes`` full episodes with ``model.predict``: ``(mean, std)`` of their
     returns, or the lists ``(returns, lengths)`` with ``return_episode_rewards``.
 
@@ -318,8 +375,14 @@ class EvalCallback:
     once the mean reaches ``reward_threshold`` (Stable-Baselines3's EvalCallback with
     StopTrainingOnRewardThreshold)."""
 
-    def __init__(self, eval_env, eval_freq: int = 10_000, n_eval_episodes: int = 20,
-                 reward_threshold: float | None = None, seed: int | None = 0):
+    def __init__(
+        self,
+        eval_env,
+        eval_freq: int = 10_000,
+        n_eval_episodes: int = 20,
+        reward_threshold: float | None = None,
+        seed: int | None = 0,
+    ):
         if eval_freq < 1:
             raise ValueError(f"eval_freq must be >= 1, got {eval_freq}")
         self.eval_env, self.eval_freq, self.n_eval_episodes = eval_env, eval_freq, n_eval_episodes

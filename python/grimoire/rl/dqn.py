@@ -59,18 +59,48 @@ class DQN(BaseAlgorithm):
     moved by Polyak averaging with ``tau`` < 1).
     """
 
-    _hyper = ("learning_rate", "buffer_size", "learning_starts", "batch_size", "tau", "gamma", "train_freq",
-              "gradient_steps", "target_update_interval", "exploration_fraction", "exploration_initial_eps",
-              "exploration_final_eps", "max_grad_norm", "double_q")
+    _hyper = (
+        "learning_rate",
+        "buffer_size",
+        "learning_starts",
+        "batch_size",
+        "tau",
+        "gamma",
+        "train_freq",
+        "gradient_steps",
+        "target_update_interval",
+        "exploration_fraction",
+        "exploration_initial_eps",
+        "exploration_final_eps",
+        "max_grad_norm",
+        "double_q",
+    )
     _discrete_only = True
 
-    def __init__(self, policy: str, env, learning_rate: float = 1e-4, buffer_size: int = 1_000_000,
-                 learning_starts: int = 100, batch_size: int = 32, tau: float = 1.0, gamma: float = 0.99,
-                 train_freq: int = 4, gradient_steps: int = 1, target_update_interval: int = 10_000,
-                 exploration_fraction: float = 0.1, exploration_initial_eps: float = 1.0,
-                 exploration_final_eps: float = 0.05, max_grad_norm: float | None = 10.0,
-                 double_q: bool = True, n_envs: int = 1, normalize_obs: bool = False,
-                 policy_kwargs: dict | None = None, seed: int | None = None, verbose: int = 0):
+    def __init__(
+        self,
+        policy: str,
+        env,
+        learning_rate: float = 1e-4,
+        buffer_size: int = 1_000_000,
+        learning_starts: int = 100,
+        batch_size: int = 32,
+        tau: float = 1.0,
+        gamma: float = 0.99,
+        train_freq: int = 4,
+        gradient_steps: int = 1,
+        target_update_interval: int = 10_000,
+        exploration_fraction: float = 0.1,
+        exploration_initial_eps: float = 1.0,
+        exploration_final_eps: float = 0.05,
+        max_grad_norm: float | None = 10.0,
+        double_q: bool = True,
+        n_envs: int = 1,
+        normalize_obs: bool = False,
+        policy_kwargs: dict | None = None,
+        seed: int | None = None,
+        verbose: int = 0,
+    ):
         if not learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
         self.learning_rate = float(learning_rate)
@@ -89,8 +119,15 @@ class DQN(BaseAlgorithm):
         if max_grad_norm is not None and not max_grad_norm > 0:
             raise ValueError(f"max_grad_norm must be > 0 or None, got {max_grad_norm!r}")
         self.max_grad_norm, self.double_q = max_grad_norm, bool(double_q)
-        super().__init__(policy, env, n_envs=n_envs, seed=seed, normalize_obs=normalize_obs,
-                         policy_kwargs=policy_kwargs, verbose=verbose)
+        super().__init__(
+            policy,
+            env,
+            n_envs=n_envs,
+            seed=seed,
+            normalize_obs=normalize_obs,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+        )
 
     def _build(self) -> None:
         try:
@@ -163,7 +200,9 @@ class DQN(BaseAlgorithm):
             if self.obs_rms is not None:
                 obs, next_obs = self.obs_rms.normalize(obs), self.obs_rms.normalize(next_obs)
             next_online = self.q_net.q_values(next_obs) if self.double_q else None
-            targets = dqn_target(rewards, self.q_net_target.q_values(next_obs), terminated, self.gamma, next_online)
+            targets = dqn_target(
+                rewards, self.q_net_target.q_values(next_obs), terminated, self.gamma, next_online
+            )
             loss = dqn_loss(self.q_net(Tensor(obs)), actions, targets)
             self.optimizer.zero_grad()
             loss.backward()

@@ -11,8 +11,15 @@ import numpy as np
 from ..autograd import Tensor
 
 
-def gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, terminated: np.ndarray,
-        truncated: np.ndarray, gamma: float, gae_lambda: float) -> tuple[np.ndarray, np.ndarray]:
+def gae(
+    rewards: np.ndarray,
+    values: np.ndarray,
+    next_values: np.ndarray,
+    terminated: np.ndarray,
+    truncated: np.ndarray,
+    gamma: float,
+    gae_lambda: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Generalised advantage estimation (Schulman et al. 2016), all arrays (T, N)::
 
         delta_t = r_t + gamma * (1 - terminated_t) * V(s'_t) - V(s_t)
@@ -25,13 +32,18 @@ def gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, termin
     lambda = 1 gives the Monte-Carlo return minus the baseline (REINFORCE), lambda = 0 the TD error.
     """
     rewards, values, next_values = (np.asarray(a, dtype=np.float32) for a in (rewards, values, next_values))
-    if not (rewards.shape == values.shape == next_values.shape == np.shape(terminated) == np.shape(truncated)):
-        raise ValueError("gae: rewards, values, next_values, terminated and truncated must share one "
-                         f"shape (T, N), got {rewards.shape}, {values.shape}, {next_values.shape}, "
-                         f"{np.shape(terminated)}, {np.shape(truncated)}")
+    if not (
+        rewards.shape == values.shape == next_values.shape == np.shape(terminated) == np.shape(truncated)
+    ):
+        raise ValueError(
+            "gae: rewards, values, next_values, terminated and truncated must share one "
+            f"shape (T, N), got {rewards.shape}, {values.shape}, {next_values.shape}, "
+            f"{np.shape(terminated)}, {np.shape(truncated)}"
+        )
     not_terminal = 1.0 - np.asarray(terminated, dtype=np.float32)
-    carry = (1.0 - np.maximum(np.asarray(terminated, np.float32), np.asarray(truncated, np.float32))) \
-        * np.float32(gamma * gae_lambda)
+    carry = (
+        1.0 - np.maximum(np.asarray(terminated, np.float32), np.asarray(truncated, np.float32))
+    ) * np.float32(gamma * gae_lambda)
     deltas = rewards + np.float32(gamma) * not_terminal * next_values - values
     advantages = np.empty_like(deltas)
     last = np.zeros(deltas.shape[1:], dtype=np.float32)
@@ -41,12 +53,13 @@ def gae(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray, termin
     return advantages, advantages + values
 
 
-def ppo_policy_loss(log_prob: Tensor, old_log_prob: np.ndarray, advantages: np.ndarray,
-                    clip_range: float) -> Tensor:
+def ppo_policy_loss(
+    log_prob: Tensor, old_log_prob: np.ndarray, advantages: np.ndarray, clip_range: float
+) -> Tensor:
     """The clipped surrogate, to minimise (B,) -> scalar::
 
-        ratio = exp(log pi(a|s) - log pi_old(a|s))
-        L     = -mean(min(ratio * A, clip(ratio, 1 - eps, 1 + eps) * A))
+    ratio = exp(log pi(a|s) - log pi_old(a|s))
+    L     = -mean(min(ratio * A, clip(ratio, 1 - eps, 1 + eps) * A))
     """
     ratio = (log_prob - Tensor(old_log_prob)).exp()
     adv = Tensor(advantages)
@@ -56,8 +69,12 @@ def ppo_policy_loss(log_prob: Tensor, old_log_prob: np.ndarray, advantages: np.n
     return -(clipped - (clipped - unclipped).relu()).mean()
 
 
-def value_loss(values: Tensor, returns: np.ndarray, old_values: np.ndarray | None = None,
-               clip_range_vf: float | None = None) -> Tensor:
+def value_loss(
+    values: Tensor,
+    returns: np.ndarray,
+    old_values: np.ndarray | None = None,
+    clip_range_vf: float | None = None,
+) -> Tensor:
     """Mean squared error to the returns, (B,) -> scalar: mean((V - R)^2). With ``clip_range_vf``
     the new value may move at most that far from the old one: V' = V_old + clip(V - V_old, -c, c)
     (Stable-Baselines3's form; the squared error of the clipped prediction)."""
@@ -79,8 +96,13 @@ def huber_loss(x: Tensor, target: np.ndarray, delta: float = 1.0) -> Tensor:
     return (quad * quad * 0.5 + (absd - quad) * delta).mean()
 
 
-def dqn_target(rewards: np.ndarray, next_q_target: np.ndarray, terminated: np.ndarray, gamma: float,
-               next_q_online: np.ndarray | None = None) -> np.ndarray:
+def dqn_target(
+    rewards: np.ndarray,
+    next_q_target: np.ndarray,
+    terminated: np.ndarray,
+    gamma: float,
+    next_q_online: np.ndarray | None = None,
+) -> np.ndarray:
     """The TD target y = r + gamma (1 - terminated) Q_target(s', a*), (B,) from next Q (B, A).
 
     DQN: a* = argmax_a Q_target(s', a). Double DQN (van Hasselt et al. 2016), when the online
@@ -90,7 +112,9 @@ def dqn_target(rewards: np.ndarray, next_q_target: np.ndarray, terminated: np.nd
     best = np.argmax(chooser, axis=1)
     next_value = np.take_along_axis(next_q_target, best[:, None], axis=1)[:, 0]
     not_terminal = 1.0 - np.asarray(terminated, dtype=np.float32)
-    return (np.asarray(rewards, np.float32) + np.float32(gamma) * not_terminal * next_value).astype(np.float32)
+    return (np.asarray(rewards, np.float32) + np.float32(gamma) * not_terminal * next_value).astype(
+        np.float32
+    )
 
 
 def dqn_loss(q_values: Tensor, actions: np.ndarray, targets: np.ndarray) -> Tensor:

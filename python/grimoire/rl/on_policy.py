@@ -43,13 +43,42 @@ def _in_range(name: str, value, low: float, high: float) -> float:
 class OnPolicyAlgorithm(BaseAlgorithm):
     """The rollout, GAE and the update loop; subclasses pick the policy loss and the optimizer."""
 
-    _hyper = ("learning_rate", "n_steps", "batch_size", "n_epochs", "gamma", "gae_lambda", "ent_coef",
-              "vf_coef", "max_grad_norm", "normalize_advantage", "anneal_lr")
+    _hyper = (
+        "learning_rate",
+        "n_steps",
+        "batch_size",
+        "n_epochs",
+        "gamma",
+        "gae_lambda",
+        "ent_coef",
+        "vf_coef",
+        "max_grad_norm",
+        "normalize_advantage",
+        "anneal_lr",
+    )
 
-    def __init__(self, policy: str, env, *, learning_rate: float, n_steps: int, batch_size: int | None,
-                 n_epochs: int, gamma: float, gae_lambda: float, ent_coef: float, vf_coef: float,
-                 max_grad_norm: float | None, normalize_advantage: bool, anneal_lr: bool, n_envs: int,
-                 normalize_obs: bool, policy_kwargs: dict | None, seed: int | None, verbose: int):
+    def __init__(
+        self,
+        policy: str,
+        env,
+        *,
+        learning_rate: float,
+        n_steps: int,
+        batch_size: int | None,
+        n_epochs: int,
+        gamma: float,
+        gae_lambda: float,
+        ent_coef: float,
+        vf_coef: float,
+        max_grad_norm: float | None,
+        normalize_advantage: bool,
+        anneal_lr: bool,
+        n_envs: int,
+        normalize_obs: bool,
+        policy_kwargs: dict | None,
+        seed: int | None,
+        verbose: int,
+    ):
         if not learning_rate > 0:
             raise ValueError(f"learning_rate must be > 0, got {learning_rate!r}")
         self.learning_rate = float(learning_rate)
@@ -63,13 +92,21 @@ class OnPolicyAlgorithm(BaseAlgorithm):
             raise ValueError(f"max_grad_norm must be > 0 or None, got {max_grad_norm!r}")
         self.max_grad_norm = max_grad_norm
         self.normalize_advantage, self.anneal_lr = bool(normalize_advantage), bool(anneal_lr)
-        super().__init__(policy, env, n_envs=n_envs, seed=seed, normalize_obs=normalize_obs,
-                         policy_kwargs=policy_kwargs, verbose=verbose)
+        super().__init__(
+            policy,
+            env,
+            n_envs=n_envs,
+            seed=seed,
+            normalize_obs=normalize_obs,
+            policy_kwargs=policy_kwargs,
+            verbose=verbose,
+        )
 
     def _build(self) -> None:
         try:
-            self.policy = ActorCriticPolicy(self.obs_dim, self.action_dim, self.discrete, seed=self.seed,
-                                            **self.policy_kwargs)
+            self.policy = ActorCriticPolicy(
+                self.obs_dim, self.action_dim, self.discrete, seed=self.seed, **self.policy_kwargs
+            )
         except TypeError as exc:
             raise TypeError(f"policy_kwargs: {exc}") from None
         self.optimizer = self._make_optimizer(list(self.policy.parameters()))
@@ -88,9 +125,13 @@ class OnPolicyAlgorithm(BaseAlgorithm):
         """``n_steps`` vector steps: the rollout as (T, N, ...) arrays with GAE's advantages and
         returns, the next observation, and whether a callback asked to stop."""
         T, N = self.n_steps, self.n_envs
-        buf = {"obs": np.zeros((T, N, self.obs_dim), np.float32),
-               "actions": np.zeros((T, N) if self.discrete else (T, N, self.action_dim),
-                                   np.int64 if self.discrete else np.float32)}
+        buf = {
+            "obs": np.zeros((T, N, self.obs_dim), np.float32),
+            "actions": np.zeros(
+                (T, N) if self.discrete else (T, N, self.action_dim),
+                np.int64 if self.discrete else np.float32,
+            ),
+        }
         for k in ("log_probs", "values", "rewards", "next_values"):
             buf[k] = np.zeros((T, N), np.float32)
         terminated, truncated = np.zeros((T, N), bool), np.zeros((T, N), bool)
@@ -99,7 +140,12 @@ class OnPolicyAlgorithm(BaseAlgorithm):
             x = self._prepare(obs, update=True)
             actions, log_probs, values = self.policy.act(x, self.rng)
             obs, rewards, term, trunc, info = self.env.step(self._env_action(actions))
-            buf["obs"][t], buf["actions"][t], buf["log_probs"][t], buf["values"][t] = x, actions, log_probs, values
+            buf["obs"][t], buf["actions"][t], buf["log_probs"][t], buf["values"][t] = (
+                x,
+                actions,
+                log_probs,
+                values,
+            )
             buf["rewards"][t], terminated[t], truncated[t] = rewards, term, trunc
             cut = np.flatnonzero(trunc & ~term)
             if cut.size:  # a time limit, not an ending: bootstrap from the final observation
@@ -111,8 +157,15 @@ class OnPolicyAlgorithm(BaseAlgorithm):
         ends = terminated | truncated
         following = np.concatenate([buf["values"][1:], last[None]], axis=0)
         buf["next_values"] = np.where(ends, buf["next_values"], following)
-        buf["advantages"], buf["returns"] = gae(buf["rewards"], buf["values"], buf["next_values"],
-                                                terminated, truncated, self.gamma, self.gae_lambda)
+        buf["advantages"], buf["returns"] = gae(
+            buf["rewards"],
+            buf["values"],
+            buf["next_values"],
+            terminated,
+            truncated,
+            self.gamma,
+            self.gae_lambda,
+        )
         return buf, obs, keep_going
 
     def _learn(self, end: int, on_step: Callable[[], bool]) -> None:
@@ -143,7 +196,7 @@ class OnPolicyAlgorithm(BaseAlgorithm):
         for _ in range(self.n_epochs):
             order = self.rng.permutation(n) if batch < n else np.arange(n)
             for lo in range(0, n, batch):
-                idx = order[lo:lo + batch]
+                idx = order[lo : lo + batch]
                 log_prob, entropy, values = self.policy.evaluate(data["obs"][idx], data["actions"][idx])
                 adv = data["advantages"][idx]
                 if self.normalize_advantage and adv.shape[0] > 1:
@@ -178,22 +231,54 @@ class PPO(OnPolicyAlgorithm):
 
     _hyper = OnPolicyAlgorithm._hyper + ("clip_range", "clip_range_vf")
 
-    def __init__(self, policy: str, env, learning_rate: float = 3e-4, n_steps: int = 2048,
-                 batch_size: int = 64, n_epochs: int = 10, gamma: float = 0.99, gae_lambda: float = 0.95,
-                 clip_range: float = 0.2, clip_range_vf: float | None = None, normalize_advantage: bool = True,
-                 ent_coef: float = 0.0, vf_coef: float = 0.5, max_grad_norm: float | None = 0.5,
-                 anneal_lr: bool = False, n_envs: int = 1, normalize_obs: bool = False,
-                 policy_kwargs: dict | None = None, seed: int | None = None, verbose: int = 0):
+    def __init__(
+        self,
+        policy: str,
+        env,
+        learning_rate: float = 3e-4,
+        n_steps: int = 2048,
+        batch_size: int = 64,
+        n_epochs: int = 10,
+        gamma: float = 0.99,
+        gae_lambda: float = 0.95,
+        clip_range: float = 0.2,
+        clip_range_vf: float | None = None,
+        normalize_advantage: bool = True,
+        ent_coef: float = 0.0,
+        vf_coef: float = 0.5,
+        max_grad_norm: float | None = 0.5,
+        anneal_lr: bool = False,
+        n_envs: int = 1,
+        normalize_obs: bool = False,
+        policy_kwargs: dict | None = None,
+        seed: int | None = None,
+        verbose: int = 0,
+    ):
         if not clip_range > 0:
             raise ValueError(f"clip_range must be > 0, got {clip_range!r}")
         if clip_range_vf is not None and not clip_range_vf > 0:
             raise ValueError(f"clip_range_vf must be > 0 or None, got {clip_range_vf!r}")
         self.clip_range, self.clip_range_vf = float(clip_range), clip_range_vf
-        super().__init__(policy, env, learning_rate=learning_rate, n_steps=n_steps, batch_size=batch_size,
-                         n_epochs=n_epochs, gamma=gamma, gae_lambda=gae_lambda, ent_coef=ent_coef,
-                         vf_coef=vf_coef, max_grad_norm=max_grad_norm, normalize_advantage=normalize_advantage,
-                         anneal_lr=anneal_lr, n_envs=n_envs, normalize_obs=normalize_obs,
-                         policy_kwargs=policy_kwargs, seed=seed, verbose=verbose)
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_steps=n_steps,
+            batch_size=batch_size,
+            n_epochs=n_epochs,
+            gamma=gamma,
+            gae_lambda=gae_lambda,
+            ent_coef=ent_coef,
+            vf_coef=vf_coef,
+            max_grad_norm=max_grad_norm,
+            normalize_advantage=normalize_advantage,
+            anneal_lr=anneal_lr,
+            n_envs=n_envs,
+            normalize_obs=normalize_obs,
+            policy_kwargs=policy_kwargs,
+            seed=seed,
+            verbose=verbose,
+        )
 
     def _policy_loss(self, log_prob, old_log_prob, advantages):
         return ppo_policy_loss(log_prob, old_log_prob, advantages, self.clip_range)
@@ -207,16 +292,45 @@ class A2C(OnPolicyAlgorithm):
     5-step rollouts, one RMSprop step (alpha 0.99, eps 1e-5) on each, GAE lambda = 1 (n-step
     returns bootstrapped by the critic)."""
 
-    def __init__(self, policy: str, env, learning_rate: float = 7e-4, n_steps: int = 5, gamma: float = 0.99,
-                 gae_lambda: float = 1.0, ent_coef: float = 0.0, vf_coef: float = 0.5,
-                 max_grad_norm: float | None = 0.5, normalize_advantage: bool = False, anneal_lr: bool = False,
-                 n_envs: int = 1, normalize_obs: bool = False, policy_kwargs: dict | None = None,
-                 seed: int | None = None, verbose: int = 0):
-        super().__init__(policy, env, learning_rate=learning_rate, n_steps=n_steps, batch_size=None, n_epochs=1,
-                         gamma=gamma, gae_lambda=gae_lambda, ent_coef=ent_coef, vf_coef=vf_coef,
-                         max_grad_norm=max_grad_norm, normalize_advantage=normalize_advantage,
-                         anneal_lr=anneal_lr, n_envs=n_envs, normalize_obs=normalize_obs,
-                         policy_kwargs=policy_kwargs, seed=seed, verbose=verbose)
+    def __init__(
+        self,
+        policy: str,
+        env,
+        learning_rate: float = 7e-4,
+        n_steps: int = 5,
+        gamma: float = 0.99,
+        gae_lambda: float = 1.0,
+        ent_coef: float = 0.0,
+        vf_coef: float = 0.5,
+        max_grad_norm: float | None = 0.5,
+        normalize_advantage: bool = False,
+        anneal_lr: bool = False,
+        n_envs: int = 1,
+        normalize_obs: bool = False,
+        policy_kwargs: dict | None = None,
+        seed: int | None = None,
+        verbose: int = 0,
+    ):
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_steps=n_steps,
+            batch_size=None,
+            n_epochs=1,
+            gamma=gamma,
+            gae_lambda=gae_lambda,
+            ent_coef=ent_coef,
+            vf_coef=vf_coef,
+            max_grad_norm=max_grad_norm,
+            normalize_advantage=normalize_advantage,
+            anneal_lr=anneal_lr,
+            n_envs=n_envs,
+            normalize_obs=normalize_obs,
+            policy_kwargs=policy_kwargs,
+            seed=seed,
+            verbose=verbose,
+        )
 
     def _make_optimizer(self, params):
         return optim.RMSprop(params, lr=self.learning_rate, alpha=0.99, eps=1e-5)
@@ -228,13 +342,41 @@ class REINFORCE(OnPolicyAlgorithm):
     rollouts, one Adam step on each; V is trained to G_t and only lowers the variance. Where a
     rollout or a time limit cuts an unfinished episode, its tail is estimated by V."""
 
-    def __init__(self, policy: str, env, learning_rate: float = 1e-3, n_steps: int = 500, gamma: float = 0.99,
-                 ent_coef: float = 0.0, vf_coef: float = 0.5, max_grad_norm: float | None = 0.5,
-                 normalize_advantage: bool = True, anneal_lr: bool = False, n_envs: int = 4,
-                 normalize_obs: bool = False, policy_kwargs: dict | None = None, seed: int | None = None,
-                 verbose: int = 0):
-        super().__init__(policy, env, learning_rate=learning_rate, n_steps=n_steps, batch_size=None, n_epochs=1,
-                         gamma=gamma, gae_lambda=1.0, ent_coef=ent_coef, vf_coef=vf_coef,
-                         max_grad_norm=max_grad_norm, normalize_advantage=normalize_advantage,
-                         anneal_lr=anneal_lr, n_envs=n_envs, normalize_obs=normalize_obs,
-                         policy_kwargs=policy_kwargs, seed=seed, verbose=verbose)
+    def __init__(
+        self,
+        policy: str,
+        env,
+        learning_rate: float = 1e-3,
+        n_steps: int = 500,
+        gamma: float = 0.99,
+        ent_coef: float = 0.0,
+        vf_coef: float = 0.5,
+        max_grad_norm: float | None = 0.5,
+        normalize_advantage: bool = True,
+        anneal_lr: bool = False,
+        n_envs: int = 4,
+        normalize_obs: bool = False,
+        policy_kwargs: dict | None = None,
+        seed: int | None = None,
+        verbose: int = 0,
+    ):
+        super().__init__(
+            policy,
+            env,
+            learning_rate=learning_rate,
+            n_steps=n_steps,
+            batch_size=None,
+            n_epochs=1,
+            gamma=gamma,
+            gae_lambda=1.0,
+            ent_coef=ent_coef,
+            vf_coef=vf_coef,
+            max_grad_norm=max_grad_norm,
+            normalize_advantage=normalize_advantage,
+            anneal_lr=anneal_lr,
+            n_envs=n_envs,
+            normalize_obs=normalize_obs,
+            policy_kwargs=policy_kwargs,
+            seed=seed,
+            verbose=verbose,
+        )

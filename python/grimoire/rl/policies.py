@@ -32,8 +32,9 @@ def orthogonal(shape: tuple[int, int], gain: float, rng: np.random.Generator) ->
     return (gain * q).astype(np.float32)
 
 
-def mlp(sizes: list[int], activation: type[nn.Module], rng: np.random.Generator,
-        out_gain: float | None = None) -> nn.Sequential:
+def mlp(
+    sizes: list[int], activation: type[nn.Module], rng: np.random.Generator, out_gain: float | None = None
+) -> nn.Sequential:
     """Linear layers of ``sizes`` with ``activation`` between them (none after the last).
     Orthogonal weights (gain sqrt(2), the last layer ``out_gain``) and zero biases."""
     layers: list[nn.Module] = []
@@ -71,8 +72,8 @@ def categorical_log_prob_entropy(logits: Tensor, actions: np.ndarray) -> tuple[T
 def gaussian_log_prob_entropy(mean: Tensor, log_std: Tensor, actions: np.ndarray) -> tuple[Tensor, Tensor]:
     """Diagonal Gaussian N(mu, diag(sigma^2)), mean (B, D), log_std (D,), actions (B, D)::
 
-        log pi(a|s) = sum_d [-(a_d - mu_d)^2 / (2 sigma_d^2) - log sigma_d - log(2 pi) / 2]
-        H           = sum_d [log sigma_d + (1 + log(2 pi)) / 2]
+    log pi(a|s) = sum_d [-(a_d - mu_d)^2 / (2 sigma_d^2) - log sigma_d - log(2 pi) / 2]
+    H           = sum_d [log sigma_d + (1 + log(2 pi)) / 2]
     """
     z = (Tensor(actions) - mean) * (-log_std).exp()
     log_prob = ((z * z) * -0.5 - log_std - 0.5 * LOG_2PI).sum(-1)
@@ -83,9 +84,17 @@ def gaussian_log_prob_entropy(mean: Tensor, log_std: Tensor, actions: np.ndarray
 class ActorCriticPolicy(nn.Module):
     """pi(a|s) and V(s) from two MLPs on the (normalised) observation x (B, obs_dim)."""
 
-    def __init__(self, obs_dim: int, action_dim: int, discrete: bool, net_arch: list[int] | None = None,
-                 activation: str = "tanh", log_std_init: float = 0.0, ortho_init: bool = True,
-                 seed: int | None = None):
+    def __init__(
+        self,
+        obs_dim: int,
+        action_dim: int,
+        discrete: bool,
+        net_arch: list[int] | None = None,
+        activation: str = "tanh",
+        log_std_init: float = 0.0,
+        ortho_init: bool = True,
+        seed: int | None = None,
+    ):
         super().__init__()
         net_arch = [64, 64] if net_arch is None else list(net_arch)
         act = _activation(activation)
@@ -107,8 +116,9 @@ class ActorCriticPolicy(nn.Module):
         with no_grad():
             return self.vf(Tensor(obs)).data[:, 0]
 
-    def act(self, obs: np.ndarray, rng: np.random.Generator,
-            deterministic: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def act(
+        self, obs: np.ndarray, rng: np.random.Generator, deterministic: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Sample (or take the mode of) pi(.|s) for a batch of observations, no graph:
         ``(actions, log_probs (B,), values (B,))``; Box actions are returned unclipped."""
         with no_grad():
@@ -145,8 +155,14 @@ class QNetwork(nn.Module):
     """Q(s, .) (B, obs_dim) -> (B, n_actions): an MLP with ReLU (Stable-Baselines3's DQN default
     (64, 64)) and PyTorch's default initialisation drawn from ``seed``."""
 
-    def __init__(self, obs_dim: int, n_actions: int, net_arch: list[int] | None = None,
-                 activation: str = "relu", seed: int | None = None):
+    def __init__(
+        self,
+        obs_dim: int,
+        n_actions: int,
+        net_arch: list[int] | None = None,
+        activation: str = "relu",
+        seed: int | None = None,
+    ):
         super().__init__()
         net_arch = [64, 64] if net_arch is None else list(net_arch)
         rng = np.random.default_rng(seed)

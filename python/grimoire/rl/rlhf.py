@@ -82,12 +82,12 @@ class CharLM(nn.Module):
         seqs = np.full((n, self.context + length), BOS, np.int64)
         with no_grad():
             for t in range(length):
-                logits = self(seqs[:, t:t + self.context]).data
+                logits = self(seqs[:, t : t + self.context]).data
                 p = np.exp(logits - logits.max(axis=1, keepdims=True))
                 cdf = np.cumsum(p, axis=1)
                 u = rng.random((n, 1)) * cdf[:, -1:]
                 seqs[:, t + self.context] = np.minimum((cdf < u).sum(axis=1), len(ALPHABET) - 1)
-        return seqs[:, self.context:]
+        return seqs[:, self.context :]
 
 
 def pretrain(model: CharLM, text: str, steps: int, rng: np.random.Generator, batch: int = 256) -> float:
@@ -135,13 +135,17 @@ class RewardModel(nn.Module):
         return self.net(Tensor(char_counts(seqs))).reshape(-1)
 
 
-def fit_reward_model(policy: CharLM, n_pairs: int, length: int, steps: int,
-                     rng: np.random.Generator) -> tuple[RewardModel, float]:
+def fit_reward_model(
+    policy: CharLM, n_pairs: int, length: int, steps: int, rng: np.random.Generator
+) -> tuple[RewardModel, float]:
     """Sample pairs from ``policy``, let the judge pick, fit r by Bradley-Terry. Returns the
     model and its agreement with the judge on fresh pairs."""
+
     def labelled_pairs(n):
         a, b = policy.sample(n, length, rng), policy.sample(n, length, rng)
-        a_wins = np.array([judge_score(decode(x)) >= judge_score(decode(y)) for x, y in zip(a, b, strict=True)])
+        a_wins = np.array(
+            [judge_score(decode(x)) >= judge_score(decode(y)) for x, y in zip(a, b, strict=True)]
+        )
         return np.where(a_wins[:, None], a, b), np.where(a_wins[:, None], b, a)
 
     won, lost = labelled_pairs(n_pairs)
@@ -179,9 +183,17 @@ class RLHFResult:
     policy: CharLM | None = None
 
 
-def rlhf_miniature(iterations: int = 60, beta: float = 0.2, length: int = 24, batch: int = 64,
-                   epochs: int = 4, clip_range: float = 0.2, lr: float = 1e-3, pretrain_steps: int = 400,
-                   seed: int = 0) -> RLHFResult:
+def rlhf_miniature(
+    iterations: int = 60,
+    beta: float = 0.2,
+    length: int = 24,
+    batch: int = 64,
+    epochs: int = 4,
+    clip_range: float = 0.2,
+    lr: float = 1e-3,
+    pretrain_steps: int = 400,
+    seed: int = 0,
+) -> RLHFResult:
     """The three stages above; returns the learning history and the samples (see ``RLHFResult``)."""
     for name, v in (("iterations", iterations), ("length", length), ("batch", batch), ("epochs", epochs)):
         if not isinstance(v, (int, np.integer)) or v < 1:
@@ -197,8 +209,9 @@ def rlhf_miniature(iterations: int = 60, beta: float = 0.2, length: int = 24, ba
     rm, accuracy = fit_reward_model(ref, n_pairs=2000, length=length, steps=300, rng=rng)
     policy = copy.deepcopy(ref)
     opt = optim.Adam(policy.parameters(), lr=lr)
-    result = RLHFResult(reward_model_accuracy=accuracy,
-                        samples_before=[decode(s) for s in ref.sample(4, length, rng)])
+    result = RLHFResult(
+        reward_model_accuracy=accuracy, samples_before=[decode(s) for s in ref.sample(4, length, rng)]
+    )
     for _ in range(iterations):
         seqs = policy.sample(batch, length, rng)
         with no_grad():
@@ -208,7 +221,9 @@ def rlhf_miniature(iterations: int = 60, beta: float = 0.2, length: int = 24, ba
         adv = (total - total.mean()) / (total.std() + 1e-8)
         token_adv = np.repeat(adv[:, None], length, axis=1).reshape(-1)
         for _ in range(epochs):
-            loss = ppo_policy_loss(policy.log_probs(seqs).reshape(-1), old_logp.reshape(-1), token_adv, clip_range)
+            loss = ppo_policy_loss(
+                policy.log_probs(seqs).reshape(-1), old_logp.reshape(-1), token_adv, clip_range
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()
