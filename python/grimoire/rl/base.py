@@ -77,8 +77,8 @@ def _space_from_json(d: dict) -> spaces.Space:
         return spaces.Discrete(d["n"])
     shape = tuple(d["shape"])
     return spaces.Box(
-        np.array(d["low"]).reshape(shape),
-        np.array(d["high"]).reshape(shape),
+        np.array(d["low"], dtype=d["dtype"]).reshape(shape),
+        np.array(d["high"], dtype=d["dtype"]).reshape(shape),
         shape=shape,
         dtype=np.dtype(d["dtype"]),
     )
