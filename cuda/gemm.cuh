@@ -1,15 +1,17 @@
-// CUDA GEMM family: C = alpha * A @ B + beta * C, row-major float32 on the device.
+// CUDA GEMM family: C = alpha * op(A) @ op(B) + beta * C   (primer 2.2.1)
+//
+// The same contract as the CPU core's grimoire/gemm.h (whose GemmParams/GemmBatch describe the
+// operands by element strides, so transposes and NumPy/CuPy views need no copy); all pointers
+// are device pointers and the kernel runs on `stream`. beta == 0 never reads C (BLAS).
 #pragma once
 
-#include <cstdint>
+#include <cuda_runtime.h>
+
+#include "grimoire/gemm.h"
 
 namespace grimoire::cuda {
 
-// Returns a cudaError_t as int (0 on success); all pointers are device pointers.
-int gemm_f32(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda, const float* b,
-             int64_t ldb, float beta, float* c, int64_t ldc);
-
-int device_count();
-const char* error_string(int code);
+// float32 on the CUDA cores (SIMT). Returns the launch's error (cudaSuccess on success).
+cudaError_t gemm(const GemmParams<float>& p, const GemmBatch<float>& batch, cudaStream_t stream);
 
 }  // namespace grimoire::cuda

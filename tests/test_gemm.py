@@ -9,7 +9,6 @@ float32/float64 GEMM can promise.
 
 from __future__ import annotations
 
-import glob
 import os
 import subprocess
 import sys
@@ -376,27 +375,6 @@ def test_fma_peak_is_positive_where_avx2_exists():
 
 
 # --- CUDA ------------------------------------------------------------------------------------
-
-
-def test_cuda_module_when_built():
-    package_dir = os.path.dirname(grimoire.__file__)
-    built = glob.glob(os.path.join(package_dir, "_cuda*.so"))
-    try:
-        from grimoire import _cuda
-    except ImportError:
-        assert not built, f"grimoire._cuda is built ({built}) but does not import"
-        return
-    count = _cuda.device_count()
-    assert isinstance(count, int) and count >= 0
-    rng = np.random.default_rng(14)
-    a, b = random(rng, (70, 33), np.float32), random(rng, (33, 130), np.float32)
-    if count == 0:
-        with pytest.raises(RuntimeError, match="no CUDA device"):
-            _cuda.gemm(a, b)
-        return
-    assert_accurate(_cuda.gemm(a, b), a, b)
-    with pytest.raises(ValueError, match="inner dimensions differ"):
-        _cuda.gemm(a, a)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

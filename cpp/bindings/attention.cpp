@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "attention_operands.h"
 #include "checks.h"
 
 namespace py = pybind11;
@@ -21,29 +22,13 @@ Strided<float> operand(const py::object& obj, const char* name) {
   return v;
 }
 
-void set_strides(int64_t* dst, const Strided<float>& v) {
-  for (int i = 0; i < 3; ++i) dst[i] = v.shape[i] == 1 ? 0 : v.strides[i];
-}
-
 // Checks q, k, v, scale and mask and fills everything of AttentionParams but the outputs.
 // The arrays stay referenced by the caller (the mask view is returned to keep it alive).
 py::object fill_params(AttentionParams& p, const py::object& q_obj, const py::object& k_obj, const py::object& v_obj,
                        bool causal, const py::object& scale, const py::object& mask_obj) {
   const Strided<float> q = operand(q_obj, "q"), k = operand(k_obj, "k"), v = operand(v_obj, "v");
-  require_same_shape(v.shape, k.shape, "v", "k");
-  if (k.shape[0] != q.shape[0])
-    throw py::value_error("k must have the batch size of q (" + std::to_string(q.shape[0]) + "), got " +
-                          std::to_string(k.shape[0]) + " (k has shape " + shape_str(k.shape) + ")");
-  if (k.shape[3] != q.shape[3])
-    throw py::value_error("k must have the head_dim of q (" + std::to_string(q.shape[3]) + "), got " +
-                          std::to_string(k.shape[3]) + " (k has shape " + shape_str(k.shape) + ")");
-  if (k.shape[1] < 1 || q.shape[1] % k.shape[1] != 0)
-    throw py::value_error("the heads of q (" + std::to_string(q.shape[1]) + ") must be a multiple of the kv_heads of k (" +
-                          std::to_string(k.shape[1]) + ") for grouped-query attention");
+  check_attention_shapes(q, k, v);
   const int64_t d = q.shape[3];
-  if (d < 1 || d > kAttentionMaxHeadDim)
-    throw py::value_error("head_dim must be in [1, " + std::to_string(kAttentionMaxHeadDim) + "], got " +
-                          std::to_string(d));
   p.batch = q.shape[0];
   p.heads = q.shape[1];
   p.kv_heads = k.shape[1];
@@ -53,24 +38,15 @@ py::object fill_params(AttentionParams& p, const py::object& q_obj, const py::ob
   p.q = q.data;
   p.k = k.data;
   p.v = v.data;
-  set_strides(p.q_stride, q);
-  set_strides(p.k_stride, k);
-  set_strides(p.v_stride, v);
+  set_attention_strides(p.q_stride, q);
+  set_attention_strides(p.k_stride, k);
+  set_attention_strides(p.v_stride, v);
   p.causal = causal;
-  if (scale.is_none()) {
-    p.scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
-  } else {
-    const double s = scale.cast<double>();
-    if (!std::isfinite(s)) throw py::value_error("scale must be finite, got " + std::to_string(s));
-    p.scale = static_cast<float>(s);
-  }
+  p.scale = attention_scale(scale, d);
   if (mask_obj.is_none()) return py::none();
   py::array mask = require_ndarray(mask_obj, "mask");
   const std::vector<int64_t> target = {p.batch, p.heads, p.q_len, p.k_len};
-  if (mask.ndim() < 2 || mask.ndim() > 4)
-    throw py::value_error("mask must have 2 to 4 dimensions, broadcastable to (batch, heads, q_len, k_len) " +
-                          shape_str(target) + ", got shape " +
-                          shape_str(std::vector<int64_t>(mask.shape(), mask.shape() + mask.ndim())));
+  check_mask_ndim(std::vector<int64_t>(mask.shape(), mask.shape() + mask.ndim()), target);
   if (mask.dtype().kind() == 'b') {
     mask = mask.attr("view")("uint8");  // the same bytes, 0 or 1: a view, not a copy
     p.mask_kind = AttentionMask::keep;
@@ -85,8 +61,7 @@ py::object fill_params(AttentionParams& p, const py::object& q_obj, const py::ob
     const auto s = broadcast_strides(m, target, "mask", "(batch, heads, q_len, k_len)");
     std::copy(s.begin(), s.end(), p.mask_stride);
   } else {
-    throw py::type_error("mask must have dtype float32 (added to the scores) or bool (True = attend), got " +
-                         dtype_str(mask));
+    throw py::type_error(mask_dtype_error(dtype_str(mask)));
   }
   return std::move(mask);
 }
@@ -123,9 +98,9 @@ py::tuple backward(const py::object& grad_out, const py::object& q, const py::ob
   const Strided<float> lse = contiguous_view<float>(lse_arr, "lse");
   require_same_shape(lse.shape, {p.batch, p.heads, p.q_len}, "lse", "(batch, heads, q_len) of q");
   p.grad_out = go.data;
-  set_strides(p.grad_out_stride, go);
+  set_attention_strides(p.grad_out_stride, go);
   p.out = out.data;
-  set_strides(p.out_stride, out);
+  set_attention_strides(p.out_stride, out);
   p.lse = lse.data;
   py::array_t<float> dq = empty<float>(q_shape);
   py::array_t<float> dk = empty<float>({p.batch, p.kv_heads, p.k_len, p.head_dim});

@@ -6,9 +6,11 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -236,6 +238,128 @@ inline float finite_float(double x, const char* name, bool non_negative = false)
     throw py::value_error(std::string(name) + " must be a finite" + (non_negative ? " non-negative" : "") +
                           " number, got " + std::to_string(x));
   return static_cast<float>(x);
+}
+
+}  // namespace grimoire::bind
+
+namespace grimoire::bind {
+
+// ---------------------------------------------------------------------------------------------
+// Device arrays: the CUDA bindings (grimoire._cuda) take any object exporting
+// __cuda_array_interface__ (a CuPy array, a PyTorch CUDA tensor, a Numba device array) and see
+// it as the same Strided<T> the CPU bindings see, so every check above (shape, contiguity,
+// broadcast, overlap, sizes) is one helper for both devices. Nothing here touches the device.
+// ---------------------------------------------------------------------------------------------
+
+// The __cuda_array_interface__ typestr of T ("<f4", ...); uint16_t also stands for bfloat16 bits,
+// as it does in the CPU core (to_bf16 returns uint16).
+template <typename T>
+const char* cuda_typestr() {
+  if constexpr (std::is_same_v<T, float>) return "<f4";
+  else if constexpr (std::is_same_v<T, double>) return "<f8";
+  else if constexpr (std::is_same_v<T, int8_t>) return "|i1";
+  else if constexpr (std::is_same_v<T, uint8_t>) return "|u1";
+  else if constexpr (std::is_same_v<T, int32_t>) return "<i4";
+  else if constexpr (std::is_same_v<T, int64_t>) return "<i8";
+  else if constexpr (std::is_same_v<T, uint16_t>) return "<u2";
+  else return "?";
+}
+
+// NumPy's name for a typestr, for messages: "<f4" -> float32.
+inline std::string typestr_name(const std::string& ts) {
+  if (ts.size() < 3) return ts;
+  const char kind = ts[1];
+  const int bits = 8 * std::stoi(ts.substr(2));
+  if (kind == 'f') return "float" + std::to_string(bits);
+  if (kind == 'i') return "int" + std::to_string(bits);
+  if (kind == 'u') return "uint" + std::to_string(bits);
+  if (kind == 'b') return "bool";
+  return ts;
+}
+
+inline bool is_cuda_array(const py::handle& obj) { return py::hasattr(obj, "__cuda_array_interface__"); }
+
+// A device array argument: its interface dict, or a TypeError naming the argument.
+inline py::dict cuda_interface(const py::handle& obj, const char* name) {
+  if (!is_cuda_array(obj))
+    throw py::type_error(std::string(name) + " must be a CUDA array (CuPy, or any object with "
+                         "__cuda_array_interface__), got " +
+                         py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
+  return obj.attr("__cuda_array_interface__").cast<py::dict>();
+}
+
+// View a device array as elements of T. `typestr` overrides the expected element type where one
+// C++ type stands for several (float16 and bfloat16 bits are both uint16_t).
+template <typename T>
+Strided<T> cuda_view(const py::handle& obj, const char* name, bool writable = false,
+                     const char* typestr = nullptr) {
+  const py::dict cai = cuda_interface(obj, name);
+  const std::string want = typestr ? typestr : cuda_typestr<T>();
+  const std::string got = cai["typestr"].cast<std::string>();
+  if (got != want)
+    throw py::type_error(std::string(name) + " must have dtype " + typestr_name(want) + ", got " + typestr_name(got));
+  if (cai.contains("mask") && !cai["mask"].is_none())
+    throw py::value_error(std::string(name) + " is a masked array; masks are not supported");
+  const py::tuple data = cai["data"].cast<py::tuple>();
+  if (writable && data[1].cast<bool>()) throw py::value_error(std::string(name) + " must be writable");
+  Strided<T> v;
+  v.data = reinterpret_cast<T*>(data[0].cast<uintptr_t>());
+  for (const auto& d : cai["shape"].cast<py::tuple>()) v.shape.push_back(d.cast<int64_t>());
+  const int nd = v.ndim();
+  v.strides.resize(nd);
+  if (!cai.contains("strides") || cai["strides"].is_none()) {  // None: C-contiguous
+    int64_t s = 1;
+    for (int i = nd - 1; i >= 0; --i) v.strides[i] = s, s *= std::max<int64_t>(v.shape[i], 1);
+  } else {
+    const py::tuple st = cai["strides"].cast<py::tuple>();
+    for (int i = 0; i < nd; ++i) {
+      const int64_t s = st[i].cast<int64_t>();
+      if (s % static_cast<int64_t>(sizeof(T)) != 0)
+        throw py::value_error(std::string(name) + " has a stride of " + std::to_string(s) +
+                              " bytes, not a multiple of its item size");
+      v.strides[i] = s / static_cast<int64_t>(sizeof(T));
+    }
+  }
+  checked_numel(v.shape, name);
+  return v;
+}
+
+template <typename T>
+Strided<T> cuda_contiguous_view(const py::handle& obj, const char* name, bool writable = false,
+                                const char* typestr = nullptr) {
+  Strided<T> v = cuda_view<T>(obj, name, writable, typestr);
+  if (!is_c_contiguous(v)) throw py::value_error(std::string(name) + " must be C-contiguous (use cupy.ascontiguousarray)");
+  return v;
+}
+
+// ndim bounds on a view (the Strided form of require_ndim, for device arrays).
+template <typename T>
+void require_view_ndim(const Strided<T>& v, const char* name, int lo, int hi) {
+  if (v.ndim() < lo || v.ndim() > hi) {
+    std::string want = lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi);
+    throw py::value_error(std::string(name) + " must have " + want + " dimensions, got " + std::to_string(v.ndim()) +
+                          " (shape " + shape_str(v.shape) + ")");
+  }
+}
+
+// The byte range a strided view can touch, and whether two views' ranges intersect: the device
+// twin of may_overlap (the same bounds test as numpy.may_share_memory).
+template <typename A, typename B>
+bool views_may_overlap(const Strided<A>& a, const Strided<B>& b) {
+  auto extent = [](const auto& v, auto* tag) -> std::pair<const char*, const char*> {
+    using E = std::remove_pointer_t<decltype(tag)>;
+    const char* first = reinterpret_cast<const char*>(v.data);
+    const char* last = first;
+    for (int i = 0; i < v.ndim(); ++i) {
+      if (v.shape[i] == 0) return {nullptr, nullptr};
+      const int64_t reach = (v.shape[i] - 1) * v.strides[i] * static_cast<int64_t>(sizeof(E));
+      (reach < 0 ? first : last) += reach;
+    }
+    return {first, last + sizeof(E) - 1};
+  };
+  const auto ea = extent(a, static_cast<A*>(nullptr)), eb = extent(b, static_cast<B*>(nullptr));
+  if (ea.first == nullptr || eb.first == nullptr) return false;
+  return ea.first <= eb.second && eb.first <= ea.second;
 }
 
 }  // namespace grimoire::bind

@@ -12,7 +12,9 @@ def _cuda_status() -> dict:
         from . import _cuda
     except ImportError:
         return {"built": False, "devices": 0}
-    return {"built": True, "devices": _cuda.device_count(), "device_names": _cuda.device_names()}
+    return {"built": True, "devices": _cuda.device_count(), "device_names": _cuda.device_names(),
+            "runtime": _cuda.runtime_version(),
+            "families": {k: list(v) for k, v in sorted(_cuda.families.items())}}
 
 
 def info(as_dict: bool = False) -> dict | str:
@@ -49,8 +51,12 @@ def info(as_dict: bool = False) -> dict | str:
         lines.append(f"  {name:<18} {', '.join(k['paths']):<24} -> {k['in_use']}")
     cuda = d["cuda"]
     if cuda["built"]:
-        lines.append(f"CUDA: built (grimoire._cuda), {cuda['devices']} device(s) "
+        runtime = f"{cuda['runtime'] // 1000}.{cuda['runtime'] % 1000 // 10}"
+        lines.append(f"CUDA: built (grimoire._cuda, runtime {runtime}), {cuda['devices']} device(s) "
                      + ", ".join(cuda.get("device_names", [])))
+        lines.append("CUDA kernel families (kernels built):")
+        for name, kernels in cuda["families"].items():
+            lines.append(f"  {name:<18} {', '.join(kernels)}")
     else:
         lines.append("CUDA: not built (no nvcc at build time); the CPU package is complete")
     return "\n".join(lines)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 
 
 def attention(
@@ -59,8 +59,13 @@ def attention(
     the diagonal when ``q_len > k_len``) gets ``out = 0`` and ``lse = -inf`` instead of NaN, and
     zero gradients. The decode step (``q_len == 1``) splits a long cache into key ranges whose
     partial softmaxes merge by log-sum-exp, so a few heads still use every thread.
+
+    CUDA arrays (CuPy, PyTorch CUDA tensors) run on the GPU (``grimoire._cuda``, FlashAttention-2
+    on tensor cores): q, k, v there may also be bfloat16 (as uint16 bits, the CPU core's
+    ``to_bf16`` convention) or float16; ``out`` then has the dtype of q, ``lse`` stays float32.
+    A decode step (few query rows, a long cache) splits the keys across blocks (split-K).
     """
-    return _core.attention_forward(q, k, v, bool(causal), _scale(scale), mask)
+    return backend(q=q, k=k, v=v, mask=mask).attention_forward(q, k, v, bool(causal), _scale(scale), mask)
 
 
 def attention_backward(
@@ -87,9 +92,12 @@ def attention_backward(
     scale, mask``. ``dq`` has the shape of ``q``; ``dk`` and ``dv`` have the shape of ``k``
     (``kv_heads``), summed over the query heads that share a key/value head. The mask gets no
     gradient. Deterministic: no atomics, every element is summed in a fixed order, and the
-    result does not depend on the thread count.
+    result does not depend on the thread count. On a GPU, ``grad_out`` and ``out`` have the dtype
+    of q (float32, bfloat16 bits or float16) and the gradients are float32, equally deterministic
+    (dK/dV per key block in one pass over the query rows, dQ per query block in a second pass).
     """
-    return _core.attention_backward(grad_out, q, k, v, out, lse, bool(causal), _scale(scale), mask)
+    return backend(grad_out=grad_out, q=q, k=k, v=v, out=out, lse=lse, mask=mask).attention_backward(
+        grad_out, q, k, v, out, lse, bool(causal), _scale(scale), mask)
 
 
 def _scale(scale: float | None) -> float | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 
 
 def gemm(
@@ -26,5 +26,8 @@ def gemm(
     ``c=None`` allocates the result (and ``beta`` is ignored). A given ``c`` is updated in place
     and returned; it must not share memory with ``a`` or ``b``. With ``beta == 0`` the old
     contents of ``c`` are not read (NaN there does not propagate), as in BLAS.
+
+    NumPy arrays run on the CPU core; CUDA arrays (CuPy, PyTorch CUDA tensors) on the GPU,
+    returning a CuPy array (float32 there).
     """
-    return _core.gemm(a, b, c, float(alpha), float(beta), bool(trans_a), bool(trans_b))
+    return backend(a=a, b=b, c=c).gemm(a, b, c, float(alpha), float(beta), bool(trans_a), bool(trans_b))

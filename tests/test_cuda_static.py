@@ -1,0 +1,130 @@
+"""Static checks of the compiled CUDA kernels, run without a GPU (the second rung of the
+verification ladder in DESIGN.md: compiled -> static -> tested on a GPU -> benchmarked).
+
+From grimoire._cuda's own fatbinary (cuobjdump, from PyPI's nvidia-cuda-cuobjdump where the CUDA
+install lacks it):
+- every kernel of every architecture has no register spills (STACK/LOCAL 0), and its static
+  shared memory fits the architecture (163 KiB on sm_80, 227 KiB on sm_90);
+- the kernels that must run on tensor cores contain tensor-core instructions in their SASS;
+- every kernel a family reports in ``_cuda.families`` is in the binary, for each architecture.
+Dynamic shared memory is not visible here: kernels that use it size it with constexprs and
+static_assert the same limits in their .cu file.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from cuda_support import _cuda, needs_build
+
+pytestmark = needs_build
+
+SHARED_LIMIT = {"sm_80": 163 * 1024, "sm_90a": 227 * 1024, "sm_90": 227 * 1024}
+ARCHS = ("sm_80", "sm_90a")
+
+# kernel-name pattern -> SASS opcode pattern it must contain, per architecture ("*": every one).
+# HMMA: fp16/bf16 mma.sync; IMMA: int8 mma; HGMMA: Hopper wgmma; QMMA: FP8 mma (sm_89+).
+TENSOR_CORE_KERNELS: dict[str, dict[str, str]] = {
+    r"attention_(fwd|bwd_dq|bwd_dkdv)_mma<": {"*": r"\bHMMA\.16816\.F32"},
+}
+
+# Kernels allowed to touch local memory, each with the reason (none so far).
+SPILL_ALLOWED: dict[str, str] = {}
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if found:
+        return found
+    import nvidia  # the nvidia-cuda-cuobjdump / -nvdisasm wheels
+
+    for root in nvidia.__path__:
+        hits = glob.glob(os.path.join(root, "*", "bin", name))
+        if hits:
+            return hits[0]
+    raise FileNotFoundError(f"{name} not found: pip install nvidia-cuda-{name}")
+
+
+def _run(*args: str) -> str:
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+@functools.cache
+def _cubins(tmp_root: str) -> dict[str, str]:
+    """{arch: path of the cubin} for every architecture compiled into _cuda (one fatbin per .cu
+    file: all of them land in one directory per arch)."""
+    os.makedirs(tmp_root, exist_ok=True)
+    subprocess.run([_tool("cuobjdump"), "-xelf", "all", _cuda.__file__], check=True, cwd=tmp_root,
+                   capture_output=True)
+    return {p: os.path.join(tmp_root, p) for p in os.listdir(tmp_root) if p.endswith(".cubin")}
+
+
+@pytest.fixture(scope="module")
+def cubins(tmp_path_factory):
+    return _cubins(str(tmp_path_factory.mktemp("cubins")))
+
+
+def _demangle(names: list[str]) -> list[str]:
+    out = _run("c++filt", *names) if names else ""
+    return out.splitlines()
+
+
+def resource_usage(cubins: dict[str, str]) -> dict[tuple[str, str], dict[str, int]]:
+    """{(arch, demangled kernel): {"REG": .., "STACK": .., "SHARED": .., "LOCAL": ..}}."""
+    usage = {}
+    for name, path in cubins.items():
+        arch = re.search(r"\.(sm_\w+)\.cubin$", name).group(1)
+        text = _run(_tool("cuobjdump"), "-res-usage", path)
+        entries = re.findall(r"Function (\S+):\s*\n\s*(.*)", text)
+        demangled = _demangle([m for m, _ in entries])
+        for (_, fields), kernel in zip(entries, demangled, strict=True):
+            usage[(arch, kernel)] = {k: int(v) for k, v in re.findall(r"(\w+):(\d+)", fields)}
+    return usage
+
+
+def test_every_architecture_is_compiled(cubins):
+    archs = {re.search(r"\.(sm_\w+)\.cubin$", n).group(1) for n in cubins}
+    assert set(ARCHS) <= archs, f"compiled for {sorted(archs)}, expected {ARCHS}"
+    assert "sm_80" in _run(_tool("cuobjdump"), "-lptx", _cuda.__file__), "no PTX for JIT on later GPUs"
+
+
+def test_no_register_spills(cubins):
+    spilled = [(arch, k, u) for (arch, k), u in resource_usage(cubins).items()
+               if (u.get("STACK", 0) or u.get("LOCAL", 0)) and not any(p in k for p in SPILL_ALLOWED)]
+    assert not spilled, "kernels spilling registers to local memory:\n" + "\n".join(map(str, spilled))
+
+
+def test_static_shared_memory_fits(cubins):
+    for (arch, kernel), u in resource_usage(cubins).items():
+        shared = u.get("SHARED", 0)
+        assert shared <= SHARED_LIMIT[arch], f"{kernel} on {arch}: {shared} bytes of shared memory"
+
+
+def test_reported_kernels_are_in_the_binary(cubins):
+    kernels = {k for (_, k) in resource_usage(cubins)}
+    for family, names in _cuda.families.items():
+        for name in names:
+            found = any(re.search(rf"\b{re.escape(name)}\b", k) for k in kernels)
+            assert found, f"{family}: {name} not compiled"
+
+
+@pytest.mark.parametrize("pattern", sorted(TENSOR_CORE_KERNELS))
+def test_tensor_core_instructions_in_sass(cubins, pattern):
+    for arch, opcode in TENSOR_CORE_KERNELS[pattern].items():
+        for name, path in cubins.items():
+            if arch != "*" and f".{arch}.cubin" not in name:
+                continue
+            sass = _run(_tool("cuobjdump"), "-sass", path)
+            functions = re.split(r"\n\s*Function : ", sass)[1:]
+            bodies = {_demangle([f.split("\n", 1)[0].strip()])[0]: f for f in functions}
+            matching = {k: body for k, body in bodies.items() if re.search(pattern, k)}
+            if not matching:
+                continue
+            for kernel, body in matching.items():
+                assert re.search(opcode, body), f"{kernel} ({name}) has no {opcode} instruction"
