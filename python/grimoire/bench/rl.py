@@ -88,6 +88,10 @@ def _worker(lib: str, algo: str, steps: int, seed: int) -> dict:
     import gymnasium as gym
 
     env = gym.make(env_id)
+    if lib == "sb3":  # SB3's evaluate_policy wants its Monitor wrapper (same episodes either way)
+        from stable_baselines3.common.monitor import Monitor
+
+        env = Monitor(env)
     env.reset(seed=1000)
     mean, _ = evaluate_policy(model, env, n_eval_episodes=20, deterministic=True)
     return {"seconds": seconds, "mean_return": float(mean)}
