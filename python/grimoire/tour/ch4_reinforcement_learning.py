@@ -45,7 +45,7 @@ def dqn_cartpole(t: Tour) -> None:
 
     from .ch2_foundations import _pyplot
 
-    steps = 6_000 if t.quick else 20_000
+    steps = 5_000 if t.quick else 10_000
     t.say("Q(s, .) is an MLP (256, 256) on the 4 numbers of CartPole's state; replay buffer, a target "
           "network, Double DQN, epsilon 1 -> 0.04, Huber loss on y = r + gamma Q_target(s', argmax Q(s', .))")
     model = DQN("MlpPolicy", "CartPole-v1", learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
@@ -81,7 +81,7 @@ def ppo_pendulum(t: Tour) -> None:
 
     from grimoire.rl import PPO, evaluate_policy
 
-    steps = 8_192 if t.quick else 24_576
+    steps = 8_192 if t.quick else 16_384
     t.say("a diagonal Gaussian policy N(mu(s), sigma^2), sigma a learned state-independent parameter, "
           "actions clipped to [-2, 2]; clipped surrogate, GAE(0.95), 4 envs, minibatches of 64, 10 epochs")
     model = PPO("MlpPolicy", "Pendulum-v1", n_envs=4, n_steps=1024, gae_lambda=0.95, gamma=0.9, n_epochs=10,
@@ -101,7 +101,7 @@ def rlhf(t: Tour) -> None:
     t.say("a char-level LM pretrained on the Zen of Python; a scripted judge prefers the sample with more "
           "vowels; a reward model learns its taste from 2000 pairs (Bradley-Terry); PPO fine-tunes the LM "
           "on r(x) - beta * log pi(x)/pi_ref(x)")
-    r = rlhf_miniature(iterations=15 if t.quick else 40, seed=0)
+    r = rlhf_miniature(iterations=15 if t.quick else 30, seed=0)
     t.show("reward model agrees with the judge on fresh pairs", f"{r.reward_model_accuracy:.1%}")
     step = max(1, len(r.reward) // 8)
     t.show("reward per iteration", [round(x, 2) for x in r.reward[::step]])
