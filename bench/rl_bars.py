@@ -80,7 +80,16 @@ def main(argv: list[str]) -> None:
     start = time.perf_counter()
     model = cls("MlpPolicy", env, seed=seed, **kwargs)
     cb = EvalCallback(env, eval_freq=eval_freq, n_eval_episodes=20, reward_threshold=bar, seed=1000)
-    model.learn(budget, callback=cb)
+
+    def progress(m) -> bool:  # print each evaluation as it comes (a long run under load)
+        n = len(cb.evaluations)
+        go = cb(m)
+        if len(cb.evaluations) > n:
+            t, mean = cb.evaluations[-1]
+            print(f"  {family} seed={seed} step {t}: {mean:.1f} ({time.perf_counter() - start:.0f}s)", flush=True)
+        return go
+
+    model.learn(budget, callback=progress)
     seconds = time.perf_counter() - start
     reached = [t for t, m in cb.evaluations if m >= bar]
     evals = [(t, round(m, 1)) for t, m in cb.evaluations]
