@@ -86,7 +86,8 @@ def main(argv: list[str]) -> None:
         go = cb(m)
         if len(cb.evaluations) > n:
             t, mean = cb.evaluations[-1]
-            print(f"  {family} seed={seed} step {t}: {mean:.1f} ({time.perf_counter() - start:.0f}s)", flush=True)
+            wall = time.perf_counter() - start
+            print(f"  {family} seed={seed} step {t}: {mean:.1f} ({wall:.0f}s)", flush=True)
         return go
 
     model.learn(budget, callback=progress)
