@@ -332,6 +332,17 @@ Strided<T> cuda_contiguous_view(const py::handle& obj, const char* name, bool wr
   return v;
 }
 
+// The device twin of optional_vector: an optional C-contiguous 1-D device array of T with
+// exactly `len` elements (None gives a null view).
+template <typename T>
+Strided<T> cuda_optional_vector(const py::object& obj, const char* name, int64_t len, const char* reference,
+                                bool writable = false) {
+  if (obj.is_none()) return Strided<T>{};
+  Strided<T> v = cuda_contiguous_view<T>(obj, name, writable);
+  require_same_shape(v.shape, {len}, name, reference);
+  return v;
+}
+
 // ndim bounds on a view (the Strided form of require_ndim, for device arrays).
 template <typename T>
 void require_view_ndim(const Strided<T>& v, const char* name, int lo, int hi) {

@@ -2,6 +2,7 @@
 #include "grimoire/norm.h"
 
 #include "checks.h"
+#include "norm_shapes.h"
 
 namespace py = pybind11;
 using namespace grimoire;
@@ -21,28 +22,17 @@ Arr f32(const py::object& obj, const char* name, bool writable = false) {
   return a;
 }
 
-std::vector<int64_t> leading(const std::vector<int64_t>& shape) { return {shape.begin(), shape.end() - 1}; }
-
-// x (..., dim) with dim >= 1: the (rows, dim) view every row-norm kernel sees.
-std::pair<int64_t, int64_t> rows_dim(const Arr& x, const char* name) {
-  require_ndim(x.array, name, 1, 64);
-  const int64_t dim = x.v.shape.back();
-  if (dim == 0) throw py::value_error(std::string(name) + "'s last axis (the normalised one) must not be empty");
-  return {x.v.size() / dim, dim};
-}
-
 py::array output_like(const Arr& x, const py::object& out) {
   if (out.is_none()) return empty<float>(x.v.shape);
   Arr o = f32(out, "out", /*writable=*/true);
-  require_same_shape(o.v.shape, x.v.shape, "out", "x");
-  if (may_overlap(o.array, x.array)) throw py::value_error("out must not share memory with x");
+  check_norm_out(o.v, x.v);
   return o.array;
 }
 
 py::tuple py_layer_norm(const py::object& x_obj, const py::object& w_obj, const py::object& b_obj, double eps,
                      const py::object& out, bool rms) {
   const Arr x = f32(x_obj, "x");
-  const auto [rows, dim] = rows_dim(x, "x");
+  const auto [rows, dim] = norm_rows_dim(x.v, "x");
   const Strided<float> w = optional_vector<float>(w_obj, "weight", dim, "x's last axis");
   const Strided<float> b = rms ? Strided<float>{} : optional_vector<float>(b_obj, "bias", dim, "x's last axis");
   LayerNormParams p;
@@ -50,7 +40,7 @@ py::tuple py_layer_norm(const py::object& x_obj, const py::object& w_obj, const 
   p.dim = dim;
   p.eps = finite_float(eps, "eps", /*non_negative=*/true);
   py::array y = output_like(x, out);
-  py::array_t<float> mean = empty<float>(leading(x.v.shape)), rstd = empty<float>(leading(x.v.shape));
+  py::array_t<float> mean = empty<float>(leading_axes(x.v.shape)), rstd = empty<float>(leading_axes(x.v.shape));
   p.x = x.v.data;
   p.weight = w.data;
   p.bias = b.data;
@@ -70,16 +60,10 @@ py::tuple py_layer_norm_backward(const py::object& gy_obj, const py::object& x_o
                               const py::object& mean_obj, const py::object& rstd_obj, bool rms) {
   const Arr gy = f32(gy_obj, "grad_y");
   const Arr x = f32(x_obj, "x");
-  const auto [rows, dim] = rows_dim(x, "x");
-  require_same_shape(gy.v.shape, x.v.shape, "grad_y", "x");
-  const Strided<float> w = optional_vector<float>(w_obj, "weight", dim, "x's last axis");
-  Arr mean;
-  if (!rms) {
-    mean = f32(mean_obj, "mean");
-    require_same_shape(mean.v.shape, leading(x.v.shape), "mean", "x without its last axis");
-  }
+  const Arr mean = rms ? Arr{} : f32(mean_obj, "mean");
   const Arr rstd = f32(rstd_obj, "rstd");
-  require_same_shape(rstd.v.shape, leading(x.v.shape), "rstd", "x without its last axis");
+  const auto [rows, dim] = check_norm_backward(gy.v, x.v, rms ? nullptr : &mean.v, rstd.v);
+  const Strided<float> w = optional_vector<float>(w_obj, "weight", dim, "x's last axis");
   py::array_t<float> gx = empty<float>(x.v.shape), gw = empty<float>({dim}), gb = empty<float>({dim});
   LayerNormBackwardParams p;
   p.rows = rows;
@@ -107,35 +91,17 @@ py::tuple py_layer_norm_backward(const py::object& gy_obj, const py::object& x_o
   return py::make_tuple(gx, gw, gb);
 }
 
-// x (N, C, *) as (n, channels, spatial).
-void batch_shape(const Arr& x, const char* name, int64_t& n, int64_t& c, int64_t& s) {
-  require_ndim(x.array, name, 2, 64);
-  n = x.v.shape[0];
-  c = x.v.shape[1];
-  s = 1;
-  for (int i = 2; i < x.v.ndim(); ++i) s *= x.v.shape[i];
-}
-
 py::tuple py_batch_norm(const py::object& x_obj, const py::object& w_obj, const py::object& b_obj,
                      const py::object& rm_obj, const py::object& rv_obj, bool training, double momentum, double eps) {
   const Arr x = f32(x_obj, "x");
   BatchNormParams p;
-  batch_shape(x, "x", p.n, p.channels, p.spatial);
+  batch_norm_shape(x.v, "x", p.n, p.channels, p.spatial);
   const char* ref = "x's channel axis (axis 1)";
   const Strided<float> w = optional_vector<float>(w_obj, "weight", p.channels, ref);
   const Strided<float> b = optional_vector<float>(b_obj, "bias", p.channels, ref);
   const Strided<float> rm = optional_vector<float>(rm_obj, "running_mean", p.channels, ref, training);
   const Strided<float> rv = optional_vector<float>(rv_obj, "running_var", p.channels, ref, training);
-  if (!training && (rm.data == nullptr || rv.data == nullptr))
-    throw py::value_error("running_mean and running_var are required when training=False");
-  if (training && p.n * p.spatial <= 1)
-    throw py::value_error("batch_norm in training needs more than 1 value per channel, got x of shape " +
-                          shape_str(x.v.shape));
-  if (training) {
-    for (const py::object* o : {&rm_obj, &rv_obj})
-      if (!o->is_none() && may_overlap(py::reinterpret_borrow<py::array>(*o), x.array))
-        throw py::value_error("running_mean and running_var must not share memory with x");
-  }
+  check_batch_norm(x.v, rm, rv, training, p.n, p.spatial);
   p.training = training;
   p.momentum = finite_float(momentum, "momentum");
   p.eps = finite_float(eps, "eps", /*non_negative=*/true);
@@ -160,7 +126,7 @@ py::tuple py_batch_norm_backward(const py::object& gy_obj, const py::object& x_o
   const Arr gy = f32(gy_obj, "grad_y");
   const Arr x = f32(x_obj, "x");
   BatchNormBackwardParams p;
-  batch_shape(x, "x", p.n, p.channels, p.spatial);
+  batch_norm_shape(x.v, "x", p.n, p.channels, p.spatial);
   require_same_shape(gy.v.shape, x.v.shape, "grad_y", "x");
   const char* ref = "x's channel axis (axis 1)";
   const Strided<float> w = optional_vector<float>(w_obj, "weight", p.channels, ref);

@@ -1,11 +1,12 @@
-// Bindings for the optim family: grimoire.kernels.optim (adam_step, sgd_step, clip_grad_norm).
-// Every array is updated in place, so each must be float32, C-contiguous, writable where it is
-// written, of the parameter's shape, and must not overlap another: no copy is ever made.
+// Bindings for the optim family: grimoire.kernels.optim (adam_step, sgd_step, their list forms
+// multi_tensor_adam_step / multi_tensor_sgd_step, clip_grad_norm). Every array is updated in
+// place, so each must be float32, C-contiguous, writable where it is written, of the parameter's
+// shape, and must not overlap another: no copy is ever made. The checks live in optim_args.h,
+// shared with the CUDA binding.
 #include "grimoire/optim.h"
 
-#include <cmath>
-
 #include "checks.h"
+#include "optim_args.h"
 
 namespace py = pybind11;
 using namespace grimoire;
@@ -13,59 +14,14 @@ using namespace grimoire::bind;
 
 namespace {
 
-struct Named {
-  const char* name;
-  Strided<float> v;
-};
-
-Strided<float> f32_like(const py::object& obj, const char* name, bool writable, const Strided<float>* like) {
-  Strided<float> v = contiguous_view<float>(require_ndarray(obj, name), name, writable);
-  if (like) require_same_shape(v.shape, like->shape, name, "param");
-  return v;
+Strided<float> host_f32(const py::handle& obj, const char* name, bool writable) {
+  return contiguous_view<float>(require_ndarray(obj, name), name, writable);
 }
 
-void require_disjoint(const std::vector<Named>& arrays) {
-  for (size_t i = 0; i < arrays.size(); ++i)
-    for (size_t j = i + 1; j < arrays.size(); ++j)
-      if (contiguous_overlap(arrays[i].v, arrays[j].v))
-        throw py::value_error(std::string(arrays[i].name) + " and " + arrays[j].name +
-                              " must not share memory (they are read and written in place)");
-}
-
-void require_range(double x, const char* name, double lo, double hi, bool hi_open) {
-  if (!(x >= lo && (hi_open ? x < hi : x <= hi)))
-    throw py::value_error(std::string(name) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                          (hi_open ? ")" : "]") + ", got " + std::to_string(x));
-}
-
-void adam_step_py(const py::object& param, const py::object& grad, const py::object& m, const py::object& v,
-                  int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
-                  bool amsgrad, const py::object& max_v) {
+AdamParams adam_hyper(int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
+                      bool decoupled, bool amsgrad) {
+  check_adam_hyper(step, lr, beta1, beta2, eps, weight_decay);
   AdamParams p;
-  const Strided<float> pv = f32_like(param, "param", true, nullptr);
-  std::vector<Named> arrays = {{"param", pv},
-                               {"grad", f32_like(grad, "grad", false, &pv)},
-                               {"m", f32_like(m, "m", true, &pv)},
-                               {"v", f32_like(v, "v", true, &pv)}};
-  if (amsgrad) {
-    if (max_v.is_none()) throw py::value_error("amsgrad=True needs max_v (the running max of v, zeros at the start)");
-    arrays.push_back({"max_v", f32_like(max_v, "max_v", true, &pv)});
-  } else if (!max_v.is_none()) {
-    throw py::value_error("max_v is only used with amsgrad=True");
-  }
-  require_disjoint(arrays);
-  if (step < 1) throw py::value_error("step must be >= 1 (the number of this step), got " + std::to_string(step));
-  require_range(lr, "lr", 0.0, INFINITY, true);
-  require_range(beta1, "beta1", 0.0, 1.0, true);
-  require_range(beta2, "beta2", 0.0, 1.0, true);
-  require_range(eps, "eps", 0.0, INFINITY, true);
-  require_range(weight_decay, "weight_decay", 0.0, INFINITY, true);
-  p.n = pv.size();
-  p.param = pv.data;
-  p.grad = arrays[1].v.data;
-  p.m = arrays[2].v.data;
-  p.v = arrays[3].v.data;
-  p.max_v = amsgrad ? arrays[4].v.data : nullptr;
   p.step = step;
   p.lr = lr;
   p.beta1 = beta1;
@@ -74,61 +30,105 @@ void adam_step_py(const py::object& param, const py::object& grad, const py::obj
   p.weight_decay = weight_decay;
   p.decoupled = decoupled;
   p.amsgrad = amsgrad;
+  return p;
+}
+
+// Point p at one tensor's checked arrays (param, grad, m, v, max_v).
+void set_adam_arrays(AdamParams& p, const std::vector<NamedArray>& a) {
+  p.n = a[0].v.size();
+  p.param = a[0].v.data;
+  p.grad = a[1].v.data;
+  p.m = a[2].v.data;
+  p.v = a[3].v.data;
+  p.max_v = a.size() > 4 ? a[4].v.data : nullptr;
+}
+
+void adam_step_py(const py::object& param, const py::object& grad, const py::object& m, const py::object& v,
+                  int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay, bool decoupled,
+                  bool amsgrad, const py::object& max_v) {
+  const std::vector<NamedArray> arrays = adam_arrays(host_f32, param, grad, m, v, amsgrad, max_v);
+  require_disjoint(arrays);
+  AdamParams p = adam_hyper(step, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad);
+  set_adam_arrays(p, arrays);
   py::gil_scoped_release release;
   adam_step(p);
 }
 
-void sgd_step_py(const py::object& param, const py::object& grad, const py::object& buf, double lr, double momentum,
-                 double dampening, bool nesterov, double weight_decay, bool first_step) {
-  SgdParams p;
-  const Strided<float> pv = f32_like(param, "param", true, nullptr);
-  std::vector<Named> arrays = {{"param", pv}, {"grad", f32_like(grad, "grad", false, &pv)}};
-  require_range(lr, "lr", 0.0, INFINITY, true);
-  require_range(momentum, "momentum", 0.0, INFINITY, true);
-  require_range(dampening, "dampening", -INFINITY, INFINITY, true);
-  require_range(weight_decay, "weight_decay", 0.0, INFINITY, true);
-  if (nesterov && (momentum <= 0.0 || dampening != 0.0))
-    throw py::value_error("nesterov=True needs momentum > 0 and dampening == 0");
-  if (momentum != 0.0) {
-    if (buf.is_none()) throw py::value_error("momentum != 0 needs momentum_buf (an array of param's shape)");
-    arrays.push_back({"momentum_buf", f32_like(buf, "momentum_buf", true, &pv)});
+// The list form: one step of the same hyper-parameters over every (params[i], grads[i], ms[i],
+// vs[i]); on the CPU a loop of adam_step (each multithreaded), on the GPU one fused launch.
+void multi_tensor_adam_step_py(const py::list& params, const py::list& grads, const py::list& ms, const py::list& vs,
+                               int64_t step, double lr, double beta1, double beta2, double eps, double weight_decay,
+                               bool decoupled, bool amsgrad, const py::object& max_vs) {
+  const size_t n = list_length({{"params", params}, {"grads", grads}, {"ms", ms}, {"vs", vs}, {"max_vs", max_vs}});
+  std::vector<NamedArray> all;
+  std::vector<size_t> first;
+  for (size_t i = 0; i < n; ++i) {
+    first.push_back(all.size());
+    const py::object mv = max_vs.is_none() ? py::object(py::none()) : py::object(max_vs[py::int_(i)]);
+    for (NamedArray& a : adam_arrays(host_f32, params[i], grads[i], ms[i], vs[i], amsgrad, mv, "[" + std::to_string(i) + "]"))
+      all.push_back(std::move(a));
   }
-  require_disjoint(arrays);
-  p.n = pv.size();
-  p.param = pv.data;
-  p.grad = arrays[1].v.data;
-  p.momentum_buf = momentum != 0.0 ? arrays[2].v.data : nullptr;
+  require_disjoint(all);
+  AdamParams p = adam_hyper(step, lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad);
+  py::gil_scoped_release release;
+  for (size_t i = 0; i < n; ++i) {
+    set_adam_arrays(p, {all.begin() + first[i], all.begin() + first[i] + (amsgrad ? 5 : 4)});
+    adam_step(p);
+  }
+}
+
+SgdParams sgd_hyper(double lr, double momentum, double dampening, bool nesterov, double weight_decay, bool first_step) {
+  check_sgd_hyper(lr, momentum, dampening, nesterov, weight_decay);
+  SgdParams p;
   p.lr = lr;
   p.momentum = momentum;
   p.dampening = dampening;
   p.weight_decay = weight_decay;
   p.nesterov = nesterov;
   p.first_step = first_step;
+  return p;
+}
+
+void set_sgd_arrays(SgdParams& p, const std::vector<NamedArray>& a) {
+  p.n = a[0].v.size();
+  p.param = a[0].v.data;
+  p.grad = a[1].v.data;
+  p.momentum_buf = a.size() > 2 ? a[2].v.data : nullptr;
+}
+
+void sgd_step_py(const py::object& param, const py::object& grad, const py::object& buf, double lr, double momentum,
+                 double dampening, bool nesterov, double weight_decay, bool first_step) {
+  SgdParams p = sgd_hyper(lr, momentum, dampening, nesterov, weight_decay, first_step);
+  const std::vector<NamedArray> arrays = sgd_arrays(host_f32, param, grad, buf, momentum);
+  require_disjoint(arrays);
+  set_sgd_arrays(p, arrays);
   py::gil_scoped_release release;
   sgd_step(p);
 }
 
+void multi_tensor_sgd_step_py(const py::list& params, const py::list& grads, const py::object& bufs, double lr,
+                              double momentum, double dampening, bool nesterov, double weight_decay, bool first_step) {
+  SgdParams p = sgd_hyper(lr, momentum, dampening, nesterov, weight_decay, first_step);
+  const size_t n = list_length({{"params", params}, {"grads", grads}, {"momentum_bufs", bufs}});
+  std::vector<NamedArray> all;
+  std::vector<size_t> first;
+  for (size_t i = 0; i < n; ++i) {
+    first.push_back(all.size());
+    const py::object b = bufs.is_none() ? py::object(py::none()) : py::object(bufs[py::int_(i)]);
+    for (NamedArray& a : sgd_arrays(host_f32, params[i], grads[i], b, momentum, "[" + std::to_string(i) + "]"))
+      all.push_back(std::move(a));
+  }
+  require_disjoint(all);
+  const size_t per = momentum != 0.0 ? 3 : 2;
+  py::gil_scoped_release release;
+  for (size_t i = 0; i < n; ++i) {
+    set_sgd_arrays(p, {all.begin() + first[i], all.begin() + first[i] + per});
+    sgd_step(p);
+  }
+}
+
 double clip_grad_norm_py(const py::list& grads, double max_norm, double norm_type) {
-  if (!(norm_type > 0.0)) throw py::value_error("norm_type must be > 0 or inf, got " + std::to_string(norm_type));
-  if (std::isnan(max_norm) || max_norm < 0.0)
-    throw py::value_error("max_norm must be >= 0, got " + std::to_string(max_norm));
-  std::vector<Strided<float>> views;
-  std::vector<GradSpan> spans;
-  for (size_t i = 0; i < grads.size(); ++i) {
-    const std::string name = "grads[" + std::to_string(i) + "]";
-    views.push_back(contiguous_view<float>(require_ndarray(grads[i], name.c_str()), name.c_str(), true));
-    spans.push_back({views.back().data, views.back().size()});
-  }
-  // Two entries sharing memory would be scaled twice: refuse (sorted by address, adjacent pairs).
-  std::vector<size_t> order(views.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return views[a].data < views[b].data; });
-  for (size_t i = 1; i < order.size(); ++i) {
-    const auto &a = views[order[i - 1]], &b = views[order[i]];
-    if (contiguous_overlap(a, b))
-      throw py::value_error("grads[" + std::to_string(order[i - 1]) + "] and grads[" + std::to_string(order[i]) +
-                            "] share memory (each gradient must be scaled once)");
-  }
+  const std::vector<GradSpan> spans = clip_grad_norm_args(host_f32, grads, max_norm, norm_type);
   py::gil_scoped_release release;
   return clip_grad_norm(spans, max_norm, norm_type);
 }
@@ -139,8 +139,14 @@ void bind_optim(py::module_& m) {
   m.def("adam_step", &adam_step_py, py::arg("param"), py::arg("grad"), py::arg("m"), py::arg("v"), py::arg("step"),
         py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"), py::arg("weight_decay"),
         py::arg("decoupled"), py::arg("amsgrad"), py::arg("max_v"));
+  m.def("multi_tensor_adam_step", &multi_tensor_adam_step_py, py::arg("params"), py::arg("grads"), py::arg("ms"),
+        py::arg("vs"), py::arg("step"), py::arg("lr"), py::arg("beta1"), py::arg("beta2"), py::arg("eps"),
+        py::arg("weight_decay"), py::arg("decoupled"), py::arg("amsgrad"), py::arg("max_vs"));
   m.def("sgd_step", &sgd_step_py, py::arg("param"), py::arg("grad"), py::arg("momentum_buf"), py::arg("lr"),
         py::arg("momentum"), py::arg("dampening"), py::arg("nesterov"), py::arg("weight_decay"),
         py::arg("first_step"));
+  m.def("multi_tensor_sgd_step", &multi_tensor_sgd_step_py, py::arg("params"), py::arg("grads"),
+        py::arg("momentum_bufs"), py::arg("lr"), py::arg("momentum"), py::arg("dampening"), py::arg("nesterov"),
+        py::arg("weight_decay"), py::arg("first_step"));
   m.def("clip_grad_norm", &clip_grad_norm_py, py::arg("grads"), py::arg("max_norm"), py::arg("norm_type"));
 }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "checks.h"
+#include "pool_shapes.h"
 
 namespace py = pybind11;
 using namespace grimoire;
@@ -13,51 +14,10 @@ using namespace grimoire::bind;
 
 namespace {
 
-using Pair = std::pair<int64_t, int64_t>;
-
-// The pooling geometry for an input of (N, C, H, W), checked: kernel and stride >= 1,
-// 0 <= padding <= kernel/2 (PyTorch's rule: every window then holds an in-image value), and a
-// kernel no larger than the padded input.
-Pool2dShape pool_shape(const std::vector<int64_t>& in, Pair kernel, Pair stride, Pair padding) {
-  require_at_least(kernel.first, 1, "kernel_size[0]");
-  require_at_least(kernel.second, 1, "kernel_size[1]");
-  require_at_least(stride.first, 1, "stride[0]");
-  require_at_least(stride.second, 1, "stride[1]");
-  require_at_least(padding.first, 0, "padding[0]");
-  require_at_least(padding.second, 0, "padding[1]");
-  if (padding.first > kernel.first / 2 || padding.second > kernel.second / 2)
-    throw py::value_error("padding must be at most half the kernel size: kernel_size (" +
-                          std::to_string(kernel.first) + ", " + std::to_string(kernel.second) + "), padding (" +
-                          std::to_string(padding.first) + ", " + std::to_string(padding.second) + ")");
-  Pool2dShape s;
-  s.n = in[0]; s.c = in[1]; s.h = in[2]; s.w = in[3];
-  s.kh = kernel.first; s.kw = kernel.second;
-  s.stride_h = stride.first; s.stride_w = stride.second;
-  s.pad_h = padding.first; s.pad_w = padding.second;
-  const int64_t ph = checked_add(s.h, checked_mul(2, s.pad_h, "padding"), "padded height");
-  const int64_t pw = checked_add(s.w, checked_mul(2, s.pad_w, "padding"), "padded width");
-  if (ph < s.kh || pw < s.kw)
-    throw py::value_error("the kernel " + std::to_string(s.kh) + "x" + std::to_string(s.kw) +
-                          " is larger than the padded input " + std::to_string(ph) + "x" + std::to_string(pw) +
-                          " (output size would be <= 0)");
-  checked_numel(in, "the input");
-  checked_numel({s.n, s.c, s.out_h(), s.out_w()}, "the output");
-  return s;
-}
-
 Strided<float> input4d(const py::object& obj, const char* name) {
   const py::array a = require_ndarray(obj, name);
   require_ndim(a, name, 4, 4);
   return contiguous_view<float>(a, name);
-}
-
-// input_shape as given by the caller: four non-negative sizes.
-std::vector<int64_t> input_shape_arg(const std::vector<int64_t>& shape) {
-  if (shape.size() != 4)
-    throw py::value_error("input_shape must have 4 entries (N, C, H, W), got " + std::to_string(shape.size()));
-  for (int64_t d : shape)
-    if (d < 0) throw py::value_error("input_shape must be non-negative, got " + shape_str(shape));
-  return shape;
 }
 
 }  // namespace
@@ -87,13 +47,8 @@ void bind_pool(py::module_& m) {
         const Strided<float> dy = input4d(dy_obj, "grad_out");
         const py::array idx_arr = require_ndarray(idx_obj, "indices");
         const Strided<int64_t> idx = contiguous_view<int64_t>(idx_arr, "indices");
-        require_same_shape(idx.shape, dy.shape, "indices", "grad_out");
         const std::vector<int64_t> in = input_shape_arg(input_shape);
-        if (in[0] != dy.shape[0] || in[1] != dy.shape[1])
-          throw py::value_error("input_shape " + shape_str(in) + " must share N and C with grad_out " +
-                                shape_str(dy.shape));
-        const int64_t in_size = checked_mul(in[2], in[3], "input_shape");
-        checked_numel(in, "input_shape");
+        const int64_t in_size = check_max_pool_backward(dy.shape, idx.shape, in);
         py::array_t<float> dx = empty<float>(in);
         float* dxp = dx.mutable_data();
         bool ok;
@@ -102,8 +57,7 @@ void bind_pool(py::module_& m) {
           ok = max_pool2d_backward(in[0] * in[1], in_size, dy.shape[2] * dy.shape[3], dy.data, idx.data, dxp);
         }
         if (!ok)
-          throw py::value_error("indices must lie in [0, H*W) = [0, " + std::to_string(in_size) +
-                                ") (flat positions within each input plane, as max_pool2d returns them)");
+          throw_bad_pool_indices(in_size);
         return dx;
       },
       py::arg("grad_out"), py::arg("indices"), py::arg("input_shape"));

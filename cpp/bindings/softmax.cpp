@@ -2,6 +2,7 @@
 #include "grimoire/softmax.h"
 
 #include "checks.h"
+#include "softmax_shapes.h"
 
 namespace py = pybind11;
 using namespace grimoire;
@@ -9,19 +10,13 @@ using namespace grimoire::bind;
 
 namespace {
 
-// x (..., dim): rows = product of the leading axes.
-std::pair<int64_t, int64_t> rows_dim(const Strided<float>& x) {
-  const int64_t dim = x.shape.back();
-  return {dim == 0 ? 0 : x.size() / dim, dim};
-}
-
 py::array forward(const py::object& x_obj, bool log) {
   py::array xa = require_ndarray(x_obj, "x");
   require_ndim(xa, "x", 1, 64);
   const Strided<float> x = contiguous_view<float>(xa, "x");
   py::array_t<float> y = empty<float>(x.shape);
   SoftmaxParams p;
-  std::tie(p.rows, p.dim) = rows_dim(x);
+  std::tie(p.rows, p.dim) = softmax_rows_dim(x);
   p.x = x.data;
   p.out = y.mutable_data();
   {
@@ -40,7 +35,7 @@ py::array backward(const py::object& gy_obj, const py::object& y_obj, bool log) 
   require_same_shape(gy.shape, y.shape, "grad_y", "y");
   py::array_t<float> gx = empty<float>(y.shape);
   SoftmaxParams p;
-  std::tie(p.rows, p.dim) = rows_dim(y);
+  std::tie(p.rows, p.dim) = softmax_rows_dim(y);
   p.x = gy.data;
   p.y = y.data;
   p.out = gx.mutable_data();
@@ -60,29 +55,12 @@ py::object cross_entropy_py(const py::object& logits_obj, const py::object& targ
   const Strided<float> logits = contiguous_view<float>(la, "logits");
   const Strided<int64_t> targets = contiguous_view<int64_t>(ta, "targets");
   CrossEntropyParams p;
-  p.n = logits.shape[0];
-  p.classes = logits.shape[1];
-  if (targets.shape[0] != p.n)
-    throw py::value_error("targets must have one entry per row of logits (" + std::to_string(p.n) + "), got " +
-                          std::to_string(targets.shape[0]));
-  if (p.classes == 0 && p.n > 0) throw py::value_error("logits must have at least one class (got shape " +
-                                                       shape_str(logits.shape) + ")");
-  if (reduction == "none") p.reduction = Reduction::none;
-  else if (reduction == "mean") p.reduction = Reduction::mean;
-  else if (reduction == "sum") p.reduction = Reduction::sum;
-  else throw py::value_error("reduction must be 'none', 'mean' or 'sum', got '" + reduction + "'");
-  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
-    throw py::value_error("label_smoothing must be in [0, 1], got " + std::to_string(label_smoothing));
-  for (int64_t i = 0; i < p.n; ++i) {
-    const int64_t t = targets.data[i];
-    if (t != ignore_index && (t < 0 || t >= p.classes))
-      throw py::value_error("targets[" + std::to_string(i) + "] = " + std::to_string(t) + " is not a class in [0, " +
-                            std::to_string(p.classes) + ") nor ignore_index (" + std::to_string(ignore_index) + ")");
-  }
+  check_cross_entropy(logits, targets, reduction, label_smoothing, p);
+  for (int64_t i = 0; i < p.n; ++i)
+    if (is_bad_target(targets.data[i], p.classes, ignore_index)) throw_bad_target(i, targets.data[i], p.classes, ignore_index);
   p.logits = logits.data;
   p.targets = targets.data;
   p.ignore_index = ignore_index;
-  p.label_smoothing = static_cast<float>(label_smoothing);
   py::array_t<float> losses = empty<float>({p.n});
   p.losses = losses.mutable_data();
   py::array_t<float> grad;

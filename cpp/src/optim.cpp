@@ -82,37 +82,14 @@ const OptimKernels& kernels() {
 
 constexpr int64_t kGrain = 1 << 16;  // elements per chunk: enough work to be worth a thread
 
-AdamConsts adam_consts(const AdamParams& p) {
-  const double bc1 = 1.0 - std::pow(p.beta1, static_cast<double>(p.step));
-  const double bc2 = 1.0 - std::pow(p.beta2, static_cast<double>(p.step));
-  AdamConsts c;
-  c.one_minus_beta1 = static_cast<float>(1.0 - p.beta1);
-  c.beta2 = static_cast<float>(p.beta2);
-  c.one_minus_beta2 = static_cast<float>(1.0 - p.beta2);
-  c.neg_step_size = static_cast<float>(-(p.lr / bc1));
-  c.bc2_sqrt = static_cast<float>(std::sqrt(bc2));
-  c.eps = static_cast<float>(p.eps);
-  const bool wd = p.weight_decay != 0.0;
-  c.decay = wd && p.decoupled ? static_cast<float>(1.0 - p.lr * p.weight_decay) : 1.0f;
-  c.l2 = wd && !p.decoupled ? static_cast<float>(p.weight_decay) : 0.0f;
-  return c;
-}
-
 void adam_impl(const OptimKernels& k, const AdamParams& p) {
-  const AdamConsts c = adam_consts(p);
+  const AdamConsts c = optim_detail::adam_consts(p);
   float* max_v = p.amsgrad ? p.max_v : nullptr;
   parallel_for(p.n, kGrain, [&](int64_t b, int64_t e) { k.adam(c, p.param, p.grad, p.m, p.v, max_v, b, e); });
 }
 
 void sgd_impl(const OptimKernels& k, const SgdParams& p) {
-  SgdConsts c;
-  c.neg_lr = static_cast<float>(-p.lr);
-  c.momentum = static_cast<float>(p.momentum);
-  c.one_minus_dampening = static_cast<float>(1.0 - p.dampening);
-  c.weight_decay = static_cast<float>(p.weight_decay);
-  c.use_momentum = p.momentum != 0.0;
-  c.nesterov = p.nesterov;
-  c.first_step = p.first_step;
+  const SgdConsts c = optim_detail::sgd_consts(p);
   parallel_for(p.n, kGrain, [&](int64_t b, int64_t e) { k.sgd(c, p.param, p.grad, p.momentum_buf, b, e); });
 }
 

@@ -4,22 +4,9 @@
 
 #include <cstdint>
 
+#include "grimoire/optim.h"
+
 namespace grimoire::optim_detail {
-
-// Float32 constants of one Adam step, computed once in double by the driver.
-struct AdamConsts {
-  float one_minus_beta1, beta2, one_minus_beta2;
-  float neg_step_size;    // -lr / (1 - beta1^t)
-  float bc2_sqrt;         // sqrt(1 - beta2^t)
-  float eps;
-  float decay;            // param *= decay (AdamW), 1 otherwise
-  float l2;               // g += l2 * param (Adam with L2), 0 otherwise
-};
-
-struct SgdConsts {
-  float neg_lr, momentum, one_minus_dampening, weight_decay;
-  bool use_momentum, nesterov, first_step;
-};
 
 struct OptimKernels {
   // Elements [begin, end).

@@ -45,13 +45,8 @@ namespace quant_simd::scalar {
 
 void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_t zp, int32_t qmin,
                         int32_t qmax) {
-  for (int64_t i = 0; i < n; ++i) {
-    // x * (1/scale) + zero_point with one rounding (fused multiply-add, as PyTorch computes it),
-    // clamped in float first so a huge |x| cannot overflow the integer conversion.
-    const float v = std::min(std::max(std::fma(x[i], inv_scale, static_cast<float>(zp)), -1e9f), 1e9f);
-    const int32_t r = static_cast<int32_t>(std::nearbyint(v));
-    q[i] = static_cast<int8_t>(std::min(std::max(r, qmin), qmax));
-  }
+  // x * (1/scale) + zero_point with one rounding (fused multiply-add, as PyTorch computes it).
+  for (int64_t i = 0; i < n; ++i) q[i] = quant_bits::quantize_int8_one(x[i], inv_scale, zp, qmin, qmax);
 }
 
 void dequantize_int8(const int8_t* q, float* x, int64_t n, float scale, int32_t zp) {
@@ -99,53 +94,13 @@ void chunked(int64_t n, Body&& body) {
 
 // ---- scalar references ---------------------------------------------------------------------
 
-uint8_t to_fp8_ref(float x, Fp8Format fmt, bool saturate) {
-  const Fp8Spec& s = fp8_spec(fmt);
-  const uint32_t u = bits_of(x);
-  const uint32_t sign = (u >> 24) & 0x80;
-  const uint32_t a = u & 0x7FFFFFFF;
-  if (a > 0x7F800000) return static_cast<uint8_t>(sign | s.nan_code);
-  if (a == 0x7F800000) return static_cast<uint8_t>(sign | (saturate ? s.inf_sat : s.inf_nosat));
-  uint32_t code;
-  if (a < s.min_normal_bits) {
-    // Subnormal (or zero) in the format: the code is |x| in units of the smallest subnormal,
-    // rounded to nearest even; a result of 2^mbits is the smallest normal's code, as it should be.
-    code = static_cast<uint32_t>(std::nearbyint(float_of(a) * s.subnormal_scale));
-  } else {
-    // Normal: round the float32 mantissa to mbits bits (nearest even) on the bit pattern, then
-    // rebias the exponent. A carry out of the mantissa correctly bumps the exponent.
-    const int shift = 23 - s.mbits;
-    const uint32_t r = (a + ((1u << (shift - 1)) - 1) + ((a >> shift) & 1)) >> shift;
-    code = r - (static_cast<uint32_t>(127 - s.bias) << s.mbits);
-  }
-  if (code > s.max_code) code = saturate ? s.max_code : s.overflow_nosat;
-  return static_cast<uint8_t>(sign | code);
-}
+uint8_t to_fp8_ref(float x, Fp8Format fmt, bool saturate) { return quant_bits::encode_fp8(x, fp8_spec(fmt), saturate); }
 
-float from_fp8_ref(uint8_t code, Fp8Format fmt) {
-  const Fp8Spec& s = fp8_spec(fmt);
-  const bool negative = code & 0x80;
-  const int e = (code & 0x7F) >> s.mbits;
-  const int m = code & ((1 << s.mbits) - 1);
-  const int emax = (1 << (7 - s.mbits)) - 1;
-  const float nan = float_of(negative ? 0xFFC00000u : 0x7FC00000u);
-  if (fmt == Fp8Format::e4m3 && (code & 0x7F) == 0x7F) return nan;
-  if (fmt == Fp8Format::e5m2 && e == emax) {
-    if (m != 0) return nan;
-    return negative ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
-  }
-  const float mag = e == 0 ? std::ldexp(static_cast<float>(m), 1 - s.bias - s.mbits)
-                           : std::ldexp(static_cast<float>((1 << s.mbits) + m), e - s.bias - s.mbits);
-  return negative ? -mag : mag;
-}
+float from_fp8_ref(uint8_t code, Fp8Format fmt) { return quant_bits::decode_fp8(code, fmt == Fp8Format::e5m2); }
 
-uint16_t to_bf16_ref(float x) {
-  const uint32_t u = bits_of(x);
-  if ((u & 0x7FFFFFFF) > 0x7F800000) return static_cast<uint16_t>(((u >> 16) & 0x8000) | 0x7FC0);
-  return static_cast<uint16_t>((u + 0x7FFF + ((u >> 16) & 1)) >> 16);
-}
+uint16_t to_bf16_ref(float x) { return quant_bits::encode_bf16(x); }
 
-float from_bf16_ref(uint16_t x) { return float_of(static_cast<uint32_t>(x) << 16); }
+float from_bf16_ref(uint16_t x) { return quant_bits::decode_bf16(x); }
 
 // ---- int8 ----------------------------------------------------------------------------------
 

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "grimoire/quant.h"
+#include "grimoire/quant_bits.h"
 
 namespace grimoire::quant_simd {
 
@@ -23,23 +24,10 @@ GRIMOIRE_QUANT_SPANS(avx2)
 GRIMOIRE_QUANT_SPANS(avx512)
 #undef GRIMOIRE_QUANT_SPANS
 
-// What the integer encoder needs to know about a format (shared by every path).
-struct Fp8Spec {
-  int mbits;                 // mantissa bits
-  int bias;                  // exponent bias
-  uint32_t min_normal_bits;  // float32 bits of the smallest normal of the format
-  float subnormal_scale;     // 2^(bias - 1 + mbits): |x| * this is the subnormal code
-  uint32_t max_code;         // largest finite magnitude code (448 / 57344)
-  uint32_t nan_code;         // canonical NaN
-  uint32_t inf_sat;          // what +-inf becomes with saturate=true
-  uint32_t inf_nosat;        // ... and with saturate=false
-  uint32_t overflow_nosat;   // a finite overflow with saturate=false
-};
+// What the integer encoder needs to know about a format (shared by every path and the CUDA
+// kernels: grimoire/quant_bits.h).
+using Fp8Spec = quant_bits::Fp8Spec;
 
-inline const Fp8Spec& fp8_spec(Fp8Format fmt) {
-  static const Fp8Spec e4m3{3, 7, 121u << 23, 512.0f, 0x7E, 0x7F, 0x7E, 0x7F, 0x7F};
-  static const Fp8Spec e5m2{2, 15, 113u << 23, 65536.0f, 0x7B, 0x7E, 0x7C, 0x7C, 0x7C};
-  return fmt == Fp8Format::e4m3 ? e4m3 : e5m2;
-}
+inline const Fp8Spec& fp8_spec(Fp8Format fmt) { return fmt == Fp8Format::e4m3 ? quant_bits::kE4M3 : quant_bits::kE5M2; }
 
 }  // namespace grimoire::quant_simd

@@ -14,6 +14,11 @@ namespace py = pybind11;
 
 void bind_gemm(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_norm(py::module_& m);
+void bind_softmax(py::module_& m);
+void bind_optim(py::module_& m);
+void bind_quant(py::module_& m);
+void bind_pool(py::module_& m);
 
 PYBIND11_MODULE(_cuda, m) {
   m.doc() = "grimoire's CUDA kernels (device arrays in, device arrays out, on CuPy's current stream)";
@@ -36,4 +41,9 @@ PYBIND11_MODULE(_cuda, m) {
   m.attr("families") = py::dict();
   bind_gemm(m);
   bind_attention(m);
+  bind_norm(m);
+  bind_softmax(m);
+  bind_optim(m);
+  bind_quant(m);
+  bind_pool(m);
 }

@@ -16,6 +16,9 @@ def main(argv: list[str] | None = None) -> int:
     tour.add_argument("--list", action="store_true", help="list the sections and where they live")
     tour.add_argument("--out", type=Path, default=Path("tour_output"), help="folder for plots")
     tour.add_argument("--quick", action="store_true", help="smaller models, for a fast look")
+    tour.add_argument("--html", type=Path, nargs="?", const=Path("tour_book"), default=None, metavar="DIR",
+                      help="also write the tour as one self-contained HTML book into DIR (default tour_book)")
+    tour.add_argument("--quiet", action="store_true", help="print nothing but errors (for scripts)")
     bench = sub.add_parser("bench", help="grimoire against its peers (numpy, torch, scikit-learn)")
     bench.add_argument("family", nargs="?", help="benchmark to run (default: list them)")
     bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the benchmark")
@@ -32,7 +35,7 @@ def main(argv: list[str] | None = None) -> int:
             for s in tour_mod.select(args.sections):
                 print(f"{s.number:<8} {s.title:<50} {s.where}")
         else:
-            tour_mod.run(args.sections, args.out, quick=args.quick)
+            tour_mod.run(args.sections, args.out, quick=args.quick, html=args.html, quiet=args.quiet)
     elif args.command == "bench":
         from grimoire import bench as bench_mod
 

@@ -15,6 +15,7 @@
 // contiguous; the caller checks shapes and that the arrays do not overlap.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <vector>
 
@@ -57,5 +58,53 @@ double clip_grad_norm(const std::vector<GradSpan>& grads, double max_norm, doubl
 // Scalar reference paths.
 void adam_step_reference(const AdamParams& p);
 void sgd_step_reference(const SgdParams& p);
+
+namespace optim_detail {
+
+// The float32 constants of one step, computed once in double as torch.optim does in Python.
+// Shared by the CPU kernels and the CUDA ones (cuda/optim.cu), so both round them identically.
+struct AdamConsts {
+  float one_minus_beta1, beta2, one_minus_beta2;
+  float neg_step_size;    // -lr / (1 - beta1^t)
+  float bc2_sqrt;         // sqrt(1 - beta2^t)
+  float eps;
+  float decay;            // param *= decay (AdamW), 1 otherwise
+  float l2;               // g += l2 * param (Adam with L2), 0 otherwise
+};
+
+struct SgdConsts {
+  float neg_lr, momentum, one_minus_dampening, weight_decay;
+  bool use_momentum, nesterov, first_step;
+};
+
+inline AdamConsts adam_consts(const AdamParams& p) {
+  const double bc1 = 1.0 - std::pow(p.beta1, static_cast<double>(p.step));
+  const double bc2 = 1.0 - std::pow(p.beta2, static_cast<double>(p.step));
+  AdamConsts c;
+  c.one_minus_beta1 = static_cast<float>(1.0 - p.beta1);
+  c.beta2 = static_cast<float>(p.beta2);
+  c.one_minus_beta2 = static_cast<float>(1.0 - p.beta2);
+  c.neg_step_size = static_cast<float>(-(p.lr / bc1));
+  c.bc2_sqrt = static_cast<float>(std::sqrt(bc2));
+  c.eps = static_cast<float>(p.eps);
+  const bool wd = p.weight_decay != 0.0;
+  c.decay = wd && p.decoupled ? static_cast<float>(1.0 - p.lr * p.weight_decay) : 1.0f;
+  c.l2 = wd && !p.decoupled ? static_cast<float>(p.weight_decay) : 0.0f;
+  return c;
+}
+
+inline SgdConsts sgd_consts(const SgdParams& p) {
+  SgdConsts c;
+  c.neg_lr = static_cast<float>(-p.lr);
+  c.momentum = static_cast<float>(p.momentum);
+  c.one_minus_dampening = static_cast<float>(1.0 - p.dampening);
+  c.weight_decay = static_cast<float>(p.weight_decay);
+  c.use_momentum = p.momentum != 0.0;
+  c.nesterov = p.nesterov;
+  c.first_step = p.first_step;
+  return c;
+}
+
+}  // namespace optim_detail
 
 }  // namespace grimoire

@@ -17,7 +17,9 @@ from collections.abc import Callable
 
 
 def families() -> list[str]:
-    return sorted(m.name for m in pkgutil.iter_modules(__path__) if not m.name.startswith("_"))
+    # gpu_<family> modules are run together by `grimoire bench gpu` (gpu.py), not one by one.
+    return sorted(m.name for m in pkgutil.iter_modules(__path__)
+                  if not m.name.startswith("_") and not m.name.startswith("gpu_"))
 
 
 def run(family: str, argv: list[str]) -> None:

@@ -19,7 +19,7 @@ from .norm import (
     rms_norm,
     rms_norm_backward,
 )
-from .optim import adam_step, clip_grad_norm, sgd_step
+from .optim import adam_step, clip_grad_norm, multi_tensor_adam_step, multi_tensor_sgd_step, sgd_step
 from .pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from .quant import (
     dequantize_int8,
@@ -49,7 +49,7 @@ __all__ = [
     # softmax, losses
     "softmax", "log_softmax", "softmax_backward", "log_softmax_backward", "cross_entropy",
     # optimizer steps
-    "adam_step", "sgd_step", "clip_grad_norm",
+    "adam_step", "sgd_step", "clip_grad_norm", "multi_tensor_adam_step", "multi_tensor_sgd_step",
     # quantisation and low precision
     "quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8",
     "to_fp8", "from_fp8", "to_bf16", "from_bf16", "gemm_fp8", "gemm_bf16",

@@ -3,13 +3,15 @@
 All arrays are float32 and C-contiguous (no silent cast or copy). The statistics are exact
 two-pass ones: LayerNorm/RMSNorm re-read each row from cache for the second pass (one trip to
 memory), BatchNorm merges per-block two-pass moments with Chan's formula in one pass.
+CUDA arrays run on the GPU (grimoire._cuda): LayerNorm/RMSNorm one block per row, BatchNorm
+per-channel partial sums; every weight gradient deterministic (no float atomics).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 
 
 def layer_norm(x: np.ndarray, weight: np.ndarray | None = None, bias: np.ndarray | None = None,
@@ -31,7 +33,7 @@ def layer_norm(x: np.ndarray, weight: np.ndarray | None = None, bias: np.ndarray
     -------
     y : (..., D); mean : (...,); rstd : (...,) = 1 / sqrt(var + eps), as the backward needs them.
     """
-    return _core.layer_norm(x, weight, bias, float(eps), out)
+    return backend(x=x, weight=weight, bias=bias, out=out).layer_norm(x, weight, bias, float(eps), out)
 
 
 def layer_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | None,
@@ -45,7 +47,8 @@ def layer_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | 
     Returns (grad_x (..., D), grad_weight (D,), grad_bias (D,)); the column sums run over a
     fixed row partition, so they do not depend on the number of threads.
     """
-    return _core.layer_norm_backward(grad_y, x, weight, mean, rstd)
+    return backend(grad_y=grad_y, x=x, weight=weight, mean=mean, rstd=rstd).layer_norm_backward(
+        grad_y, x, weight, mean, rstd)
 
 
 def rms_norm(x: np.ndarray, weight: np.ndarray | None = None, eps: float = 1e-6, *,
@@ -54,7 +57,7 @@ def rms_norm(x: np.ndarray, weight: np.ndarray | None = None, eps: float = 1e-6,
 
     Shapes as :func:`layer_norm`; returns (y (..., D), rstd (...,)).
     """
-    return _core.rms_norm(x, weight, float(eps), out)
+    return backend(x=x, weight=weight, out=out).rms_norm(x, weight, float(eps), out)
 
 
 def rms_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | None,
@@ -64,7 +67,7 @@ def rms_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | No
 
     Returns (grad_x (..., D), grad_weight (D,)).
     """
-    return _core.rms_norm_backward(grad_y, x, weight, rstd)
+    return backend(grad_y=grad_y, x=x, weight=weight, rstd=rstd).rms_norm_backward(grad_y, x, weight, rstd)
 
 
 def batch_norm(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None,
@@ -86,8 +89,9 @@ def batch_norm(x: np.ndarray, weight: np.ndarray | None, bias: np.ndarray | None
     y : like x; save_mean (C,) and save_rstd (C,) = 1 / sqrt(var + eps): the statistics used,
     for :func:`batch_norm_backward`.
     """
-    return _core.batch_norm(x, weight, bias, running_mean, running_var, bool(training), float(momentum),
-                            float(eps))
+    module = backend(x=x, weight=weight, bias=bias, running_mean=running_mean, running_var=running_var)
+    return module.batch_norm(x, weight, bias, running_mean, running_var, bool(training), float(momentum),
+                             float(eps))
 
 
 def batch_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | None,
@@ -99,4 +103,5 @@ def batch_norm_backward(grad_y: np.ndarray, x: np.ndarray, weight: np.ndarray | 
     per channel; inference: ``grad_x = w * rstd * dy``. ``grad_weight = sum(dy * xhat)``,
     ``grad_bias = sum(dy)``. Returns (grad_x, grad_weight (C,), grad_bias (C,)).
     """
-    return _core.batch_norm_backward(grad_y, x, weight, save_mean, save_rstd, bool(training))
+    module = backend(grad_y=grad_y, x=x, weight=weight, save_mean=save_mean, save_rstd=save_rstd)
+    return module.batch_norm_backward(grad_y, x, weight, save_mean, save_rstd, bool(training))

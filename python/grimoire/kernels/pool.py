@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 from .conv import IntPair, _pair
 
 
@@ -43,7 +43,7 @@ def max_pool2d(
         plane (PyTorch's ``return_indices=True``); the first one wins ties, a NaN propagates.
     """
     k = _pair(kernel_size, "kernel_size")
-    return tuple(_core.max_pool2d(x, k, _stride(stride, k), _pair(padding, "padding")))
+    return tuple(backend(x=x).max_pool2d(x, k, _stride(stride, k), _pair(padding, "padding")))
 
 
 def max_pool2d_backward(
@@ -54,7 +54,8 @@ def max_pool2d_backward(
     ``grad_x[n, c].flat[indices[n, c, i, j]] += grad_out[n, c, i, j]``; grad_out and indices are
     (N, C, OH, OW), ``input_shape`` is x's (N, C, H, W); returns grad_x of that shape.
     """
-    return _core.max_pool2d_backward(grad_out, indices, _shape(input_shape))
+    module = backend(grad_out=grad_out, indices=indices)
+    return module.max_pool2d_backward(grad_out, indices, _shape(input_shape))
 
 
 def avg_pool2d(
@@ -79,7 +80,8 @@ def avg_pool2d(
     out : (N, C, OH, OW) float32
     """
     k = _pair(kernel_size, "kernel_size")
-    return _core.avg_pool2d(x, k, _stride(stride, k), _pair(padding, "padding"), bool(count_include_pad))
+    return backend(x=x).avg_pool2d(x, k, _stride(stride, k), _pair(padding, "padding"),
+                                   bool(count_include_pad))
 
 
 def avg_pool2d_backward(
@@ -93,5 +95,6 @@ def avg_pool2d_backward(
     """Gradient of :func:`avg_pool2d`: each ``grad_out`` entry spread as ``g / divisor`` over its
     window. grad_out is (N, C, OH, OW); returns grad_x of ``input_shape`` (N, C, H, W)."""
     k = _pair(kernel_size, "kernel_size")
-    return _core.avg_pool2d_backward(grad_out, _shape(input_shape), k, _stride(stride, k),
-                                     _pair(padding, "padding"), bool(count_include_pad))
+    module = backend(grad_out=grad_out)
+    return module.avg_pool2d_backward(grad_out, _shape(input_shape), k, _stride(stride, k),
+                                      _pair(padding, "padding"), bool(count_include_pad))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
+from ._device import backend
 
 _FP8_FORMATS = ("e4m3", "e5m2")
 
@@ -33,13 +34,21 @@ def _fmt(fmt: str, name: str = "fmt") -> str:
     return fmt
 
 
-def _channel_params(values, dtype, name: str, axis: int | None) -> np.ndarray:
-    """scale / zero_point as a 1-D array: a scalar for axis=None, an array per channel."""
+def _channel_params(values, dtype, name: str, axis: int | None, on_device: bool):
+    """scale / zero_point as a 1-D array: a scalar for axis=None, an array per channel (a CUDA
+    array when x is on the GPU; a scalar is then copied there)."""
     if axis is None:
         if np.ndim(values) != 0:
             raise ValueError(f"{name} must be a scalar when axis is None, got shape {np.shape(values)}")
-        return np.array([values], dtype=dtype)
-    if not isinstance(values, np.ndarray):
+        if hasattr(values, "__cuda_array_interface__"):
+            values = values.item()
+        host = np.array([values], dtype=dtype)
+        if on_device:
+            import cupy
+
+            return cupy.asarray(host)
+        return host
+    if not on_device and not isinstance(values, np.ndarray):
         raise TypeError(f"{name} must be a numpy.ndarray of {np.dtype(dtype).name} when axis is given, "
                         f"got {type(values).__name__}")
     return values
@@ -72,18 +81,23 @@ def quantize_int8(
 
     Returns
     -------
-    (q int8 of x's shape, scale float32, zero_point int32): scalars for axis=None, arrays of
-    shape (x.shape[axis],) otherwise.
+    (q int8 of x's shape, scale float32, zero_point int32): scalars for axis=None (0-d CuPy
+    arrays for a CUDA x), arrays of shape (x.shape[axis],) otherwise, on x's device.
     """
     if axis is not None and (isinstance(axis, bool) or not isinstance(axis, (int, np.integer))):
         raise TypeError(f"axis must be None or an int, got {type(axis).__name__}")
     if (scale is None) != (zero_point is None):
         raise ValueError("scale and zero_point must be given together (or neither, to compute them from x)")
+    module = backend(x=x)
+    on_device = module is not _core
     if scale is not None:
-        scale = _channel_params(scale, np.float32, "scale", axis)
-        zero_point = _channel_params(zero_point, np.int32, "zero_point", axis)
-    q, s, z = _core.quantize_int8(x, bool(symmetric), axis, scale, zero_point)
+        scale = _channel_params(scale, np.float32, "scale", axis, on_device)
+        zero_point = _channel_params(zero_point, np.int32, "zero_point", axis, on_device)
+        module = backend(x=x, scale=scale, zero_point=zero_point)
+    q, s, z = module.quantize_int8(x, bool(symmetric), axis, scale, zero_point)
     if axis is None:
+        if on_device:  # 0-d CuPy arrays: reading them as NumPy scalars would synchronise
+            return q, s[0], z[0]
         return q, np.float32(s[0]), np.int32(z[0])
     return q, s, z
 
@@ -95,8 +109,10 @@ def dequantize_int8(q: np.ndarray, scale, zero_point, axis: int | None = None) -
     :func:`quantize_int8` (scalars for axis=None, float32 / int32 arrays otherwise). Matches
     ``torch.dequantize``.
     """
-    return _core.dequantize_int8(q, _channel_params(scale, np.float32, "scale", axis),
-                                 _channel_params(zero_point, np.int32, "zero_point", axis), axis)
+    on_device = backend(q=q) is not _core
+    scale = _channel_params(scale, np.float32, "scale", axis, on_device)
+    zero_point = _channel_params(zero_point, np.int32, "zero_point", axis, on_device)
+    return backend(q=q, scale=scale, zero_point=zero_point).dequantize_int8(q, scale, zero_point, axis)
 
 
 def gemm_int8(a_q: np.ndarray, b_q: np.ndarray, *, trans_b: bool = False) -> np.ndarray:
@@ -136,23 +152,23 @@ def to_fp8(x: np.ndarray, fmt: str = "e4m3", saturate: bool = True) -> np.ndarra
     bit-for-bit ``x.astype(ml_dtypes.float8_e4m3fn / float8_e5m2)`` (overflow gives NaN in E4M3,
     inf in E5M2). NaN stays NaN (sign kept).
     """
-    return _core.to_fp8(x, _fmt(fmt), bool(saturate))
+    return backend(x=x).to_fp8(x, _fmt(fmt), bool(saturate))
 
 
 def from_fp8(codes: np.ndarray, fmt: str = "e4m3") -> np.ndarray:
     """FP8 codes (uint8) -> float32, exact (every FP8 value is a float32)."""
-    return _core.from_fp8(codes, _fmt(fmt))
+    return backend(codes=codes).from_fp8(codes, _fmt(fmt))
 
 
 def to_bf16(x: np.ndarray) -> np.ndarray:
     """float32 -> bf16 codes (uint16): round to nearest even on the upper 16 bits; overflow gives
     inf; NaN becomes the quiet NaN ``sign | 0x7FC0``. Equals ``x.astype(ml_dtypes.bfloat16).view(uint16)``."""
-    return _core.to_bf16(x)
+    return backend(x=x).to_bf16(x)
 
 
 def from_bf16(codes: np.ndarray) -> np.ndarray:
     """bf16 codes (uint16) -> float32, exact (the code shifted into the upper half)."""
-    return _core.from_bf16(codes)
+    return backend(codes=codes).from_bf16(codes)
 
 
 def gemm_fp8(a8: np.ndarray, b8: np.ndarray, scale_a: float = 1.0, scale_b: float = 1.0,

@@ -8,28 +8,28 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 
 
 def softmax(x: np.ndarray) -> np.ndarray:
     """``p(z_i) = exp(z_i) / sum_j exp(z_j)`` over the last axis of a float32 C-contiguous array
     (any leading shape), computed as ``exp(z_i - max z) / sum_j exp(z_j - max z)``."""
-    return _core.softmax(x)
+    return backend(x=x).softmax(x)
 
 
 def log_softmax(x: np.ndarray) -> np.ndarray:
     """``log softmax(z)_i = (z_i - max z) - log sum_j exp(z_j - max z)`` over the last axis."""
-    return _core.log_softmax(x)
+    return backend(x=x).log_softmax(x)
 
 
 def softmax_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Gradient of :func:`softmax` from its output y: ``grad_x = y * (grad_y - sum(grad_y * y))``."""
-    return _core.softmax_backward(grad_y, y)
+    return backend(grad_y=grad_y, y=y).softmax_backward(grad_y, y)
 
 
 def log_softmax_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Gradient of :func:`log_softmax` from its output y: ``grad_x = grad_y - exp(y) * sum(grad_y)``."""
-    return _core.log_softmax_backward(grad_y, y)
+    return backend(grad_y=grad_y, y=y).log_softmax_backward(grad_y, y)
 
 
 def cross_entropy(logits: np.ndarray, targets: np.ndarray, *, reduction: str = "mean",
@@ -44,6 +44,10 @@ def cross_entropy(logits: np.ndarray, targets: np.ndarray, *, reduction: str = "
     ``scale * (softmax - (1 - eps) onehot - eps / C)`` with scale 1/count for "mean" and 1
     otherwise (for "none": the gradient of the sum), computed in the same pass as the loss: the
     exponentials are written once into the gradient buffer and rescaled there.
+
+    CUDA arrays run on the GPU (one block per row, one read of the logits for the loss and one
+    more for the gradient); the reduced loss is returned as a Python float there too, so that
+    call synchronises with the device.
     """
-    return _core.cross_entropy(logits, targets, reduction, int(ignore_index), float(label_smoothing),
-                               bool(return_grad))
+    return backend(logits=logits, targets=targets).cross_entropy(
+        logits, targets, reduction, int(ignore_index), float(label_smoothing), bool(return_grad))

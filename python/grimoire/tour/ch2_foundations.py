@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import Tour, section
+from . import Tour, pyplot, section
 
 
 @section("2.2.2", "Determinants", "grimoire.linalg")
@@ -90,16 +90,7 @@ def convolution(t: Tour) -> None:
     t.show("cross-correlation (what a CNN layer computes; linalg.correlate2d)", linalg.correlate2d(m, k))
 
 
-def _pyplot():
-    """matplotlib's pyplot on the Agg backend, or None (plots are an optional extra)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return None
-    return plt
+_pyplot = pyplot  # the tour's one matplotlib loader
 
 
 def _two_wells(p):
