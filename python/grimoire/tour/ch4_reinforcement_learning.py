@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Tour, section
+from . import Tour, pyplot, section
 
 
 @section("4.3.1", "Q-learning on the 3x3 grid", "grimoire.rl.QLearning, grimoire.rl.GridWorld")
@@ -43,8 +43,6 @@ def dqn_cartpole(t: Tour) -> None:
 
     from grimoire.rl import DQN, evaluate_policy
 
-    from .ch2_foundations import _pyplot
-
     steps = 5_000 if t.quick else 10_000
     t.say("Q(s, .) is an MLP (256, 256) on the 4 numbers of CartPole's state; replay buffer, a target "
           "network, Double DQN, epsilon 1 -> 0.04, Huber loss on y = r + gamma Q_target(s', argmax Q(s', .))")
@@ -57,7 +55,7 @@ def dqn_cartpole(t: Tour) -> None:
     mean, std = evaluate_policy(model, "CartPole-v1", n_eval_episodes=10, seed=100)
     t.say(f"greedy policy over 10 episodes: {mean:.0f} +- {std:.0f} (500 is the cap; the full 150k-step run "
           "of bench/rl_bars.py dqn_cartpole is the must-reach check)")
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         t.say("(matplotlib is not installed: the learning curve is skipped)")
         return
