@@ -1,6 +1,16 @@
+import importlib
+import os
+
 import numpy as np
 import pytest
-from grimoire import _core
+from grimoire import _core, autograd
+
+# GRIMOIRE_TEST_NAMESPACE=array_api_strict runs the nn/autograd tests with Tensor storage in that
+# namespace (tensors made from NumPy data move there): any NumPy-only call on tensor data in a
+# layer fails, which is how the layers are shown device-agnostic without a GPU (.ci/nn_namespace.sh).
+TEST_NAMESPACE = os.environ.get("GRIMOIRE_TEST_NAMESPACE")
+if TEST_NAMESPACE:
+    autograd.set_default_namespace(importlib.import_module(TEST_NAMESPACE))
 
 
 def available_isas() -> list[str]:

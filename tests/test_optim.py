@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import torch
-from grimoire import optim
+from grimoire import Tensor, optim
 from grimoire.nn import Parameter
 from grimoire.optim import lr_scheduler as gs
 
@@ -34,7 +34,7 @@ def test_optimizer_matches_torch(name, cfg):
     for step in range(6):
         grads = [rng.standard_normal(a.shape).astype(np.float32) for a in inits]
         for p, t, g in zip(ours, theirs, grads, strict=True):
-            p.grad = g.copy()
+            p.grad = Tensor(g.copy()).data  # in the storage namespace
             t.grad = torch.tensor(g)
         if step == 3:  # a parameter without a gradient is skipped
             ours[1].grad = None
@@ -48,8 +48,8 @@ def test_optimizer_matches_torch(name, cfg):
 def test_param_groups_and_zero_grad():
     a, b = Parameter(np.ones(2)), Parameter(np.ones(2))
     opt = optim.SGD([{"params": [a]}, {"params": [b], "lr": 1.0}], lr=0.1)
-    a.grad = np.ones(2, np.float32)
-    b.grad = np.ones(2, np.float32)
+    a.grad = Tensor(np.ones(2, np.float32)).data
+    b.grad = Tensor(np.ones(2, np.float32)).data
     opt.step()
     np.testing.assert_allclose(a.data, 0.9)
     np.testing.assert_allclose(b.data, 0.0)
@@ -62,13 +62,14 @@ def test_param_groups_and_zero_grad():
 def test_optimizer_state_dict_round_trip():
     p = Parameter(np.ones(3))
     opt = optim.Adam([p], lr=0.1)
-    p.grad = np.full(3, 0.5, np.float32)
+    p.grad = Tensor(np.full(3, 0.5, np.float32)).data
     opt.step()
     sd = opt.state_dict()
-    q = Parameter(p.data.copy())
+    q = Parameter(p.numpy().copy())
     opt2 = optim.Adam([q], lr=0.1)
     opt2.load_state_dict(sd)
-    p.grad = q.grad = np.full(3, -0.2, np.float32)
+    p.grad = Tensor(np.full(3, -0.2, np.float32)).data
+    q.grad = Tensor(np.full(3, -0.2, np.float32)).data
     opt.step()
     opt2.step()
     np.testing.assert_array_equal(p.data, q.data)

@@ -44,11 +44,22 @@ struct Strided {
   int ndim() const { return static_cast<int>(shape.size()); }
 };
 
+// The one place a host array enters a binding. A numpy.ndarray is taken as it is; any other
+// object that exports DLPack on the CPU (array_api_strict, a CPU PyTorch tensor, JAX on the CPU)
+// is viewed with numpy.from_dlpack: zero-copy, same memory, same strides, writable when the
+// exporter says so. Everything else (lists, CUDA arrays here) is refused, as before.
 inline py::array require_ndarray(const py::handle& obj, const char* name) {
-  if (!py::isinstance<py::array>(obj))
-    throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
-                         py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
-  return py::reinterpret_borrow<py::array>(obj);
+  if (py::isinstance<py::array>(obj)) return py::reinterpret_borrow<py::array>(obj);
+  constexpr int kDLCPU = 1;
+  if (py::hasattr(obj, "__dlpack__") && py::hasattr(obj, "__dlpack_device__")) {
+    const py::tuple where = obj.attr("__dlpack_device__")();
+    if (where.size() == 2 && where[0].cast<int>() == kDLCPU) {
+      py::object view = py::module_::import("numpy").attr("from_dlpack")(obj);
+      if (py::isinstance<py::array>(view)) return py::reinterpret_steal<py::array>(view.release());
+    }
+  }
+  throw py::type_error(std::string(name) + " must be a numpy.ndarray, got " +
+                       py::str(py::type::of(obj).attr("__name__")).cast<std::string>());
 }
 
 template <typename T>

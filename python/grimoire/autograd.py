@@ -1,6 +1,10 @@
-"""Reverse-mode automatic differentiation on NumPy arrays (primer 2.3).
+"""Reverse-mode automatic differentiation on arrays (primer 2.3).
 
-A :class:`Tensor` holds a NumPy array (float32 unless told otherwise), and, when it was made by
+A :class:`Tensor` holds an array (float32 unless told otherwise) of an array-API namespace: NumPy
+on the CPU, CuPy on a GPU (``Tensor.to("cuda")``), any array-API library in tests
+(``array_api_strict``). Every op calls the standard functions of its data's namespace
+(``xp = _ns(x)``); the kernel families dispatch on the arrays themselves (``grimoire.kernels``)
+and :func:`_wrap` brings their results back into the tensor's namespace. And, when it was made by
 an operation on tensors that require gradients, the tensors it came from (``_parents``) and a
 ``_backward`` function that turns the gradient of the output into the gradients of the parents
 (the chain rule, primer 2.3.3). ``backward()`` sorts the graph topologically and walks it in
@@ -22,13 +26,57 @@ from __future__ import annotations
 
 import contextlib
 import math
+import types
 from collections.abc import Callable, Sequence
 
+import array_api_compat
 import numpy as np
 
+from . import _array
+from ._array import namespace as _namespace
 from .kernels import gemm as _gemm
 
+
+def _numpy_namespace() -> types.SimpleNamespace:
+    """NumPy as the namespace of the NumPy path: NumPy >= 2.1 is an array-API namespace itself
+    (older ones through array_api_compat), with the shape functions every op calls made ndarray
+    method calls (np.reshape, np.permute_dims and np.sum wrap the method in several Python frames:
+    4-7x the cost on small tensors), so an op on NumPy data costs what it did before."""
+    base = np if hasattr(np, "astype") else array_api_compat.numpy
+    ns = types.SimpleNamespace(**{k: getattr(base, k) for k in dir(base) if not k.startswith("__")})
+    ns.reshape = lambda a, shape, copy=None: a.reshape(shape)
+    ns.permute_dims = lambda a, axes: a.transpose(axes)
+    ns.sum = lambda a, axis=None, keepdims=False, **kw: a.sum(axis=axis, keepdims=keepdims, **kw)
+    return ns
+
+
+_NP = _numpy_namespace()
+
+
+def _ns(a):
+    """The array namespace of tensor data ``a`` (NumPy for the NumPy scalars 0-d arithmetic gives)."""
+    if type(a) is np.ndarray or isinstance(a, np.generic):
+        return _NP
+    return _namespace(a)
+
+
+def _wrap(xp, a):
+    """A kernel's result ``a`` (a NumPy array for host inputs) in namespace ``xp``: itself for NumPy
+    and CuPy, a zero-copy ``xp.asarray`` for other CPU namespaces (array_api_strict)."""
+    if xp is _NP or type(a) is not np.ndarray:
+        return a
+    return xp.asarray(a)
+
 _GRAD_ENABLED = True
+_BACKWARD_DEPTH = 0
+_BACKWARD_CALLBACKS: list[Callable[[], None]] = []
+
+
+def queue_callback(fn: Callable[[], None]) -> None:
+    """Run ``fn()`` once when the current (outermost) ``backward()`` has finished, as
+    ``torch.autograd.Variable._execution_engine.queue_callback``: DDP waits for its gradient
+    reductions there."""
+    _BACKWARD_CALLBACKS.append(fn)
 
 
 @contextlib.contextmanager
@@ -82,7 +130,10 @@ def bf16_round(x: np.ndarray) -> np.ndarray:
     the core's ``to_bf16`` / ``from_bf16`` conversions."""
     from .kernels import from_bf16, to_bf16
 
-    return from_bf16(to_bf16(np.ascontiguousarray(x, dtype=np.float32)))
+    xp = _ns(x)
+    if x.dtype != xp.float32:
+        x = xp.astype(x, xp.float32)
+    return _wrap(xp, from_bf16(to_bf16(_array.ascontiguous(xp, x))))
 
 
 def manual_seed(seed: int) -> None:
@@ -99,23 +150,33 @@ def rng() -> np.random.Generator:
     return _rng
 
 
-def unbroadcast(g: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+def unbroadcast(g, shape: tuple[int, ...]):
     """Sum a gradient over the axes NumPy broadcasting added or stretched, back to ``shape``."""
     if g.shape == shape:
         return g
+    xp = _ns(g)
     extra = g.ndim - len(shape)
     if extra:
-        g = g.sum(axis=tuple(range(extra)))
+        g = xp.sum(g, axis=tuple(range(extra)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
     if axes:
-        g = g.sum(axis=axes, keepdims=True)
-    return g.reshape(shape)
+        g = xp.sum(g, axis=axes, keepdims=True)
+    return xp.reshape(g, shape)
 
 
-def _arr(x, dtype=None) -> np.ndarray:
+def _arr(x, dtype=None, like=None):
+    """An operand as an array: a Tensor's data, or ``x`` converted (float64 and integer scalars
+    become float32); host data goes into the namespace of ``like`` (a tensor's data)."""
     if isinstance(x, Tensor):
         return x.data
+    if type(x) is not np.ndarray and hasattr(x, "__array_namespace__"):
+        xp = _ns(x)
+        return x if dtype is None else xp.astype(x, _dtype_in(xp, dtype))
     a = np.asarray(x)
+    if like is not None and type(like) is not np.ndarray:  # host data beside non-NumPy data
+        xp = _ns(like)
+        a = xp.asarray(a if dtype is not None or a.dtype != np.float64 else a.astype(np.float32))
+        return a if dtype is None else xp.astype(a, _dtype_in(xp, dtype))
     if dtype is not None:
         return a.astype(dtype, copy=False)
     if a.dtype == np.float64 or a.dtype.kind in "iub" and a.ndim == 0:
@@ -123,11 +184,40 @@ def _arr(x, dtype=None) -> np.ndarray:
     return a
 
 
+_DEFAULT_XP = None  # the namespace new tensors made from host data go to (None: NumPy)
+
+
+def set_default_namespace(xp) -> None:
+    """Where tensors made from NumPy arrays, lists and scalars keep their data: ``None`` for NumPy
+    (the default), or an array-API namespace (the test mode ``GRIMOIRE_TEST_NAMESPACE`` runs the
+    nn and autograd tests with ``array_api_strict``, which refuses any NumPy-only call)."""
+    global _DEFAULT_XP
+    _DEFAULT_XP = xp
+
+
+def _dtype_in(xp, dtype):
+    """``dtype`` (a NumPy dtype or one of ``xp``'s) as a dtype of namespace ``xp``."""
+    if xp is _NP or xp is np:
+        return dtype
+    try:
+        return getattr(xp, np.dtype(dtype).name)
+    except TypeError:  # already one of xp's dtypes
+        return dtype
+
+
+def _is_device(target) -> bool:
+    if isinstance(target, str):
+        return target.split(":")[0] in ("cpu", "cuda")
+    return type(target).__name__ == "Device"  # a CuPy device
+
+
 class Tensor:
     """An array with an optional gradient: ``Tensor(data, requires_grad=False, dtype=float32)``.
 
     Python and NumPy scalars and integer arrays given as ``data`` become float32 unless
     ``dtype`` says otherwise (integer index arrays keep their dtype when ``dtype`` is given).
+    ``data`` may be an array of any array-API namespace (NumPy, CuPy, array_api_strict): the
+    tensor keeps it there; ops run in that namespace.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "__weakref__")
@@ -136,14 +226,25 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        if dtype is None:
-            a = np.asarray(data)
-            if a.dtype != np.float32 and a.dtype.kind in "fiub":
-                a = a.astype(np.float32)
+        if type(data) is not np.ndarray and hasattr(data, "__array_namespace__"):
+            xp = _ns(data)
+            if dtype is not None:
+                a = xp.astype(data, _dtype_in(xp, dtype), copy=False)
+            elif data.dtype != xp.float32 and xp.isdtype(data.dtype, ("real floating", "integral", "bool")):
+                a = xp.astype(data, xp.float32)
+            else:
+                a = data
         else:
-            a = np.asarray(data, dtype=dtype)
-        self.data: np.ndarray = a
-        self.grad: np.ndarray | None = None
+            if dtype is None:
+                a = np.asarray(data)
+                if a.dtype != np.float32 and a.dtype.kind in "fiub":
+                    a = a.astype(np.float32)
+            else:
+                a = np.asarray(data, dtype=dtype)
+            if _DEFAULT_XP is not None:
+                a = _DEFAULT_XP.asarray(a)
+        self.data = a
+        self.grad = None
         self.requires_grad = bool(requires_grad)
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Callable | None = None
@@ -151,7 +252,7 @@ class Tensor:
 
     # ---------------------------------------------------------------- graph plumbing
     @staticmethod
-    def _make(data: np.ndarray, parents: tuple, backward: Callable, op: str = "") -> Tensor:
+    def _make(data, parents: tuple, backward: Callable, op: str = "") -> Tensor:
         """The output of an op: records parents and backward only when a parent needs a grad."""
         out = Tensor.__new__(Tensor)
         out.data = data
@@ -175,11 +276,11 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("backward: this tensor does not require grad (no graph was recorded)")
         if grad is None:
-            if self.data.size != 1:
+            if math.prod(self.data.shape) != 1:
                 raise RuntimeError(f"backward: grad must be given for a non-scalar output {self.shape}")
-            grad = np.ones_like(self.data)
+            grad = _ns(self.data).ones_like(self.data)
         else:
-            grad = _arr(grad, self.data.dtype).reshape(self.data.shape)
+            grad = _ns(self.data).reshape(_arr(grad, self.data.dtype, like=self.data), self.data.shape)
         order: list[Tensor] = []
         seen: set[int] = set()
         stack: list[tuple[Tensor, bool]] = [(self, False)]
@@ -195,16 +296,31 @@ class Tensor:
             for p in node._parents:
                 if p.requires_grad and id(p) not in seen:
                     stack.append((p, False))
-        grads: dict[int, np.ndarray] = {id(self): grad}
+        global _BACKWARD_DEPTH
+        _BACKWARD_DEPTH += 1
+        try:
+            self._run_backward(order, grad)
+        finally:
+            _BACKWARD_DEPTH -= 1
+        if _BACKWARD_DEPTH == 0:  # the outermost backward (checkpoint() nests one) is done
+            while _BACKWARD_CALLBACKS:
+                _BACKWARD_CALLBACKS.pop(0)()
+
+    def _run_backward(self, order: list[Tensor], grad) -> None:
+        grads: dict = {id(self): grad}
         for node in reversed(order):
             g = grads.pop(id(node), None)
             if g is None:
                 continue
             if node._backward is None:  # a leaf: accumulate (a private copy: g may be shared)
                 if node.grad is None:
-                    node.grad = np.array(g, dtype=node.data.dtype, copy=True)
+                    node.grad = _ns(g).asarray(g, dtype=node.data.dtype, copy=True)
                 else:
                     node.grad += g
+                # Reverse topological order: this leaf's gradient is complete now (DDP starts
+                # reducing it while the rest of backward runs).
+                for hook in getattr(node, "_grad_hooks", ()):
+                    hook(node)
                 continue
             pgrads = node._backward(g)
             for p, pg in zip(node._parents, pgrads, strict=True):
@@ -249,29 +365,32 @@ class Tensor:
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def numel(self) -> int:
-        return self.data.size
+        return math.prod(self.data.shape)
 
     def dim(self) -> int:
         return self.data.ndim
 
     def __len__(self) -> int:
-        return len(self.data)
+        return self.data.shape[0]
 
     def numpy(self) -> np.ndarray:
-        return self.data
+        """The data as a NumPy array (a copy from a GPU; the same memory on the CPU)."""
+        return _array.to_host(self.data)
 
     def item(self) -> float:
-        return self.data.item()
+        return self.numpy().item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self.numpy().tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype)
 
     def __repr__(self) -> str:
         g = ", requires_grad=True" if self.requires_grad else ""
-        return f"Tensor({np.array2string(self.data, precision=4, threshold=20)}{g})"
+        where = "" if self.device == "cpu" else f", device={self.device!r}"
+        return f"Tensor({np.array2string(self.numpy(), precision=4, threshold=20)}{where}{g})"
 
     def __hash__(self):
         return id(self)
@@ -279,37 +398,59 @@ class Tensor:
     def float(self) -> Tensor:
         return self.to(np.float32)
 
-    def to(self, dtype) -> Tensor:
-        """Cast (differentiable: the gradient is cast back)."""
-        src = self.data.dtype
-        return Tensor._make(self.data.astype(dtype), (self,), lambda g: (g.astype(src),), "cast")
+    @property
+    def device(self) -> str:
+        """``"cpu"`` or ``"cuda:N"``: where the data lives."""
+        return _array.device(self.data)
 
-    def argmax(self, axis: int | None = None) -> np.ndarray:
-        return self.data.argmax(axis=axis)
+    def to(self, target) -> Tensor:
+        """A dtype cast (``t.to(np.float16)``) or a move (``t.to("cuda")``, ``"cpu"``, ``"cuda:1"``,
+        a CuPy device); differentiable: the gradient is cast or moved back. A move to where the
+        data already is returns ``self``."""
+        if _is_device(target):
+            moved = _array.to_device(self.data, target)
+            if moved is self.data:
+                return self
+            src = self.device
+            return Tensor._make(moved, (self,), lambda g: (_array.to_device(g, src),), "to")
+        xp = _ns(self.data)
+        src = self.data.dtype
+        return Tensor._make(
+            xp.astype(self.data, _dtype_in(xp, target)), (self,), lambda g: (xp.astype(g, src),), "cast"
+        )
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    def cuda(self, device: int | None = None) -> Tensor:
+        return self.to("cuda" if device is None else f"cuda:{device}")
+
+    def argmax(self, axis: int | None = None):
+        return _ns(self.data).argmax(self.data, axis=axis)
 
     # comparisons give plain boolean arrays (no gradient flows through them)
     def __eq__(self, o):  # noqa: D105
-        return self.data == _arr(o)
+        return self.data == _arr(o, like=self.data)
 
     def __ne__(self, o):
-        return self.data != _arr(o)
+        return self.data != _arr(o, like=self.data)
 
     def __lt__(self, o):
-        return self.data < _arr(o)
+        return self.data < _arr(o, like=self.data)
 
     def __le__(self, o):
-        return self.data <= _arr(o)
+        return self.data <= _arr(o, like=self.data)
 
     def __gt__(self, o):
-        return self.data > _arr(o)
+        return self.data > _arr(o, like=self.data)
 
     def __ge__(self, o):
-        return self.data >= _arr(o)
+        return self.data >= _arr(o, like=self.data)
 
     # ---------------------------------------------------------------- arithmetic
     def __add__(self, o) -> Tensor:
         if not isinstance(o, Tensor):
-            return Tensor._make(self.data + o, (self,), lambda g: (g,), "add")
+            return Tensor._make(self.data + _operand(o, self.data), (self,), lambda g: (g,), "add")
         a, b = self.shape, o.shape
         return Tensor._make(
             self.data + o.data, (self, o), lambda g: (unbroadcast(g, a), unbroadcast(g, b)), "add"
@@ -319,17 +460,18 @@ class Tensor:
 
     def __sub__(self, o) -> Tensor:
         if not isinstance(o, Tensor):
-            return Tensor._make(self.data - o, (self,), lambda g: (g,), "sub")
+            return Tensor._make(self.data - _operand(o, self.data), (self,), lambda g: (g,), "sub")
         a, b = self.shape, o.shape
         return Tensor._make(
             self.data - o.data, (self, o), lambda g: (unbroadcast(g, a), unbroadcast(-g, b)), "sub"
         )
 
     def __rsub__(self, o) -> Tensor:
-        return Tensor._make(o - self.data, (self,), lambda g: (-g,), "rsub")
+        return Tensor._make(_operand(o, self.data) - self.data, (self,), lambda g: (-g,), "rsub")
 
     def __mul__(self, o) -> Tensor:
         if not isinstance(o, Tensor):
+            o = _operand(o, self.data)
             return Tensor._make(self.data * o, (self,), lambda g: (g * o,), "mul")
         x, y = self.data, o.data
 
@@ -345,7 +487,7 @@ class Tensor:
 
     def __truediv__(self, o) -> Tensor:
         if not isinstance(o, Tensor):
-            return self * (1.0 / o)
+            return self * (1.0 / _operand(o, self.data))
         x, y = self.data, o.data
         out = x / y
 
@@ -358,7 +500,7 @@ class Tensor:
         return Tensor._make(out, (self, o), backward, "div")
 
     def __rtruediv__(self, o) -> Tensor:
-        out = o / self.data
+        out = _operand(o, self.data) / self.data
         return Tensor._make(out, (self,), lambda g: (-g * out / self.data,), "rdiv")
 
     def __neg__(self) -> Tensor:
@@ -373,7 +515,7 @@ class Tensor:
                 (self, p),
                 lambda g: (
                     unbroadcast(g * p.data * x ** (p.data - 1), x.shape),
-                    unbroadcast(g * out * np.log(x), p.shape),
+                    unbroadcast(g * out * _ns(x).log(x), p.shape),
                 ),
                 "pow",
             )
@@ -383,7 +525,8 @@ class Tensor:
         return Tensor._make(x**p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
 
     def __rpow__(self, base) -> Tensor:
-        out = np.power(base, self.data).astype(self.data.dtype, copy=False)
+        xp = _ns(self.data)
+        out = xp.astype(base**self.data, self.data.dtype, copy=False)
         return Tensor._make(out, (self,), lambda g: (g * out * math.log(base),), "rpow")
 
     def __matmul__(self, o) -> Tensor:
@@ -396,13 +539,15 @@ class Tensor:
     def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
         axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
         shape = self.shape
+        xp = _ns(self.data)
 
         def backward(g):
             if axis is not None and not keepdims:
-                g = np.expand_dims(g, axis)
-            return (np.broadcast_to(g, shape),)
+                g = xp.reshape(g, _kept_shape(shape, axis))
+            return (xp.broadcast_to(g, shape),)
 
-        return Tensor._make(np.asarray(self.data.sum(axis=axis, keepdims=keepdims)), (self,), backward, "sum")
+        out = xp.sum(self.data, axis=axis, keepdims=keepdims)
+        return Tensor._make(np.asarray(out) if xp is _NP else out, (self,), backward, "sum")
 
     def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
         axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
@@ -430,15 +575,16 @@ class Tensor:
         """Maximum; the gradient is split evenly between tied maxima (as torch.amax)."""
         axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
         x = self.data
-        m = x.max(axis=axis, keepdims=True)
+        xp = _ns(x)
+        m = xp.max(x, axis=axis, keepdims=True)
 
         def backward(g):
             if axis is not None and not keepdims:
-                g = np.expand_dims(g, axis)
-            mask = x == m
-            return (mask * (g / mask.sum(axis=axis, keepdims=True)),)
+                g = xp.reshape(g, m.shape)
+            mask = xp.astype(x == m, x.dtype)
+            return (mask * (g / xp.sum(mask, axis=axis, keepdims=True)),)
 
-        out = m if keepdims else (m.reshape(()) if axis is None else np.squeeze(m, axis))
+        out = m if keepdims else xp.reshape(m, () if axis is None else _dropped_shape(x.shape, axis))
         return Tensor._make(out, (self,), backward, "max")
 
     def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
@@ -449,7 +595,8 @@ class Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         src = self.shape
-        return Tensor._make(self.data.reshape(shape), (self,), lambda g: (g.reshape(src),), "reshape")
+        xp = _ns(self.data)
+        return Tensor._make(xp.reshape(self.data, shape), (self,), lambda g: (xp.reshape(g, src),), "reshape")
 
     view = reshape
 
@@ -476,8 +623,11 @@ class Tensor:
     def permute(self, *axes) -> Tensor:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        inv = tuple(np.argsort(axes))
-        return Tensor._make(self.data.transpose(axes), (self,), lambda g: (g.transpose(inv),), "permute")
+        inv = tuple(int(i) for i in np.argsort(axes))
+        xp = _ns(self.data)
+        return Tensor._make(
+            xp.permute_dims(self.data, axes), (self,), lambda g: (xp.permute_dims(g, inv),), "permute"
+        )
 
     def transpose(self, dim0: int = -2, dim1: int = -1) -> Tensor:
         axes = list(range(self.ndim))
@@ -497,13 +647,14 @@ class Tensor:
         )
         src = self.shape
         return Tensor._make(
-            np.broadcast_to(self.data, shape), (self,), lambda g: (unbroadcast(g, src),), "expand"
+            _ns(self.data).broadcast_to(self.data, shape), (self,), lambda g: (unbroadcast(g, src),), "expand"
         )
 
     def contiguous(self) -> Tensor:
-        if self.data.flags.c_contiguous:
+        out = _array.ascontiguous(_ns(self.data), self.data)
+        if out is self.data:
             return self
-        return Tensor._make(np.ascontiguousarray(self.data), (self,), lambda g: (g,), "contiguous")
+        return Tensor._make(out, (self,), lambda g: (g,), "contiguous")
 
     def __getitem__(self, idx) -> Tensor:
         """Basic slicing (a view) and integer-array gathering (the gradient scatters with add.at)."""
@@ -512,13 +663,27 @@ class Tensor:
         elif isinstance(idx, tuple):
             idx = tuple(i.data if isinstance(i, Tensor) else i for i in idx)
         x = self.data
-        out = x[idx]
+        xp = _ns(x)
         advanced = _is_advanced(idx)
+        if xp is not _NP and advanced:
+            idx = _index_in(xp, idx)
+            if not isinstance(idx, tuple):  # rows picked by one index array: the standard's take
+                out = xp.take(x, xp.reshape(idx, (-1,)), axis=0)
+                out = xp.reshape(out, tuple(idx.shape) + x.shape[1:])
+                idx = (idx,) + (slice(None),) * (x.ndim - 1)  # for the scatter back
+            else:
+                out = x[idx]
+        elif xp is not _NP:  # the standard wants every axis indexed: a trailing ... says the rest
+            items = _as_tuple(idx)
+            idx = items if any(i is Ellipsis for i in items) else items + (...,)
+            out = x[idx]
+        else:
+            out = x[idx]
 
         def backward(g):
-            gx = np.zeros_like(x)
+            gx = xp.zeros_like(x)
             if advanced:
-                np.add.at(gx, idx, g)
+                _array.scatter_add(xp, gx, idx, g)
             else:
                 gx[idx] = g
             return (gx,)
@@ -527,23 +692,24 @@ class Tensor:
 
     # ---------------------------------------------------------------- elementwise math
     def exp(self) -> Tensor:
-        out = np.exp(self.data)
+        out = _ns(self.data).exp(self.data)
         return Tensor._make(out, (self,), lambda g: (g * out,), "exp")
 
     def log(self) -> Tensor:
         x = self.data
-        return Tensor._make(np.log(x), (self,), lambda g: (g / x,), "log")
+        return Tensor._make(_ns(x).log(x), (self,), lambda g: (g / x,), "log")
 
     def sqrt(self) -> Tensor:
-        out = np.sqrt(self.data)
+        out = _ns(self.data).sqrt(self.data)
         return Tensor._make(out, (self,), lambda g: (g * 0.5 / out,), "sqrt")
 
     def abs(self) -> Tensor:
         x = self.data
-        return Tensor._make(np.abs(x), (self,), lambda g: (g * np.sign(x),), "abs")
+        xp = _ns(x)
+        return Tensor._make(xp.abs(x), (self,), lambda g: (g * xp.sign(x),), "abs")
 
     def tanh(self) -> Tensor:
-        out = np.tanh(self.data)
+        out = _ns(self.data).tanh(self.data)
         return Tensor._make(out, (self,), lambda g: (g * (1.0 - out * out),), "tanh")
 
     def sigmoid(self) -> Tensor:
@@ -552,15 +718,16 @@ class Tensor:
 
     def relu(self) -> Tensor:
         x = self.data
-        return Tensor._make(np.maximum(x, 0), (self,), lambda g: (g * (x > 0),), "relu")
+        return Tensor._make(_ns(x).maximum(x, 0.0), (self,), lambda g: (_ns(x).where(x > 0, g, 0.0),), "relu")
 
     def gelu(self, approximate: str = "none") -> Tensor:
         """GELU: x * Phi(x) (exact, with erf) or the tanh approximation, as torch."""
         x = self.data
+        xp = _ns(x)
         if approximate == "tanh":
             c = math.sqrt(2.0 / math.pi)
             u = c * (x + 0.044715 * x**3)
-            t = np.tanh(u)
+            t = xp.tanh(u)
             out = 0.5 * x * (1.0 + t)
 
             def backward(g):
@@ -569,9 +736,9 @@ class Tensor:
 
             return Tensor._make(out, (self,), backward, "gelu")
         cdf = 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
-        pdf = np.exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
+        pdf = xp.exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
         return Tensor._make(
-            (x * cdf).astype(x.dtype, copy=False), (self,), lambda g: (g * (cdf + x * pdf),), "gelu"
+            xp.astype(x * cdf, x.dtype, copy=False), (self,), lambda g: (g * (cdf + x * pdf),), "gelu"
         )
 
     def silu(self) -> Tensor:
@@ -591,27 +758,28 @@ class Tensor:
 
     def clamp(self, min=None, max=None) -> Tensor:  # noqa: A002 (torch's names)
         x = self.data
-        out = np.clip(x, min, max)
+        xp = _ns(x)
+        out = xp.clip(x, min, max)
 
         def backward(g):
-            mask = np.ones(x.shape, bool)
+            mask = xp.ones(x.shape, dtype=xp.bool)
             if min is not None:
                 mask &= x >= min
             if max is not None:
                 mask &= x <= max
-            return (g * mask,)
+            return (xp.where(mask, g, 0.0),)
 
         return Tensor._make(out, (self,), backward, "clamp")
 
     clip = clamp
 
     def masked_fill(self, mask, value: float) -> Tensor:
-        mask = _arr(mask).astype(bool)
-        keep = ~mask
+        xp = _ns(self.data)
+        mask = xp.astype(_arr(mask, like=self.data), xp.bool)
         return Tensor._make(
-            np.where(mask, np.asarray(value, self.data.dtype), self.data),
+            xp.where(mask, xp.asarray(value, dtype=self.data.dtype), self.data),
             (self,),
-            lambda g: (unbroadcast(g * keep, self.shape),),
+            lambda g: (unbroadcast(xp.where(mask, 0.0, g), self.shape),),
             "masked_fill",
         )
 
@@ -655,30 +823,33 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         if x.ndim == 1:
             out = out.squeeze(-2)
         return out
+    xp = _ns(x)
     if w.ndim == 2:  # (..., m, k) @ (k, n): one GEMM over the flattened rows
         lead = x.shape[:-1]
-        x2 = x.reshape(-1, x.shape[-1])
-        out = _gemm(x2, w).reshape(lead + (w.shape[1],))
+        x2 = xp.reshape(x, (-1, x.shape[-1]))
+        out = xp.reshape(_wrap(xp, _gemm(x2, w)), lead + (w.shape[1],))
 
         def backward(g):
-            g2 = g.reshape(-1, g.shape[-1])
-            ga = _gemm(g2, w, trans_b=True).reshape(x.shape) if a.requires_grad else None
-            gb = _gemm(x2, g2, trans_a=True) if b.requires_grad else None
+            g2 = xp.reshape(g, (-1, g.shape[-1]))
+            ga = xp.reshape(_wrap(xp, _gemm(g2, w, trans_b=True)), x.shape) if a.requires_grad else None
+            gb = _wrap(xp, _gemm(x2, g2, trans_a=True)) if b.requires_grad else None
             return ga, gb
 
         return Tensor._make(out, (a, b), backward, "matmul")
     batch = np.broadcast_shapes(x.shape[:-2], w.shape[:-2])
-    xb = np.broadcast_to(x, batch + x.shape[-2:]).reshape((-1,) + x.shape[-2:])
-    wb = np.broadcast_to(w, batch + w.shape[-2:]).reshape((-1,) + w.shape[-2:])
-    out = _gemm(xb, wb).reshape(batch + (x.shape[-2], w.shape[-1]))
+    xb = xp.reshape(xp.broadcast_to(x, batch + x.shape[-2:]), (-1,) + x.shape[-2:])
+    wb = xp.reshape(xp.broadcast_to(w, batch + w.shape[-2:]), (-1,) + w.shape[-2:])
+    out = xp.reshape(_wrap(xp, _gemm(xb, wb)), batch + (x.shape[-2], w.shape[-1]))
 
     def backward_b(g):
-        g3 = g.reshape((-1,) + g.shape[-2:])
+        g3 = xp.reshape(g, (-1,) + g.shape[-2:])
         ga = gb = None
         if a.requires_grad:
-            ga = unbroadcast(_gemm(g3, wb, trans_b=True).reshape(batch + x.shape[-2:]), x.shape)
+            ga = xp.reshape(_wrap(xp, _gemm(g3, wb, trans_b=True)), batch + x.shape[-2:])
+            ga = unbroadcast(ga, x.shape)
         if b.requires_grad:
-            gb = unbroadcast(_gemm(xb, g3, trans_a=True).reshape(batch + w.shape[-2:]), w.shape)
+            gb = xp.reshape(_wrap(xp, _gemm(xb, g3, trans_a=True)), batch + w.shape[-2:])
+            gb = unbroadcast(gb, w.shape)
         return ga, gb
 
     return Tensor._make(out, (a, b), backward_b, "bmm")
@@ -688,9 +859,16 @@ def cat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> 
     """Concatenate along ``axis``; the gradient is split back into the pieces."""
     axis = axis if dim is None else dim
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    out = np.concatenate([t.data for t in tensors], axis=axis)
-    bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
-    return Tensor._make(out, tuple(tensors), lambda g: tuple(np.split(g, bounds, axis=axis)), "cat")
+    xp = _ns(tensors[0].data)
+    out = xp.concat([t.data for t in tensors], axis=axis)
+    ax = axis % out.ndim
+    bounds = [0, *np.cumsum([t.shape[axis] for t in tensors]).tolist()]
+
+    def backward(g):
+        pre = (slice(None),) * ax
+        return tuple(g[pre + (slice(lo, hi), ...)] for lo, hi in zip(bounds[:-1], bounds[1:], strict=True))
+
+    return Tensor._make(out, tuple(tensors), backward, "cat")
 
 
 concat = cat
@@ -699,23 +877,24 @@ concat = cat
 def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
     axis = axis if dim is None else dim
     tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
-    out = np.stack([t.data for t in tensors], axis=axis)
+    xp = _ns(tensors[0].data)
+    out = xp.stack([t.data for t in tensors], axis=axis)
+    pre = (slice(None),) * (axis % out.ndim)
     n = len(tensors)
-    return Tensor._make(
-        out, tuple(tensors), lambda g: tuple(np.squeeze(p, axis) for p in np.split(g, n, axis=axis)), "stack"
-    )
+    return Tensor._make(out, tuple(tensors), lambda g: tuple(g[pre + (i, ...)] for i in range(n)), "stack")
 
 
 def where(cond, a, b) -> Tensor:
     """Elementwise ``cond ? a : b``; the gradient goes to the chosen side."""
-    c = _arr(cond).astype(bool)
     a = a if isinstance(a, Tensor) else Tensor(a)
     b = b if isinstance(b, Tensor) else Tensor(b)
-    out = np.where(c, a.data, b.data)
+    xp = _ns(a.data)
+    c = xp.astype(_arr(cond, like=a.data), xp.bool)
+    out = xp.where(c, a.data, b.data)
     return Tensor._make(
         out,
         (a, b),
-        lambda g: (unbroadcast(np.where(c, g, 0), a.shape), unbroadcast(np.where(c, 0, g), b.shape)),
+        lambda g: (unbroadcast(xp.where(c, g, 0.0), a.shape), unbroadcast(xp.where(c, 0.0, g), b.shape)),
         "where",
     )
 
@@ -766,20 +945,22 @@ def gradcheck(
     eps = eps if eps is not None else (1e-6 if f64 else 1e-2)
     atol = atol if atol is not None else (1e-5 if f64 else 2e-3)
     rtol = rtol if rtol is not None else (1e-4 if f64 else 2e-2)
-    leaves = [Tensor(np.array(_arr(x), dtype=dtype), requires_grad=True, dtype=dtype) for x in inputs]
+    hosts = [np.array(_array.to_host(_arr(x)), dtype=dtype) for x in inputs]
+    leaves = [Tensor(h, requires_grad=True, dtype=dtype) for h in hosts]
     out = fn(*leaves)
     r = np.random.default_rng(1234).standard_normal(out.shape).astype(dtype)
 
     def f() -> float:
         with no_grad():
-            return float((fn(*leaves).data.astype(np.float64) * r).sum())
+            return float((fn(*leaves).numpy().astype(np.float64) * r).sum())
 
     (out * Tensor(r, dtype=dtype)).sum().backward()
     for k, leaf in enumerate(leaves):
-        analytic = leaf.grad if leaf.grad is not None else np.zeros_like(leaf.data)
-        numeric = np.zeros_like(leaf.data)
-        flat = leaf.data.reshape(-1)
-        for i in range(flat.size):
+        analytic = leaf.grad if leaf.grad is not None else np.zeros(leaf.shape, dtype)
+        analytic = _array.to_host(analytic)
+        numeric = np.zeros(leaf.shape, dtype)
+        flat = _ns(leaf.data).reshape(leaf.data, (-1,))  # a view: writes perturb the leaf
+        for i in range(flat.shape[0]):
             old = flat[i]
             flat[i] = old + eps
             fp = f()
@@ -821,28 +1002,63 @@ def _count(shape: tuple[int, ...], axis) -> int:
     return math.prod(shape[a] for a in axes)
 
 
+def _kept_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
+    """The shape of a ``keepdims=True`` reduction of ``shape`` over ``axis``."""
+    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _dropped_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
+    """The shape of a ``keepdims=False`` reduction of ``shape`` over ``axis``."""
+    axes = {a % len(shape) for a in (axis if isinstance(axis, tuple) else (axis,))}
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _operand(o, x):
+    """A non-Tensor operand of an op on data ``x``: as it is on NumPy data and for Python numbers,
+    else in ``x``'s namespace (a NumPy array beside array_api_strict or CuPy data)."""
+    if type(x) is np.ndarray or isinstance(o, (int, float)):
+        return o
+    return _arr(o, like=x)
+
+
 def _is_advanced(idx) -> bool:
     items = idx if isinstance(idx, tuple) else (idx,)
-    return any(isinstance(i, (np.ndarray, list)) for i in items)
+    return any(isinstance(i, (list, np.ndarray)) or hasattr(i, "__array_namespace__") for i in items)
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def _as_tuple(idx) -> tuple:
+    return idx if isinstance(idx, tuple) else (idx,)
+
+
+def _index_in(xp, idx):
+    """An advanced index with its integer arrays in namespace ``xp`` (for non-NumPy data)."""
+    if isinstance(idx, tuple):
+        return tuple(_index_in(xp, i) for i in idx)
+    if isinstance(idx, (list, np.ndarray)):
+        return xp.asarray(np.asarray(idx))
+    return idx
+
+
+def _sigmoid(x):
     # stable on both tails: exp of a non-positive number only
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)).astype(x.dtype, copy=False)
+    xp = _ns(x)
+    e = xp.exp(-xp.abs(x))
+    return xp.astype(xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), x.dtype, copy=False)
 
 
-def erf(x: np.ndarray) -> np.ndarray:
+def erf(x):
     """The error function: Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, float32's precision),
-    in the input's precision, in place where it can (NumPy has no erf; SciPy is not a runtime
-    dependency)."""
-    x = np.asarray(x)
-    if x.dtype.kind != "f":
-        x = x.astype(np.float64)
-    a = np.abs(x)
+    in the input's precision and namespace, in place where it can (the array-API standard and
+    NumPy have no erf; SciPy is not a runtime dependency)."""
+    xp = _ns(x) if hasattr(x, "__array_namespace__") else _NP
+    x = xp.asarray(x)
+    if not xp.isdtype(x.dtype, "real floating"):
+        x = xp.astype(x, xp.float64)
+    a = xp.abs(x)
     t = a * 0.3275911
     t += 1.0
-    np.reciprocal(t, out=t)
+    t = 1.0 / t
     y = t * 1.061405429
     y -= 1.453152027
     y *= t
@@ -852,9 +1068,7 @@ def erf(x: np.ndarray) -> np.ndarray:
     y *= t
     y += 0.254829592
     y *= t
-    np.square(a, out=a)
-    np.negative(a, out=a)
-    np.exp(a, out=a)
-    y *= a
-    np.subtract(1.0, y, out=y)
-    return np.copysign(y, x, out=y)
+    a *= a
+    y *= xp.exp(-a)
+    y = 1.0 - y
+    return xp.copysign(y, x)

@@ -1,4 +1,4 @@
-"""The ``grimoire`` command: ``info``, ``tour`` and ``bench``."""
+"""The ``grimoire`` command: ``info``, ``tour``, ``bench`` and ``run`` (N ranks over MPI)."""
 
 from __future__ import annotations
 
@@ -22,6 +22,9 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="grimoire against its peers (numpy, torch, scikit-learn)")
     bench.add_argument("family", nargs="?", help="benchmark to run (default: list them)")
     bench.add_argument("args", nargs=argparse.REMAINDER, help="arguments for the benchmark")
+    run = sub.add_parser("run", help="run a script on N ranks over MPI (grimoire.distributed)")
+    run.add_argument("-n", "--ranks", type=int, required=True, help="number of ranks (processes)")
+    run.add_argument("script", nargs=argparse.REMAINDER, help="script.py [args], or -m module [args]")
     args = parser.parse_args(argv)
 
     if args.command == "info":
@@ -44,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
             print("run one with: grimoire bench FAMILY [args]")
         else:
             bench_mod.run(args.family, args.args)
+    elif args.command == "run":
+        from grimoire.distributed import launch
+
+        return launch.run(args.ranks, args.script)
     return 0
 
 

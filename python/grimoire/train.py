@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import _array, kernels
 from . import autograd as ag
-from . import kernels
 from .autograd import Tensor
 from .nn.module import Module, load_safetensors, save_safetensors
 
@@ -109,13 +109,14 @@ class GradScaler:
         return loss * self.scale_value
 
     def unscale_(self, optimizer) -> None:
-        inv = np.float32(1.0 / self.scale_value)
+        inv = float(1.0 / self.scale_value)  # a Python float keeps the gradient's float32
         self._found_inf = False
         for g in optimizer.param_groups:
             for p in g["params"]:
                 if p.grad is not None:
                     p.grad *= inv
-                    if not np.isfinite(p.grad).all():
+                    xp = ag._ns(p.grad)
+                    if not bool(xp.all(xp.isfinite(p.grad))):
                         self._found_inf = True
 
     def step(self, optimizer) -> bool:
@@ -281,19 +282,30 @@ def evaluate(
     y: np.ndarray,
     batch_size: int = 512,
     metric: Callable | None = accuracy,
+    device: str | None = None,
 ) -> tuple[float, float | None]:
-    """Mean loss (and metric) of ``model`` over (X, y) in evaluation mode, without a graph."""
+    """Mean loss (and metric) of ``model`` over (X, y) in evaluation mode, without a graph; the
+    batches go to ``device`` (``None``: where they are) and the metric is taken on the host."""
     was = model.training
     model.eval()
     total, outs = 0.0, []
     with ag.no_grad():
         for s in range(0, len(X), batch_size):
-            out = model(Tensor(X[s : s + batch_size]) if X.dtype.kind == "f" else X[s : s + batch_size])
-            total += loss_fn(out, y[s : s + batch_size]).item() * len(X[s : s + batch_size])
+            xb, yb = _batch(X, y, slice(s, s + batch_size), device)
+            out = model(Tensor(xb) if X.dtype.kind == "f" else xb)
+            total += loss_fn(out, yb).item() * xb.shape[0]
             outs.append(out.numpy())
     model.train(was)
     out = np.concatenate(outs)
     return total / max(len(X), 1), (metric(out, y) if metric is not None else None)
+
+
+def _batch(X: np.ndarray, y: np.ndarray, rows, device: str | None):
+    """Rows of the host arrays (X, y), moved to ``device`` (``None``: left where they are)."""
+    xb, yb = X[rows], y[rows]
+    if device is None:
+        return xb, yb
+    return _array.to_device(xb, device), _array.to_device(yb, device)
 
 
 def fit(
@@ -317,6 +329,7 @@ def fit(
     checkpoint_path: str | os.PathLike | None = None,
     seed: int = 0,
     verbose: bool | None = None,
+    device: str | None = None,
 ) -> History:
     """Train ``model`` on (X, y) with mini-batches; returns a :class:`History`.
 
@@ -325,10 +338,14 @@ def fit(
     clips the global gradient norm to ``clip_norm``, optionally runs in bf16 mixed precision with
     loss scaling, steps the scheduler per ``"epoch"`` or ``"step"``, evaluates on ``val``, saves
     ``checkpoint_path`` when the validation loss improves, and stops early. A tqdm bar shows
-    progress (``verbose=None``: only on a terminal).
+    progress (``verbose=None``: only on a terminal). ``device`` (``"cpu"``, ``"cuda"``): the model
+    is moved there first (``model.to(device)``; build the optimizer before or after, it keeps
+    the same parameters) and each mini-batch is sent there; ``None`` trains where the model is.
     """
     from tqdm.auto import tqdm
 
+    if device is not None:
+        model.to(device)
     rng = np.random.default_rng(seed)
     hist = History()
     scaler = GradScaler(init_scale=2.0**10) if mixed_precision else None
@@ -347,10 +364,10 @@ def fit(
         optimizer.zero_grad()
         batches = [idx[s : s + batch_size] for s in range(0, len(idx), batch_size)]
         for b, bi in enumerate(batches):
-            xb = X[bi]
+            xb, yb = _batch(X, y, bi, device)
             with autocast(mixed_precision):
-                out = model(Tensor(xb) if xb.dtype.kind == "f" else xb)
-                loss = loss_fn(out, y[bi])
+                out = model(Tensor(xb) if X.dtype.kind == "f" else xb)
+                loss = loss_fn(out, yb)
             total += loss.item() * len(bi)
             count += len(bi)
             scaled = loss * (1.0 / accumulation_steps)
@@ -377,7 +394,7 @@ def fit(
             scheduler.step()
         rec = {"loss": total / max(count, 1)}
         if val is not None:
-            vl, vm = evaluate(model, loss_fn, val[0], val[1], metric=metric)
+            vl, vm = evaluate(model, loss_fn, val[0], val[1], metric=metric, device=device)
             rec["val_loss"] = vl
             if vm is not None:
                 rec["val_metric"] = vm

@@ -34,8 +34,8 @@ class KVCache:
         if self.k is None:
             self.k, self.v = k.data, v.data
         else:
-            self.k = np.concatenate([self.k, k.data], axis=2)
-            self.v = np.concatenate([self.v, v.data], axis=2)
+            self.k = ag._ns(k.data).concat([self.k, k.data], axis=2)
+            self.v = ag._ns(v.data).concat([self.v, v.data], axis=2)
         return Tensor(self.k), Tensor(self.v)
 
 
@@ -112,7 +112,7 @@ class MultiheadAttention(Module):
         q, k, v = self._heads(q), self._heads(k), self._heads(v)
         if cache is not None:
             k, v = cache.extend(k, v)
-        mask = self._merge_masks(attn_mask, key_padding_mask, q.shape[0], k.shape[2])
+        mask = self._merge_masks(attn_mask, key_padding_mask, q.shape[0], k.shape[2], q.data)
         o = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=is_causal)
         b, _, t, _ = o.shape
         o = o.transpose(1, 2).reshape(b, t, e)
@@ -127,35 +127,39 @@ class MultiheadAttention(Module):
         return out, weights
 
     @staticmethod
-    def _merge_masks(attn_mask, key_padding_mask, batch: int, s: int):
-        """To the kernel's convention: boolean True = attend, or additive float, (B|1, 1|H, T, S)."""
-        mask = None
-        if attn_mask is not None:
-            m = np.asarray(attn_mask.data if isinstance(attn_mask, Tensor) else attn_mask)
-            mask = ~m if m.dtype == bool else m.astype(np.float32)
+    def _merge_masks(attn_mask, key_padding_mask, batch: int, s: int, like):
+        """To the kernel's convention: boolean True = attend, or additive float, (B|1, 1|H, T, S),
+        in the namespace of ``like`` (the query's data)."""
+        xp = ag._ns(like)
+
+        def convention(m):  # torch's masks say True = ignore: flip booleans, floats stay additive
+            m = ag._arr(m, like=like)
+            return ~m if m.dtype == xp.bool else xp.astype(m, xp.float32)
+
+        def additive(m):
+            return xp.where(m, 0.0, -math.inf) if m.dtype == xp.bool else m
+
+        mask = None if attn_mask is None else convention(attn_mask)
         if key_padding_mask is not None:
-            kp = np.asarray(
-                key_padding_mask.data if isinstance(key_padding_mask, Tensor) else key_padding_mask
-            )
-            kp = (~kp if kp.dtype == bool else kp.astype(np.float32)).reshape(batch, 1, 1, s)
+            kp = xp.reshape(convention(key_padding_mask), (batch, 1, 1, s))
             if mask is None:
                 mask = kp
-            elif mask.dtype == bool and kp.dtype == bool:
+            elif mask.dtype == xp.bool and kp.dtype == xp.bool:
                 mask = mask & kp
             else:
-                mask = np.where(mask, 0.0, -np.inf) if mask.dtype == bool else mask
-                mask = mask + (np.where(kp, 0.0, -np.inf) if kp.dtype == bool else kp)
+                mask = additive(mask) + additive(kp)
         return mask
 
     @staticmethod
-    def _weights(q, k, mask, is_causal) -> np.ndarray:
-        with ag.no_grad():
-            s = (q @ k.swapaxes(-1, -2)) / math.sqrt(q.shape[-1])
-            tq, tk = s.shape[-2:]
-            if is_causal:
-                s = np.where(np.arange(tk)[None, :] <= np.arange(tq)[:, None] + tk - tq, s, -np.inf)
-            if mask is not None:
-                s = np.where(mask, s, -np.inf) if mask.dtype == bool else s + mask
-            p = np.exp(s - s.max(-1, keepdims=True))
-            p /= p.sum(-1, keepdims=True)
-        return p.mean(axis=1)
+    def _weights(q, k, mask, is_causal):
+        """The attention weights averaged over heads (B, Tq, Tk), in q's namespace."""
+        xp = ag._ns(q)
+        s = xp.matmul(q, xp.matrix_transpose(k)) / math.sqrt(q.shape[-1])
+        tq, tk = s.shape[-2:]
+        if is_causal:
+            s = xp.where(xp.arange(tk)[None, :] <= xp.arange(tq)[:, None] + tk - tq, s, -math.inf)
+        if mask is not None:
+            s = xp.where(mask, s, -math.inf) if mask.dtype == xp.bool else s + mask
+        p = xp.exp(s - xp.max(s, axis=-1, keepdims=True))
+        p /= xp.sum(p, axis=-1, keepdims=True)
+        return xp.mean(p, axis=1)

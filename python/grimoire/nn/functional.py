@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _array
 from .. import autograd as ag
 from .. import kernels as K
-from ..autograd import Tensor, unbroadcast
+from ..autograd import Tensor, _ns, _wrap, unbroadcast
 from ..kernels import attention as _attention
 from ..kernels import attention_backward as _attention_backward
 from ..kernels import gemm as _gemm
@@ -21,6 +22,15 @@ def _t(x) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def _indices(xp, idx):
+    """Integer indices (a Tensor, an array of any namespace, a list) as int64 in namespace ``xp``."""
+    i = idx.data if isinstance(idx, Tensor) else idx
+    if type(i) is np.ndarray or not hasattr(i, "__array_namespace__"):
+        i = np.asarray(i).astype(np.int64, copy=False)
+        return i if xp is ag._NP else xp.asarray(i)
+    return xp.astype(i, xp.int64, copy=False)
+
+
 # ------------------------------------------------------------------------ linear and activations
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``y = x W^T + b`` (primer 5.1.1). x (..., in), weight (out, in), bias (out,) -> (..., out).
@@ -28,22 +38,23 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     Backward: dx = dy W, dW = dy^T x, db = sum(dy) over rows; one GEMM each, transposes as flags.
     """
     xd, w = x.data, weight.data
+    xp = _ns(xd)
     lead = xd.shape[:-1]
-    x2 = xd.reshape(-1, xd.shape[-1])
+    x2 = xp.reshape(xd, (-1, xd.shape[-1]))
     if ag.autocast_enabled():  # bf16 operands, float32 accumulation; grads flow to float32 masters
         x2, w = ag.bf16_round(x2), ag.bf16_round(w)
-    y = _gemm(x2, w, trans_b=True)
+    y = _wrap(xp, _gemm(x2, w, trans_b=True))
     if bias is not None:
         y += bias.data
-    y = y.reshape(lead + (w.shape[0],))
+    y = xp.reshape(y, lead + (w.shape[0],))
 
     def backward(g):
-        g2 = g.reshape(-1, g.shape[-1])
-        gx = _gemm(g2, w).reshape(xd.shape) if x.requires_grad else None
-        gw = _gemm(g2, x2, trans_a=True) if weight.requires_grad else None
+        g2 = xp.reshape(g, (-1, g.shape[-1]))
+        gx = xp.reshape(_wrap(xp, _gemm(g2, w)), xd.shape) if x.requires_grad else None
+        gw = _wrap(xp, _gemm(g2, x2, trans_a=True)) if weight.requires_grad else None
         if bias is None:
             return gx, gw
-        return gx, gw, (g2.sum(0) if bias.requires_grad else None)
+        return gx, gw, (xp.sum(g2, axis=0) if bias.requires_grad else None)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
     return Tensor._make(y, parents, backward, "linear")
@@ -87,11 +98,28 @@ def split(x: Tensor, sizes: list[int], dim: int = -1) -> list[Tensor]:
     return outs
 
 
-def _last(a: np.ndarray, dim: int) -> np.ndarray:
-    """``a`` with axis ``dim`` moved last, C-contiguous (the softmax kernels' layout)."""
+def _float32(xp, a):
+    """``a`` as float32 C-contiguous in its namespace (the kernels' layout; a copy only if needed)."""
+    if a.dtype != xp.float32:
+        a = xp.astype(a, xp.float32)
+    return _array.ascontiguous(xp, a)
+
+
+def _last(xp, a, dim: int):
+    """``a`` with axis ``dim`` moved last, float32 C-contiguous (the softmax kernels' layout)."""
     if dim % a.ndim != a.ndim - 1:
-        a = np.moveaxis(a, dim, -1)
-    return np.ascontiguousarray(a, dtype=np.float32)
+        a = xp.moveaxis(a, dim, -1)
+    return _float32(xp, a)
+
+
+def _softmax_op(x: Tensor, dim: int, forward, backward_kernel, op: str) -> Tensor:
+    xp = _ns(x.data)
+    y = _wrap(xp, forward(_last(xp, x.data, dim)))
+
+    def backward(g):
+        return (xp.moveaxis(_wrap(xp, backward_kernel(_last(xp, g, dim), y)), -1, dim),)
+
+    return Tensor._make(xp.moveaxis(y, -1, dim), (x,), backward, op)
 
 
 def softmax(x: Tensor, dim: int = -1) -> Tensor:
@@ -99,22 +127,12 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
     Backward: dx = y * (dy - sum(dy * y)). The core's kernels, over ``dim``.
     """
-    y = K.softmax(_last(x.data, dim))
-
-    def backward(g):
-        return (np.moveaxis(K.softmax_backward(_last(g, dim), y), -1, dim),)
-
-    return Tensor._make(np.moveaxis(y, -1, dim), (x,), backward, "softmax")
+    return _softmax_op(x, dim, K.softmax, K.softmax_backward, "softmax")
 
 
 def log_softmax(x: Tensor, dim: int = -1) -> Tensor:
     """log softmax(x) = x - logsumexp(x). Backward: dx = dy - softmax(x) * sum(dy)."""
-    y = K.log_softmax(_last(x.data, dim))
-
-    def backward(g):
-        return (np.moveaxis(K.log_softmax_backward(_last(g, dim), y), -1, dim),)
-
-    return Tensor._make(np.moveaxis(y, -1, dim), (x,), backward, "log_softmax")
+    return _softmax_op(x, dim, K.log_softmax, K.log_softmax_backward, "log_softmax")
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
@@ -123,8 +141,9 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return x
     if p >= 1.0:
         return x * 0.0
-    mask = (ag.rng().random(x.shape, dtype=np.float32) >= p) * np.float32(1.0 / (1.0 - p))
-    return x * mask
+    keep = ag.rng().random(x.shape, dtype=np.float32) >= p  # drawn on the host: one generator for all devices
+    mask = _ns(x.data).asarray(keep.astype(np.float32) * np.float32(1.0 / (1.0 - p)))
+    return x * Tensor(mask)
 
 
 def embedding(idx, weight: Tensor) -> Tensor:
@@ -132,13 +151,15 @@ def embedding(idx, weight: Tensor) -> Tensor:
 
     Backward: the rows' gradients are scattered back, summing repeats (a one-hot GEMM).
     """
-    i = np.asarray(idx.data if isinstance(idx, Tensor) else idx).astype(np.int64, copy=False)
     w = weight.data
-    out = w[i]
+    xp = _ns(w)
+    i = _indices(xp, idx)
+    flat = xp.reshape(i, (-1,))
+    out = xp.reshape(xp.take(w, flat, axis=0), tuple(i.shape) + (w.shape[1],))
 
     def backward(g):
-        gw = np.zeros_like(w)
-        np.add.at(gw, i.reshape(-1), g.reshape(-1, w.shape[1]))
+        gw = xp.zeros_like(w)
+        _array.scatter_add(xp, gw, flat, xp.reshape(g, (-1, w.shape[1])))
         return (gw,)
 
     return Tensor._make(out, (weight,), backward, "embedding")
@@ -156,22 +177,23 @@ def layer_norm(
     n = 1 if isinstance(normalized_shape, int) else len(normalized_shape)
     shape = x.shape
     d = int(np.prod(shape[len(shape) - n :]))
-    x2 = np.ascontiguousarray(x.data, dtype=np.float32).reshape(-1, d)
-    w = weight.data.reshape(-1) if weight is not None else None
-    b = bias.data.reshape(-1) if bias is not None else None
+    xp = _ns(x.data)
+    x2 = xp.reshape(_float32(xp, x.data), (-1, d))
+    w = xp.reshape(weight.data, (-1,)) if weight is not None else None
+    b = xp.reshape(bias.data, (-1,)) if bias is not None else None
     y, mean, rstd = K.layer_norm(x2, w, b, eps)
 
     def backward(g):
-        gx, gw, gb = K.layer_norm_backward(np.ascontiguousarray(g).reshape(-1, d), x2, w, mean, rstd)
-        grads = [gx.reshape(shape)]
+        gx, gw, gb = K.layer_norm_backward(xp.reshape(_float32(xp, g), (-1, d)), x2, w, mean, rstd)
+        grads = [xp.reshape(_wrap(xp, gx), shape)]
         if weight is not None:
-            grads.append(gw.reshape(weight.shape))
+            grads.append(xp.reshape(_wrap(xp, gw), weight.shape))
         if bias is not None:
-            grads.append(gb.reshape(bias.shape))
+            grads.append(xp.reshape(_wrap(xp, gb), bias.shape))
         return tuple(grads)
 
     parents = tuple(p for p in (x, weight, bias) if p is not None)
-    return Tensor._make(y.reshape(shape), parents, backward, "layer_norm")
+    return Tensor._make(xp.reshape(_wrap(xp, y), shape), parents, backward, "layer_norm")
 
 
 def rms_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
@@ -184,16 +206,18 @@ def rms_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, eps: flo
     if eps is None:
         eps = float(np.finfo(np.float32).eps)
     d = int(np.prod(shape[len(shape) - n :]))
-    x2 = np.ascontiguousarray(x.data, dtype=np.float32).reshape(-1, d)
-    w = weight.data.reshape(-1) if weight is not None else None
+    xp = _ns(x.data)
+    x2 = xp.reshape(_float32(xp, x.data), (-1, d))
+    w = xp.reshape(weight.data, (-1,)) if weight is not None else None
     y, rstd = K.rms_norm(x2, w, eps)
 
     def backward(g):
-        gx, gw = K.rms_norm_backward(np.ascontiguousarray(g).reshape(-1, d), x2, w, rstd)
-        return (gx.reshape(shape),) if weight is None else (gx.reshape(shape), gw.reshape(weight.shape))
+        gx, gw = K.rms_norm_backward(xp.reshape(_float32(xp, g), (-1, d)), x2, w, rstd)
+        gx = xp.reshape(_wrap(xp, gx), shape)
+        return (gx,) if weight is None else (gx, xp.reshape(_wrap(xp, gw), weight.shape))
 
     parents = (x,) if weight is None else (x, weight)
-    return Tensor._make(y.reshape(shape), parents, backward, "rms_norm")
+    return Tensor._make(xp.reshape(_wrap(xp, y), shape), parents, backward, "rms_norm")
 
 
 def batch_norm(
@@ -212,7 +236,8 @@ def batch_norm(
     statistics in place with the unbiased variance (running = (1-m) running + m batch).
     Evaluation: normalise with the running statistics. The core's kernels.
     """
-    xd = np.ascontiguousarray(x.data, dtype=np.float32)
+    xp = _ns(x.data)
+    xd = _float32(xp, x.data)
     w = weight.data if weight is not None else None
     b = bias.data if bias is not None else None
     y, mean, rstd = K.batch_norm(
@@ -220,11 +245,12 @@ def batch_norm(
     )
 
     def backward(g):
-        gx, gw, gb = K.batch_norm_backward(np.ascontiguousarray(g), xd, w, mean, rstd, training=training)
+        grads = K.batch_norm_backward(_float32(xp, g), xd, w, mean, rstd, training=training)
+        gx, gw, gb = (None if a is None else _wrap(xp, a) for a in grads)
         return (gx,) if weight is None else (gx, gw, gb)
 
     parents = (x,) if weight is None else (x, weight, bias)
-    return Tensor._make(y, parents, backward, "batch_norm")
+    return Tensor._make(_wrap(xp, y), parents, backward, "batch_norm")
 
 
 # ------------------------------------------------------------------------ convolution and pooling
@@ -240,17 +266,19 @@ def conv2d(
     x (N, C, H, W), weight (O, C/groups, kh, kw) -> (N, O, Ho, Wo) with
     Ho = (H + 2p - d(kh-1) - 1) // s + 1. Backward: dW = dy cols^T, dx = col2im(W^T dy), db = sum dy.
     """
-    xd = np.ascontiguousarray(x.data, dtype=np.float32)
+    xp = _ns(x.data)
+    xd = _float32(xp, x.data)
     w = weight.data
     if ag.autocast_enabled():
         xd, w = ag.bf16_round(xd), ag.bf16_round(w)
     b = bias.data if bias is not None else None
     cfg = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    y = K.conv2d(xd, w, b, **cfg)
+    y = _wrap(xp, K.conv2d(xd, w, b, **cfg))
 
     def backward(g):
         need = (x.requires_grad, weight.requires_grad, bias is not None and bias.requires_grad)
-        gx, gw, gb = K.conv2d_backward(np.ascontiguousarray(g), xd, w, needs_input_grad=need, **cfg)
+        grads = K.conv2d_backward(_float32(xp, g), xd, w, needs_input_grad=need, **cfg)
+        gx, gw, gb = (None if a is None else _wrap(xp, a) for a in grads)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     parents = (x, weight) if bias is None else (x, weight, bias)
@@ -261,23 +289,27 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Te
     """Max over each window (primer 5.2.2); the gradient goes to the window's (first) maximum."""
     if _pair(dilation) != (1, 1):
         raise ValueError(f"max_pool2d: dilation {dilation} is not supported (only 1)")
-    xd = np.ascontiguousarray(x.data, dtype=np.float32)
+    xp = _ns(x.data)
+    xd = _float32(xp, x.data)
     y, idx = K.max_pool2d(xd, kernel_size, stride, padding)
     return Tensor._make(
-        y, (x,), lambda g: (K.max_pool2d_backward(np.ascontiguousarray(g), idx, xd.shape),), "max_pool2d"
+        _wrap(xp, y),
+        (x,),
+        lambda g: (_wrap(xp, K.max_pool2d_backward(_float32(xp, g), idx, xd.shape)),),
+        "max_pool2d",
     )
 
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
     """Mean over each window (zero padding counted, as torch's default count_include_pad)."""
-    xd = np.ascontiguousarray(x.data, dtype=np.float32)
+    xp = _ns(x.data)
+    xd = _float32(xp, x.data)
     y = K.avg_pool2d(xd, kernel_size, stride, padding)
-    return Tensor._make(
-        y,
-        (x,),
-        lambda g: (K.avg_pool2d_backward(np.ascontiguousarray(g), xd.shape, kernel_size, stride, padding),),
-        "avg_pool2d",
-    )
+
+    def backward(g):
+        return (_wrap(xp, K.avg_pool2d_backward(_float32(xp, g), xd.shape, kernel_size, stride, padding)),)
+
+    return Tensor._make(_wrap(xp, y), (x,), backward, "avg_pool2d")
 
 
 def adaptive_avg_pool2d_1(x: Tensor) -> Tensor:
@@ -298,15 +330,18 @@ def scaled_dot_product_attention(
     the backward recomputes it tile by tile from the saved log-sum-exp. float32 only.
     """
     qd, kd, vd = q.data, k.data, v.data
+    xp = _ns(qd)
     mask = None
     if attn_mask is not None:
-        mask = attn_mask.data if isinstance(attn_mask, Tensor) else np.asarray(attn_mask)
-        if mask.dtype != bool:
-            mask = mask.astype(np.float32, copy=False)
+        mask = ag._arr(attn_mask, like=qd)
+        if mask.dtype != xp.bool:
+            mask = xp.astype(mask, xp.float32, copy=False)
     out, lse = _attention(qd, kd, vd, causal=is_causal, scale=scale, mask=mask)
+    out = _wrap(xp, out)
 
     def backward(g):
-        return _attention_backward(g, qd, kd, vd, out, lse, causal=is_causal, scale=scale, mask=mask)
+        grads = _attention_backward(g, qd, kd, vd, out, lse, causal=is_causal, scale=scale, mask=mask)
+        return tuple(_wrap(xp, a) for a in grads)
 
     return Tensor._make(out, (q, k, v), backward, "attention")
 
@@ -344,21 +379,22 @@ def binary_cross_entropy_with_logits(
     Backward: sigmoid(z) - t (times the weights).
     """
     z = input.data
-    t = np.asarray(target.data if isinstance(target, Tensor) else target, z.dtype)
-    pw = None if pos_weight is None else np.asarray(_t(pos_weight).data, z.dtype)
-    softplus_neg = np.log1p(np.exp(-np.abs(z)))  # log(1 + e^{-|z|})
+    xp = _ns(z)
+    t = ag._arr(target, z.dtype, like=z)
+    pw = None if pos_weight is None else ag._arr(pos_weight, z.dtype, like=z)
+    softplus_neg = xp.log1p(xp.exp(-xp.abs(z)))  # log(1 + e^{-|z|})
     if pw is None:
-        loss = np.maximum(z, 0) - z * t + softplus_neg
+        loss = xp.maximum(z, 0.0) - z * t + softplus_neg
     else:  # (1-t) z + (1 + (pw-1) t) * log(1 + e^{-z})
         lw = 1 + (pw - 1) * t
-        loss = (1 - t) * z + lw * (softplus_neg + np.maximum(-z, 0))
+        loss = (1 - t) * z + lw * (softplus_neg + xp.maximum(-z, 0.0))
     sig = ag._sigmoid(z)
 
     def backward(g):
         grad = sig - t if pw is None else (1 + (pw - 1) * t) * sig - pw * t
         return (unbroadcast(g * grad, z.shape),)
 
-    out = Tensor._make(loss.astype(z.dtype, copy=False), (input,), backward, "bce_logits")
+    out = Tensor._make(xp.astype(loss, z.dtype, copy=False), (input,), backward, "bce_logits")
     return _reduce(out, reduction)
 
 
@@ -376,16 +412,17 @@ def cross_entropy(
     pass gives the loss and its gradient softmax(z) - onehot(t), no graph of intermediate ops.
     """
     z = input.data
-    t = np.asarray(target.data if isinstance(target, Tensor) else target).astype(np.int64, copy=False)
+    xp = _ns(z)
+    t = _indices(xp, target)
     if z.ndim > 2:  # (N, C, d...) -> (N*d..., C)
         perm = (0,) + tuple(range(2, z.ndim)) + (1,)
-        z2 = z.transpose(perm).reshape(-1, z.shape[1])
-        inv = tuple(np.argsort(perm))
+        z2 = xp.reshape(xp.permute_dims(z, perm), (-1, z.shape[1]))
+        inv = tuple(int(i) for i in np.argsort(perm))
         back_shape = tuple(z.shape[i] for i in perm)
     else:
-        z2 = z.reshape(-1, z.shape[-1])
-    z2 = np.ascontiguousarray(z2, dtype=np.float32)
-    t2 = np.ascontiguousarray(t.reshape(-1))
+        z2 = xp.reshape(z, (-1, z.shape[-1]))
+    z2 = _float32(xp, z2)
+    t2 = _array.ascontiguous(xp, xp.reshape(t, (-1,)))
     loss, grad = K.cross_entropy(
         z2,
         t2,
@@ -394,45 +431,55 @@ def cross_entropy(
         label_smoothing=label_smoothing,
         return_grad=True,
     )
-    loss = np.asarray(loss, np.float32)
+    if type(loss) is np.ndarray or not hasattr(loss, "__array_namespace__"):  # a host scalar or array
+        loss = np.asarray(loss, np.float32)
+    loss = _wrap(xp, loss)
+    grad = _wrap(xp, grad)
     if reduction == "none":
-        loss = loss.reshape(t.shape)
+        loss = xp.reshape(loss, t.shape)
 
     def backward(g):
-        gz = grad * (g.reshape(-1, 1) if reduction == "none" else g)
-        return (gz.reshape(back_shape).transpose(inv) if z.ndim > 2 else gz.reshape(z.shape),)
+        gz = grad * (xp.reshape(g, (-1, 1)) if reduction == "none" else g)
+        if z.ndim > 2:
+            return (xp.permute_dims(xp.reshape(gz, back_shape), inv),)
+        return (xp.reshape(gz, z.shape),)
 
     return Tensor._make(loss, (input,), backward, "cross_entropy")
 
 
 def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Negative log-likelihood of log-probabilities (N, C) at class indices (N,)."""
-    t = np.asarray(target.data if isinstance(target, Tensor) else target).astype(np.int64)
-    return _reduce(-input[np.arange(len(t)), t], reduction)
+    xp = _ns(input.data)
+    t = _indices(xp, target)
+    return _reduce(-input[xp.arange(t.shape[0]), t], reduction)
 
 
 def multi_margin_loss(input: Tensor, target, margin: float = 1.0, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Multiclass hinge (primer 6.3, SVM loss): mean over j != y of max(0, margin - z_y + z_j) / C."""
-    t = np.asarray(target.data if isinstance(target, Tensor) else target).astype(np.int64)
+    xp = _ns(input.data)
+    t = _indices(xp, target)
     n, c = input.shape
-    zy = input[np.arange(n), t].reshape(n, 1)
+    zy = input[xp.arange(n), t].reshape(n, 1)
     h = (input - zy + margin).relu()
-    mask = np.ones((n, c), np.float32)
-    mask[np.arange(n), t] = 0
+    mask = xp.astype(xp.arange(c)[None, :] != t[:, None], xp.float32)  # 0 at the target class
     return _reduce((h * mask).sum(axis=1) * (1.0 / c), reduction)
 
 
 def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Hinge embedding loss (torch): x where t = 1, max(0, margin - x) where t = -1."""
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
-    pos = input * (t == 1).astype(np.float32)
-    neg = (margin - input).relu() * (t == -1).astype(np.float32)
+    xp = _ns(input.data)
+    t = ag._arr(target, like=input.data)
+    pos = input * xp.astype(t == 1, xp.float32)
+    neg = (margin - input).relu() * xp.astype(t == -1, xp.float32)
     return _reduce(pos + neg, reduction)
 
 
-def one_hot(idx, num_classes: int) -> np.ndarray:
-    i = np.asarray(idx.data if isinstance(idx, Tensor) else idx).astype(np.int64)
-    return np.eye(num_classes, dtype=np.float32)[i]
+def one_hot(idx, num_classes: int):
+    """Rows of the identity: (..., num_classes) float32, in the namespace of ``idx``."""
+    i = idx.data if isinstance(idx, Tensor) else idx
+    xp = _ns(i) if hasattr(i, "__array_namespace__") else ag._NP
+    i = _indices(xp, i)
+    return xp.astype(i[..., None] == xp.arange(num_classes), xp.float32)
 
 
 def index_add(num_rows: int, idx, src: Tensor) -> Tensor:
@@ -440,7 +487,8 @@ def index_add(num_rows: int, idx, src: Tensor) -> Tensor:
 
     The scatter that combines a Mixture-of-Experts' outputs; backward gathers: d src = dy[idx].
     """
-    i = np.asarray(idx).astype(np.int64, copy=False)
-    out = np.zeros((num_rows,) + src.shape[1:], src.data.dtype)
-    np.add.at(out, i, src.data)
-    return Tensor._make(out, (src,), lambda g: (g[i],), "index_add")
+    xp = _ns(src.data)
+    i = _indices(xp, idx)
+    out = xp.zeros((num_rows,) + src.shape[1:], dtype=src.data.dtype)
+    _array.scatter_add(xp, out, i, src.data)
+    return Tensor._make(out, (src,), lambda g: (xp.take(g, i, axis=0),), "index_add")

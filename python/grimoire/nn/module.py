@@ -16,19 +16,37 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from ..autograd import Tensor
+from .. import _array
+from ..autograd import Tensor, _ns
 
 
 class Parameter(Tensor):
     """A leaf tensor that a module owns and an optimizer updates (``requires_grad=True``)."""
 
-    __slots__ = ()
+    __slots__ = ("_grad_hooks",)
 
     def __init__(self, data, requires_grad: bool = True):
-        super().__init__(
-            np.array(data.data if isinstance(data, Tensor) else data, dtype=np.float32),
-            requires_grad=requires_grad,
-        )
+        data = data.data if isinstance(data, Tensor) else data
+        if type(data) is not np.ndarray and hasattr(data, "__array_namespace__"):  # a private float32 copy
+            xp = _ns(data)
+            data = xp.asarray(data, dtype=xp.float32, copy=True)
+        else:
+            data = np.array(data, dtype=np.float32)
+        super().__init__(data, requires_grad=requires_grad)
+        self._grad_hooks: list = []
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(param)`` each time backward has finished accumulating into ``.grad``
+        (PyTorch's name); returns a handle whose ``remove()`` unregisters it."""
+        self._grad_hooks.append(hook)
+        hooks = self._grad_hooks
+
+        class Handle:
+            def remove(self) -> None:
+                if hook in hooks:
+                    hooks.remove(hook)
+
+        return Handle()
 
     def __repr__(self) -> str:
         return f"Parameter(shape={self.shape})"
@@ -136,7 +154,28 @@ class Module:
         return self
 
     def num_parameters(self) -> int:
-        return sum(p.data.size for p in self.parameters())
+        return sum(p.numel() for p in self.parameters())
+
+    def to(self, device) -> Module:
+        """Move every parameter (with its gradient) and buffer to ``device`` (``"cpu"``, ``"cuda"``,
+        ``"cuda:N"``) in place and return the module. The parameters stay the same objects, so an
+        optimizer built before the move keeps them (its state is created where they live)."""
+        for p in self.parameters():
+            p.data = _array.to_device(p.data, device)
+            if p.grad is not None:
+                p.grad = _array.to_device(p.grad, device)
+        for m in self.modules():
+            for bname in m._buffers:
+                val = getattr(m, bname)
+                if val is not None:
+                    object.__setattr__(m, bname, _array.to_device(val, device))
+        return self
+
+    def cuda(self) -> Module:
+        return self.to("cuda")
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
 
     # ---------------------------------------------------------------- state
     def state_dict(self) -> OrderedDict[str, np.ndarray]:
@@ -145,11 +184,11 @@ class Module:
         for mname, m in self.named_modules():
             pre = f"{mname}." if mname else ""
             for pname, p in m._parameters.items():
-                out[pre + pname] = p.data.copy()
+                out[pre + pname] = np.array(_array.to_host(p.data), copy=True)
             for bname in m._buffers:
                 val = getattr(m, bname)
                 if val is not None:
-                    out[pre + bname] = np.array(val, copy=True)
+                    out[pre + bname] = np.array(_array.to_host(val), copy=True)
         return out
 
     def load_state_dict(self, state: dict, strict: bool = True) -> Module:
@@ -175,7 +214,7 @@ class Module:
             if cur_arr is not None and tuple(arr.shape) != tuple(np.shape(cur_arr)):
                 raise ValueError(f"load_state_dict: {k} has shape {arr.shape}, expected {np.shape(cur_arr)}")
             if is_param:
-                cur.data = np.array(arr, dtype=np.float32, copy=True)
+                cur.data = _ns(cur_arr).asarray(np.array(arr, dtype=np.float32, copy=True))  # where cur lives
             else:
                 dtype = cur_arr.dtype if cur_arr is not None else arr.dtype
                 object.__setattr__(m, name, np.array(arr, dtype=dtype, copy=True))

@@ -37,7 +37,7 @@ class MoE(Module):
         h = x.reshape(-1, shape[-1])
         n = h.shape[0]
         probs = F.softmax(self.router(h), -1)  # (N, E)
-        top = np.argsort(-probs.data, axis=1, kind="stable")[:, : self.top_k]  # (N, k)
+        top = np.argsort(-probs.numpy(), axis=1, kind="stable")[:, : self.top_k]  # (N, k), routed on the host
         rows = np.arange(n)[:, None]
         gate = probs[rows, top]  # (N, k), differentiable
         gate = gate / gate.sum(axis=1, keepdims=True)

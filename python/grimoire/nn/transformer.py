@@ -246,7 +246,9 @@ class GPT(Module):
         self.head = Linear(d_model, vocab_size, bias=False)
 
     def forward(self, idx, caches: list[KVCache] | None = None) -> Tensor:
-        idx = np.asarray(idx.data if isinstance(idx, Tensor) else idx)
+        idx = idx.data if isinstance(idx, Tensor) else idx
+        if not hasattr(idx, "shape"):  # token ids as lists; arrays stay in their namespace
+            idx = np.asarray(idx)
         t = idx.shape[1]
         start = len(caches[0]) if caches else 0
         if start + t > self.max_len:
@@ -275,9 +277,9 @@ class GPT(Module):
         with ag.no_grad():
             for _ in range(max_new_tokens):
                 if use_cache:
-                    logits = self.forward(feed, caches).data[:, -1]
+                    logits = self.forward(feed, caches)[:, -1].numpy()  # sampled on the host
                 else:
-                    logits = self.forward(idx[:, -self.max_len :]).data[:, -1]
+                    logits = self.forward(idx[:, -self.max_len :])[:, -1].numpy()
                 nxt = _sample(logits, temperature, top_k, rng)
                 idx = np.concatenate([idx, nxt[:, None]], axis=1)
                 feed = nxt[:, None]

@@ -10,7 +10,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from .. import _array
 from .. import kernels as K
+from ..autograd import _ns
 
 
 class Optimizer:
@@ -51,8 +53,8 @@ class Optimizer:
             ids = []
             for p in g["params"]:
                 if id(p) in self.state:
-                    state[idx] = {
-                        k: (v.copy() if isinstance(v, np.ndarray) else v)
+                    state[idx] = {  # host copies, whatever device the state lives on
+                        k: (np.array(_array.to_host(v), copy=True) if _is_array(v) else v)
                         for k, v in self.state[id(p)].items()
                     }
                 ids.append(idx)
@@ -63,11 +65,24 @@ class Optimizer:
     def load_state_dict(self, sd: dict) -> None:
         params = [p for g in self.param_groups for p in g["params"]]
         for i, st in sd["state"].items():
-            self.state[id(params[int(i)])] = {
-                k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in st.items()
+            p = params[int(i)]  # the state goes where the parameter lives
+            self.state[id(p)] = {
+                k: (_array.to_device(_ns(p.data).asarray(np.array(_array.to_host(v), copy=True)), p.device)
+                    if _is_array(v) else v)
+                for k, v in st.items()
             }
         for g, sg in zip(self.param_groups, sd["param_groups"], strict=True):
             g.update({k: v for k, v in sg.items() if k != "params"})
+
+
+def _is_array(v) -> bool:
+    return isinstance(v, np.ndarray) or hasattr(v, "__array_namespace__")
+
+
+def _float32(g):
+    """A gradient as float32 C-contiguous in its namespace (the fused kernels' layout)."""
+    xp = _ns(g)
+    return _array.ascontiguous(xp, g if g.dtype == xp.float32 else xp.astype(g, xp.float32))
 
 
 class SGD(Optimizer):
@@ -99,11 +114,11 @@ class SGD(Optimizer):
         )
 
     def _update(self, p, grad, group, state):  # the core's fused kernel, in place
-        g = np.ascontiguousarray(-grad if group["maximize"] else grad, dtype=np.float32)
+        g = _float32(-grad if group["maximize"] else grad)
         mu = group["momentum"]
         first = "momentum_buffer" not in state
         if mu and first:
-            state["momentum_buffer"] = np.zeros_like(p.data)
+            state["momentum_buffer"] = _ns(p.data).zeros_like(p.data)
         K.sgd_step(
             p.data,
             g,
@@ -143,7 +158,7 @@ class Adagrad(Optimizer):
             for p in g["params"]:
                 self.state[id(p)] = {
                     "step": 0,
-                    "sum": np.full(p.shape, initial_accumulator_value, np.float32),
+                    "sum": _ns(p.data).full(p.shape, initial_accumulator_value, dtype=p.data.dtype),
                 }
 
     def _update(self, p, grad, group, state):
@@ -151,7 +166,7 @@ class Adagrad(Optimizer):
         g = grad + group["weight_decay"] * p.data if group["weight_decay"] else grad
         clr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         state["sum"] += g * g
-        p.data -= clr * g / (np.sqrt(state["sum"]) + group["eps"])
+        p.data -= clr * g / (_ns(p.data).sqrt(state["sum"]) + group["eps"])
 
 
 class RMSprop(Optimizer):
@@ -177,11 +192,11 @@ class RMSprop(Optimizer):
 
     def _update(self, p, grad, group, state):
         if not state:
-            state.update(step=0, square_avg=np.zeros_like(p.data))
+            state.update(step=0, square_avg=_ns(p.data).zeros_like(p.data))
             if group["momentum"]:
-                state["momentum_buffer"] = np.zeros_like(p.data)
+                state["momentum_buffer"] = _ns(p.data).zeros_like(p.data)
             if group["centered"]:
-                state["grad_avg"] = np.zeros_like(p.data)
+                state["grad_avg"] = _ns(p.data).zeros_like(p.data)
         state["step"] += 1
         g = grad + group["weight_decay"] * p.data if group["weight_decay"] else grad
         a = group["alpha"]
@@ -192,9 +207,9 @@ class RMSprop(Optimizer):
             ga = state["grad_avg"]
             ga *= a
             ga += (1 - a) * g
-            avg = np.sqrt(v - ga * ga) + group["eps"]
+            avg = _ns(p.data).sqrt(v - ga * ga) + group["eps"]
         else:
-            avg = np.sqrt(v) + group["eps"]
+            avg = _ns(p.data).sqrt(v) + group["eps"]
         if group["momentum"]:
             buf = state["momentum_buffer"]
             buf *= group["momentum"]
@@ -227,14 +242,15 @@ class Adam(Optimizer):
 
     def _update(self, p, grad, group, state):  # the core's fused kernel, in place
         if not state:
-            state.update(step=0, exp_avg=np.zeros_like(p.data), exp_avg_sq=np.zeros_like(p.data))
+            zeros = _ns(p.data).zeros_like
+            state.update(step=0, exp_avg=zeros(p.data), exp_avg_sq=zeros(p.data))
             if group["amsgrad"]:
-                state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                state["max_exp_avg_sq"] = _ns(p.data).zeros_like(p.data)
         state["step"] += 1
         b1, b2 = group["betas"]
         K.adam_step(
             p.data,
-            np.ascontiguousarray(grad, dtype=np.float32),
+            _float32(grad),
             state["exp_avg"],
             state["exp_avg_sq"],
             step=state["step"],
