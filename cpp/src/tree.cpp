@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 #include <queue>
 
@@ -137,10 +138,14 @@ struct Split {
   std::vector<double> left;  // channel sums of the left child
 };
 
+// Channel sums per (feature, bin) of a node's samples: feature f's bins start at f * max_bins * nc.
+using Histograms = std::shared_ptr<std::vector<double>>;
+
 struct Node {
   int64_t id, start, end, depth;
   std::vector<double> total;
   Split split;
+  Histograms hist;  // kept (boosting) until the node splits: its larger child's = it - the smaller's
 };
 
 template <Criterion C>
@@ -157,6 +162,9 @@ class Builder {
     features_.resize(d.n_features);
     std::iota(features_.begin(), features_.end(), int64_t{0});
     max_features_ = p.max_features <= 0 || p.max_features > d.n_features ? d.n_features : p.max_features;
+    // Histogram subtraction needs every feature's histogram of every split node: boosting, which
+    // tries all features. (Forests sample features per node, and their deep trees would keep many.)
+    subtract_ = C == Criterion::newton && max_features_ == d.n_features;
   }
 
   Tree build() {
@@ -196,13 +204,15 @@ class Builder {
       right[nc_ - 1] = static_cast<double>(node.end - mid);
       std::vector<double> left = std::move(node.split.left);
       left[nc_ - 1] = static_cast<double>(mid - node.start);
+      Histograms hist_left, hist_right;
+      if (node.hist) children_histograms(node, mid, hist_left, hist_right);
       const int64_t id = node.id;
       t.feature[id] = node.split.feature;
       t.threshold_bin[id] = b;
       t.threshold_bin_hi[id] = node.split.bin_hi;
       t.gain[id] = node.split.gain;
-      Node l = make_node(t, node.start, mid, node.depth + 1, std::move(left));
-      Node r = make_node(t, mid, node.end, node.depth + 1, std::move(right));
+      Node l = make_node(t, node.start, mid, node.depth + 1, std::move(left), std::move(hist_left));
+      Node r = make_node(t, mid, node.end, node.depth + 1, std::move(right), std::move(hist_right));
       t.left[id] = l.id;
       t.right[id] = r.id;
       ++leaves;
@@ -218,7 +228,40 @@ class Builder {
   }
 
  private:
-  Node make_node(Tree& t, int64_t start, int64_t end, int64_t depth, std::vector<double> total) {
+  // The histograms of a split node's children: the smaller child's summed from its samples, the
+  // larger's by subtraction from the parent's (whose buffer it takes): about half the work.
+  void children_histograms(Node& node, int64_t mid, Histograms& left, Histograms& right) {
+    const bool left_smaller = mid - node.start <= node.end - mid;
+    Histograms smaller = left_smaller ? build_histograms(node.start, mid) : build_histograms(mid, node.end);
+    Histograms larger = std::move(node.hist);
+    double* big = larger->data();
+    const double* small = smaller->data();
+    const size_t size = larger->size();
+    for (size_t k = 0; k < size; ++k) big[k] -= small[k];
+    left = left_smaller ? std::move(smaller) : std::move(larger);
+    right = left_smaller ? std::move(larger) : std::move(smaller);
+  }
+
+  // Every feature's histogram of idx_[start, end), features in parallel on a large node.
+  Histograms build_histograms(int64_t start, int64_t end) {
+    const int64_t nf = d_.n_features, stride = max_bins_ * nc_;
+    auto hist = std::make_shared<std::vector<double>>(static_cast<size_t>(nf * stride), 0.0);
+    double* base = hist->data();
+    const int nt = (threads_ > 1 && (end - start) * nf >= 500000) ? threads_ : 1;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
+    for (int64_t f = 0; f < nf; ++f) {
+      const uint16_t* col = d_.codes + f * d_.n_samples;
+      double* h = base + f * stride;
+      for (int64_t s = start; s < end; ++s) {
+        const int64_t i = idx_[s];
+        Ops<C>::add(d_, i, h + static_cast<int64_t>(col[i]) * nc_, nc_);
+      }
+    }
+    return hist;
+  }
+
+  Node make_node(Tree& t, int64_t start, int64_t end, int64_t depth, std::vector<double> total,
+                 Histograms hist = nullptr) {
     Node node;
     node.id = t.n_nodes();
     node.start = start;
@@ -243,13 +286,17 @@ class Builder {
                 m < 2 * p_.min_samples_leaf;
     if constexpr (C != Criterion::newton) leaf = leaf || imp <= std::numeric_limits<double>::epsilon();
     node.total = std::move(total);
-    if (!leaf) find_split(node);
+    if (!leaf) {
+      if (subtract_) node.hist = hist ? std::move(hist) : build_histograms(start, end);
+      find_split(node);
+    }
     if (node.split.feature >= 0) {
       const double improvement = node.split.gain / (w_root_ > 0 ? w_root_ : 1.0);
       bool ok = improvement + std::numeric_limits<double>::epsilon() >= p_.min_impurity_decrease;
       if constexpr (C == Criterion::newton) ok = ok && node.split.gain > 1e-12;
       if (!ok) node.split = Split();
     }
+    if (node.split.feature < 0) node.hist.reset();  // a leaf: no children to subtract for
     return node;
   }
 
@@ -278,7 +325,9 @@ class Builder {
       }
       return true;
     };
-    if (m * 8 < nb) {  // sort path: few samples, many bins
+    if (node.hist) {  // histogram built already (this node's, or its parent's minus its sibling's)
+      scan_histogram(node.hist->data() + f * max_bins_ * nc_, nb, m, consider, left);
+    } else if (m * 8 < nb) {  // sort path: few samples, many bins
       auto& pairs = pairs_[tid];
       pairs.clear();
       for (int64_t s = node.start; s < node.end; ++s) pairs.emplace_back(col[idx_[s]], idx_[s]);
@@ -297,19 +346,27 @@ class Builder {
         const int64_t i = idx_[s];
         Ops<C>::add(d_, i, hist + static_cast<int64_t>(col[i]) * nc_, nc_);
       }
-      double seen = 0;
-      int64_t last = -1;  // the last non-empty bin, all of it on the left
-      for (int64_t b = 0; b < nb; ++b) {
-        const double* hb = hist + b * nc_;
-        if (hb[nc_ - 1] == 0) continue;
-        if (last >= 0 && !consider(last, b)) break;
-        for (int k = 0; k < nc_; ++k) left[k] += hb[k];
-        last = b;
-        seen += hb[nc_ - 1];
-        if (seen >= static_cast<double>(m)) break;
-      }
+      scan_histogram(hist, nb, m, consider, left);
     }
     return found;
+  }
+
+  // Offers each boundary between non-empty bins of one feature's histogram (m samples) to
+  // ``consider``, accumulating the bins below it into ``left``. Bins are skipped by their count
+  // (exact also after a subtraction), not by their sums.
+  template <class Consider>
+  void scan_histogram(const double* hist, int64_t nb, int64_t m, Consider& consider, std::vector<double>& left) {
+    double seen = 0;
+    int64_t last = -1;  // the last non-empty bin, all of it on the left
+    for (int64_t b = 0; b < nb; ++b) {
+      const double* hb = hist + b * nc_;
+      if (hb[nc_ - 1] == 0) continue;
+      if (last >= 0 && !consider(last, b)) break;
+      for (int k = 0; k < nc_; ++k) left[k] += hb[k];
+      last = b;
+      seen += hb[nc_ - 1];
+      if (seen >= static_cast<double>(m)) break;
+    }
   }
 
   void find_split(Node& node) {
@@ -347,6 +404,7 @@ class Builder {
   int threads_ = 1;
   int64_t max_features_ = 0;
   double w_root_ = 0;
+  bool subtract_ = false;
   std::vector<std::vector<double>> hist_;
   std::vector<std::vector<std::pair<uint16_t, int64_t>>> pairs_;
   std::vector<int64_t> features_;

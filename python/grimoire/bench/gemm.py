@@ -1,7 +1,8 @@
 """``grimoire bench gemm``: float32 GEMM beside numpy.matmul (OpenBLAS) and torch.matmul.
 
 Squares 64..2048 (4096 with ``--big``) and skinny products (m in 1, 8, 32 with k = n = 4096), with
-one thread and with every core; the contenders run interleaved (:func:`grimoire.bench.compare`).
+one thread and with every core; each contender runs in its own process, alternating
+(:func:`grimoire.bench.compare_in_processes`), with the same thread count for all.
 Reported: GFLOP/s (2 m n k / median seconds), the ratio of grimoire's speed to NumPy's and to
 torch's (> 1: grimoire is faster) and grimoire's fraction of the FP32 peak.
 
@@ -9,8 +10,8 @@ The peak is cores x clock x 32 FLOP/cycle (Zen 3 / Haswell-class AVX2: 2 FMA uni
 lanes x 2 FLOP per FMA). The clock is not assumed: ``_core.fma_peak_flops`` runs a loop of
 independent FMAs on each thread and divides by that thread's CPU time, so the peak is what a core
 sustains now (and a shared machine's time slices do not count against it; they do count against
-the wall-clock GEMM timings, which is why ratios from one interleaved run are the figures to
-trust on a busy machine).
+the wall-clock GEMM timings, which is why the paired ratios are the figures to trust on a busy
+machine).
 
 NumPy's BLAS: some machines set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which slow a current
 OpenBLAS; the header shows what threadpoolctl reports OpenBLAS runs, so a run can be repeated with
@@ -21,13 +22,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
 
 import grimoire
 from grimoire import _core
-from grimoire.bench import compare, table
+from grimoire.bench import compare_in_processes, emit, isa_of
 
 FLOP_PER_CYCLE = 32  # 2 FMA pipes x 8 float32 lanes (256 bit) x 2 FLOP per FMA
 
@@ -38,12 +38,6 @@ def _torch():
     except ImportError:
         return None
     return torch
-
-
-def _blas_limits(threads: int):
-    from threadpoolctl import threadpool_limits
-
-    return threadpool_limits(limits=threads, user_api="blas")
 
 
 def _blas_description() -> str:
@@ -71,60 +65,36 @@ def shapes(big: bool, skinny: bool, sizes: list[int] | None) -> list[tuple[int, 
     return out
 
 
-class CpuClock:
-    """Wraps a contender so that each call also adds the process CPU time it took (all threads).
-
-    A wrapped call runs the contender often enough (about 0.5 ms) that reading the clock costs
-    little beside it."""
-
-    def __init__(self, fn):
-        fn()
-        start = time.perf_counter()
-        fn()
-        self.inner = max(1, int(5e-4 / max(time.perf_counter() - start, 1e-7)))
-        self.fn, self.seconds, self.calls = fn, 0.0, 0
-
-    def __call__(self):
-        start = time.process_time()
-        for _ in range(self.inner):
-            self.fn()
-        self.seconds += time.process_time() - start
-        self.calls += self.inner
-
-    def per_call(self) -> float:
-        return self.seconds / max(self.calls, 1)
-
-
-def run(threads: int, problem_shapes, repeats: int, min_time: float, cpu_time: bool) -> list[list[object]]:
-    torch = _torch()
-    grimoire.set_num_threads(threads)
-    if torch is not None:
-        torch.set_num_threads(threads)
-    peak, _ = measure_peak(threads)
+def product(lib: str, m: int, n: int, k: int):
+    """A call of ``lib``'s float32 A (m, k) @ B (k, n), Gaussian operands (seed 0)."""
     rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    if lib == "grimoire":
+        return lambda: grimoire.matmul(a, b)
+    if lib == "torch":
+        import torch
+
+        ta, tb = torch.from_numpy(a), torch.from_numpy(b)
+        return lambda: torch.matmul(ta, tb)
+    return lambda: np.matmul(a, b)
+
+
+def run(threads: int, problem_shapes, repeats: int, min_time: float) -> list[list[object]]:
+    """One row per shape: GFLOP/s of each library, paired ratios, grimoire's % of the peak."""
+    peak, _ = measure_peak(threads)
+    libs = ["grimoire", "numpy"] + (["torch"] if _torch() is not None else [])
     rows = []
-    with _blas_limits(threads):
-        for m, n, k in problem_shapes:
-            a = rng.standard_normal((m, k), dtype=np.float32)
-            b = rng.standard_normal((k, n), dtype=np.float32)
-            contenders = {"grimoire": lambda a=a, b=b: grimoire.matmul(a, b),
-                          "numpy": lambda a=a, b=b: np.matmul(a, b)}
-            if torch is not None:
-                ta, tb = torch.from_numpy(a), torch.from_numpy(b)
-                contenders["torch"] = lambda ta=ta, tb=tb: torch.matmul(ta, tb)
-            if cpu_time:
-                clocks = {name: CpuClock(fn) for name, fn in contenders.items()}
-                compare(clocks, repeats=repeats, min_time=min_time)
-                t = {name: c.per_call() for name, c in clocks.items()}
-            else:
-                t = compare(contenders, repeats=repeats, min_time=min_time)
-            flop = 2.0 * m * n * k
-            g = {name: flop / s / 1e9 for name, s in t.items()}
-            row = [f"{m}x{k}x{n}", g["grimoire"], g["numpy"], t["numpy"] / t["grimoire"]]
-            if torch is not None:
-                row += [g["torch"], t["torch"] / t["grimoire"]]
-            row += [f"{100 * g['grimoire'] / peak:.0f}%"]
-            rows.append(row)
+    for m, n, k in problem_shapes:
+        work = {lib: (__name__, "product", {"lib": lib, "m": m, "n": n, "k": k}) for lib in libs}
+        c = compare_in_processes(work, repeats=repeats, threads=threads, min_time=min_time)
+        flop = 2.0 * m * n * k
+        g = {name: flop / s / 1e9 for name, s in c.seconds.items()}
+        row = [f"{m}x{k}x{n}", threads, g["grimoire"], g["numpy"], c.ratio["numpy"]]
+        if "torch" in libs:
+            row += [g["torch"], c.ratio["torch"]]
+        row += [f"{100 * g['grimoire'] / peak:.0f}%"]
+        rows.append(row)
     return rows
 
 
@@ -135,20 +105,19 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--sizes", type=int, nargs="*", help="square sizes instead of 64..2048")
     parser.add_argument("--threads", type=int, nargs="*",
                         help="thread counts (default: 1 and every core)")
-    parser.add_argument("--repeats", type=int, default=5, help="interleaved rounds (median reported)")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating rounds, one process each")
     parser.add_argument("--min-time", type=float, default=0.05, help="seconds per timed sample")
-    parser.add_argument("--cpu-time", action="store_true",
-                        help="rate per process CPU-second (mean over the interleaved calls) instead of "
-                             "the wall-clock median: the fair per-core figure on a machine shared with other "
-                             "jobs, meaningful with --threads 1 (more threads: spinning workers count)")
     args = parser.parse_args(argv)
+    # numpy's BLAS must run the same threads as grimoire for a fair figure, and only threadpoolctl
+    # can set them; without it `grimoire bench` says so (bench/__init__.run) instead of timing.
+    import threadpoolctl  # noqa: F401
 
     cores = _core.available_cores()
     thread_counts = args.threads or sorted({1, cores})
     torch = _torch()
     peak1, ghz = measure_peak(1)
-    print("grimoire bench gemm: float32, C = A @ B, A (m, k), B (k, n), contiguous; interleaved runs, "
-          + ("GFLOP per process CPU-second (mean)" if args.cpu_time else "wall-clock median"))
+    print("grimoire bench gemm: float32, C = A @ B, A (m, k), B (k, n), contiguous; each contender in its "
+          f"own process, {args.repeats} alternating rounds, wall-clock medians, median of paired ratios")
     print(f"isa: {_core.active_isa()}; cores: {cores}; numpy {np.__version__}: {_blas_description()}")
     env = {v: os.environ[v] for v in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if v in os.environ}
     if env:
@@ -161,9 +130,10 @@ def main(argv: list[str]) -> None:
         peak, ghz_t = measure_peak(threads)
         print(f"\n{threads} thread(s): peak {threads} core(s) x {ghz_t:.2f} GHz x {FLOP_PER_CYCLE} "
               f"= {peak:.1f} GFLOP/s")
-        header = ["m x k x n", "grimoire GFLOP/s", "numpy GFLOP/s", "vs numpy"]
+        header = ["m x k x n", "threads", "grimoire GFLOP/s", "numpy GFLOP/s", "vs numpy"]
         if torch is not None:
             header += ["torch GFLOP/s", "vs torch"]
         header += ["% of peak"]
-        print(table(header, run(threads, problem_shapes, args.repeats, args.min_time, args.cpu_time)))
+        emit(f"gemm, {threads} thread(s)", header, run(threads, problem_shapes, args.repeats, args.min_time),
+             isa=isa_of("gemm"))
     print("\nvs numpy / vs torch: time of the peer / time of grimoire (> 1 means grimoire is faster)")

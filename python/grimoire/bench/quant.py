@@ -23,95 +23,115 @@ import numpy as np
 
 from .. import _core
 from ..kernels import gemm, gemm_int8, linear_int8, quantize_int8, to_bf16, to_fp8
-from . import compare, table
+from . import compare_in_processes, emit, isa_of
 
 
-def _gemm_rows(sizes: list[int], rng: np.random.Generator) -> list[list[object]]:
-    rows = []
-    for n in sizes:
-        a8 = rng.integers(-128, 128, (n, n), dtype=np.int8)
-        b8 = rng.integers(-128, 128, (n, n), dtype=np.int8)
-        a32, b32 = a8.astype(np.float32), b8.astype(np.float32)
-        repeats = 5 if n <= 1024 else 3
-        t = compare({
-            "int8": lambda a8=a8, b8=b8: gemm_int8(a8, b8),
-            "f32": lambda a32=a32, b32=b32: gemm(a32, b32),
-            "numpy": lambda a32=a32, b32=b32: a32 @ b32,
-        }, repeats=repeats, min_time=0.0, warmup=1)
-        ops = 2.0 * n**3
-        rows.append([n, ops / t["int8"] / 1e9, ops / t["f32"] / 1e9, ops / t["numpy"] / 1e9,
-                     t["f32"] / t["int8"], t["numpy"] / t["int8"]])
-    return rows
+def square(lib: str, n: int):
+    """One n x n product of ``lib``: "int8" (gemm_int8 on int8 operands), "f32" (grimoire's gemm)
+    or "numpy" (BLAS sgemm), on the same random int8 values (seed 0)."""
+    rng = np.random.default_rng(0)
+    a8 = rng.integers(-128, 128, (n, n), dtype=np.int8)
+    b8 = rng.integers(-128, 128, (n, n), dtype=np.int8)
+    if lib == "int8":
+        return lambda: gemm_int8(a8, b8)
+    a32, b32 = a8.astype(np.float32), b8.astype(np.float32)
+    if lib == "f32":
+        return lambda: gemm(a32, b32)
+    return lambda: a32 @ b32
 
 
-def _linear_rows(m: int, k: int, n: int, rng: np.random.Generator) -> list[list[object]]:
-    import torch
-
+def linear(lib: str, m: int, k: int, n: int):
+    """One int8 linear layer x (m, k) @ W (n, k)^T + bias of ``lib`` (grimoire's linear_int8 or
+    torch's dynamically quantised nn.Linear); its report is max |error| against float64."""
+    rng = np.random.default_rng(0)
     x = rng.standard_normal((m, k)).astype(np.float32)
     w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
     bias = rng.standard_normal(n).astype(np.float32)
-    w_q, w_s, _ = quantize_int8(w, axis=0)
+    exact = x.astype(np.float64) @ w.T.astype(np.float64) + bias
+    if lib == "grimoire":
+        w_q, w_s, _ = quantize_int8(w, axis=0)
+
+        def ours():
+            return linear_int8(x, w_q, w_s, bias)
+
+        return ours, lambda: float(np.abs(ours() - exact).max())
+    import torch
+
+    torch.set_grad_enabled(False)
     lin = torch.nn.Linear(k, n)
-    with torch.no_grad():
-        lin.weight.copy_(torch.from_numpy(w))
-        lin.bias.copy_(torch.from_numpy(bias))
+    lin.weight.copy_(torch.from_numpy(w))
+    lin.bias.copy_(torch.from_numpy(bias))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         qlin = torch.ao.quantization.quantize_dynamic(torch.nn.Sequential(lin), {torch.nn.Linear},
                                                       dtype=torch.qint8)
     xt = torch.from_numpy(x)
-    torch.set_num_threads(_core.get_num_threads())  # the same threads for both
-
-    def torch_q():
-        with torch.no_grad():
-            return qlin(xt)
-
-    t = compare({"grimoire": lambda: linear_int8(x, w_q, w_s, bias), "torch": torch_q},
-                repeats=5, min_time=0.05)
-    ops = 2.0 * m * k * n
-    exact = x.astype(np.float64) @ w.T.astype(np.float64) + bias
-    err_g = np.abs(linear_int8(x, w_q, w_s, bias) - exact).max()
-    err_t = np.abs(torch_q().numpy() - exact).max()
-    return [[f"({m}, {k}) x ({n}, {k})", ops / t["grimoire"] / 1e9, ops / t["torch"] / 1e9,
-             t["torch"] / t["grimoire"], float(err_g), float(err_t)]]
+    return (lambda: qlin(xt)), lambda: float(np.abs(qlin(xt).numpy() - exact).max())
 
 
-def _convert_rows(n: int, rng: np.random.Generator) -> list[list[object]]:
+def conversion(lib: str, what: str, n: int):
+    """One cast of n float32 (Gaussian x 10, seed 0) to ``what`` (e4m3, e5m2, bf16) by ``lib``."""
+    x = (np.random.default_rng(0).standard_normal(n) * 10).astype(np.float32)
+    if lib == "grimoire":
+        return (lambda: to_bf16(x)) if what == "bf16" else (lambda: to_fp8(x, what))
     import ml_dtypes
 
-    x = (rng.standard_normal(n) * 10).astype(np.float32)
+    dtype = {"e4m3": ml_dtypes.float8_e4m3fn, "e5m2": ml_dtypes.float8_e5m2, "bf16": ml_dtypes.bfloat16}[what]
+    return lambda: x.astype(dtype)
+
+
+def _gemm_rows(sizes: list[int], repeats: int) -> list[list[object]]:
     rows = []
-    for name, ours, theirs in [
-        ("to_fp8 e4m3", lambda: to_fp8(x, "e4m3"), lambda: x.astype(ml_dtypes.float8_e4m3fn)),
-        ("to_fp8 e5m2", lambda: to_fp8(x, "e5m2"), lambda: x.astype(ml_dtypes.float8_e5m2)),
-        ("to_bf16", lambda: to_bf16(x), lambda: x.astype(ml_dtypes.bfloat16)),
-    ]:
-        t = compare({"grimoire": ours, "ml_dtypes": theirs}, repeats=5, min_time=0.05)
-        gb = x.nbytes / 1e9
-        rows.append([name, gb / t["grimoire"], gb / t["ml_dtypes"], t["ml_dtypes"] / t["grimoire"]])
+    for n in sizes:
+        work = {lib: (__name__, "square", {"lib": lib, "n": n}) for lib in ("int8", "f32", "numpy")}
+        c = compare_in_processes(work, repeats=repeats, min_time=0.0)
+        ops, t = 2.0 * n**3, c.seconds
+        rows.append([n, ops / t["int8"] / 1e9, ops / t["f32"] / 1e9, ops / t["numpy"] / 1e9,
+                     c.ratio["f32"], c.ratio["numpy"]])
+    return rows
+
+
+def _linear_rows(m: int, k: int, n: int, repeats: int) -> list[list[object]]:
+    work = {lib: (__name__, "linear", {"lib": lib, "m": m, "k": k, "n": n}) for lib in ("grimoire", "torch")}
+    c = compare_in_processes(work, repeats=repeats)
+    ops, t = 2.0 * m * k * n, c.seconds
+    return [[f"({m}, {k}) x ({n}, {k})", ops / t["grimoire"] / 1e9, ops / t["torch"] / 1e9,
+             c.ratio["torch"], c.extra["grimoire"], c.extra["torch"]]]
+
+
+def _convert_rows(n: int, repeats: int) -> list[list[object]]:
+    rows = []
+    for name, what in [("to_fp8 e4m3", "e4m3"), ("to_fp8 e5m2", "e5m2"), ("to_bf16", "bf16")]:
+        work = {lib: (__name__, "conversion", {"lib": lib, "what": what, "n": n})
+                for lib in ("grimoire", "ml_dtypes")}
+        c = compare_in_processes(work, repeats=repeats)
+        gb = 4 * n / 1e9
+        rows.append([name, gb / c.seconds["grimoire"], gb / c.seconds["ml_dtypes"], c.ratio["ml_dtypes"]])
     return rows
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="grimoire bench quant", description=__doc__.splitlines()[0])
     parser.add_argument("--large", action="store_true", help="add the 4096 x 4096 GEMM")
-    parser.add_argument("--threads", type=int, default=None, help="grimoire threads (default: all)")
+    parser.add_argument("--small", action="store_true", help="small sizes, for a quick look")
+    parser.add_argument("--threads", type=int, default=None, help="threads for all (default: grimoire's)")
+    parser.add_argument("--repeats", type=int, default=3, help="alternating rounds, one process each")
     parser.add_argument("--skip-gemm", action="store_true", help="only the linear layer and conversions")
     args = parser.parse_args(argv)
     if args.threads:
         _core.set_num_threads(args.threads)
-    rng = np.random.default_rng(0)
-    paths = _core.kernel_families()
-    print(f"threads {_core.get_num_threads()}; gemm_int8 path: {paths['gemm_int8'][1]}, "
-          f"gemm (float32) path: {paths['gemm'][1]}")
+    r = args.repeats
+    where = f"{_core.get_num_threads()} threads for all, {r} alternating rounds in separate processes"
     if not args.skip_gemm:
-        sizes = [1024, 2048] + ([4096] if args.large else [])
-        print("\ngemm_int8 (int8 x int8 -> int32) vs float32 GEMM, square n x n, GOP/s"
-              " (2 ops per multiply-add)")
-        print(table(["n", "int8", "grimoire f32", "numpy f32", "int8 / grimoire f32", "int8 / numpy f32"],
-                    _gemm_rows(sizes, rng)))
-    print("\nlinear_int8 vs torch quantize_dynamic(nn.Linear), GOP/s; max |error| vs float64")
-    print(table(["x @ W^T", "grimoire", "torch", "speedup", "err grimoire", "err torch"],
-                _linear_rows(256, 4096, 4096, rng)))
-    print("\nconversions of 16M float32, GB/s of float32 read")
-    print(table(["op", "grimoire", "ml_dtypes", "speedup"], _convert_rows(1 << 24, rng)))
+        sizes = [256] if args.small else [1024, 2048] + ([4096] if args.large else [])
+        emit("gemm_int8 (int8 x int8 -> int32) vs float32 GEMM, square n x n, GOP/s (2 ops per "
+             f"multiply-add); {where}; gemm (float32) path {isa_of('gemm')}",
+             ["n", "int8", "grimoire f32", "numpy f32", "int8 / grimoire f32", "int8 / numpy f32"],
+             _gemm_rows(sizes, r), isa=isa_of("gemm_int8"))
+    m, k, n = (32, 512, 512) if args.small else (256, 4096, 4096)
+    emit(f"linear_int8 vs torch quantize_dynamic(nn.Linear), GOP/s; max |error| vs float64; {where}",
+         ["x @ W^T", "grimoire", "torch", "speedup", "err grimoire", "err torch"], _linear_rows(m, k, n, r),
+         isa=isa_of("gemm_int8"))
+    count = 1 << (16 if args.small else 24)
+    emit(f"conversions of {count} float32, GB/s of float32 read; {where}",
+         ["op", "grimoire", "ml_dtypes", "speedup"], _convert_rows(count, r), isa=isa_of("fp8"))

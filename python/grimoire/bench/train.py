@@ -1,19 +1,16 @@
 """``grimoire bench train``: one training step (forward + backward + AdamW) in grimoire vs PyTorch CPU.
 
 Models: a GPT-style decoder (6 layers, d_model 256, 8 heads, seq 256, batch 8, vocab 256) and the
-digits CNN (batch 64). Both libraries use the same number of threads, in one process, timed
-interleaved by :func:`grimoire.bench.compare`. Peak RSS is measured per (library, model) in a fresh
-subprocess (its peak resident set after two steps), so one library's allocations never count against the
-other. ``--accuracy`` also trains the digits CNN and reports its test accuracy and wall time.
+digits CNN (batch 64). Both libraries use the same number of threads, each in its own process,
+alternating (:func:`grimoire.bench.compare_in_processes`); the ratio is the median of the paired
+torch time / grimoire time (> 1: grimoire is faster). Peak RSS is each process's own (VmHWM after
+the warm-up step and one timed step), so one library's allocations never count against the other.
+``--accuracy`` also trains the digits CNN and reports its test accuracy and wall time.
 
 Options: ``--quick`` (GPT with 2 layers, seq 128), ``--no-rss``, ``--accuracy``, ``--repeats N``.
 """
 
 from __future__ import annotations
-
-import json
-import subprocess
-import sys
 
 import numpy as np
 
@@ -152,22 +149,10 @@ def _make(lib: str, model: str, quick: bool):
     return torch_gpt_step(cfg) if model == "gpt" else torch_cnn_step()
 
 
-def rss_child(lib: str, model: str, quick: bool, threads: int) -> None:
-    """Entry point of the measuring subprocess: two steps, then print the peak RSS in bytes.
-
-    Read from VmHWM in /proc/self/status (the new process image's own high-water mark);
-    ``ru_maxrss`` would carry over the parent's peak across fork + exec."""
-    import grimoire
-
-    grimoire.set_num_threads(threads)
-    if lib == "torch":
-        import torch
-
-        torch.set_num_threads(threads)
-    step = _make(lib, model, quick)
-    step()
-    step()
-    print(json.dumps({"maxrss": _peak_rss()}))
+def step(lib: str, model: str, quick: bool):
+    """One training step of ``lib``'s ``model``; its report is the process's peak RSS in bytes
+    (after the warm-up step and the timed one: two steps)."""
+    return _make(lib, model, quick), _peak_rss
 
 
 def _peak_rss() -> int:
@@ -183,39 +168,29 @@ def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 
-def _rss(lib: str, model: str, quick: bool, threads: int) -> int:
-    code = f"from grimoire.bench.train import rss_child; rss_child({lib!r}, {model!r}, {quick!r}, {threads})"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])["maxrss"]
-
-
 def main(argv: list[str]) -> None:
-    import torch
-
     import grimoire
-    from grimoire.bench import compare, table
+    from grimoire.bench import compare_in_processes, emit, isa_of
 
     quick = "--quick" in argv
-    repeats = int(argv[argv.index("--repeats") + 1]) if "--repeats" in argv else (3 if quick else 5)
+    repeats = int(argv[argv.index("--repeats") + 1]) if "--repeats" in argv else 3
     threads = grimoire.get_num_threads()
-    torch.set_num_threads(threads)
     cfg = GPT_QUICK if quick else GPT_FULL
-    print(
-        f"one training step (forward + backward + AdamW), {threads} threads; GPT {cfg}; digits CNN batch 64"
-    )
     rows = []
     for model in ("gpt", "cnn"):
-        fns = {lib: _make(lib, model, quick) for lib in ("grimoire", "torch")}
-        times = compare(fns, repeats=repeats, min_time=0.0 if model == "gpt" else 0.05)
-        row = [model, times["grimoire"] * 1e3, times["torch"] * 1e3, times["grimoire"] / times["torch"]]
+        work = {lib: (__name__, "step", {"lib": lib, "model": model, "quick": quick})
+                for lib in ("grimoire", "torch")}
+        c = compare_in_processes(work, repeats=repeats, min_time=0.0 if model == "gpt" else 0.05)
+        row = [model, c.seconds["grimoire"] * 1e3, c.seconds["torch"] * 1e3, c.ratio["torch"]]
         if "--no-rss" not in argv:
-            rg, rt = _rss("grimoire", model, quick, threads), _rss("torch", model, quick, threads)
+            rg, rt = c.extra["grimoire"], c.extra["torch"]
             row += [rg / 2**20, rt / 2**20, rg / rt]
         rows.append(row)
-    header = ["model", "grimoire ms", "torch ms", "ratio"]
+    header = ["model", "grimoire ms", "torch ms", "torch time / grimoire's"]
     if "--no-rss" not in argv:
         header += ["grimoire MiB", "torch MiB", "RSS ratio"]
-    print(table(header, rows))
+    emit(f"one training step (forward + backward + AdamW), {threads} threads for both, {repeats} alternating "
+         f"rounds in separate processes; GPT {cfg}; digits CNN batch 64", header, rows, isa=isa_of("gemm"))
     if "--accuracy" in argv:
         from grimoire.nn.zoo import train_digits_cnn
 

@@ -634,7 +634,10 @@ def _draw_graph(ax, g, pos, colors=None, labels=True) -> None:
     for u, v, _ in g.edges():
         ax.plot(*np.array([pos[u], pos[v]]).T, color="0.6", lw=1, zorder=1)
     xy = np.array([pos[v] for v in g.nodes])
-    ax.scatter(xy[:, 0], xy[:, 1], s=300, c=colors if colors is not None else "C0", cmap="coolwarm", zorder=2)
+    if colors is None:
+        ax.scatter(xy[:, 0], xy[:, 1], s=300, color="C0", zorder=2)
+    else:
+        ax.scatter(xy[:, 0], xy[:, 1], s=300, c=colors, cmap="coolwarm", zorder=2)
     if labels:
         for v in g.nodes:
             ax.text(*pos[v], str(v), ha="center", va="center", fontsize=8, color="w", zorder=3)
