@@ -15,6 +15,7 @@ void bind_graph(py::module_& m);
 void bind_timeseries(py::module_& m);
 void bind_special(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_linear_attention(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
@@ -69,6 +70,7 @@ PYBIND11_MODULE(_core, m) {
   bind_timeseries(m);
   bind_special(m);
   bind_attention(m);
+  bind_linear_attention(m);
   bind_norm(m);
   bind_softmax(m);
   bind_optim(m);

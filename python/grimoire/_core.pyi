@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_int8', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
+__all__: list[str] = ['active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kalman_filter', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_attention_backward', 'linear_attention_forward', 'linear_int8', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
 def _exhaustive_check(what: str, saturate: bool) -> int:
     ...
 def _set_norm_stream_threshold(bytes: typing.SupportsInt | typing.SupportsIndex) -> int:
@@ -105,6 +105,10 @@ def jacobi_svd_sweeps(bt: typing.Any, vt: typing.Any, max_sweeps: typing.Support
     """
     One-sided Jacobi sweeps on the rows of bt (the columns of B), rotating vt's rows alike.
     """
+def kalman_filter(y: typing.Any, Z: typing.Any, T: typing.Any, RQR: typing.Any, h: typing.SupportsFloat | typing.SupportsIndex, a0: typing.Any, P0: typing.Any, burn: typing.SupportsInt | typing.SupportsIndex = 0) -> tuple[float, numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64], numpy.typing.NDArray[numpy.float64]]:
+    """
+    Kalman filter of y_t = Z a_t + N(0, h), a_{t+1} = T a_t + N(0, RQR) from a_0 ~ N(a0, P0) (float64, C-contiguous). Returns (loglik over t >= burn, innovations v, their variances F, a_{n+1|n}, P_{n+1|n}); loglik is NaN if some F_t <= 0.
+    """
 def kernel_families() -> dict:
     """
     {family: ([compiled paths], path in use)}
@@ -117,6 +121,14 @@ def layer_norm(x: typing.Any, weight: typing.Any, bias: typing.Any, eps: typing.
     ...
 def layer_norm_backward(grad_y: typing.Any, x: typing.Any, weight: typing.Any, mean: typing.Any, rstd: typing.Any) -> tuple:
     ...
+def linear_attention_backward(grad_out: typing.Any, q: typing.Any, k: typing.Any, v: typing.Any, causal: bool = False, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-06) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
+    """
+    Gradients (dq, dk, dv) of linear_attention_forward.
+    """
+def linear_attention_forward(q: typing.Any, k: typing.Any, v: typing.Any, causal: bool = False, eps: typing.SupportsFloat | typing.SupportsIndex = 1e-06) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    out_i = phi(q_i)' S_i / (phi(q_i)' z_i + eps), phi = elu + 1 (float32, C-contiguous).
+    """
 def linear_int8(x: typing.Any, w_q: typing.Any, w_scale: typing.Any, bias: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
     ...
 def linear_svm_dcd(X: typing.Any, y: typing.Any, C: typing.Any, hinge: bool, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float64], int]:
