@@ -281,7 +281,7 @@ def test_bad_input_raises():
         attention(q, k[..., :4], v[..., :4])
     with pytest.raises(TypeError, match="q must have dtype float32, got float64"):
         attention(q.astype(np.float64), k, v)
-    with pytest.raises(TypeError, match="k must be a numpy.ndarray"):
+    with pytest.raises(TypeError, match="k must be an array on the CPU that exports DLPack"):
         attention(q, k.tolist(), v)
     with pytest.raises(ValueError, match="q must have 4 dimensions"):
         attention(q[0], k, v)

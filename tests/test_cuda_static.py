@@ -31,6 +31,18 @@ ARCHS = ("sm_80", "sm_90a")
 # kernel-name pattern -> SASS opcode pattern it must contain, per architecture ("*": every one).
 # HMMA: fp16/bf16 mma.sync; IMMA: int8 mma; HGMMA: Hopper wgmma; QMMA: FP8 mma (sm_89+).
 TENSOR_CORE_KERNELS: dict[str, dict[str, str]] = {
+    # gemm (bf16/fp16 operands) and conv (bf16): the tensor-core mainloop with HMMA.
+    r"tc_gemm_kernel<grimoire::cuda::kernels::MmaBf16\b": {"*": r"\bHMMA\.16816\.F32\.BF16"},
+    r"tc_gemm_kernel<grimoire::cuda::kernels::MmaF16\b": {"*": r"\bHMMA\.16816\.F32\b"},
+    # gemm_int8 / linear_int8: IMMA (s8 x s8 -> s32).
+    r"tc_gemm_kernel<grimoire::cuda::kernels::MmaS8\b": {"*": r"\bIMMA\.16832\.S8\.S8"},
+    # gemm_fp8: on sm_80 the codes are widened to fp16 in registers for HMMA. On sm_90a ptxas
+    # itself lowers mma.sync's e4m3/e5m2 forms to F2FP unpacks + HMMA (Hopper has QMMA only
+    # behind wgmma; mma.sync QMMA exists on sm_89 and sm_120), which this checks is what ran.
+    r"tc_gemm_kernel<grimoire::cuda::kernels::MmaFp8<": {
+        "sm_90a": r"(?s)(?=.*F2FP\.F16\.E[45]M[23]\.UNPACK)(?=.*HMMA\.16816)",
+        "sm_80": r"\bHMMA\.16816\.F32\b",
+    },
     r"attention_(fwd|bwd_dq|bwd_dkdv)_mma<": {"*": r"\bHMMA\.16816\.F32"},
 }
 

@@ -244,3 +244,26 @@ def test_core_pairwise_sq_distances(n, d, m):
     np.testing.assert_allclose(inertia, ref.min(1).sum(), rtol=1e-10)
     np.testing.assert_allclose(sums, [X[labels == j].sum(0) for j in range(m)], atol=1e-9)
     np.testing.assert_allclose(counts, np.bincount(labels, minlength=m))
+
+
+def test_gradient_boosting_verbose_shows_progress_only_when_asked(capsys):
+    from grimoire.ml import GradientBoostingClassifier
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    quiet = GradientBoostingClassifier(n_estimators=5, random_state=0).fit(X, y)
+    assert capsys.readouterr().err == ""
+    loud = GradientBoostingClassifier(n_estimators=5, random_state=0, verbose=1).fit(X, y)
+    err = capsys.readouterr().err
+    assert "GradientBoostingClassifier" in err and "train_loss" in err
+    np.testing.assert_array_equal(quiet.predict_proba(X), loud.predict_proba(X))
+
+
+def test_kmeans_verbose_shows_progress_only_when_asked(capsys):
+    X = np.random.default_rng(1).normal(size=(300, 3))
+    quiet = ml.KMeans(n_clusters=3, n_init=3, random_state=0).fit(X)
+    assert capsys.readouterr().err == ""
+    loud = ml.KMeans(n_clusters=3, n_init=3, random_state=0, verbose=1).fit(X)
+    assert "KMeans" in capsys.readouterr().err
+    np.testing.assert_array_equal(quiet.labels_, loud.labels_)

@@ -1,5 +1,6 @@
 """The package's face: info, threads, the CLI and the tour registry."""
 
+import os
 import subprocess
 import sys
 
@@ -18,13 +19,13 @@ def test_info_reports_every_family_and_cuda():
 
 
 def test_set_num_threads_round_trips_and_rejects_bad_values():
-    before = grimoire.get_num_threads()
+    before = grimoire.get_num_threads() if _core.num_threads_pinned() else None
     try:
         grimoire.set_num_threads(1)
         assert grimoire.get_num_threads() == 1
         with pytest.raises(ValueError, match="num_threads"):
             grimoire.set_num_threads(0)
-        with pytest.raises(TypeError, match="n must be an int"):
+        with pytest.raises(TypeError, match="n must be an int or None"):
             grimoire.set_num_threads(2.0)
     finally:
         grimoire.set_num_threads(before)
@@ -66,3 +67,20 @@ def _pythonpath() -> dict:
 def _cli(*args: str) -> str:
     return subprocess.run([sys.executable, "-m", "grimoire", *args], capture_output=True,
                           text=True, check=True, env=_pythonpath()).stdout
+
+
+def test_cli_version_names_the_distribution():
+    out = _cli("--version")
+    assert out.strip() == f"ml-grimoire {grimoire.__version__} (import name: grimoire)"
+
+
+def test_bench_without_a_peer_says_what_is_missing(tmp_path):
+    # A stand-in threadpoolctl that cannot be imported, placed ahead of the real one on sys.path.
+    (tmp_path / "threadpoolctl.py").write_text("raise ModuleNotFoundError(name='threadpoolctl')\n")
+    env = _pythonpath()
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(tmp_path), env.get("PYTHONPATH")) if p)
+    args = ["bench", "gemm", "--sizes", "64", "--no-skinny", "--repeats", "1"]
+    proc = subprocess.run([sys.executable, "-m", "grimoire", *args], capture_output=True, text=True, env=env)
+    assert proc.returncode != 0
+    assert "needs 'threadpoolctl', which is not installed" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -214,3 +214,76 @@ def test_drops_into_sklearn_pipeline():
     np.testing.assert_allclose(ours.predict_proba(X), ref.predict_proba(X), atol=1e-8)
     c = sk_clone(P.MinMaxScaler((0, 2)))
     assert c.get_params() == {"clip": False, "feature_range": (0, 2)}
+
+
+# ---------------------------------------------------------------------------------------------
+# scikit-learn's feature-name conventions: feature_names_in_, get_feature_names_out, set_output
+# ---------------------------------------------------------------------------------------------
+def _feature_frame():
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    return pd.DataFrame({"age": rng.integers(1, 5, 40).astype(float), "income": rng.random(40) * 3,
+                         "height": rng.random(40) + 1}, index=np.arange(100, 140))
+
+
+_NAME_PAIRS = [
+    ("StandardScaler", {}), ("MinMaxScaler", {}), ("SimpleImputer", {}), ("PowerTransformer", {}),
+    ("KBinsDiscretizer", {"n_bins": 3, "encode": "ordinal"}), ("PolynomialFeatures", {"degree": 2}),
+    ("OneHotEncoder", {}), ("OrdinalEncoder", {}),
+]
+
+
+@pytest.mark.parametrize("name, params", _NAME_PAIRS)
+def test_feature_names_match_sklearn(name, params):
+    import grimoire.preprocessing as gp
+    import sklearn.preprocessing as skp
+    from sklearn.impute import SimpleImputer as SkImputer
+
+    X = _feature_frame()
+    if name in ("OneHotEncoder", "OrdinalEncoder"):
+        X = X[["age"]].astype(int).astype(str).assign(city=np.where(X["income"] > 1.5, "a", "b"))
+    ours = getattr(gp, name)(**params).fit(X)
+    sk_params = {**params, "sparse_output": False} if name == "OneHotEncoder" else params  # ours is dense
+    theirs = (SkImputer if name == "SimpleImputer" else getattr(skp, name))(**sk_params).fit(X)
+    np.testing.assert_array_equal(ours.feature_names_in_, theirs.feature_names_in_)
+    np.testing.assert_array_equal(ours.get_feature_names_out(), theirs.get_feature_names_out())
+    np.testing.assert_array_equal(ours.get_feature_names_out(list(X.columns)),
+                                  theirs.get_feature_names_out(list(X.columns)))
+    with pytest.raises(ValueError, match="input_features is not equal to feature_names_in_"):
+        ours.get_feature_names_out(["nope"] * X.shape[1])
+    # set_output(transform="pandas"): a DataFrame with those columns and the input's index
+    out = ours.set_output(transform="pandas").transform(X)
+    ref = theirs.set_output(transform="pandas").transform(X)
+    assert list(out.columns) == list(ref.columns) and out.index.equals(ref.index)
+    np.testing.assert_allclose(out.to_numpy(dtype=float), ref.to_numpy(dtype=float), rtol=1e-6, atol=1e-9)
+    assert isinstance(ours.set_output(transform="default").transform(X), np.ndarray)
+
+
+def test_feature_names_from_arrays_and_mismatch_warnings():
+    from grimoire.preprocessing import OneHotEncoder, StandardScaler
+
+    X = _feature_frame()
+    s = StandardScaler().fit(X.to_numpy())
+    assert not hasattr(s, "feature_names_in_")
+    assert list(s.get_feature_names_out()) == ["x0", "x1", "x2"]
+    with pytest.warns(UserWarning, match="X has feature names, but StandardScaler was fitted without"):
+        s.transform(X)
+    s.fit(X)
+    with pytest.raises(ValueError, match="The feature names should match those that were passed during fit"):
+        s.transform(X[["income", "age", "height"]])
+    enc = OneHotEncoder().fit(np.array([["a"], ["b"]], dtype=object))
+    assert list(enc.get_feature_names_out()) == ["x0_a", "x0_b"]
+    with pytest.raises(ValueError, match="transform must be 'default', 'pandas' or None"):
+        enc.set_output(transform="polars!")
+
+
+def test_set_output_follows_sklearn_config_context():
+    import pandas as pd
+    import sklearn
+    from grimoire.preprocessing import StandardScaler
+
+    X = _feature_frame()
+    with sklearn.config_context(transform_output="pandas"):
+        out = StandardScaler().fit_transform(X)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == list(X.columns)

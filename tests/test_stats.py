@@ -30,6 +30,58 @@ def test_betainc(a, b, x):
     close(S.betainc(a, b, x), sp.betainc(a, b, x), rel=1e-9, abs_=1e-14)
 
 
+# The special functions are loops in the core: arrays of any broadcastable shapes, sizes 0 and 1,
+# NaN and infinities, each element against scipy.special.
+_shapes = st.sampled_from([(), (0,), (1,), (7,), (3, 1), (1, 4), (2, 3)])
+
+
+def _values(draw, shape, lo, hi):
+    n = int(np.prod(shape))
+    return np.array(draw(st.lists(st.floats(lo, hi), min_size=n, max_size=n)), float).reshape(shape)
+
+
+@settings(max_examples=30, deadline=None)
+@given(data=st.data(), sa=_shapes, sx=_shapes)
+def test_special_functions_broadcast_elementwise_like_scipy(data, sa, sx):
+    try:
+        np.broadcast_shapes(sa, sx)
+    except ValueError:
+        return
+    a, b = _values(data.draw, sa, 0.05, 60), _values(data.draw, sa, 0.05, 60)
+    x = _values(data.draw, sx, 0, 150)
+    close(S.gammainc(a, x), sp.gammainc(a, x), abs_=1e-14)
+    close(S.gammaincc(a, x), sp.gammaincc(a, x), rel=1e-9, abs_=1e-14)
+    u = x / 150
+    close(S.betainc(a, b, u), sp.betainc(a, b, u), rel=1e-9, abs_=1e-14)
+    close(S.gammaln(a), sp.gammaln(a), rel=1e-13)
+    z = x - 75
+    close(S._ndtr(z), sp.ndtr(z), rel=1e-13, abs_=0)
+    assert S.gammainc(a, x).shape == np.broadcast_shapes(sa, sx)
+
+
+def test_special_functions_nan_inf_and_domain():
+    x = np.array([np.nan, -np.inf, np.inf, 0.0, -40.0, 9.0])
+    close(S._ndtr(x), sp.ndtr(x), rel=1e-13, abs_=0)
+    q = np.array([np.nan, -0.1, 0.0, 1e-300, 1e-10, 0.02, 0.5, 0.97, 1 - 1e-12, 1.0, 1.5])
+    close(S._ndtri(q), sp.ndtri(q), rel=1e-12, abs_=0)  # NaN outside [0, 1], +-inf at the ends
+    close(S.gammainc(2.0, [np.nan, np.inf, 0.0]), sp.gammainc(2.0, [np.nan, np.inf, 0.0]))
+    close(S.betainc(2.0, 3.0, [np.nan, -1.0, 2.0]), [np.nan, 0.0, 1.0])
+    with pytest.raises(ValueError, match="gammainc needs a > 0 and x >= 0"):
+        S.gammainc([1.0, 0.0], 1.0)
+    with pytest.raises(ValueError, match="betainc needs a > 0 and b > 0"):
+        S.betainc(1.0, -2.0, 0.5)
+
+
+def test_distributions_on_many_points_match_scipy():
+    x = np.linspace(-30, 30, 20001)
+    close(S.norm(1, 2).cdf(x), ss.norm(1, 2).cdf(x), rel=1e-12, abs_=1e-300)
+    close(S.t(3.5).cdf(x), ss.t(3.5).cdf(x), rel=1e-9, abs_=1e-15)
+    pos = np.abs(x)
+    close(S.chi2(7).sf(pos), ss.chi2(7).sf(pos), rel=1e-9, abs_=1e-15)
+    p = np.linspace(0, 1, 20001)
+    close(S.norm().ppf(p), ss.norm.ppf(p), rel=1e-12, abs_=1e-15)
+
+
 def _name(c):
     return type(c).__name__ if not isinstance(c, list) else "x"
 

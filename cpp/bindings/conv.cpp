@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "checks.h"
+#include "conv_operands.h"
 
 namespace py = pybind11;
 using namespace grimoire;
@@ -31,45 +32,8 @@ Conv prepare(const py::object& x_obj, const py::object& w_obj, const py::object&
   require_ndim(w, "w", 4, 4);
   c.x = contiguous_view<float>(x, "x");
   c.w = contiguous_view<float>(w, "w");
-  require_at_least(stride.first, 1, "stride[0]");
-  require_at_least(stride.second, 1, "stride[1]");
-  require_at_least(padding.first, 0, "padding[0]");
-  require_at_least(padding.second, 0, "padding[1]");
-  require_at_least(dilation.first, 1, "dilation[0]");
-  require_at_least(dilation.second, 1, "dilation[1]");
-  require_at_least(groups, 1, "groups");
-  checked_numel(c.x.shape, "x");
-  checked_numel(c.w.shape, "w");
-  Conv2dShape& s = c.s;
-  s.n = c.x.shape[0]; s.c_in = c.x.shape[1]; s.h = c.x.shape[2]; s.w = c.x.shape[3];
-  s.c_out = c.w.shape[0]; s.kh = c.w.shape[2]; s.kw = c.w.shape[3];
-  s.stride_h = stride.first; s.stride_w = stride.second;
-  s.pad_h = padding.first; s.pad_w = padding.second;
-  s.dil_h = dilation.first; s.dil_w = dilation.second;
-  s.groups = groups;
-  if (s.kh < 1 || s.kw < 1)
-    throw py::value_error("w's kernel size must be at least 1x1, got " + std::to_string(s.kh) + "x" +
-                          std::to_string(s.kw) + " (w shape " + shape_str(c.w.shape) + ")");
-  if (s.c_in % groups != 0)
-    throw py::value_error("x's channels (" + std::to_string(s.c_in) + ") must be divisible by groups (" +
-                          std::to_string(groups) + ")");
-  if (s.c_out % groups != 0)
-    throw py::value_error("w's output channels (" + std::to_string(s.c_out) + ") must be divisible by groups (" +
-                          std::to_string(groups) + ")");
-  if (c.w.shape[1] != s.c_in / groups)
-    throw py::value_error("w must have shape (C_out, C_in/groups, KH, KW) with C_in/groups = " +
-                          std::to_string(s.c_in / groups) + ", got " + shape_str(c.w.shape));
-  const int64_t ph = checked_add(s.h, checked_mul(2, s.pad_h, "padding"), "padded height");
-  const int64_t pw = checked_add(s.w, checked_mul(2, s.pad_w, "padding"), "padded width");
-  const int64_t eh = checked_add(checked_mul(s.dil_h, s.kh - 1, "dilated kernel"), 1, "dilated kernel");
-  const int64_t ew = checked_add(checked_mul(s.dil_w, s.kw - 1, "dilated kernel"), 1, "dilated kernel");
-  if (ph < eh || pw < ew)
-    throw py::value_error("the (dilated) kernel " + std::to_string(eh) + "x" + std::to_string(ew) +
-                          " is larger than the padded input " + std::to_string(ph) + "x" + std::to_string(pw) +
-                          " (output size would be <= 0)");
-  c.y_shape = {s.n, s.c_out, s.out_h(), s.out_w()};
-  checked_numel(c.y_shape, "the output");
-  checked_numel({s.c_in / groups, s.kh, s.kw, s.out_h(), s.out_w()}, "the im2col matrix");
+  c.s = conv2d_shape(c.x.shape, c.w.shape, stride, padding, dilation, groups, c.y_shape);
+  const Conv2dShape& s = c.s;
   if (!b_obj.is_none()) {
     const py::array b = require_ndarray(b_obj, "b");
     require_ndim(b, "b", 1, 1);

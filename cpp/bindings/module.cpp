@@ -13,7 +13,9 @@ void bind_conv(py::module_& m);
 void bind_pool(py::module_& m);
 void bind_graph(py::module_& m);
 void bind_timeseries(py::module_& m);
+void bind_special(py::module_& m);
 void bind_attention(py::module_& m);
+void bind_linear_attention(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_softmax(py::module_& m);
 void bind_optim(py::module_& m);
@@ -31,7 +33,10 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "grimoire's C++ core (kernels for the CPU)";
 
   m.def("set_num_threads", &grimoire::set_num_threads, py::arg("n"),
-        "Threads used by every kernel of the core.");
+        "Pin the threads used by every kernel of the core (overrides OMP_NUM_THREADS and threadpoolctl).");
+  m.def("unpin_num_threads", &grimoire::unpin_num_threads,
+        "Follow OpenMP's thread count again (OMP_NUM_THREADS, omp_set_num_threads, threadpoolctl).");
+  m.def("num_threads_pinned", &grimoire::num_threads_pinned);
   m.def("get_num_threads", &grimoire::num_threads);
   m.def("available_cores", &grimoire::available_cores);
   m.def("detected_isa", [] { return grimoire::isa_name(grimoire::detected_isa()); });
@@ -63,7 +68,9 @@ PYBIND11_MODULE(_core, m) {
   bind_pool(m);
   bind_graph(m);
   bind_timeseries(m);
+  bind_special(m);
   bind_attention(m);
+  bind_linear_attention(m);
   bind_norm(m);
   bind_softmax(m);
   bind_optim(m);

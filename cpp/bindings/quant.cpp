@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "checks.h"
+#include "gemm_lowp_operands.h"
 #include "quant_args.h"
 #include "grimoire/gemm_int8.h"
 
@@ -101,24 +102,11 @@ py::array gemm_int8_py(const py::object& a_obj, const py::object& b_obj, bool tr
   require_ndim(a_arr, "a", 2, 2);
   require_ndim(b_arr, "b", 2, 2);
   const Strided<int8_t> a = view<int8_t>(a_arr, "a"), b = view<int8_t>(b_arr, "b");
+  const Int8GemmShape s = int8_gemm_shape(a, b, trans_b);
   GemmInt8Params p;
-  p.m = a.shape[0];
-  p.k = a.shape[1];
+  p.m = s.m; p.n = s.n; p.k = s.k;
   p.a = a.data; p.a_row_stride = a.strides[0]; p.a_col_stride = a.strides[1];
-  p.b = b.data;
-  if (trans_b) {  // b is (n, k)
-    p.n = b.shape[0];
-    p.b_row_stride = b.strides[1]; p.b_col_stride = b.strides[0];
-    if (b.shape[1] != p.k)
-      throw py::value_error("inner dimensions differ: a is " + shape_str(a.shape) + ", b (trans_b, (n, k)) is " +
-                            shape_str(b.shape) + " (a's columns must equal b's columns)");
-  } else {
-    p.n = b.shape[1];
-    p.b_row_stride = b.strides[0]; p.b_col_stride = b.strides[1];
-    if (b.shape[0] != p.k)
-      throw py::value_error("inner dimensions differ: a is " + shape_str(a.shape) + ", b is " + shape_str(b.shape) +
-                            " (a's columns must equal b's rows)");
-  }
+  p.b = b.data; p.b_row_stride = s.b_row_stride; p.b_col_stride = s.b_col_stride;
   py::array_t<int32_t> c = empty<int32_t>({p.m, p.n});
   p.c = c.mutable_data();
   p.c_row_stride = p.n;
@@ -143,10 +131,7 @@ py::array linear_int8_py(const py::object& x_obj, const py::object& w_obj, const
   p.m = x.shape[0];
   p.k = x.shape[1];
   p.n = w.shape[0];
-  if (w.shape[1] != p.k)
-    throw py::value_error("w_q must be (out_features, in_features) = (n, " + std::to_string(p.k) +
-                          ") to match x " + shape_str(x.shape) + ", got " + shape_str(w.shape));
-  require_same_shape(ws.shape, {p.n}, "w_scale", "w_q's rows");
+  linear_int8_shapes(x.shape, w.shape, ws.shape);
   for (int64_t j = 0; j < p.n; ++j)
     if (!(std::isfinite(ws.data[j]) && ws.data[j] > 0.0f))
       throw py::value_error("w_scale must hold finite numbers > 0, got " + number_str(ws.data[j]) + " at index " +
@@ -190,9 +175,7 @@ std::pair<Strided<T>, Strided<T>> gemm_operands(const py::object& a_obj, const p
   require_ndim(a_arr, "a", 2, 2);
   require_ndim(b_arr, "b", 2, 2);
   Strided<T> a = contiguous_view<T>(a_arr, "a"), b = contiguous_view<T>(b_arr, "b");
-  if (a.shape[1] != b.shape[0])
-    throw py::value_error("inner dimensions differ: a is " + shape_str(a.shape) + ", b is " + shape_str(b.shape) +
-                          " (a's columns must equal b's rows)");
+  lowp_inner(a.shape, b.shape);
   return {a, b};
 }
 

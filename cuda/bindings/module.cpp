@@ -13,6 +13,8 @@
 namespace py = pybind11;
 
 void bind_gemm(py::module_& m);
+void bind_gemm_lowp(py::module_& m);
+void bind_conv(py::module_& m);
 void bind_attention(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_softmax(py::module_& m);
@@ -40,6 +42,8 @@ PYBIND11_MODULE(_cuda, m) {
   // {family: (kernel names)} for `grimoire info`; each bind_<family> adds its entry.
   m.attr("families") = py::dict();
   bind_gemm(m);
+  bind_gemm_lowp(m);
+  bind_conv(m);
   bind_attention(m);
   bind_norm(m);
   bind_softmax(m);

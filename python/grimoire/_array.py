@@ -20,7 +20,7 @@ def namespace(*arrays) -> ModuleType:
     return array_api_compat.array_namespace(*arrays)
 
 
-def device(x) -> str:
+def device(x: object) -> str:
     """``"cpu"`` or ``"cuda:N"``: where an array lives."""
     from .kernels._device import device_of
 

@@ -33,6 +33,7 @@ def info(as_dict: bool = False) -> dict | str:
         "kernels": {name: {"paths": paths, "in_use": used}
                     for name, (paths, used) in sorted(_core.kernel_families().items())},
         "threads": _core.get_num_threads(),
+        "threads_pinned": _core.num_threads_pinned(),
         "cores": _core.available_cores(),
         "cuda": _cuda_status(),
     }
@@ -44,7 +45,9 @@ def info(as_dict: bool = False) -> dict | str:
         f"CPU features: {features}",
         f"instruction set: detected {d['isa_detected']}, in use {d['isa_active']}"
         " (GRIMOIRE_ISA=scalar|avx2|avx512 limits it)",
-        f"threads: {d['threads']} of {d['cores']} cores (GRIMOIRE_NUM_THREADS or set_num_threads)",
+        f"threads: {d['threads']} of {d['cores']} cores ("
+        + ("pinned by GRIMOIRE_NUM_THREADS or set_num_threads)" if d["threads_pinned"]
+           else "following OpenMP: OMP_NUM_THREADS, threadpoolctl)"),
         "kernel families (compiled paths -> path in use):",
     ]
     for name, k in d["kernels"].items():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import _core
+from .kernels._device import backend
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -19,6 +19,9 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     Raises TypeError for a non-array or a non-float dtype and ValueError for 0-D or >3-D
     operands or mismatched shapes, naming the argument.
+
+    CUDA arrays (CuPy, PyTorch CUDA tensors) run on the GPU's GEMM: float32, or bf16 (uint16
+    bits) / float16 operands on tensor cores; the result is a float32 CuPy array.
     """
     # The checks, the 1-D promotion and the dispatch are all in C++ (one call from here).
-    return _core.matmul(a, b)
+    return backend(a=a, b=b).matmul(a, b)

@@ -8,7 +8,13 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="grimoire", description="The ML Grimoire, runnable and fast.")
+    from grimoire._version import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="grimoire",
+        description="The ML Grimoire, runnable and fast (pip install ml-grimoire; import grimoire).")
+    parser.add_argument("--version", action="version",
+                        version=f"ml-grimoire {__version__} (import name: grimoire)")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("info", help="build, CPU paths per kernel family, threads, CUDA")
     tour = sub.add_parser("tour", help="walk the primer: worked examples and showcase models")

@@ -166,3 +166,317 @@ def gaussian_mixture_eps(scheduler: DDPMScheduler, means: np.ndarray, std: float
         return math.sqrt(1 - abar) * np.einsum("nk,nkd->nd", r, diff) / var
 
     return eps
+
+
+# ======================================================================== a trained denoiser
+# A noise-prediction UNet eps_theta(x_t, t, y), its DDPM training loop (epsilon MSE, EMA of the
+# weights), DDPM and DDIM samplers with classifier-free guidance, and safetensors save/load.
+
+
+def _unet_parts():
+    """The nn pieces, imported late so that the scheduler above needs only NumPy."""
+    from . import autograd as ag
+    from .nn import functional as F
+    from .nn.conv import Conv2d
+    from .nn.layers_ext import GroupNorm, interpolate
+    from .nn.linear import Embedding, Linear
+    from .nn.module import Module
+
+    return ag, F, Conv2d, GroupNorm, interpolate, Embedding, Linear, Module
+
+
+def timestep_embedding(t: np.ndarray, dim: int) -> np.ndarray:
+    """Sinusoidal embedding of integer timesteps (Vaswani et al., as in DDPM):
+    [sin(t w_k), cos(t w_k)], w_k = 10000^(-k / (dim / 2)), k = 0 .. dim/2 - 1. Shape (len(t), dim)."""
+    half = dim // 2
+    freqs = np.exp(-math.log(10000.0) * np.arange(half) / half)
+    args = np.asarray(t, np.float64)[:, None] * freqs[None]
+    return np.concatenate([np.sin(args), np.cos(args)], axis=1).astype(np.float32)
+
+
+def _build_unet(channels: int, base: int, num_classes: int):
+    ag, F, Conv2d, GroupNorm, interpolate, Embedding, Linear, Module = _unet_parts()
+
+    class ResBlock(Module):
+        """GroupNorm -> SiLU -> conv 3x3, + the time(+class) embedding per channel, GroupNorm ->
+        SiLU -> conv 3x3, plus the input (through a 1x1 conv when the width changes)."""
+
+        def __init__(self, cin: int, cout: int, emb: int):
+            super().__init__()
+            self.norm1, self.conv1 = GroupNorm(min(8, cin), cin), Conv2d(cin, cout, 3, padding=1)
+            self.emb = Linear(emb, cout)
+            self.norm2, self.conv2 = GroupNorm(min(8, cout), cout), Conv2d(cout, cout, 3, padding=1)
+            self.skip = Conv2d(cin, cout, 1) if cin != cout else None
+
+        def forward(self, x, emb):
+            h = self.conv1(self.norm1(x).silu())
+            h = h + self.emb(emb).reshape(emb.shape[0], -1, 1, 1)
+            h = self.conv2(self.norm2(h).silu())
+            return h + (self.skip(x) if self.skip is not None else x)
+
+    class SelfAttention(Module):
+        """Multi-head self-attention over the H W positions (the core's attention kernel), in a
+        residual around a GroupNorm."""
+
+        def __init__(self, ch: int, heads: int = 4):
+            super().__init__()
+            self.norm, self.heads = GroupNorm(min(8, ch), ch), heads
+            self.qkv, self.out = Linear(ch, 3 * ch), Linear(ch, ch)
+
+        def forward(self, x):
+            n, c, h, w = x.shape
+            tokens = self.norm(x).reshape(n, c, h * w).transpose(1, 2)  # (N, HW, C)
+            q, k, v = F.split(self.qkv(tokens), [c, c, c], -1)
+            q, k, v = (z.reshape(n, h * w, self.heads, c // self.heads).transpose(1, 2) for z in (q, k, v))
+            o = F.scaled_dot_product_attention(q, k, v).transpose(1, 2).reshape(n, h * w, c)
+            return x + self.out(o).transpose(1, 2).reshape(n, c, h, w)
+
+    class UNet(Module):
+        """eps_theta(x_t, t, y) for (N, channels, H, W) images, H and W even: conv in; a residual
+        block at full resolution; a stride-2 conv down; residual block, self-attention, residual
+        block at half resolution; nearest up-sampling and a conv; concatenation with the skip;
+        a residual block; GroupNorm, SiLU, conv out. Embedding: sinusoidal(t) -> Linear -> SiLU
+        -> Linear, plus a learned class embedding (index num_classes = "no class", for
+        classifier-free guidance)."""
+
+        def __init__(self):
+            super().__init__()
+            emb = 2 * base
+            self.base, self.num_classes = base, num_classes
+            self.time1, self.time2 = Linear(base, emb), Linear(emb, emb)
+            self.label = Embedding(num_classes + 1, emb) if num_classes else None
+            self.conv_in = Conv2d(channels, base, 3, padding=1)
+            self.down_block = ResBlock(base, base, emb)
+            self.down = Conv2d(base, 2 * base, 3, stride=2, padding=1)
+            self.mid1, self.mid2 = ResBlock(2 * base, 2 * base, emb), ResBlock(2 * base, 2 * base, emb)
+            self.attn = SelfAttention(2 * base)
+            self.up = Conv2d(2 * base, base, 3, padding=1)
+            self.up_block = ResBlock(2 * base, base, emb)
+            self.norm_out, self.conv_out = GroupNorm(min(8, base), base), Conv2d(base, channels, 3, padding=1)
+
+        def forward(self, x, t, y=None):
+            emb = self.time2(self.time1(ag.Tensor(timestep_embedding(t, self.base))).silu())
+            if self.label is not None:
+                emb = emb + self.label(np.asarray(y if y is not None else np.full(len(t), self.num_classes)))
+            h0 = self.conv_in(x)
+            h1 = self.down_block(h0, emb)
+            h = self.mid2(self.attn(self.mid1(self.down(h1), emb)), emb)
+            h = self.up(interpolate(h, scale_factor=2, mode="nearest"))
+            h = self.up_block(ag.cat([h, h1], axis=1), emb)
+            return self.conv_out(self.norm_out(h).silu())
+
+    return UNet()
+
+
+class DiffusionModel:
+    """A class-conditional DDPM (primer 7.2) on small images: a :class:`DDPMScheduler`, a UNet
+    eps_theta, and an exponential moving average of its weights used for sampling.
+
+    ``fit(X, y)`` minimises E ||eps - eps_theta(sqrt(abar_t) x_0 + sqrt(1 - abar_t) eps, t, y)||^2
+    over uniform t, with the label replaced by "no class" with probability ``p_uncond`` (so one
+    network is both conditional and unconditional), AdamW, and EMA
+    theta_ema <- d theta_ema + (1 - d) theta. ``sample(labels, guidance_scale)``: DDPM
+    (ancestral) or DDIM (``eta``) steps on eps = eps_u + w (eps_c - eps_u). X: (N, C, H, W) in
+    [-1, 1]; y: ints in [0, num_classes).
+    """
+
+    def __init__(
+        self,
+        image_shape: tuple[int, int, int] = (1, 8, 8),
+        num_classes: int = 10,
+        base_channels: int = 32,
+        num_train_timesteps: int = 200,
+        beta_schedule: str = "squaredcos_cap_v2",
+        p_uncond: float = 0.1,
+        ema_decay: float = 0.995,
+        seed: int = 0,
+    ):
+        if len(image_shape) != 3 or image_shape[1] % 2 or image_shape[2] % 2:
+            raise ValueError(f"image_shape must be (C, H, W) with H and W even, got {image_shape}")
+        if not 0 <= p_uncond < 1:
+            raise ValueError(f"p_uncond must be in [0, 1), got {p_uncond}")
+        self.image_shape, self.num_classes, self.base_channels = (
+            tuple(image_shape),
+            num_classes,
+            base_channels,
+        )
+        self.p_uncond, self.ema_decay, self.seed = p_uncond, ema_decay, seed
+        schedule = "linear" if beta_schedule == "linear" else beta_schedule
+        self.beta_schedule, self.num_train_timesteps = schedule, num_train_timesteps
+        kw = (
+            dict(beta_start=1e-4 * 1000 / num_train_timesteps, beta_end=0.02 * 1000 / num_train_timesteps)
+            if schedule == "linear"
+            else {}
+        )
+        self.scheduler = DDPMScheduler(num_train_timesteps, beta_schedule=schedule, **kw)
+        from . import autograd as ag
+
+        ag.manual_seed(seed)
+        self.net = _build_unet(image_shape[0], base_channels, num_classes)
+        self.ema = _build_unet(image_shape[0], base_channels, num_classes)
+        self.ema.load_state_dict(self.net.state_dict())
+
+    def fit(
+        self,
+        X: np.ndarray,
+        y: np.ndarray | None = None,
+        steps: int = 2000,
+        batch_size: int = 128,
+        lr: float = 2e-3,
+        verbose: bool | None = None,
+    ) -> DiffusionModel:
+        """``steps`` AdamW steps on mini-batches of (X, y); returns self (``loss_history_``)."""
+        from tqdm.auto import tqdm
+
+        from . import optim
+        from .autograd import Tensor
+
+        X = np.asarray(X, np.float32)
+        if X.ndim != 4 or X.shape[1:] != self.image_shape:
+            raise ValueError(f"X must have shape (N, {', '.join(map(str, self.image_shape))}), got {X.shape}")
+        y = self._labels(y, X.shape[0]) if self.num_classes else None
+        rng = np.random.default_rng(self.seed)
+        opt = optim.AdamW(self.net.parameters(), lr=lr, weight_decay=0.0)
+        sched = optim.lr_scheduler.CosineAnnealingLR(opt, steps)
+        params = list(self.net.parameters())
+        ema = list(self.ema.parameters())
+        self.loss_history_ = []
+        for _ in tqdm(
+            range(steps), disable=None if verbose is None else not verbose, desc="ddpm", leave=False
+        ):
+            idx = rng.integers(0, X.shape[0], batch_size)
+            x0 = X[idx]
+            t = rng.integers(0, self.num_train_timesteps, batch_size)
+            noise = rng.standard_normal(x0.shape).astype(np.float32)
+            xt = self.scheduler.add_noise(x0, noise, t).astype(np.float32)
+            labels = None
+            if y is not None:
+                labels = np.where(rng.random(batch_size) < self.p_uncond, self.num_classes, y[idx])
+            diff = self.net(Tensor(xt), t, labels) - Tensor(noise)
+            loss = (diff * diff).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            for pe, p in zip(ema, params, strict=True):
+                pe.data = self.ema_decay * pe.data + (1 - self.ema_decay) * p.data
+            self.loss_history_.append(loss.item())
+        return self
+
+    def _labels(self, labels, n: int) -> np.ndarray:
+        labels = np.asarray(labels)
+        if labels.shape != (n,) or not np.issubdtype(labels.dtype, np.integer):
+            raise ValueError(
+                f"labels must be {n} integers, got shape {labels.shape} and dtype {labels.dtype}"
+            )
+        bad = labels[(labels < 0) | (labels >= self.num_classes)]
+        if bad.size:
+            raise ValueError(
+                f"labels must be classes the model was trained on, 0 .. {self.num_classes - 1}; "
+                f"got {sorted(set(bad.tolist()))}"
+            )
+        return labels
+
+    def _eps(self, x: np.ndarray, t: int, labels: np.ndarray | None, guidance_scale: float) -> np.ndarray:
+        from .autograd import Tensor, no_grad
+
+        n = x.shape[0]
+        tt = np.full(n, t)
+        with no_grad():
+            if labels is None or not self.num_classes:
+                return self.ema(Tensor(x.astype(np.float32)), tt, None).data
+            both = self.ema(
+                Tensor(np.concatenate([x, x]).astype(np.float32)),
+                np.r_[tt, tt],
+                np.r_[labels, np.full(n, self.num_classes)],
+            ).data
+        cond, uncond = both[:n], both[n:]
+        return uncond + guidance_scale * (cond - uncond)
+
+    def sample(
+        self,
+        labels=None,
+        n: int | None = None,
+        guidance_scale: float = 2.0,
+        method: str = "ddim",
+        num_inference_steps: int = 50,
+        eta: float = 0.0,
+        random_state=None,
+        return_trajectory: bool = False,
+    ):
+        """Images (N, C, H, W) in [-1, 1]: for class ``labels`` (N ints), or ``n`` unconditional ones.
+        method="ddpm": ancestral steps; "ddim": x_prev = sqrt(abar_prev) x0 + sqrt(1 - abar_prev -
+        sigma^2) eps + sigma z, sigma = eta sqrt((1 - abar_prev)/(1 - abar_t) (1 - abar_t / abar_prev))
+        (eta = 0: deterministic). With ``return_trajectory``, also the list of x0 predictions."""
+        if method not in ("ddpm", "ddim"):
+            raise ValueError(f"method must be 'ddpm' or 'ddim', got {method!r}")
+        if labels is not None:
+            if not self.num_classes:
+                raise ValueError("labels given, but the model was trained without classes")
+            labels = self._labels(labels, len(np.asarray(labels)))
+            n = labels.shape[0]
+        elif n is None or n < 1:
+            raise ValueError("give labels, or n >= 1 for unconditional samples")
+        rng = np.random.default_rng(random_state)
+        s = self.scheduler
+        s.set_timesteps(num_inference_steps)
+        x = rng.standard_normal((n, *self.image_shape))
+        trajectory = []
+        for t in s.timesteps:
+            eps = self._eps(x, int(t), labels, guidance_scale)
+            if method == "ddpm":
+                x, x0 = s.step(eps, int(t), x, noise=rng.standard_normal(x.shape))
+            else:
+                x, x0 = self._ddim_step(eps, int(t), x, eta, rng)
+            trajectory.append(x0)
+        x = np.clip(x, -1, 1)
+        return (x, trajectory) if return_trajectory else x
+
+    def _ddim_step(self, eps, t, x, eta, rng):
+        s = self.scheduler
+        prev = s._previous(t)
+        abar_t = s.alphas_cumprod[t]
+        abar_prev = s.alphas_cumprod[prev] if prev >= 0 else 1.0
+        x0 = np.clip((x - math.sqrt(1 - abar_t) * eps) / math.sqrt(abar_t), -1, 1)
+        eps = (x - math.sqrt(abar_t) * x0) / math.sqrt(1 - abar_t)  # consistent with the clipped x0
+        sigma = eta * math.sqrt((1 - abar_prev) / (1 - abar_t) * (1 - abar_t / abar_prev))
+        x_prev = math.sqrt(abar_prev) * x0 + math.sqrt(max(1 - abar_prev - sigma**2, 0.0)) * eps
+        if sigma > 0:
+            x_prev = x_prev + sigma * rng.standard_normal(x.shape)
+        return x_prev, x0
+
+    def save(self, path) -> None:
+        """The EMA weights and the configuration in one safetensors file (atomically, no pickle)."""
+        from .nn.module import save_safetensors
+
+        meta = {
+            "image_shape": ",".join(map(str, self.image_shape)),
+            "num_classes": str(self.num_classes),
+            "base_channels": str(self.base_channels),
+            "num_train_timesteps": str(self.num_train_timesteps),
+            "beta_schedule": self.beta_schedule,
+        }
+        save_safetensors(self.ema.state_dict(), path, metadata=meta)
+
+    @classmethod
+    def load(cls, path) -> DiffusionModel:
+        from safetensors import safe_open
+
+        from .nn.module import load_safetensors
+
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+        try:
+            model = cls(
+                tuple(int(v) for v in meta["image_shape"].split(",")),
+                int(meta["num_classes"]),
+                int(meta["base_channels"]),
+                int(meta["num_train_timesteps"]),
+                meta["beta_schedule"],
+            )
+        except KeyError as e:
+            raise ValueError(f"{path} is not a DiffusionModel file (no {e} in its metadata)") from None
+        state = load_safetensors(path)
+        model.ema.load_state_dict(state)
+        model.net.load_state_dict(state)
+        return model

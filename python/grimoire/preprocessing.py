@@ -14,11 +14,19 @@ from __future__ import annotations
 import hashlib
 import itertools
 import math
+import numbers
 from collections import Counter, defaultdict
 
 import numpy as np
 
-from .ml.base import BaseEstimator, TransformerMixin, check_array, check_is_fitted
+from .ml.base import (
+    BaseEstimator,
+    TransformerMixin,
+    _input_features,
+    _is_sparse,
+    check_array,
+    check_is_fitted,
+)
 
 __all__ = [
     "SimpleImputer", "StandardScaler", "MinMaxScaler", "LogTransformer", "PowerTransformer",
@@ -29,12 +37,6 @@ __all__ = [
 ]
 
 
-def _check_features(est, X) -> None:
-    if X.shape[1] != est.n_features_in_:
-        raise ValueError(f"X has {X.shape[1]} features, but {type(est).__name__} was fitted with "
-                         f"{est.n_features_in_}")
-
-
 # ---------------------------------------------------------------------------------------------
 # missing values and scaling
 # ---------------------------------------------------------------------------------------------
@@ -42,11 +44,13 @@ class SimpleImputer(TransformerMixin, BaseEstimator):
     """Replace missing values (NaN) column by column with the column's ``"mean"``, ``"median"``,
     ``"most_frequent"`` (smallest on ties) or a ``"constant"`` ``fill_value``."""
 
+    _input_tags = {"allow_nan": True}
+
     def __init__(self, strategy: str = "mean", fill_value=None):
         self.strategy, self.fill_value = strategy, fill_value
 
     def fit(self, X, y=None):
-        X = check_array(X, allow_nan=True)
+        X = self._fit_input(X, allow_nan=True)
         if self.strategy not in ("mean", "median", "most_frequent", "constant"):
             raise ValueError("strategy must be 'mean', 'median', 'most_frequent' or 'constant', "
                              f"got {self.strategy!r}")
@@ -70,8 +74,7 @@ class SimpleImputer(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "statistics_")
-        X = check_array(X, allow_nan=True).copy()
-        _check_features(self, X)
+        X = self._transform_input(X, allow_nan=True).copy()
         rows, cols = np.nonzero(np.isnan(X))
         X[rows, cols] = self.statistics_[cols]
         return X
@@ -85,7 +88,7 @@ class StandardScaler(TransformerMixin, BaseEstimator):
         self.with_mean, self.with_std = with_mean, with_std
 
     def fit(self, X, y=None):
-        X = check_array(X)
+        X = self._fit_input(X)
         self.mean_ = X.mean(axis=0) if self.with_mean else None
         self.var_ = X.var(axis=0)
         scale = np.sqrt(self.var_)
@@ -96,8 +99,7 @@ class StandardScaler(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "var_")
-        X = check_array(X)
-        _check_features(self, X)
+        X = self._transform_input(X)
         if self.with_mean:
             X = X - self.mean_
         if self.with_std:
@@ -121,7 +123,7 @@ class MinMaxScaler(TransformerMixin, BaseEstimator):
         self.feature_range, self.clip = feature_range, clip
 
     def fit(self, X, y=None):
-        X = check_array(X)
+        X = self._fit_input(X)
         lo, hi = self.feature_range
         if lo >= hi:
             raise ValueError(f"feature_range must be (min, max) with min < max, got {self.feature_range}")
@@ -135,8 +137,7 @@ class MinMaxScaler(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "scale_")
-        X = check_array(X)
-        _check_features(self, X)
+        X = self._transform_input(X)
         out = X * self.scale_ + self.min_
         return np.clip(out, *self.feature_range) if self.clip else out
 
@@ -148,17 +149,23 @@ class MinMaxScaler(TransformerMixin, BaseEstimator):
 class LogTransformer(TransformerMixin, BaseEstimator):
     """``log(1 + x)`` for skewed, non-negative features (inverse ``exp(y) - 1``)."""
 
+    # log1p needs x > -1; scikit-learn's checks have no lower-bound tag but "positive only" (their
+    # data shifted to x >= 0, and a fit on centred data must raise "Negative values in data").
+    _input_tags = {"positive_only": True}
+
     def fit(self, X, y=None):
-        X = check_array(X)
+        X = self._fit_input(X)
         if np.any(X <= -1):
-            raise ValueError("log1p needs x > -1")
+            raise ValueError("Negative values in data passed to LogTransformer reach -1 or below: "
+                             "log1p needs x > -1")
         self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
-        X = check_array(X)
+        X = self._transform_input(X)
         if np.any(X <= -1):
-            raise ValueError("log1p needs x > -1")
+            raise ValueError("Negative values in data passed to LogTransformer reach -1 or below: "
+                             "log1p needs x > -1")
         return np.log1p(X)
 
     def inverse_transform(self, X):
@@ -224,7 +231,7 @@ class PowerTransformer(TransformerMixin, BaseEstimator):
         return _yeo_johnson(x, lmb) if self.method == "yeo-johnson" else _box_cox(x, lmb)
 
     def fit(self, X, y=None):
-        X = check_array(X)
+        X = self._fit_input(X)
         if self.method not in ("yeo-johnson", "box-cox"):
             raise ValueError(f"method must be 'yeo-johnson' or 'box-cox', got {self.method!r}")
         if self.method == "box-cox" and np.any(X <= 0):
@@ -254,8 +261,7 @@ class PowerTransformer(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "lambdas_")
-        X = check_array(X)
-        _check_features(self, X)
+        X = self._transform_input(X)
         out = self._raw(X)
         return self.scaler_.transform(out) if self.standardize else out
 
@@ -268,7 +274,7 @@ class KBinsDiscretizer(TransformerMixin, BaseEstimator):
         self.n_bins, self.encode, self.strategy = n_bins, encode, strategy
 
     def fit(self, X, y=None):
-        X = check_array(X)
+        X = self._fit_input(X)
         if int(self.n_bins) < 2:
             raise ValueError(f"n_bins must be >= 2, got {self.n_bins}")
         if self.strategy not in ("uniform", "quantile"):
@@ -290,8 +296,7 @@ class KBinsDiscretizer(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "bin_edges_")
-        X = check_array(X)
-        _check_features(self, X)
+        X = self._transform_input(X)
         codes = np.column_stack([
             np.clip(np.searchsorted(e[1:-1], X[:, j], side="right"), 0, max(len(e) - 2, 0))
             for j, e in enumerate(self.bin_edges_)]).astype(float)
@@ -300,24 +305,39 @@ class KBinsDiscretizer(TransformerMixin, BaseEstimator):
         return np.column_stack([(codes[:, j][:, None] == np.arange(k)).astype(float)
                                 for j, k in enumerate(self.n_bins_)])
 
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """The input's names (ordinal codes), or ``<feature>_<bin>`` per one-hot column."""
+        names = _input_features(self, input_features)
+        if self.encode == "ordinal":
+            return names
+        pairs = zip(names, self.n_bins_, strict=True)
+        return np.array([f"{name}_{b}" for name, k in pairs for b in range(k)], dtype=object)
+
 
 # ---------------------------------------------------------------------------------------------
 # categorical encodings
 # ---------------------------------------------------------------------------------------------
 def _categorical(X) -> np.ndarray:
-    arr = np.asarray(X, dtype=object)
-    if arr.ndim != 2:
-        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {arr.shape}")
-    if arr.shape[0] == 0:
-        raise ValueError("X has 0 samples")
-    return arr
+    """X (n_samples, n_features) of categories (strings or numbers) as an object array; sparse,
+    complex, 1-D and empty input get scikit-learn's messages (check_array)."""
+    if _is_sparse(X):
+        return check_array(X)  # raises scikit-learn's "dense data is required"
+    arr = np.asarray(X)
+    return check_array(arr if arr.dtype.kind == "c" else arr.astype(object, copy=False), dtype=object)
 
 
 def _sorted_unique(col) -> np.ndarray:
-    vals = list(set(col.tolist()))
-    if any(v is None or (isinstance(v, float) and math.isnan(v)) for v in vals):
-        raise ValueError("categorical features contain missing values; impute them first")
+    vals = list(set(_category(v) for v in col.tolist()))
     return np.array(sorted(vals), dtype=object)
+
+
+def _category(v):
+    """A category must be a string or a finite number (a NaN or infinity is a missing value)."""
+    if isinstance(v, bool) or not isinstance(v, str | numbers.Number):
+        raise TypeError(f"argument must be a string or a number, got {type(v).__name__} ({v!r})")
+    if isinstance(v, numbers.Real) and not math.isfinite(v):
+        raise ValueError(f"Input X contains NaN or infinity ({v}): impute categorical features first")
+    return v
 
 
 class OneHotEncoder(TransformerMixin, BaseEstimator):
@@ -329,21 +349,20 @@ class OneHotEncoder(TransformerMixin, BaseEstimator):
         self.handle_unknown, self.drop = handle_unknown, drop
 
     def fit(self, X, y=None):
-        X = _categorical(X)
+        X = self._fit_input(X, _categorical)
         self.categories_ = [_sorted_unique(X[:, j]) for j in range(X.shape[1])]
         self.n_features_in_ = X.shape[1]
         return self
 
     def transform(self, X):
         check_is_fitted(self, "categories_")
-        X = _categorical(X)
-        _check_features(self, X)
+        X = self._transform_input(X, _categorical)
         blocks = []
         for j, cats in enumerate(self.categories_):
             index = {c: i for i, c in enumerate(cats.tolist())}
             block = np.zeros((X.shape[0], len(cats)))
             for i, v in enumerate(X[:, j].tolist()):
-                k = index.get(v)
+                k = index.get(_category(v))
                 if k is None:
                     if self.handle_unknown == "error":
                         raise ValueError(f"unknown category {v!r} in feature {j}")
@@ -353,8 +372,9 @@ class OneHotEncoder(TransformerMixin, BaseEstimator):
         return np.hstack(blocks)
 
     def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """``<feature>_<category>`` for each output column (scikit-learn's names)."""
         check_is_fitted(self, "categories_")
-        names = input_features or [f"x{j}" for j in range(self.n_features_in_)]
+        names = _input_features(self, input_features)
         out = []
         for name, cats in zip(names, self.categories_, strict=True):
             cs = cats[1:] if self.drop == "first" else cats
@@ -396,11 +416,13 @@ class LabelEncoder(BaseEstimator):
 class OrdinalEncoder(TransformerMixin, BaseEstimator):
     """Each feature's categories to 0..k-1 (sorted, or the order given in ``categories``)."""
 
+    _input_tags = {"categorical": True, "string": True}
+
     def __init__(self, categories="auto"):
         self.categories = categories
 
     def fit(self, X, y=None):
-        X = _categorical(X)
+        X = self._fit_input(X, _categorical)
         if self.categories == "auto":
             self.categories_ = [_sorted_unique(X[:, j]) for j in range(X.shape[1])]
         else:
@@ -410,13 +432,12 @@ class OrdinalEncoder(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "categories_")
-        X = _categorical(X)
-        _check_features(self, X)
+        X = self._transform_input(X, _categorical)
         out = np.empty(X.shape)
         for j, cats in enumerate(self.categories_):
             index = {c: i for i, c in enumerate(cats.tolist())}
             for i, v in enumerate(X[:, j].tolist()):
-                if v not in index:
+                if _category(v) not in index:
                     raise ValueError(f"unknown category {v!r} in feature {j}")
                 out[i, j] = index[v]
         return out
@@ -497,6 +518,10 @@ class FeatureHasher(TransformerMixin, BaseEstimator):
                 out[i, col] += sign * float(value)
         return out
 
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """``featurehasher0 .. featurehasher{n_features - 1}``: hashed columns have no input names."""
+        return np.array([f"featurehasher{i}" for i in range(int(self.n_features))], dtype=object)
+
 
 class PolynomialFeatures(TransformerMixin, BaseEstimator):
     """All products of the features up to ``degree`` (``[1, a, b, a^2, ab, b^2]`` for degree 2),
@@ -511,7 +536,7 @@ class PolynomialFeatures(TransformerMixin, BaseEstimator):
         return [c for d in range(start, int(self.degree) + 1) for c in comb(range(n), d)]
 
     def fit(self, X, y=None):
-        X = check_array(X)
+        X = self._fit_input(X)
         if int(self.degree) < 0:
             raise ValueError(f"degree must be >= 0, got {self.degree}")
         self.n_features_in_ = X.shape[1]
@@ -521,10 +546,19 @@ class PolynomialFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "powers_")
-        X = check_array(X)
-        _check_features(self, X)
+        X = self._transform_input(X)
         return np.column_stack([np.prod(X[:, list(c)], axis=1) if c else np.ones(X.shape[0])
                                 for c in self._combos(X.shape[1])])
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """scikit-learn's names: ``1``, ``a``, ``a^2``, ``a b``, ... for each output column."""
+        check_is_fitted(self, "powers_")
+        names = _input_features(self, input_features)
+        out = []
+        for row in self.powers_:
+            terms = [f"{names[j]}^{p}" if p > 1 else str(names[j]) for j, p in enumerate(row) if p > 0]
+            out.append(" ".join(terms) if terms else "1")
+        return np.array(out, dtype=object)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -581,7 +615,7 @@ class OutlierClipper(TransformerMixin, BaseEstimator):
         self.method, self.k = method, k
 
     def fit(self, X, y=None):
-        X = check_array(X)
+        X = self._fit_input(X)
         if self.method == "iqr":
             q1, q3 = np.percentile(X, [25, 75], axis=0)
             self.lower_, self.upper_ = q1 - self.k * (q3 - q1), q3 + self.k * (q3 - q1)
@@ -595,8 +629,7 @@ class OutlierClipper(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         check_is_fitted(self, "lower_")
-        X = check_array(X)
-        _check_features(self, X)
+        X = self._transform_input(X)
         return np.clip(X, self.lower_, self.upper_)
 
 

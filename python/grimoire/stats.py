@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from . import _core
 
 __all__ = [
     "gammainc", "gammaincc", "betainc", "gammaln", "bernoulli", "randint", "uniform", "binom",
@@ -24,174 +27,62 @@ __all__ = [
     "binomtest", "permutation_test", "rejection_rate", "power_by_simulation", "mle", "minimize_nm",
 ]
 
-_EPS = 1e-16
-_TINY = 1e-300
-
 
 # ---------------------------------------------------------------------------------------------
 # special functions
 # ---------------------------------------------------------------------------------------------
-def gammaln(x):
-    """``log |Gamma(x)|`` element-wise (``math.lgamma``)."""
-    return np.vectorize(math.lgamma, otypes=[float])(np.asarray(x, dtype=float))
+def _elementwise(kernel: Callable[..., np.ndarray], *args: ArrayLike) -> np.ndarray:
+    """Broadcast the arguments, hand them to a core kernel as contiguous float64, reshape."""
+    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in args))
+    shape = arrays[0].shape
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+    return kernel(*flat).reshape(shape)
 
 
-def _gser(a: float, x: float) -> float:
-    """P(a, x) by its series ``e^-x x^a / Gamma(a+1) sum_n x^n / ((a+1)...(a+n))`` (x < a+1)."""
-    ap, s, term = a, 1.0 / a, 1.0 / a
-    for _ in range(10000):
-        ap += 1.0
-        term *= x / ap
-        s += term
-        if abs(term) < abs(s) * _EPS:
-            break
-    return s * math.exp(-x + a * math.log(x) - math.lgamma(a))
+def gammaln(x: ArrayLike) -> np.ndarray:
+    """``log |Gamma(x)|`` element-wise (the core's ``lgamma_r`` loop)."""
+    return _elementwise(_core.gammaln, x)
 
 
-def _gcf(a: float, x: float) -> float:
-    """Q(a, x) by its continued fraction (modified Lentz), for x >= a+1."""
-    b = x + 1.0 - a
-    c = 1.0 / _TINY
-    d = 1.0 / b
-    h = d
-    for i in range(1, 10000):
-        an = -i * (i - a)
-        b += 2.0
-        d = an * d + b
-        d = _TINY if abs(d) < _TINY else d
-        c = b + an / c
-        c = _TINY if abs(c) < _TINY else c
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < _EPS:
-            break
-    return math.exp(-x + a * math.log(x) - math.lgamma(a)) * h
-
-
-def _gammainc_scalar(a: float, x: float, upper: bool) -> float:
-    if x < 0 or a <= 0:
+def _gammainc(a: ArrayLike, x: ArrayLike, upper: bool) -> np.ndarray:
+    a, x = np.asarray(a, dtype=np.float64), np.asarray(x, dtype=np.float64)
+    if np.any(a <= 0) or np.any(x < 0):
         raise ValueError("gammainc needs a > 0 and x >= 0")
-    if x == 0:
-        return 1.0 if upper else 0.0
-    if math.isinf(x):
-        return 0.0 if upper else 1.0
-    if x < a + 1.0:
-        p = _gser(a, x)
-        return 1.0 - p if upper else p
-    q = _gcf(a, x)
-    return q if upper else 1.0 - q
+    return _elementwise(lambda a_, x_: _core.gammainc(a_, x_, upper), a, x)
 
 
-def gammainc(a, x):
+def gammainc(a: ArrayLike, x: ArrayLike) -> np.ndarray:
     """Regularised lower incomplete gamma ``P(a, x) = gamma(a, x) / Gamma(a)``
-    (``scipy.special.gammainc``): series below ``a + 1``, continued fraction above."""
-    return np.vectorize(lambda a_, x_: _gammainc_scalar(a_, x_, False), otypes=[float])(a, x)
+    (``scipy.special.gammainc``): the series ``e^-x x^a / Gamma(a+1) sum_n x^n / ((a+1)...(a+n))``
+    below ``a + 1``, the continued fraction of ``Q`` (modified Lentz) above; a loop in the core."""
+    return _gammainc(a, x, False)
 
 
-def gammaincc(a, x):
+def gammaincc(a: ArrayLike, x: ArrayLike) -> np.ndarray:
     """Regularised upper incomplete gamma ``Q(a, x) = 1 - P(a, x)``, computed directly (no
     cancellation in the tail)."""
-    return np.vectorize(lambda a_, x_: _gammainc_scalar(a_, x_, True), otypes=[float])(a, x)
+    return _gammainc(a, x, True)
 
 
-def _betacf(a: float, b: float, x: float) -> float:
-    """The continued fraction of the incomplete beta function (modified Lentz)."""
-    qab, qap, qam = a + b, a + 1.0, a - 1.0
-    c, d = 1.0, 1.0 - qab * x / qap
-    d = _TINY if abs(d) < _TINY else d
-    d = 1.0 / d
-    h = d
-    for m in range(1, 10000):
-        m2 = 2 * m
-        aa = m * (b - m) * x / ((qam + m2) * (a + m2))
-        d = 1.0 + aa * d
-        d = _TINY if abs(d) < _TINY else d
-        c = 1.0 + aa / c
-        c = _TINY if abs(c) < _TINY else c
-        d = 1.0 / d
-        h *= d * c
-        aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2))
-        d = 1.0 + aa * d
-        d = _TINY if abs(d) < _TINY else d
-        c = 1.0 + aa / c
-        c = _TINY if abs(c) < _TINY else c
-        d = 1.0 / d
-        delta = d * c
-        h *= delta
-        if abs(delta - 1.0) < _EPS:
-            break
-    return h
-
-
-def _betainc_scalar(a: float, b: float, x: float) -> float:
-    if a <= 0 or b <= 0:
-        raise ValueError("betainc needs a > 0 and b > 0")
-    if x <= 0:
-        return 0.0
-    if x >= 1:
-        return 1.0
-    lbt = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    bt = math.exp(lbt)
-    if x < (a + 1.0) / (a + b + 2.0):
-        return bt * _betacf(a, b, x) / a
-    return 1.0 - bt * _betacf(b, a, 1.0 - x) / b
-
-
-def betainc(a, b, x):
+def betainc(a: ArrayLike, b: ArrayLike, x: ArrayLike) -> np.ndarray:
     """Regularised incomplete beta ``I_x(a, b)`` (``scipy.special.betainc``), by its continued
-    fraction, with ``I_x(a, b) = 1 - I_{1-x}(b, a)`` to stay where it converges fast."""
-    return np.vectorize(_betainc_scalar, otypes=[float])(a, b, x)
+    fraction, with ``I_x(a, b) = 1 - I_{1-x}(b, a)`` to stay where it converges fast; a loop in
+    the core."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if np.any(a <= 0) or np.any(b <= 0):
+        raise ValueError("betainc needs a > 0 and b > 0")
+    return _elementwise(_core.betainc, a, b, x)
 
 
-def _ndtr(x):
-    x = np.asarray(x, dtype=float)
-    return 0.5 * np.vectorize(math.erfc, otypes=[float])(-x / math.sqrt(2.0))
+def _ndtr(x: ArrayLike) -> np.ndarray:
+    """The standard normal cdf ``Phi(x) = erfc(-x / sqrt 2) / 2``."""
+    return _elementwise(_core.ndtr, x)
 
 
-def _ndtri(q):
+def _ndtri(q: ArrayLike) -> np.ndarray:
     """Inverse of the standard normal cdf: Acklam's rational approximation, then two Halley
-    steps on ``erfc`` (relative error about 1e-15)."""
-    q = np.asarray(q, dtype=float)
-    out = np.full(q.shape, np.nan)
-    a = [-3.969683028665376e01, 2.209460984245205e02, -2.759285104469687e02, 1.383577518672690e02,
-         -3.066479806614716e01, 2.506628277459239e00]
-    b = [-5.447609879822406e01, 1.615858368580409e02, -1.556989798598866e02, 6.680131188771972e01,
-         -1.328068155288572e01]
-    c = [-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e00, -2.549732539343734e00,
-         4.374664141464968e00, 2.938163982698783e00]
-    d = [7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e00, 3.754408661907416e00]
-    for idx, p in np.ndenumerate(q):
-        if not 0 <= p <= 1:
-            continue
-        if p == 0:
-            out[idx] = -np.inf
-            continue
-        if p == 1:
-            out[idx] = np.inf
-            continue
-        if p < 0.02425:
-            r = math.sqrt(-2 * math.log(p))
-            x = (((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) * r + c[5]) / \
-                ((((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1)
-        elif p > 1 - 0.02425:
-            r = math.sqrt(-2 * math.log1p(-p))
-            x = -(((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) * r + c[5]) / \
-                ((((d[0] * r + d[1]) * r + d[2]) * r + d[3]) * r + 1)
-        else:
-            r = p - 0.5
-            s = r * r
-            x = (((((a[0] * s + a[1]) * s + a[2]) * s + a[3]) * s + a[4]) * s + a[5]) * r / \
-                (((((b[0] * s + b[1]) * s + b[2]) * s + b[3]) * s + b[4]) * s + 1)
-        for _ in range(2):
-            if p < 0.5:
-                e = 0.5 * math.erfc(-x / math.sqrt(2)) - p
-            else:
-                e = (1 - p) - 0.5 * math.erfc(x / math.sqrt(2))  # = cdf(x) - p, without cancellation
-            u = e * math.sqrt(2 * math.pi) * math.exp(x * x / 2)
-            x = x - u / (1 + x * u / 2)
-        out[idx] = x
-    return out
+    steps on ``erfc`` (relative error about 1e-15); NaN outside [0, 1]."""
+    return _elementwise(_core.ndtri, q)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -725,8 +616,10 @@ class t(_Dist):
         v = self.df
         z2 = z * z
         near = z2 < v  # x > 1/2: use 1 - I_{1-x}(1/2, v/2), with 1 - x = z^2 / (v + z^2) exact
-        return np.where(near, 0.5 - 0.5 * betainc(0.5, v / 2, z2 / (v + z2)),
-                        0.5 * betainc(v / 2, 0.5, v / (v + z2)))
+        # One pass of the core's betainc, each point with the arguments of its side.
+        ib = betainc(np.where(near, 0.5, v / 2), np.where(near, v / 2, 0.5),
+                     np.where(near, z2, v) / (v + z2))
+        return np.where(near, 0.5 - 0.5 * ib, 0.5 * ib)
 
     def cdf(self, x):
         z = (np.asarray(x, dtype=float) - self.loc) / self.scale

@@ -330,6 +330,7 @@ def fit(
     seed: int = 0,
     verbose: bool | None = None,
     device: str | None = None,
+    teacher: Module | None = None,
 ) -> History:
     """Train ``model`` on (X, y) with mini-batches; returns a :class:`History`.
 
@@ -341,6 +342,9 @@ def fit(
     progress (``verbose=None``: only on a terminal). ``device`` (``"cpu"``, ``"cuda"``): the model
     is moved there first (``model.to(device)``; build the optimizer before or after, it keeps
     the same parameters) and each mini-batch is sent there; ``None`` trains where the model is.
+    With a ``teacher`` (knowledge distillation, e.g. ``compress.DistillationLoss``), the teacher
+    runs in eval mode without gradients on each batch and the loss is
+    ``loss_fn(out, y, teacher_out)``.
     """
     from tqdm.auto import tqdm
 
@@ -348,6 +352,8 @@ def fit(
         model.to(device)
     rng = np.random.default_rng(seed)
     hist = History()
+    if teacher is not None:
+        teacher.eval()
     scaler = GradScaler(init_scale=2.0**10) if mixed_precision else None
     order_easy = curriculum_order(curriculum) if curriculum is not None else None
     best_val = math.inf
@@ -367,7 +373,12 @@ def fit(
             xb, yb = _batch(X, y, bi, device)
             with autocast(mixed_precision):
                 out = model(Tensor(xb) if X.dtype.kind == "f" else xb)
-                loss = loss_fn(out, yb)
+                if teacher is None:
+                    loss = loss_fn(out, yb)
+                else:
+                    with ag.no_grad():
+                        teacher_out = teacher(Tensor(xb) if X.dtype.kind == "f" else xb).data
+                    loss = loss_fn(out, yb, teacher_out)
             total += loss.item() * len(bi)
             count += len(bi)
             scaled = loss * (1.0 / accumulation_steps)

@@ -1,7 +1,8 @@
 // One threading mechanism for the whole core: OpenMP, sized by grimoire::num_threads().
 //
-// The count starts from GRIMOIRE_NUM_THREADS, else the cores this process may run on, and is
-// changed by set_num_threads (grimoire.set_num_threads in Python). Kernels open their parallel
+// The count is pinned by GRIMOIRE_NUM_THREADS or set_num_threads (grimoire.set_num_threads in
+// Python); unpinned, it is OpenMP's omp_get_max_threads(), so OMP_NUM_THREADS and
+// threadpoolctl.threadpool_limits govern grimoire's kernels like every other OpenMP library's. Kernels open their parallel
 // regions with `#pragma omp parallel num_threads(grimoire::num_threads())`, or use parallel_for.
 #pragma once
 
@@ -13,7 +14,9 @@
 namespace grimoire {
 
 int num_threads();
-void set_num_threads(int n);  // throws std::invalid_argument for n < 1
+void set_num_threads(int n);  // pins the count; throws std::invalid_argument for n < 1
+void unpin_num_threads();     // back to following OpenMP (OMP_NUM_THREADS, threadpoolctl)
+bool num_threads_pinned();
 int available_cores();
 
 // Cooperative cancellation (Ctrl-C from Python). A binding installs a poll function on the

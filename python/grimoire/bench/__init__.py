@@ -55,7 +55,16 @@ def run(family: str, argv: list[str]) -> None:
         json_path = argv[i + 1]
         del argv[i:i + 2]
     _tables.clear()
-    importlib.import_module(f"{__name__}.{family}").main(argv)
+    try:
+        importlib.import_module(f"{__name__}.{family}").main(argv)
+    except ModuleNotFoundError as e:
+        # A peer (torch, threadpoolctl, scikit-learn, ...) is missing: say which and how to get
+        # it instead of a traceback. grimoire's own modules missing is a bug and propagates.
+        peer = (e.name or "").split(".")[0]
+        if not peer or peer == "grimoire":
+            raise
+        raise SystemExit(f"grimoire bench {family}: needs '{peer}', which is not installed; "
+                         f"the benchmarks' peers come with: pip install 'ml-grimoire[bench]'") from None
     if json_path is not None:
         write_json(json_path, {"family": family, "argv": argv, "machine": machine(), "tables": list(_tables)})
 

@@ -108,6 +108,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="alternating rounds, one process each")
     parser.add_argument("--min-time", type=float, default=0.05, help="seconds per timed sample")
     args = parser.parse_args(argv)
+    # numpy's BLAS must run the same threads as grimoire for a fair figure, and only threadpoolctl
+    # can set them; without it `grimoire bench` says so (bench/__init__.run) instead of timing.
+    import threadpoolctl  # noqa: F401
 
     cores = _core.available_cores()
     thread_counts = args.threads or sorted({1, cores})

@@ -111,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         import sklearn  # noqa: F401
     except ImportError:
-        raise SystemExit("grimoire bench ml needs scikit-learn (pip install grimoire[bench])") from None
+        raise SystemExit("grimoire bench ml needs scikit-learn (pip install 'ml-grimoire[bench]')") from None
     threads = args.threads or get_num_threads()
     set_num_threads(threads)
     scale = 10 if args.small else 1

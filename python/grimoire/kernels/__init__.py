@@ -11,6 +11,7 @@ from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward
 from .distance import pairwise_distances
 from .gemm import gemm
 from .linalg import eigh_symmetric, jacobi_svd_sweeps
+from .linear_attention import linear_attention, linear_attention_backward
 from .norm import (
     batch_norm,
     batch_norm_backward,
@@ -38,7 +39,7 @@ from .word2vec import word2vec_sgns_train
 
 __all__ = [
     # attention
-    "attention", "attention_backward",
+    "attention", "attention_backward", "linear_attention", "linear_attention_backward",
     # conv, pool
     "conv1d", "conv1d_backward", "conv2d", "conv2d_backward",
     "avg_pool2d", "avg_pool2d_backward", "max_pool2d", "max_pool2d_backward",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _core
+from ._device import backend
 
 IntPair = int | tuple[int, int]
 
@@ -77,9 +78,12 @@ def conv2d(
     Returns
     -------
     y : (N, C_out, OH, OW) float32, ``OH = (H + 2 ph - dh (KH - 1) - 1) // sh + 1`` (likewise OW)
+
+    CUDA arrays run as an implicit GEMM on the GPU: float32 on the CUDA cores, or bf16 x and w
+    (uint16 bits) on the tensor cores with float32 accumulation; y (and b) are float32 either way.
     """
-    return _core.conv2d(x, w, b, _pair(stride, "stride"), _pair(padding, "padding"),
-                        _pair(dilation, "dilation"), _groups(groups))
+    return backend(x=x, w=w, b=b).conv2d(x, w, b, _pair(stride, "stride"), _pair(padding, "padding"),
+                                          _pair(dilation, "dilation"), _groups(groups))
 
 
 def conv2d_backward(
@@ -111,10 +115,14 @@ def conv2d_backward(
     grad_x : (N, C_in, H, W) or None
     grad_w : (C_out, C_in/groups, KH, KW) or None
     grad_b : (C_out,) or None
+
+    CUDA arrays: as :func:`conv2d`; with bf16 x and w, grad_out is bf16 too and the gradients are
+    float32. Deterministic on both devices.
     """
     nx, nw, nb = _needs(needs_input_grad)
-    return tuple(_core.conv2d_backward(grad_out, x, w, _pair(stride, "stride"), _pair(padding, "padding"),
-                                       _pair(dilation, "dilation"), _groups(groups), nx, nw, nb))
+    return tuple(backend(grad_out=grad_out, x=x, w=w).conv2d_backward(
+        grad_out, x, w, _pair(stride, "stride"), _pair(padding, "padding"), _pair(dilation, "dilation"),
+        _groups(groups), nx, nw, nb))
 
 
 def _as_2d(a: np.ndarray, name: str) -> np.ndarray:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 
 
 def pairwise_distances(x: np.ndarray, y: np.ndarray, metric: str = "euclidean",
@@ -13,4 +13,5 @@ def pairwise_distances(x: np.ndarray, y: np.ndarray, metric: str = "euclidean",
     contiguous (any row stride). ``metric``: ``"euclidean"``, ``"sqeuclidean"``, ``"cosine"``.
     Gram-matrix form ``||x||^2 + ||y||^2 - 2 x.y`` clamped at 0; ``same_input=True`` sets the
     diagonal to exactly 0. See :func:`grimoire.linalg.pairwise_distances` for the friendly face."""
-    return _core.pairwise_distances(x, y, metric, bool(same_input))
+    where = backend(x=x, y=y)
+    return where.pairwise_distances(x, y, metric, bool(same_input))

@@ -28,6 +28,8 @@ def gemm(
     contents of ``c`` are not read (NaN there does not propagate), as in BLAS.
 
     NumPy arrays run on the CPU core; CUDA arrays (CuPy, PyTorch CUDA tensors) on the GPU,
-    returning a CuPy array (float32 there).
+    returning a CuPy array. On the GPU, a and b are float32 (CUDA cores), or both bf16 (uint16
+    bits, as :func:`grimoire.kernels.quant.to_bf16` gives) or both float16 (tensor cores, float32
+    accumulation); c is float32 in every case. float64 is CPU-only.
     """
     return backend(a=a, b=b, c=c).gemm(a, b, c, float(alpha), float(beta), bool(trans_a), bool(trans_b))

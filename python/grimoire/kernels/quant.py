@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
-from ._device import backend
+from ._device import backend, runs_on_cuda
 
 _FP8_FORMATS = ("e4m3", "e5m2")
 
@@ -89,7 +88,7 @@ def quantize_int8(
     if (scale is None) != (zero_point is None):
         raise ValueError("scale and zero_point must be given together (or neither, to compute them from x)")
     module = backend(x=x)
-    on_device = module is not _core
+    on_device = runs_on_cuda(module)
     if scale is not None:
         scale = _channel_params(scale, np.float32, "scale", axis, on_device)
         zero_point = _channel_params(zero_point, np.int32, "zero_point", axis, on_device)
@@ -109,7 +108,7 @@ def dequantize_int8(q: np.ndarray, scale, zero_point, axis: int | None = None) -
     :func:`quantize_int8` (scalars for axis=None, float32 / int32 arrays otherwise). Matches
     ``torch.dequantize``.
     """
-    on_device = backend(q=q) is not _core
+    on_device = runs_on_cuda(backend(q=q))
     scale = _channel_params(scale, np.float32, "scale", axis, on_device)
     zero_point = _channel_params(zero_point, np.int32, "zero_point", axis, on_device)
     return backend(q=q, scale=scale, zero_point=zero_point).dequantize_int8(q, scale, zero_point, axis)
@@ -124,9 +123,10 @@ def gemm_int8(a_q: np.ndarray, b_q: np.ndarray, *, trans_b: bool = False) -> np.
     k < 2**17, as ``|a*b| <= 128*128``), wrapping modulo 2**32 beyond, as NumPy does.
 
     Paths: AVX-512 VNNI (vpdpbusd on ``a + 128`` with ``128 * colsum(B)`` subtracted), AVX2
-    (vpmaddwd on int16-widened operands, exact), scalar; packed and multithreaded.
+    (vpmaddwd on int16-widened operands, exact), scalar; packed and multithreaded. CUDA arrays:
+    int8 tensor cores (IMMA m16n8k32), the same exact int32 result.
     """
-    return _core.gemm_int8(a_q, b_q, bool(trans_b))
+    return backend(a=a_q, b=b_q).gemm_int8(a_q, b_q, bool(trans_b))
 
 
 def linear_int8(x: np.ndarray, w_q: np.ndarray, w_scale: np.ndarray,
@@ -139,8 +139,10 @@ def linear_int8(x: np.ndarray, w_q: np.ndarray, w_scale: np.ndarray,
 
     x: float32 (m, k), finite; w_q: int8 (n, k), e.g. ``quantize_int8(w, axis=0)[0]``;
     w_scale: float32 (n,); bias: float32 (n,) or None. All C-contiguous. Returns float32 (m, n).
+    CUDA arrays: the rows are quantised and the product taken on the GPU (int8 tensor cores), with
+    the same roundings, so the result equals the CPU core's bit for bit.
     """
-    return _core.linear_int8(x, w_q, w_scale, bias)
+    return backend(x=x, w_q=w_q, w_scale=w_scale, bias=bias).linear_int8(x, w_q, w_scale, bias)
 
 
 def to_fp8(x: np.ndarray, fmt: str = "e4m3", saturate: bool = True) -> np.ndarray:
@@ -178,13 +180,15 @@ def gemm_fp8(a8: np.ndarray, b8: np.ndarray, scale_a: float = 1.0, scale_b: floa
     a8: uint8 FP8 codes (m, k); b8: (k, n); C-contiguous. The codes are decoded exactly to
     float32 and multiplied with float32 accumulation (the float32 GEMM). Returns float32 (m, n).
     """
-    return _core.gemm_fp8(a8, b8, float(scale_a), float(scale_b), _fmt(fmt_a, "fmt_a"), _fmt(fmt_b, "fmt_b"))
+    return backend(a=a8, b=b8).gemm_fp8(a8, b8, float(scale_a), float(scale_b), _fmt(fmt_a, "fmt_a"),
+                                         _fmt(fmt_b, "fmt_b"))
 
 
 def gemm_bf16(a_u16: np.ndarray, b_u16: np.ndarray) -> np.ndarray:
     """``C = bf16(A) @ bf16(B)`` in float32: a (m, k), b (k, n) uint16 bf16 codes, C-contiguous;
-    decoded exactly to float32 and multiplied with float32 accumulation. Returns float32 (m, n)."""
-    return _core.gemm_bf16(a_u16, b_u16)
+    decoded exactly to float32 and multiplied with float32 accumulation. Returns float32 (m, n).
+    CUDA arrays: bf16 tensor cores with float32 accumulation (exact products, float32 sums)."""
+    return backend(a=a_u16, b=b_u16).gemm_bf16(a_u16, b_u16)
 
 
 __all__ = ["quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8", "to_fp8", "from_fp8",

@@ -11,9 +11,12 @@ only scikit-learn itself calls.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import numbers
+import sys
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -215,6 +218,12 @@ class BaseEstimator:
     """Parameters from the ``__init__`` signature, scikit-learn style."""
 
     _estimator_type: str | None = None
+    # scikit-learn's InputTags this estimator differs in (allow_nan, categorical, positive_only, ...).
+    _input_tags: dict[str, bool] = {}
+    # The checks of sklearn.utils.estimator_checks this estimator fails by design, each with the
+    # reason. scikit-learn >= 1.6 has no tag for them (the `_xfail_checks` tag is gone), so they are
+    # declared here, beside the tags, and given to check_estimator(expected_failed_checks=...).
+    _expected_failed_checks: dict[str, str] = {}
 
     @classmethod
     def _param_names(cls) -> list[str]:
@@ -267,19 +276,35 @@ class BaseEstimator:
             transformer_tags=TransformerTags() if hasattr(self, "transform") else None,
             classifier_tags=ClassifierTags() if kind == "classifier" else None,
             regressor_tags=RegressorTags() if kind == "regressor" else None,
-            input_tags=InputTags(),
+            input_tags=InputTags(**self._input_tags),
         )
 
     # -- shared fit/predict plumbing ---------------------------------------------------------
     def _validate_fit_X(self, X) -> np.ndarray:
+        return self._fit_input(X)
+
+    def _fit_input(self, X, convert: Callable[..., np.ndarray] = check_array, **kwargs) -> np.ndarray:
+        """X at fit, through ``convert`` (check_array by default, with ``kwargs``); records
+        ``n_features_in_`` and, for a DataFrame with string column names, ``feature_names_in_``."""
         names = _feature_names(X)
-        X = check_array(X)
-        self.n_features_in_ = X.shape[1]
+        arr = convert(X, **kwargs)
+        self.n_features_in_ = arr.shape[1]
         if names is not None:
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):
             del self.feature_names_in_
-        return X
+        return arr
+
+    def _transform_input(self, X, convert: Callable[..., np.ndarray] = check_array, **kwargs) -> np.ndarray:
+        """X at transform/predict, through ``convert``: fitted, the same number (and names) of
+        features as at fit."""
+        check_is_fitted(self, "n_features_in_")
+        self._check_feature_names(X)
+        arr = convert(X, **kwargs)
+        if arr.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {arr.shape[1]} features, but {type(self).__name__} is expecting "
+                             f"{self.n_features_in_} features as input.")
+        return arr
 
     def _validate_fit_X_y(self, X, y, classifier: bool = False):
         names = _feature_names(X)
@@ -293,13 +318,7 @@ class BaseEstimator:
 
     def _validate_X(self, X) -> np.ndarray:
         """X at predict/transform time: fitted, same features (and names) as at fit."""
-        check_is_fitted(self, "n_features_in_")
-        self._check_feature_names(X)
-        X = check_array(X)
-        if X.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {X.shape[1]} features, but {type(self).__name__} is expecting "
-                             f"{self.n_features_in_} features as input.")
-        return X
+        return self._transform_input(X)
 
     def _check_feature_names(self, X) -> None:
         fitted = getattr(self, "feature_names_in_", None)
@@ -380,9 +399,96 @@ class RegressorMixin:
         return float(1.0 - ss_res / ss_tot)
 
 
+def _output_config(estimator) -> str:
+    """"pandas" or "default": the estimator's ``set_output``, else scikit-learn's global
+    ``transform_output`` when scikit-learn is in use (its ``config_context`` applies to ours)."""
+    how = getattr(estimator, "_output_transform", None)
+    if how is None and "sklearn" in sys.modules:
+        how = sys.modules["sklearn"].get_config().get("transform_output", "default")
+    return how or "default"
+
+
+def _wrap_output(method: Callable) -> Callable:
+    """``transform``/``fit_transform`` returning a pandas DataFrame under ``set_output("pandas")``:
+    columns ``get_feature_names_out()``, the input's index when the input was a DataFrame."""
+
+    @functools.wraps(method)
+    def wrapped(self, X, *args, **kwargs):
+        out = method(self, X, *args, **kwargs)
+        if _output_config(self) != "pandas" or not isinstance(out, np.ndarray) or out.ndim != 2:
+            return out
+        import pandas as pd
+
+        index = X.index if hasattr(X, "iloc") and len(X.index) == out.shape[0] else None
+        return pd.DataFrame(out, index=index, columns=self.get_feature_names_out(), copy=False)
+
+    wrapped._wraps_output = True
+    return wrapped
+
+
 class TransformerMixin:
+    """``fit_transform``, ``get_feature_names_out`` and ``set_output``, scikit-learn's contract.
+
+    A subclass's ``transform`` and ``fit_transform`` are wrapped (as scikit-learn's own
+    ``_SetOutputMixin`` does) so that ``set_output(transform="pandas")`` gives DataFrames."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("transform", "fit_transform"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_wraps_output", False):
+                setattr(cls, name, _wrap_output(method))
+
+    @_wrap_output
     def fit_transform(self, X, y=None, **fit_params):
         return self.fit(X, y, **fit_params).transform(X)
+
+    def set_output(self, *, transform: str | None = None):
+        """``transform="pandas"``: ``transform``/``fit_transform`` return DataFrames;
+        ``"default"``: NumPy arrays; ``None``: unchanged. Returns ``self``."""
+        if transform not in (None, "default", "pandas"):
+            raise ValueError(f"transform must be 'default', 'pandas' or None, got {transform!r}")
+        if transform is not None:
+            self._output_transform = transform
+        return self
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        """Output feature names; for a transformer that keeps its columns, the input's names
+        (``feature_names_in_``, else ``x0, x1, ...``)."""
+        return _input_features(self, input_features)
+
+
+class ClassNamePrefixFeaturesOutMixin:
+    """For a transformer whose outputs are new features (components, distances to centres, an
+    embedding): they are named ``<class name in lower case>0``, ``1``, ... as in scikit-learn.
+    ``_n_features_out_from`` names the fitted array, and its axis, that counts the outputs."""
+
+    _n_features_out_from: tuple[str, int] = ("", 0)  # (fitted attribute, axis) counting the outputs
+
+    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+        _input_features(self, input_features)  # validates input_features as scikit-learn does
+        attribute, axis = self._n_features_out_from
+        n = getattr(self, attribute).shape[axis]
+        prefix = type(self).__name__.lower()
+        return np.array([f"{prefix}{i}" for i in range(n)], dtype=object)
+
+
+def _input_features(estimator, input_features=None) -> np.ndarray:
+    """The input feature names as scikit-learn validates them: ``input_features`` if given (equal
+    to ``feature_names_in_`` when that exists), else ``feature_names_in_``, else ``x0..x{n-1}``."""
+    check_is_fitted(estimator, "n_features_in_")
+    fitted = getattr(estimator, "feature_names_in_", None)
+    if input_features is None:
+        if fitted is not None:
+            return np.asarray(fitted, dtype=object)
+        return np.array([f"x{i}" for i in range(estimator.n_features_in_)], dtype=object)
+    names = np.asarray(input_features, dtype=object)
+    if fitted is not None and not np.array_equal(fitted, names):
+        raise ValueError("input_features is not equal to feature_names_in_")
+    if fitted is None and len(names) != estimator.n_features_in_:
+        raise ValueError(f"input_features should have length equal to number of features "
+                         f"({estimator.n_features_in_}), got {len(names)}")
+    return names
 
 
 class ClusterMixin:
@@ -392,10 +498,26 @@ class ClusterMixin:
         return self.fit(X, sample_weight=sample_weight).labels_
 
 
+def expected_failed_checks(estimator) -> dict[str, str]:
+    """The estimator's declared expected failures, for ``check_estimator(expected_failed_checks=)``
+    and ``parametrize_with_checks``."""
+    return dict(getattr(estimator, "_expected_failed_checks", {}))
+
+
+# A bootstrap (forests) or the k-means++ seeding draws rows at random, and a row of weight 2 is drawn
+# differently from two copies of a row: scikit-learn records the same expectation for its own
+# RandomForest* and KMeans.
+RANDOM_ROW_DRAWS = {"check_sample_weight_equivalence_on_dense_data":
+                    "sample_weight is not equivalent to removing/repeating samples (random row draws)."}
+
+
 def clone(estimator):
     """A new unfitted estimator with the same parameters (deep-copied)."""
     if hasattr(estimator, "get_params"):
         params = estimator.get_params(deep=False)
-        return type(estimator)(**{k: clone(v) if hasattr(v, "get_params") else copy.deepcopy(v)
-                                  for k, v in params.items()})
+        new = type(estimator)(**{k: clone(v) if hasattr(v, "get_params") else copy.deepcopy(v)
+                                 for k, v in params.items()})
+        if hasattr(estimator, "_output_transform"):  # set_output survives cloning, as in scikit-learn
+            new._output_transform = estimator._output_transform
+        return new
     return copy.deepcopy(estimator)

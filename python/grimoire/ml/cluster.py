@@ -16,10 +16,13 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from tqdm import tqdm
 
 from .. import _core
 from .base import (
+    RANDOM_ROW_DRAWS,
     BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
     ClusterMixin,
     TransformerMixin,
     check_array,
@@ -70,7 +73,7 @@ def kmeans_plusplus(X: np.ndarray, n_clusters: int, *, sample_weight=None, x_sqn
     return centers, indices
 
 
-class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+class KMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """k-means clustering (Lloyd), scikit-learn's KMeans interface.
 
     Parameters
@@ -82,12 +85,17 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     max_iter, tol : Lloyd stops when sum_j ||mu_j - mu_j_old||^2 <= tol * mean feature variance,
         or when no label changes.
     random_state : seed for the initialisation.
+    verbose : > 0 shows a progress bar over the initialisations with the best inertia (stderr).
 
     Attributes: ``cluster_centers_`` (k, d), ``labels_``, ``inertia_``, ``n_iter_``.
     """
 
+    _n_features_out_from = ("cluster_centers_", 0)
+    _expected_failed_checks = RANDOM_ROW_DRAWS
+
     def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
-                 random_state=None, algorithm="lloyd"):
+                 random_state=None, algorithm="lloyd", verbose=0):
+        self.verbose = verbose
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init
@@ -133,7 +141,10 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             if init.shape != (self.n_clusters, X.shape[1]):
                 raise ValueError(f"init should be of shape {(self.n_clusters, X.shape[1])}, got {init.shape}")
         best = None
-        for _ in range(n_init):
+        # verbose: a tqdm bar over the initialisations with the best inertia (stderr); silent by default.
+        # (no tqdm object when silent: even disabled, it starts its monitor thread)
+        runs = tqdm(range(n_init), desc="KMeans", leave=False) if self.verbose else range(n_init)
+        for _ in runs:
             if isinstance(self.init, str) and self.init == "k-means++":
                 centers, _ = kmeans_plusplus(Xc, self.n_clusters, sample_weight=w, x_sqnorm=x_sq,
                                              random_state=rng)
@@ -144,6 +155,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
             result = self._lloyd(Xc, x_sq, np.ascontiguousarray(centers), None if unit_w else w, tol)
             if best is None or result[2] < best[2]:
                 best = result
+            if self.verbose:
+                runs.set_postfix(inertia=f"{best[2]:.6g}", n_iter=result[3])
         centers, labels, inertia, n_iter = best
         self.cluster_centers_ = centers + mean
         self.labels_ = labels.astype(np.int32)

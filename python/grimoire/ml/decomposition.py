@@ -19,7 +19,13 @@ import numbers
 
 import numpy as np
 
-from .base import BaseEstimator, TransformerMixin, check_array, check_is_fitted
+from .base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    check_array,
+    check_is_fitted,
+)
 
 
 def svd_flip_v(v: np.ndarray, u: np.ndarray | None = None):
@@ -33,7 +39,7 @@ def svd_flip_v(v: np.ndarray, u: np.ndarray | None = None):
     return v, u
 
 
-class PCA(TransformerMixin, BaseEstimator):
+class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Principal component analysis (scikit-learn's PCA interface).
 
     Parameters
@@ -47,6 +53,8 @@ class PCA(TransformerMixin, BaseEstimator):
     Attributes: ``components_`` (k, d), ``explained_variance_`` (k), ``explained_variance_ratio_``,
     ``singular_values_``, ``mean_``, ``n_components_``, ``noise_variance_``.
     """
+
+    _n_features_out_from = ("components_", 0)
 
     def __init__(self, n_components=None, *, whiten=False, svd_solver="auto", random_state=None):
         self.n_components = n_components

@@ -17,9 +17,11 @@ import numbers
 import warnings
 
 import numpy as np
+from tqdm import tqdm
 
 from .. import _core
 from .base import (
+    RANDOM_ROW_DRAWS,
     BaseEstimator,
     ProbabilisticClassifierMixin,
     RegressorMixin,
@@ -151,6 +153,8 @@ class RandomForestClassifier(ProbabilisticClassifierMixin, BaseForest):
 
     _tree_class = DecisionTreeClassifier
 
+    _expected_failed_checks = RANDOM_ROW_DRAWS
+
     def __init__(self, n_estimators=100, criterion="gini", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, max_features="sqrt", max_leaf_nodes=None, min_impurity_decrease=0.0,
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None, max_samples=None,
@@ -195,6 +199,8 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
     """Random forest of CART regression trees; predicts the mean of the trees' predictions."""
 
     _tree_class = DecisionTreeRegressor
+
+    _expected_failed_checks = RANDOM_ROW_DRAWS
 
     def __init__(self, n_estimators=100, criterion="squared_error", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, max_features=1.0, max_leaf_nodes=None, min_impurity_decrease=0.0,
@@ -305,7 +311,11 @@ class BaseGradientBoosting(BaseEstimator):
         n_sub = max(1, int(self.subsample * n))
         w_core = None if sample_weight is None else w  # unweighted: the core skips the multiply
         threads = _core.get_num_threads()
-        for _ in range(int(self.n_estimators)):
+        # verbose: a tqdm bar over the stages with the training loss (stderr); silent by default.
+        # (no tqdm object when silent: even disabled, it starts its monitor thread)
+        rounds = range(int(self.n_estimators))
+        stages = tqdm(rounds, desc=type(self).__name__, leave=False) if self.verbose else rounds
+        for _ in stages:
             g, h = self._grad_hess(y, raw)
             sub = None if n_sub >= n else np.sort(rng.choice(n, n_sub, replace=False)).astype(np.int64)
             stage = []
@@ -324,6 +334,8 @@ class BaseGradientBoosting(BaseEstimator):
                 stage.append(tree)
             self.estimators_.append(stage)
             self.train_score_.append(self._loss(y, raw, w))
+            if self.verbose:
+                stages.set_postfix(train_loss=f"{self.train_score_[-1]:.4g}")
             if early:
                 self.validation_score_.append(-self._loss(y_val, raw_val, w_val))
                 if self._should_stop(self.validation_score_):
@@ -370,6 +382,7 @@ _GB_DOC_PARAMS = """
     (lambda), ``max_bins`` (255: histogram split finding); early stopping holds out
     ``validation_fraction`` of the data when ``n_iter_no_change`` is set and stops when the held-out
     loss has not improved by ``tol`` for that many rounds (``n_estimators_`` rounds kept).
+    ``verbose`` > 0 shows a progress bar over the rounds with the training loss (tqdm, on stderr).
 """
 
 
@@ -380,7 +393,8 @@ class GradientBoostingClassifier(ProbabilisticClassifierMixin, BaseGradientBoost
     def __init__(self, loss="log_loss", learning_rate=0.1, n_estimators=100, subsample=1.0,
                  min_samples_split=2, min_samples_leaf=1, max_depth=3, max_leaf_nodes=None, max_features=None,
                  min_impurity_decrease=0.0, random_state=None, validation_fraction=0.1, n_iter_no_change=None,
-                 tol=1e-4, l2_regularization=0.0, max_bins=255):
+                 tol=1e-4, l2_regularization=0.0, max_bins=255, verbose=0):
+        self.verbose = verbose
         self.loss = loss
         self.learning_rate = learning_rate
         self.n_estimators = n_estimators
@@ -453,7 +467,8 @@ class GradientBoostingRegressor(RegressorMixin, BaseGradientBoosting):
     def __init__(self, loss="squared_error", learning_rate=0.1, n_estimators=100, subsample=1.0,
                  min_samples_split=2, min_samples_leaf=1, max_depth=3, max_leaf_nodes=None, max_features=None,
                  min_impurity_decrease=0.0, random_state=None, validation_fraction=0.1, n_iter_no_change=None,
-                 tol=1e-4, l2_regularization=0.0, max_bins=255):
+                 tol=1e-4, l2_regularization=0.0, max_bins=255, verbose=0):
+        self.verbose = verbose
         self.loss = loss
         self.learning_rate = learning_rate
         self.n_estimators = n_estimators

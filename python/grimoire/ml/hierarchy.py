@@ -21,7 +21,13 @@ import numbers
 import numpy as np
 
 from .. import _core
-from .base import BaseEstimator, ClusterMixin, TransformerMixin, check_random_state
+from .base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+    check_random_state,
+)
 from .cluster import KMeans
 
 _LINKAGES = ("ward", "complete", "average", "single")
@@ -145,13 +151,15 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
         return self._Z.copy()
 
 
-class BisectingKMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+class BisectingKMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Divisive clustering: bisect (2-means, ``n_init`` seeds) the cluster with the largest SSE
     ('biggest_inertia') or the most points ('largest_cluster') until ``n_clusters`` leaves.
 
     ``predict`` descends the bisection tree (nearer of the two child centres at each split), as
     sklearn's BisectingKMeans does. Attributes: ``cluster_centers_``, ``labels_``, ``inertia_``.
     """
+
+    _n_features_out_from = ("cluster_centers_", 0)
 
     def __init__(self, n_clusters=8, *, init="random", n_init=1, random_state=None, max_iter=300, tol=1e-4,
                  bisecting_strategy="biggest_inertia"):

@@ -17,7 +17,7 @@ import numbers
 import numpy as np
 
 from .. import _core
-from .base import BaseEstimator, TransformerMixin, check_random_state
+from .base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, check_random_state
 from .manifold import _knn_sq_distances
 
 
@@ -63,12 +63,14 @@ def _smooth_knn(dist: np.ndarray, k: float, n_iter: int = 64) -> tuple[np.ndarra
     return np.maximum(mid, floor), rho
 
 
-class UMAP(TransformerMixin, BaseEstimator):
+class UMAP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """UMAP embedding, umap-learn's interface (``n_neighbors``, ``min_dist``, ``spread``, ``n_epochs``,
     ``init`` 'spectral' | 'pca' | 'random', ``negative_sample_rate``, ``random_state``).
 
     Attributes: ``embedding_`` (n, n_components), ``graph_`` as (rows, cols, weights), ``a_``, ``b_``.
     """
+
+    _n_features_out_from = ("embedding_", 1)
 
     def __init__(self, n_neighbors=15, n_components=2, *, min_dist=0.1, spread=1.0, n_epochs=None,
                  learning_rate=1.0, init="spectral", negative_sample_rate=5, repulsion_strength=1.0,

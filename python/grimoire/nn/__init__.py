@@ -12,7 +12,22 @@ from .attention import KVCache, MultiheadAttention
 from .blocks import BasicBlock, DenseBlock, DenseLayer
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import AvgPool2d, Conv2d, GlobalAvgPool2d, MaxPool2d
+from .layers_ext import (
+    ELU,
+    AdaptiveAvgPool2d,
+    BCELoss,
+    Conv1d,
+    ConvTranspose2d,
+    GroupNorm,
+    HuberLoss,
+    KLDivLoss,
+    LeakyReLU,
+    Mish,
+    SmoothL1Loss,
+    Upsample,
+)
 from .linear import Embedding, Flatten, Identity, Linear
+from .linear_attention import LinearAttention
 from .loss import (
     BCEWithLogitsLoss,
     CrossEntropyLoss,
@@ -26,7 +41,7 @@ from .module import Module, Parameter, load_safetensors, save_safetensors
 from .moe import MoE
 from .norm import BatchNorm1d, BatchNorm2d, LayerNorm, RMSNorm
 from .perceptron import Perceptron
-from .recurrent import GRU, LSTM, RNN
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .transformer import (
     GPT,
     Transformer,
@@ -69,6 +84,22 @@ __all__ = [
     "LSTM",
     "GRU",
     "MultiheadAttention",
+    "LinearAttention",
+    "LeakyReLU",
+    "ELU",
+    "Mish",
+    "KLDivLoss",
+    "BCELoss",
+    "HuberLoss",
+    "SmoothL1Loss",
+    "AdaptiveAvgPool2d",
+    "Upsample",
+    "GroupNorm",
+    "Conv1d",
+    "ConvTranspose2d",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
     "KVCache",
     "TransformerEncoderLayer",
     "TransformerDecoderLayer",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .q_learning import _discrete_sizes
+from .q_learning import _discrete_sizes, check_states
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -65,6 +65,18 @@ class ActorCritic:
         if not hasattr(self, "theta_"):
             raise RuntimeError("ActorCritic is not fitted yet; call fit(env) first")
         return self.theta_.argmax(axis=1)
+
+    def predict(self, observation, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        """Stable-Baselines3's ``predict``: ``(action, None)`` for a state or an array of states;
+        the most likely action, or one sampled from pi(.|s) when not deterministic."""
+        pi = self.action_probabilities()
+        s = check_states(observation, pi.shape[0])
+        if deterministic:
+            return pi[s].argmax(axis=-1), None
+        rng = np.random.default_rng(self.random_state)
+        cdf = np.cumsum(pi[s], axis=-1)
+        u = rng.random(cdf.shape[:-1] + (1,))
+        return np.minimum((cdf < u).sum(axis=-1), pi.shape[1] - 1), None
 
     def action_probabilities(self) -> np.ndarray:
         """pi(a|s) for every state, shape (n_states, n_actions)."""

@@ -8,7 +8,7 @@ try:
     import gymnasium as gym
     from gymnasium import spaces
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
-    raise ImportError("grimoire.rl needs gymnasium: pip install 'grimoire[tour]'") from exc
+    raise ImportError("grimoire.rl needs gymnasium: pip install 'ml-grimoire[tour]'") from exc
 
 # Action a moves by MOVES[a] = (d_row, d_col).
 UP, RIGHT, DOWN, LEFT = 0, 1, 2, 3

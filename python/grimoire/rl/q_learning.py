@@ -76,6 +76,25 @@ class QLearning:
             raise RuntimeError("QLearning is not fitted yet; call fit(env) first")
         return self.q_table_.argmax(axis=1)
 
+    def predict(self, observation, deterministic: bool = True) -> tuple[np.ndarray, None]:
+        """Stable-Baselines3's ``predict``: ``(action, None)`` for a state or an array of states;
+        argmax_a Q(s, a), or epsilon-greedy with ``epsilon_min`` when not deterministic."""
+        policy = self.policy()
+        actions = policy[check_states(observation, policy.shape[0])]
+        if not deterministic and self.epsilon_min > 0:
+            rng = np.random.default_rng(self.random_state)
+            explore = rng.random(actions.shape) < self.epsilon_min
+            actions = np.where(explore, rng.integers(0, self.q_table_.shape[1], actions.shape), actions)
+        return actions, None
+
+
+def check_states(observation, n_states: int) -> np.ndarray:
+    """``observation`` as an integer array of state indices in 0..n_states-1, or a ValueError."""
+    s = np.asarray(observation)
+    if s.dtype.kind not in "iu" or np.any(s < 0) or np.any(s >= n_states):
+        raise ValueError(f"observation must be state indices in 0..{n_states - 1}, got {observation!r}")
+    return s
+
 
 def greedy_path(env, policy: np.ndarray, max_steps: int | None = None) -> tuple[list[int], float]:
     """Follow ``policy`` from ``env.reset()``: the visited states (start included) and the return."""

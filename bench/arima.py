@@ -1,0 +1,5 @@
+import sys
+
+from grimoire.bench.arima import main
+
+main(sys.argv[1:])

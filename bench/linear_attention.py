@@ -1,0 +1,5 @@
+import sys
+
+from grimoire.bench.linear_attention import main
+
+main(sys.argv[1:])

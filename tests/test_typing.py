@@ -1,0 +1,58 @@
+"""grimoire is typed: py.typed ships, the compiled extensions' stubs are current, and mypy sees
+grimoire's types (a typed program passes, a deliberately wrong one is reported line by line)."""
+
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import grimoire
+
+HERE = Path(__file__).resolve().parent
+PACKAGE = Path(grimoire.__file__).resolve().parent
+
+
+def test_package_is_marked_typed_and_ships_core_stubs():
+    assert (PACKAGE / "py.typed").exists()
+    assert (PACKAGE / "_core.pyi").exists()
+
+
+def test_core_stubs_are_current():
+    # The stub of the built extension regenerated now must equal the checked-in one. When this
+    # fails after a binding changed: `python .ci/stubs.py` (see CONTRIBUTING.md) and commit.
+    from grimoire import _core
+
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, "-m", "pybind11_stubgen", "grimoire._core", "-o", tmp,
+                        "--numpy-array-use-type-var"], check=True, capture_output=True, env=_env())
+        fresh = (Path(tmp) / "grimoire" / "_core.pyi").read_text()
+    assert fresh == (PACKAGE / "_core.pyi").read_text(), (
+        f"{PACKAGE / '_core.pyi'} is stale for {_core.__file__}: run `python .ci/stubs.py`")
+
+
+def _env() -> dict:
+    return {k: v for k, v in os.environ.items() if k in ("PYTHONPATH", "HOME", "PATH")}
+
+
+def _mypy(path: Path, cache: Path) -> subprocess.CompletedProcess:
+    # MYPYPATH points at the package when it runs from a checkout (PYTHONPATH=python); installed,
+    # mypy finds it in site-packages through py.typed. --follow-imports=silent: the usage file is
+    # checked, grimoire's own modules are read for their types only.
+    env = {**_env(), "MYPYPATH": os.environ.get("PYTHONPATH", "")}
+    return subprocess.run([sys.executable, "-m", "mypy", "--follow-imports=silent", "--no-error-summary",
+                           "--cache-dir", str(cache), "--python-executable", sys.executable, str(path)],
+                          capture_output=True, text=True, env=env)
+
+
+def test_mypy_accepts_a_typed_program(tmp_path):
+    proc = _mypy(HERE / "typing" / "usage_ok.py", tmp_path / "cache")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_mypy_reports_each_wrong_line(tmp_path):
+    path = HERE / "typing" / "usage_wrong.py"
+    wrong = {i for i, line in enumerate(path.read_text().splitlines(), 1) if "# WRONG" in line}
+    proc = _mypy(path, tmp_path / "cache")
+    reported = {int(line.split(":")[1]) for line in proc.stdout.splitlines() if ": error:" in line}
+    assert proc.returncode == 1 and reported == wrong, proc.stdout + proc.stderr
