@@ -34,9 +34,10 @@ void check_attention_shapes(const Strided<T>& q, const Strided<T>& k, const Stri
 // scale=None is 1 / sqrt(head_dim); a given scale must be finite.
 inline float attention_scale(const py::object& scale, int64_t head_dim) {
   if (scale.is_none()) return static_cast<float>(1.0 / std::sqrt(static_cast<double>(head_dim)));
-  const double s = scale.cast<double>();
-  if (!std::isfinite(s)) throw py::value_error("scale must be finite, got " + std::to_string(s));
-  return static_cast<float>(s);
+  if (!py::isinstance<py::float_>(scale) && !py::isinstance<py::int_>(scale))
+    throw py::type_error("scale must be None or a number, got " +
+                         py::str(py::type::of(scale).attr("__name__")).cast<std::string>());
+  return checked_scalar(scale.cast<double>(), "scale");  // as the float32 the kernel uses: 1e39 is inf
 }
 
 inline void check_mask_ndim(const std::vector<int64_t>& mask_shape, const std::vector<int64_t>& target) {

@@ -6,8 +6,15 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include "grimoire/parallel.h"
+
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <type_traits>
+#include <unistd.h>
 #include <cstdint>
 #include <string>
 #include <type_traits>
@@ -130,11 +137,6 @@ Strided<T> contiguous_view(const py::array& a, const char* name, bool writable =
   return v;
 }
 
-// A new C-contiguous array of T with this shape (uninitialised).
-template <typename T>
-py::array_t<T> empty(const std::vector<int64_t>& shape) {
-  return py::array_t<T>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
-}
 
 inline void require_same_shape(const std::vector<int64_t>& got, const std::vector<int64_t>& want,
                                const char* name, const char* reference) {
@@ -219,6 +221,36 @@ inline int64_t checked_numel(const std::vector<int64_t>& shape, const std::strin
   return n;
 }
 
+// A double as Python would print it (std::to_string gives 0.000000 for 1e-40).
+inline std::string number_str(double x) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", x);
+  return buf;
+}
+
+// Bytes of memory this machine has (physical pages): a size-dependent allocation beyond it is
+// refused up front with a MemoryError naming what was asked for, rather than a std::bad_alloc
+// (or the OOM killer) partway through.
+inline double physical_memory_bytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  return pages > 0 && page > 0 ? static_cast<double>(pages) * static_cast<double>(page) : 1e18;
+}
+inline void require_fits_in_memory(double bytes, const std::string& what) {
+  if (bytes <= physical_memory_bytes()) return;
+  const std::string msg = what + " needs " + number_str(bytes / 1073741824.0) + " GiB, more than this machine's " +
+                          number_str(physical_memory_bytes() / 1073741824.0) + " GiB of memory";
+  PyErr_SetString(PyExc_MemoryError, msg.c_str());
+  throw py::error_already_set();
+}
+
+// A new C-contiguous array of T with this shape (uninitialised); its size is checked first.
+template <typename T>
+py::array_t<T> empty(const std::vector<int64_t>& shape) {
+  const int64_t n = checked_numel(shape, "an output of shape " + shape_str(shape));
+  require_fits_in_memory(static_cast<double>(n) * sizeof(T), "an output of shape " + shape_str(shape));
+  return py::array_t<T>(std::vector<py::ssize_t>(shape.begin(), shape.end()));
+}
+
 }  // namespace grimoire::bind
 
 namespace grimoire::bind {
@@ -243,17 +275,94 @@ bool contiguous_overlap(const Strided<T>& a, const Strided<T>& b) {
   return a.data < b.data + nb && b.data < a.data + na;
 }
 
-// A finite float argument, optionally >= 0.
-inline float finite_float(double x, const char* name, bool non_negative = false) {
-  if (!std::isfinite(x) || (non_negative && x < 0.0))
-    throw py::value_error(std::string(name) + " must be a finite" + (non_negative ? " non-negative" : "") +
-                          " number, got " + std::to_string(x));
-  return static_cast<float>(x);
+}  // namespace grimoire::bind
+
+namespace grimoire::bind {
+
+
+// The interval a scalar argument must lie in; an open end excludes the bound itself.
+struct Interval {
+  double lo = -HUGE_VAL, hi = HUGE_VAL;
+  bool lo_open = false, hi_open = false;
+  bool contains(double v) const { return (lo_open ? v > lo : v >= lo) && (hi_open ? v < hi : v <= hi); }
+  std::string str() const {
+    return std::string(lo_open ? "(" : "[") + number_str(lo) + ", " + number_str(hi) + (hi_open ? ")" : "]");
+  }
+};
+inline Interval at_least(double lo) { return {lo, HUGE_VAL, false, false}; }
+inline Interval above(double lo) { return {lo, HUGE_VAL, true, false}; }
+inline Interval between(double lo, double hi) { return {lo, hi, false, false}; }
+
+// THE check of a float scalar argument: converted to the kernel's type T first, then required
+// finite and inside `range`. Checking the double before the cast is not enough: 1e39 is a finite
+// double but inf as a float32, and 1e-50 > 0 becomes 0. A value beyond T's range counts as
+// infinite (the cast itself would be undefined behaviour).
+template <typename T = float>
+T checked_scalar(double x, const char* name, Interval range = {}) {
+  static_assert(std::is_floating_point_v<T>, "checked_scalar converts to a floating-point kernel type");
+  const bool representable = std::isnan(x) || std::fabs(x) <= static_cast<double>(std::numeric_limits<T>::max());
+  const T v = representable ? static_cast<T>(x) : static_cast<T>(x > 0 ? HUGE_VAL : -HUGE_VAL);
+  if (!std::isfinite(v) || !range.contains(static_cast<double>(v))) {
+    const bool bounded = range.lo != -HUGE_VAL || range.hi != HUGE_VAL;
+    std::string what = std::string(name) + " must be finite" + (bounded ? " and in " + range.str() : "");
+    if constexpr (std::is_same_v<T, float>) what += " as a float32";
+    what += ", got " + number_str(x);
+    if (std::isfinite(x) && static_cast<double>(v) != x) what += " (" + number_str(static_cast<double>(v)) + " as a float32)";
+    throw py::value_error(what);
+  }
+  return v;
+}
+
+// An integer argument within [lo, hi]: bounds that keep a kernel's work or sizes finite.
+inline int64_t checked_int(int64_t value, const char* name, int64_t lo, int64_t hi) {
+  if (value < lo || value > hi)
+    throw py::value_error(std::string(name) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
+                          "], got " + std::to_string(value));
+  return value;
+}
+
+// An output array no element of which is reached twice (a stride-0 or otherwise self-overlapping
+// view would have several results written to one place).
+inline void require_no_internal_overlap(const py::array& a, const char* name) {
+  std::vector<std::pair<int64_t, int64_t>> dims;  // (|stride| bytes, extent)
+  for (py::ssize_t i = 0; i < a.ndim(); ++i) {
+    if (a.shape(i) == 0) return;
+    if (a.shape(i) > 1) dims.push_back({std::llabs(static_cast<long long>(a.strides(i))), a.shape(i)});
+  }
+  std::sort(dims.begin(), dims.end());
+  int64_t reach = a.itemsize();  // bytes spanned by the dimensions so far
+  for (const auto& [stride, extent] : dims) {
+    if (stride < reach)
+      throw py::value_error(std::string(name) + " has overlapping elements (a stride-0 or self-overlapping view); "
+                            "it must be an array each of whose elements is written once");
+    reach = stride * (extent - 1) + reach;
+  }
 }
 
 }  // namespace grimoire::bind
 
 namespace grimoire::bind {
+
+// Ctrl-C during a long kernel: construct one (GIL held) before releasing the GIL around the
+// kernel, and call raise_if_interrupted() once the GIL is back. While it lives, the kernel's
+// grimoire::interrupted() checkpoints take the GIL every ~50 ms to run Python's signal handlers;
+// a KeyboardInterrupt (or whatever a handler raised) stops the kernel and is raised here.
+class Interruptible {
+ public:
+  Interruptible() { set_interrupt_poll(&poll); }
+  ~Interruptible() { set_interrupt_poll(nullptr); }
+  Interruptible(const Interruptible&) = delete;
+  Interruptible& operator=(const Interruptible&) = delete;
+  void raise_if_interrupted() const {
+    if (PyErr_Occurred()) throw py::error_already_set();
+  }
+
+ private:
+  static bool poll() {
+    py::gil_scoped_acquire gil;
+    return PyErr_CheckSignals() != 0;  // the exception stays set for raise_if_interrupted
+  }
+};
 
 // ---------------------------------------------------------------------------------------------
 // Device arrays: the CUDA bindings (grimoire._cuda) take any object exporting
@@ -384,4 +493,11 @@ bool views_may_overlap(const Strided<A>& a, const Strided<B>& b) {
   return ea.first <= eb.second && eb.first <= ea.second;
 }
 
+}  // namespace grimoire::bind
+
+namespace grimoire::bind {
+// A finite float argument (optionally >= 0), checked as the float32 it becomes: checked_scalar.
+inline float finite_float(double x, const char* name, bool non_negative = false) {
+  return checked_scalar<float>(x, name, non_negative ? at_least(0.0) : Interval{});
+}
 }  // namespace grimoire::bind

@@ -103,9 +103,10 @@ void bind_cluster(py::module_& m) {
         py::array wa = require_ndarray(w_obj, "coef");
         const Strided<double> wv = contiguous_view<double>(wa, "coef", /*writable=*/true);
         require_same_shape(wv.shape, {d}, "coef", "X's columns");
-        if (!(l1 >= 0) || !(l2 >= 0)) throw py::value_error("l1 and l2 must be >= 0");
+        l1 = checked_scalar<double>(l1, "l1", at_least(0.0));
+        l2 = checked_scalar<double>(l2, "l2", at_least(0.0));
         if (max_iter < 0) throw py::value_error("max_iter must be >= 0");
-        if (!(tol >= 0)) throw py::value_error("tol must be >= 0");
+        tol = checked_scalar<double>(tol, "tol", at_least(0.0));
         double gap = 0;
         int64_t it;
         {

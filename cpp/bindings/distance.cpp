@@ -21,6 +21,10 @@ DistanceMetric metric_from(const std::string& name) {
 template <typename T>
 py::array distances_typed(const py::array& x_arr, const py::array& y_arr, DistanceMetric metric, bool same) {
   const Strided<T> x = view<T>(x_arr, "x"), y = view<T>(y_arr, "y");
+  // same_input zeroes the diagonal: only right when y holds exactly the rows of x.
+  if (same && (x.data != y.data || x.shape != y.shape || (x.shape[0] > 1 && x.strides[0] != y.strides[0])))
+    throw py::value_error("same_input=True needs y to be x itself (the same rows in the same memory); pass "
+                          "same_input=False to compare different arrays");
   if (x.shape[1] != y.shape[1])
     throw py::value_error("x and y must have the same number of columns, got x " + shape_str(x.shape) +
                           " and y " + shape_str(y.shape));
@@ -80,6 +84,8 @@ void bind_distance(py::module_& m) {
         Strided<double> a = square_f64(a_obj, "a");
         const int64_t n = a.shape[0];
         if (a.shape[1] != n) throw py::value_error("a must be square, got " + shape_str(a.shape));
+        for (int64_t i = 0; i < n * n; ++i)
+          if (!std::isfinite(a.data[i])) throw py::value_error("a must be finite (it holds NaN or inf)");
         py::array_t<double> w = empty<double>({n});
         py::array_t<double> z = empty<double>({vectors ? n : 0, vectors ? n : 0});
         bool ok;
@@ -89,7 +95,7 @@ void bind_distance(py::module_& m) {
           py::gil_scoped_release release;
           ok = eigh_symmetric(n, a.data, wp, zp);
         }
-        if (!ok) throw py::value_error("eigh: the QL iteration did not converge");
+        if (!ok) throw py::value_error("eigh of a: the QL iteration did not converge (values of a too large?)");
         return py::make_tuple(w, z);
       },
       py::arg("a"), py::arg("vectors") = true,
@@ -113,7 +119,7 @@ void bind_distance(py::module_& m) {
           nv = vt.shape[1];
         }
         if (max_sweeps < 1) throw py::value_error("max_sweeps must be >= 1, got " + std::to_string(max_sweeps));
-        if (!(tol > 0)) throw py::value_error("tol must be > 0");
+        checked_scalar<double>(tol, "tol", above(0.0));
         int sweeps;
         {
           py::gil_scoped_release release;

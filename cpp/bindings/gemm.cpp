@@ -29,11 +29,36 @@ void launch(const Operand<T>& a, const Operand<T>& b, T* c, int64_t c_batch_stri
   p.alpha = static_cast<T>(alpha);
   p.beta = static_cast<T>(beta);
   // Small products stay on this thread with the GIL held: releasing it costs more than they do.
-  const bool small = static_cast<double>(p.m) * p.n * p.k * batch < 32768.0;
+  const double flops = 2.0 * static_cast<double>(p.m) * p.n * p.k * batch;
+  const bool small = flops < 65536.0;
   if (batch == 1) {
     if (small) return gemm(p);
-    py::gil_scoped_release release;
-    gemm(p);
+    // A large product goes in tiles of C (at least kMinTile a side, about kFlopsPerTile of work:
+    // a fraction of a second) so that Ctrl-C is seen between tiles. A tile's elements are
+    // computed exactly as in the whole product (the same k blocking); B is re-packed per row of
+    // tiles, which costs 1 / (2 * kMinTile) of the arithmetic.
+    constexpr double kFlopsPerTile = 2e9;
+    constexpr int64_t kMinTile = 512;
+    int64_t tile_m = p.m, tile_n = p.n;
+    while (2.0 * tile_m * tile_n * p.k > kFlopsPerTile && (tile_m >= 2 * kMinTile || tile_n >= 2 * kMinTile)) {
+      if (tile_m >= tile_n) tile_m = (tile_m + 1) / 2;
+      else tile_n = (tile_n + 1) / 2;
+    }
+    Interruptible interrupt;
+    {
+      py::gil_scoped_release release;
+      for (int64_t r0 = 0; r0 < p.m && !interrupted(); r0 += tile_m)
+        for (int64_t c0 = 0; c0 < p.n && !interrupted(); c0 += tile_n) {
+          GemmParams<T> q = p;
+          q.m = std::min(tile_m, p.m - r0);
+          q.n = std::min(tile_n, p.n - c0);
+          q.a = p.a + r0 * p.a_row_stride;
+          q.b = p.b + c0 * p.b_col_stride;
+          q.c = p.c + r0 * p.c_row_stride + c0 * p.c_col_stride;
+          gemm(q);
+        }
+    }
+    interrupt.raise_if_interrupted();
     return;
   }
   GemmBatch<T> bt;
@@ -49,6 +74,8 @@ void launch(const Operand<T>& a, const Operand<T>& b, T* c, int64_t c_batch_stri
 template <typename T>
 py::array gemm_typed(const py::array& a_arr, const py::array& b_arr, py::object c_obj, double alpha,
                      double beta, bool trans_a, bool trans_b) {
+  checked_scalar<T>(alpha, "alpha");
+  checked_scalar<T>(beta, "beta");
   const Strided<T> av = view<T>(a_arr, "a");
   const Strided<T> bv = view<T>(b_arr, "b");
   const Operand<T> a = operand(av, trans_a), b = operand(bv, trans_b);
@@ -68,6 +95,7 @@ py::array gemm_typed(const py::array& a_arr, const py::array& b_arr, py::object 
                            dtype_str(c_arr));
     require_same_shape(std::vector<int64_t>(c_arr.shape(), c_arr.shape() + c_arr.ndim()), c_shape, "c",
                        "op(a) @ op(b)");
+    require_no_internal_overlap(c_arr, "c");
     if (may_overlap(c_arr, a_arr) || may_overlap(c_arr, b_arr))
       throw py::value_error("c must not share memory with a or b (the product is written while they are read)");
   }

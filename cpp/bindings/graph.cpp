@@ -71,7 +71,10 @@ py::array_t<int64_t> random_walks_binding(const py::object& indptr, const py::ob
     if (starts.data[i] < 0 || starts.data[i] >= c.graph.n_nodes)
       throw py::value_error("starts must be node ids in [0, " + std::to_string(c.graph.n_nodes) + ")");
   if (walk_length < 1) throw py::value_error("walk_length must be >= 1, got " + std::to_string(walk_length));
-  if (!(p > 0) || !(q > 0)) throw py::value_error("p and q must be > 0");
+  // node2vec's rejection sampling draws about max(1, 1/p, 1/q) / min(1, 1/p, 1/q) times per step:
+  // p = 1e-40 never finishes. Within [1e-2, 1e2] a step takes at most ~1e4 draws.
+  checked_scalar<double>(p, "p", between(1e-2, 1e2));
+  checked_scalar<double>(q, "q", between(1e-2, 1e2));
   auto out = empty<int64_t>({starts.shape[0], walk_length});
   {
     py::gil_scoped_release release;

@@ -22,10 +22,10 @@ Arr f32(const py::object& obj, const char* name, bool writable = false) {
   return a;
 }
 
-py::array output_like(const Arr& x, const py::object& out) {
+py::array output_like(const Arr& x, const py::object& out, const Strided<float>& w, const Strided<float>& b) {
   if (out.is_none()) return empty<float>(x.v.shape);
   Arr o = f32(out, "out", /*writable=*/true);
-  check_norm_out(o.v, x.v);
+  check_norm_out(o.v, x.v, w, b);
   return o.array;
 }
 
@@ -39,7 +39,7 @@ py::tuple py_layer_norm(const py::object& x_obj, const py::object& w_obj, const 
   p.rows = rows;
   p.dim = dim;
   p.eps = finite_float(eps, "eps", /*non_negative=*/true);
-  py::array y = output_like(x, out);
+  py::array y = output_like(x, out, w, b);
   py::array_t<float> mean = empty<float>(leading_axes(x.v.shape)), rstd = empty<float>(leading_axes(x.v.shape));
   p.x = x.v.data;
   p.weight = w.data;
@@ -102,9 +102,10 @@ py::tuple py_batch_norm(const py::object& x_obj, const py::object& w_obj, const 
   const Strided<float> rm = optional_vector<float>(rm_obj, "running_mean", p.channels, ref, training);
   const Strided<float> rv = optional_vector<float>(rv_obj, "running_var", p.channels, ref, training);
   check_batch_norm(x.v, rm, rv, training, p.n, p.spatial);
+  if (training) check_batch_norm_aliasing(w, b, rm, rv);
   p.training = training;
-  p.momentum = finite_float(momentum, "momentum");
-  p.eps = finite_float(eps, "eps", /*non_negative=*/true);
+  p.momentum = checked_scalar(momentum, "momentum", between(0.0, 1.0));
+  p.eps = checked_scalar(eps, "eps", at_least(0.0));
   py::array_t<float> y = empty<float>(x.v.shape), sm = empty<float>({p.channels}), sr = empty<float>({p.channels});
   p.x = x.v.data;
   p.weight = w.data;

@@ -21,10 +21,14 @@ inline std::pair<int64_t, int64_t> norm_rows_dim(const Strided<float>& x, const 
   return {x.size() / dim, dim};
 }
 
-// An `out=` array for y: x's shape, not overlapping x.
-inline void check_norm_out(const Strided<float>& out, const Strided<float>& x) {
+// An `out=` array for y: x's shape, not overlapping x, nor weight or bias (null views: absent),
+// all of which are read while it is written.
+inline void check_norm_out(const Strided<float>& out, const Strided<float>& x, const Strided<float>& weight = {},
+                           const Strided<float>& bias = {}) {
   require_same_shape(out.shape, x.shape, "out", "x");
   if (views_may_overlap(out, x)) throw py::value_error("out must not share memory with x");
+  if (weight.data && views_may_overlap(out, weight)) throw py::value_error("out must not share memory with weight");
+  if (bias.data && views_may_overlap(out, bias)) throw py::value_error("out must not share memory with bias");
 }
 
 // The backward's saved statistics: grad_y of x's shape, mean (layer norm; null view for rms)
@@ -60,6 +64,23 @@ inline void check_batch_norm(const Strided<float>& x, const Strided<float>& runn
     for (const Strided<float>* r : {&running_mean, &running_var})
       if (r->data != nullptr && views_may_overlap(*r, x))
         throw py::value_error("running_mean and running_var must not share memory with x");
+}
+
+// In training the running statistics are written while weight and bias are read, and each is
+// written: none may overlap another (null views: absent).
+inline void check_batch_norm_aliasing(const Strided<float>& weight, const Strided<float>& bias,
+                                      const Strided<float>& running_mean, const Strided<float>& running_var) {
+  const std::pair<const char*, const Strided<float>*> outs[] = {{"running_mean", &running_mean},
+                                                                {"running_var", &running_var}};
+  for (const auto& [name, r] : outs) {
+    if (r->data == nullptr) continue;
+    if (weight.data && views_may_overlap(*r, weight))
+      throw py::value_error(std::string(name) + " must not share memory with weight (it is written while weight is read)");
+    if (bias.data && views_may_overlap(*r, bias))
+      throw py::value_error(std::string(name) + " must not share memory with bias (it is written while bias is read)");
+  }
+  if (running_mean.data && running_var.data && views_may_overlap(running_mean, running_var))
+    throw py::value_error("running_mean and running_var must not share memory (both are written)");
 }
 
 }  // namespace grimoire::bind

@@ -20,6 +20,8 @@ struct NamedArray {
 };
 
 inline void require_range(double x, const char* name, double lo, double hi, bool hi_open) {
+  // Checked as the float32 the kernel's constants become: finite, and inside the range after the cast.
+  checked_scalar<float>(x, name, Interval{lo, hi, false, hi_open});
   if (!(x >= lo && (hi_open ? x < hi : x <= hi)))
     throw py::value_error(std::string(name) + " must be in [" + std::to_string(lo) + ", " + std::to_string(hi) +
                           (hi_open ? ")" : "]") + ", got " + std::to_string(x));

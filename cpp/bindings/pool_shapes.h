@@ -35,10 +35,10 @@ inline Pool2dShape pool_shape(const std::vector<int64_t>& in, Pair kernel, Pair 
   const int64_t ph = checked_add(s.h, checked_mul(2, s.pad_h, "padding"), "padded height");
   const int64_t pw = checked_add(s.w, checked_mul(2, s.pad_w, "padding"), "padded width");
   if (ph < s.kh || pw < s.kw)
-    throw py::value_error("the kernel " + std::to_string(s.kh) + "x" + std::to_string(s.kw) +
+    throw py::value_error("kernel_size " + std::to_string(s.kh) + "x" + std::to_string(s.kw) +
                           " is larger than the padded input " + std::to_string(ph) + "x" + std::to_string(pw) +
                           " (output size would be <= 0)");
-  checked_numel(in, "the input");
+  checked_numel(in, "x or input_shape (the input)");
   checked_numel({s.n, s.c, s.out_h(), s.out_w()}, "the output");
   return s;
 }
@@ -59,6 +59,10 @@ inline int64_t check_max_pool_backward(const std::vector<int64_t>& dy, const std
   require_same_shape(idx, dy, "indices", "grad_out");
   if (in[0] != dy[0] || in[1] != dy[1])
     throw py::value_error("input_shape " + shape_str(in) + " must share N and C with grad_out " + shape_str(dy));
+  // A pooling with padding <= kernel / 2 has at most H + 1 output rows (and W + 1 columns).
+  if (dy[2] > in[2] + 1 || dy[3] > in[3] + 1)
+    throw py::value_error("grad_out " + shape_str(dy) + " is larger than max_pool2d can make from input_shape " +
+                          shape_str(in) + " (at most H + 1 by W + 1)");
   const int64_t in_size = checked_mul(in[2], in[3], "input_shape");
   checked_numel(in, "input_shape");
   return in_size;

@@ -61,7 +61,8 @@ py::tuple quantize_int8_py(const py::object& x_obj, bool symmetric, const py::ob
   bool finite = true;
   {
     py::gil_scoped_release release;
-    if (compute) finite = choose_qparams_int8(x.data, p, symmetric, s_ptr, z_ptr);
+    // Either path refuses NaN/inf in x (a given scale would otherwise map NaN to a code).
+    finite = compute ? choose_qparams_int8(x.data, p, symmetric, s_ptr, z_ptr) : all_finite(x.data, x.size());
     if (finite) {
       p.scale = s_ptr;
       p.zero_point = z_ptr;
@@ -131,6 +132,10 @@ py::array linear_int8_py(const py::object& x_obj, const py::object& w_obj, const
   p.k = x.shape[1];
   p.n = w.shape[0];
   linear_int8_shapes(x.shape, w.shape, ws.shape);
+  for (int64_t j = 0; j < p.n; ++j)
+    if (!(std::isfinite(ws.data[j]) && ws.data[j] > 0.0f))
+      throw py::value_error("w_scale must hold finite numbers > 0, got " + number_str(ws.data[j]) + " at index " +
+                            std::to_string(j));
   if (!bias_obj.is_none()) {
     const py::array b_arr = require_ndarray(bias_obj, "bias");
     const Strided<float> b = contiguous_view<float>(b_arr, "bias");
@@ -187,7 +192,8 @@ void bind_quant(py::module_& m) {
     require_ndim(a_arr, "a", 2, 2);
     require_ndim(b_arr, "b", 2, 2);
     const Strided<int8_t> a = view<int8_t>(a_arr, "a"), b = view<int8_t>(b_arr, "b");
-    if (a.shape[1] != b.shape[0]) throw py::value_error("inner dimensions differ");
+    if (a.shape[1] != b.shape[0])
+      throw py::value_error("inner dimensions differ: a is " + shape_str(a.shape) + ", b is " + shape_str(b.shape));
     py::array_t<int32_t> c = empty<int32_t>({a.shape[0], b.shape[1]});
     GemmInt8Params p;
     p.m = a.shape[0]; p.k = a.shape[1]; p.n = b.shape[1];
@@ -246,13 +252,18 @@ void bind_quant(py::module_& m) {
   m.def("gemm_fp8", [](const py::object& a_obj, const py::object& b_obj, double scale_a, double scale_b,
                        const std::string& fmt_a, const std::string& fmt_b) {
     const Fp8Format fa = fp8_format(fmt_a, "fmt_a"), fb = fp8_format(fmt_b, "fmt_b");
+    // The kernel applies scale_a * scale_b once: each scale must be a positive finite number and
+    // so must their product, formed in double and then converted (1e40 * 1e-40 is 1, though 1e40
+    // alone is inf as a float32).
+    checked_scalar<double>(scale_a, "scale_a", above(0.0));
+    checked_scalar<double>(scale_b, "scale_b", above(0.0));
+    const float scale = checked_scalar(scale_a * scale_b, "scale_a * scale_b", above(0.0));
     auto [a, b] = gemm_operands<uint8_t>(a_obj, b_obj);
     py::array_t<float> c = empty<float>({a.shape[0], b.shape[1]});
     float* c_ptr = c.mutable_data();
     {
       py::gil_scoped_release release;
-      gemm_fp8(a.shape[0], b.shape[1], a.shape[1], a.data, b.data, static_cast<float>(scale_a),
-               static_cast<float>(scale_b), fa, fb, c_ptr);
+      gemm_fp8(a.shape[0], b.shape[1], a.shape[1], a.data, b.data, scale, 1.0f, fa, fb, c_ptr);
     }
     return c;
   }, py::arg("a"), py::arg("b"), py::arg("scale_a"), py::arg("scale_b"), py::arg("fmt_a"), py::arg("fmt_b"));

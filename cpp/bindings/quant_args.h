@@ -29,7 +29,15 @@ inline QuantInt8Params int8_layout(const std::vector<int64_t>& shape, const py::
     return p;
   }
   const int nd = static_cast<int>(shape.size());
-  int64_t axis = axis_obj.cast<int64_t>();
+  if (py::isinstance<py::bool_>(axis_obj) || !PyIndex_Check(axis_obj.ptr()))
+    throw py::type_error("axis must be None or an int, got " +
+                         py::str(py::type::of(axis_obj).attr("__name__")).cast<std::string>());
+  int64_t axis;
+  try {
+    axis = axis_obj.cast<int64_t>();
+  } catch (const py::cast_error&) {
+    throw py::value_error("axis must be None or in [" + std::to_string(-nd) + ", " + std::to_string(nd - 1) + "]");
+  }
   if (axis < -nd || axis >= nd)
     throw py::value_error("axis must be None or in [" + std::to_string(-nd) + ", " + std::to_string(nd - 1) +
                           "] for an array of shape " + shape_str(shape) + ", got " + std::to_string(axis));
@@ -40,6 +48,12 @@ inline QuantInt8Params int8_layout(const std::vector<int64_t>& shape, const py::
   p.inner = 1;
   for (int64_t d = axis + 1; d < nd; ++d) p.inner *= shape[d];
   return p;
+}
+
+inline bool all_finite(const float* x, int64_t n) {
+  bool ok = true;
+  for (int64_t i = 0; i < n; ++i) ok &= std::isfinite(x[i]);
+  return ok;
 }
 
 // scale (channels,) float32 finite > 0 and zero_point (channels,) int32 in [qmin, qmax].

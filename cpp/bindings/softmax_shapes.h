@@ -30,9 +30,7 @@ inline void check_cross_entropy(const Strided<float>& logits, const Strided<int6
   else if (reduction == "mean") p.reduction = Reduction::mean;
   else if (reduction == "sum") p.reduction = Reduction::sum;
   else throw py::value_error("reduction must be 'none', 'mean' or 'sum', got '" + reduction + "'");
-  if (!(label_smoothing >= 0.0 && label_smoothing <= 1.0))
-    throw py::value_error("label_smoothing must be in [0, 1], got " + std::to_string(label_smoothing));
-  p.label_smoothing = static_cast<float>(label_smoothing);
+  p.label_smoothing = checked_scalar(label_smoothing, "label_smoothing", between(0.0, 1.0));
 }
 
 // Targets are checked where they live (the host loops over them; the device reports the first

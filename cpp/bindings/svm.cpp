@@ -19,8 +19,8 @@ SvmParams make_params(const std::string& kernel, double gamma, double coef0, int
   else if (kernel == "rbf") p.kernel = SvmKernel::rbf;
   else if (kernel == "sigmoid") p.kernel = SvmKernel::sigmoid;
   else throw py::value_error("kernel must be 'linear', 'poly', 'rbf' or 'sigmoid', got '" + kernel + "'");
-  if (!std::isfinite(gamma) || gamma < 0) throw py::value_error("gamma must be finite and >= 0, got " + std::to_string(gamma));
-  if (!std::isfinite(coef0)) throw py::value_error("coef0 must be finite");
+  checked_scalar<double>(gamma, "gamma", at_least(0.0));
+  checked_scalar<double>(coef0, "coef0");
   if (degree < 0) throw py::value_error("degree must be >= 0, got " + std::to_string(degree));
   p.gamma = gamma;
   p.coef0 = coef0;
@@ -56,7 +56,7 @@ void bind_svm(py::module_& m) {
         }
         if (!pos || !neg) throw py::value_error("y must hold both classes (-1 and +1)");
         SvmParams p = make_params(kernel, gamma, coef0, degree);
-        if (!(tol > 0) || !std::isfinite(tol)) throw py::value_error("tol must be finite and > 0");
+        checked_scalar<double>(tol, "tol", above(0.0));
         if (max_iter < -1 || max_iter == 0) throw py::value_error("max_iter must be -1 (no limit) or >= 1");
         if (!(cache_mb > 0) || !(cache_mb < 1e7)) throw py::value_error("cache_size must be in (0, 1e7) MB");
         p.tol = tol;
@@ -113,7 +113,7 @@ void bind_svm(py::module_& m) {
             throw py::value_error("C must be finite and >= 0, got " + std::to_string(cv.data[i]));
         }
         if (max_iter < 1) throw py::value_error("max_iter must be >= 1");
-        if (!(tol > 0) || !std::isfinite(tol)) throw py::value_error("tol must be finite and > 0");
+        checked_scalar<double>(tol, "tol", above(0.0));
         py::array_t<double> w = empty<double>({d});
         double* wp = w.mutable_data();
         int64_t it;

@@ -22,6 +22,7 @@ void bind_timeseries(py::module_& m) {
       "arma_residuals",
       [](const py::object& w_obj, double mu, const py::object& ar_obj, const py::object& ma_obj) {
         const auto w = vector_arg(w_obj, "w"), ar = vector_arg(ar_obj, "ar"), ma = vector_arg(ma_obj, "ma");
+        checked_scalar<double>(mu, "mu");
         auto e = empty<double>({w.shape[0]});
         {
           py::gil_scoped_release release;

@@ -62,9 +62,9 @@ Inputs gather(const py::object& codes_obj, const py::object& n_bins_obj, const s
   if (min_samples_leaf < 1) throw py::value_error("min_samples_leaf must be >= 1, got " + std::to_string(min_samples_leaf));
   if (max_leaf_nodes == 0 || max_leaf_nodes == 1)
     throw py::value_error("max_leaf_nodes must be >= 2 or negative (unlimited), got " + std::to_string(max_leaf_nodes));
-  if (!(min_impurity_decrease >= 0)) throw py::value_error("min_impurity_decrease must be >= 0");
-  if (!(l2 >= 0)) throw py::value_error("l2 must be >= 0");
-  if (num_threads < 1) throw py::value_error("num_threads must be >= 1, got " + std::to_string(num_threads));
+  checked_scalar<double>(min_impurity_decrease, "min_impurity_decrease", at_least(0.0));
+  checked_scalar<double>(l2, "l2", at_least(0.0));
+  checked_int(num_threads, "num_threads", 1, 4096);  // per-thread histograms are allocated up front
   p.min_samples_split = min_samples_split;
   p.min_samples_leaf = min_samples_leaf;
   p.max_features = max_features;
@@ -102,7 +102,8 @@ Inputs gather(const py::object& codes_obj, const py::object& n_bins_obj, const s
   if (p.criterion == Criterion::gini || p.criterion == Criterion::entropy) {
     const Strided<int32_t> yv = contiguous_view<int32_t>(y, "y");
     require_same_shape(yv.shape, {d.n_samples}, "y", "codes' second axis");
-    if (n_classes < 1) throw py::value_error("n_classes must be >= 1 for classification, got " + std::to_string(n_classes));
+    // (Histograms hold n_classes counts per bin and node: bounded so they are allocated, not refused.)
+    checked_int(n_classes, "n_classes (for classification)", 1, 1 << 20);
     for (int64_t i = 0; i < d.n_samples; ++i)
       if (yv.data[i] < 0 || yv.data[i] >= n_classes)
         throw py::value_error("y[" + std::to_string(i) + "] = " + std::to_string(yv.data[i]) + " is not a class index in [0, " +
@@ -154,13 +155,14 @@ TreeNodes checked_nodes(const py::object& l_obj, const py::object& r_obj, const 
   require_same_shape(f.shape, l.shape, "feature", "children_left");
   for (int64_t i = 0; i < n; ++i) {
     const bool leaf_l = l.data[i] < 0, leaf_r = r.data[i] < 0;
-    if (leaf_l != leaf_r) throw py::value_error("node " + std::to_string(i) + " has one child only");
+    if (leaf_l != leaf_r) throw py::value_error("children_left/children_right: node " + std::to_string(i) + " has one child only");
     if (leaf_l) continue;
     if (l.data[i] <= i || l.data[i] >= n || r.data[i] <= i || r.data[i] >= n)
-      throw py::value_error("node " + std::to_string(i) + " has a child outside (" + std::to_string(i) + ", " +
+      throw py::value_error("children_left/children_right: node " + std::to_string(i) + " has a child outside (" +
+                            std::to_string(i) + ", " +
                             std::to_string(n) + ")");
     if (f.data[i] < 0 || f.data[i] >= n_features)
-      throw py::value_error("node " + std::to_string(i) + " splits on feature " + std::to_string(f.data[i]) +
+      throw py::value_error("feature: node " + std::to_string(i) + " splits on feature " + std::to_string(f.data[i]) +
                             ", outside [0, " + std::to_string(n_features) + ")");
   }
   return {l, r, f};
@@ -193,10 +195,12 @@ void bind_tree(py::module_& m) {
           }
         }
         Tree t;
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           t = build_tree(in.data, in.params, idx.data(), static_cast<int64_t>(idx.size()));
         }
+        interrupt.raise_if_interrupted();
         return tree_to_dict(t);
       },
       py::arg("codes"), py::arg("n_bins"), py::arg("criterion"), py::arg("y"), py::arg("h") = py::none(),
@@ -220,8 +224,9 @@ void bind_tree(py::module_& m) {
         require_ndim(sa, "seeds", 1, 1);
         const Strided<uint64_t> sv = contiguous_view<uint64_t>(sa, "seeds");
         const int64_t n_trees = sv.shape[0];
-        if (bootstrap && (max_samples < 1))
-          throw py::value_error("max_samples must be >= 1 with bootstrap, got " + std::to_string(max_samples));
+        // Bootstrap draws max_samples rows per tree: at most n_samples (sklearn's bound), which
+        // also bounds the work.
+        if (bootstrap) checked_int(max_samples, "max_samples", 1, std::max<int64_t>(1, in.data.n_samples));
         py::object inbag_obj = py::none();
         uint16_t* inbag = nullptr;
         if (return_inbag && bootstrap) {
@@ -230,10 +235,12 @@ void bind_tree(py::module_& m) {
           inbag_obj = a;
         }
         std::vector<Tree> trees;
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           trees = build_forest(in.data, in.params, n_trees, sv.data, bootstrap, max_samples, inbag);
         }
+        interrupt.raise_if_interrupted();
         py::list out;
         for (const Tree& t : trees) out.append(tree_to_dict(t));
         return py::make_tuple(out, inbag_obj);

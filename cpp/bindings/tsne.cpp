@@ -10,6 +10,10 @@ namespace py = pybind11;
 using namespace grimoire;
 using namespace grimoire::bind;
 
+namespace {
+constexpr int64_t kTsneMaxIter = 100000000;
+}  // namespace
+
 void bind_tsne(py::module_& m) {
   m.def(
       "tsne_binary_search",
@@ -18,7 +22,7 @@ void bind_tsne(py::module_& m) {
         require_ndim(da, "dist2", 2, 2);
         const Strided<double> dv = contiguous_view<double>(da, "dist2");
         const int64_t n = dv.shape[0], k = dv.shape[1];
-        if (!(perplexity > 0) || !std::isfinite(perplexity)) throw py::value_error("perplexity must be finite and > 0");
+        perplexity = checked_scalar<double>(perplexity, "perplexity", above(0.0));
         for (int64_t i = 0; i < n * k; ++i)
           if (!(dv.data[i] >= 0) || !std::isfinite(dv.data[i])) throw py::value_error("dist2 must hold finite values >= 0");
         py::array_t<double> p = empty<double>({n, k});
@@ -56,23 +60,22 @@ void bind_tsne(py::module_& m) {
         }
         for (int64_t t = 0; t < 2 * n; ++t)
           if (!std::isfinite(yv.data[t])) throw py::value_error("Y must be finite");
-        if (max_iter < 0 || exaggeration_iter < 0) throw py::value_error("max_iter and exaggeration_iter must be >= 0");
-        if (!(learning_rate > 0) || !(theta >= 0) || !(early_exaggeration > 0) || !(min_gain >= 0))
-          throw py::value_error("learning_rate and early_exaggeration must be > 0, theta and min_gain >= 0");
         TsneParams p;
-        p.max_iter = max_iter;
-        p.exaggeration_iter = exaggeration_iter;
-        p.early_exaggeration = early_exaggeration;
-        p.learning_rate = learning_rate;
-        p.theta = theta;
-        p.momentum_early = momentum_early;
-        p.momentum_late = momentum_late;
-        p.min_gain = min_gain;
+        p.max_iter = checked_int(max_iter, "max_iter", 0, kTsneMaxIter);
+        p.exaggeration_iter = checked_int(exaggeration_iter, "exaggeration_iter", 0, kTsneMaxIter);
+        p.early_exaggeration = checked_scalar<double>(early_exaggeration, "early_exaggeration", above(0.0));
+        p.learning_rate = checked_scalar<double>(learning_rate, "learning_rate", above(0.0));
+        p.theta = checked_scalar<double>(theta, "theta", at_least(0.0));
+        p.momentum_early = checked_scalar<double>(momentum_early, "momentum_early", between(0.0, 1.0));
+        p.momentum_late = checked_scalar<double>(momentum_late, "momentum_late", between(0.0, 1.0));
+        p.min_gain = checked_scalar<double>(min_gain, "min_gain", at_least(0.0));
         double kl;
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           kl = tsne_optimize(ip.data, ix.data, vv.data, n, yv.data, p);
         }
+        interrupt.raise_if_interrupted();
         return kl;
       },
       py::arg("indptr"), py::arg("indices"), py::arg("values"), py::arg("Y"), py::arg("max_iter"),

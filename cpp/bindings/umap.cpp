@@ -10,6 +10,11 @@ namespace py = pybind11;
 using namespace grimoire;
 using namespace grimoire::bind;
 
+namespace {
+constexpr int64_t kUmapMaxEpochs = 1000000;
+constexpr double kUmapMaxNegativeRate = 1000.0;
+}  // namespace
+
 void bind_umap(py::module_& m) {
   m.def(
       "umap_optimize",
@@ -38,22 +43,24 @@ void bind_umap(py::module_& m) {
           if (tv.data[e] < 0 || tv.data[e] >= nt) throw py::value_error("tail must index rows of Y_tail");
           if (!(ev.data[e] > 0) || !std::isfinite(ev.data[e])) throw py::value_error("epochs_per_sample must be finite and > 0");
         }
-        if (n_epochs < 0) throw py::value_error("n_epochs must be >= 0");
-        if (!(a > 0) || !(b > 0) || !(gamma >= 0) || !(initial_alpha > 0) || !(negative_sample_rate > 0))
-          throw py::value_error("a, b, initial_alpha and negative_sample_rate must be > 0, gamma >= 0");
+        // Upper bounds keep the work finite: the negatives drawn per edge and epoch are
+        // negative_sample_rate / epochs_per_sample (umap-learn uses 5).
         UmapParams p;
-        p.n_epochs = n_epochs;
-        p.a = a;
-        p.b = b;
-        p.gamma = gamma;
-        p.initial_alpha = initial_alpha;
-        p.negative_sample_rate = negative_sample_rate;
+        p.n_epochs = checked_int(n_epochs, "n_epochs", 0, kUmapMaxEpochs);
+        p.a = checked_scalar<double>(a, "a", above(0.0));
+        p.b = checked_scalar<double>(b, "b", above(0.0));
+        p.gamma = checked_scalar<double>(gamma, "gamma", at_least(0.0));
+        p.initial_alpha = checked_scalar<double>(initial_alpha, "initial_alpha", above(0.0));
+        p.negative_sample_rate =
+            checked_scalar<double>(negative_sample_rate, "negative_sample_rate", {0.0, kUmapMaxNegativeRate, true, false});
         p.seed = seed;
         p.move_other = same;
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           umap_optimize(hv.data, tv.data, ev.data, ne, yv.data, n, ytv.data, nt, dim, p);
         }
+        interrupt.raise_if_interrupted();
       },
       py::arg("head"), py::arg("tail"), py::arg("epochs_per_sample"), py::arg("Y"), py::arg("Y_tail"),
       py::arg("n_epochs"), py::arg("a"), py::arg("b"), py::arg("gamma") = 1.0, py::arg("initial_alpha") = 1.0,

@@ -1,6 +1,9 @@
 // Bindings for the word2vec family (skip-gram negative-sampling training loop).
 #include "grimoire/word2vec.h"
 
+#include <algorithm>
+#include <cstdint>
+
 #include "checks.h"
 
 namespace py = pybind11;
@@ -44,11 +47,15 @@ void bind_word2vec(py::module_& m) {
                                   std::to_string(kv.shape[0]));
           keep = kv.data;
         }
-        if (window < 1) throw py::value_error("window must be >= 1, got " + std::to_string(window));
-        if (negative < 0) throw py::value_error("negative must be >= 0, got " + std::to_string(negative));
-        if (epochs < 1) throw py::value_error("epochs must be >= 1, got " + std::to_string(epochs));
-        if (!(lr > 0)) throw py::value_error("lr must be > 0");
-        if (num_threads < 0) throw py::value_error("num_threads must be >= 0");
+        // Bounds that keep the work finite: a window wider than the corpus is the whole corpus
+        // (clipped, not refused); more than kMaxNegative negatives per pair is never useful and
+        // 2**31 - 1 of them would loop for hours.
+        checked_int(window, "window", 1, INT32_MAX);
+        checked_int(negative, "negative", 0, kWord2VecMaxNegative);
+        checked_int(epochs, "epochs", 1, INT32_MAX);
+        checked_int(num_threads, "num_threads", 0, 1024);
+        const float lr_f = checked_scalar(lr, "lr", above(0.0));
+        const float lr_min_f = checked_scalar(lr_min, "lr_min", between(0.0, lr_f));
         Word2VecParams p;
         p.vocab = vocab;
         p.dim = w_in.shape[1];
@@ -59,23 +66,26 @@ void bind_word2vec(py::module_& m) {
         p.neg_table = table.data;
         p.table_size = table.shape[0];
         p.keep_prob = keep;
-        p.window = window;
+        p.window = static_cast<int>(std::min<int64_t>(window, std::max<int64_t>(corpus.shape[0], 1)));
         p.negative = negative;
         p.epochs = epochs;
-        p.lr = static_cast<float>(lr);
-        p.lr_min = static_cast<float>(lr_min);
+        p.lr = lr_f;
+        p.lr_min = lr_min_f;
         p.seed = seed;
         p.num_threads = num_threads;
         double loss;
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           loss = word2vec_sgns_train(p);
         }
+        interrupt.raise_if_interrupted();
         return loss;
       },
       py::arg("w_in"), py::arg("w_out"), py::arg("corpus"), py::arg("neg_table"), py::arg("keep_prob"),
       py::arg("window") = 5, py::arg("negative") = 5, py::arg("epochs") = 1, py::arg("lr") = 0.025,
-      py::arg("lr_min") = 0.0001, py::arg("seed") = 1, py::arg("num_threads") = 0,
+      py::arg("lr_min") = 0.0001, py::arg("seed") = 1, py::arg("num_threads") = 1,
       "Skip-gram negative-sampling SGD over the corpus; updates w_in and w_out in place and returns the "
-      "mean loss per pair of the last epoch.");
+      "mean loss per pair of the last epoch. num_threads=1 (the default) is deterministic; more threads "
+      "update the shared vectors without locks (Hogwild), so results then vary from run to run.");
 }

@@ -256,33 +256,53 @@ struct Skinny {
     }
   }
 
+  // k is summed in blocks of kBlockK rows: one accumulator over all of k (2^26 ones in float32
+  // stop growing at 2^24) loses ~k * eps; a block's partial sum is added to a double total.
+  static constexpr int64_t kBlockK = 256;
+
+  // acc += the rows [q0, q1) of k (w vector columns).
+  static void k_rows(const GemmParams<T>& p, int64_t m, int64_t w, const T* b, int64_t q0, int64_t q1, T* acc,
+                     int64_t ld) {
+    int64_t q = q0;
+    for (; q + 4 <= q1; q += 4)
+      quad(m, w, p.a + q * p.a_col_stride, p.a_row_stride, p.a_col_stride, b + q * p.b_row_stride, p.b_row_stride,
+           acc, ld);
+    for (; q < q1; ++q) single(m, w, p.a + q * p.a_col_stride, p.a_row_stride, b + q * p.b_row_stride, acc, ld);
+  }
+
   // Columns [j_begin, j_end) of C.
   static void columns(const GemmParams<T>& p, int64_t j_begin, int64_t j_end) {
     const int64_t m = p.m, k = p.k;
     const int64_t chunk = std::max<int64_t>(L, (16384 / static_cast<int64_t>(sizeof(T)) / m) / L * L);
     T* acc = static_cast<T*>(scratch(0, sizeof(T) * m * chunk));
+    const bool blocked = k > kBlockK;
+    double* total = blocked ? static_cast<double*>(scratch(1, sizeof(double) * m * chunk)) : nullptr;
     for (int64_t jc = j_begin; jc < j_end; jc += chunk) {
       const int64_t w_all = std::min(chunk, j_end - jc);
       const int64_t w = w_all / L * L;  // vector part; the last w_all - w columns are done in scalar
       std::memset(acc, 0, sizeof(T) * m * chunk);
+      if (blocked) std::memset(total, 0, sizeof(double) * m * chunk);
       const T* b = p.b + jc;
-      int64_t q = 0;
       if (w > 0) {
-        for (; q + 4 <= k; q += 4)
-          quad(m, w, p.a + q * p.a_col_stride, p.a_row_stride, p.a_col_stride, b + q * p.b_row_stride,
-               p.b_row_stride, acc, chunk);
-        for (; q < k; ++q)
-          single(m, w, p.a + q * p.a_col_stride, p.a_row_stride, b + q * p.b_row_stride, acc, chunk);
+        for (int64_t q0 = 0; q0 < k; q0 += kBlockK) {
+          k_rows(p, m, w, b, q0, std::min(k, q0 + kBlockK), acc, chunk);
+          if (!blocked) continue;
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < w; ++j) total[i * chunk + j] += acc[i * chunk + j];
+          std::memset(acc, 0, sizeof(T) * m * chunk);
+        }
       }
       for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = w; j < w_all; ++j) {
-          T sum = T(0);
-          for (int64_t r = 0; r < k; ++r) sum += p.a[i * p.a_row_stride + r * p.a_col_stride] * b[r * p.b_row_stride + j];
-          acc[i * chunk + j] = sum;  // the last w_all - w < L columns
+        for (int64_t j = w; j < w_all; ++j) {  // the last w_all - w < L columns, summed in double
+          double sum = 0.0;
+          for (int64_t r = 0; r < k; ++r)
+            sum += static_cast<double>(p.a[i * p.a_row_stride + r * p.a_col_stride]) * b[r * p.b_row_stride + j];
+          if (blocked) total[i * chunk + j] = sum;
+          else acc[i * chunk + j] = static_cast<T>(sum);
         }
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < w_all; ++j) {
-          const T v = acc[i * chunk + j];
+          const T v = blocked ? static_cast<T>(total[i * chunk + j]) : acc[i * chunk + j];
           T& cij = p.c[i * p.c_row_stride + (jc + j) * p.c_col_stride];
           cij = p.beta == T(0) ? p.alpha * v : p.alpha * v + p.beta * cij;
         }

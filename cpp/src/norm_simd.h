@@ -3,7 +3,8 @@
 // Every row loop runs whole vectors and then one masked partial vector for the tail.
 #pragma once
 
-
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 
 #include "norm_kernels.h"
@@ -39,18 +40,54 @@ struct NormSimd {
     return V::hsum(V::add(a0, a1));
   }
 
+  // Over x[0:n]: s1 = sum (x_i - c) and s2 = sum (x_i - c)^2, each block of kBlock elements in
+  // float32 vectors and the blocks added in double, so a long row loses no more than one block.
+  static constexpr int64_t kBlock = 1024;
+  static void sum_dev12(const float* x, int64_t n, float c, double* s1, double* s2) {
+    const reg vc = V::set1(c);
+    double t1 = 0.0, t2 = 0.0;
+    for (int64_t b = 0; b < n; b += kBlock) {
+      const int64_t e = b + kBlock < n ? b + kBlock : n;
+      reg a1 = V::zero(), a2 = V::zero();
+      int64_t i = b;
+      for (; i + W <= e; i += W) {
+        const reg d = V::sub(V::load(x + i), vc);
+        a1 = V::add(a1, d);
+        a2 = V::fmadd(d, d, a2);
+      }
+      if (i < e) {
+        const reg d = V::sub(V::load_n(x + i, e - i, c), vc);  // inactive lanes: c - c = 0
+        a1 = V::add(a1, d);
+        a2 = V::fmadd(d, d, a2);
+      }
+      t1 += V::hsum(a1);
+      t2 += V::hsum(a2);
+    }
+    if (!std::isfinite(t2)) {  // squares beyond float32 (|x| > 1.8e19), or NaN/inf in x: in double
+      t1 = t2 = 0.0;
+      for (int64_t i = 0; i < n; ++i) {
+        const double d = static_cast<double>(x[i]) - c;
+        t1 += d;
+        t2 += d * d;
+      }
+    }
+    *s1 = t1;
+    *s2 = t2;
+  }
+
   // y = ((x - c) * a) [* w] [+ b] over one row. (x - c) first: when x is close to the mean c,
   // x * a - c * a would leave the rounding error of c * a, amplified by a = rstd.
   // Stream: the whole vectors go out with non-temporal stores (no read-for-ownership of y's
   // lines, which would cost a third memory stream), after a masked head up to alignment.
   template <bool HasW, bool HasB, bool Stream>
-  static void apply_row(const float* x, float* y, int64_t n, float a, float c, const float* w, const float* b) {
-    const reg va = V::set1(a), vc = V::set1(c);
+  static void apply_row(const float* x, float* y, int64_t n, float a, float c, float c_lo, const float* w,
+                        const float* b) {
+    const reg va = V::set1(a), vc = V::set1(c), vlo = V::set1(c_lo);
     // Written with explicit fmadd and no mul feeding an add, so the compiler has nothing to
     // contract differently in the head, body and tail: every element rounds the same way.
     auto value = [&](int64_t i, int64_t r) {
       const bool full = r == W;
-      const reg xc = V::sub(full ? V::load(x + i) : V::load_n(x + i, r), vc);
+      const reg xc = V::sub(V::sub(full ? V::load(x + i) : V::load_n(x + i, r), vc), vlo);
       reg bv = V::zero();
       if (HasB) bv = full ? V::load(b + i) : V::load_n(b + i, r);
       if (HasW) {
@@ -74,30 +111,40 @@ struct NormSimd {
   }
 
   template <bool Stream>
-  static void apply_row_any(const float* x, float* y, int64_t n, float a, float c, const float* w, const float* b) {
-    if (w && b) apply_row<true, true, Stream>(x, y, n, a, c, w, b);
-    else if (w) apply_row<true, false, Stream>(x, y, n, a, c, w, b);
-    else if (b) apply_row<false, true, Stream>(x, y, n, a, c, w, b);
-    else apply_row<false, false, Stream>(x, y, n, a, c, w, b);
-  }
-
-  static void apply_row_any(bool stream, const float* x, float* y, int64_t n, float a, float c, const float* w,
+  static void apply_row_any(const float* x, float* y, int64_t n, float a, float c, float c_lo, const float* w,
                             const float* b) {
-    if (stream) apply_row_any<true>(x, y, n, a, c, w, b);
-    else apply_row_any<false>(x, y, n, a, c, w, b);
+    if (w && b) apply_row<true, true, Stream>(x, y, n, a, c, c_lo, w, b);
+    else if (w) apply_row<true, false, Stream>(x, y, n, a, c, c_lo, w, b);
+    else if (b) apply_row<false, true, Stream>(x, y, n, a, c, c_lo, w, b);
+    else apply_row<false, false, Stream>(x, y, n, a, c, c_lo, w, b);
   }
 
-  // x is (rows, dim): mean, var two-pass over the row while it sits in L1/L2.
+  // c + c_lo is the centre: a float32 mean near 1e4 is only good to ~5e-4, so the correction
+  // c_lo (the mean of x - c) is subtracted separately, after x - c (exact when x is near c).
+  static void apply_row_any(bool stream, const float* x, float* y, int64_t n, float a, float c, float c_lo,
+                            const float* w, const float* b) {
+    if (stream) apply_row_any<true>(x, y, n, a, c, c_lo, w, b);
+    else apply_row_any<false>(x, y, n, a, c, c_lo, w, b);
+  }
+
+  // x is (rows, dim): mean and variance by the corrected two-pass algorithm over the row while it
+  // sits in L1/L2: a rough mean m0, then s1 = sum (x - m0) and s2 = sum (x - m0)^2, which do not
+  // cancel since x - m0 is small; mean = m0 + s1/d, var = s2/d - (s1/d)^2. (Data offset 1e4 from
+  // zero lost three digits with var = sum (x - m0)^2 / d alone.)
   static void layer_norm_rows(const LayerNormParams& p, int64_t begin, int64_t end) {
     const int64_t d = p.dim;
     for (int64_t r = begin; r < end; ++r) {
       const float* x = p.x + r * d;
-      const float mean = sum_dev<false>(x, d, 0.0f) / static_cast<float>(d);
-      const float var = sum_dev<true>(x, d, mean) / static_cast<float>(d);
-      const float rstd = 1.0f / __builtin_sqrtf(var + p.eps);
-      p.mean[r] = mean;
+      float m0 = sum_dev<false>(x, d, 0.0f) / static_cast<float>(d);
+      if (!std::isfinite(m0)) m0 = 0.0f;  // the sum overflowed: sum_dev12 then works in double
+      double s1, s2;
+      sum_dev12(x, d, m0, &s1, &s2);
+      const double corr = s1 / static_cast<double>(d);
+      const double var = std::max(s2 / static_cast<double>(d) - corr * corr, 0.0);
+      const float rstd = static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(p.eps)));
+      p.mean[r] = static_cast<float>(m0 + corr);
       p.rstd[r] = rstd;
-      apply_row_any(p.stream_y, x, p.y + r * d, d, rstd, mean, p.weight, p.bias);
+      apply_row_any(p.stream_y, x, p.y + r * d, d, rstd, m0, static_cast<float>(corr), p.weight, p.bias);
     }
     if (p.stream_y) V::fence();
   }
@@ -106,10 +153,11 @@ struct NormSimd {
     const int64_t d = p.dim;
     for (int64_t r = begin; r < end; ++r) {
       const float* x = p.x + r * d;
-      const float ms = sum_dev<true>(x, d, 0.0f) / static_cast<float>(d);
-      const float rstd = 1.0f / __builtin_sqrtf(ms + p.eps);
+      double s1, s2;
+      sum_dev12(x, d, 0.0f, &s1, &s2);
+      const float rstd = static_cast<float>(1.0 / std::sqrt(s2 / static_cast<double>(d) + static_cast<double>(p.eps)));
       p.rstd[r] = rstd;
-      apply_row_any(p.stream_y, x, p.y + r * d, d, rstd, 0.0f, p.weight, nullptr);
+      apply_row_any(p.stream_y, x, p.y + r * d, d, rstd, 0.0f, 0.0f, p.weight, nullptr);
     }
     if (p.stream_y) V::fence();
   }

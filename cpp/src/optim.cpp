@@ -127,6 +127,12 @@ double grad_norm(const std::vector<GradSpan>& grads, double norm_type) {
       const int64_t n = ch.end - ch.begin;
       if (kind >= 0) {
         partial[i] = k.sum_pow(x, n, kind);
+        // The SIMD paths square in float32: |x| > 1.8e19 overflows, |x| < 1e-19 underflows (to
+        // zero below ~1e-23). A sum that is not finite or is tiny is redone with the squares in
+        // double, whose range holds the square of every float32 (what nrm2's scaling achieves).
+        // (An exact 0 from all-zero gradients is kept: the SIMD max |x| tells it apart.)
+        if (kind == 2 && !(partial[i] < HUGE_VAL && partial[i] >= 1e-20) && k.sum_pow(x, n, 0) != 0.0)
+          partial[i] = sum_pow_ref(x, n, 2);
       } else {
         double s = 0.0;
         for (int64_t j = 0; j < n; ++j) s += std::pow(std::fabs(static_cast<double>(x[j])), norm_type);

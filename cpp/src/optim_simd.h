@@ -69,32 +69,45 @@ struct OptimSimd {
   }
 
   static double sum_pow(const float* x, int64_t n, int kind) {
+    if (kind == 0) return max_abs(x, n);
+    // Blocks of kBlock elements summed in float32 vectors, the blocks in double: a long
+    // reduction loses no more than one block does.
+    constexpr int64_t kBlock = 1024;
+    double total = 0.0;
+    for (int64_t b = 0; b < n; b += kBlock) {
+      const int64_t len = n - b < kBlock ? n - b : kBlock;
+      const float* xb = x + b;
+      reg a0 = V::zero(), a1 = V::zero();
+      int64_t i = 0;
+      for (; i + 2 * W <= len; i += 2 * W) {
+        const reg u = V::load(xb + i), w = V::load(xb + i + W);
+        a0 = kind == 2 ? V::fmadd(u, u, a0) : V::add(a0, V::abs(u));
+        a1 = kind == 2 ? V::fmadd(w, w, a1) : V::add(a1, V::abs(w));
+      }
+      for (; i < len; i += W) {
+        const reg u = load(xb + i, len - i < W ? len - i : W);  // inactive lanes are 0
+        a0 = kind == 2 ? V::fmadd(u, u, a0) : V::add(a0, V::abs(u));
+      }
+      total += static_cast<double>(V::hsum(V::add(a0, a1)));
+    }
+    return total;
+  }
+
+  // max |x|, NaN if any x is NaN.
+  static double max_abs(const float* x, int64_t n) {
     reg a0 = V::zero(), a1 = V::zero(), flag = V::zero();
     int64_t i = 0;
     for (; i + 2 * W <= n; i += 2 * W) {
       const reg u = V::load(x + i), w = V::load(x + i + W);
-      if (kind == 2) {
-        a0 = V::fmadd(u, u, a0);
-        a1 = V::fmadd(w, w, a1);
-      } else if (kind == 1) {
-        a0 = V::add(a0, V::abs(u));
-        a1 = V::add(a1, V::abs(w));
-      } else {
-        a0 = V::max(a0, V::abs(u));
-        a1 = V::max(a1, V::abs(w));
-        flag = V::add(flag, V::add(V::mul(u, V::zero()), V::mul(w, V::zero())));
-      }
+      a0 = V::max(a0, V::abs(u));
+      a1 = V::max(a1, V::abs(w));
+      flag = V::add(flag, V::add(V::mul(u, V::zero()), V::mul(w, V::zero())));
     }
     for (; i < n; i += W) {
       const reg u = load(x + i, n - i < W ? n - i : W);  // inactive lanes are 0
-      if (kind == 2) a0 = V::fmadd(u, u, a0);
-      else if (kind == 1) a0 = V::add(a0, V::abs(u));
-      else {
-        a0 = V::max(a0, V::abs(u));
-        flag = V::add(flag, V::mul(u, V::zero()));
-      }
+      a0 = V::max(a0, V::abs(u));
+      flag = V::add(flag, V::mul(u, V::zero()));
     }
-    if (kind != 0) return static_cast<double>(V::hsum(V::add(a0, a1)));
     const float f = V::hsum(flag);
     if (f == f) return static_cast<double>(V::hmax(V::max(a0, a1)));
     // Some element was NaN or +-inf (x * 0 is NaN for both): settle it element by element.

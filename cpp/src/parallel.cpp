@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -50,12 +51,35 @@ int num_threads() {
 }
 
 void set_num_threads(int n) {
-  if (n < 1) throw std::invalid_argument("num_threads must be >= 1, got " + std::to_string(n));
+  if (n < 1) throw std::invalid_argument("n (the number of threads) must be >= 1, got " + std::to_string(n));
   pinned_threads().store(n, std::memory_order_relaxed);
 }
 
 void unpin_num_threads() { pinned_threads().store(0, std::memory_order_relaxed); }
 
 bool num_threads_pinned() { return pinned_threads().load(std::memory_order_relaxed) > 0; }
+
+namespace {
+thread_local InterruptPoll t_poll = nullptr;
+thread_local std::chrono::steady_clock::time_point t_last_poll;
+std::atomic<bool> g_interrupted{false};
+}  // namespace
+
+void set_interrupt_poll(InterruptPoll poll) {
+  t_poll = poll;
+  t_last_poll = std::chrono::steady_clock::now();
+  g_interrupted.store(false, std::memory_order_relaxed);
+}
+
+bool interrupted() {
+  if (g_interrupted.load(std::memory_order_relaxed)) return true;
+  if (t_poll == nullptr) return false;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - t_last_poll < std::chrono::milliseconds(kInterruptPollMs)) return false;
+  t_last_poll = now;
+  if (!t_poll()) return false;
+  g_interrupted.store(true, std::memory_order_relaxed);
+  return true;
+}
 
 }  // namespace grimoire

@@ -26,7 +26,8 @@ int64_t plane_grain(const Pool2dShape& s) {
 // The window of output (i, j) clipped to the image: rows [h0, h1), columns [w0, w1); and the
 // divisor of the average.
 struct Window {
-  int64_t h0, h1, w0, w1, divisor;
+  int64_t h0, h1, w0, w1;
+  double divisor;  // in double: a window of (2^32)^2 cells overflows int64
 };
 
 inline Window window(const Pool2dShape& s, int64_t i, int64_t j, bool count_include_pad) {
@@ -35,12 +36,12 @@ inline Window window(const Pool2dShape& s, int64_t i, int64_t j, bool count_incl
   win.w0 = j * s.stride_w - s.pad_w;
   win.h1 = std::min(win.h0 + s.kh, s.h + s.pad_h);
   win.w1 = std::min(win.w0 + s.kw, s.w + s.pad_w);
-  const int64_t padded = (win.h1 - win.h0) * (win.w1 - win.w0);
+  const double padded = static_cast<double>(win.h1 - win.h0) * static_cast<double>(win.w1 - win.w0);
   win.h0 = std::max<int64_t>(win.h0, 0);
   win.w0 = std::max<int64_t>(win.w0, 0);
   win.h1 = std::min(win.h1, s.h);
   win.w1 = std::min(win.w1, s.w);
-  win.divisor = count_include_pad ? padded : (win.h1 - win.h0) * (win.w1 - win.w0);
+  win.divisor = count_include_pad ? padded : static_cast<double>(win.h1 - win.h0) * static_cast<double>(win.w1 - win.w0);
   return win;
 }
 
@@ -112,7 +113,7 @@ void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y, bool cou
           float sum = 0.0f;
           for (int64_t ih = win.h0; ih < win.h1; ++ih)
             for (int64_t iw = win.w0; iw < win.w1; ++iw) sum += xp[ih * s.w + iw];
-          yp[i * OW + j] = sum / static_cast<float>(win.divisor);
+          yp[i * OW + j] = static_cast<float>(static_cast<double>(sum) / win.divisor);
         }
     }
   });
@@ -129,7 +130,7 @@ void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx, bool 
       for (int64_t i = 0; i < OH; ++i)
         for (int64_t j = 0; j < OW; ++j) {
           const Window win = window(s, i, j, count_include_pad);
-          const float g = dyp[i * OW + j] / static_cast<float>(win.divisor);
+          const float g = static_cast<float>(static_cast<double>(dyp[i * OW + j]) / win.divisor);
           for (int64_t ih = win.h0; ih < win.h1; ++ih)
             for (int64_t iw = win.w0; iw < win.w1; ++iw) dxp[ih * s.w + iw] += g;
         }

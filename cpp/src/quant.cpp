@@ -154,7 +154,8 @@ bool choose_qparams_int8(const float* x, const QuantInt8Params& p, bool symmetri
       scale[c] = amax > 0.0f ? std::max(amax / 127.0f, min_scale) : 1.0f;
       zero_point[c] = 0;
     } else {
-      const float range = (hi[c] - lo[c]) / 255.0f;
+      // In double: hi - lo overflows float32 for x near +-3e38, though (hi - lo) / 255 fits.
+      const float range = static_cast<float>((static_cast<double>(hi[c]) - lo[c]) / 255.0);
       const float s = range > 0.0f ? std::max(range, min_scale) : range;
       if (!(s > 0.0f)) {
         scale[c] = 1.0f;

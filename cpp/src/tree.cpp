@@ -184,6 +184,7 @@ class Builder {
     else stack.push_back(std::move(root));
     int64_t leaves = 1;
     while (best_first ? !heap.empty() : !stack.empty()) {
+      if (interrupted()) break;  // Ctrl-C: the tree is left unfinished and the binding raises
       Node node;
       if (best_first) {
         node = heap.top();
@@ -429,6 +430,7 @@ std::vector<Tree> build_forest(const TreeData& data, const TreeParams& params, i
   const int threads = static_cast<int>(std::max<int64_t>(1, std::min<int64_t>(num_threads(), n_trees)));
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
   for (int64_t t = 0; t < n_trees; ++t) {
+    if (interrupted()) continue;  // Ctrl-C: the remaining trees are skipped, the binding raises
     Rng rng(seeds[t]);
     TreeParams p = params;
     p.num_threads = 1;

@@ -153,6 +153,7 @@ double tsne_optimize(const int64_t* indptr, const int64_t* indices, const double
   const double theta2 = p.theta * p.theta;
   double z_total = 1.0;
   for (int64_t it = 0; it < p.max_iter; ++it) {
+    if (interrupted()) return std::numeric_limits<double>::quiet_NaN();  // Ctrl-C: Y is left mid-way
     const bool early = it < p.exaggeration_iter;
     const double exag = early ? p.early_exaggeration : 1.0;
     const double momentum = early ? p.momentum_early : p.momentum_late;

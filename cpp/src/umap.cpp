@@ -2,6 +2,8 @@
 // deterministic mode (edges update shared rows, so a parallel loop would race).
 #include "grimoire/umap.h"
 
+#include "grimoire/parallel.h"
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -28,6 +30,7 @@ void umap_optimize(const int64_t* head, const int64_t* tail, const double* epoch
   std::mt19937_64 rng(p.seed);
   const double a = p.a, b = p.b;
   for (int64_t epoch = 0; epoch < p.n_epochs; ++epoch) {
+    if (interrupted()) return;  // Ctrl-C: Y is left mid-way, the binding raises
     const double alpha = p.initial_alpha * (1.0 - static_cast<double>(epoch) / static_cast<double>(p.n_epochs));
     const double ep = static_cast<double>(epoch);
     for (int64_t e = 0; e < n_edges; ++e) {

@@ -54,6 +54,7 @@ double word2vec_sgns_train(const Word2VecParams& p) {
       double my_loss = 0.0;
       int64_t my_pairs = 0;
       for (int64_t t = begin; t < end; ++t) {
+        if ((t - begin) % 4096 == 0 && interrupted()) break;  // Ctrl-C (the binding raises)
         const int32_t w = p.corpus[t];
         if (w < 0) continue;
         if (p.keep_prob && rng.uniform() >= p.keep_prob[w]) continue;
@@ -61,18 +62,18 @@ double word2vec_sgns_train(const Word2VecParams& p) {
         const float lr = std::max(p.lr_min, float(p.lr * (1.0 - progress)));
         const int b = 1 + int(rng.next() % uint64_t(p.window));
         float* v = p.w_in + int64_t(w) * dim;
-        for (int64_t off = -b; off <= b; ++off) {
-          if (off == 0) continue;
-          const int64_t ct = t + off;
-          if (ct < 0 || ct >= p.n_tokens) continue;
-          // a -1 between t and ct is a sentence boundary: stop there
-          bool crosses = false;
-          for (int64_t q = std::min(t, ct) + 1; q < std::max(t, ct); ++q)
-            if (p.corpus[q] < 0) { crosses = true; break; }
+        // The context [lo, hi] around t: at most b tokens each side, stopping at a -1 (a
+        // sentence boundary). Found by one scan outwards, so the work is O(b), not O(b^2).
+        int64_t lo = std::max<int64_t>(t - b, 0), hi = std::min<int64_t>(t + b, p.n_tokens - 1);
+        for (int64_t q = t - 1; q >= lo; --q)
+          if (p.corpus[q] < 0) { lo = q + 1; break; }
+        for (int64_t q = t + 1; q <= hi; ++q)
+          if (p.corpus[q] < 0) { hi = q - 1; break; }
+        for (int64_t ct = lo; ct <= hi; ++ct) {
+          if (ct == t) continue;
           const int32_t c = p.corpus[ct];
-          if (crosses || c < 0) continue;
           std::fill(e.begin(), e.end(), 0.f);
-          for (int d = 0; d <= p.negative; ++d) {
+          for (int64_t d = 0; d <= int64_t{p.negative}; ++d) {
             int32_t u;
             float label;
             if (d == 0) {
@@ -101,6 +102,7 @@ double word2vec_sgns_train(const Word2VecParams& p) {
       loss[tid] = my_loss;
       pairs[tid] = my_pairs;
     }
+    if (interrupted()) return 0.0;
     last_loss_sum = 0.0;
     last_pairs = 0;
     for (int i = 0; i < threads; ++i) {

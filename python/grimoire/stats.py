@@ -11,6 +11,7 @@ minimising the negative log-likelihood.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -105,6 +106,22 @@ def _positive(v: float, name: str) -> float:
     if not v > 0 or math.isinf(v):
         raise ValueError(f"{name} must be positive and finite, got {v}")
     return v
+
+
+def _finite(v: float, name: str) -> float:
+    v = float(v)
+    if not math.isfinite(v):
+        raise ValueError(f"{name} must be finite, got {v}")
+    return v
+
+
+def _integer(v, name: str) -> int:
+    """An integer parameter: an int, or a float with an integral value (int() would truncate 0.5)."""
+    if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        raise TypeError(f"{name} must be an integer, got {type(v).__name__}")
+    if not isinstance(v, numbers.Integral) and not (math.isfinite(v) and float(v).is_integer()):
+        raise ValueError(f"{name} must be an integer, got {v}")
+    return int(v)
 
 
 def _data(x, name: str = "data") -> np.ndarray:
@@ -258,9 +275,10 @@ class randint(_Discrete):
     """Discrete uniform on ``low, ..., high - 1`` (a fair die: ``randint(1, 7)``, 1/6 each)."""
 
     def __init__(self, low: int, high: int):
-        if int(high) <= int(low):
+        low, high = _integer(low, "low"), _integer(high, "high")
+        if high <= low:
             raise ValueError(f"high must be > low, got low={low}, high={high}")
-        self.low, self.high = int(low), int(high)
+        self.low, self.high = low, high
 
     def pmf(self, k):
         k = np.asarray(k, dtype=float)
@@ -295,7 +313,7 @@ class uniform(_Dist):
     """Continuous uniform on ``[loc, loc + scale]`` (SciPy's parametrisation)."""
 
     def __init__(self, loc: float = 0.0, scale: float = 1.0):
-        self.loc, self.scale = float(loc), _positive(scale, "scale")
+        self.loc, self.scale = _finite(loc, "loc"), _positive(scale, "scale")
 
     def pdf(self, x):
         x = np.asarray(x, dtype=float)
@@ -544,7 +562,7 @@ class norm(_Dist):
     """Normal(loc, scale): ``f(x) = exp(-(x - mu)^2 / (2 sigma^2)) / (sigma sqrt(2 pi))``."""
 
     def __init__(self, loc: float = 0.0, scale: float = 1.0):
-        self.loc, self.scale = float(loc), _positive(scale, "scale")
+        self.loc, self.scale = _finite(loc, "loc"), _positive(scale, "scale")
 
     def logpdf(self, x):
         z = (np.asarray(x, dtype=float) - self.loc) / self.scale
@@ -583,7 +601,7 @@ class t(_Dist):
     """Student's t(df, loc, scale); ``cdf`` through ``I_{df/(df+x^2)}(df/2, 1/2)``."""
 
     def __init__(self, df: float, loc: float = 0.0, scale: float = 1.0):
-        self.df, self.loc, self.scale = _positive(df, "df"), float(loc), _positive(scale, "scale")
+        self.df, self.loc, self.scale = _positive(df, "df"), _finite(loc, "loc"), _positive(scale, "scale")
 
     def logpdf(self, x):
         v = self.df
@@ -928,9 +946,14 @@ def ztest(x1, x2=None, value: float = 0.0, alternative: str = "two-sided") -> Te
     the statistic is referred to N(0, 1). Two samples use the pooled variance."""
     x = _data(x1, "x1")
     if x2 is None:
+        if x.size < 2:  # the sample standard deviation needs two observations (one gives nan)
+            raise ValueError(f"x1 needs at least 2 observations for a one-sample z-test, got {x.size}")
         stat = (x.mean() - value) / (x.std(ddof=1) / math.sqrt(x.size))
     else:
         y = _data(x2, "x2")
+        if x.size + y.size < 3:
+            raise ValueError(f"x1 and x2 need at least 3 observations together for the pooled variance, "
+                             f"got {x.size} and {y.size}")
         n1, n2 = x.size, y.size
         sp2 = ((n1 - 1) * x.var(ddof=1) + (n2 - 1) * y.var(ddof=1)) / (n1 + n2 - 2)
         stat = (x.mean() - y.mean() - value) / math.sqrt(sp2 * (1 / n1 + 1 / n2))

@@ -178,11 +178,16 @@ class Word2Vec:
     the cosine ``u . v / (|u| |v|)`` (primer 2.2.3). Training: see ``cpp/include/grimoire/word2vec.h``.
     Frequent words are subsampled (kept with probability ``sqrt(t / f) + t / f``); negatives come
     from the unigram distribution to the power 0.75.
+
+    ``num_threads`` defaults to 1 so that one ``seed`` gives one model: with more threads the
+    workers update the shared vectors without locks (Hogwild SGD, as the original word2vec), so
+    the order of the updates, and with it the result, changes from run to run. Pass
+    ``num_threads=0`` (every core) or ``n`` to trade that reproducibility for speed.
     """
 
     def __init__(self, vector_size: int = 50, window: int = 5, negative: int = 5, min_count: int = 5,
                  epochs: int = 5, lr: float = 0.025, sample: float = 1e-3, seed: int = 1,
-                 num_threads: int = 0):
+                 num_threads: int = 1):
         self.vector_size, self.window, self.negative = vector_size, window, negative
         self.min_count = min_count
         self.epochs, self.lr, self.sample, self.seed, self.num_threads = epochs, lr, sample, seed, num_threads

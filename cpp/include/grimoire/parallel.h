@@ -19,6 +19,18 @@ void unpin_num_threads();     // back to following OpenMP (OMP_NUM_THREADS, thre
 bool num_threads_pinned();
 int available_cores();
 
+// Cooperative cancellation (Ctrl-C from Python). A binding installs a poll function on the
+// thread that calls a long kernel (it takes the GIL for a moment and asks Python whether a signal
+// is pending); the kernel calls interrupted() between blocks of work and, when it returns true,
+// stops early and returns (its outputs are then garbage and the binding raises). On the calling
+// thread interrupted() runs the poll at most every kInterruptPollMs; on any other thread (OpenMP
+// workers) it only reads the flag the calling thread set, so every thread of a parallel loop can
+// stop at its next block. With no poll installed (C++ callers, benchmarks) it is always false.
+using InterruptPoll = bool (*)();
+constexpr int kInterruptPollMs = 50;
+void set_interrupt_poll(InterruptPoll poll);  // nullptr uninstalls (and clears the flag)
+bool interrupted();
+
 // Calls body(begin, end) on contiguous chunks of [0, n), one chunk per thread, with at least
 // `grain` items a chunk, so that small problems stay on one thread.
 template <typename Body>

@@ -19,6 +19,9 @@
 
 namespace grimoire {
 
+// Most negatives per positive pair the binding accepts (word2vec uses 5 to 20).
+constexpr int kWord2VecMaxNegative = 1000;
+
 struct Word2VecParams {
   int64_t vocab = 0, dim = 0;
   float* w_in = nullptr;

@@ -7,6 +7,8 @@ are updated in place, so nothing is ever copied. The arithmetic follows torch.op
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from ._device import backend
@@ -24,6 +26,8 @@ def adam_step(param: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray,
     ``max_v = max(max_v, v_t)`` (pass zeros at the start) and divides by its root instead.
     param, m, v (and max_v) are updated in place.
     """
+    if isinstance(step, bool) or not isinstance(step, numbers.Integral):  # int() would take 1.5 or '1'
+        raise TypeError(f"step must be an int (the step's number, from 1), got {step!r}")
     backend(param=param, grad=grad, m=m, v=v, max_v=max_v).adam_step(
         param, grad, m, v, int(step), float(lr), float(beta1), float(beta2), float(eps), float(weight_decay),
         bool(decoupled), bool(amsgrad), max_v)

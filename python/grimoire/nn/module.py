@@ -204,20 +204,24 @@ class Module:
         unexpected = [k for k in state if k not in own]
         if strict and (missing or unexpected):
             raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {unexpected}")
+        # Every entry is checked before any is assigned: a mismatch leaves the module untouched.
+        checked = []
         for k, v in state.items():
             if k not in own:
                 continue
-            m, name, is_param = own[k]
             arr = np.asarray(v.detach().cpu().numpy() if hasattr(v, "detach") else v)
+            m, name, is_param = own[k]
             cur = getattr(m, name)
             cur_arr = cur.data if isinstance(cur, Tensor) else cur
             if cur_arr is not None and tuple(arr.shape) != tuple(np.shape(cur_arr)):
                 raise ValueError(f"load_state_dict: {k} has shape {arr.shape}, expected {np.shape(cur_arr)}")
+            dtype = np.float32 if is_param else cur_arr.dtype if cur_arr is not None else arr.dtype
+            checked.append((m, name, is_param, cur, np.array(arr, dtype=dtype, copy=True)))
+        for m, name, is_param, cur, value in checked:
             if is_param:
-                cur.data = _ns(cur_arr).asarray(np.array(arr, dtype=np.float32, copy=True))  # where cur lives
+                cur.data = _ns(cur.data).asarray(value)  # where cur lives
             else:
-                dtype = cur_arr.dtype if cur_arr is not None else arr.dtype
-                object.__setattr__(m, name, np.array(arr, dtype=dtype, copy=True))
+                object.__setattr__(m, name, value)
         return self
 
     def save(self, path: str | os.PathLike) -> None:
@@ -248,10 +252,12 @@ def save_safetensors(
 
     blob = save({k: np.array(v, order="C", copy=None) for k, v in tensors.items()}, metadata=metadata)
     path = os.fspath(path)
+    _refuse_read_only(path)
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".safetensors")
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), 0o666 & ~_umask())  # mkstemp makes 0600; a saved file gets the usual mode
             f.write(blob)
             f.flush()
             os.fsync(f.fileno())
@@ -260,6 +266,30 @@ def save_safetensors(
         if os.path.exists(tmp):
             os.remove(tmp)
         raise
+
+
+def _umask() -> int:
+    """The process umask, read without changing it (os.umask can only set it, racing other threads)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _refuse_read_only(path: str) -> None:
+    """os.replace would silently swap out a file its owner made read-only: refuse instead."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return
+    if mode & 0o222 == 0 or not os.access(path, os.W_OK):
+        raise PermissionError(f"{path} is read-only; refusing to replace it (make it writable or remove it)")
 
 
 def load_safetensors(path: str | os.PathLike) -> dict[str, np.ndarray]:
