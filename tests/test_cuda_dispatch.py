@@ -100,7 +100,7 @@ def test_gemm_binding_refuses_dtype_overlap_and_readonly():
         _cuda.gemm(a, b, FakeDeviceArray((4, 4), ptr=(1 << 32) + 8))
     with pytest.raises(ValueError, match="c must be writable"):
         _cuda.gemm(a, b, FakeDeviceArray((4, 4), readonly=True, ptr=1 << 34))
-    with pytest.raises(ValueError, match="alpha must be a finite"):
+    with pytest.raises(ValueError, match="alpha must be finite as a float32"):
         _cuda.gemm(a, b, FakeDeviceArray((4, 4), ptr=1 << 34), alpha=float("nan"))
     odd = FakeDeviceArray((4, 4))
     odd.__cuda_array_interface__["strides"] = (16, 2)  # bytes: half a float32

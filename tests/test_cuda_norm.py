@@ -29,8 +29,8 @@ def host_and_device(*shapes, dtype="float32"):
         ((3, 0), None, None, 1e-5, ValueError, "must not be empty"),
         ((3, 4), (3,), None, 1e-5, ValueError, "weight must have the shape of x's last axis"),
         ((3, 4), (4,), (4, 1), 1e-5, ValueError, "bias must have the shape"),
-        ((3, 4), None, None, float("nan"), ValueError, "eps must be a finite"),
-        ((3, 4), None, None, -1.0, ValueError, "eps must be a finite non-negative"),
+        ((3, 4), None, None, float("nan"), ValueError, r"eps must be finite and in \[0, inf\]"),
+        ((3, 4), None, None, -1.0, ValueError, r"eps must be finite and in \[0, inf\] as a float32, got -1"),
     ],
 )
 def test_layer_norm_checks_match_the_cpu(x, w, b, eps, error, match):

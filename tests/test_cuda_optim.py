@@ -44,8 +44,8 @@ def adam_pair(shapes=((4,),) * 4, **kw):
     [
         (((4,), (4,), (4,), (5,)), {}, "v must have the shape of param"),
         (((4,),) * 4, {"step": 0}, "step must be >= 1"),
-        (((4,),) * 4, {"beta2": 1.0}, "beta2 must be in"),
-        (((4,),) * 4, {"lr": float("nan")}, "lr must be in"),
+        (((4,),) * 4, {"beta2": 1.0}, r"beta2 must be finite and in \[0, 1\)"),
+        (((4,),) * 4, {"lr": float("nan")}, r"lr must be finite and in \[0, inf\)"),
         (((4,),) * 4, {"amsgrad": True}, "needs max_v"),
     ],
 )

@@ -239,8 +239,8 @@ def unpin_num_threads() -> None:
     """
     Follow OpenMP's thread count again (OMP_NUM_THREADS, omp_set_num_threads, threadpoolctl).
     """
-def word2vec_sgns_train(w_in: typing.Any, w_out: typing.Any, corpus: typing.Any, neg_table: typing.Any, keep_prob: typing.Any, window: typing.SupportsInt | typing.SupportsIndex = 5, negative: typing.SupportsInt | typing.SupportsIndex = 5, epochs: typing.SupportsInt | typing.SupportsIndex = 1, lr: typing.SupportsFloat | typing.SupportsIndex = 0.025, lr_min: typing.SupportsFloat | typing.SupportsIndex = 0.0001, seed: typing.SupportsInt | typing.SupportsIndex = 1, num_threads: typing.SupportsInt | typing.SupportsIndex = 0) -> float:
+def word2vec_sgns_train(w_in: typing.Any, w_out: typing.Any, corpus: typing.Any, neg_table: typing.Any, keep_prob: typing.Any, window: typing.SupportsInt | typing.SupportsIndex = 5, negative: typing.SupportsInt | typing.SupportsIndex = 5, epochs: typing.SupportsInt | typing.SupportsIndex = 1, lr: typing.SupportsFloat | typing.SupportsIndex = 0.025, lr_min: typing.SupportsFloat | typing.SupportsIndex = 0.0001, seed: typing.SupportsInt | typing.SupportsIndex = 1, num_threads: typing.SupportsInt | typing.SupportsIndex = 1) -> float:
     """
-    Skip-gram negative-sampling SGD over the corpus; updates w_in and w_out in place and returns the mean loss per pair of the last epoch.
+    Skip-gram negative-sampling SGD over the corpus; updates w_in and w_out in place and returns the mean loss per pair of the last epoch. num_threads=1 (the default) is deterministic; more threads update the shared vectors without locks (Hogwild), so results then vary from run to run.
     """
 compiler: str = 'GNU 12.2.0'
