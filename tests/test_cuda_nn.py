@@ -286,3 +286,68 @@ def test_gpt_training_step_on_the_gpu_matches_the_cpu():
     for a0, a1, b1 in zip(cpu_before, gpu_after, cpu_after, strict=True):
         du_gpu, du_cpu = a1 - a0, b1 - a0
         assert np.linalg.norm(du_gpu - du_cpu) <= 0.1 * np.linalg.norm(du_cpu) + 1e-7
+
+
+# --------------------------------------------------------------------- the showcases on a device
+def test_zoo_trainers_take_a_device_and_cpu_equals_the_default():
+    from grimoire.nn import zoo
+
+    cfg = dict(steps=3, d_model=16, n_heads=2, n_layers=1, block=16, batch=4, max_chars=5_000)
+    a, b = zoo.train_char_gpt(**cfg), zoo.train_char_gpt(**cfg, device="cpu")
+    assert a["losses"] == b["losses"] and a["val_loss"] == b["val_loss"]
+    assert b["tokens_per_s"] == pytest.approx(3 * 4 * 16 / b["seconds"])
+    c = zoo.train_digits_cnn(epochs=1, width=4, n_train=128, device="cpu")
+    d = zoo.train_digits_cnn(epochs=1, width=4, n_train=128)
+    assert c["accuracy"] == d["accuracy"] and c["history"]["loss"] == d["history"]["loss"]
+
+
+def test_tour_gpu_section_without_a_gpu_says_why_in_one_line(capsys, tmp_path):
+    from grimoire import tour
+    from grimoire._info import cuda_unavailable
+
+    reason = cuda_unavailable()
+    if reason is None:
+        pytest.skip("this machine has a GPU: the section trains there (test_tour_gpu_section_prints_speeds)")
+    (sec,) = tour.select(["5.4.5.2"])
+    sec.run(tour.Tour(out_dir=tmp_path, quick=True))
+    out = capsys.readouterr().out.strip()
+    assert out == f"not run: {reason}; on a machine with an NVIDIA GPU this trains the 5.4 model there"
+
+
+def test_tour_gpu_section_prints_speeds(capsys, tmp_path, monkeypatch):
+    """The section's GPU branch: three runs (CPU float32, GPU float32, GPU bf16), tokens/s each.
+    Without a GPU the 'GPU' runs are made on the CPU (the device argument recorded and dropped),
+    which checks what the section asks for and prints, not the GPU."""
+    from grimoire import _info, tour
+    from grimoire.nn import zoo
+
+    asked = []
+    real = zoo.train_char_gpt
+    on_gpu = _info.cuda_unavailable() is None
+
+    def train(**kw):
+        asked.append((kw.get("device"), kw.get("autocast", False), kw["steps"]))
+        small = {**kw, "d_model": 16, "n_layers": 1, "block": 16, "batch": 4, "max_chars": 5_000}
+        return real(**(small if on_gpu else {k: v for k, v in small.items() if k != "device"}))
+
+    monkeypatch.setattr(zoo, "train_char_gpt", train)
+    monkeypatch.setattr(_info, "cuda_unavailable", lambda: None)
+    (sec,) = tour.select(["5.4.5.2"])
+    sec.run(tour.Tour(out_dir=tmp_path, quick=True))
+    out = capsys.readouterr().out
+    assert asked == [("cuda", True, 2), (None, False, 10), ("cuda", False, 10), ("cuda", True, 10)]
+    rows = [line for line in out.splitlines() if "tokens/s" in line]
+    assert len(rows) == 3 and "1.0x the CPU" in rows[0], out
+
+
+def test_bench_gpu_gpt_is_the_issue_case_and_says_why_it_cannot_run(capsys):
+    from grimoire.bench import gpu, gpu_gpt
+
+    assert "gpt" in gpu.gpu_families()
+    full = gpu_gpt._config(small=False)
+    assert (full["layers"], full["d_model"], full["seq"], full["batch"]) == (12, 768, 1024, 8)
+    reason = gpu.unavailable()
+    if reason is None:
+        pytest.skip("this machine can run the GPU benchmarks")
+    gpu.main(["gpt"])
+    assert capsys.readouterr().out == f"grimoire bench gpu: skipped ({reason})\n"
