@@ -351,3 +351,50 @@ def test_bench_gpu_gpt_is_the_issue_case_and_says_why_it_cannot_run(capsys):
         pytest.skip("this machine can run the GPU benchmarks")
     gpu.main(["gpt"])
     assert capsys.readouterr().out == f"grimoire bench gpu: skipped ({reason})\n"
+
+
+# --------------------------------------------------------------------- conv1d goes where its arrays are
+def test_conv1d_dispatches_through_backend_with_4d_views(monkeypatch):
+    from grimoire import _core
+    from grimoire.kernels import conv as conv_mod
+
+    seen = []
+    real = conv_mod.backend
+
+    def recording_backend(**arrays):
+        seen.append({k: (None if v is None else tuple(v.shape)) for k, v in arrays.items()})
+        return real(**arrays)
+
+    monkeypatch.setattr(conv_mod, "backend", recording_backend)
+    rng = np.random.default_rng(6)
+    x, w, b = (rng.standard_normal(s).astype(np.float32) for s in [(2, 4, 11), (6, 2, 3), (6,)])
+    y = kernels.conv1d(x, w, b, stride=2, padding=1, groups=2)
+    ref = _core.conv2d(x[:, :, None, :], w[:, :, None, :], b, (1, 2), (0, 1), (1, 1), 2)[:, :, 0, :]
+    np.testing.assert_array_equal(y, ref)
+    g = rng.standard_normal(y.shape).astype(np.float32)
+    dx, dw, db = kernels.conv1d_backward(g, x, w, stride=2, padding=1, groups=2)
+    assert dx.shape == x.shape and dw.shape == w.shape and db.shape == (6,)
+    assert seen == [{"x": (2, 4, 1, 11), "w": (6, 2, 1, 3), "b": (6,)},
+                    {"grad_out": (2, 6, 1, 6), "x": (2, 4, 1, 11), "w": (6, 2, 1, 3)}]
+    with pytest.raises(TypeError, match="x must be an array"):
+        kernels.conv1d([[[1.0]]], w)
+
+
+@needs_gpu
+def test_conv1d_layer_on_the_gpu_matches_the_cpu():
+    rng = np.random.default_rng(7)
+    manual_seed(0)
+    layer = nn.Conv1d(4, 6, 3, stride=2, padding=1, groups=2)
+    x = rng.standard_normal((3, 4, 17)).astype(np.float32)
+    t = Tensor(x, requires_grad=True)
+    y = layer(t)
+    y.sum().backward()
+    ref = (y.numpy(), t.grad, layer.weight.grad.copy(), layer.bias.grad.copy())
+    layer.zero_grad()
+    layer.to("cuda")
+    tc = Tensor(cp.asarray(x), requires_grad=True)
+    yc = layer(tc)
+    yc.sum().backward()
+    got = (yc.numpy(), cp.asnumpy(tc.grad), cp.asnumpy(layer.weight.grad), cp.asnumpy(layer.bias.grad))
+    for a, r in zip(got, ref, strict=True):
+        assert_close_scaled(a, r, 1e-5)
