@@ -166,8 +166,8 @@ def test_group_norm_equals_torch(groups, shape):
     x = rng.standard_normal(shape) * 2 + 1
     c = shape[1]
     layer = nn.GroupNorm(groups, c)
-    layer.weight.data = rng.standard_normal(c).astype(np.float32)
-    layer.bias.data = rng.standard_normal(c).astype(np.float32)
+    layer.weight.data = Tensor(rng.standard_normal(c).astype(np.float32)).data  # in the storage namespace
+    layer.bias.data = Tensor(rng.standard_normal(c).astype(np.float32)).data
     ref = torch.nn.GroupNorm(groups, c).double()
     ref.load_state_dict({k: torch.tensor(v, dtype=torch.float64) for k, v in layer.state_dict().items()})
     check(layer, ref, x)

@@ -17,6 +17,22 @@ def _cuda_status() -> dict:
             "families": {k: list(v) for k, v in sorted(_cuda.families.items())}}
 
 
+def cuda_unavailable() -> str | None:
+    """Why tensors cannot go to a GPU here (``Tensor.to("cuda")``, ``Module.to("cuda")``), in a
+    phrase, or None when they can: ``grimoire._cuda`` built, a CUDA device found, CuPy installed
+    (device arrays are CuPy arrays)."""
+    status = _cuda_status()
+    if not status["built"]:
+        return "grimoire was built without CUDA (no nvcc at build time)"
+    if status["devices"] == 0:
+        return "no CUDA device on this machine"
+    try:
+        import cupy  # noqa: F401
+    except ImportError:
+        return "CuPy is not installed (pip install 'ml-grimoire[cuda]')"
+    return None
+
+
 def info(as_dict: bool = False) -> dict | str:
     """Report the version, compiler, CPU features, the path each kernel family uses, threads and
     CUDA. Returns a readable text, or the underlying dict with ``as_dict=True``."""

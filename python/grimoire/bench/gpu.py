@@ -22,17 +22,15 @@ def gpu_families() -> list[str]:
 
 def unavailable() -> str | None:
     """Why the GPU benchmarks cannot run here, or None when they can."""
+    from grimoire._info import cuda_unavailable
+
+    reason = cuda_unavailable()
+    if reason:
+        return reason
     try:
-        from grimoire import _cuda
-    except ImportError:
-        return "grimoire was built without CUDA"
-    if _cuda.device_count() == 0:
-        return "no CUDA device on this machine"
-    try:
-        import cupy  # noqa: F401
         import torch
-    except ImportError as e:
-        return f"the GPU benchmarks need CuPy and PyTorch ({e.name} is missing)"
+    except ImportError:
+        return "the GPU benchmarks compare with PyTorch CUDA, and PyTorch is not installed"
     if not torch.cuda.is_available():
         return "PyTorch here has no CUDA support"
     return None

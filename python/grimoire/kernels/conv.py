@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
 from ._device import backend
 
 IntPair = int | tuple[int, int]
@@ -126,11 +125,13 @@ def conv2d_backward(
 
 
 def _as_2d(a: np.ndarray, name: str) -> np.ndarray:
-    """(N, C, L) -> (N, C, 1, L) as a view (never a copy)."""
-    if not isinstance(a, np.ndarray):
-        raise TypeError(f"{name} must be a numpy.ndarray, got {type(a).__name__}")
-    if a.ndim != 3:
-        raise ValueError(f"{name} must have 3 dimensions, got {a.ndim} (shape {a.shape})")
+    """(N, C, L) -> (N, C, 1, L) as a view (never a copy), in the array's own library: a NumPy
+    or CuPy array, or any array (array-API, DLPack) that indexes with ``None``."""
+    ndim = getattr(a, "ndim", None)
+    if ndim is None or not hasattr(a, "__getitem__"):
+        raise TypeError(f"{name} must be an array (numpy.ndarray, a CUDA array), got {type(a).__name__}")
+    if ndim != 3:
+        raise ValueError(f"{name} must have 3 dimensions, got {ndim} (shape {tuple(a.shape)})")
     return a[:, :, None, :]
 
 
@@ -156,9 +157,13 @@ def conv1d(
     Returns
     -------
     y : (N, C_out, OL) float32, ``OL = (L + 2 pad - d (K - 1) - 1) // s + 1``
+
+    CUDA arrays run on the GPU's conv2d (as :func:`conv2d`), the result on the same device.
     """
-    y = _core.conv2d(_as_2d(x, "x"), _as_2d(w, "w"), b, (1, _single(stride, "stride")),
-                     (0, _single(padding, "padding")), (1, _single(dilation, "dilation")), _groups(groups))
+    x4, w4 = _as_2d(x, "x"), _as_2d(w, "w")
+    y = backend(x=x4, w=w4, b=b).conv2d(x4, w4, b, (1, _single(stride, "stride")),
+                                        (0, _single(padding, "padding")), (1, _single(dilation, "dilation")),
+                                        _groups(groups))
     return y[:, :, 0, :]
 
 
@@ -179,7 +184,8 @@ def conv1d_backward(
     in ``needs_input_grad`` are None.
     """
     nx, nw, nb = _needs(needs_input_grad)
-    dx, dw, db = _core.conv2d_backward(
-        _as_2d(grad_out, "grad_out"), _as_2d(x, "x"), _as_2d(w, "w"), (1, _single(stride, "stride")),
-        (0, _single(padding, "padding")), (1, _single(dilation, "dilation")), _groups(groups), nx, nw, nb)
+    g4, x4, w4 = _as_2d(grad_out, "grad_out"), _as_2d(x, "x"), _as_2d(w, "w")
+    dx, dw, db = backend(grad_out=g4, x=x4, w=w4).conv2d_backward(
+        g4, x4, w4, (1, _single(stride, "stride")), (0, _single(padding, "padding")),
+        (1, _single(dilation, "dilation")), _groups(groups), nx, nw, nb)
     return (None if dx is None else dx[:, :, 0, :], None if dw is None else dw[:, :, 0, :], db)

@@ -31,18 +31,48 @@ def _indices(xp, idx):
     return xp.astype(i, xp.int64, copy=False)
 
 
+# ------------------------------------------------------------------------ mixed precision
+def _autocast_kind(data) -> str:
+    """What ``autocast`` does to the operands of a GEMM-shaped op (linear, conv2d, attention)
+    whose tensor data is ``data`` -- the one place that choice is made:
+
+    - ``"float32"``: autocast is off; float32 operands, float32 kernels.
+    - ``"bf16_round"``: autocast on, data on the CPU; operands rounded to bfloat16 and kept as
+      float32 (``autograd.bf16_round``), through the float32 kernels of the CPU core (which has
+      no bf16 GEMM): bf16 products, float32 accumulation.
+    - ``"bf16_codes"``: autocast on, data on a CUDA device; operands converted to bf16 codes
+      (uint16, ``kernels.to_bf16``) for the tensor-core kernels of ``grimoire._cuda`` (GEMM,
+      implicit-GEMM conv2d, FlashAttention-2), float32 accumulation, float32 results. The
+      gradients entering the backward GEMMs are bf16 codes too (as under ``torch.autocast``).
+    """
+    if not ag.autocast_enabled():
+        return "float32"
+    return "bf16_codes" if _array.device_is_cuda(data) else "bf16_round"
+
+
+def _autocast_operand(kind: str, xp, a):
+    """Operand ``a`` as the kernels take it under :func:`_autocast_kind`'s ``kind``."""
+    if kind == "bf16_codes":
+        return K.to_bf16(_float32(xp, a))  # to_bf16 reads C-contiguous float32
+    if kind == "bf16_round":
+        return ag.bf16_round(a)
+    return a
+
+
 # ------------------------------------------------------------------------ linear and activations
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """``y = x W^T + b`` (primer 5.1.1). x (..., in), weight (out, in), bias (out,) -> (..., out).
 
     Backward: dx = dy W, dW = dy^T x, db = sum(dy) over rows; one GEMM each, transposes as flags.
+    Under ``autocast`` the GEMMs take bf16 operands (float32 accumulation): rounded float32 on
+    the CPU, bf16 codes on the tensor cores of a GPU (:func:`_autocast_kind`).
     """
     xd, w = x.data, weight.data
     xp = _ns(xd)
     lead = xd.shape[:-1]
     x2 = xp.reshape(xd, (-1, xd.shape[-1]))
-    if ag.autocast_enabled():  # bf16 operands, float32 accumulation; grads flow to float32 masters
-        x2, w = ag.bf16_round(x2), ag.bf16_round(w)
+    kind = _autocast_kind(xd)  # bf16 operands, float32 accumulation; grads flow to float32 masters
+    x2, w = _autocast_operand(kind, xp, x2), _autocast_operand(kind, xp, w)
     y = _wrap(xp, _gemm(x2, w, trans_b=True))
     if bias is not None:
         y += bias.data
@@ -50,8 +80,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
     def backward(g):
         g2 = xp.reshape(g, (-1, g.shape[-1]))
-        gx = xp.reshape(_wrap(xp, _gemm(g2, w)), xd.shape) if x.requires_grad else None
-        gw = _wrap(xp, _gemm(g2, x2, trans_a=True)) if weight.requires_grad else None
+        gl = K.to_bf16(_float32(xp, g2)) if kind == "bf16_codes" else g2
+        gx = xp.reshape(_wrap(xp, _gemm(gl, w)), xd.shape) if x.requires_grad else None
+        gw = _wrap(xp, _gemm(gl, x2, trans_a=True)) if weight.requires_grad else None
         if bias is None:
             return gx, gw
         return gx, gw, (xp.sum(g2, axis=0) if bias.requires_grad else None)
@@ -265,19 +296,21 @@ def conv2d(
 
     x (N, C, H, W), weight (O, C/groups, kh, kw) -> (N, O, Ho, Wo) with
     Ho = (H + 2p - d(kh-1) - 1) // s + 1. Backward: dW = dy cols^T, dx = col2im(W^T dy), db = sum dy.
+    Under ``autocast``: bf16 x and W (rounded on the CPU, bf16 codes on a GPU's tensor cores).
     """
     xp = _ns(x.data)
     xd = _float32(xp, x.data)
     w = weight.data
-    if ag.autocast_enabled():
-        xd, w = ag.bf16_round(xd), ag.bf16_round(w)
+    kind = _autocast_kind(xd)  # bf16 operands under autocast (tensor cores on a GPU)
+    xd, w = _autocast_operand(kind, xp, xd), _autocast_operand(kind, xp, w)
     b = bias.data if bias is not None else None
     cfg = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
     y = _wrap(xp, K.conv2d(xd, w, b, **cfg))
 
     def backward(g):
         need = (x.requires_grad, weight.requires_grad, bias is not None and bias.requires_grad)
-        grads = K.conv2d_backward(_float32(xp, g), xd, w, needs_input_grad=need, **cfg)
+        gc = K.to_bf16(_float32(xp, g)) if kind == "bf16_codes" else _float32(xp, g)
+        grads = K.conv2d_backward(gc, xd, w, needs_input_grad=need, **cfg)
         gx, gw, gb = (None if a is None else _wrap(xp, a) for a in grads)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
@@ -327,7 +360,10 @@ def scaled_dot_product_attention(
     head). ``is_causal`` aligns bottom-right: query i sees keys 0 .. Tk - Tq + i (what a KV-cache
     decode step needs). ``attn_mask``: boolean (True = attend) or additive float, broadcastable
     to (B, H, Tq, Tk). The core's FlashAttention kernel: the Tq x Tk score matrix is never stored;
-    the backward recomputes it tile by tile from the saved log-sum-exp. float32 only.
+    the backward recomputes it tile by tile from the saved log-sum-exp. float32 on the CPU (autocast
+    or not); under ``autocast`` on a GPU, q, k, v, the output and its gradient are bf16 codes for the
+    tensor-core kernels (float32 accumulators and log-sum-exp, float32 gradients), and the output
+    the graph holds is that bf16 output widened to float32.
     """
     qd, kd, vd = q.data, k.data, v.data
     xp = _ns(qd)
@@ -336,6 +372,17 @@ def scaled_dot_product_attention(
         mask = ag._arr(attn_mask, like=qd)
         if mask.dtype != xp.bool:
             mask = xp.astype(mask, xp.float32, copy=False)
+    if _autocast_kind(qd) == "bf16_codes":
+        qd, kd, vd = (K.to_bf16(_float32(xp, a)) for a in (qd, kd, vd))
+        codes, lse = _attention(qd, kd, vd, causal=is_causal, scale=scale, mask=mask)
+        out = _wrap(xp, K.from_bf16(codes))
+
+        def backward_bf16(g):
+            grads = _attention_backward(K.to_bf16(_float32(xp, g)), qd, kd, vd, codes, lse,
+                                        causal=is_causal, scale=scale, mask=mask)
+            return tuple(_wrap(xp, a) for a in grads)
+
+        return Tensor._make(out, (q, k, v), backward_bf16, "attention")
     out, lse = _attention(qd, kd, vd, causal=is_causal, scale=scale, mask=mask)
     out = _wrap(xp, out)
 

@@ -14,8 +14,9 @@ import math
 
 import numpy as np
 
+from .. import _array
 from .._array import namespace
-from ..autograd import Tensor
+from ..autograd import Tensor, _wrap
 from ..kernels import conv1d as _conv1d
 from ..kernels import conv1d_backward as _conv1d_backward
 from ..kernels import conv2d as _conv2d
@@ -329,14 +330,16 @@ def conv1d(
     groups: int = 1,
 ) -> Tensor:
     """1-D cross-correlation, x (N, C_in, L), weight (C_out, C_in / groups, K); the core's kernel."""
-    xd, w = np.ascontiguousarray(x.data), weight.data
+    xp = namespace(x.data)
+    xd, w = _array.ascontiguous(xp, x.data), _array.ascontiguous(xp, weight.data)
     b = bias.data if bias is not None else None
     kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
-    y = _conv1d(xd, w, b, **kw)
+    y = _wrap(xp, _conv1d(xd, w, b, **kw))
 
     def backward(g):
         needs = (x.requires_grad, weight.requires_grad, bias is not None and bias.requires_grad)
-        gx, gw, gb = _conv1d_backward(np.ascontiguousarray(g), xd, w, needs_input_grad=needs, **kw)
+        grads = _conv1d_backward(_array.ascontiguous(xp, g), xd, w, needs_input_grad=needs, **kw)
+        gx, gw, gb = (None if a is None else _wrap(xp, a) for a in grads)
         return (gx, gw) if bias is None else (gx, gw, gb)
 
     return Tensor._make(y, (x, weight) if bias is None else (x, weight, bias), backward, "conv1d")
@@ -385,7 +388,8 @@ def conv_transpose2d(
     )
     if oh_pad >= max(sh, dh) or ow_pad >= max(sw, dw):
         raise ValueError(f"output_padding must be smaller than stride or dilation, got {output_padding}")
-    xd, w = np.ascontiguousarray(x.data), weight.data
+    xp = namespace(x.data)
+    xd, w = _array.ascontiguous(xp, x.data), _array.ascontiguous(xp, weight.data)
     if xd.ndim != 4 or w.ndim != 4 or xd.shape[1] != w.shape[0]:
         raise ValueError(
             f"x (N, C_in, H, W) and weight (C_in, C_out, KH, KW) must agree, got {xd.shape} and {w.shape}"
@@ -394,22 +398,22 @@ def conv_transpose2d(
     oh = (h - 1) * sh - 2 * ph + dh * (w.shape[2] - 1) + oh_pad + 1
     ow = (wd - 1) * sw - 2 * pw + dw * (w.shape[3] - 1) + ow_pad + 1
     kw = dict(stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw))
-    shape_only = np.zeros((n, w.shape[1], oh, ow), np.float32)
-    y = _conv2d_backward(xd, shape_only, w, needs_input_grad=(True, False, False), **kw)[0]
+    shape_only = xp.zeros((n, w.shape[1], oh, ow), dtype=xp.float32)  # only its shape is read
+    y = _wrap(xp, _conv2d_backward(xd, shape_only, w, needs_input_grad=(True, False, False), **kw)[0])
     if bias is not None:
-        y += bias.data.reshape(1, -1, 1, 1)
+        y = y + xp.reshape(bias.data, (1, -1, 1, 1))
 
     def backward(g):
-        g = np.ascontiguousarray(g)
-        gx = _conv2d(g, w, None, **kw) if x.requires_grad else None
+        g = _array.ascontiguous(xp, g)
+        gx = _wrap(xp, _conv2d(g, w, None, **kw)) if x.requires_grad else None
         gw = (
-            _conv2d_backward(xd, g, w, needs_input_grad=(False, True, False), **kw)[1]
+            _wrap(xp, _conv2d_backward(xd, g, w, needs_input_grad=(False, True, False), **kw)[1])
             if weight.requires_grad
             else None
         )
         if bias is None:
             return gx, gw
-        return gx, gw, g.sum(axis=(0, 2, 3))
+        return gx, gw, xp.sum(g, axis=(0, 2, 3))
 
     return Tensor._make(y, (x, weight) if bias is None else (x, weight, bias), backward, "conv_transpose2d")
 

@@ -13,7 +13,8 @@ import math
 
 import numpy as np
 
-from ..autograd import Tensor
+from .. import _array
+from ..autograd import Tensor, _wrap
 from ..kernels import linear_attention as _linear_attention
 from ..kernels import linear_attention_backward as _linear_attention_backward
 from . import functional as F
@@ -25,11 +26,13 @@ def linear_attention(q: Tensor, k: Tensor, v: Tensor, is_causal: bool = False, e
     """phi(q_i)' S_i / (phi(q_i)' z_i + eps), phi = elu + 1, q (..., Tq, d), k (..., Tk, d),
     v (..., Tk, e) -> (..., Tq, e); S_i, z_i sum phi(k_j) v_j' and phi(k_j) over every key, or
     over keys 0 .. Tk - Tq + i when ``is_causal``. Forward and backward run in the core."""
-    qd, kd, vd = (np.ascontiguousarray(t.data) for t in (q, k, v))
-    out = _linear_attention(qd, kd, vd, causal=is_causal, eps=eps)
+    xp = _array.namespace(q.data, k.data, v.data)
+    qd, kd, vd = (_array.ascontiguous(xp, t.data) for t in (q, k, v))
+    out = _wrap(xp, _linear_attention(qd, kd, vd, causal=is_causal, eps=eps))
 
     def backward(g):
-        return _linear_attention_backward(np.ascontiguousarray(g), qd, kd, vd, causal=is_causal, eps=eps)
+        grads = _linear_attention_backward(_array.ascontiguous(xp, g), qd, kd, vd, causal=is_causal, eps=eps)
+        return tuple(_wrap(xp, a) for a in grads)
 
     return Tensor._make(out, (q, k, v), backward, "linear_attention")
 

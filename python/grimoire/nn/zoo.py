@@ -64,8 +64,12 @@ def train_digits_cnn(
     lr: float = 3e-3,
     seed: int = 0,
     n_train: int | None = None,
+    device: str | None = None,
 ) -> dict:
-    """The 5.2.3 showcase: a CNN on the digits, AdamW + cosine schedule; returns test accuracy."""
+    """The 5.2.3 showcase: a CNN on the digits, AdamW + cosine schedule; returns test accuracy.
+
+    ``device`` (``"cpu"``, ``"cuda"``): where the model trains (the same code on each; the
+    initialisation is drawn on the host, so a seed gives the same start everywhere)."""
     from ..train import evaluate, fit
 
     Xtr, ytr, Xte, yte = digits_split()
@@ -73,6 +77,8 @@ def train_digits_cnn(
         Xtr, ytr = Xtr[:n_train], ytr[:n_train]
     ag.manual_seed(seed)
     model = digits_cnn(width)
+    if device is not None:
+        model.to(device)
     opt = optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     steps = epochs * -(-len(Xtr) // batch_size)
     sched = optim.lr_scheduler.CosineAnnealingLR(opt, steps)
@@ -89,9 +95,10 @@ def train_digits_cnn(
         scheduler_per="step",
         seed=seed,
         verbose=False,
+        device=device,
     )
     seconds = time.perf_counter() - t0
-    _, acc = evaluate(model, CrossEntropyLoss(), Xte, yte)
+    _, acc = evaluate(model, CrossEntropyLoss(), Xte, yte, device=device)
     return {"model": model, "accuracy": acc, "seconds": seconds, "history": hist}
 
 
@@ -184,16 +191,30 @@ def train_char_gpt(
     lr: float = 3e-3,
     max_chars: int = 60_000,
     seed: int = 0,
+    device: str | None = None,
+    autocast: bool = False,
 ) -> dict:
     """The 5.4 showcase: a char-level decoder-only transformer on Python's own documentation.
 
-    Returns the model, the loss curve and the validation loss (nats per byte; uniform guessing
-    over 256 bytes is log 256 = 5.55)."""
+    ``device`` (``"cpu"``, ``"cuda"``): where it trains, with the same code (the batches are drawn
+    on the host and moved; the initialisation is drawn on the host, so a seed gives the same
+    start everywhere). ``autocast``: bf16 operands in the GEMMs and attention (tensor cores on a
+    GPU), float32 master weights.
+
+    Returns the model, the loss curve, the validation loss (nats per byte; uniform guessing over
+    256 bytes is log 256 = 5.55), the training time in seconds and the training tokens per
+    second (``steps * batch * block / seconds``; each step's loss is read back, so the time
+    includes the device's work)."""
+    from .. import _array
+    from ..train import clip_grad_norm_
+
     data = char_data(max_chars)
     cut = int(0.9 * len(data))
     train, val = data[:cut], data[cut:]
     ag.manual_seed(seed)
     model = GPT(256, d_model, n_heads, n_layers, max_len=block)
+    if device is not None:
+        model.to(device)
     opt = optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     sched = optim.lr_scheduler.SequentialLR(
         opt,
@@ -203,29 +224,35 @@ def train_char_gpt(
         ],
         milestones=[max(steps // 10, 1)],
     )
+
+    def place(a):
+        return a if device is None else _array.to_device(a, device)
+
     rng = np.random.default_rng(seed)
     losses = []
+    t0 = time.perf_counter()
     for _ in range(steps):
         starts = rng.integers(0, len(train) - block - 1, batch)
-        xb = np.stack([train[s : s + block] for s in starts])
-        yb = np.stack([train[s + 1 : s + block + 1] for s in starts])
-        logits = model(xb)
-        loss = F.cross_entropy(logits.reshape(-1, 256), yb.reshape(-1))
+        xb = place(np.stack([train[s : s + block] for s in starts]))
+        yb = place(np.stack([train[s + 1 : s + block + 1] for s in starts]))
+        with ag.autocast(autocast):
+            logits = model(xb)
+            loss = F.cross_entropy(logits.reshape(-1, 256), yb.reshape(-1))
         opt.zero_grad()
         loss.backward()
-        from ..train import clip_grad_norm_
-
         clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         sched.step()
         losses.append(loss.item())
+    seconds = time.perf_counter() - t0
     model.eval()
     vl = []
-    with ag.no_grad():
+    with ag.no_grad(), ag.autocast(autocast):
         for s in range(0, min(len(val) - block - 1, 8 * block), block):
-            x, yv = val[None, s : s + block], val[None, s + 1 : s + block + 1]
+            x, yv = place(val[None, s : s + block]), place(val[None, s + 1 : s + block + 1])
             vl.append(F.cross_entropy(model(x).reshape(-1, 256), yv.reshape(-1)).item())
-    return {"model": model, "losses": losses, "val_loss": float(np.mean(vl))}
+    return {"model": model, "losses": losses, "val_loss": float(np.mean(vl)), "seconds": seconds,
+            "tokens_per_s": steps * batch * block / max(seconds, 1e-12)}
 
 
 def train_digits_vit(epochs: int = 6, dim: int = 48, seed: int = 0, n_train: int | None = None) -> dict:

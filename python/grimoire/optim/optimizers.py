@@ -38,9 +38,15 @@ class Optimizer:
 
     def step(self) -> None:
         for g in self.param_groups:
-            for p in g["params"]:
-                if p.grad is not None:
-                    self._update(p, p.grad, g, self.state.setdefault(id(p), {}))
+            live = [p for p in g["params"] if p.grad is not None]
+            if live:
+                self._update_group(live, g)
+
+    def _update_group(self, params: list, group: dict) -> None:
+        """Update the parameters of one group that have a gradient (a loop of :meth:`_update`;
+        the fused optimizers update them in one multi-tensor kernel call)."""
+        for p in params:
+            self._update(p, p.grad, group, self.state.setdefault(id(p), {}))
 
     def _update(self, p, grad: np.ndarray, group: dict, state: dict) -> None:
         raise NotImplementedError
@@ -85,6 +91,15 @@ def _float32(g):
     return _array.ascontiguous(xp, g if g.dtype == xp.float32 else xp.astype(g, xp.float32))
 
 
+def _batches(params: list, key) -> list[list]:
+    """``params`` split into lists that share ``key(p)`` (and a device), in first-seen order:
+    each list is one multi-tensor kernel call (one launch on a GPU)."""
+    out: dict = {}
+    for p in params:
+        out.setdefault((_array.device(p.data), key(p)), []).append(p)
+    return list(out.values())
+
+
 class SGD(Optimizer):
     """g += wd p; buf = mu buf + (1 - dampening) g (buf = g at the first step);
     g = g + mu buf (Nesterov) or buf; p -= lr g."""
@@ -113,23 +128,25 @@ class SGD(Optimizer):
             ),
         )
 
-    def _update(self, p, grad, group, state):  # the core's fused kernel, in place
-        g = _float32(-grad if group["maximize"] else grad)
+    def _update_group(self, params, group):  # the fused multi-tensor kernel, in place
         mu = group["momentum"]
-        first = "momentum_buffer" not in state
-        if mu and first:
-            state["momentum_buffer"] = _ns(p.data).zeros_like(p.data)
-        K.sgd_step(
-            p.data,
-            g,
-            state.get("momentum_buffer"),
-            lr=group["lr"],
-            momentum=mu,
-            dampening=group["dampening"],
-            nesterov=group["nesterov"],
-            weight_decay=group["weight_decay"],
-            first_step=first,
-        )
+        for batch in _batches(params, lambda p: "momentum_buffer" not in self.state.get(id(p), {})):
+            states = [self.state.setdefault(id(p), {}) for p in batch]
+            first = "momentum_buffer" not in states[0]
+            if mu and first:
+                for p, st in zip(batch, states, strict=True):
+                    st["momentum_buffer"] = _ns(p.data).zeros_like(p.data)
+            K.multi_tensor_sgd_step(
+                [p.data for p in batch],
+                [_float32(-p.grad if group["maximize"] else p.grad) for p in batch],
+                [st["momentum_buffer"] for st in states] if mu else None,
+                lr=group["lr"],
+                momentum=mu,
+                dampening=group["dampening"],
+                nesterov=group["nesterov"],
+                weight_decay=group["weight_decay"],
+                first_step=first,
+            )
 
 
 class Adagrad(Optimizer):
@@ -240,29 +257,34 @@ class Adam(Optimizer):
             params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
         )
 
-    def _update(self, p, grad, group, state):  # the core's fused kernel, in place
-        if not state:
-            zeros = _ns(p.data).zeros_like
-            state.update(step=0, exp_avg=zeros(p.data), exp_avg_sq=zeros(p.data))
-            if group["amsgrad"]:
-                state["max_exp_avg_sq"] = _ns(p.data).zeros_like(p.data)
-        state["step"] += 1
+    def _update_group(self, params, group):  # the fused multi-tensor kernel, in place
+        for p in params:
+            state = self.state.setdefault(id(p), {})
+            if not state:
+                zeros = _ns(p.data).zeros_like
+                state.update(step=0, exp_avg=zeros(p.data), exp_avg_sq=zeros(p.data))
+                if group["amsgrad"]:
+                    state["max_exp_avg_sq"] = zeros(p.data)
+            state["step"] += 1
         b1, b2 = group["betas"]
-        K.adam_step(
-            p.data,
-            _float32(grad),
-            state["exp_avg"],
-            state["exp_avg_sq"],
-            step=state["step"],
-            lr=group["lr"],
-            beta1=b1,
-            beta2=b2,
-            eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            decoupled=self._decoupled,
-            amsgrad=group["amsgrad"],
-            max_v=state.get("max_exp_avg_sq"),
-        )
+        # one call per step count (parameters that missed a step count fewer) and device
+        for batch in _batches(params, lambda p: self.state[id(p)]["step"]):
+            states = [self.state[id(p)] for p in batch]
+            K.multi_tensor_adam_step(
+                [p.data for p in batch],
+                [_float32(p.grad) for p in batch],
+                [st["exp_avg"] for st in states],
+                [st["exp_avg_sq"] for st in states],
+                step=states[0]["step"],
+                lr=group["lr"],
+                beta1=b1,
+                beta2=b2,
+                eps=group["eps"],
+                weight_decay=group["weight_decay"],
+                decoupled=self._decoupled,
+                amsgrad=group["amsgrad"],
+                max_vs=[st["max_exp_avg_sq"] for st in states] if group["amsgrad"] else None,
+            )
 
 
 class AdamW(Adam):

@@ -118,6 +118,31 @@ def char_gpt(t: Tour) -> None:
     t.show("cached and uncached generation identical", bool(np.array_equal(a, b)))
 
 
+@section("5.4.5.2", "The char-level transformer on a GPU", "grimoire.nn.zoo")
+def char_gpt_gpu(t: Tour) -> None:
+    from grimoire._info import cuda_unavailable
+    from grimoire.nn.zoo import train_char_gpt
+
+    reason = cuda_unavailable()
+    if reason:
+        t.say(f"not run: {reason}; on a machine with an NVIDIA GPU this trains the 5.4 model there")
+        return
+    # a wider model than 5.4's, so that the GPU has work to do; the same code on both devices
+    cfg = dict(steps=10 if t.quick else 40, d_model=128, n_heads=4, n_layers=4, block=128, batch=32)
+    train_char_gpt(**{**cfg, "steps": 2}, device="cuda", autocast=True)  # warm-up: CuPy's pool, kernels
+    runs = {
+        "CPU, float32": train_char_gpt(**cfg),
+        "GPU, float32": train_char_gpt(**cfg, device="cuda"),
+        "GPU, bf16 autocast (tensor cores)": train_char_gpt(**cfg, device="cuda", autocast=True),
+    }
+    t.say(f"{cfg['n_layers']} blocks, d_model {cfg['d_model']}, batch {cfg['batch']} x {cfg['block']} bytes, "
+          f"{cfg['steps']} AdamW steps from one initialisation")
+    base = runs["CPU, float32"]["tokens_per_s"]
+    for name, r in runs.items():
+        speed = f"{r['tokens_per_s']:10,.0f}  ({r['tokens_per_s'] / base:5.1f}x the CPU)"
+        t.show(f"{name:34s} tokens/s", f"{speed}   loss {r['losses'][0]:.3f} -> {r['losses'][-1]:.3f}")
+
+
 @section("5.4.3", "A Vision Transformer on the digits", "grimoire.nn.ViT")
 def vit(t: Tour) -> None:
     from grimoire.nn.zoo import train_digits_vit
