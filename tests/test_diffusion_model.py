@@ -66,6 +66,54 @@ def test_guidance_ddim_and_save_load(tmp_path):
     np.testing.assert_array_equal(again.sample(labels, num_inference_steps=5, random_state=0), a)
 
 
+def test_save_load_resumes_training_exactly(tmp_path):
+    rng = np.random.default_rng(5)
+    X = rng.uniform(-1, 1, (16, 1, 8, 8)).astype(np.float32)
+    y = rng.integers(0, 10, 16)
+    kw = dict(steps=3, batch_size=8, lr=3e-3, verbose=False)
+    model = DiffusionModel(
+        base_channels=8, num_train_timesteps=20, p_uncond=0.3, ema_decay=0.9, seed=4
+    ).fit(X, y, **kw)
+    path = tmp_path / "resume.safetensors"
+    model.save(path)
+    again = DiffusionModel.load(path)
+    assert (again.p_uncond, again.ema_decay, again.seed) == (0.3, 0.9, 4)
+    for a, b in ((model.net, again.net), (model.ema, again.ema)):
+        for (name, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+            np.testing.assert_array_equal(p, q, err_msg=name)
+    # the trained network and its EMA differ after training, so a file with only one of them
+    # could not resume both
+    assert any(
+        not np.array_equal(p, q)
+        for p, q in zip(model.net.state_dict().values(), model.ema.state_dict().values(), strict=True)
+    )
+    model.fit(X, y, **kw)
+    again.fit(X, y, **kw)
+    assert again.loss_history_ == model.loss_history_
+    for a, b in ((model.net, again.net), (model.ema, again.ema)):
+        for (name, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+            np.testing.assert_array_equal(p, q, err_msg=name)
+
+
+def test_a_file_of_ema_weights_only_loads_with_a_warning(tmp_path):
+    from grimoire.nn import save_safetensors
+
+    model = DiffusionModel(base_channels=8, num_train_timesteps=20, seed=2)
+    meta = {
+        "image_shape": "1,8,8",
+        "num_classes": "10",
+        "base_channels": "8",
+        "num_train_timesteps": "20",
+        "beta_schedule": model.beta_schedule,
+    }
+    path = tmp_path / "old.safetensors"
+    save_safetensors(model.ema.state_dict(), path, metadata=meta)
+    with pytest.warns(UserWarning, match="only the EMA weights"):
+        again = DiffusionModel.load(path)
+    for p, q in zip(model.ema.state_dict().values(), again.net.state_dict().values(), strict=True):
+        np.testing.assert_array_equal(p, q)
+
+
 def test_bad_input_names_the_argument():
     model = DiffusionModel(base_channels=8, num_train_timesteps=20)
     with pytest.raises(

@@ -127,6 +127,18 @@ def test_ranks_that_disagree_on_shapes_fail_on_every_rank(out_dir):
         assert "ranks disagree on the parameters" in str(got["error"])
 
 
+def test_a_world_size_that_does_not_divide_the_layer_is_refused_on_every_rank(out_dir):
+    expected = {
+        "column": r"out_features \(3\) must be divisible by the tensor-parallel world size 2",
+        "row": r"in_features \(3\) must be divisible by the tensor-parallel world size 2",
+        "mlp": r"out_features \(5\) must be divisible by the tensor-parallel world size 2",
+        "attention": r"num_heads \(3\) must be divisible by the tensor-parallel world size 2",
+    }
+    for got in run("tp_indivisible", out_dir):
+        for key, pattern in expected.items():
+            assert re.search(pattern, str(got[key])), (key, str(got[key]))
+
+
 def test_zero3_holds_at_most_055_of_ddp_memory(out_dir):
     ddp = max(int(g["state_bytes"]) for g in run("memory_ddp", out_dir))
     zero3 = max(int(g["state_bytes"]) for g in run("memory_zero3", out_dir))

@@ -55,13 +55,13 @@ def test_kl_div_equals_torch(reduction):
     p = rng.dirichlet(np.ones(5), 4)
     p[0, 1] = 0.0  # 0 log 0 = 0
     check(
-        lambda a: nn.KLDivLoss(reduction)(a, p),
+        lambda a: nn.KLDivLoss(reduction=reduction)(a, p),
         lambda a: F_.kl_div(a, torch.tensor(p), reduction=reduction),
         logq,
     )
     if reduction != "none":
         check(
-            lambda a: X.kl_div(a, np.log(p + 1e-3), reduction, log_target=True),
+            lambda a: X.kl_div(a, np.log(p + 1e-3), reduction=reduction, log_target=True),
             lambda a: F_.kl_div(a, torch.tensor(np.log(p + 1e-3)), reduction=reduction, log_target=True),
             logq,
         )
@@ -74,7 +74,7 @@ def test_bce_huber_smooth_l1_equal_torch(reduction):
     prob[0, 0], prob[1, 1] = 0.0, 1.0  # the clamped logs
     t = (rng.random((6, 3)) > 0.5).astype(np.float64)
     check(
-        lambda a: nn.BCELoss(reduction)(a, t),
+        lambda a: nn.BCELoss(reduction=reduction)(a, t),
         lambda a: F_.binary_cross_entropy(a, torch.tensor(t), reduction=reduction),
         prob,
         grad=False,
@@ -88,7 +88,7 @@ def test_bce_huber_smooth_l1_equal_torch(reduction):
         )
     for beta in (0.0, 0.5, 1.0):
         check(
-            lambda a, b=beta: nn.SmoothL1Loss(reduction, b)(a, y),
+            lambda a, b=beta: nn.SmoothL1Loss(reduction=reduction, beta=b)(a, y),
             lambda a, b=beta: F_.smooth_l1_loss(a, torch.tensor(y), reduction=reduction, beta=b),
             x,
         )
@@ -240,3 +240,156 @@ def test_bad_input_names_the_argument():
         nn.BCELoss()(Tensor(np.array([1.5])), np.array([1.0]))
     with pytest.raises(ValueError, match="output_padding"):
         nn.ConvTranspose2d(2, 2, 3, stride=1, output_padding=1)(t)
+
+
+# ------------------------------------------------------------------------ nn.functional exposes them
+F = nn.functional
+FUNCTIONAL = {  # name: torch's parameters (the C builtins have no signature to read)
+    "pad": None,
+    "interpolate": None,
+    "group_norm": None,
+    "kl_div": None,
+    "huber_loss": None,
+    "smooth_l1_loss": None,
+    "binary_cross_entropy": None,
+    "adaptive_avg_pool2d": ["input", "output_size"],
+    "leaky_relu": None,
+    "elu": None,
+    "mish": None,
+    "conv1d": ["input", "weight", "bias", "stride", "padding", "dilation", "groups"],
+    "conv_transpose2d": [
+        "input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation"
+    ],
+}
+NOT_HERE = {"inplace", "antialias"}  # torch's in-place flag and anti-aliased down-sampling
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONAL))
+def test_functional_has_torch_names_and_argument_order(name):
+    import inspect
+
+    ours = list(inspect.signature(getattr(F, name)).parameters)
+    theirs = FUNCTIONAL[name] or list(inspect.signature(getattr(F_, name)).parameters)
+    assert ours == [p for p in theirs if p not in NOT_HERE]
+    assert getattr(X, name) is getattr(F, name)  # one definition, the layers use it
+
+
+def test_functional_calls_written_for_torch_give_torch_results():
+    rng = np.random.default_rng(11)
+    logq = np.log(rng.dirichlet(np.ones(4), 3))
+    p = rng.dirichlet(np.ones(4), 3)
+    # positional reduction after the deprecated size_average, reduce slots, as in torch
+    check(
+        lambda a: F.kl_div(a, p, None, None, "sum"),
+        lambda a: F_.kl_div(a, torch.tensor(p), None, None, "sum"),
+        logq,
+    )
+    prob, t = rng.uniform(0.05, 0.95, (4, 3)), (rng.random((4, 3)) > 0.5).astype(float)
+    w = rng.uniform(0.5, 2.0, (4, 3))
+    for red in ("mean", "sum", "none"):
+        check(
+            lambda a, r=red: F.binary_cross_entropy(a, t, w, reduction=r),
+            lambda a, r=red: F_.binary_cross_entropy(a, torch.tensor(t), torch.tensor(w), reduction=r),
+            prob,
+        )
+        x, y = rng.standard_normal((4, 3)) * 3, rng.standard_normal((4, 3))
+        check(
+            lambda a, r=red, y=y: F.huber_loss(a, y, r, 0.7, w),
+            lambda a, r=red, y=y: F_.huber_loss(a, torch.tensor(y), r, 0.7, torch.tensor(w)),
+            x,
+        )
+        check(
+            lambda a, r=red, y=y: F.smooth_l1_loss(a, y, None, None, r, 0.5),
+            lambda a, r=red, y=y: F_.smooth_l1_loss(a, torch.tensor(y), None, None, r, 0.5),
+            x,
+        )
+    img = rng.standard_normal((2, 3, 5, 7))
+    check(lambda a: F.pad(a, (1, 2, 0, 3)), lambda a: F_.pad(a, (1, 2, 0, 3)), img)  # value=None is 0
+    check(lambda a: F.adaptive_avg_pool2d(a, (None, 3)), lambda a: F_.adaptive_avg_pool2d(a, (None, 3)), img)
+    check(lambda a: F.adaptive_avg_pool2d(a, 2), lambda a: F_.adaptive_avg_pool2d(a, 2), img[0])  # (C, H, W)
+    check(lambda a: F.leaky_relu(a, 0.3), lambda a: F_.leaky_relu(a, 0.3), img)
+    check(lambda a: F.elu(a, 0.5), lambda a: F_.elu(a, 0.5), img)
+    check(F.mish, F_.mish, img)
+
+
+@pytest.mark.parametrize("mode,align", [("nearest", None), ("bilinear", False), ("bilinear", True)])
+@pytest.mark.parametrize("scale", [1.5, 0.6, 2.3, (1.7, 0.45), 3])
+@pytest.mark.parametrize("recompute", [None, True])
+def test_interpolate_by_a_non_integer_scale_factor_equals_torch(mode, align, scale, recompute):
+    # torch steps by 1 / scale_factor (not H / H_out) unless recompute_scale_factor
+    x = np.random.default_rng(12).standard_normal((1, 2, 5, 7))
+    check(
+        lambda a: F.interpolate(a, None, scale, mode, align, recompute),
+        lambda a: F_.interpolate(a, None, scale, mode, align, recompute),
+        x,
+    )
+
+
+def test_group_norm_weight_and_bias_gradients_equal_torch():
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((3, 6, 4, 5)) * 2 + 1
+    w, b, g = rng.standard_normal(6), rng.standard_normal(6), rng.standard_normal((3, 6, 4, 5))
+    layer = nn.GroupNorm(3, 6)
+    layer.weight.data = Tensor(w.astype(np.float32)).data  # in the storage namespace
+    layer.bias.data = Tensor(b.astype(np.float32)).data
+    y = layer(Tensor(x.astype(np.float32), requires_grad=True))
+    y.backward(Tensor(g.astype(np.float32)).data)
+    xt = torch.tensor(x, requires_grad=True)
+    wt, bt = torch.tensor(w, requires_grad=True), torch.tensor(b, requires_grad=True)
+    F_.group_norm(xt, 3, wt, bt).backward(torch.tensor(g))
+    np.testing.assert_allclose(np.asarray(layer.weight.grad), wt.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(np.asarray(layer.bias.grad), bt.grad.numpy(), rtol=1e-4, atol=1e-4)
+    # the functional form, every input a Tensor: the same three gradients
+    check(lambda a, c, d: F.group_norm(a, 2, c, d), lambda a, c, d: F_.group_norm(a, 2, c, d), x, w, b)
+
+
+@pytest.mark.parametrize(
+    "cin,cout,k,stride,padding,output_padding,groups,dilation",
+    [
+        (4, 6, 3, 1, 0, 0, 2, 1),
+        (6, 3, 3, 2, 1, 1, 3, 1),
+        (4, 4, (2, 3), 2, 0, 1, 4, 2),
+        (2, 4, 3, 1, 1, 0, 1, 1),
+    ],
+)
+def test_conv_transpose2d_groups_in_torch_positions(
+    cin, cout, k, stride, padding, output_padding, groups, dilation
+):
+    rng = np.random.default_rng(14)
+    args = (cin, cout, k, stride, padding, output_padding, groups, True, dilation)  # torch's order
+    layer, ref = nn.ConvTranspose2d(*args), torch.nn.ConvTranspose2d(*args).double()
+    assert layer.weight.shape == tuple(ref.weight.shape) and layer.bias.shape == tuple(ref.bias.shape)
+    ref.load_state_dict({kk: torch.tensor(v, dtype=torch.float64) for kk, v in layer.state_dict().items()})
+    x = rng.standard_normal((2, cin, 4, 5))
+    check(layer, ref, x)  # output and input gradient
+    xt = torch.tensor(x)
+    g = rng.standard_normal(ref(xt).shape)
+    ref.zero_grad()
+    layer.zero_grad()
+    ref(xt).backward(torch.tensor(g))
+    layer(Tensor(x.astype(np.float32))).backward(g.astype(np.float32))
+    np.testing.assert_allclose(layer.weight.grad, ref.weight.grad.numpy(), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(layer.bias.grad, ref.bias.grad.numpy(), rtol=1e-4, atol=1e-4)
+    # the bound of torch's init: 1 / sqrt(out / groups * kh * kw)
+    kh, kw = (k, k) if isinstance(k, int) else k
+    assert np.abs(layer.weight.data).max() <= 1 / np.sqrt(cout // groups * kh * kw)
+
+
+def test_functional_bad_input_names_the_argument():
+    t = Tensor(np.full((2, 3), 0.5, np.float32))
+    with pytest.raises(ValueError, match="size_average and reduce are deprecated"):
+        F.kl_div(t, np.full((2, 3), 0.5), True)
+    with pytest.raises(ValueError, match="size_average and reduce are deprecated"):
+        nn.BCELoss(None, False)
+    with pytest.raises(ValueError, match="reduction must be"):
+        F.kl_div(t, np.full((2, 3), 0.5), reduction="avg")
+    with pytest.raises(ValueError, match="target must have the shape of input"):
+        F.binary_cross_entropy(t, np.ones(3))
+    with pytest.raises(ValueError, match="groups"):
+        nn.ConvTranspose2d(4, 6, 3, groups=4)
+    with pytest.raises(ValueError, match="groups"):
+        F.conv_transpose2d(
+            Tensor(np.zeros((1, 3, 4, 4), np.float32)), Tensor(np.zeros((3, 2, 3, 3), np.float32)), groups=2
+        )
+    with pytest.raises(ValueError, match="recompute_scale_factor"):
+        F.interpolate(Tensor(np.zeros((1, 1, 4, 4), np.float32)), size=8, recompute_scale_factor=True)

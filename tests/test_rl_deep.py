@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 from grimoire.autograd import Tensor
-from grimoire.rl import A2C, DQN, PPO, REINFORCE, ActorCritic, QLearning, evaluate_policy
+from grimoire.rl import A2C, DQN, PPO, REINFORCE, ActorCritic, QLearning, evaluate_policy, make_vec_env
 from grimoire.rl.losses import dqn_loss, dqn_target, gae, huber_loss, ppo_policy_loss, value_loss
 from grimoire.rl.policies import categorical_log_prob_entropy, gaussian_log_prob_entropy
 from grimoire.rl.rlhf import bradley_terry_loss, rlhf_miniature
@@ -247,6 +247,46 @@ def test_a_seed_makes_a_run_reproducible(cls, kw):
     for a, b in zip(runs[0][1], runs[1][1], strict=True):
         np.testing.assert_array_equal(a, b)
     assert any(not np.array_equal(a, b) for a, b in zip(runs[0][1], runs[2][1], strict=True))
+
+
+def test_async_vector_env_gives_the_rollouts_of_sync_with_the_same_seed():
+    def rollout(vec_env_cls):
+        vec = make_vec_env("CartPole-v1", 3, seed=11, vec_env_cls=vec_env_cls)
+        try:
+            actions = np.random.default_rng(0).integers(0, 2, (60, 3))  # random play: episodes end
+            obs, _ = vec.reset(seed=11)
+            steps = [obs]
+            for a in actions:
+                obs, reward, terminated, truncated, info = vec.step(a)
+                done = info.get("_final_obs", np.zeros(3, bool))
+                final = np.zeros((3, 4))
+                for i in np.flatnonzero(done):
+                    final[i] = info["final_obs"][i]
+                steps += [obs, reward, terminated, truncated, final]
+            return steps
+        finally:
+            vec.close()
+
+    sync, asynchronous = rollout(None), rollout(gym.vector.AsyncVectorEnv)
+    assert sum(int(s.sum()) for s in sync[3::5]) >= 2  # episodes did end (the autoreset is covered)
+    for a, b in zip(sync, asynchronous, strict=True):
+        np.testing.assert_array_equal(a, b)
+    # an agent trained on either collects the same experience and learns the same weights
+    weights = []
+    for vec_env_cls in (gym.vector.SyncVectorEnv, gym.vector.AsyncVectorEnv):
+        vec = make_vec_env("CartPole-v1", 2, seed=3, vec_env_cls=vec_env_cls)
+        try:
+            m = PPO("MlpPolicy", vec, seed=3, n_steps=32, batch_size=32, n_epochs=1).learn(128)
+            weights.append((m.episode_returns_, [p.data.copy() for p in m.policy.parameters()]))
+        finally:
+            vec.close()
+    assert weights[0][0] == weights[1][0]
+    for a, b in zip(weights[0][1], weights[1][1], strict=True):
+        np.testing.assert_array_equal(a, b)
+    with pytest.raises(TypeError, match="vec_env_cls must be"):
+        make_vec_env("CartPole-v1", 2, vec_env_cls="async")
+    with pytest.raises(ValueError, match="autoreset_mode is fixed"):
+        make_vec_env("CartPole-v1", 2, vec_env_kwargs={"autoreset_mode": "NextStep"})
 
 
 @pytest.mark.parametrize(

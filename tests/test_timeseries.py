@@ -1,5 +1,6 @@
 """grimoire.timeseries against statsmodels."""
 
+import re
 import warnings
 
 import numpy as np
@@ -206,3 +207,40 @@ def test_an_order_the_series_is_too_short_for_is_refused():
         ARIMA((1, 0, 0)).fit(np.arange(30.0), exog=np.ones(29))
     with pytest.raises(ValueError, match="summary"):
         ARIMA((1, 0, 0), method="css").fit(arma_generate([0.5], [], 50, random_state=0)).summary()
+
+
+@pytest.mark.parametrize(
+    "order,seasonal_order,k_exog,need",
+    [  # need = d + D s + max(p + P s + 1, number of parameters (with sigma2) + 1), by hand
+        ((2, 0, 0), (0, 0, 0, 0), 0, 5),  # const, 2 ar, sigma2
+        ((1, 1, 1), (0, 0, 0, 0), 0, 5),  # differenced: no const; 1 + max(2, 4)
+        ((0, 1, 1), (0, 1, 1, 4), 0, 9),  # 1 + 4 + max(1, 4)
+        ((1, 0, 0), (0, 0, 0, 0), 2, 6),  # const, 2 exog, 1 ar, sigma2
+        ((0, 0, 0), (2, 0, 0, 3), 0, 7),  # seasonal AR: conditioning on P s = 6 values
+    ],
+)
+def test_the_shortest_series_an_order_needs(order, seasonal_order, k_exog, need):
+    y = arma_generate([0.5], [0.3], need, random_state=3) + np.arange(need) * 0.1
+    x = np.random.default_rng(4).standard_normal((need, k_exog)) if k_exog else None
+    for method in ("mle",) if k_exog else ("mle", "css"):  # exog is for MLE only
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a tiny sample may not converge: only the length matters
+            fitted = ARIMA(order, seasonal_order, method=method).fit(y, x)
+        assert np.isfinite(fitted.sigma2_)
+        short = (
+            rf"order={re.escape(str(order))}, seasonal_order={re.escape(str(seasonal_order))} needs a "
+            rf"series y of at least {need} observations, got {need - 1}"
+        )
+        with pytest.raises(ValueError, match=short):
+            ARIMA(order, seasonal_order, method=method).fit(y[:-1], None if x is None else x[:-1])
+
+
+def test_a_hessian_that_is_not_finite_gives_nan_standard_errors_and_a_warning():
+    # 7 observations of a seasonal AR(2): the estimate lands near the stationarity edge and a
+    # difference step of the Hessian leaves it (this used to raise LinAlgError from pinv)
+    y = arma_generate([0.5], [0.3], 7, random_state=3) + np.arange(7) * 0.1
+    with warnings.catch_warnings(), np.errstate(over="ignore", invalid="ignore"):
+        warnings.simplefilter("ignore", ConvergenceWarning)  # the line search's trial steps overflow
+        with pytest.warns(RuntimeWarning, match="Hessian .* not finite"):
+            fitted = ARIMA((0, 0, 0), (2, 0, 0, 3)).fit(y)
+    assert np.isfinite(fitted.loglik_) and all(np.isnan(v) for v in fitted.bse_.values())

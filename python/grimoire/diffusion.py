@@ -446,20 +446,31 @@ class DiffusionModel:
         return x_prev, x0
 
     def save(self, path) -> None:
-        """The EMA weights and the configuration in one safetensors file (atomically, no pickle)."""
+        """Both weight sets and the configuration in one safetensors file (atomically, no pickle):
+        the trained network under ``net.``, its EMA under ``ema.``, and every constructor argument
+        in the metadata, so ``load`` gives a model that samples and continues training exactly as
+        this one (``fit`` builds its optimizer afresh on each call, here and after a load)."""
         from .nn.module import save_safetensors
 
         meta = {
+            "format": "net+ema",
             "image_shape": ",".join(map(str, self.image_shape)),
             "num_classes": str(self.num_classes),
             "base_channels": str(self.base_channels),
             "num_train_timesteps": str(self.num_train_timesteps),
             "beta_schedule": self.beta_schedule,
+            "p_uncond": repr(float(self.p_uncond)),
+            "ema_decay": repr(float(self.ema_decay)),
+            "seed": str(self.seed),
         }
-        save_safetensors(self.ema.state_dict(), path, metadata=meta)
+        tensors = {f"net.{k}": v for k, v in self.net.state_dict().items()}
+        tensors.update({f"ema.{k}": v for k, v in self.ema.state_dict().items()})
+        save_safetensors(tensors, path, metadata=meta)
 
     @classmethod
     def load(cls, path) -> DiffusionModel:
+        """The model written by :meth:`save`. A file of the earlier format (EMA weights only) loads
+        with a warning: its training network starts from the EMA weights."""
         from safetensors import safe_open
 
         from .nn.module import load_safetensors
@@ -473,10 +484,32 @@ class DiffusionModel:
                 int(meta["base_channels"]),
                 int(meta["num_train_timesteps"]),
                 meta["beta_schedule"],
+                **{
+                    k: conv(meta[k])
+                    for k, conv in (
+                        ("p_uncond", float),
+                        ("ema_decay", float),
+                        ("seed", lambda v: None if v == "None" else int(v)),
+                    )
+                    if k in meta
+                },
             )
         except KeyError as e:
             raise ValueError(f"{path} is not a DiffusionModel file (no {e} in its metadata)") from None
         state = load_safetensors(path)
-        model.ema.load_state_dict(state)
-        model.net.load_state_dict(state)
+        if meta.get("format") == "net+ema":
+            for name, module in (("net", model.net), ("ema", model.ema)):
+                n = len(name) + 1
+                module.load_state_dict({k[n:]: v for k, v in state.items() if k.startswith(name + ".")})
+        else:
+            import warnings
+
+            warnings.warn(
+                f"{path} holds only the EMA weights (written before save kept both): training "
+                "continues from the EMA weights, not from the trained network",
+                UserWarning,
+                stacklevel=2,
+            )
+            model.ema.load_state_dict(state)
+            model.net.load_state_dict(state)
         return model

@@ -309,7 +309,19 @@ class ARIMA:
         self.aicc_ = self.aic_ + 2 * k * (k + 1) / max(self.nobs_effective_ - k - 1, 1)
         self.bic_ = -2 * ll + k * np.log(self.nobs_effective_)
         hess = _hessian(lambda th: self._loglik(th)[0], params)
-        self.cov_params_ = np.linalg.pinv(-hess)
+        if np.all(np.isfinite(hess)):
+            self.cov_params_ = np.linalg.pinv(-hess)
+        else:  # a step of the difference quotient left the stationary/invertible region
+            import warnings
+
+            warnings.warn(
+                "the numerical Hessian of the log-likelihood is not finite at the estimate (a "
+                "parameter at the edge of the stationary/invertible region, or too few "
+                "observations): standard errors are NaN",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            self.cov_params_ = np.full_like(hess, np.nan)
         self.bse_ = dict(zip(names, np.sqrt(np.abs(np.diag(self.cov_params_))).tolist(), strict=True))
         return self
 

@@ -19,7 +19,12 @@ from ..autograd import Tensor
 from . import comm
 from .ddp import DistributedDataParallel
 from .fsdp import FullyShardedDataParallel, ShardingStrategy
-from .tensor_parallel import ParallelMLP, ParallelMultiheadAttention
+from .tensor_parallel import (
+    ColumnParallelLinear,
+    ParallelMLP,
+    ParallelMultiheadAttention,
+    RowParallelLinear,
+)
 from .zero import ZeroRedundancyOptimizer
 
 STEPS, BATCH, D_IN, D_HIDDEN, CLASSES = 20, 16, 12, 32, 5
@@ -155,6 +160,20 @@ def run(name: str, out_dir: str) -> None:
             result["error"] = np.array("no error")
         except ValueError as e:
             result["error"] = np.array(str(e))
+    elif name == "tp_indivisible":  # every layer whose split the world size does not divide
+        attempts = {
+            "column": lambda: ColumnParallelLinear(4, 3),
+            "row": lambda: RowParallelLinear(3, 4),
+            "mlp": lambda: ParallelMLP(4, 5),
+            "attention": lambda: ParallelMultiheadAttention(9, 3),
+        }
+        for key, build in attempts.items():
+            try:
+                build()
+                result[key] = np.array("no error")
+            except ValueError as e:
+                result[key] = np.array(str(e))
+        world.barrier()  # every rank got here: the refusal took no collective that could hang
     elif name in ("memory_ddp", "memory_zero1", "memory_zero2", "memory_zero3"):
         result["state_bytes"] = np.array(_state_bytes(name.split("_")[1], world))
     elif name in ("gpt_1rank", "gpt_ddp", "gpt_zero3"):

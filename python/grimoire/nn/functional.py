@@ -539,3 +539,415 @@ def index_add(num_rows: int, idx, src: Tensor) -> Tensor:
     out = xp.zeros((num_rows,) + src.shape[1:], dtype=src.data.dtype)
     _array.scatter_add(xp, out, i, src.data)
     return Tensor._make(out, (src,), lambda g: (xp.take(g, i, axis=0),), "index_add")
+
+
+# ======================================================================== the layers of issue 13
+# Activations, losses, padding, pooling, resampling, GroupNorm, Conv1d and ConvTranspose2d in
+# functional form, with torch.nn.functional's names, argument order and semantics; the Modules
+# of nn.layers_ext are thin wrappers over these. ``inplace`` (torch's activations) and the
+# deprecated ``size_average``/``reduce`` of the losses have no meaning here: the latter are kept
+# in their positions so positional calls line up with torch, and refused when given.
+
+
+def _no_legacy_reduction(fn: str, size_average, reduce) -> None:
+    if size_average is not None or reduce is not None:
+        raise ValueError(
+            f"{fn}: size_average and reduce are deprecated (in PyTorch too); pass "
+            "reduction='mean', 'sum' or 'none' instead"
+        )
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+    """Leaky ReLU: ``max(0, x) + negative_slope * min(0, x)``.
+
+    Parameters
+    ----------
+    input : Tensor
+    negative_slope : float
+        Slope for x < 0.
+    """
+    return input.relu() - (-input).relu() * negative_slope
+
+
+def elu(input: Tensor, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """ELU: ``x`` for x > 0, ``alpha (e^x - 1)`` otherwise, computed as
+    ``relu(x) + alpha (exp(min(x, 0)) - 1)`` so no exp overflows."""
+    return input.relu() + ((-(-input).relu()).exp() - 1.0) * alpha
+
+
+def _softplus(x: Tensor) -> Tensor:
+    """log(1 + e^x) in the stable form max(x, 0) + log(1 + e^-|x|)."""
+    return x.relu() + ((-x.abs()).exp() + 1.0).log()
+
+
+def mish(input: Tensor) -> Tensor:  # noqa: A002
+    """Mish (Misra 2019): ``x tanh(softplus(x))``, softplus(x) = log(1 + e^x)."""
+    return input * _softplus(input).tanh()
+
+
+def kl_div(
+    input: Tensor,  # noqa: A002
+    target,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    log_target: bool = False,
+) -> Tensor:
+    """Pointwise KL divergence with ``input`` = log q: ``target (log target - input)``, 0 where
+    target = 0 (``log_target=True``: target holds log p, ``exp(target) (target - input)``).
+
+    Parameters
+    ----------
+    input : Tensor
+        Log-probabilities log q.
+    target : array or Tensor
+        Probabilities p (or log p with ``log_target``).
+    size_average, reduce : None
+        PyTorch's deprecated arguments, kept for positional compatibility; must be None.
+    reduction : {"mean", "sum", "none", "batchmean"}
+        "batchmean" divides the sum by the batch size: the true KL(p || q) per sample.
+    log_target : bool
+    """
+    _no_legacy_reduction("kl_div", size_average, reduce)
+    t = _t(target)
+    if log_target:
+        point = t.exp() * (t - input)
+    else:
+        xp = _array.namespace(t.data)
+        positive = t.data > 0
+        t_log_t = xp.where(positive, t.data * xp.log(xp.where(positive, t.data, xp.ones_like(t.data))), 0.0)
+        point = Tensor(t_log_t) - t * input
+    if reduction == "batchmean":
+        return point.sum() * (1.0 / input.shape[0])
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum', 'none' or 'batchmean', got {reduction!r}")
+    return _reduce(point, reduction)
+
+
+def _weighted(loss: Tensor, weight) -> Tensor:
+    return loss if weight is None else loss * _t(weight)
+
+
+def binary_cross_entropy(
+    input: Tensor,  # noqa: A002
+    target,
+    weight=None,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+) -> Tensor:
+    """Binary cross-entropy on probabilities p: ``-w (t log p + (1 - t) log(1 - p))``, each log
+    clamped at -100 and the gradient ``w (p - t) / max(p (1 - p), 1e-12)``, as PyTorch.
+
+    Parameters
+    ----------
+    input : Tensor
+        Probabilities in [0, 1].
+    target : array or Tensor
+        Targets in [0, 1], the shape of ``input``.
+    weight : array or Tensor, optional
+        Rescales each element's loss (broadcast against ``input``).
+    size_average, reduce : None
+        PyTorch's deprecated arguments; must be None.
+    reduction : {"mean", "sum", "none"}
+    """
+    _no_legacy_reduction("binary_cross_entropy", size_average, reduce)
+    t = _t(target)
+    p, td = input.data, t.data
+    xp = _array.namespace(p)
+    if tuple(td.shape) != tuple(p.shape):
+        raise ValueError(f"target must have the shape of input {tuple(p.shape)}, got {tuple(td.shape)}")
+    if bool(xp.any((p < 0) | (p > 1))):
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1]")
+
+    def clamped_log(a):
+        positive = a > 0
+        return xp.where(positive, xp.maximum(xp.log(xp.where(positive, a, xp.ones_like(a))), -100.0), -100.0)
+
+    loss = -(td * clamped_log(p) + (1.0 - td) * clamped_log(1.0 - p))
+
+    def backward(g):
+        return (g * (p - td) / xp.maximum(p * (1.0 - p), 1e-12),)
+
+    point = Tensor._make(xp.astype(loss, p.dtype), (input,), backward, "binary_cross_entropy")
+    return _reduce(_weighted(point, weight), reduction)
+
+
+def huber_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    reduction: str = "mean",
+    delta: float = 1.0,
+    weight=None,
+) -> Tensor:
+    """Huber loss of d = input - target: ``0.5 d^2`` for |d| < delta, ``delta (|d| - delta / 2)``
+    beyond; computed as q^2 / 2 + delta (|d| - q) with q = min(|d|, delta). ``weight`` rescales
+    each element before the reduction ("mean" is then the mean of the weighted losses, as torch)."""
+    if not delta > 0:
+        raise ValueError(f"delta must be > 0, got {delta}")
+    d = (input - _t(target)).abs()
+    q = d.clamp(max=delta)
+    return _reduce(_weighted(q * q * 0.5 + (d - q) * delta, weight), reduction)
+
+
+def smooth_l1_loss(
+    input: Tensor,  # noqa: A002
+    target,
+    size_average=None,
+    reduce=None,
+    reduction: str = "mean",
+    beta: float = 1.0,
+) -> Tensor:
+    """Smooth L1 of d = input - target: ``0.5 d^2 / beta`` for |d| < beta, ``|d| - beta / 2``
+    beyond (the Huber loss with delta = beta, divided by beta); beta = 0 is the L1 loss."""
+    _no_legacy_reduction("smooth_l1_loss", size_average, reduce)
+    if beta < 0:
+        raise ValueError(f"beta must be >= 0, got {beta}")
+    if beta == 0:
+        return _reduce((input - _t(target)).abs(), reduction)
+    return huber_loss(input, target, reduction, beta) * (1.0 / beta)
+
+
+def pad(input: Tensor, pad: tuple[int, ...], mode: str = "constant", value: float | None = None) -> Tensor:  # noqa: A002
+    """Constant padding as ``torch.nn.functional.pad``: ``pad`` = (left, right) of the last axis,
+    then (top, bottom) of the one before, and so on; new entries are ``value`` (0 when None).
+    The gradient is the centre of g."""
+    if mode != "constant":
+        raise ValueError(f"mode must be 'constant' (the only mode implemented), got {mode!r}")
+    x = input
+    if len(pad) % 2 or len(pad) // 2 > x.ndim:
+        raise ValueError(f"pad must have an even length of at most 2 * x.ndim = {2 * x.ndim}, got {len(pad)}")
+    if any(int(p) != p or p < 0 for p in pad):
+        raise ValueError(f"pad must hold non-negative ints, got {pad}")
+    xp = _array.namespace(x.data)
+    shape, centre = list(x.shape), [slice(None)] * x.ndim
+    for i in range(len(pad) // 2):
+        axis = x.ndim - 1 - i
+        lo, hi = int(pad[2 * i]), int(pad[2 * i + 1])
+        centre[axis] = slice(lo, lo + shape[axis])
+        shape[axis] += lo + hi
+    out = xp.full(tuple(shape), 0.0 if value is None else value, dtype=x.data.dtype)
+    out[tuple(centre)] = x.data
+    return Tensor._make(out, (x,), lambda g: (g[tuple(centre)],), "pad")
+
+
+def _pool_matrix(n_in: int, n_out: int) -> np.ndarray:
+    """Row i averages inputs floor(i n_in / n_out) .. ceil((i + 1) n_in / n_out) - 1 (PyTorch's bins)."""
+    m = np.zeros((n_out, n_in), np.float32)
+    for i in range(n_out):
+        lo, hi = (i * n_in) // n_out, -(-((i + 1) * n_in) // n_out)
+        m[i, lo:hi] = 1.0 / (hi - lo)
+    return m
+
+
+def _separable(x: Tensor, rows: np.ndarray, cols: np.ndarray) -> Tensor:
+    """rows @ x @ cols^T over the last two axes, the matrices moved to x's namespace."""
+    xp = _array.namespace(x.data)
+    r, c = Tensor(xp.asarray(rows)), Tensor(xp.asarray(cols.T.copy()))
+    return r @ x @ c
+
+
+def _size_pair(size, name: str, keep: tuple[int, int] | None = None) -> tuple[int, int]:
+    """A positive int or a pair of them; with ``keep``, a None entry keeps that input size."""
+    pair = (size, size) if isinstance(size, int) or size is None else tuple(size)
+    if keep is not None:
+        pair = tuple(k if s is None else s for s, k in zip(pair, keep, strict=False))
+    if len(pair) != 2 or any(not isinstance(s, (int, np.integer)) or s < 1 for s in pair):
+        raise ValueError(f"{name} must be a positive int or a pair of them, got {size!r}")
+    return int(pair[0]), int(pair[1])
+
+
+def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:  # noqa: A002
+    """Adaptive average pooling of (N, C, H, W) (or (C, H, W)) to ``output_size`` (an int, or a
+    pair whose None entries keep the input's size): output (i, j) averages rows
+    [floor(i H / oh), ceil((i + 1) H / oh)) and the same columns; two matrix products."""
+    if input.ndim not in (3, 4):
+        raise ValueError(f"input must be (N, C, H, W) or (C, H, W), got shape {tuple(input.shape)}")
+    oh, ow = _size_pair(output_size, "output_size", keep=tuple(input.shape[-2:]))
+    return _separable(input, _pool_matrix(input.shape[-2], oh), _pool_matrix(input.shape[-1], ow))
+
+
+def _resample_matrix(n_in: int, n_out: int, mode: str, align_corners: bool, scale_factor) -> np.ndarray:
+    """(n_out, n_in) weights of one axis, with PyTorch's source index: the step is
+    1 / scale_factor when one is used, else n_in / n_out (float32 for "nearest", as torch)."""
+    m = np.zeros((n_out, n_in), np.float32)
+    dst = np.arange(n_out)
+    if mode == "nearest":
+        if n_out == n_in:
+            src = dst
+        elif n_out == 2 * n_in:
+            src = dst >> 1
+        else:
+            step = np.float32(1.0 / scale_factor) if scale_factor else np.float32(n_in) / np.float32(n_out)
+            src = np.floor(dst.astype(np.float32) * step).astype(int)
+        m[dst, np.minimum(src, n_in - 1)] = 1.0
+        return m
+    if align_corners:
+        src = dst * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(n_out)
+    else:
+        step = 1.0 / scale_factor if scale_factor else n_in / n_out
+        src = np.maximum((dst + 0.5) * step - 0.5, 0.0)
+    i0 = np.minimum(np.floor(src).astype(int), n_in - 1)
+    i1 = np.minimum(i0 + 1, n_in - 1)
+    w1 = (src - i0).astype(np.float32)
+    np.add.at(m, (dst, i0), 1.0 - w1)
+    np.add.at(m, (dst, i1), w1)
+    return m
+
+
+def interpolate(
+    input: Tensor,  # noqa: A002
+    size=None,
+    scale_factor=None,
+    mode: str = "nearest",
+    align_corners: bool | None = None,
+    recompute_scale_factor: bool | None = None,
+) -> Tensor:
+    """Resize (N, C, H, W) images as ``torch.nn.functional.interpolate``.
+
+    The output size is ``size``, or floor(H * scale_factor) x floor(W * scale_factor). Output
+    index i reads source s(i): "nearest" s = floor(i * step); "bilinear" s = (i + 0.5) step - 0.5
+    (clamped at 0) between its two neighbours, or s = i (H - 1) / (H_out - 1) with
+    ``align_corners``. The step is 1 / scale_factor when a scale factor is given (unless
+    ``recompute_scale_factor``), else H / H_out, as torch. Separable: two small matrix products,
+    and the gradient theirs.
+    """
+    x = input
+    if x.ndim != 4:
+        raise ValueError(f"input must be (N, C, H, W), got shape {tuple(x.shape)}")
+    if mode not in ("nearest", "bilinear"):
+        raise ValueError(f"mode must be 'nearest' or 'bilinear', got {mode!r}")
+    if (size is None) == (scale_factor is None):
+        raise ValueError("give exactly one of size and scale_factor")
+    if mode == "nearest" and align_corners is not None:
+        raise ValueError("align_corners only applies to mode='bilinear'")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor only applies with scale_factor, not with size")
+    h, w = x.shape[-2:]
+    scales: tuple = (None, None)
+    if size is not None:
+        oh, ow = _size_pair(size, "size")
+    else:
+        sh, sw = (scale_factor, scale_factor) if np.isscalar(scale_factor) else tuple(scale_factor)
+        if not (sh > 0 and sw > 0):
+            raise ValueError(f"scale_factor must be > 0, got {scale_factor}")
+        oh, ow = int(np.floor(h * sh)), int(np.floor(w * sw))
+        if oh < 1 or ow < 1:
+            raise ValueError(f"scale_factor {scale_factor} gives an empty output from {h}x{w}")
+        if not recompute_scale_factor:
+            scales = (float(sh), float(sw))
+    ac = bool(align_corners)
+    return _separable(
+        x, _resample_matrix(h, oh, mode, ac, scales[0]), _resample_matrix(w, ow, mode, ac, scales[1])
+    )
+
+
+def group_norm(
+    input: Tensor,  # noqa: A002
+    num_groups: int,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Group normalisation (Wu & He 2018) of x (N, C, *): ``(x - mean_g) / sqrt(var_g + eps)``
+    over each group of C / num_groups channels and all positions of one sample (biased
+    variance), then ``* weight[c] + bias[c]`` per channel."""
+    x = input
+    n, c = x.shape[:2]
+    if not isinstance(num_groups, (int, np.integer)) or num_groups < 1 or c % num_groups:
+        raise ValueError(f"num_channels ({c}) must be divisible by num_groups ({num_groups})")
+    g = x.reshape(n, num_groups, -1)
+    mean = g.mean(axis=2, keepdims=True)
+    centred = g - mean
+    var = (centred * centred).mean(axis=2, keepdims=True)
+    y = (centred * ((var + eps) ** -0.5)).reshape(*x.shape)
+    shape = (1, c) + (1,) * (x.ndim - 2)
+    if weight is not None:
+        y = y * weight.reshape(*shape)
+    if bias is not None:
+        y = y + bias.reshape(*shape)
+    return y
+
+
+def conv1d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride: int = 1,
+    padding: int = 0,
+    dilation: int = 1,
+    groups: int = 1,
+) -> Tensor:
+    """1-D cross-correlation, x (N, C_in, L), weight (C_out, C_in / groups, K) ->
+    (N, C_out, (L + 2p - d (K - 1) - 1) // s + 1); the core's kernel, forward and backward."""
+    xp = _ns(input.data)
+    xd, w = _array.ascontiguous(xp, input.data), _array.ascontiguous(xp, weight.data)
+    b = bias.data if bias is not None else None
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    y = _wrap(xp, K.conv1d(xd, w, b, **kw))
+
+    def backward(g):
+        needs = (input.requires_grad, weight.requires_grad, bias is not None and bias.requires_grad)
+        grads = K.conv1d_backward(_array.ascontiguous(xp, g), xd, w, needs_input_grad=needs, **kw)
+        gx, gw, gb = (None if a is None else _wrap(xp, a) for a in grads)
+        return (gx, gw) if bias is None else (gx, gw, gb)
+
+    return Tensor._make(y, (input, weight) if bias is None else (input, weight, bias), backward, "conv1d")
+
+
+def conv_transpose2d(
+    input: Tensor,  # noqa: A002
+    weight: Tensor,
+    bias: Tensor | None = None,
+    stride=1,
+    padding=0,
+    output_padding=0,
+    groups: int = 1,
+    dilation=1,
+) -> Tensor:
+    """The transpose (adjoint) of conv2d: x (N, C_in, H, W), weight (C_in, C_out / groups, KH, KW)
+    -> (N, C_out, (H - 1) s - 2 p + d (K - 1) + output_padding + 1, ...).
+
+    It is conv2d's input gradient with x as the output gradient (the same ``groups``: input
+    channels of group j feed output channels of group j only); its own input gradient is
+    conv2d of g, its weight gradient conv2d's weight gradient with the roles of x and g swapped.
+    """
+    (sh, sw), (ph, pw), (dh, dw), (oh_pad, ow_pad) = (
+        _pair(v) for v in (stride, padding, dilation, output_padding)
+    )
+    if oh_pad >= max(sh, dh) or ow_pad >= max(sw, dw):
+        raise ValueError(f"output_padding must be smaller than stride or dilation, got {output_padding}")
+    xp = _ns(input.data)
+    xd, w = _array.ascontiguous(xp, input.data), _array.ascontiguous(xp, weight.data)
+    if not isinstance(groups, (int, np.integer)) or groups < 1:
+        raise ValueError(f"groups must be a positive int, got {groups!r}")
+    if xd.ndim != 4 or w.ndim != 4 or xd.shape[1] != w.shape[0]:
+        raise ValueError(
+            f"x (N, C_in, H, W) and weight (C_in, C_out / groups, KH, KW) must agree, got {xd.shape} "
+            f"and {w.shape}"
+        )
+    if w.shape[0] % groups:
+        raise ValueError(f"in_channels ({w.shape[0]}) must be divisible by groups ({groups})")
+    n, _, h, wd = xd.shape
+    oh = (h - 1) * sh - 2 * ph + dh * (w.shape[2] - 1) + oh_pad + 1
+    ow = (wd - 1) * sw - 2 * pw + dw * (w.shape[3] - 1) + ow_pad + 1
+    kw = dict(stride=(sh, sw), padding=(ph, pw), dilation=(dh, dw), groups=int(groups))
+    shape_only = xp.zeros((n, w.shape[1] * groups, oh, ow), dtype=xp.float32)  # only its shape is read
+    y = _wrap(xp, K.conv2d_backward(xd, shape_only, w, needs_input_grad=(True, False, False), **kw)[0])
+    if bias is not None:
+        y = y + xp.reshape(bias.data, (1, -1, 1, 1))
+
+    def backward(g):
+        g = _array.ascontiguous(xp, g)
+        gx = _wrap(xp, K.conv2d(g, w, None, **kw)) if input.requires_grad else None
+        gw = (
+            _wrap(xp, K.conv2d_backward(xd, g, w, needs_input_grad=(False, True, False), **kw)[1])
+            if weight.requires_grad
+            else None
+        )
+        if bias is None:
+            return gx, gw
+        return gx, gw, xp.sum(g, axis=(0, 2, 3))
+
+    parents = (input, weight) if bias is None else (input, weight, bias)
+    return Tensor._make(y, parents, backward, "conv_transpose2d")

@@ -75,12 +75,23 @@ def diffusion_digits(t: Tour) -> None:
         t.say(f"  loss ||eps - eps_theta||^2: {np.mean(model.loss_history_[:10]):.3f} at the start, "
               f"{np.mean(model.loss_history_[-50:]):.3f} at the end; weights cached in {cache}")
     svc = SVC().fit(digits.data, digits.target)
+
+    def read(s: np.ndarray) -> np.ndarray:  # samples in [-1, 1] back to the digits' 0..16 pixels
+        return svc.predict(((s + 1) * 8).reshape(len(s), 64))
+
     labels = np.repeat(np.arange(10), 10)
     for w in (1.0, 3.0):
         s = model.sample(labels, guidance_scale=w, num_inference_steps=50, random_state=0)
-        acc = np.mean(svc.predict(((s + 1) * 8).reshape(len(labels), 64)) == labels)
+        acc = np.mean(read(s) == labels)
         t.say(f"DDIM, 50 steps, guidance scale {w}: an SVC fitted on the real digits reads {acc:.0%} of the "
               "100 samples as the class asked for")
+    n_free = 100 if t.quick else 200
+    free = read(model.sample(n=n_free, num_inference_steps=50, random_state=2))
+    share = np.bincount(free, minlength=10) / n_free
+    inside = int(np.sum((share >= 0.05) & (share <= 0.15)))
+    t.say(f"{n_free} unconditional samples (no class given, the null-class prediction), as the SVC reads "
+          f"them: {', '.join(f'{c}: {p:.0%}' for c, p in enumerate(share))}; {inside} of 10 classes "
+          "hold 5-15% of them (the real digits: 10% each)")
     plt = pyplot()
     if plt is None:
         return
