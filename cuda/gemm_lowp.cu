@@ -1,5 +1,6 @@
 // int8 and FP8 GEMMs on the tensor-core mainloop of gemm_kernels.cuh (K-major operands, cp.async),
 // the K-major packer, and the row quantiser of linear_int8.
+#include <algorithm>
 #include <cfloat>
 
 #include "gemm_kernels.cuh"
@@ -63,46 +64,49 @@ __global__ void pack_k_major_kernel(const uint8_t* src, int64_t rows, int64_t k,
   }
 }
 
-// One block per row: max |x| (and whether a value is NaN/inf), then the codes. The reduction is a
-// fixed tree, so the scale is deterministic (and max is exact in any order anyway).
-__global__ void __launch_bounds__(256) quantize_rows_kernel(const float* x, int64_t k, int8_t* q, int64_t ld,
-                                                            float* scale, int* nonfinite) {
+// One block per row (grid-stride over rows): max |x| (and whether a value is NaN/inf), then the
+// codes. The reduction is a fixed tree, so the scale is deterministic (and max is exact in any
+// order anyway).
+__global__ void __launch_bounds__(256) quantize_rows_kernel(const float* x, int64_t m, int64_t k, int8_t* q,
+                                                            int64_t ld, float* scale, int* nonfinite) {
   __shared__ float red[256];
   __shared__ int bad_any[256];
-  const int64_t row = blockIdx.x;
-  const float* xr = x + row * k;
-  float amax = 0.0f;
-  int bad = 0;
-  for (int64_t p = threadIdx.x; p < k; p += blockDim.x) {
-    const float v = xr[p];
-    bad |= !isfinite(v);
-    amax = fmaxf(amax, fabsf(v));
-  }
-  red[threadIdx.x] = amax;
-  bad_any[threadIdx.x] = bad;
-  __syncthreads();
-  for (int s = 128; s > 0; s >>= 1) {
-    if (threadIdx.x < s) {
-      red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + s]);
-      bad_any[threadIdx.x] |= bad_any[threadIdx.x + s];
+  for (int64_t row = blockIdx.x; row < m; row += gridDim.x) {
+    const float* xr = x + row * k;
+    float amax = 0.0f;
+    int bad = 0;
+    for (int64_t p = threadIdx.x; p < k; p += blockDim.x) {
+      const float v = xr[p];
+      bad |= !isfinite(v);
+      amax = fmaxf(amax, fabsf(v));
     }
+    __syncthreads();  // every thread has read the previous row's red[0] / bad_any[0]
+    red[threadIdx.x] = amax;
+    bad_any[threadIdx.x] = bad;
     __syncthreads();
-  }
-  if (bad_any[0]) {
-    if (threadIdx.x == 0) *nonfinite = 1;
-    return;
-  }
-  // As choose_qparams_int8 (symmetric): scale = max(amax / 127, FLT_MIN), 1 for an all-zero row.
-  const float s = red[0] > 0.0f ? fmaxf(__fdiv_rn(red[0], 127.0f), FLT_MIN) : 1.0f;
-  const float inv = __fdiv_rn(1.0f, s);
-  if (threadIdx.x == 0) scale[row] = s;
-  for (int64_t p = threadIdx.x; p < ld; p += blockDim.x) {
-    int8_t code = 0;
-    if (p < k) {
-      const float v = fminf(fmaxf(__fmaf_rn(xr[p], inv, 0.0f), -1e9f), 1e9f);
-      code = static_cast<int8_t>(min(max(__float2int_rn(v), -127), 127));
+    for (int s = 128; s > 0; s >>= 1) {
+      if (threadIdx.x < s) {
+        red[threadIdx.x] = fmaxf(red[threadIdx.x], red[threadIdx.x + s]);
+        bad_any[threadIdx.x] |= bad_any[threadIdx.x + s];
+      }
+      __syncthreads();
     }
-    q[row * ld + p] = code;
+    if (bad_any[0]) {  // block-uniform
+      if (threadIdx.x == 0) *nonfinite = 1;
+      continue;
+    }
+    // As choose_qparams_int8 (symmetric): scale = max(amax / 127, FLT_MIN), 1 for an all-zero row.
+    const float s = red[0] > 0.0f ? fmaxf(__fdiv_rn(red[0], 127.0f), FLT_MIN) : 1.0f;
+    const float inv = __fdiv_rn(1.0f, s);
+    if (threadIdx.x == 0) scale[row] = s;
+    for (int64_t p = threadIdx.x; p < ld; p += blockDim.x) {
+      int8_t code = 0;
+      if (p < k) {
+        const float v = fminf(fmaxf(__fmaf_rn(xr[p], inv, 0.0f), -1e9f), 1e9f);
+        code = static_cast<int8_t>(min(max(__float2int_rn(v), -127), 127));
+      }
+      q[row * ld + p] = code;
+    }
   }
 }
 
@@ -150,8 +154,10 @@ cudaError_t gemm_fp8(const KMajor8& a, const KMajor8& b, float alpha, Fp8Format 
 cudaError_t quantize_rows_int8(const float* x, int64_t m, int64_t k, int8_t* q, int64_t ld, float* scale,
                                int* nonfinite, cudaStream_t stream) {
   if (m == 0) return cudaSuccess;
-  // One block per row; rows past 2^31 - 1 are beyond any device's memory for float32 x.
-  quantize_rows_kernel<<<static_cast<unsigned>(m), 256, 0, stream>>>(x, k, q, ld, scale, nonfinite);
+  // Grid-stride over rows: m is not bounded by gridDim.x (2^31 - 1 rows of k = 1 are only 8 GiB
+  // of float32, and a plain unsigned cast of m >= 2^32 would silently drop rows).
+  const unsigned blocks = static_cast<unsigned>(std::min<int64_t>(m, int64_t{65535} * 16));
+  quantize_rows_kernel<<<blocks, 256, 0, stream>>>(x, m, k, q, ld, scale, nonfinite);
   return cudaGetLastError();
 }
 

@@ -112,3 +112,52 @@ def test_cuda_build_is_reported_by_info():
     d = grimoire.info(as_dict=True)["cuda"]
     assert d["built"] == CUDA_BUILT
     assert d["devices"] == DEVICES
+
+
+# ---- stream discipline of the CUDA sources (no GPU needed) ---------------------------------------
+CUDA_DIR = os.path.join(os.path.dirname(__file__), os.pardir, "cuda")
+
+
+def _cuda_sources():
+    paths = glob.glob(os.path.join(CUDA_DIR, "*.cu*"))
+    paths += glob.glob(os.path.join(CUDA_DIR, "bindings", "*.cpp"))
+    assert paths, "cuda/ sources not found"
+    texts = {}
+    for p in paths:
+        with open(p, encoding="utf-8") as f:
+            texts[os.path.relpath(p, CUDA_DIR)] = f.read()
+    return texts
+
+
+def _top_level_args(cfg):  # split "a, f(b, c), d" at the commas outside parentheses
+    args, depth, cur = [], 0, ""
+    for ch in cfg:
+        depth += ch == "(" or -(ch == ")")
+        if ch == "," and depth == 0:
+            args.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return [*args, cur]
+
+
+def test_every_kernel_launch_names_its_stream():
+    # <<<grid, block, smem, stream>>>: a launch without the 4th argument runs on the legacy default
+    # stream, out of order with the caller's CuPy stream
+    import re
+
+    launches = [(f, _top_level_args(cfg)) for f, text in _cuda_sources().items()
+                for cfg in re.findall(r"<<<(.*?)>>>", text, re.S)]
+    assert len(launches) > 20
+    bad = [(f, args) for f, args in launches if len(args) != 4 or "stream" not in args[3]]
+    assert not bad, f"launches without a stream: {bad}"
+
+
+def test_copies_and_memsets_are_ordered_on_the_callers_stream():
+    # cudaMemcpy / cudaMemset run on the legacy default stream, which a non-blocking CuPy stream
+    # does not wait for (nor it for them): every copy must be the Async form on current_stream()
+    import re
+
+    bad = [(f, m.group(0)) for f, text in _cuda_sources().items()
+           for m in re.finditer(r"\bcudaMem(cpy|set)(2D|3D|ToSymbol|FromSymbol)?\s*\(", text)]
+    assert not bad, f"synchronous legacy-stream calls: {bad}"

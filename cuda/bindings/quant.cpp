@@ -18,18 +18,23 @@ using namespace grimoire::cudabind;
 namespace {
 
 // A 1-D device array of T with any stride, copied to the host (the values are few: one per channel).
+// The copies are ordered on CuPy's current stream and waited for: a plain cudaMemcpy runs on the
+// legacy default stream, which does not wait for a non-blocking stream (cupy.cuda.Stream(
+// non_blocking=True)), so it could read the values before the kernel producing them has run.
 template <typename T>
-std::vector<T> to_host(const Strided<T>& v) {
+std::vector<T> to_host(const Strided<T>& v, cudaStream_t stream) {
   std::vector<T> out(v.size());
   if (out.empty()) return out;
   if (v.strides[0] == 1) {
-    check(cudaMemcpy(out.data(), v.data, out.size() * sizeof(T), cudaMemcpyDeviceToHost),
+    check(cudaMemcpyAsync(out.data(), v.data, out.size() * sizeof(T), cudaMemcpyDeviceToHost, stream),
           "copying scale/zero_point to the host");
-    return out;
+  } else {
+    for (size_t i = 0; i < out.size(); ++i)  // any other stride (0, negative): one value at a time
+      check(cudaMemcpyAsync(&out[i], v.data + static_cast<int64_t>(i) * v.strides[0], sizeof(T),
+                            cudaMemcpyDeviceToHost, stream),
+            "copying scale/zero_point to the host");
   }
-  for (size_t i = 0; i < out.size(); ++i)  // any other stride (0, negative): one value at a time
-    check(cudaMemcpy(&out[i], v.data + static_cast<int64_t>(i) * v.strides[0], sizeof(T), cudaMemcpyDeviceToHost),
-          "copying scale/zero_point to the host");
+  check(cudaStreamSynchronize(stream), "copying scale/zero_point to the host (synchronise)");
   return out;
 }
 
@@ -47,16 +52,21 @@ std::pair<Strided<float>, Strided<int32_t>> given_qparam_views(const py::object&
 }
 
 // ... then their values, on the host as the CPU checks them, written contiguously into the
-// arrays the kernel reads.
+// arrays the kernel reads. The upload is ordered on `stream` too: the destination comes from
+// CuPy's pool, whose blocks are reused in stream order, so a legacy-stream cudaMemcpy could
+// overwrite a block that earlier work on a non-blocking stream still reads. (cudaMemcpyAsync
+// from pageable memory returns once the host buffer has been staged, so hs/hz may then go.)
 void given_qparam_values(const Strided<float>& s, const Strided<int32_t>& z, const QuantInt8Params& p,
-                         const Strided<float>& scale_out, const Strided<int32_t>& zp_out) {
-  std::vector<float> hs = to_host(s);
-  std::vector<int32_t> hz = to_host(z);
+                         const Strided<float>& scale_out, const Strided<int32_t>& zp_out, cudaStream_t stream) {
+  std::vector<float> hs = to_host(s, stream);
+  std::vector<int32_t> hz = to_host(z, stream);
   const Strided<float> hsv{hs.data(), s.shape, {1}};
   const Strided<int32_t> hzv{hz.data(), z.shape, {1}};
   check_qparams(hsv, hzv, p);
-  check(cudaMemcpy(scale_out.data, hs.data(), hs.size() * sizeof(float), cudaMemcpyHostToDevice), "copying scale");
-  check(cudaMemcpy(zp_out.data, hz.data(), hz.size() * sizeof(int32_t), cudaMemcpyHostToDevice), "copying zero_point");
+  check(cudaMemcpyAsync(scale_out.data, hs.data(), hs.size() * sizeof(float), cudaMemcpyHostToDevice, stream),
+        "copying scale");
+  check(cudaMemcpyAsync(zp_out.data, hz.data(), hz.size() * sizeof(int32_t), cudaMemcpyHostToDevice, stream),
+        "copying zero_point");
 }
 
 py::tuple quantize_int8_py(const py::object& x_obj, bool symmetric, const py::object& axis, const py::object& scale_obj,
@@ -73,13 +83,13 @@ py::tuple quantize_int8_py(const py::object& x_obj, bool symmetric, const py::ob
   auto [scale_arr, scale] = empty_view<float>({p.channels}, "scale");
   auto [zp_arr, zp] = empty_view<int32_t>({p.channels}, "zero_point");
   auto [q_arr, q] = empty_view<int8_t>(x.shape, "q");
-  if (!compute) given_qparam_values(given.first, given.second, p, scale, zp);
+  const cudaStream_t stream = current_stream();
+  if (!compute) given_qparam_values(given.first, given.second, p, scale, zp, stream);
   auto [flag_arr, flag] = empty_view<int32_t>({1}, "nonfinite");
   auto [scratch_arr, scratch] = empty_view<float>({compute ? cuda::qparams_scratch(p) : 0}, "scratch");
   p.scale = scale.data;
   p.zero_point = zp.data;
   int32_t nonfinite = 0;
-  const cudaStream_t stream = current_stream();
   {
     py::gil_scoped_release release;
     if (compute) {
@@ -104,11 +114,11 @@ py::object dequantize_int8_py(const py::object& q_obj, const py::object& scale_o
   const auto [s_view, z_view] = given_qparam_views(scale_obj, zp_obj, p);
   auto [scale_arr, scale] = empty_view<float>({p.channels}, "scale");
   auto [zp_arr, zp] = empty_view<int32_t>({p.channels}, "zero_point");
-  given_qparam_values(s_view, z_view, p, scale, zp);
+  const cudaStream_t stream = current_stream();
+  given_qparam_values(s_view, z_view, p, scale, zp, stream);
   p.scale = scale.data;
   p.zero_point = zp.data;
   auto [x_arr, x] = empty_view<float>(q.shape, "x");
-  const cudaStream_t stream = current_stream();
   {
     py::gil_scoped_release release;
     check(cuda::dequantize_int8(q.data, x.data, p, stream), "dequantize_int8");
