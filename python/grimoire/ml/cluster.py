@@ -87,7 +87,12 @@ class KMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     random_state : seed for the initialisation.
     verbose : > 0 shows a progress bar over the initialisations with the best inertia (stderr).
 
-    Attributes: ``cluster_centers_`` (k, d), ``labels_``, ``inertia_``, ``n_iter_``.
+    Attributes
+    ----------
+    cluster_centers_ : (k, d) array, the centres.
+    labels_ : (n,) int array, the cluster of each training row.
+    inertia_ : sum of squared distances to the nearest centre.
+    n_iter_ : Lloyd iterations of the best initialisation.
     """
 
     _n_features_out_from = ("cluster_centers_", 0)

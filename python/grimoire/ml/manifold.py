@@ -72,7 +72,12 @@ class TSNE(BaseEstimator):
     init : 'pca' (scaled to std 1e-4) or 'random', or an (n, 2) array.
     angle : Barnes-Hut theta (0 gives the exact repulsion).
 
-    Attributes: ``embedding_`` (n, 2), ``kl_divergence_``, ``n_iter_``, ``learning_rate_``.
+    Attributes
+    ----------
+    embedding_ : (n, n_components) array.
+    kl_divergence_ : KL(P || Q) after the last iteration.
+    n_iter_ : iterations run.
+    learning_rate_ : the learning rate used ('auto' resolved).
     """
 
     def __init__(self, n_components=2, *, perplexity=30.0, early_exaggeration=12.0, learning_rate="auto",

@@ -63,9 +63,15 @@ class SVC(ClassifierMixin, BaseEstimator):
     max_iter : SMO iterations per binary problem, -1 for no limit.
     decision_function_shape : 'ovr' or 'ovo' (multiclass only).
 
-    Attributes: ``support_`` (n_SV,), ``support_vectors_`` (n_SV, d), ``n_support_`` (n_classes,),
-    ``dual_coef_`` (n_classes - 1, n_SV) holding y_i a_i, ``intercept_`` (n_classes (n_classes-1)/2,),
-    ``classes_``, ``n_iter_``.
+    Attributes
+    ----------
+    support_ : (n_SV,) int array, indices of the support vectors.
+    support_vectors_ : (n_SV, d) array.
+    n_support_ : (n_classes,) int array, support vectors per class.
+    dual_coef_ : (n_classes - 1, n_SV) array holding y_i a_i.
+    intercept_ : (n_classes (n_classes - 1) / 2,) array.
+    classes_ : the class labels.
+    n_iter_ : SMO iterations per binary problem.
     """
 
     def __init__(self, C=1.0, *, kernel="rbf", degree=3, gamma="scale", coef0=0.0, shrinking=True, tol=1e-3,
