@@ -22,6 +22,7 @@ import numpy as np
 
 from .. import _core
 from .base import (
+    RANDOM_ROW_DRAWS,
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
     ClusterMixin,
@@ -170,6 +171,7 @@ class BisectingKMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, Transformer
     """
 
     _n_features_out_from = ("cluster_centers_", 0)
+    _expected_failed_checks = RANDOM_ROW_DRAWS
 
     def __init__(self, n_clusters=8, *, init="random", n_init=1, random_state=None, max_iter=300, tol=1e-4,
                  bisecting_strategy="biggest_inertia"):
