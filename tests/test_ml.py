@@ -267,3 +267,37 @@ def test_kmeans_verbose_shows_progress_only_when_asked(capsys):
     loud = ml.KMeans(n_clusters=3, n_init=3, random_state=0, verbose=1).fit(X)
     assert "KMeans" in capsys.readouterr().err
     np.testing.assert_array_equal(quiet.labels_, loud.labels_)
+
+
+def _verbose_cases():
+    from grimoire import _core
+
+    n_trees = 8 * _core.get_num_threads() + 3  # more than one batch of trees with verbose
+    return [
+        ("RandomForestClassifier", lambda v: ml.RandomForestClassifier(n_estimators=n_trees, oob_score=True,
+                                                                       random_state=0, verbose=v),
+         lambda m, X: np.hstack([m.predict_proba(X), m.oob_decision_function_])),
+        ("RandomForestRegressor", lambda v: ml.RandomForestRegressor(n_estimators=n_trees, random_state=0,
+                                                                     verbose=v),
+         lambda m, X: m.predict(X)),
+        ("SVC", lambda v: ml.SVC(verbose=v), lambda m, X: m.decision_function(X)),
+        ("TSNE", lambda v: ml.TSNE(perplexity=5, max_iter=250, random_state=0, verbose=v),
+         lambda m, X: m.embedding_),
+        ("UMAP", lambda v: ml.UMAP(n_neighbors=5, n_epochs=30, random_state=0, verbose=v),
+         lambda m, X: m.embedding_),
+    ]
+
+
+@pytest.mark.parametrize("case", _verbose_cases(), ids=lambda c: c[0])
+def test_verbose_shows_progress_only_when_asked_and_changes_nothing(case, capsys):
+    name, make, result = case
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int) + (X[:, 2] > 1)
+    fit = (lambda m: m.fit(X)) if name in ("TSNE", "UMAP") else (lambda m: m.fit(X, y))
+    quiet = fit(make(0))
+    assert capsys.readouterr().err == ""
+    loud = fit(make(1))
+    err = capsys.readouterr().err
+    assert name.split("Classifier")[0].split("Regressor")[0] in err
+    np.testing.assert_array_equal(result(quiet, X), result(loud, X))

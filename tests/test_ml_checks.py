@@ -8,6 +8,11 @@ import warnings
 
 from grimoire.ml import (  # noqa: E402
     PCA,
+    SVC,
+    TSNE,
+    UMAP,
+    AgglomerativeClustering,
+    BisectingKMeans,
     DecisionTreeClassifier,
     DecisionTreeRegressor,
     ElasticNet,
@@ -16,6 +21,7 @@ from grimoire.ml import (  # noqa: E402
     KMeans,
     Lasso,
     LinearRegression,
+    LinearSVC,
     LogisticRegression,
     RandomForestClassifier,
     RandomForestRegressor,
@@ -50,6 +56,13 @@ ESTIMATORS = [
     Lasso(alpha=0.01),
     ElasticNet(alpha=0.01),
     LogisticRegression(),
+    SVC(),
+    LinearSVC(random_state=0),
+    AgglomerativeClustering(),
+    AgglomerativeClustering(linkage="single"),
+    BisectingKMeans(3, random_state=0),
+    TSNE(perplexity=2, max_iter=250, random_state=0),
+    UMAP(n_neighbors=5, n_epochs=30, random_state=0),
     # the preprocessing transformers (OneHotEncoder as scikit-learn checks its own: unknown
     # categories ignored, since the checks transform data with categories unseen at fit)
     SimpleImputer(),
@@ -80,3 +93,26 @@ def test_sklearn_estimator_checks(estimator, check):
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*does not inherit from `sklearn.base.BaseEstimator`")
         check(estimator)
+
+
+# Outside the contract check_estimator tests (an estimator fitted on a 2-D float X). scikit-learn
+# tags its own LabelEncoder/FeatureHasher so the checks skip them; grimoire's do not declare those
+# input tags yet (issue 12 item 7, left open), and SMOTE is a sampler (fit_resample).
+NOT_CHECKED = {
+    "LabelEncoder": "fits y (1-D labels), not X",
+    "FeatureHasher": "takes dicts or strings, not a 2-D array",
+    "SMOTE": "a sampler (fit_resample), imbalanced-learn's contract",
+}
+
+
+def test_every_estimator_and_transformer_is_checked():
+    import grimoire.ml
+    import grimoire.preprocessing
+    from grimoire.ml.base import BaseEstimator
+
+    public = {obj for mod in (grimoire.ml, grimoire.preprocessing) for obj in
+              (getattr(mod, name) for name in getattr(mod, "__all__", dir(mod)))
+              if isinstance(obj, type) and issubclass(obj, BaseEstimator) and obj is not BaseEstimator}
+    checked = {type(e) for e in ESTIMATORS}
+    missing = sorted(c.__name__ for c in public - checked if c.__name__ not in NOT_CHECKED)
+    assert not missing, f"add these to ESTIMATORS: {missing}"

@@ -1,6 +1,5 @@
 """grimoire.ml.AgglomerativeClustering / linkage / BisectingKMeans against scipy and scikit-learn."""
 
-import warnings
 
 import numpy as np
 import pytest
@@ -12,7 +11,6 @@ from scipy.cluster import hierarchy  # noqa: E402
 from scipy.spatial.distance import pdist  # noqa: E402
 from sklearn import cluster, datasets  # noqa: E402
 from sklearn.metrics import adjusted_rand_score  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 METHODS = ["single", "complete", "average", "ward"]
 
@@ -85,26 +83,3 @@ def test_bisecting_kmeans_matches_sklearn_and_is_deterministic():
     again = BisectingKMeans(5, random_state=0).fit(X)
     np.testing.assert_array_equal(again.labels_, ours.labels_)
     assert ours.transform(X).shape == (400, 5)
-
-
-EXPECTED_FAILED = {
-    # Same as sklearn's own BisectingKMeans/KMeans: the random seeding draws rows, so a row of weight
-    # 2 and two copies of the row give different draws.
-    "BisectingKMeans": {"check_sample_weight_equivalence_on_dense_data":
-                        "sample_weight is not equivalent to removing/repeating samples (random row draws)."},
-}
-
-
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=".*does not inherit from `sklearn.base.BaseEstimator`")
-    checks = parametrize_with_checks(
-        [AgglomerativeClustering(), AgglomerativeClustering(linkage="single"),
-         BisectingKMeans(3, random_state=0)],
-        expected_failed_checks=lambda e: EXPECTED_FAILED.get(type(e).__name__, {}))
-
-@checks
-def test_sklearn_estimator_checks(estimator, check):
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not inherit from `sklearn.base.BaseEstimator`")
-        check(estimator)

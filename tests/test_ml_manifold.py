@@ -1,6 +1,5 @@
 """grimoire.ml.TSNE against scikit-learn's TSNE: perplexity calibration, trustworthiness, KL, determinism."""
 
-import warnings
 
 import numpy as np
 import pytest
@@ -9,7 +8,6 @@ from grimoire.ml import TSNE  # noqa: E402
 from grimoire.ml.manifold import joint_probabilities  # noqa: E402
 from sklearn import datasets, manifold  # noqa: E402
 from sklearn.manifold._utils import _binary_search_perplexity  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -80,15 +78,3 @@ def test_bad_input():
                             np.zeros((1, 2)), 10, 5, 12.0, 100.0, 0.5)
     with pytest.raises(ValueError, match="finite"):
         _core.tsne_binary_search(np.array([[np.nan, 1.0]]), 1.5)
-
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=".*does not inherit from `sklearn.base.BaseEstimator`")
-    checks = parametrize_with_checks([TSNE(perplexity=2, max_iter=250, random_state=0)])
-
-
-@checks
-def test_sklearn_estimator_checks(estimator, check):
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not inherit from `sklearn.base.BaseEstimator`")
-        check(estimator)

@@ -9,7 +9,6 @@ from grimoire import _core  # noqa: E402
 from grimoire.ml import UMAP  # noqa: E402
 from grimoire.ml.umap import find_ab_params  # noqa: E402
 from sklearn import datasets, manifold  # noqa: E402
-from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -58,28 +57,3 @@ def test_bad_input():
         _core.umap_optimize(np.array([5]), np.array([0]), np.ones(1), y, None, 10, 1.5, 0.9)
     with pytest.raises(ValueError, match="epochs_per_sample"):
         _core.umap_optimize(np.array([0]), np.array([1]), np.zeros(1), y, None, 10, 1.5, 0.9)
-
-
-EXPECTED_FAILED = {
-    "UMAP": {
-        # transform(X) re-embeds X against the training embedding by SGD, as umap-learn does: it is
-        # close to, not equal to, fit_transform(X).
-        "check_transformer_general": "transform(X) is a fresh SGD placement, not embedding_.",
-        "check_transformer_data_not_an_array": "transform(X) is a fresh SGD placement, not embedding_.",
-        "check_methods_subset_invariance": "a point's placement depends on the batch (negative samples).",
-        "check_methods_sample_order_invariance": "a point's placement depends on the batch order.",
-    },
-}
-
-with warnings.catch_warnings():
-    warnings.filterwarnings("ignore", message=".*does not inherit from `sklearn.base.BaseEstimator`")
-    checks = parametrize_with_checks(
-        [UMAP(n_neighbors=5, n_epochs=30, random_state=0)],
-        expected_failed_checks=lambda e: EXPECTED_FAILED.get(type(e).__name__, {}))
-
-
-@checks
-def test_sklearn_estimator_checks(estimator, check):
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*does not inherit from `sklearn.base.BaseEstimator`")
-        check(estimator)

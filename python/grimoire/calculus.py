@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 __all__ = ["derivative", "partial_derivative", "gradient", "jacobian", "chain_rule"]
 
@@ -34,7 +35,7 @@ def derivative(f: Callable[[float], float], x: float, h: float | None = None, or
     raise ValueError(f"order must be 1 or 2, got {order}")
 
 
-def partial_derivative(f: Callable[..., float], point, i: int, h: float | None = None) -> float:
+def partial_derivative(f: Callable[..., float], point: ArrayLike, i: int, h: float | None = None) -> float:
     """``df/dx_i`` at ``point``, holding the other variables constant (primer 2.3.3);
     ``f`` takes the variables as separate arguments: ``f(x, y)``."""
     p = np.asarray(point, dtype=float)
@@ -56,7 +57,7 @@ def _autograd_gradient(f, x: np.ndarray) -> np.ndarray:
     return np.asarray(t.grad, dtype=float)
 
 
-def gradient(f: Callable[[np.ndarray], float], x, h: float | None = None,
+def gradient(f: Callable[[np.ndarray], float], x: ArrayLike, h: float | None = None,
              method: str = "central") -> np.ndarray:
     """``grad f(x) = [df/dx_1, ..., df/dx_n]`` for ``f`` taking one vector argument.
 
@@ -85,7 +86,7 @@ def gradient(f: Callable[[np.ndarray], float], x, h: float | None = None,
     return g
 
 
-def jacobian(f: Callable[[np.ndarray], np.ndarray], x, h: float | None = None) -> np.ndarray:
+def jacobian(f: Callable[[np.ndarray], np.ndarray], x: ArrayLike, h: float | None = None) -> np.ndarray:
     """``J_ij = df_i/dx_j`` (m, n) by central differences."""
     x = np.asarray(x, dtype=float).ravel()
     hs = _step(x, h)

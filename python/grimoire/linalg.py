@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
 from ._matmul import matmul as _matmul
@@ -64,30 +65,30 @@ def _same_shape(a, b) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def add(a, b) -> np.ndarray:
+def add(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Element-wise sum ``(A + B)_ij = a_ij + b_ij``; shapes must match (no broadcasting)."""
     a, b = _same_shape(a, b)
     return a + b
 
 
-def subtract(a, b) -> np.ndarray:
+def subtract(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Element-wise difference ``(A - B)_ij = a_ij - b_ij``; shapes must match."""
     a, b = _same_shape(a, b)
     return a - b
 
 
-def scalar_multiply(c: float, a) -> np.ndarray:
+def scalar_multiply(c: float, a: ArrayLike) -> np.ndarray:
     """Scalar multiplication ``(cA)_ij = c a_ij``."""
     return c * np.asarray(a)
 
 
-def hadamard(a, b) -> np.ndarray:
+def hadamard(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Hadamard (element-wise) product ``(A o B)_ij = a_ij b_ij``; shapes must match."""
     a, b = _same_shape(a, b)
     return a * b
 
 
-def dot(x, y) -> float:
+def dot(x: ArrayLike, y: ArrayLike) -> float:
     """Dot product of two vectors, ``x . y = sum_i x_i y_i`` (on the core GEMM)."""
     x, y = _array(x, "x", ndim=1), _array(y, "y", ndim=1)
     if x.shape != y.shape:
@@ -95,7 +96,7 @@ def dot(x, y) -> float:
     return float(_matmul(x, y))
 
 
-def matmul(a, b) -> np.ndarray:
+def matmul(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Matrix product ``C_ij = sum_k A_ik B_kj`` (2-D) or a batch of them (3-D): the core GEMM.
 
     Lists and integer arrays are converted to float64 first; float32/float64 arrays are used as
@@ -110,7 +111,7 @@ def matmul(a, b) -> np.ndarray:
     return _matmul(a, b)
 
 
-def kron(a, b) -> np.ndarray:
+def kron(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Kronecker product: the (m p, n q) block matrix whose block (i, j) is ``a_ij B``."""
     a, b = np.asarray(a), np.asarray(b)
     if a.ndim != 2 or b.ndim != 2:
@@ -120,7 +121,7 @@ def kron(a, b) -> np.ndarray:
     return (a[:, None, :, None] * b[None, :, None, :]).reshape(m * p, n * q)
 
 
-def transpose(a) -> np.ndarray:
+def transpose(a: ArrayLike) -> np.ndarray:
     """Transpose ``(A^T)_ij = a_ji`` (a view, no copy)."""
     a = np.asarray(a)
     if a.ndim != 2:
@@ -131,7 +132,7 @@ def transpose(a) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # 2.2.2 determinants, LU, inverse, rank, linear dependence
 # ---------------------------------------------------------------------------------------------
-def det_2x2(a) -> float:
+def det_2x2(a: ArrayLike) -> float:
     """The primer's 2x2 determinant, ``det [[a, b], [c, d]] = ad - bc``."""
     a = _array(a, "a", square=True)
     if a.shape != (2, 2):
@@ -139,7 +140,7 @@ def det_2x2(a) -> float:
     return float(a[0, 0] * a[1, 1] - a[0, 1] * a[1, 0])
 
 
-def det_sarrus(a) -> float:
+def det_sarrus(a: ArrayLike) -> float:
     """The primer's 3x3 rule: ``a(ei - fh) - b(di - fg) + c(dh - eg)``."""
     m = _array(a, "a", square=True)
     if m.shape != (3, 3):
@@ -148,7 +149,7 @@ def det_sarrus(a) -> float:
     return float(a_ * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g))
 
 
-def lu(a) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def lu(a: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """LU factorisation with partial pivoting, ``A = P @ L @ U`` (``scipy.linalg.lu``'s layout).
 
     Column by column, the row with the largest |a_ik| is swapped to the pivot, and the entries
@@ -194,7 +195,7 @@ def _lu_packed(a: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
     return lu_, perm, swaps
 
 
-def det(a) -> float:
+def det(a: ArrayLike) -> float:
     """Determinant by LU with partial pivoting: ``det A = (-1)^swaps prod_k u_kk``.
 
     Exact on small integer matrices where no rounding occurs (primer 2.2.2:
@@ -224,7 +225,7 @@ def _check_nonsingular(lu_: np.ndarray, what: str) -> None:
         raise LinAlgError(f"{what}: the matrix is singular (a pivot is zero to rounding)")
 
 
-def solve(a, b) -> np.ndarray:
+def solve(a: ArrayLike, b: ArrayLike) -> np.ndarray:
     """Solve ``A x = b`` by LU with partial pivoting; b is (n,) or (n, k)."""
     a = _array(a, "a", square=True)
     b = _array(b, "b")
@@ -235,7 +236,7 @@ def solve(a, b) -> np.ndarray:
     return _lu_solve(lu_, perm, b)
 
 
-def inv(a) -> np.ndarray:
+def inv(a: ArrayLike) -> np.ndarray:
     """Inverse ``A^{-1}``, the solution of ``A X = I`` (raises LinAlgError when singular)."""
     a = _array(a, "a", square=True)
     lu_, perm, _ = _lu_packed(a)
@@ -243,7 +244,7 @@ def inv(a) -> np.ndarray:
     return _lu_solve(lu_, perm, np.eye(a.shape[0]))
 
 
-def matrix_rank(a, tol: float | None = None) -> int:
+def matrix_rank(a: ArrayLike, tol: float | None = None) -> int:
     """Rank: the number of singular values above ``tol`` (default ``max(m, n) * eps * s_max``,
     NumPy's rule).
 
@@ -267,7 +268,7 @@ class LinearDependence(NamedTuple):
     coefficients: dict[int, np.ndarray]  # row i = coefficients[i] @ (the independent rows before it)
 
 
-def linear_dependence(a, tol: float | None = None) -> LinearDependence:
+def linear_dependence(a: ArrayLike, tol: float | None = None) -> LinearDependence:
     """Which rows of ``A`` are linearly dependent (primer 2.2.2).
 
     Rows are taken in order; row i is *dependent* when it is a combination
@@ -295,7 +296,7 @@ def linear_dependence(a, tol: float | None = None) -> LinearDependence:
 # ---------------------------------------------------------------------------------------------
 # 2.2.4 eigenvalues, 2.2.5 SVD
 # ---------------------------------------------------------------------------------------------
-def eigh(a, UPLO: str = "L") -> tuple[np.ndarray, np.ndarray]:
+def eigh(a: ArrayLike, UPLO: str = "L") -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (ascending) and eigenvectors (columns) of a symmetric matrix, ``A v = lambda v``.
 
     Householder reduction to tridiagonal form, then the implicit QL iteration (C++ core). Only
@@ -310,7 +311,7 @@ def eigh(a, UPLO: str = "L") -> tuple[np.ndarray, np.ndarray]:
     return w, z
 
 
-def eigvalsh(a, UPLO: str = "L") -> np.ndarray:
+def eigvalsh(a: ArrayLike, UPLO: str = "L") -> np.ndarray:
     """Eigenvalues of a symmetric matrix, ascending."""
     a = _array(a, "a", square=True)
     tri = np.tril(a) if UPLO == "L" else np.triu(a)
@@ -450,7 +451,7 @@ def _hqr(h: np.ndarray, max_iter: int = 60) -> np.ndarray:
     return wr + 1j * wi
 
 
-def eigvals(a) -> np.ndarray:
+def eigvals(a: ArrayLike) -> np.ndarray:
     """Eigenvalues of a general real square matrix (complex where they come in pairs)."""
     a = _array(a, "a", square=True)
     if a.shape[0] == 0:
@@ -459,7 +460,7 @@ def eigvals(a) -> np.ndarray:
     return lam.real.copy() if np.all(lam.imag == 0) else lam
 
 
-def eig(a) -> tuple[np.ndarray, np.ndarray]:
+def eig(a: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues and right eigenvectors of a general real matrix, ``A v = lambda v``.
 
     Hessenberg reduction and the Francis double-shift QR algorithm give the eigenvalues;
@@ -508,7 +509,8 @@ def _complete_basis(u: np.ndarray, m: int) -> np.ndarray:
     return np.stack(cols, axis=1) if cols else np.zeros((m, 0))
 
 
-def svd(a, full_matrices: bool = True, compute_uv: bool = True):
+def svd(a: ArrayLike, full_matrices: bool = True,
+        compute_uv: bool = True) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Singular value decomposition ``A = U diag(s) V^T`` (NumPy's signature and layout: returns
     ``U, s, Vh`` with s descending, or only ``s``).
 
@@ -556,7 +558,7 @@ def svd(a, full_matrices: bool = True, compute_uv: bool = True):
     return u, s, vt
 
 
-def low_rank_approximation(a, k: int) -> np.ndarray:
+def low_rank_approximation(a: ArrayLike, k: int) -> np.ndarray:
     """Best rank-k approximation (Eckart-Young): ``A_k = sum_{i<k} s_i u_i v_i^T``."""
     a = _array(a, "a", ndim=2)
     if not 0 <= k <= min(a.shape):
@@ -571,7 +573,7 @@ def low_rank_approximation(a, k: int) -> np.ndarray:
 _MODES = ("full", "same", "valid")
 
 
-def correlate(a, v, mode: str = "valid") -> np.ndarray:
+def correlate(a: ArrayLike, v: ArrayLike, mode: str = "valid") -> np.ndarray:
     """1-D cross-correlation, ``c_k = sum_n a_{n+k} v_n`` (no flip: what CNN layers compute),
     NumPy's ``correlate`` (default mode ``"valid"``)."""
     a, v = _array(a, "a", ndim=1), _array(v, "v", ndim=1)
@@ -580,7 +582,7 @@ def correlate(a, v, mode: str = "valid") -> np.ndarray:
     return convolve(a, v[::-1], mode)
 
 
-def convolve(a, v, mode: str = "full") -> np.ndarray:
+def convolve(a: ArrayLike, v: ArrayLike, mode: str = "full") -> np.ndarray:
     """True 1-D convolution, ``(a * v)_k = sum_n a_n v_{k-n}``: flip ``v`` and slide it.
 
     Modes as in :func:`numpy.convolve`: ``"full"`` (length N+M-1), ``"same"`` (length
@@ -615,7 +617,8 @@ def _pair(x, name: str) -> tuple[int, int]:
     return t
 
 
-def correlate2d(in1, in2, mode: str = "valid", stride=1, padding=0) -> np.ndarray:
+def correlate2d(in1: ArrayLike, in2: ArrayLike, mode: str = "valid", stride: int | tuple[int, int] = 1,
+                padding: int | tuple[int, int] = 0) -> np.ndarray:
     """2-D cross-correlation, ``C[i, j] = sum_{u,v} X[i s + u, j s + v] K[u, v]`` (no flip).
 
     This is what a CNN's "convolution" layer computes. ``padding`` zeros are added around
@@ -626,7 +629,8 @@ def correlate2d(in1, in2, mode: str = "valid", stride=1, padding=0) -> np.ndarra
     return _slide2d(x, k, mode, stride, padding)
 
 
-def convolve2d(in1, in2, mode: str = "valid", stride=1, padding=0) -> np.ndarray:
+def convolve2d(in1: ArrayLike, in2: ArrayLike, mode: str = "valid", stride: int | tuple[int, int] = 1,
+               padding: int | tuple[int, int] = 0) -> np.ndarray:
     """True 2-D convolution: flip the kernel horizontally and vertically, then slide it
     (primer 2.2.6), ``C[i, j] = sum_{u,v} X[i - u, j - v] K[u, v]``.
 
@@ -672,7 +676,7 @@ def _slide2d(x: np.ndarray, k: np.ndarray, mode: str, stride, padding, flipped: 
 # ---------------------------------------------------------------------------------------------
 # distances (2.2.3 vectors, used across the primer)
 # ---------------------------------------------------------------------------------------------
-def euclidean(x, y) -> float:
+def euclidean(x: ArrayLike, y: ArrayLike) -> float:
     """Euclidean distance ``||x - y||_2 = sqrt(sum_i (x_i - y_i)^2)``."""
     x, y = _array(x, "x", ndim=1), _array(y, "y", ndim=1)
     if x.shape != y.shape:
@@ -680,7 +684,7 @@ def euclidean(x, y) -> float:
     return float(np.sqrt(np.sum((x - y) ** 2)))
 
 
-def cosine_similarity(x, y=None) -> float | np.ndarray:
+def cosine_similarity(x: ArrayLike, y: ArrayLike | None = None) -> float | np.ndarray:
     """Cosine similarity ``x . y / (||x|| ||y||)``.
 
     Two vectors give a float (a zero vector raises, the angle is undefined). Two matrices (or
@@ -699,7 +703,7 @@ def cosine_similarity(x, y=None) -> float | np.ndarray:
     return 1.0 - pairwise_distances(x, y, metric="cosine")
 
 
-def pairwise_distances(X, Y=None, metric: str = "euclidean") -> np.ndarray:
+def pairwise_distances(X: ArrayLike, Y: ArrayLike | None = None, metric: str = "euclidean") -> np.ndarray:
     """Distance matrix ``D[i, j] = d(X_i, Y_j)`` for ``metric`` in ``"euclidean"``,
     ``"sqeuclidean"``, ``"cosine"`` (scikit-learn's name and layout).
 

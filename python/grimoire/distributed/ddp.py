@@ -41,6 +41,8 @@ class DistributedDataParallel(Module):
     bucket_cap_mb : size of a gradient bucket; smaller buckets start communicating earlier.
     broadcast_buffers : also broadcast rank 0's buffers (BatchNorm statistics) at wrap time.
 
+    Notes
+    -----
     ``state_dict()`` keys carry the ``module.`` prefix, as in PyTorch.
     """
 

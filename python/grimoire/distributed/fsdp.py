@@ -131,6 +131,8 @@ class FullyShardedDataParallel(Module):
     auto_wrap_policy : which sub-modules become units of their own (gathered one at a time):
         a set of Module classes, or a callable ``module -> bool``; None puts everything in one.
 
+    Notes
+    -----
     ``parameters()`` yields the flat shards: build the optimizer on them.
     """
 

@@ -16,7 +16,8 @@ import inspect
 import numbers
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -502,6 +503,47 @@ def expected_failed_checks(estimator) -> dict[str, str]:
     """The estimator's declared expected failures, for ``check_estimator(expected_failed_checks=)``
     and ``parametrize_with_checks``."""
     return dict(getattr(estimator, "_expected_failed_checks", {}))
+
+
+class _Silent:
+    """What :func:`progress` gives when ``verbose`` is off: the iterable, a bar's methods doing nothing."""
+
+    def __init__(self, iterable: Iterable | None) -> None:
+        self._iterable = iterable
+
+    def __iter__(self) -> Iterator:
+        return iter(self._iterable if self._iterable is not None else ())
+
+    def __enter__(self) -> _Silent:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def set_postfix(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def set_postfix_str(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def update(self, n: float = 1) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+def progress(iterable: Iterable | None = None, *, verbose: int | bool, desc: str, total: int | None = None,
+             unit: str = "it") -> Any:
+    """The estimators' ``verbose``: a tqdm bar on stderr over ``iterable`` (or of ``total`` steps
+    advanced with ``update``) when ``verbose`` > 0, else a silent stand-in with the same
+    ``set_postfix``/``update``/``close``. Silent by default; no tqdm object is made when silent
+    (even disabled, tqdm starts a monitor thread, which tests/test_threads.py would count)."""
+    if not verbose:
+        return _Silent(iterable)
+    from tqdm import tqdm
+
+    return tqdm(iterable, desc=desc, total=total, unit=unit, leave=False)
 
 
 # A bootstrap (forests) or the k-means++ seeding draws rows at random, and a row of weight 2 is drawn

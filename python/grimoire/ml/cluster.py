@@ -16,7 +16,6 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
-from tqdm import tqdm
 
 from .. import _core
 from .base import (
@@ -28,6 +27,7 @@ from .base import (
     check_array,
     check_random_state,
     check_sample_weight,
+    progress,
 )
 
 
@@ -87,7 +87,12 @@ class KMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     random_state : seed for the initialisation.
     verbose : > 0 shows a progress bar over the initialisations with the best inertia (stderr).
 
-    Attributes: ``cluster_centers_`` (k, d), ``labels_``, ``inertia_``, ``n_iter_``.
+    Attributes
+    ----------
+    cluster_centers_ : (k, d) array, the centres.
+    labels_ : (n,) int array, the cluster of each training row.
+    inertia_ : sum of squared distances to the nearest centre.
+    n_iter_ : Lloyd iterations of the best initialisation.
     """
 
     _n_features_out_from = ("cluster_centers_", 0)
@@ -141,9 +146,8 @@ class KMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             if init.shape != (self.n_clusters, X.shape[1]):
                 raise ValueError(f"init should be of shape {(self.n_clusters, X.shape[1])}, got {init.shape}")
         best = None
-        # verbose: a tqdm bar over the initialisations with the best inertia (stderr); silent by default.
-        # (no tqdm object when silent: even disabled, it starts its monitor thread)
-        runs = tqdm(range(n_init), desc="KMeans", leave=False) if self.verbose else range(n_init)
+        # verbose: a bar over the initialisations with the best inertia (stderr); silent by default.
+        runs = progress(range(n_init), verbose=self.verbose, desc="KMeans", unit="init")
         for _ in runs:
             if isinstance(self.init, str) and self.init == "k-means++":
                 centers, _ = kmeans_plusplus(Xc, self.n_clusters, sample_weight=w, x_sqnorm=x_sq,
@@ -155,8 +159,7 @@ class KMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             result = self._lloyd(Xc, x_sq, np.ascontiguousarray(centers), None if unit_w else w, tol)
             if best is None or result[2] < best[2]:
                 best = result
-            if self.verbose:
-                runs.set_postfix(inertia=f"{best[2]:.6g}", n_iter=result[3])
+            runs.set_postfix(inertia=f"{best[2]:.6g}", n_iter=result[3])
         centers, labels, inertia, n_iter = best
         self.cluster_centers_ = centers + mean
         self.labels_ = labels.astype(np.int32)

@@ -50,8 +50,15 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     svd_solver : 'auto' (covariance eigh when n >= 10 d and d <= 1000, else SVD), 'full',
         'covariance_eigh'.
 
-    Attributes: ``components_`` (k, d), ``explained_variance_`` (k), ``explained_variance_ratio_``,
-    ``singular_values_``, ``mean_``, ``n_components_``, ``noise_variance_``.
+    Attributes
+    ----------
+    components_ : (k, d) array, the principal axes (rows).
+    explained_variance_ : (k,) array, the variance along each axis.
+    explained_variance_ratio_ : (k,) array, that variance over the total.
+    singular_values_ : (k,) array.
+    mean_ : (d,) array, the training mean.
+    n_components_ : k.
+    noise_variance_ : the mean of the discarded variances (probabilistic PCA).
     """
 
     _n_features_out_from = ("components_", 0)

@@ -17,7 +17,6 @@ import numbers
 import warnings
 
 import numpy as np
-from tqdm import tqdm
 
 from .. import _core
 from .base import (
@@ -29,6 +28,7 @@ from .base import (
     check_random_state,
     check_sample_weight,
     n_threads,
+    progress,
 )
 from .tree import (
     DecisionTreeClassifier,
@@ -87,9 +87,24 @@ class BaseForest(BaseEstimator):
         seeds = rng.randint(0, np.iinfo(np.int64).max, size=n_estimators, dtype=np.int64).astype(np.uint64)
         codes, n_bins, thresholds = bin_features(X, self.max_bins, sample_weight=w)
         with _Threads(self.n_jobs):
-            arrays, inbag = _core.forest_build(
-                codes, n_bins, criterion, y_core, w, n_classes, seeds, bool(self.bootstrap), max_samples,
-                return_inbag=bool(self.oob_score), **params)
+            # One call grows every tree, one per thread. With verbose, a bar over the trees: they grow
+            # in batches of a few per thread (each tree depends only on its seed, so the forest is the
+            # same).
+            step = n_estimators
+            if self.verbose:
+                step = min(n_estimators, 4 * _core.get_num_threads())
+            arrays, inbags = [], []
+            with progress(total=n_estimators, verbose=self.verbose, desc=type(self).__name__,
+                          unit="tree") as bar:
+                for lo in range(0, n_estimators, step):
+                    a, b = _core.forest_build(
+                        codes, n_bins, criterion, y_core, w, n_classes, seeds[lo:lo + step],
+                        bool(self.bootstrap), max_samples, return_inbag=bool(self.oob_score), **params)
+                    arrays += a
+                    inbags.append(b)
+                    bar.update(len(a))
+            inbag = inbags[0] if len(inbags) == 1 else \
+                (None if inbags[0] is None else np.concatenate(inbags, axis=0))
         self.estimators_ = []
         tree_params = {k: getattr(self, k) for k in ("criterion", "max_depth", "min_samples_split",
                                                      "min_samples_leaf", "max_features", "max_leaf_nodes",
@@ -149,6 +164,7 @@ class RandomForestClassifier(ProbabilisticClassifierMixin, BaseForest):
     ``max_bins`` (default 255) quantile-bins each feature once per fit; ``oob_score=True``
     scores each sample with the trees that did not see it (``oob_score_``,
     ``oob_decision_function_``).
+    ``verbose`` > 0 shows a progress bar over the trees (tqdm, on stderr).
     """
 
     _tree_class = DecisionTreeClassifier
@@ -158,7 +174,7 @@ class RandomForestClassifier(ProbabilisticClassifierMixin, BaseForest):
     def __init__(self, n_estimators=100, criterion="gini", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, max_features="sqrt", max_leaf_nodes=None, min_impurity_decrease=0.0,
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None, max_samples=None,
-                 max_bins=255):
+                 max_bins=255, verbose=0):
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth
@@ -173,6 +189,7 @@ class RandomForestClassifier(ProbabilisticClassifierMixin, BaseForest):
         self.random_state = random_state
         self.max_samples = max_samples
         self.max_bins = max_bins
+        self.verbose = verbose
 
     def fit(self, X, y, sample_weight=None):
         X, y = self._validate_fit_X_y(X, y, classifier=True)
@@ -196,7 +213,11 @@ class RandomForestClassifier(ProbabilisticClassifierMixin, BaseForest):
 
 
 class RandomForestRegressor(RegressorMixin, BaseForest):
-    """Random forest of CART regression trees; predicts the mean of the trees' predictions."""
+    """Random forest of CART regression trees; predicts the mean of the trees' predictions.
+
+    Parameters as :class:`RandomForestClassifier`'s (``criterion`` 'squared_error', ``max_features``
+    1.0); ``verbose`` > 0 shows a progress bar over the trees (tqdm, on stderr).
+    """
 
     _tree_class = DecisionTreeRegressor
 
@@ -205,7 +226,7 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
     def __init__(self, n_estimators=100, criterion="squared_error", max_depth=None, min_samples_split=2,
                  min_samples_leaf=1, max_features=1.0, max_leaf_nodes=None, min_impurity_decrease=0.0,
                  bootstrap=True, oob_score=False, n_jobs=None, random_state=None, max_samples=None,
-                 max_bins=255):
+                 max_bins=255, verbose=0):
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth
@@ -220,6 +241,7 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
         self.random_state = random_state
         self.max_samples = max_samples
         self.max_bins = max_bins
+        self.verbose = verbose
 
     def fit(self, X, y, sample_weight=None):
         X, y = self._validate_fit_X_y(X, y)
@@ -311,10 +333,9 @@ class BaseGradientBoosting(BaseEstimator):
         n_sub = max(1, int(self.subsample * n))
         w_core = None if sample_weight is None else w  # unweighted: the core skips the multiply
         threads = _core.get_num_threads()
-        # verbose: a tqdm bar over the stages with the training loss (stderr); silent by default.
-        # (no tqdm object when silent: even disabled, it starts its monitor thread)
-        rounds = range(int(self.n_estimators))
-        stages = tqdm(rounds, desc=type(self).__name__, leave=False) if self.verbose else rounds
+        # verbose: a bar over the stages with the training loss (stderr); silent by default.
+        stages = progress(range(int(self.n_estimators)), verbose=self.verbose, desc=type(self).__name__,
+                          unit="round")
         for _ in stages:
             g, h = self._grad_hess(y, raw)
             sub = None if n_sub >= n else np.sort(rng.choice(n, n_sub, replace=False)).astype(np.int64)
@@ -334,8 +355,7 @@ class BaseGradientBoosting(BaseEstimator):
                 stage.append(tree)
             self.estimators_.append(stage)
             self.train_score_.append(self._loss(y, raw, w))
-            if self.verbose:
-                stages.set_postfix(train_loss=f"{self.train_score_[-1]:.4g}")
+            stages.set_postfix(train_loss=f"{self.train_score_[-1]:.4g}")
             if early:
                 self.validation_score_.append(-self._loss(y_val, raw_val, w_val))
                 if self._should_stop(self.validation_score_):

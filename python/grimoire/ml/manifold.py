@@ -19,7 +19,7 @@ import numbers
 import numpy as np
 
 from .. import _core
-from .base import BaseEstimator, check_array, check_random_state
+from .base import BaseEstimator, check_array, check_random_state, progress
 
 
 def _knn_sq_distances(X: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -71,13 +71,19 @@ class TSNE(BaseEstimator):
     early_exaggeration, learning_rate ('auto' = max(n / early_exaggeration / 4, 50)), max_iter.
     init : 'pca' (scaled to std 1e-4) or 'random', or an (n, 2) array.
     angle : Barnes-Hut theta (0 gives the exact repulsion).
+    verbose : > 0 shows a progress bar over the stages, affinities then descent (tqdm, on stderr).
 
-    Attributes: ``embedding_`` (n, 2), ``kl_divergence_``, ``n_iter_``, ``learning_rate_``.
+    Attributes
+    ----------
+    embedding_ : (n, n_components) array.
+    kl_divergence_ : KL(P || Q) after the last iteration.
+    n_iter_ : iterations run.
+    learning_rate_ : the learning rate used ('auto' resolved).
     """
 
     def __init__(self, n_components=2, *, perplexity=30.0, early_exaggeration=12.0, learning_rate="auto",
                  max_iter=1000, metric="euclidean", init="pca", random_state=None, method="barnes_hut",
-                 angle=0.5, n_jobs=None):
+                 angle=0.5, n_jobs=None, verbose=0):
         self.n_components = n_components
         self.perplexity = perplexity
         self.early_exaggeration = early_exaggeration
@@ -89,6 +95,7 @@ class TSNE(BaseEstimator):
         self.method = method
         self.angle = angle
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def _check_params(self, n: int):
         if self.n_components not in (1, 2):
@@ -147,10 +154,18 @@ class TSNE(BaseEstimator):
             if self.n_components == 1:
                 Y = np.hstack([Y, np.zeros((n, 1))])
         Y = np.ascontiguousarray(Y, dtype=np.float64)
-        indptr, indices, values = joint_probabilities(X, float(self.perplexity))
         theta = 0.0 if self.method == "exact" else float(self.angle)
-        self.kl_divergence_ = float(_core.tsne_optimize(indptr, indices, values, Y, int(self.max_iter), 250,
-                                                        float(self.early_exaggeration), lr, theta))
+        # verbose: a bar over the two stages (stderr); the descent runs in one call of the core.
+        with progress(total=2, verbose=self.verbose, desc="TSNE", unit="stage") as bar:
+            bar.set_postfix_str("affinities: perplexity calibration")
+            indptr, indices, values = joint_probabilities(X, float(self.perplexity))
+            bar.update()
+            bar.set_postfix_str(f"gradient descent: {int(self.max_iter)} iterations")
+            kl = _core.tsne_optimize(indptr, indices, values, Y, int(self.max_iter), 250,
+                                     float(self.early_exaggeration), lr, theta)
+            self.kl_divergence_ = float(kl)
+            bar.update()
+            bar.set_postfix(kl_divergence=f"{self.kl_divergence_:.4g}")
         # n_components = 1 runs in the plane with the second coordinate 0: its gradient stays 0.
         self.embedding_ = Y[:, : self.n_components].copy()
         self.learning_rate_ = lr

@@ -28,9 +28,16 @@ from .base import (
     check_is_fitted,
     check_random_state,
     check_sample_weight,
+    progress,
 )
+from .linear_model import lbfgs
 
 _KERNELS = ("linear", "poly", "rbf", "sigmoid")
+
+# scikit-learn records the same for its own SVC and LinearSVC.
+_STOPS_WITHIN_TOL = {"check_sample_weight_equivalence_on_dense_data":
+                     "the solver stops within tol: a weighted row and its repeated copies converge to "
+                     "solutions that differ by up to tol, not to the same one."}
 
 
 def _ovr_decision_function(predictions: np.ndarray, confidences: np.ndarray, n_classes: int) -> np.ndarray:
@@ -62,15 +69,24 @@ class SVC(ClassifierMixin, BaseEstimator):
     cache_size : MB of kernel columns kept (LRU).
     max_iter : SMO iterations per binary problem, -1 for no limit.
     decision_function_shape : 'ovr' or 'ovo' (multiclass only).
+    verbose : > 0 shows a progress bar over the one-vs-one machines (tqdm, on stderr).
 
-    Attributes: ``support_`` (n_SV,), ``support_vectors_`` (n_SV, d), ``n_support_`` (n_classes,),
-    ``dual_coef_`` (n_classes - 1, n_SV) holding y_i a_i, ``intercept_`` (n_classes (n_classes-1)/2,),
-    ``classes_``, ``n_iter_``.
+    Attributes
+    ----------
+    support_ : (n_SV,) int array, indices of the support vectors.
+    support_vectors_ : (n_SV, d) array.
+    n_support_ : (n_classes,) int array, support vectors per class.
+    dual_coef_ : (n_classes - 1, n_SV) array holding y_i a_i.
+    intercept_ : (n_classes (n_classes - 1) / 2,) array.
+    classes_ : the class labels.
+    n_iter_ : SMO iterations per binary problem.
     """
+
+    _expected_failed_checks = _STOPS_WITHIN_TOL
 
     def __init__(self, C=1.0, *, kernel="rbf", degree=3, gamma="scale", coef0=0.0, shrinking=True, tol=1e-3,
                  cache_size=200, max_iter=-1, decision_function_shape="ovr", break_ties=False,
-                 random_state=None):
+                 random_state=None, verbose=0):
         self.C = C
         self.kernel = kernel
         self.degree = degree
@@ -83,6 +99,7 @@ class SVC(ClassifierMixin, BaseEstimator):
         self.decision_function_shape = decision_function_shape
         self.break_ties = break_ties
         self.random_state = random_state
+        self.verbose = verbose
 
     def _check_params(self):
         if isinstance(self.C, bool) or not isinstance(self.C, numbers.Real) or not self.C > 0:
@@ -128,27 +145,30 @@ class SVC(ClassifierMixin, BaseEstimator):
             raise ValueError("Invalid input - all samples with positive weights belong to the same class.")
         machines = []  # (indices of this pair's support vectors, their y_i a_i, rho)
         iters = []
-        for a in range(k):
-            for b in range(a + 1, k):
-                rows = np.flatnonzero(keep & ((yi == a) | (yi == b)))
-                ys = np.where(yi[rows] == a, 1.0, -1.0)
-                if (ys > 0).all() or (ys < 0).all():  # a class with no weighted rows: sign only
-                    machines.append((rows[:0], np.zeros(0), -1.0 if (ys > 0).all() else 1.0))
-                    iters.append(0)
-                    continue
-                Xs = np.ascontiguousarray(X[rows])
-                alpha, rho, it = _core.svm_smo(Xs, ys, np.ascontiguousarray(float(self.C) * w[rows]),
-                                               *self._kernel_args(), float(self.tol), int(self.max_iter),
-                                               float(self.cache_size))
-                if self.max_iter != -1 and it >= self.max_iter:
-                    import warnings
+        # verbose: a bar over the one-vs-one machines (stderr); silent by default.
+        pairs = progress([(a, b) for a in range(k) for b in range(a + 1, k)], verbose=self.verbose,
+                         desc="SVC", unit="machine")
+        for a, b in pairs:
+            rows = np.flatnonzero(keep & ((yi == a) | (yi == b)))
+            ys = np.where(yi[rows] == a, 1.0, -1.0)
+            if (ys > 0).all() or (ys < 0).all():  # a class with no weighted rows: sign only
+                machines.append((rows[:0], np.zeros(0), -1.0 if (ys > 0).all() else 1.0))
+                iters.append(0)
+                continue
+            Xs = np.ascontiguousarray(X[rows])
+            alpha, rho, it = _core.svm_smo(Xs, ys, np.ascontiguousarray(float(self.C) * w[rows]),
+                                           *self._kernel_args(), float(self.tol), int(self.max_iter),
+                                           float(self.cache_size))
+            if self.max_iter != -1 and it >= self.max_iter:
+                import warnings
 
-                    warnings.warn(f"Solver terminated early (max_iter={self.max_iter}). Consider "
-                                  "pre-processing your data with StandardScaler or MinMaxScaler.",
-                                  ConvergenceWarning, stacklevel=2)
-                sv = alpha > 0
-                machines.append((rows[sv], ys[sv] * alpha[sv], rho))
-                iters.append(it)
+                warnings.warn(f"Solver terminated early (max_iter={self.max_iter}). Consider "
+                              "pre-processing your data with StandardScaler or MinMaxScaler.",
+                              ConvergenceWarning, stacklevel=2)
+            sv = alpha > 0
+            machines.append((rows[sv], ys[sv] * alpha[sv], rho))
+            iters.append(it)
+            pairs.set_postfix(n_iter=it, n_SV=int(sv.sum()))
         # Global support vectors: the union over machines, ordered by class then row (LIBSVM's order).
         is_sv = np.zeros(X.shape[0], dtype=bool)
         for rows, _, _ in machines:
@@ -250,13 +270,34 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
 
     min_w 1/2 ||w||^2 + C sum_i l(y_i w.x_i),  l(z) = max(0, 1 - z) ('hinge') or max(0, 1 - z)^2
     ('squared_hinge'); the intercept is learned as the weight of a constant feature
-    ``intercept_scaling`` (regularised, as in LIBLINEAR). Attributes ``coef_`` (n_classes or 1, d),
-    ``intercept_``, ``classes_``, ``n_iter_``.
+    ``intercept_scaling`` (regularised, as in LIBLINEAR).
+
+    Parameters
+    ----------
+    loss : 'squared_hinge' (default) or 'hinge'.
+    dual : 'auto' (default), True or False. True: dual coordinate descent (Hsieh et al. 2008),
+        ``a_i <- clip(a_i - G_i / Qbar_ii, 0, U)``, stopped when the projected gradient's spread is
+        <= ``tol``. False (squared hinge only): the primal by L-BFGS, stopped when
+        max|grad| <= ``tol`` max|grad(0)|. 'auto' picks the primal when n_samples >= n_features
+        and the loss allows it, as scikit-learn does: dual descent needs many epochs on
+        uncentred or badly scaled data, the primal a few iterations.
+    tol, C, fit_intercept, intercept_scaling, max_iter (epochs or L-BFGS iterations), random_state
+        (the order of the dual's coordinates) : as scikit-learn's.
+
+    Attributes
+    ----------
+    coef_ : (n_classes or 1, d) array.
+    intercept_ : (n_classes or 1,) array.
+    classes_ : the class labels.
+    n_iter_ : the most epochs (dual) or iterations (primal) of the one-vs-rest problems.
     """
 
-    def __init__(self, *, loss="squared_hinge", tol=1e-4, C=1.0, fit_intercept=True, intercept_scaling=1.0,
-                 max_iter=1000, random_state=None):
+    _expected_failed_checks = _STOPS_WITHIN_TOL
+
+    def __init__(self, *, loss="squared_hinge", dual="auto", tol=1e-4, C=1.0, fit_intercept=True,
+                 intercept_scaling=1.0, max_iter=1000, random_state=None):
         self.loss = loss
+        self.dual = dual
         self.tol = tol
         self.C = C
         self.fit_intercept = fit_intercept
@@ -271,12 +312,19 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
             raise ValueError(f"C must be a float > 0, got {self.C!r}")
         if not isinstance(self.max_iter, numbers.Integral) or self.max_iter < 1:
             raise ValueError(f"max_iter must be an int >= 1, got {self.max_iter!r}")
+        if not (isinstance(self.dual, str) and self.dual == "auto" or isinstance(self.dual, bool)):
+            raise ValueError(f"dual must be 'auto', True or False, got {self.dual!r}")
+        if self.dual is False and self.loss == "hinge":
+            raise ValueError("dual=False is not supported with loss='hinge' (its primal is not smooth): "
+                             "use dual=True or loss='squared_hinge'")
         X, y = self._validate_fit_X_y(X, y, classifier=True)
         w = check_sample_weight(sample_weight, X.shape[0])
         yi = self._encode_classes(y)
         k = len(self.classes_)
         if k < 2:
             raise ValueError(f"The number of classes has to be greater than one; got {k} class")
+        dual = self.dual if isinstance(self.dual, bool) else \
+            (self.loss == "hinge" or X.shape[0] < X.shape[1])
         Xa = X
         if self.fit_intercept:
             Xa = np.hstack([X, np.full((X.shape[0], 1), float(self.intercept_scaling))])
@@ -285,7 +333,8 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         coefs, iters = [], []
         for c in targets:
             ys = np.where(yi == c, 1.0, -1.0)
-            wv, it = self._dcd(Xa, ys, float(self.C) * w, rng)
+            wv, it = self._dcd(Xa, ys, float(self.C) * w, rng) if dual else \
+                self._primal(Xa, ys, float(self.C) * w)
             coefs.append(wv)
             iters.append(it)
         W = np.array(coefs)
@@ -305,6 +354,24 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
             import warnings
 
             warnings.warn("Liblinear failed to converge, increase the number of iterations.",
+                          ConvergenceWarning, stacklevel=3)
+        return wv, it
+
+    def _primal(self, X, y, cw):
+        """Squared hinge in the primal by L-BFGS: f(w) = 1/2 ||w||^2 + sum_i c_i m_i^2 with
+        m_i = max(0, 1 - y_i w.x_i), grad f = w - 2 sum_i c_i m_i y_i x_i."""
+
+        def fun_grad(wv):
+            m = np.maximum(0.0, 1.0 - y * (X @ wv))
+            return 0.5 * float(wv @ wv) + float(cw @ (m * m)), wv - 2.0 * (X.T @ (cw * m * y))
+
+        w0 = np.zeros(X.shape[1])
+        gtol = float(self.tol) * max(float(np.abs(fun_grad(w0)[1]).max()), np.finfo(float).tiny)
+        wv, it, ok = lbfgs(fun_grad, w0, int(self.max_iter), gtol)
+        if not ok:
+            import warnings
+
+            warnings.warn("The primal L-BFGS solver failed to converge, increase the number of iterations.",
                           ConvergenceWarning, stacklevel=3)
         return wv, it
 

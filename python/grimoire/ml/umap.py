@@ -17,7 +17,13 @@ import numbers
 import numpy as np
 
 from .. import _core
-from .base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, check_random_state
+from .base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    check_random_state,
+    progress,
+)
 from .manifold import _knn_sq_distances
 
 
@@ -65,16 +71,35 @@ def _smooth_knn(dist: np.ndarray, k: float, n_iter: int = 64) -> tuple[np.ndarra
 
 class UMAP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """UMAP embedding, umap-learn's interface (``n_neighbors``, ``min_dist``, ``spread``, ``n_epochs``,
-    ``init`` 'spectral' | 'pca' | 'random', ``negative_sample_rate``, ``random_state``).
+    ``init`` 'spectral' | 'pca' | 'random', ``negative_sample_rate``, ``random_state``);
+    ``verbose`` > 0 shows a progress bar over the stages of ``fit`` (tqdm, on stderr).
 
-    Attributes: ``embedding_`` (n, n_components), ``graph_`` as (rows, cols, weights), ``a_``, ``b_``.
+    ``transform`` embeds new points by a separate optimisation against the fixed training
+    embedding (umap-learn's method), so it does not reproduce ``fit_transform``'s embedding of the
+    training points, and a point's embedding depends on the batch it comes in (one random stream
+    of negative samples per call).
+
+    Attributes
+    ----------
+    embedding_ : (n, n_components) array.
+    graph_ : the fuzzy graph as (rows, cols, weights).
+    a_, b_ : the curve 1 / (1 + a d^(2b)) fitted to ``min_dist`` and ``spread``.
     """
+
+    # transform(X) re-embeds X against the training embedding by SGD, as umap-learn does: close to,
+    # not equal to, fit_transform(X), and dependent on the batch (one stream of negative samples).
+    _expected_failed_checks = {
+        "check_transformer_general": "transform(X) is a fresh SGD placement, not embedding_.",
+        "check_transformer_data_not_an_array": "transform(X) is a fresh SGD placement, not embedding_.",
+        "check_methods_subset_invariance": "a point's placement depends on the batch (negative samples).",
+        "check_methods_sample_order_invariance": "a point's placement depends on the batch order.",
+    }
 
     _n_features_out_from = ("embedding_", 1)
 
     def __init__(self, n_neighbors=15, n_components=2, *, min_dist=0.1, spread=1.0, n_epochs=None,
                  learning_rate=1.0, init="spectral", negative_sample_rate=5, repulsion_strength=1.0,
-                 random_state=None):
+                 random_state=None, verbose=0):
         self.n_neighbors = n_neighbors
         self.n_components = n_components
         self.min_dist = min_dist
@@ -85,6 +110,7 @@ class UMAP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.negative_sample_rate = negative_sample_rate
         self.repulsion_strength = repulsion_strength
         self.random_state = random_state
+        self.verbose = verbose
 
     def _knn(self, X, Y, k):
         """Neighbours of the rows of X among the rows of Y (Euclidean distances); Y None: X's own
@@ -112,8 +138,13 @@ class UMAP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         if n < 3:
             raise ValueError(f"UMAP needs at least 3 samples, got n_samples={n}")
         rng = check_random_state(self.random_state)
+        # verbose: a bar over the four stages (stderr); the epochs run in one call of the core.
+        bar = progress(total=4, verbose=self.verbose, desc="UMAP", unit="stage")
+        bar.set_postfix_str("nearest neighbours")
         k = min(int(self.n_neighbors), n) - 1  # neighbours other than the point itself
         idx, dist = self._knn(X, None, k)
+        bar.update()
+        bar.set_postfix_str("fuzzy simplicial set")
         sigma, rho = _smooth_knn(dist, k + 1)
         w = np.exp(-np.maximum(dist - rho[:, None], 0.0) / sigma[:, None])
         rows, cols, vals = np.repeat(np.arange(n), k), idx.ravel(), w.ravel()
@@ -135,12 +166,18 @@ class UMAP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         head, tail, all_val = head[keep], tail[keep], all_val[keep]
         self.graph_ = (head, tail, all_val)
         self.a_, self.b_ = find_ab_params(float(self.spread), float(self.min_dist))
+        bar.update()
+        bar.set_postfix_str(f"initialisation ({self.init})")
         Y = self._initial(X, head, tail, all_val, rng)
+        bar.update()
+        bar.set_postfix_str(f"optimisation: {n_epochs} epochs")
         self._n_epochs = n_epochs
         eps = all_val.max() / all_val
         _core.umap_optimize(head.astype(np.int64), tail.astype(np.int64), eps, Y, None, n_epochs, self.a_,
                             self.b_, float(self.repulsion_strength), float(self.learning_rate),
                             float(self.negative_sample_rate), int(rng.randint(2**31 - 1)))
+        bar.update()
+        bar.close()
         self.embedding_ = Y
         self._X = X.copy()
         return self
