@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._device import backend, runs_on_cuda
+from ._device import backend, device_of, runs_on_cuda
 
 _FP8_FORMATS = ("e4m3", "e5m2")
 
@@ -39,7 +39,7 @@ def _channel_params(values, dtype, name: str, axis: int | None, on_device: bool)
     if axis is None:
         if np.ndim(values) != 0:
             raise ValueError(f"{name} must be a scalar when axis is None, got shape {np.shape(values)}")
-        if hasattr(values, "__cuda_array_interface__"):
+        if device_of(values) != "cpu":  # a 0-d device array: its value, copied to the host
             values = values.item()
         host = np.array([values], dtype=dtype)
         if on_device:
