@@ -27,8 +27,11 @@ from cuda_support import _cuda, needs_build
 
 pytestmark = needs_build
 
-SHARED_LIMIT = {"sm_80": 163 * 1024, "sm_90a": 227 * 1024, "sm_90": 227 * 1024}
+SHARED_LIMIT = {"sm_80": 163 * 1024, "sm_89": 99 * 1024, "sm_90a": 227 * 1024, "sm_90": 227 * 1024}
 ARCHS = ("sm_80", "sm_90a")
+# gemm_lowp.cu alone is also compiled for sm_89 (CMakeLists.txt: its own object library), where
+# FP8 mma.sync is a QMMA; the other families would gain nothing there but build time.
+LOWP_ARCH, LOWP_CUBIN = "sm_89", "gemm_lowp.sm_89.cubin"
 
 # kernel-name pattern -> SASS opcode pattern it must contain, per architecture ("*": every one).
 # HMMA: fp16/bf16 mma.sync; IMMA: int8 mma; HGMMA: Hopper wgmma; QMMA: FP8 mma (sm_89+).
@@ -37,13 +40,16 @@ TENSOR_CORE_KERNELS: dict[str, dict[str, str]] = {
     r"tc_gemm_kernel<grimoire::cuda::kernels::MmaBf16\b": {"*": r"\bHMMA\.16816\.F32\.BF16"},
     r"tc_gemm_kernel<grimoire::cuda::kernels::MmaF16\b": {"*": r"\bHMMA\.16816\.F32\b"},
     # gemm_int8 / linear_int8: IMMA (s8 x s8 -> s32).
-    r"tc_gemm_kernel<grimoire::cuda::kernels::MmaS8\b": {"*": r"\bIMMA\.16832\.S8\.S8"},
+    r"tc_gemm_kernel<grimoire::cuda::kernels::MmaS8\b": {"*": r"\bIMMA\.16832\.S8\.S8",
+                                                          LOWP_ARCH: r"\bIMMA\.16832\.S8\.S8"},
     # gemm_fp8: on sm_80 the codes are widened to fp16 in registers for HMMA. On sm_90a ptxas
     # itself lowers mma.sync's e4m3/e5m2 forms to F2FP unpacks + HMMA (Hopper has QMMA only
     # behind wgmma; mma.sync QMMA exists on sm_89 and sm_120), which this checks is what ran.
     r"tc_gemm_kernel<grimoire::cuda::kernels::MmaFp8<": {
         "sm_90a": r"(?s)(?=.*F2FP\.F16\.E[45]M[23]\.UNPACK)(?=.*HMMA\.16816)",
         "sm_80": r"\bHMMA\.16816\.F32\b",
+        # sm_89: the FP8 tensor-core instruction itself, and no widening to HMMA.
+        LOWP_ARCH: r"(?s)\A(?=.*\bQMMA\.16832\.F32\.E[45]M[23]\.E[45]M[23])(?!.*\bHMMA\b)",
     },
     r"attention_(fwd|bwd_dq|bwd_dkdv)_mma<": {"*": r"\bHMMA\.16816\.F32"},
 }
@@ -129,6 +135,8 @@ def test_every_architecture_is_compiled(cubins):
     archs = {re.search(r"\.(sm_\w+)\.cubin$", n).group(1) for n in cubins}
     assert set(ARCHS) <= archs, f"compiled for {sorted(archs)}, expected {ARCHS}"
     assert "sm_80" in _run(_tool("cuobjdump"), "-lptx", _cuda.__file__), "no PTX for JIT on later GPUs"
+    lowp = sorted(n for n in cubins if f".{LOWP_ARCH}." in n)
+    assert lowp == [LOWP_CUBIN], f"{LOWP_ARCH} SASS expected for gemm_lowp.cu alone, found {lowp}"
 
 
 def test_the_resource_report_covers_every_kernel(cubins):
