@@ -171,6 +171,7 @@ constexpr int kStageBytes = 2 * kOperandBytes;               // A then B
 constexpr int kSmemBytes = kStages * kStageBytes;            // 64 KiB: dynamic, opted in
 static_assert(kSmemBytes <= 163 * 1024, "sm_80 shared memory per block");
 static_assert(kSmemBytes <= 227 * 1024, "sm_90 shared memory per block");
+static_assert(kSmemBytes <= 99 * 1024, "sm_89 shared memory per block (gemm_lowp.cu is built for sm_89)");
 }  // namespace tc_cfg
 
 // Byte offset of 16-byte chunk `c` of row `r` in an operand's stage buffer.

@@ -3,8 +3,11 @@
 //   gemm_int8    C (m, n) int32 = A (m, k) int8 @ B int8: IMMA m16n8k32, exact int32 sums
 //                (wrapping modulo 2^32 past the int32 range, as the CPU core and NumPy).
 //   gemm_fp8     C (m, n) f32 = alpha * fp8(A) @ fp8(B), alpha = scale_a * scale_b (one float32
-//                product, as the CPU core): QMMA m16n8k32 (e4m3/e5m2, any pairing) on sm_89+;
-//                on sm_80 the codes are widened exactly to f16 in registers and HMMA runs.
+//                product, as the CPU core): QMMA m16n8k32 (e4m3/e5m2, any pairing) on sm_89
+//                (this file alone is also compiled for sm_89, CMakeLists.txt); on sm_80 the codes
+//                are widened exactly to f16 in registers and HMMA runs. On sm_90 the FP8 tensor
+//                cores are reached only through wgmma (not implemented here): ptxas lowers the
+//                FP8 mma.sync to F2FP unpacks + HMMA, so Hopper runs FP8 at fp16 tensor-core rate.
 //   linear_int8  y (m, n) f32 = (s_x[i] * s_w[j]) * (q(x) @ W^T)[i, j] + bias[j], with the rows
 //                of x quantised symmetrically on the device exactly as the CPU core does
 //                (s_x = max(max|x_i| / 127, FLT_MIN), q = clamp(rint(fma(x, 1/s_x, 0)), -127, 127))

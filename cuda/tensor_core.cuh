@@ -1,8 +1,9 @@
 // The 8-bit tensor-core instructions of the GEMM family (gemm_lowp), beside the 16-bit ones and
 // cp.async / ldmatrix in mma.cuh (shared with attention):
 //   IMMA  m16n8k32 s32 += s8 x s8                         (sm_80+)
-//   QMMA  m16n8k32 f32 += e4m3/e5m2 x e4m3/e5m2           (sm_89+; mma_fp8 widens to HMMA on sm_80,
-//                                                           and ptxas does the same on sm_90)
+//   QMMA  m16n8k32 f32 += e4m3/e5m2 x e4m3/e5m2           (sm_89 and sm_120; mma_fp8 widens to HMMA
+//                                                           on sm_80, and ptxas does the same on sm_90,
+//                                                           whose FP8 tensor cores need wgmma)
 // The 8-bit m16n8k32 fragments have the m16n8k16 layout of mma.cuh counted in bytes (4 per
 // register), so one ldmatrix addressing serves 16-bit and 8-bit operands whose rows are 32
 // bytes of k.

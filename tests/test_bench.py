@@ -94,3 +94,22 @@ def test_cli_runs_a_family_quickly_and_writes_json(tmp_path):
     for r in rows:
         assert r["isa"] in ("scalar", "avx2", "avx512") and r["cpu"] == bench.cpu_model()
         assert r["peer ms"] > 0 and r["grimoire ms"] > 0 and r["ratio"] > 0
+
+
+@pytest.mark.parametrize("family", ["conv", "pool", "quant"])
+def test_gpu_bench_families_exist_and_say_in_one_line_why_they_cannot_run(family, capsys):
+    """`grimoire bench gpu <family>` for the conv, pool and quant families: listed, a module with
+    run(args), and, where no GPU (or CuPy / PyTorch CUDA) is present, one line saying why."""
+    import importlib
+
+    from grimoire.bench import gpu
+
+    assert family in gpu.gpu_families()
+    module = importlib.import_module(f"grimoire.bench.gpu_{family}")
+    assert callable(module.run) and "torch" in module.__doc__
+    reason = gpu.unavailable()
+    if reason is None:
+        pytest.skip("this machine can run the GPU benchmarks")
+    gpu.main([family])
+    out = capsys.readouterr().out
+    assert out == f"grimoire bench gpu: skipped ({reason})\n"

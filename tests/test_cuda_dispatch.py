@@ -7,11 +7,13 @@ device call, so those checks are exercised here on fake device arrays.
 
 import glob
 import os
+import types
 
 import grimoire
 import numpy as np
 import pytest
 from cuda_support import CUDA_BUILT, DEVICES, FakeDeviceArray, _cuda, needs_build
+from grimoire import kernels
 from grimoire.kernels import _device, gemm
 
 
@@ -37,6 +39,169 @@ def test_device_of_reads_the_interfaces():
 
     assert _device.device_of(DLPackOnCuda()) == "cuda:1"
     assert _device.device_of([1.0, 2.0]) == "cpu"  # refused later by the CPU binding
+
+
+class _GradTensorLike:
+    """A PyTorch CUDA tensor that requires grad, as the interfaces see it: the device is
+    reported, but __cuda_array_interface__ and __dlpack__ raise RuntimeError."""
+
+    def __dlpack_device__(self):
+        return (2, 0)
+
+    @property
+    def __cuda_array_interface__(self):
+        raise RuntimeError("Can't get __cuda_array_interface__ on Variable that requires grad. If gradients "
+                           "aren't required, use var.detach() to get Variable that doesn't require grad.")
+
+    def __dlpack__(self, **kwargs):
+        raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+
+
+class _DLPackOnlyCuda:
+    """An object exporting DLPack on cuda:0 and nothing else (no __cuda_array_interface__)."""
+
+    def __init__(self, shape):
+        self.shape = shape
+
+    def __dlpack_device__(self):
+        return (2, 0)
+
+    def __dlpack__(self, **kwargs):
+        return "capsule"
+
+
+def test_device_of_never_lets_an_interface_error_escape():
+    assert _device.device_of(_GradTensorLike()) == "cuda:0"  # hasattr would have raised RuntimeError
+
+    class RaisingInterfaceOnly:  # no DLPack: the raising interface still says "CUDA"
+        @property
+        def __cuda_array_interface__(self):
+            raise RuntimeError("no")
+
+    assert _device.device_of(RaisingInterfaceOnly()) == "cuda"
+
+    class BrokenDLPackDevice(FakeDeviceArray):  # __dlpack_device__ fails: the interface decides
+        def __dlpack_device__(self):
+            raise BufferError("no")
+
+    assert _device.device_of(BrokenDLPackDevice((2,))) == "cuda"
+
+    class HostDLPackDespiteInterface(FakeDeviceArray):  # DLPack is believed first
+        def __dlpack_device__(self):
+            return (1, 0)
+
+    assert _device.device_of(HostDLPackDespiteInterface((2,))) == "cpu"
+
+    class OddDeviceAttribute(FakeDeviceArray):
+        device = types.SimpleNamespace(id="not an int")
+
+    assert _device.device_of(OddDeviceAttribute((2,))) == "cuda"
+
+
+@pytest.fixture
+def device_present(monkeypatch):
+    """Dispatch as if a CUDA device were present: _cuda_for returns a stand-in module that
+    records the calls it receives (only gemm is bound)."""
+    calls = []
+    stand_in = types.ModuleType("stand_in_cuda")
+    stand_in.gemm = lambda *args: calls.append(args) or "gemm ran"
+    monkeypatch.setattr(_device, "_cuda_for", lambda device: stand_in)
+    return calls
+
+
+def test_dlpack_only_cuda_arrays_reach_cuda_as_cupy_views(device_present, monkeypatch):
+    cupy = pytest.importorskip("cupy")
+    converted = {}
+
+    def from_dlpack(x):  # cupy.from_dlpack without a device: ask for the capsule, return a view
+        assert x.__dlpack__() == "capsule"
+        converted[id(x)] = FakeDeviceArray(x.shape)
+        return converted[id(x)]
+
+    monkeypatch.setattr(cupy, "from_dlpack", from_dlpack)
+    a, b = _DLPackOnlyCuda((3, 4)), FakeDeviceArray((4, 5))
+    assert _device.runs_on_cuda(_device.backend(a=a, b=b))
+    assert gemm(a, b) == "gemm ran"
+    (got_a, got_b, *_), = device_present
+    assert got_a is converted[id(a)]  # converted, zero-copy by contract of cupy.from_dlpack
+    assert got_b is b  # a readable __cuda_array_interface__ is passed through untouched
+    assert list(converted) == [id(a)]
+
+
+def test_a_cuda_array_that_exports_nothing_readable_is_refused_by_name(device_present, monkeypatch):
+    cupy = pytest.importorskip("cupy")
+    monkeypatch.setattr(cupy, "from_dlpack", lambda x: x.__dlpack__())  # the exporter's refusal, no driver
+    with pytest.raises(TypeError, match=r"^b \(test_cuda_dispatch._GradTensorLike\) is on cuda:0 .*detach"):
+        gemm(FakeDeviceArray((3, 4)), _GradTensorLike())
+    assert device_present == []
+
+
+@needs_build
+def test_a_converted_dlpack_array_passes_the_bindings_checks(monkeypatch):
+    cupy = pytest.importorskip("cupy")
+    monkeypatch.setattr(_device, "_cuda_for", lambda device: _cuda)
+    monkeypatch.setattr(cupy, "from_dlpack", lambda x: FakeDeviceArray(x.shape, ptr=1 << 40))
+    if DEVICES:
+        pytest.skip("this machine has a CUDA device: the GPU tests run real calls")
+    with pytest.raises(RuntimeError, match="no CUDA device"):  # past every check, not "must be a CUDA array"
+        gemm(_DLPackOnlyCuda((3, 4)), FakeDeviceArray((4, 5)))
+
+
+def _fake(shape, dtype="float32", n=[0]):  # noqa: B006 (a counter: every fake at its own address)
+    n[0] += 1
+    return FakeDeviceArray(shape, dtype, ptr=n[0] << 36)
+
+
+# Kernels with no GPU twin: called on CUDA arrays, a NotImplementedError that names the binding,
+# raised before anything else (never an AttributeError from the _cuda module).
+CPU_ONLY = [
+    ("pairwise_distances", lambda: kernels.pairwise_distances(_fake((3, 4)), _fake((5, 4)))),
+    ("linear_attention_forward", lambda: kernels.linear_attention(_fake((1, 4, 8)), _fake((1, 4, 8)),
+                                                                  _fake((1, 4, 8)))),
+    ("linear_attention_backward", lambda: kernels.linear_attention_backward(
+        _fake((1, 4, 8)), _fake((1, 4, 8)), _fake((1, 4, 8)), _fake((1, 4, 8)))),
+    ("eigh_symmetric", lambda: kernels.eigh_symmetric(_fake((4, 4), "float64"))),
+    ("jacobi_svd_sweeps", lambda: kernels.jacobi_svd_sweeps(_fake((4, 6), "float64"), None)),
+    ("word2vec_sgns_train", lambda: kernels.word2vec_sgns_train(
+        _fake((10, 4)), _fake((10, 4)), _fake((20,), "int32"), _fake((50,), "int32"))),
+]
+
+
+@pytest.mark.parametrize(("binding", "call"), CPU_ONLY, ids=[b for b, _ in CPU_ONLY])
+def test_kernels_without_a_gpu_twin_say_so(binding, call, monkeypatch):
+    module = _cuda if CUDA_BUILT else types.ModuleType("stand_in_cuda")  # the real one where built
+    monkeypatch.setattr(_device, "_cuda_for", lambda device: module)
+    assert not hasattr(module, binding), f"_cuda now binds {binding}: test it like the other families"
+    with pytest.raises(NotImplementedError, match=rf"^{binding} has no GPU kernel"):
+        call()
+
+
+@needs_build
+def test_every_dispatched_kernel_is_bound_or_listed_as_cpu_only():
+    """The binding names grimoire.kernels dispatches through backend(...) are either bound by
+    _cuda (the families) or the CPU-only ones above: a new Python function on a kernel _cuda
+    lacks must be added to CPU_ONLY (and so gets the NotImplementedError test)."""
+    import ast
+    import inspect
+
+    def is_backend(node):
+        return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "backend"
+
+    called = set()
+    for module in (kernels.attention, kernels.conv, kernels.distance, kernels.gemm, kernels.linalg,
+                   kernels.linear_attention, kernels.norm, kernels.optim, kernels.pool, kernels.quant,
+                   kernels.softmax, kernels.word2vec):
+        nodes = list(ast.walk(ast.parse(inspect.getsource(module))))
+        holders = {t.id for node in nodes if isinstance(node, ast.Assign) and is_backend(node.value)
+                   for t in node.targets if isinstance(t, ast.Name)}  # module = backend(...)
+        for node in nodes:
+            if not isinstance(node, ast.Attribute):
+                continue
+            if is_backend(node.value) or (isinstance(node.value, ast.Name) and node.value.id in holders):
+                called.add(node.attr)
+    assert {"gemm", "attention_forward", "pairwise_distances", "word2vec_sgns_train"} <= called
+    missing = {name for name in called if not hasattr(_cuda, name)} - {b for b, _ in CPU_ONLY}
+    assert missing == set()
 
 
 @pytest.mark.parametrize("first", ["a", "b"])

@@ -6,7 +6,9 @@ install lacks it):
 - every kernel of every architecture has no register spills (STACK/LOCAL 0), and its static
   shared memory fits the architecture (163 KiB on sm_80, 227 KiB on sm_90);
 - the kernels that must run on tensor cores contain tensor-core instructions in their SASS;
-- every kernel a family reports in ``_cuda.families`` is in the binary, for each architecture.
+- every kernel a family reports in ``_cuda.families`` is in the binary and in the resource
+  report, for each architecture; every tensor-core pattern matches at least one kernel per
+  architecture (a renamed kernel fails instead of passing with nothing checked).
 Dynamic shared memory is not visible here: kernels that use it size it with constexprs and
 static_assert the same limits in their .cu file.
 """
@@ -25,8 +27,11 @@ from cuda_support import _cuda, needs_build
 
 pytestmark = needs_build
 
-SHARED_LIMIT = {"sm_80": 163 * 1024, "sm_90a": 227 * 1024, "sm_90": 227 * 1024}
+SHARED_LIMIT = {"sm_80": 163 * 1024, "sm_89": 99 * 1024, "sm_90a": 227 * 1024, "sm_90": 227 * 1024}
 ARCHS = ("sm_80", "sm_90a")
+# gemm_lowp.cu alone is also compiled for sm_89 (CMakeLists.txt: its own object library), where
+# FP8 mma.sync is a QMMA; the other families would gain nothing there but build time.
+LOWP_ARCH, LOWP_CUBIN = "sm_89", "gemm_lowp.sm_89.cubin"
 
 # kernel-name pattern -> SASS opcode pattern it must contain, per architecture ("*": every one).
 # HMMA: fp16/bf16 mma.sync; IMMA: int8 mma; HGMMA: Hopper wgmma; QMMA: FP8 mma (sm_89+).
@@ -35,13 +40,16 @@ TENSOR_CORE_KERNELS: dict[str, dict[str, str]] = {
     r"tc_gemm_kernel<grimoire::cuda::kernels::MmaBf16\b": {"*": r"\bHMMA\.16816\.F32\.BF16"},
     r"tc_gemm_kernel<grimoire::cuda::kernels::MmaF16\b": {"*": r"\bHMMA\.16816\.F32\b"},
     # gemm_int8 / linear_int8: IMMA (s8 x s8 -> s32).
-    r"tc_gemm_kernel<grimoire::cuda::kernels::MmaS8\b": {"*": r"\bIMMA\.16832\.S8\.S8"},
+    r"tc_gemm_kernel<grimoire::cuda::kernels::MmaS8\b": {"*": r"\bIMMA\.16832\.S8\.S8",
+                                                          LOWP_ARCH: r"\bIMMA\.16832\.S8\.S8"},
     # gemm_fp8: on sm_80 the codes are widened to fp16 in registers for HMMA. On sm_90a ptxas
     # itself lowers mma.sync's e4m3/e5m2 forms to F2FP unpacks + HMMA (Hopper has QMMA only
     # behind wgmma; mma.sync QMMA exists on sm_89 and sm_120), which this checks is what ran.
     r"tc_gemm_kernel<grimoire::cuda::kernels::MmaFp8<": {
         "sm_90a": r"(?s)(?=.*F2FP\.F16\.E[45]M[23]\.UNPACK)(?=.*HMMA\.16816)",
         "sm_80": r"\bHMMA\.16816\.F32\b",
+        # sm_89: the FP8 tensor-core instruction itself, and no widening to HMMA.
+        LOWP_ARCH: r"(?s)\A(?=.*\bQMMA\.16832\.F32\.E[45]M[23]\.E[45]M[23])(?!.*\bHMMA\b)",
     },
     r"attention_(fwd|bwd_dq|bwd_dkdv)_mma<": {"*": r"\bHMMA\.16816\.F32"},
 }
@@ -87,34 +95,76 @@ def _demangle(names: list[str]) -> list[str]:
     return out.splitlines()
 
 
+@functools.cache
+def _resource_usage(path: str) -> dict[str, dict[str, int]]:
+    """{demangled kernel: {"REG": .., "STACK": .., "SHARED": .., "LOCAL": ..}} of one cubin."""
+    text = _run(_tool("cuobjdump"), "-res-usage", path)
+    entries = re.findall(r"Function (\S+):\s*\n\s*(.*)", text)
+    demangled = _demangle([m for m, _ in entries])
+    return {kernel: {k: int(v) for k, v in re.findall(r"(\w+):(\d+)", fields)}
+            for (_, fields), kernel in zip(entries, demangled, strict=True)}
+
+
 def resource_usage(cubins: dict[str, str]) -> dict[tuple[str, str], dict[str, int]]:
     """{(arch, demangled kernel): {"REG": .., "STACK": .., "SHARED": .., "LOCAL": ..}}."""
-    usage = {}
+    return {(_arch(name), kernel): u for name, path in cubins.items()
+            for kernel, u in _resource_usage(path).items()}
+
+
+def _arch(cubin_name: str) -> str:
+    return re.search(r"\.(sm_\w+)\.cubin$", cubin_name).group(1)
+
+
+@functools.cache
+def _sass(path: str) -> dict[str, str]:
+    """{demangled kernel: its SASS} of one cubin (disassembled and demangled once per session)."""
+    functions = re.split(r"\n\s*Function : ", _run(_tool("cuobjdump"), "-sass", path))[1:]
+    names = _demangle([f.split("\n", 1)[0].strip() for f in functions])
+    return dict(zip(names, functions, strict=True))
+
+
+def sass_by_arch(cubins: dict[str, str]) -> dict[str, dict[str, str]]:
+    """{arch: {kernel: SASS}} over every cubin of _cuda."""
+    out: dict[str, dict[str, str]] = {}
     for name, path in cubins.items():
-        arch = re.search(r"\.(sm_\w+)\.cubin$", name).group(1)
-        text = _run(_tool("cuobjdump"), "-res-usage", path)
-        entries = re.findall(r"Function (\S+):\s*\n\s*(.*)", text)
-        demangled = _demangle([m for m, _ in entries])
-        for (_, fields), kernel in zip(entries, demangled, strict=True):
-            usage[(arch, kernel)] = {k: int(v) for k, v in re.findall(r"(\w+):(\d+)", fields)}
-    return usage
+        out.setdefault(_arch(name), {}).update(_sass(path))
+    return out
 
 
 def test_every_architecture_is_compiled(cubins):
     archs = {re.search(r"\.(sm_\w+)\.cubin$", n).group(1) for n in cubins}
     assert set(ARCHS) <= archs, f"compiled for {sorted(archs)}, expected {ARCHS}"
     assert "sm_80" in _run(_tool("cuobjdump"), "-lptx", _cuda.__file__), "no PTX for JIT on later GPUs"
+    lowp = sorted(n for n in cubins if f".{LOWP_ARCH}." in n)
+    assert lowp == [LOWP_CUBIN], f"{LOWP_ARCH} SASS expected for gemm_lowp.cu alone, found {lowp}"
+
+
+def test_the_resource_report_covers_every_kernel(cubins):
+    """Every kernel in the SASS has a resource line with all four fields: a kernel the report's
+    parser missed (or a field it lacks) would pass the spill and shared-memory checks unseen."""
+    usage = resource_usage(cubins)
+    for arch, kernels in sass_by_arch(cubins).items():
+        for kernel in kernels:
+            assert (arch, kernel) in usage, f"{kernel} on {arch}: not in cuobjdump -res-usage"
+            missing = {"REG", "STACK", "SHARED", "LOCAL"} - set(usage[(arch, kernel)])
+            assert not missing, f"{kernel} on {arch}: no {sorted(missing)} in its resource line"
+    assert len(usage) == sum(len(k) for k in sass_by_arch(cubins).values())
+    for family, names in _cuda.families.items():  # the hot kernels are all in the report
+        for name in names:
+            for arch in ARCHS:
+                assert any(a == arch and re.search(rf"\b{re.escape(name)}\b", k) for a, k in usage), \
+                    f"{family}: {name} has no resource line for {arch}"
 
 
 def test_no_register_spills(cubins):
     spilled = [(arch, k, u) for (arch, k), u in resource_usage(cubins).items()
-               if (u.get("STACK", 0) or u.get("LOCAL", 0)) and not any(p in k for p in SPILL_ALLOWED)]
+               if (u["STACK"] or u["LOCAL"]) and not any(p in k for p in SPILL_ALLOWED)]
     assert not spilled, "kernels spilling registers to local memory:\n" + "\n".join(map(str, spilled))
 
 
 def test_static_shared_memory_fits(cubins):
     for (arch, kernel), u in resource_usage(cubins).items():
-        shared = u.get("SHARED", 0)
+        shared = u["SHARED"]
         assert shared <= SHARED_LIMIT[arch], f"{kernel} on {arch}: {shared} bytes of shared memory"
 
 
@@ -128,15 +178,14 @@ def test_reported_kernels_are_in_the_binary(cubins):
 
 @pytest.mark.parametrize("pattern", sorted(TENSOR_CORE_KERNELS))
 def test_tensor_core_instructions_in_sass(cubins, pattern):
-    for arch, opcode in TENSOR_CORE_KERNELS[pattern].items():
-        for name, path in cubins.items():
-            if arch != "*" and f".{arch}.cubin" not in name:
-                continue
-            sass = _run(_tool("cuobjdump"), "-sass", path)
-            functions = re.split(r"\n\s*Function : ", sass)[1:]
-            bodies = {_demangle([f.split("\n", 1)[0].strip()])[0]: f for f in functions}
-            matching = {k: body for k, body in bodies.items() if re.search(pattern, k)}
-            if not matching:
-                continue
+    """For each architecture the pattern names ("*": every one of ARCHS), at least one kernel
+    matches the name (a renamed kernel fails here instead of passing with nothing checked) and
+    every matching kernel contains the opcode."""
+    sass = sass_by_arch(cubins)
+    for arch_key, opcode in TENSOR_CORE_KERNELS[pattern].items():
+        for arch in ARCHS if arch_key == "*" else (arch_key,):
+            assert arch in sass, f"no {arch} cubin in _cuda (compiled: {sorted(sass)})"
+            matching = {k: body for k, body in sass[arch].items() if re.search(pattern, k)}
+            assert matching, f"no kernel matching {pattern!r} on {arch}: renamed or no longer compiled?"
             for kernel, body in matching.items():
-                assert re.search(opcode, body), f"{kernel} ({name}) has no {opcode} instruction"
+                assert re.search(opcode, body), f"{kernel} ({arch}) has no {opcode} instruction"

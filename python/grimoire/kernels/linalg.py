@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 
 
 def eigh_symmetric(a: np.ndarray, vectors: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (ascending) and eigenvectors (columns) of a symmetric float64 (n, n) C-contiguous
     matrix, by Householder tridiagonalisation and implicit QL. ``a`` is overwritten."""
-    return _core.eigh_symmetric(a, bool(vectors))
+    return backend(a=a).eigh_symmetric(a, bool(vectors))  # CPU only: NotImplementedError on CUDA
 
 
 def jacobi_svd_sweeps(bt: np.ndarray, vt: np.ndarray | None, max_sweeps: int = 60, tol: float = 1e-15) -> int:
     """One-sided Jacobi sweeps on the rows of ``bt`` (n, m) (the columns of B), the same rotations
     applied to the rows of ``vt`` (n, nv); in place. Returns the sweeps used."""
-    return _core.jacobi_svd_sweeps(bt, vt, int(max_sweeps), float(tol))
+    return backend(bt=bt, vt=vt).jacobi_svd_sweeps(bt, vt, int(max_sweeps), float(tol))

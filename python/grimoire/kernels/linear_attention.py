@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 
 
 def linear_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, *, causal: bool = False,
@@ -30,7 +30,7 @@ def linear_attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, *, causal: boo
     -------
     out : float32 (..., q_len, e)
     """
-    return _core.linear_attention_forward(q, k, v, bool(causal), float(eps))
+    return backend(q=q, k=k, v=v).linear_attention_forward(q, k, v, bool(causal), float(eps))
 
 
 def linear_attention_backward(
@@ -41,4 +41,5 @@ def linear_attention_backward(
     dnum_i = g_i / den_i, dden_i = -(g_i . out_i) / den_i, dphi(q_i) = S_i dnum_i + z_i dden_i,
     dphi(k_j) = G_j v_j + g_j, dv_j = G_j^T phi(k_j) with G_j = sum_{i sees j} phi(q_i) dnum_i^T,
     g_j = sum_{i sees j} phi(q_i) dden_i, and d/dx phi(x) = 1 (x > 0), e^x (x <= 0)."""
-    return _core.linear_attention_backward(grad_out, q, k, v, bool(causal), float(eps))
+    where = backend(grad_out=grad_out, q=q, k=k, v=v)
+    return where.linear_attention_backward(grad_out, q, k, v, bool(causal), float(eps))

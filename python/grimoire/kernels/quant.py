@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._device import backend, runs_on_cuda
+from ._device import backend, device_of, runs_on_cuda
 
 _FP8_FORMATS = ("e4m3", "e5m2")
 
@@ -39,7 +39,7 @@ def _channel_params(values, dtype, name: str, axis: int | None, on_device: bool)
     if axis is None:
         if np.ndim(values) != 0:
             raise ValueError(f"{name} must be a scalar when axis is None, got shape {np.shape(values)}")
-        if hasattr(values, "__cuda_array_interface__"):
+        if device_of(values) != "cpu":  # a 0-d device array: its value, copied to the host
             values = values.item()
         host = np.array([values], dtype=dtype)
         if on_device:
@@ -179,6 +179,13 @@ def gemm_fp8(a8: np.ndarray, b8: np.ndarray, scale_a: float = 1.0, scale_b: floa
 
     a8: uint8 FP8 codes (m, k); b8: (k, n); C-contiguous. The codes are decoded exactly to
     float32 and multiplied with float32 accumulation (the float32 GEMM). Returns float32 (m, n).
+
+    CUDA arrays run on tensor cores with float32 accumulation, by architecture: sm_89 (Ada) runs
+    FP8 ``mma.sync`` natively (QMMA, SASS compiled for sm_89); sm_80 has no FP8 tensor cores,
+    so the codes are widened exactly to fp16 in registers and HMMA runs; on sm_90 (Hopper) the
+    FP8 tensor cores are reachable only through ``wgmma``, which grimoire does not implement,
+    so ptxas lowers the FP8 ``mma.sync`` to an fp16 unpack plus HMMA: correct, at fp16 rather
+    than FP8 tensor-core throughput. Every path sums exact products in float32.
     """
     return backend(a=a8, b=b8).gemm_fp8(a8, b8, float(scale_a), float(scale_b), _fmt(fmt_a, "fmt_a"),
                                          _fmt(fmt_b, "fmt_b"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import _core
+from ._device import backend
 
 
 def word2vec_sgns_train(w_in: np.ndarray, w_out: np.ndarray, corpus: np.ndarray, neg_table: np.ndarray,
@@ -15,5 +15,6 @@ def word2vec_sgns_train(w_in: np.ndarray, w_out: np.ndarray, corpus: np.ndarray,
     sentences); returns the mean loss per pair of the last epoch. ``num_threads=1`` is
     deterministic; more threads update without locks (Hogwild) and vary from run to run. See
     :class:`grimoire.text.Word2Vec`."""
-    return _core.word2vec_sgns_train(w_in, w_out, corpus, neg_table, keep_prob, window, negative, epochs, lr,
+    where = backend(w_in=w_in, w_out=w_out, corpus=corpus, neg_table=neg_table, keep_prob=keep_prob)
+    return where.word2vec_sgns_train(w_in, w_out, corpus, neg_table, keep_prob, window, negative, epochs, lr,
                                      lr_min, seed, num_threads)
