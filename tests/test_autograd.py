@@ -1,6 +1,8 @@
 """grimoire.autograd: the primer's 2.3.3 example, gradcheck on every op (float64 central
 differences), broadcasting, gradient accumulation semantics, against PyTorch where it helps."""
 
+import operator
+
 import grimoire
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from grimoire.autograd import gradcheck
 from grimoire.nn import functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 
 def r(*shape, seed=0, positive=False):
@@ -248,3 +251,100 @@ def test_empty_and_zero_sized():
     y = (x * 2).sum()
     y.backward()
     assert y.item() == 0.0 and x.grad.shape == (0, 3)
+
+
+OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+          "pow": operator.pow}
+
+
+def _operands(rng, shape_left, shape_right, name):
+    """Values for (left, right) of ``name``: away from 0 (division), a positive base for pow."""
+    def signed(shape):
+        return rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+
+    if name == "pow":
+        return rng.uniform(0.5, 1.5, shape_left), rng.uniform(-2.0, 2.0, shape_right)
+    return signed(shape_left), signed(shape_right)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+    st.sampled_from(sorted(OPERATORS)),
+    st.sampled_from(["tensor", "array", "0-d array", "scalar"]),
+    st.booleans(),
+    st.integers(0, 2**16),
+)
+def test_binary_ops_broadcast_against_torch(shapes, name, other, swap, seed):
+    """Every binary op with every kind of second operand (a tensor needing a grad, a NumPy
+    constant, a 0-d array, a Python scalar) on either side: values and gradients as torch, the
+    gradient of each tensor summed back to its own shape."""
+    rng = np.random.default_rng(seed)
+    sa, sb = shapes.input_shapes
+    if other in ("scalar", "0-d array"):
+        sb = ()
+    lv, rv = _operands(rng, *((sb, sa) if swap else (sa, sb)), name)
+    av, bv = (rv, lv) if swap else (lv, rv)
+    op = OPERATORS[name]
+    a, ta = Tensor(av, requires_grad=True, dtype=np.float64), torch.tensor(av, requires_grad=True)
+    if other == "tensor":
+        b, tb = Tensor(bv, requires_grad=True, dtype=np.float64), torch.tensor(bv, requires_grad=True)
+    elif other == "scalar":
+        b = tb = float(bv)
+    else:
+        b, tb = np.asarray(bv), torch.tensor(bv)
+    out, tout = (op(b, a), op(tb, ta)) if swap else (op(a, b), op(ta, tb))
+    w = rng.standard_normal(tout.shape)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+    (out * w).sum().backward()
+    (tout * torch.tensor(w)).sum().backward()
+    assert np.shape(a.grad) == sa
+    np.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if other == "tensor":
+        assert np.shape(b.grad) == sb
+        np.testing.assert_allclose(b.grad, tb.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, max_side=3),
+    st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    st.sampled_from(["matrix", "vector-left", "vector-right"]),
+    st.sampled_from(["tensor", "array"]),
+    st.booleans(),
+    st.integers(0, 2**16),
+)
+def test_matmul_broadcast_against_torch(batches, mkn, kind, other, swap, seed):
+    """Batched matmul with broadcast batch axes and 1-D operands, a constant on either side."""
+    rng = np.random.default_rng(seed)
+    m, k, n = mkn
+    ba, bb = batches.input_shapes
+    sl = (k,) if kind == "vector-left" else ba + (m, k)
+    sr = (k,) if kind == "vector-right" else bb + (k, n)
+    lv = rng.standard_normal(sl).astype(np.float32)
+    rv = rng.standard_normal(sr).astype(np.float32)
+    tl, tr = torch.tensor(lv), torch.tensor(rv)
+    if swap:  # the constant on the left
+        gl, gr = (Tensor(lv, requires_grad=True) if other == "tensor" else lv), Tensor(rv, requires_grad=True)
+        tl.requires_grad_(other == "tensor")
+        tr.requires_grad_()
+    else:
+        gl, gr = Tensor(lv, requires_grad=True), (Tensor(rv, requires_grad=True) if other == "tensor" else rv)
+        tl.requires_grad_()
+        tr.requires_grad_(other == "tensor")
+    out, tout = gl @ gr, tl @ tr
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-5, atol=1e-5)
+    w = rng.standard_normal(tout.shape).astype(np.float32)
+    (out * w).sum().backward()
+    (tout * torch.tensor(w)).sum().backward()
+    for g, t in ((gl, tl), (gr, tr)):
+        if isinstance(g, Tensor):
+            assert np.shape(g.grad) == t.shape
+            np.testing.assert_allclose(g.grad, t.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_constant_broadcast_gradient_issue12():
+    """The issue's example: a (3,) leaf plus a (2, 3) constant gets a (3,) gradient of 2s."""
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    (x + np.ones((2, 3), np.float32)).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])

@@ -164,18 +164,24 @@ def unbroadcast(g, shape: tuple[int, ...]):
     return xp.reshape(g, shape)
 
 
+def _is_host(x) -> bool:
+    """Whether ``x`` is NumPy data or a Python object NumPy converts (not another namespace's
+    array: NumPy scalars have ``__array_namespace__`` too)."""
+    return isinstance(x, (np.ndarray, np.generic)) or not hasattr(x, "__array_namespace__")
+
+
 def _arr(x, dtype=None, like=None):
     """An operand as an array: a Tensor's data, or ``x`` converted (float64 and integer scalars
     become float32); host data goes into the namespace of ``like`` (a tensor's data)."""
     if isinstance(x, Tensor):
         return x.data
-    if type(x) is not np.ndarray and hasattr(x, "__array_namespace__"):
+    if not _is_host(x):
         xp = _ns(x)
         return x if dtype is None else xp.astype(x, _dtype_in(xp, dtype))
     a = np.asarray(x)
-    if like is not None and type(like) is not np.ndarray:  # host data beside non-NumPy data
+    if like is not None and _ns(like) is not _NP:  # host data beside non-NumPy data
         xp = _ns(like)
-        a = xp.asarray(a if dtype is not None or a.dtype != np.float64 else a.astype(np.float32))
+        a = xp.asarray(a)
         return a if dtype is None else xp.astype(a, _dtype_in(xp, dtype))
     if dtype is not None:
         return a.astype(dtype, copy=False)
@@ -226,7 +232,7 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        if type(data) is not np.ndarray and hasattr(data, "__array_namespace__"):
+        if not _is_host(data):
             xp = _ns(data)
             if dtype is not None:
                 a = xp.astype(data, _dtype_in(xp, dtype), copy=False)
@@ -449,8 +455,11 @@ class Tensor:
 
     # ---------------------------------------------------------------- arithmetic
     def __add__(self, o) -> Tensor:
-        if not isinstance(o, Tensor):
-            return Tensor._make(self.data + _operand(o, self.data), (self,), lambda g: (g,), "add")
+        if not isinstance(o, Tensor):  # a constant: broadcasting may still widen self
+            a = self.shape
+            return Tensor._make(
+                self.data + _operand(o, self.data), (self,), lambda g: (unbroadcast(g, a),), "add"
+            )
         a, b = self.shape, o.shape
         return Tensor._make(
             self.data + o.data, (self, o), lambda g: (unbroadcast(g, a), unbroadcast(g, b)), "add"
@@ -460,19 +469,25 @@ class Tensor:
 
     def __sub__(self, o) -> Tensor:
         if not isinstance(o, Tensor):
-            return Tensor._make(self.data - _operand(o, self.data), (self,), lambda g: (g,), "sub")
+            a = self.shape
+            return Tensor._make(
+                self.data - _operand(o, self.data), (self,), lambda g: (unbroadcast(g, a),), "sub"
+            )
         a, b = self.shape, o.shape
         return Tensor._make(
             self.data - o.data, (self, o), lambda g: (unbroadcast(g, a), unbroadcast(-g, b)), "sub"
         )
 
     def __rsub__(self, o) -> Tensor:
-        return Tensor._make(_operand(o, self.data) - self.data, (self,), lambda g: (-g,), "rsub")
+        a = self.shape
+        out = _operand(o, self.data) - self.data
+        return Tensor._make(out, (self,), lambda g: (unbroadcast(-g, a),), "rsub")
 
     def __mul__(self, o) -> Tensor:
         if not isinstance(o, Tensor):
             o = _operand(o, self.data)
-            return Tensor._make(self.data * o, (self,), lambda g: (g * o,), "mul")
+            a = self.shape
+            return Tensor._make(self.data * o, (self,), lambda g: (unbroadcast(g * o, a),), "mul")
         x, y = self.data, o.data
 
         def backward(g):
@@ -500,8 +515,9 @@ class Tensor:
         return Tensor._make(out, (self, o), backward, "div")
 
     def __rtruediv__(self, o) -> Tensor:
-        out = _operand(o, self.data) / self.data
-        return Tensor._make(out, (self,), lambda g: (-g * out / self.data,), "rdiv")
+        x = self.data
+        out = _operand(o, x) / x
+        return Tensor._make(out, (self,), lambda g: (unbroadcast(-g * out / x, x.shape),), "rdiv")
 
     def __neg__(self) -> Tensor:
         return Tensor._make(-self.data, (self,), lambda g: (-g,), "neg")
@@ -509,25 +525,35 @@ class Tensor:
     def __pow__(self, p) -> Tensor:
         x = self.data
         if isinstance(p, Tensor):  # x ** p with both differentiable: d/dp = x^p log x
-            out = x**p.data
-            return Tensor._make(
-                out,
-                (self, p),
-                lambda g: (
-                    unbroadcast(g * p.data * x ** (p.data - 1), x.shape),
-                    unbroadcast(g * out * _ns(x).log(x), p.shape),
-                ),
-                "pow",
-            )
-        p = float(p)
-        if p == 2.0:
-            return Tensor._make(x * x, (self,), lambda g: (g * 2.0 * x,), "square")
-        return Tensor._make(x**p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
+            e = p.data
+            out = x**e
+
+            def backward(g):
+                return (
+                    unbroadcast(g * e * x ** (e - 1), x.shape) if self.requires_grad else None,
+                    unbroadcast(g * out * _ns(x).log(x), e.shape) if p.requires_grad else None,
+                )
+
+            return Tensor._make(out, (self, p), backward, "pow")
+        if isinstance(p, (int, float, np.number)) or getattr(p, "shape", None) == ():
+            p = float(p)
+            if p == 2.0:
+                return Tensor._make(x * x, (self,), lambda g: (g * 2.0 * x,), "square")
+            return Tensor._make(x**p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
+        e = _operand(p, x)  # an array of exponents: broadcasting may widen self
+        return Tensor._make(x**e, (self,), lambda g: (unbroadcast(g * e * x ** (e - 1), x.shape),), "pow")
 
     def __rpow__(self, base) -> Tensor:
-        xp = _ns(self.data)
-        out = xp.astype(base**self.data, self.data.dtype, copy=False)
-        return Tensor._make(out, (self,), lambda g: (g * out * math.log(base),), "rpow")
+        x = self.data
+        xp = _ns(x)
+        if isinstance(base, (int, float)):
+            out = xp.astype(base**x, x.dtype, copy=False)
+            log_base = math.log(base)
+        else:  # an array of bases
+            base = _operand(base, x)
+            out = base**x
+            log_base = _ns(out).log(base)
+        return Tensor._make(out, (self,), lambda g: (unbroadcast(g * out * log_base, x.shape),), "rpow")
 
     def __matmul__(self, o) -> Tensor:
         return matmul(self, o)
@@ -1017,7 +1043,7 @@ def _dropped_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
 def _operand(o, x):
     """A non-Tensor operand of an op on data ``x``: as it is on NumPy data and for Python numbers,
     else in ``x``'s namespace (a NumPy array beside array_api_strict or CuPy data)."""
-    if type(x) is np.ndarray or isinstance(o, (int, float)):
+    if _ns(x) is _NP or isinstance(o, (int, float)) and not isinstance(o, np.generic):
         return o
     return _arr(o, like=x)
 
