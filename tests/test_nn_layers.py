@@ -390,3 +390,32 @@ def test_linear_shapes_hypothesis(batch, seq, n_in, n_out):
     theirs = torch.nn.Linear(n_in, n_out)
     ours = nn.Linear(n_in, n_out)
     check(ours, theirs, randn(batch, seq, n_in))
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_multihead_self_attention_takes_the_packed_projection(batch_first, monkeypatch):
+    """query is key is value: one (3E, E) projection of the input, in both layouts (issue 12: the
+    (T, B, E) transposes used to hide the identity), and torch's output and gradients."""
+    ours = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+    theirs = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    calls = []
+    linear = F.linear
+    monkeypatch.setattr(F, "linear", lambda x, w, b=None: calls.append(w.shape) or linear(x, w, b))
+    x = randn(3, 5, 8) if batch_first else randn(5, 3, 8)
+    xo, xt = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, tout = ours(xo, xo, xo)[0], theirs(xt, xt, xt)[0]
+    assert calls == [(24, 8), (8, 8)]  # the packed in-projection, then out_proj
+    np.testing.assert_allclose(out.numpy(), _np(tout), rtol=1e-4, atol=1e-5)
+    g = randn(*tout.shape, seed=2)
+    out.backward(g)
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(xo.grad, _np(xt.grad), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(ours.in_proj_weight.grad, _np(theirs.in_proj_weight.grad), rtol=1e-4, atol=1e-5)
+    calls.clear()
+    ours(xo)  # key and value default to the query: packed too
+    assert calls == [(24, 8), (8, 8)]
+    calls.clear()
+    kv = Tensor(randn(4, 3, 8, seed=1) if not batch_first else randn(3, 4, 8, seed=1))
+    ours(xo, kv, kv)  # cross-attention: three (E, E) projections (then out_proj)
+    assert calls == [(8, 8)] * 4

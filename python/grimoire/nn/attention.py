@@ -95,11 +95,13 @@ class MultiheadAttention(Module):
         """Returns (output, weights averaged over heads or None)."""
         key = query if key is None else key
         value = key if value is None else value
-        if not self.batch_first:
-            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        packed = key is query and value is query  # self-attention: one (3E, E) projection
+        if not self.batch_first:  # one transpose per distinct tensor: identities survive it
+            seq_first = {id(t): t.transpose(0, 1) for t in (query, key, value)}
+            query, key, value = seq_first[id(query)], seq_first[id(key)], seq_first[id(value)]
         e = self.embed_dim
         w, bias = self.in_proj_weight, self.in_proj_bias
-        if key is query and value is query:
+        if packed:
             qkv = F.linear(query, w, bias)
             q, k, v = F.split(qkv, [e, e, e], -1)
         else:
