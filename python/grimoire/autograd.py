@@ -393,6 +393,24 @@ class Tensor:
         a = self.numpy()
         return a if dtype is None else a.astype(dtype)
 
+    def __dlpack__(self, **kwargs):
+        """Export the data through DLPack (``np.from_dlpack(t)``, ``torch.from_dlpack(t)``, CuPy):
+        the consumer shares the memory, no copy. A tensor that requires grad is refused, as in
+        PyTorch: the consumer would write behind the graph's back; export ``t.detach()``."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't export a Tensor that requires grad through DLPack: use t.detach() (the same memory)"
+            )
+        data = self.data
+        if isinstance(data, np.generic):  # a 0-d result of NumPy arithmetic: no buffer to share
+            data = np.asarray(data)
+        return data.__dlpack__(**{k: a for k, a in kwargs.items() if a is not None})
+
+    def __dlpack_device__(self):
+        """The DLPack device of the data: ``(1, 0)`` on the CPU, ``(2, n)`` on CUDA device n."""
+        data = self.data
+        return (np.asarray(data) if isinstance(data, np.generic) else data).__dlpack_device__()
+
     def __repr__(self) -> str:
         g = ", requires_grad=True" if self.requires_grad else ""
         where = "" if self.device == "cpu" else f", device={self.device!r}"
