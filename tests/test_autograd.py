@@ -348,3 +348,70 @@ def test_constant_broadcast_gradient_issue12():
     x = Tensor(np.ones(3, np.float32), requires_grad=True)
     (x + np.ones((2, 3), np.float32)).sum().backward()
     np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+
+
+NUMPY_UFUNCS = {  # ufunc -> (how it is called, torch's function)
+    "exp": (lambda a: np.exp(a), torch.exp),
+    "log": (lambda a: np.log(a), torch.log),
+    "sqrt": (lambda a: np.sqrt(a), torch.sqrt),
+    "tanh": (lambda a: np.tanh(a), torch.tanh),
+    "absolute": (lambda a: np.absolute(a), torch.abs),
+    "negative": (lambda a: np.negative(a), torch.neg),
+    "add": (lambda a: np.add(np.full(3, 2.0), a), lambda t: 2.0 + t),
+    "multiply": (lambda a: np.multiply(a, a), lambda t: t * t),
+    "divide": (lambda a: np.divide(1.5, a), lambda t: 1.5 / t),
+    "subtract": (lambda a: np.subtract(np.ones((2, 3)), a), lambda t: torch.ones(2, 3, dtype=t.dtype) - t),
+    "power": (lambda a: np.power(a, 3.0), lambda t: t**3),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_UFUNCS))
+def test_numpy_ufuncs_dispatch_to_tensor_ops(name):
+    """np.exp(t) on a tensor that requires grad is t.exp(): a Tensor in the graph, whose gradient
+    matches torch's (a ufunc with the tensor on the right goes through the reflected operator)."""
+    ours, theirs = NUMPY_UFUNCS[name]
+    a = np.abs(r(3)) + 0.5
+    x, t = Tensor(a, requires_grad=True, dtype=np.float64), torch.tensor(a, requires_grad=True)
+    out, tout = ours(x), theirs(t)
+    assert isinstance(out, Tensor) and out.requires_grad
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    tout.sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_numpy_without_a_tensor_op_refuses_a_tensor_that_requires_grad():
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    calls = {
+        "numpy.sin": lambda: np.sin(x),  # a ufunc with no Tensor op
+        "numpy.add.reduce": lambda: np.add.reduce(x),  # a ufunc method
+        "numpy.add": lambda: np.add(x, 1.0, out=np.empty(3, np.float32)),  # out=
+        "numpy.concatenate": lambda: np.concatenate([x, x]),  # a NumPy function
+        "numpy.mean": lambda: np.mean(x),
+    }
+    for what, call in calls.items():
+        match = f"{what} on a Tensor that requires grad .* t.detach\\(\\).numpy\\(\\)"
+        with pytest.raises(TypeError, match=match):
+            call()
+    with ag.no_grad():  # nothing to drop: computed on the data
+        np.testing.assert_allclose(np.sin(x), np.sin(np.ones(3)), rtol=1e-6)
+    np.testing.assert_allclose(np.sin(x.detach().numpy()), np.sin(np.ones(3)), rtol=1e-6)
+
+
+def test_numpy_on_a_tensor_without_grad_computes_on_the_data():
+    a = r(2, 3).astype(np.float32)
+    x = Tensor(a)
+    got = np.sin(x)
+    assert type(got) is np.ndarray and got.dtype == np.float32
+    np.testing.assert_allclose(got, np.sin(a))
+    np.testing.assert_array_equal(np.concatenate([x, x], axis=1), np.concatenate([a, a], axis=1))
+    assert np.mean(x) == pytest.approx(float(a.mean()), rel=1e-6)
+    assert np.allclose(x, a)
+    out = np.empty(3, np.float32)
+    np.add.reduce(x, axis=0, out=out)
+    np.testing.assert_allclose(out, a.sum(0), rtol=1e-6)
+    e = np.exp(x)  # a ufunc with a Tensor op is that op, grad or not
+    assert isinstance(e, Tensor) and not e.requires_grad
+    np.testing.assert_allclose(e.numpy(), np.exp(a), rtol=1e-6)
+    lt = np.zeros((2, 3), np.float32) < x  # comparisons give boolean arrays
+    np.testing.assert_array_equal(np.asarray(lt), a > 0)

@@ -393,6 +393,35 @@ class Tensor:
         a = self.numpy()
         return a if dtype is None else a.astype(dtype)
 
+    def __array_ufunc__(self, ufunc, method: str, *inputs, **kwargs):
+        """NumPy ufuncs on tensors (``np.exp(t)``, ``ndarray + t``, ``np.less(a, t)``).
+
+        A plain call of a ufunc that has a Tensor op (add, subtract, multiply, divide, power,
+        matmul, negative, exp, log, sqrt, tanh, absolute and the comparisons) *is* that op: a
+        Tensor comes back (comparisons: a boolean array), with the graph when an input requires
+        grad, exactly as ``a + t`` would. Any other ufunc, method (``np.add.reduce``) or keyword
+        (``out=``, ``dtype=``) computes on the data and returns NumPy arrays, which would drop a
+        tensor from the graph: with grad enabled, a tensor that requires grad is refused with a
+        TypeError (use the Tensor method, or ``t.detach().numpy()``)."""
+        op = _UFUNC_OPS.get(ufunc) if method == "__call__" and not kwargs else None
+        if op is not None:
+            return op(*inputs)
+        _refuse_graph_tensors(f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}"),
+                              inputs + tuple(kwargs.get("out", ())))
+        inputs = _host_args(inputs)
+        if "out" in kwargs:
+            kwargs["out"] = _host_args(kwargs["out"])
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy functions on tensors (``np.concatenate``, ``np.mean``, ``np.allclose`` ...) compute
+        on the data and return NumPy arrays, as they do for PyTorch tensors. That would drop a
+        tensor from the graph, so with grad enabled a tensor that requires grad is refused with a
+        TypeError naming the way out (the Tensor method or grimoire function, or
+        ``t.detach().numpy()``). ``np.asarray(t)`` is not a function call: it reads the data."""
+        _refuse_graph_tensors(f"numpy.{func.__name__}", (args, kwargs))
+        return func(*_host_args(args), **_host_args(kwargs))
+
     def __dlpack__(self, **kwargs):
         """Export the data through DLPack (``np.from_dlpack(t)``, ``torch.from_dlpack(t)``, CuPy):
         the consumer shares the memory, no copy. A tensor that requires grad is refused, as in
@@ -1021,6 +1050,71 @@ def gradcheck(
                 )
             return False
     return True
+
+
+# -------------------------------------------------------------------- NumPy's protocols
+def _binary_ufunc(forward: str, reflected: str) -> Callable:
+    """A binary ufunc as Tensor's operator: ``a.forward(b)`` or, with a non-Tensor on the left,
+    ``b.reflected(a)`` (never the NumPy operator, which would call the ufunc again)."""
+    def op(a, b):
+        return getattr(a, forward)(b) if isinstance(a, Tensor) else getattr(b, reflected)(a)
+
+    return op
+
+
+_UFUNC_OPS: dict = {
+    np.add: _binary_ufunc("__add__", "__radd__"),
+    np.subtract: _binary_ufunc("__sub__", "__rsub__"),
+    np.multiply: _binary_ufunc("__mul__", "__rmul__"),
+    np.true_divide: _binary_ufunc("__truediv__", "__rtruediv__"),
+    np.power: _binary_ufunc("__pow__", "__rpow__"),
+    np.matmul: _binary_ufunc("__matmul__", "__rmatmul__"),
+    np.equal: _binary_ufunc("__eq__", "__eq__"),
+    np.not_equal: _binary_ufunc("__ne__", "__ne__"),
+    np.less: _binary_ufunc("__lt__", "__gt__"),
+    np.less_equal: _binary_ufunc("__le__", "__ge__"),
+    np.greater: _binary_ufunc("__gt__", "__lt__"),
+    np.greater_equal: _binary_ufunc("__ge__", "__le__"),
+    np.negative: lambda a: -a,
+    np.exp: lambda a: a.exp(),
+    np.log: lambda a: a.log(),
+    np.sqrt: lambda a: a.sqrt(),
+    np.tanh: lambda a: a.tanh(),
+    np.absolute: lambda a: a.abs(),
+}
+
+
+def _graph_tensors(x):
+    """The tensors inside ``x`` (nested tuples, lists and dicts) that requires grad."""
+    if isinstance(x, Tensor):
+        if x.requires_grad:
+            yield x
+    elif isinstance(x, (tuple, list)):
+        for item in x:
+            yield from _graph_tensors(item)
+    elif isinstance(x, dict):
+        for item in x.values():
+            yield from _graph_tensors(item)
+
+
+def _refuse_graph_tensors(what: str, args) -> None:
+    if _GRAD_ENABLED and next(_graph_tensors(args), None) is not None:
+        raise TypeError(
+            f"{what} on a Tensor that requires grad would return a NumPy array and drop it from the "
+            "graph: use the Tensor method or grimoire function (t.exp(), t.sum(), grimoire.autograd.cat "
+            "...), or t.detach().numpy() for the values"
+        )
+
+
+def _host_args(x):
+    """``x`` with every Tensor inside (nested tuples, lists, dicts) replaced by its data as NumPy."""
+    if isinstance(x, Tensor):
+        return x.numpy()
+    if isinstance(x, (tuple, list)):
+        return type(x)(_host_args(item) for item in x)
+    if isinstance(x, dict):
+        return {k: _host_args(v) for k, v in x.items()}
+    return x
 
 
 # -------------------------------------------------------------------- helpers
