@@ -362,6 +362,7 @@ NUMPY_UFUNCS = {  # ufunc -> (how it is called, torch's function)
     "divide": (lambda a: np.divide(1.5, a), lambda t: 1.5 / t),
     "subtract": (lambda a: np.subtract(np.ones((2, 3)), a), lambda t: torch.ones(2, 3, dtype=t.dtype) - t),
     "power": (lambda a: np.power(a, 3.0), lambda t: t**3),
+    "matmul": (lambda a: np.matmul(np.ones((2, 3)), a), lambda t: torch.ones(2, 3, dtype=t.dtype) @ t),
 }
 
 
@@ -415,3 +416,97 @@ def test_numpy_on_a_tensor_without_grad_computes_on_the_data():
     np.testing.assert_allclose(e.numpy(), np.exp(a), rtol=1e-6)
     lt = np.zeros((2, 3), np.float32) < x  # comparisons give boolean arrays
     np.testing.assert_array_equal(np.asarray(lt), a > 0)
+
+
+def test_tensor_copies_and_from_numpy_shares():
+    """Tensor(a) owns a copy (torch.tensor): an optimizer step leaves the caller's array alone
+    (the issue's 1.0 -> 0.6); from_numpy(a) shares a's memory (torch.from_numpy), both ways."""
+    from grimoire import optim
+
+    a = np.ones(3, np.float32)
+    x = Tensor(a, requires_grad=True)
+    assert not np.shares_memory(x.numpy(), a)
+    opt = optim.SGD([x], lr=0.4)
+    (x * x).sum().backward()  # grad 2x = 2: x -> 1 - 0.4 * 2 = 0.2
+    opt.step()
+    np.testing.assert_array_equal(a, [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(x.numpy(), [0.2, 0.2, 0.2], rtol=1e-6)
+    assert not np.shares_memory(Tensor(x).numpy(), x.numpy())  # from a Tensor: a copy too
+    assert np.shares_memory(x.detach().numpy(), x.numpy())  # detach shares, as in torch
+    b = np.ones(3, np.float32)
+    y = grimoire.from_numpy(b).requires_grad_()
+    assert np.shares_memory(y.numpy(), b) and y.dtype == np.float32
+    (y * y).sum().backward()
+    optim.SGD([y], lr=0.2).step()
+    np.testing.assert_allclose(b, [0.6, 0.6, 0.6], rtol=1e-6)  # the step wrote through
+    b[0] = 5.0
+    assert y.numpy()[0] == 5.0
+    assert grimoire.from_numpy(np.arange(3)).dtype == np.int64
+    with pytest.raises(TypeError, match="from_numpy expects a numpy.ndarray for a, got list"):
+        grimoire.from_numpy([1.0])
+
+
+def test_dtype_follows_the_input():
+    """float64 stays float64 (and so do its results and gradients), Python numbers and lists
+    become float32, integer arrays keep their dtype but cannot require grad; torch agrees."""
+    cases = [  # data, ours, torch.as_tensor's dtype where it agrees
+        (np.ones(2), np.float64, torch.float64),
+        (np.float64(1.5), np.float64, torch.float64),
+        (np.arange(3), np.int64, torch.int64),
+        (np.array([True]), np.bool_, torch.bool),
+        (1.5, np.float32, torch.float32),
+        ([1.0, 2.0], np.float32, torch.float32),
+        ([[1, 2]], np.float32, None),  # torch: int64; we keep lists float32 (the issue's rule)
+        (3, np.float32, None),
+    ]
+    for data, ours, theirs in cases:
+        assert Tensor(data).numpy().dtype == ours, data
+        if theirs is not None:
+            assert torch.tensor(data).dtype == theirs
+    assert Tensor(np.ones(2), dtype=np.float32).numpy().dtype == np.float32
+    x = Tensor(r(3), requires_grad=True)
+    assert x.numpy().dtype == np.float64
+    y = (x * 2.0).exp().sum()
+    assert y.numpy().dtype == np.float64
+    y.backward()
+    assert np.asarray(x.grad).dtype == np.float64
+    with pytest.raises(TypeError, match="needs a floating-point tensor, got dtype .*int64"):
+        Tensor(np.arange(3), requires_grad=True)
+    with pytest.raises(TypeError, match="needs a floating-point tensor"):
+        Tensor(np.arange(3)).requires_grad_()
+
+
+def test_float64_input_through_float32_layers_promotes():
+    """The documented choice for a float64 input @ float32 weights: NumPy's promotion (torch
+    raises instead). The output is float64 and equals the float64 computation; the parameters'
+    gradients stay float32 and match torch's float32 layer fed the same values."""
+    from grimoire import nn
+
+    lin = nn.Linear(4, 3)
+    tl = torch.nn.Linear(4, 3)
+    lin.load_state_dict({k: v.detach().numpy() for k, v in tl.state_dict().items()})
+    a = r(5, 4)
+    x = Tensor(a, requires_grad=True)
+    out = lin(x)
+    assert out.numpy().dtype == np.float64
+    w, b = lin.weight.numpy().astype(np.float64), lin.bias.numpy().astype(np.float64)
+    np.testing.assert_allclose(out.numpy(), a @ w.T + b, rtol=1e-12)
+    out.sum().backward()
+    assert np.asarray(lin.weight.grad).dtype == np.float32 and np.asarray(x.grad).dtype == np.float64
+    tl(torch.tensor(a, dtype=torch.float32)).sum().backward()
+    np.testing.assert_allclose(lin.weight.grad, tl.weight.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(lin.bias.grad, tl.bias.grad.numpy(), rtol=1e-5)
+    m = Tensor(r(4, 2).astype(np.float32), requires_grad=True)
+    p = x @ m  # the same rule for matmul
+    assert p.numpy().dtype == np.float64
+    p.sum().backward()
+    assert np.asarray(m.grad).dtype == np.float32
+    np.testing.assert_allclose(m.grad, np.broadcast_to(a.sum(0)[:, None], (4, 2)), rtol=1e-5)
+    # attention's kernel is float32-only: a float64 input computes there in float32
+    mha = nn.MultiheadAttention(4, 2, batch_first=True)
+    s = Tensor(r(2, 3, 4), requires_grad=True)
+    o = mha(s)[0]
+    o32 = mha(Tensor(s.numpy().astype(np.float32)))[0]
+    np.testing.assert_allclose(o.numpy(), o32.numpy(), rtol=1e-5, atol=1e-6)
+    o.sum().backward()
+    assert np.asarray(s.grad).dtype == np.float64 and np.asarray(mha.in_proj_weight.grad).dtype == np.float32

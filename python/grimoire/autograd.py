@@ -164,6 +164,23 @@ def unbroadcast(g, shape: tuple[int, ...]):
     return xp.reshape(g, shape)
 
 
+def promote(xp, a, b):
+    """``a`` and ``b`` in their common dtype (NumPy's promotion: float32 with float64 gives
+    float64), for kernels that take one dtype; the same arrays when the dtypes agree. A gradient
+    computed in the common dtype is cast back to each operand's own dtype by its backward."""
+    if a.dtype == b.dtype:
+        return a, b
+    dt = xp.result_type(a.dtype, b.dtype)
+    return xp.astype(a, dt, copy=False), xp.astype(b, dt, copy=False)
+
+
+def _is_floating(a) -> bool:
+    """Whether array ``a`` has a real or complex floating dtype (any namespace)."""
+    if isinstance(a, (np.ndarray, np.generic)):
+        return a.dtype.kind in "fc"
+    return _ns(a).isdtype(a.dtype, ("real floating", "complex floating"))
+
+
 def _is_host(x) -> bool:
     """Whether ``x`` is NumPy data or a Python object NumPy converts (not another namespace's
     array: NumPy scalars have ``__array_namespace__`` too)."""
@@ -218,12 +235,18 @@ def _is_device(target) -> bool:
 
 
 class Tensor:
-    """An array with an optional gradient: ``Tensor(data, requires_grad=False, dtype=float32)``.
+    """An array with an optional gradient: ``Tensor(data, requires_grad=False, dtype=None)``.
 
-    Python and NumPy scalars and integer arrays given as ``data`` become float32 unless
-    ``dtype`` says otherwise (integer index arrays keep their dtype when ``dtype`` is given).
+    As ``torch.tensor``: ``data`` is **copied** (the tensor never shares the caller's array, so
+    an optimizer step does not change it; :func:`from_numpy` shares instead), and the dtype
+    follows ``data``: a NumPy array or scalar keeps its dtype (float64 stays float64, int64
+    stays int64), while Python numbers and (nested) lists, which have none, become float32.
+    ``dtype`` casts. Only a floating-point tensor can require grad.
+
     ``data`` may be an array of any array-API namespace (NumPy, CuPy, array_api_strict): the
-    tensor keeps it there; ops run in that namespace.
+    copy stays in that namespace and on that device; ops run there. Mixed dtypes promote as in
+    NumPy (a float64 input times a float32 weight gives float64; the gradient of the float32
+    weight is float32 again).
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "__weakref__")
@@ -232,26 +255,22 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        if not _is_host(data):
+        if not _is_host(data):  # another namespace's array: a copy there
             xp = _ns(data)
-            if dtype is not None:
-                a = xp.astype(data, _dtype_in(xp, dtype), copy=False)
-            elif data.dtype != xp.float32 and xp.isdtype(data.dtype, ("real floating", "integral", "bool")):
-                a = xp.astype(data, xp.float32)
-            else:
-                a = data
+            a = xp.asarray(data, dtype=None if dtype is None else _dtype_in(xp, dtype), copy=True)
         else:
-            if dtype is None:
-                a = np.asarray(data)
-                if a.dtype != np.float32 and a.dtype.kind in "fiub":
-                    a = a.astype(np.float32)
+            if dtype is None and not hasattr(data, "dtype"):  # Python numbers and lists: float32
+                a = np.array(data)
+                if a.dtype.kind in "fiub":
+                    a = a.astype(np.float32, copy=False)
             else:
-                a = np.asarray(data, dtype=dtype)
+                a = np.array(data, dtype=dtype)  # a copy, in data's own dtype unless told
             if _DEFAULT_XP is not None:
                 a = _DEFAULT_XP.asarray(a)
         self.data = a
         self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = False
+        self.requires_grad_(requires_grad)
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Callable | None = None
         self._op = ""
@@ -328,6 +347,8 @@ class Tensor:
                 for hook in getattr(node, "_grad_hooks", ()):
                     hook(node)
                 continue
+            if g.dtype != node.data.dtype:  # a gradient has its tensor's dtype (as in torch)
+                g = _ns(g).astype(g, node.data.dtype)
             pgrads = node._backward(g)
             for p, pg in zip(node._parents, pgrads, strict=True):
                 if pg is None or not p.requires_grad:
@@ -339,11 +360,17 @@ class Tensor:
                     grads[k] = pg
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor(self.data, dtype=self.data.dtype)
+        """The same data (shared memory, no copy), cut from the graph."""
+        return Tensor._make(self.data, (), None)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
-        self.requires_grad = flag
+        """Make this leaf record a graph (or stop); only floating-point tensors can."""
+        if flag and not _is_floating(self.data):
+            raise TypeError(
+                f"requires_grad=True needs a floating-point tensor, got dtype {self.data.dtype} "
+                "(only floating-point tensors have gradients; cast with dtype=np.float32)"
+            )
+        self.requires_grad = bool(flag)
         return self
 
     def zero_(self) -> Tensor:
@@ -606,7 +633,7 @@ class Tensor:
         return matmul(self, o)
 
     def __rmatmul__(self, o) -> Tensor:
-        return matmul(Tensor(o), self)
+        return matmul(o, self)
 
     # ---------------------------------------------------------------- reductions
     def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
@@ -859,23 +886,48 @@ class Tensor:
 
 # -------------------------------------------------------------------- free functions
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """A new tensor holding a copy of ``data`` (``torch.tensor``); see :class:`Tensor`."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+def from_numpy(a: np.ndarray) -> Tensor:
+    """A tensor over the memory of NumPy array ``a`` (``torch.from_numpy``): no copy, the dtype
+    of ``a``; writes through either are seen by the other, an optimizer step included."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray for a, got {type(a).__name__}")
+    return Tensor._make(a, (), None)
+
+
+def _leaf(a, requires_grad: bool) -> Tensor:
+    """A leaf over a freshly made host array ``a`` (no copy), in the default namespace."""
+    t = Tensor._make(a if _DEFAULT_XP is None else _DEFAULT_XP.asarray(a), (), None)
+    return t.requires_grad_(requires_grad)
+
+
+def _lift(x) -> Tensor:
+    """An operand as a tensor for an op: a Tensor itself, an array shared (no copy, nobody
+    writes to it), Python data as :class:`Tensor` makes it."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray) and _DEFAULT_XP is None or not _is_host(x):
+        return Tensor._make(x, (), None)
+    return Tensor(x)
+
+
 def zeros(*shape, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), np.float32), requires_grad)
+    return _leaf(np.zeros(_shape(shape), np.float32), requires_grad)
 
 
 def ones(*shape, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape(shape), np.float32), requires_grad)
+    return _leaf(np.ones(_shape(shape), np.float32), requires_grad)
 
 
 def randn(*shape, requires_grad: bool = False) -> Tensor:
-    return Tensor(_rng.standard_normal(_shape(shape), dtype=np.float32), requires_grad)
+    return _leaf(_rng.standard_normal(_shape(shape), dtype=np.float32), requires_grad)
 
 
 def rand(*shape, requires_grad: bool = False) -> Tensor:
-    return Tensor(_rng.random(_shape(shape), dtype=np.float32), requires_grad)
+    return _leaf(_rng.random(_shape(shape), dtype=np.float32), requires_grad)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -884,10 +936,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     Forward C = A B; backward dA = dC B^T, dB = A^T dC (summed over broadcast batch axes). The
     transposes are GEMM flags, not copies.
     """
-    if not isinstance(b, Tensor):
-        b = Tensor(b)
-    if not isinstance(a, Tensor):
-        a = Tensor(a)
+    a, b = _lift(a), _lift(b)
     x, w = a.data, b.data
     if x.ndim == 1 or w.ndim == 1:  # vectors: promote as NumPy does, then squeeze back
         out = (a.unsqueeze(0) if x.ndim == 1 else a) @ (b.unsqueeze(-1) if w.ndim == 1 else b)
@@ -897,6 +946,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             out = out.squeeze(-2)
         return out
     xp = _ns(x)
+    dta, dtb = x.dtype, w.dtype
+    x, w = promote(xp, x, w)  # float64 @ float32 computes in float64
     if w.ndim == 2:  # (..., m, k) @ (k, n): one GEMM over the flattened rows
         lead = x.shape[:-1]
         x2 = xp.reshape(x, (-1, x.shape[-1]))
@@ -904,8 +955,11 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
         def backward(g):
             g2 = xp.reshape(g, (-1, g.shape[-1]))
-            ga = xp.reshape(_wrap(xp, _gemm(g2, w, trans_b=True)), x.shape) if a.requires_grad else None
-            gb = _wrap(xp, _gemm(x2, g2, trans_a=True)) if b.requires_grad else None
+            ga = gb = None
+            if a.requires_grad:
+                ga = xp.astype(xp.reshape(_wrap(xp, _gemm(g2, w, trans_b=True)), x.shape), dta, copy=False)
+            if b.requires_grad:
+                gb = xp.astype(_wrap(xp, _gemm(x2, g2, trans_a=True)), dtb, copy=False)
             return ga, gb
 
         return Tensor._make(out, (a, b), backward, "matmul")
@@ -919,10 +973,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         ga = gb = None
         if a.requires_grad:
             ga = xp.reshape(_wrap(xp, _gemm(g3, wb, trans_b=True)), batch + x.shape[-2:])
-            ga = unbroadcast(ga, x.shape)
+            ga = xp.astype(unbroadcast(ga, x.shape), dta, copy=False)
         if b.requires_grad:
             gb = xp.reshape(_wrap(xp, _gemm(xb, g3, trans_a=True)), batch + w.shape[-2:])
-            gb = unbroadcast(gb, w.shape)
+            gb = xp.astype(unbroadcast(gb, w.shape), dtb, copy=False)
         return ga, gb
 
     return Tensor._make(out, (a, b), backward_b, "bmm")
@@ -931,7 +985,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 def cat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Concatenate along ``axis``; the gradient is split back into the pieces."""
     axis = axis if dim is None else dim
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = [_lift(t) for t in tensors]
     xp = _ns(tensors[0].data)
     out = xp.concat([t.data for t in tensors], axis=axis)
     ax = axis % out.ndim
@@ -949,7 +1003,7 @@ concat = cat
 
 def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
     axis = axis if dim is None else dim
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = [_lift(t) for t in tensors]
     xp = _ns(tensors[0].data)
     out = xp.stack([t.data for t in tensors], axis=axis)
     pre = (slice(None),) * (axis % out.ndim)
@@ -959,8 +1013,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
 
 def where(cond, a, b) -> Tensor:
     """Elementwise ``cond ? a : b``; the gradient goes to the chosen side."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
+    a, b = _lift(a), _lift(b)
     xp = _ns(a.data)
     c = xp.astype(_arr(cond, like=a.data), xp.bool)
     out = xp.where(c, a.data, b.data)
