@@ -101,3 +101,33 @@ def test_from_dlpack_shares_memory_with_torch():
     assert x[0, 0].item() == -1.0
     with pytest.raises(TypeError, match="from_dlpack needs an object with __dlpack__, got list"):
         grimoire.from_dlpack([1.0])
+
+
+def test_tensor_exports_dlpack_zero_copy():
+    """torch.from_dlpack(t) and np.from_dlpack(t) view the tensor's memory: a write through
+    either is read through the tensor, and the other way round."""
+    t = grimoire.Tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    assert t.__dlpack_device__() == (1, 0)  # kDLCPU, device 0
+    viewed = torch.from_dlpack(t)
+    assert viewed.shape == (2, 3) and viewed.dtype == torch.float32
+    viewed[1, 2] = 42.0
+    assert t.numpy()[1, 2] == 42.0
+    a = np.from_dlpack(t)
+    t.data[0, 0] = -1.0
+    assert a[0, 0] == -1.0 and viewed[0, 0].item() == -1.0
+    a[0, 1] = 7.0
+    assert viewed[0, 1].item() == 7.0
+    back = grimoire.from_dlpack(viewed)  # and back again, still the same memory
+    assert np.shares_memory(back.numpy(), t.numpy())
+    s = grimoire.Tensor(np.float64(2.5), dtype=np.float64) * 2  # a 0-d NumPy scalar inside
+    assert torch.from_dlpack(s).item() == 5.0
+
+
+def test_tensor_requiring_grad_refuses_dlpack_export():
+    t = grimoire.Tensor(np.ones(3, np.float32), requires_grad=True)
+    for consume in (torch.from_dlpack, np.from_dlpack):
+        with pytest.raises(RuntimeError, match="requires grad through DLPack: use t.detach()"):
+            consume(t)
+    d = torch.from_dlpack(t.detach())  # detach shares the memory and exports
+    d[0] = 3.0
+    assert t.numpy()[0] == 3.0

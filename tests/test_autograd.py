@@ -1,6 +1,8 @@
 """grimoire.autograd: the primer's 2.3.3 example, gradcheck on every op (float64 central
 differences), broadcasting, gradient accumulation semantics, against PyTorch where it helps."""
 
+import operator
+
 import grimoire
 import numpy as np
 import pytest
@@ -11,6 +13,7 @@ from grimoire.autograd import gradcheck
 from grimoire.nn import functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 
 def r(*shape, seed=0, positive=False):
@@ -248,3 +251,262 @@ def test_empty_and_zero_sized():
     y = (x * 2).sum()
     y.backward()
     assert y.item() == 0.0 and x.grad.shape == (0, 3)
+
+
+OPERATORS = {"add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
+          "pow": operator.pow}
+
+
+def _operands(rng, shape_left, shape_right, name):
+    """Values for (left, right) of ``name``: away from 0 (division), a positive base for pow."""
+    def signed(shape):
+        return rng.uniform(0.5, 1.5, shape) * rng.choice([-1.0, 1.0], shape)
+
+    if name == "pow":
+        return rng.uniform(0.5, 1.5, shape_left), rng.uniform(-2.0, 2.0, shape_right)
+    return signed(shape_left), signed(shape_right)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3),
+    st.sampled_from(sorted(OPERATORS)),
+    st.sampled_from(["tensor", "array", "0-d array", "scalar"]),
+    st.booleans(),
+    st.integers(0, 2**16),
+)
+def test_binary_ops_broadcast_against_torch(shapes, name, other, swap, seed):
+    """Every binary op with every kind of second operand (a tensor needing a grad, a NumPy
+    constant, a 0-d array, a Python scalar) on either side: values and gradients as torch, the
+    gradient of each tensor summed back to its own shape."""
+    rng = np.random.default_rng(seed)
+    sa, sb = shapes.input_shapes
+    if other in ("scalar", "0-d array"):
+        sb = ()
+    lv, rv = _operands(rng, *((sb, sa) if swap else (sa, sb)), name)
+    av, bv = (rv, lv) if swap else (lv, rv)
+    op = OPERATORS[name]
+    a, ta = Tensor(av, requires_grad=True, dtype=np.float64), torch.tensor(av, requires_grad=True)
+    if other == "tensor":
+        b, tb = Tensor(bv, requires_grad=True, dtype=np.float64), torch.tensor(bv, requires_grad=True)
+    elif other == "scalar":
+        b = tb = float(bv)
+    else:
+        b, tb = np.asarray(bv), torch.tensor(bv)
+    out, tout = (op(b, a), op(tb, ta)) if swap else (op(a, b), op(ta, tb))
+    w = rng.standard_normal(tout.shape)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+    (out * w).sum().backward()
+    (tout * torch.tensor(w)).sum().backward()
+    assert np.shape(a.grad) == sa
+    np.testing.assert_allclose(a.grad, ta.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if other == "tensor":
+        assert np.shape(b.grad) == sb
+        np.testing.assert_allclose(b.grad, tb.grad.numpy(), rtol=1e-10, atol=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=2, max_side=3),
+    st.tuples(st.integers(1, 3), st.integers(1, 3), st.integers(1, 3)),
+    st.sampled_from(["matrix", "vector-left", "vector-right"]),
+    st.sampled_from(["tensor", "array"]),
+    st.booleans(),
+    st.integers(0, 2**16),
+)
+def test_matmul_broadcast_against_torch(batches, mkn, kind, other, swap, seed):
+    """Batched matmul with broadcast batch axes and 1-D operands, a constant on either side."""
+    rng = np.random.default_rng(seed)
+    m, k, n = mkn
+    ba, bb = batches.input_shapes
+    sl = (k,) if kind == "vector-left" else ba + (m, k)
+    sr = (k,) if kind == "vector-right" else bb + (k, n)
+    lv = rng.standard_normal(sl).astype(np.float32)
+    rv = rng.standard_normal(sr).astype(np.float32)
+    tl, tr = torch.tensor(lv), torch.tensor(rv)
+    if swap:  # the constant on the left
+        gl, gr = (Tensor(lv, requires_grad=True) if other == "tensor" else lv), Tensor(rv, requires_grad=True)
+        tl.requires_grad_(other == "tensor")
+        tr.requires_grad_()
+    else:
+        gl, gr = Tensor(lv, requires_grad=True), (Tensor(rv, requires_grad=True) if other == "tensor" else rv)
+        tl.requires_grad_()
+        tr.requires_grad_(other == "tensor")
+    out, tout = gl @ gr, tl @ tr
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-5, atol=1e-5)
+    w = rng.standard_normal(tout.shape).astype(np.float32)
+    (out * w).sum().backward()
+    (tout * torch.tensor(w)).sum().backward()
+    for g, t in ((gl, tl), (gr, tr)):
+        if isinstance(g, Tensor):
+            assert np.shape(g.grad) == t.shape
+            np.testing.assert_allclose(g.grad, t.grad.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_constant_broadcast_gradient_issue12():
+    """The issue's example: a (3,) leaf plus a (2, 3) constant gets a (3,) gradient of 2s."""
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    (x + np.ones((2, 3), np.float32)).sum().backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 2.0, 2.0])
+
+
+NUMPY_UFUNCS = {  # ufunc -> (how it is called, torch's function)
+    "exp": (lambda a: np.exp(a), torch.exp),
+    "log": (lambda a: np.log(a), torch.log),
+    "sqrt": (lambda a: np.sqrt(a), torch.sqrt),
+    "tanh": (lambda a: np.tanh(a), torch.tanh),
+    "absolute": (lambda a: np.absolute(a), torch.abs),
+    "negative": (lambda a: np.negative(a), torch.neg),
+    "add": (lambda a: np.add(np.full(3, 2.0), a), lambda t: 2.0 + t),
+    "multiply": (lambda a: np.multiply(a, a), lambda t: t * t),
+    "divide": (lambda a: np.divide(1.5, a), lambda t: 1.5 / t),
+    "subtract": (lambda a: np.subtract(np.ones((2, 3)), a), lambda t: torch.ones(2, 3, dtype=t.dtype) - t),
+    "power": (lambda a: np.power(a, 3.0), lambda t: t**3),
+    "matmul": (lambda a: np.matmul(np.ones((2, 3)), a), lambda t: torch.ones(2, 3, dtype=t.dtype) @ t),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NUMPY_UFUNCS))
+def test_numpy_ufuncs_dispatch_to_tensor_ops(name):
+    """np.exp(t) on a tensor that requires grad is t.exp(): a Tensor in the graph, whose gradient
+    matches torch's (a ufunc with the tensor on the right goes through the reflected operator)."""
+    ours, theirs = NUMPY_UFUNCS[name]
+    a = np.abs(r(3)) + 0.5
+    x, t = Tensor(a, requires_grad=True, dtype=np.float64), torch.tensor(a, requires_grad=True)
+    out, tout = ours(x), theirs(t)
+    assert isinstance(out, Tensor) and out.requires_grad
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    tout.sum().backward()
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-12)
+
+
+def test_numpy_without_a_tensor_op_refuses_a_tensor_that_requires_grad():
+    x = Tensor(np.ones(3, np.float32), requires_grad=True)
+    calls = {
+        "numpy.sin": lambda: np.sin(x),  # a ufunc with no Tensor op
+        "numpy.add.reduce": lambda: np.add.reduce(x),  # a ufunc method
+        "numpy.add": lambda: np.add(x, 1.0, out=np.empty(3, np.float32)),  # out=
+        "numpy.concatenate": lambda: np.concatenate([x, x]),  # a NumPy function
+        "numpy.mean": lambda: np.mean(x),
+    }
+    for what, call in calls.items():
+        match = f"{what} on a Tensor that requires grad .* t.detach\\(\\).numpy\\(\\)"
+        with pytest.raises(TypeError, match=match):
+            call()
+    with ag.no_grad():  # nothing to drop: computed on the data
+        np.testing.assert_allclose(np.sin(x), np.sin(np.ones(3)), rtol=1e-6)
+    np.testing.assert_allclose(np.sin(x.detach().numpy()), np.sin(np.ones(3)), rtol=1e-6)
+
+
+def test_numpy_on_a_tensor_without_grad_computes_on_the_data():
+    a = r(2, 3).astype(np.float32)
+    x = Tensor(a)
+    got = np.sin(x)
+    assert type(got) is np.ndarray and got.dtype == np.float32
+    np.testing.assert_allclose(got, np.sin(a))
+    np.testing.assert_array_equal(np.concatenate([x, x], axis=1), np.concatenate([a, a], axis=1))
+    assert np.mean(x) == pytest.approx(float(a.mean()), rel=1e-6)
+    assert np.allclose(x, a)
+    out = np.empty(3, np.float32)
+    np.add.reduce(x, axis=0, out=out)
+    np.testing.assert_allclose(out, a.sum(0), rtol=1e-6)
+    e = np.exp(x)  # a ufunc with a Tensor op is that op, grad or not
+    assert isinstance(e, Tensor) and not e.requires_grad
+    np.testing.assert_allclose(e.numpy(), np.exp(a), rtol=1e-6)
+    lt = np.zeros((2, 3), np.float32) < x  # comparisons give boolean arrays
+    np.testing.assert_array_equal(np.asarray(lt), a > 0)
+
+
+def test_tensor_copies_and_from_numpy_shares():
+    """Tensor(a) owns a copy (torch.tensor): an optimizer step leaves the caller's array alone
+    (the issue's 1.0 -> 0.6); from_numpy(a) shares a's memory (torch.from_numpy), both ways."""
+    from grimoire import optim
+
+    a = np.ones(3, np.float32)
+    x = Tensor(a, requires_grad=True)
+    assert not np.shares_memory(x.numpy(), a)
+    opt = optim.SGD([x], lr=0.4)
+    (x * x).sum().backward()  # grad 2x = 2: x -> 1 - 0.4 * 2 = 0.2
+    opt.step()
+    np.testing.assert_array_equal(a, [1.0, 1.0, 1.0])
+    np.testing.assert_allclose(x.numpy(), [0.2, 0.2, 0.2], rtol=1e-6)
+    assert not np.shares_memory(Tensor(x).numpy(), x.numpy())  # from a Tensor: a copy too
+    assert np.shares_memory(x.detach().numpy(), x.numpy())  # detach shares, as in torch
+    b = np.ones(3, np.float32)
+    y = grimoire.from_numpy(b).requires_grad_()
+    assert np.shares_memory(y.numpy(), b) and y.dtype == np.float32
+    (y * y).sum().backward()
+    optim.SGD([y], lr=0.2).step()
+    np.testing.assert_allclose(b, [0.6, 0.6, 0.6], rtol=1e-6)  # the step wrote through
+    b[0] = 5.0
+    assert y.numpy()[0] == 5.0
+    assert grimoire.from_numpy(np.arange(3)).dtype == np.int64
+    with pytest.raises(TypeError, match="from_numpy expects a numpy.ndarray for a, got list"):
+        grimoire.from_numpy([1.0])
+
+
+def test_dtype_follows_the_input():
+    """float64 stays float64 (and so do its results and gradients), Python numbers and lists
+    become float32, integer arrays keep their dtype but cannot require grad; torch agrees."""
+    cases = [  # data, ours, torch.as_tensor's dtype where it agrees
+        (np.ones(2), np.float64, torch.float64),
+        (np.float64(1.5), np.float64, torch.float64),
+        (np.arange(3), np.int64, torch.int64),
+        (np.array([True]), np.bool_, torch.bool),
+        (1.5, np.float32, torch.float32),
+        ([1.0, 2.0], np.float32, torch.float32),
+        ([[1, 2]], np.float32, None),  # torch: int64; we keep lists float32 (the issue's rule)
+        (3, np.float32, None),
+    ]
+    for data, ours, theirs in cases:
+        assert Tensor(data).numpy().dtype == ours, data
+        if theirs is not None:
+            assert torch.tensor(data).dtype == theirs
+    assert Tensor(np.ones(2), dtype=np.float32).numpy().dtype == np.float32
+    x = Tensor(r(3), requires_grad=True)
+    assert x.numpy().dtype == np.float64
+    y = (x * 2.0).exp().sum()
+    assert y.numpy().dtype == np.float64
+    y.backward()
+    assert np.asarray(x.grad).dtype == np.float64
+    with pytest.raises(TypeError, match="needs a floating-point tensor, got dtype .*int64"):
+        Tensor(np.arange(3), requires_grad=True)
+    with pytest.raises(TypeError, match="needs a floating-point tensor"):
+        Tensor(np.arange(3)).requires_grad_()
+
+
+def test_float64_input_through_float32_layers_promotes():
+    """The documented choice for a float64 input @ float32 weights: NumPy's promotion (torch
+    raises instead). The output is float64 and equals the float64 computation; the parameters'
+    gradients stay float32 and match torch's float32 layer fed the same values."""
+    from grimoire import nn
+
+    lin = nn.Linear(4, 3)
+    tl = torch.nn.Linear(4, 3)
+    lin.load_state_dict({k: v.detach().numpy() for k, v in tl.state_dict().items()})
+    a = r(5, 4)
+    x = Tensor(a, requires_grad=True)
+    out = lin(x)
+    assert out.numpy().dtype == np.float64
+    w, b = lin.weight.numpy().astype(np.float64), lin.bias.numpy().astype(np.float64)
+    np.testing.assert_allclose(out.numpy(), a @ w.T + b, rtol=1e-12)
+    out.sum().backward()
+    assert np.asarray(lin.weight.grad).dtype == np.float32 and np.asarray(x.grad).dtype == np.float64
+    tl(torch.tensor(a, dtype=torch.float32)).sum().backward()
+    np.testing.assert_allclose(lin.weight.grad, tl.weight.grad.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(lin.bias.grad, tl.bias.grad.numpy(), rtol=1e-5)
+    m = Tensor(r(4, 2).astype(np.float32), requires_grad=True)
+    p = x @ m  # the same rule for matmul
+    assert p.numpy().dtype == np.float64
+    p.sum().backward()
+    assert np.asarray(m.grad).dtype == np.float32
+    np.testing.assert_allclose(m.grad, np.broadcast_to(a.sum(0)[:, None], (4, 2)), rtol=1e-5)
+    # attention's kernel is float32-only: a float64 input computes there in float32
+    mha = nn.MultiheadAttention(4, 2, batch_first=True)
+    s = Tensor(r(2, 3, 4), requires_grad=True)
+    o = mha(s)[0]
+    o32 = mha(Tensor(s.numpy().astype(np.float32)))[0]
+    np.testing.assert_allclose(o.numpy(), o32.numpy(), rtol=1e-5, atol=1e-6)
+    o.sum().backward()
+    assert np.asarray(s.grad).dtype == np.float64 and np.asarray(mha.in_proj_weight.grad).dtype == np.float32

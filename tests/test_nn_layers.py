@@ -390,3 +390,81 @@ def test_linear_shapes_hypothesis(batch, seq, n_in, n_out):
     theirs = torch.nn.Linear(n_in, n_out)
     ours = nn.Linear(n_in, n_out)
     check(ours, theirs, randn(batch, seq, n_in))
+
+
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_multihead_self_attention_takes_the_packed_projection(batch_first, monkeypatch):
+    """query is key is value: one (3E, E) projection of the input, in both layouts (issue 12: the
+    (T, B, E) transposes used to hide the identity), and torch's output and gradients."""
+    ours = nn.MultiheadAttention(8, 2, batch_first=batch_first)
+    theirs = torch.nn.MultiheadAttention(8, 2, batch_first=batch_first)
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    calls = []
+    linear = F.linear
+    monkeypatch.setattr(F, "linear", lambda x, w, b=None: calls.append(w.shape) or linear(x, w, b))
+    x = randn(3, 5, 8) if batch_first else randn(5, 3, 8)
+    xo, xt = Tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, tout = ours(xo, xo, xo)[0], theirs(xt, xt, xt)[0]
+    assert calls == [(24, 8), (8, 8)]  # the packed in-projection, then out_proj
+    np.testing.assert_allclose(out.numpy(), _np(tout), rtol=1e-4, atol=1e-5)
+    g = randn(*tout.shape, seed=2)
+    out.backward(g)
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(xo.grad, _np(xt.grad), rtol=1e-4, atol=1e-5)
+    tw = _np(theirs.in_proj_weight.grad)
+    np.testing.assert_allclose(ours.in_proj_weight.grad, tw, rtol=1e-4, atol=1e-5)
+    calls.clear()
+    ours(xo)  # key and value default to the query: packed too
+    assert calls == [(24, 8), (8, 8)]
+    calls.clear()
+    kv = Tensor(randn(4, 3, 8, seed=1) if not batch_first else randn(3, 4, 8, seed=1))
+    ours(xo, kv, kv)  # cross-attention: three (E, E) projections (then out_proj)
+    assert calls == [(8, 8)] * 4
+
+
+def test_kv_cache_preallocates_grows_by_doubling_and_returns_views():
+    """extend() writes into a buffer and returns views of its live part; the buffer doubles when
+    a step would overflow; the contents always equal the concatenation of every step."""
+    rng = np.random.default_rng(0)
+    cache = nn.KVCache(capacity=3)
+    steps = [rng.standard_normal((2, 3, t, 4)).astype(np.float32) for t in (2, 1, 1, 3, 1, 5, 40)]
+    capacities, buffers = [], []
+    for i, s in enumerate(steps):
+        k, v = cache.extend(Tensor(s), Tensor(-s))
+        want = np.concatenate(steps[: i + 1], axis=2)
+        np.testing.assert_array_equal(k.numpy(), want)
+        np.testing.assert_array_equal(v.numpy(), -want)
+        assert len(cache) == want.shape[2] and not k.requires_grad
+        capacities.append(cache._k.shape[2])
+        buffers.append(cache._k)
+        assert np.shares_memory(k.numpy(), np.asarray(cache._k))  # a view, not a copy
+    # 3 (asked) -> 6 (doubled at 4 tokens) -> 12 (at 7) -> 24 (at 13) -> 53 (a 40-token step
+    # needs more than double)
+    assert capacities == [3, 3, 6, 12, 12, 24, 53]
+    assert buffers[0] is buffers[1] and buffers[3] is buffers[4]
+    with pytest.raises(ValueError, match="does not continue the cache"):
+        cache.extend(Tensor(np.zeros((1, 3, 1, 4), np.float32)), Tensor(np.zeros((1, 3, 1, 4), np.float32)))
+    with pytest.raises(ValueError, match="capacity must be a non-negative int"):
+        nn.KVCache(-1)
+
+
+@pytest.mark.parametrize("temperature, top_k", [(0.0, None), (0.9, 5)])
+def test_gpt_generate_with_kv_cache_equals_without(temperature, top_k):
+    """The cache (preallocated for prompt + new tokens) changes nothing: the same tokens as
+    re-running the whole context every step, greedy and sampled, and it holds every position."""
+    grimoire.manual_seed(0)
+    m = nn.GPT(vocab_size=11, d_model=16, n_heads=2, n_layers=2, max_len=32)
+    prompt = np.random.default_rng(1).integers(0, 11, (2, 5))
+    kw = dict(temperature=temperature, top_k=top_k, seed=4)
+    a = m.generate(prompt, 12, use_cache=True, **kw)
+    b = m.generate(prompt, 12, use_cache=False, **kw)
+    assert a.shape == (2, 17)
+    np.testing.assert_array_equal(a, b)
+    # the logits of the last step agree too (not just the argmax / the sampled token)
+    caches = [nn.KVCache(17) for _ in m.blocks]
+    with grimoire.no_grad():
+        m(a[:, :10], caches)
+        step = m(a[:, 10:11], caches)[:, -1].numpy()
+        full = m(a[:, :11])[:, -1].numpy()
+    np.testing.assert_allclose(step, full, rtol=1e-4, atol=1e-5)
+    assert len(caches[0]) == 11 and caches[0]._k.shape[2] == 17

@@ -13,7 +13,7 @@ from . import _core
 from ._info import info
 from ._matmul import matmul
 from ._version import __version__
-from .autograd import Tensor, enable_grad, manual_seed, no_grad
+from .autograd import Tensor, enable_grad, from_numpy, manual_seed, no_grad
 
 
 def from_dlpack(x: object) -> Tensor:
@@ -53,6 +53,6 @@ def get_num_threads() -> int:
 
 
 __all__ = [
-    "info", "matmul", "Tensor", "from_dlpack", "no_grad", "enable_grad", "manual_seed", "set_num_threads",
-    "get_num_threads", "__version__",
+    "info", "matmul", "Tensor", "from_dlpack", "from_numpy", "no_grad", "enable_grad", "manual_seed",
+    "set_num_threads", "get_num_threads", "__version__",
 ]

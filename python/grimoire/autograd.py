@@ -164,18 +164,41 @@ def unbroadcast(g, shape: tuple[int, ...]):
     return xp.reshape(g, shape)
 
 
+def promote(xp, a, b):
+    """``a`` and ``b`` in their common dtype (NumPy's promotion: float32 with float64 gives
+    float64), for kernels that take one dtype; the same arrays when the dtypes agree. A gradient
+    computed in the common dtype is cast back to each operand's own dtype by its backward."""
+    if a.dtype == b.dtype:
+        return a, b
+    dt = xp.result_type(a.dtype, b.dtype)
+    return xp.astype(a, dt, copy=False), xp.astype(b, dt, copy=False)
+
+
+def _is_floating(a) -> bool:
+    """Whether array ``a`` has a real or complex floating dtype (any namespace)."""
+    if isinstance(a, (np.ndarray, np.generic)):
+        return a.dtype.kind in "fc"
+    return _ns(a).isdtype(a.dtype, ("real floating", "complex floating"))
+
+
+def _is_host(x) -> bool:
+    """Whether ``x`` is NumPy data or a Python object NumPy converts (not another namespace's
+    array: NumPy scalars have ``__array_namespace__`` too)."""
+    return isinstance(x, (np.ndarray, np.generic)) or not hasattr(x, "__array_namespace__")
+
+
 def _arr(x, dtype=None, like=None):
     """An operand as an array: a Tensor's data, or ``x`` converted (float64 and integer scalars
     become float32); host data goes into the namespace of ``like`` (a tensor's data)."""
     if isinstance(x, Tensor):
         return x.data
-    if type(x) is not np.ndarray and hasattr(x, "__array_namespace__"):
+    if not _is_host(x):
         xp = _ns(x)
         return x if dtype is None else xp.astype(x, _dtype_in(xp, dtype))
     a = np.asarray(x)
-    if like is not None and type(like) is not np.ndarray:  # host data beside non-NumPy data
+    if like is not None and _ns(like) is not _NP:  # host data beside non-NumPy data
         xp = _ns(like)
-        a = xp.asarray(a if dtype is not None or a.dtype != np.float64 else a.astype(np.float32))
+        a = xp.asarray(a)
         return a if dtype is None else xp.astype(a, _dtype_in(xp, dtype))
     if dtype is not None:
         return a.astype(dtype, copy=False)
@@ -212,12 +235,18 @@ def _is_device(target) -> bool:
 
 
 class Tensor:
-    """An array with an optional gradient: ``Tensor(data, requires_grad=False, dtype=float32)``.
+    """An array with an optional gradient: ``Tensor(data, requires_grad=False, dtype=None)``.
 
-    Python and NumPy scalars and integer arrays given as ``data`` become float32 unless
-    ``dtype`` says otherwise (integer index arrays keep their dtype when ``dtype`` is given).
+    As ``torch.tensor``: ``data`` is **copied** (the tensor never shares the caller's array, so
+    an optimizer step does not change it; :func:`from_numpy` shares instead), and the dtype
+    follows ``data``: a NumPy array or scalar keeps its dtype (float64 stays float64, int64
+    stays int64), while Python numbers and (nested) lists, which have none, become float32.
+    ``dtype`` casts. Only a floating-point tensor can require grad.
+
     ``data`` may be an array of any array-API namespace (NumPy, CuPy, array_api_strict): the
-    tensor keeps it there; ops run in that namespace.
+    copy stays in that namespace and on that device; ops run there. Mixed dtypes promote as in
+    NumPy (a float64 input times a float32 weight gives float64; the gradient of the float32
+    weight is float32 again).
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "__weakref__")
@@ -226,26 +255,22 @@ class Tensor:
     def __init__(self, data, requires_grad: bool = False, dtype=None):
         if isinstance(data, Tensor):
             data = data.data
-        if type(data) is not np.ndarray and hasattr(data, "__array_namespace__"):
+        if not _is_host(data):  # another namespace's array: a copy there
             xp = _ns(data)
-            if dtype is not None:
-                a = xp.astype(data, _dtype_in(xp, dtype), copy=False)
-            elif data.dtype != xp.float32 and xp.isdtype(data.dtype, ("real floating", "integral", "bool")):
-                a = xp.astype(data, xp.float32)
-            else:
-                a = data
+            a = xp.asarray(data, dtype=None if dtype is None else _dtype_in(xp, dtype), copy=True)
         else:
-            if dtype is None:
-                a = np.asarray(data)
-                if a.dtype != np.float32 and a.dtype.kind in "fiub":
-                    a = a.astype(np.float32)
+            if dtype is None and not hasattr(data, "dtype"):  # Python numbers and lists: float32
+                a = np.array(data)
+                if a.dtype.kind in "fiub":
+                    a = a.astype(np.float32, copy=False)
             else:
-                a = np.asarray(data, dtype=dtype)
+                a = np.array(data, dtype=dtype)  # a copy, in data's own dtype unless told
             if _DEFAULT_XP is not None:
                 a = _DEFAULT_XP.asarray(a)
         self.data = a
         self.grad = None
-        self.requires_grad = bool(requires_grad)
+        self.requires_grad = False
+        self.requires_grad_(requires_grad)
         self._parents: tuple[Tensor, ...] = ()
         self._backward: Callable | None = None
         self._op = ""
@@ -322,6 +347,8 @@ class Tensor:
                 for hook in getattr(node, "_grad_hooks", ()):
                     hook(node)
                 continue
+            if g.dtype != node.data.dtype:  # a gradient has its tensor's dtype (as in torch)
+                g = _ns(g).astype(g, node.data.dtype)
             pgrads = node._backward(g)
             for p, pg in zip(node._parents, pgrads, strict=True):
                 if pg is None or not p.requires_grad:
@@ -333,11 +360,17 @@ class Tensor:
                     grads[k] = pg
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor(self.data, dtype=self.data.dtype)
+        """The same data (shared memory, no copy), cut from the graph."""
+        return Tensor._make(self.data, (), None)
 
     def requires_grad_(self, flag: bool = True) -> Tensor:
-        self.requires_grad = flag
+        """Make this leaf record a graph (or stop); only floating-point tensors can."""
+        if flag and not _is_floating(self.data):
+            raise TypeError(
+                f"requires_grad=True needs a floating-point tensor, got dtype {self.data.dtype} "
+                "(only floating-point tensors have gradients; cast with dtype=np.float32)"
+            )
+        self.requires_grad = bool(flag)
         return self
 
     def zero_(self) -> Tensor:
@@ -386,6 +419,53 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()
         return a if dtype is None else a.astype(dtype)
+
+    def __array_ufunc__(self, ufunc, method: str, *inputs, **kwargs):
+        """NumPy ufuncs on tensors (``np.exp(t)``, ``ndarray + t``, ``np.less(a, t)``).
+
+        A plain call of a ufunc that has a Tensor op (add, subtract, multiply, divide, power,
+        matmul, negative, exp, log, sqrt, tanh, absolute and the comparisons) *is* that op: a
+        Tensor comes back (comparisons: a boolean array), with the graph when an input requires
+        grad, exactly as ``a + t`` would. Any other ufunc, method (``np.add.reduce``) or keyword
+        (``out=``, ``dtype=``) computes on the data and returns NumPy arrays, which would drop a
+        tensor from the graph: with grad enabled, a tensor that requires grad is refused with a
+        TypeError (use the Tensor method, or ``t.detach().numpy()``)."""
+        op = _UFUNC_OPS.get(ufunc) if method == "__call__" and not kwargs else None
+        if op is not None:
+            return op(*inputs)
+        _refuse_graph_tensors(f"numpy.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}"),
+                              inputs + tuple(kwargs.get("out", ())))
+        inputs = _host_args(inputs)
+        if "out" in kwargs:
+            kwargs["out"] = _host_args(kwargs["out"])
+        return getattr(ufunc, method)(*inputs, **kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        """NumPy functions on tensors (``np.concatenate``, ``np.mean``, ``np.allclose`` ...) compute
+        on the data and return NumPy arrays, as they do for PyTorch tensors. That would drop a
+        tensor from the graph, so with grad enabled a tensor that requires grad is refused with a
+        TypeError naming the way out (the Tensor method or grimoire function, or
+        ``t.detach().numpy()``). ``np.asarray(t)`` is not a function call: it reads the data."""
+        _refuse_graph_tensors(f"numpy.{func.__name__}", (args, kwargs))
+        return func(*_host_args(args), **_host_args(kwargs))
+
+    def __dlpack__(self, **kwargs):
+        """Export the data through DLPack (``np.from_dlpack(t)``, ``torch.from_dlpack(t)``, CuPy):
+        the consumer shares the memory, no copy. A tensor that requires grad is refused, as in
+        PyTorch: the consumer would write behind the graph's back; export ``t.detach()``."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't export a Tensor that requires grad through DLPack: use t.detach() (the same memory)"
+            )
+        data = self.data
+        if isinstance(data, np.generic):  # a 0-d result of NumPy arithmetic: no buffer to share
+            data = np.asarray(data)
+        return data.__dlpack__(**{k: a for k, a in kwargs.items() if a is not None})
+
+    def __dlpack_device__(self):
+        """The DLPack device of the data: ``(1, 0)`` on the CPU, ``(2, n)`` on CUDA device n."""
+        data = self.data
+        return (np.asarray(data) if isinstance(data, np.generic) else data).__dlpack_device__()
 
     def __repr__(self) -> str:
         g = ", requires_grad=True" if self.requires_grad else ""
@@ -449,8 +529,11 @@ class Tensor:
 
     # ---------------------------------------------------------------- arithmetic
     def __add__(self, o) -> Tensor:
-        if not isinstance(o, Tensor):
-            return Tensor._make(self.data + _operand(o, self.data), (self,), lambda g: (g,), "add")
+        if not isinstance(o, Tensor):  # a constant: broadcasting may still widen self
+            a = self.shape
+            return Tensor._make(
+                self.data + _operand(o, self.data), (self,), lambda g: (unbroadcast(g, a),), "add"
+            )
         a, b = self.shape, o.shape
         return Tensor._make(
             self.data + o.data, (self, o), lambda g: (unbroadcast(g, a), unbroadcast(g, b)), "add"
@@ -460,19 +543,25 @@ class Tensor:
 
     def __sub__(self, o) -> Tensor:
         if not isinstance(o, Tensor):
-            return Tensor._make(self.data - _operand(o, self.data), (self,), lambda g: (g,), "sub")
+            a = self.shape
+            return Tensor._make(
+                self.data - _operand(o, self.data), (self,), lambda g: (unbroadcast(g, a),), "sub"
+            )
         a, b = self.shape, o.shape
         return Tensor._make(
             self.data - o.data, (self, o), lambda g: (unbroadcast(g, a), unbroadcast(-g, b)), "sub"
         )
 
     def __rsub__(self, o) -> Tensor:
-        return Tensor._make(_operand(o, self.data) - self.data, (self,), lambda g: (-g,), "rsub")
+        a = self.shape
+        out = _operand(o, self.data) - self.data
+        return Tensor._make(out, (self,), lambda g: (unbroadcast(-g, a),), "rsub")
 
     def __mul__(self, o) -> Tensor:
         if not isinstance(o, Tensor):
             o = _operand(o, self.data)
-            return Tensor._make(self.data * o, (self,), lambda g: (g * o,), "mul")
+            a = self.shape
+            return Tensor._make(self.data * o, (self,), lambda g: (unbroadcast(g * o, a),), "mul")
         x, y = self.data, o.data
 
         def backward(g):
@@ -500,8 +589,9 @@ class Tensor:
         return Tensor._make(out, (self, o), backward, "div")
 
     def __rtruediv__(self, o) -> Tensor:
-        out = _operand(o, self.data) / self.data
-        return Tensor._make(out, (self,), lambda g: (-g * out / self.data,), "rdiv")
+        x = self.data
+        out = _operand(o, x) / x
+        return Tensor._make(out, (self,), lambda g: (unbroadcast(-g * out / x, x.shape),), "rdiv")
 
     def __neg__(self) -> Tensor:
         return Tensor._make(-self.data, (self,), lambda g: (-g,), "neg")
@@ -509,31 +599,41 @@ class Tensor:
     def __pow__(self, p) -> Tensor:
         x = self.data
         if isinstance(p, Tensor):  # x ** p with both differentiable: d/dp = x^p log x
-            out = x**p.data
-            return Tensor._make(
-                out,
-                (self, p),
-                lambda g: (
-                    unbroadcast(g * p.data * x ** (p.data - 1), x.shape),
-                    unbroadcast(g * out * _ns(x).log(x), p.shape),
-                ),
-                "pow",
-            )
-        p = float(p)
-        if p == 2.0:
-            return Tensor._make(x * x, (self,), lambda g: (g * 2.0 * x,), "square")
-        return Tensor._make(x**p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
+            e = p.data
+            out = x**e
+
+            def backward(g):
+                return (
+                    unbroadcast(g * e * x ** (e - 1), x.shape) if self.requires_grad else None,
+                    unbroadcast(g * out * _ns(x).log(x), e.shape) if p.requires_grad else None,
+                )
+
+            return Tensor._make(out, (self, p), backward, "pow")
+        if isinstance(p, (int, float, np.number)) or getattr(p, "shape", None) == ():
+            p = float(p)
+            if p == 2.0:
+                return Tensor._make(x * x, (self,), lambda g: (g * 2.0 * x,), "square")
+            return Tensor._make(x**p, (self,), lambda g: (g * p * x ** (p - 1),), "pow")
+        e = _operand(p, x)  # an array of exponents: broadcasting may widen self
+        return Tensor._make(x**e, (self,), lambda g: (unbroadcast(g * e * x ** (e - 1), x.shape),), "pow")
 
     def __rpow__(self, base) -> Tensor:
-        xp = _ns(self.data)
-        out = xp.astype(base**self.data, self.data.dtype, copy=False)
-        return Tensor._make(out, (self,), lambda g: (g * out * math.log(base),), "rpow")
+        x = self.data
+        xp = _ns(x)
+        if isinstance(base, (int, float)):
+            out = xp.astype(base**x, x.dtype, copy=False)
+            log_base = math.log(base)
+        else:  # an array of bases
+            base = _operand(base, x)
+            out = base**x
+            log_base = _ns(out).log(base)
+        return Tensor._make(out, (self,), lambda g: (unbroadcast(g * out * log_base, x.shape),), "rpow")
 
     def __matmul__(self, o) -> Tensor:
         return matmul(self, o)
 
     def __rmatmul__(self, o) -> Tensor:
-        return matmul(Tensor(o), self)
+        return matmul(o, self)
 
     # ---------------------------------------------------------------- reductions
     def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
@@ -786,23 +886,48 @@ class Tensor:
 
 # -------------------------------------------------------------------- free functions
 def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+    """A new tensor holding a copy of ``data`` (``torch.tensor``); see :class:`Tensor`."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
 
+def from_numpy(a: np.ndarray) -> Tensor:
+    """A tensor over the memory of NumPy array ``a`` (``torch.from_numpy``): no copy, the dtype
+    of ``a``; writes through either are seen by the other, an optimizer step included."""
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"from_numpy expects a numpy.ndarray for a, got {type(a).__name__}")
+    return Tensor._make(a, (), None)
+
+
+def _leaf(a, requires_grad: bool) -> Tensor:
+    """A leaf over a freshly made host array ``a`` (no copy), in the default namespace."""
+    t = Tensor._make(a if _DEFAULT_XP is None else _DEFAULT_XP.asarray(a), (), None)
+    return t.requires_grad_(requires_grad)
+
+
+def _lift(x) -> Tensor:
+    """An operand as a tensor for an op: a Tensor itself, an array shared (no copy, nobody
+    writes to it), Python data as :class:`Tensor` makes it."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, np.ndarray) and _DEFAULT_XP is None or not _is_host(x):
+        return Tensor._make(x, (), None)
+    return Tensor(x)
+
+
 def zeros(*shape, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.zeros(_shape(shape), np.float32), requires_grad)
+    return _leaf(np.zeros(_shape(shape), np.float32), requires_grad)
 
 
 def ones(*shape, requires_grad: bool = False) -> Tensor:
-    return Tensor(np.ones(_shape(shape), np.float32), requires_grad)
+    return _leaf(np.ones(_shape(shape), np.float32), requires_grad)
 
 
 def randn(*shape, requires_grad: bool = False) -> Tensor:
-    return Tensor(_rng.standard_normal(_shape(shape), dtype=np.float32), requires_grad)
+    return _leaf(_rng.standard_normal(_shape(shape), dtype=np.float32), requires_grad)
 
 
 def rand(*shape, requires_grad: bool = False) -> Tensor:
-    return Tensor(_rng.random(_shape(shape), dtype=np.float32), requires_grad)
+    return _leaf(_rng.random(_shape(shape), dtype=np.float32), requires_grad)
 
 
 def matmul(a: Tensor, b: Tensor) -> Tensor:
@@ -811,10 +936,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
     Forward C = A B; backward dA = dC B^T, dB = A^T dC (summed over broadcast batch axes). The
     transposes are GEMM flags, not copies.
     """
-    if not isinstance(b, Tensor):
-        b = Tensor(b)
-    if not isinstance(a, Tensor):
-        a = Tensor(a)
+    a, b = _lift(a), _lift(b)
     x, w = a.data, b.data
     if x.ndim == 1 or w.ndim == 1:  # vectors: promote as NumPy does, then squeeze back
         out = (a.unsqueeze(0) if x.ndim == 1 else a) @ (b.unsqueeze(-1) if w.ndim == 1 else b)
@@ -824,6 +946,8 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
             out = out.squeeze(-2)
         return out
     xp = _ns(x)
+    dta, dtb = x.dtype, w.dtype
+    x, w = promote(xp, x, w)  # float64 @ float32 computes in float64
     if w.ndim == 2:  # (..., m, k) @ (k, n): one GEMM over the flattened rows
         lead = x.shape[:-1]
         x2 = xp.reshape(x, (-1, x.shape[-1]))
@@ -831,8 +955,11 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 
         def backward(g):
             g2 = xp.reshape(g, (-1, g.shape[-1]))
-            ga = xp.reshape(_wrap(xp, _gemm(g2, w, trans_b=True)), x.shape) if a.requires_grad else None
-            gb = _wrap(xp, _gemm(x2, g2, trans_a=True)) if b.requires_grad else None
+            ga = gb = None
+            if a.requires_grad:
+                ga = xp.astype(xp.reshape(_wrap(xp, _gemm(g2, w, trans_b=True)), x.shape), dta, copy=False)
+            if b.requires_grad:
+                gb = xp.astype(_wrap(xp, _gemm(x2, g2, trans_a=True)), dtb, copy=False)
             return ga, gb
 
         return Tensor._make(out, (a, b), backward, "matmul")
@@ -846,10 +973,10 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
         ga = gb = None
         if a.requires_grad:
             ga = xp.reshape(_wrap(xp, _gemm(g3, wb, trans_b=True)), batch + x.shape[-2:])
-            ga = unbroadcast(ga, x.shape)
+            ga = xp.astype(unbroadcast(ga, x.shape), dta, copy=False)
         if b.requires_grad:
             gb = xp.reshape(_wrap(xp, _gemm(xb, g3, trans_a=True)), batch + w.shape[-2:])
-            gb = unbroadcast(gb, w.shape)
+            gb = xp.astype(unbroadcast(gb, w.shape), dtb, copy=False)
         return ga, gb
 
     return Tensor._make(out, (a, b), backward_b, "bmm")
@@ -858,7 +985,7 @@ def matmul(a: Tensor, b: Tensor) -> Tensor:
 def cat(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
     """Concatenate along ``axis``; the gradient is split back into the pieces."""
     axis = axis if dim is None else dim
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = [_lift(t) for t in tensors]
     xp = _ns(tensors[0].data)
     out = xp.concat([t.data for t in tensors], axis=axis)
     ax = axis % out.ndim
@@ -876,7 +1003,7 @@ concat = cat
 
 def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -> Tensor:
     axis = axis if dim is None else dim
-    tensors = [t if isinstance(t, Tensor) else Tensor(t) for t in tensors]
+    tensors = [_lift(t) for t in tensors]
     xp = _ns(tensors[0].data)
     out = xp.stack([t.data for t in tensors], axis=axis)
     pre = (slice(None),) * (axis % out.ndim)
@@ -886,8 +1013,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
 
 def where(cond, a, b) -> Tensor:
     """Elementwise ``cond ? a : b``; the gradient goes to the chosen side."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
+    a, b = _lift(a), _lift(b)
     xp = _ns(a.data)
     c = xp.astype(_arr(cond, like=a.data), xp.bool)
     out = xp.where(c, a.data, b.data)
@@ -979,6 +1105,71 @@ def gradcheck(
     return True
 
 
+# -------------------------------------------------------------------- NumPy's protocols
+def _binary_ufunc(forward: str, reflected: str) -> Callable:
+    """A binary ufunc as Tensor's operator: ``a.forward(b)`` or, with a non-Tensor on the left,
+    ``b.reflected(a)`` (never the NumPy operator, which would call the ufunc again)."""
+    def op(a, b):
+        return getattr(a, forward)(b) if isinstance(a, Tensor) else getattr(b, reflected)(a)
+
+    return op
+
+
+_UFUNC_OPS: dict = {
+    np.add: _binary_ufunc("__add__", "__radd__"),
+    np.subtract: _binary_ufunc("__sub__", "__rsub__"),
+    np.multiply: _binary_ufunc("__mul__", "__rmul__"),
+    np.true_divide: _binary_ufunc("__truediv__", "__rtruediv__"),
+    np.power: _binary_ufunc("__pow__", "__rpow__"),
+    np.matmul: _binary_ufunc("__matmul__", "__rmatmul__"),
+    np.equal: _binary_ufunc("__eq__", "__eq__"),
+    np.not_equal: _binary_ufunc("__ne__", "__ne__"),
+    np.less: _binary_ufunc("__lt__", "__gt__"),
+    np.less_equal: _binary_ufunc("__le__", "__ge__"),
+    np.greater: _binary_ufunc("__gt__", "__lt__"),
+    np.greater_equal: _binary_ufunc("__ge__", "__le__"),
+    np.negative: lambda a: -a,
+    np.exp: lambda a: a.exp(),
+    np.log: lambda a: a.log(),
+    np.sqrt: lambda a: a.sqrt(),
+    np.tanh: lambda a: a.tanh(),
+    np.absolute: lambda a: a.abs(),
+}
+
+
+def _graph_tensors(x):
+    """The tensors inside ``x`` (nested tuples, lists and dicts) that requires grad."""
+    if isinstance(x, Tensor):
+        if x.requires_grad:
+            yield x
+    elif isinstance(x, (tuple, list)):
+        for item in x:
+            yield from _graph_tensors(item)
+    elif isinstance(x, dict):
+        for item in x.values():
+            yield from _graph_tensors(item)
+
+
+def _refuse_graph_tensors(what: str, args) -> None:
+    if _GRAD_ENABLED and next(_graph_tensors(args), None) is not None:
+        raise TypeError(
+            f"{what} on a Tensor that requires grad would return a NumPy array and drop it from the "
+            "graph: use the Tensor method or grimoire function (t.exp(), t.sum(), grimoire.autograd.cat "
+            "...), or t.detach().numpy() for the values"
+        )
+
+
+def _host_args(x):
+    """``x`` with every Tensor inside (nested tuples, lists, dicts) replaced by its data as NumPy."""
+    if isinstance(x, Tensor):
+        return x.numpy()
+    if isinstance(x, (tuple, list)):
+        return type(x)(_host_args(item) for item in x)
+    if isinstance(x, dict):
+        return {k: _host_args(v) for k, v in x.items()}
+    return x
+
+
 # -------------------------------------------------------------------- helpers
 def _shape(shape) -> tuple[int, ...]:
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
@@ -1017,7 +1208,7 @@ def _dropped_shape(shape: tuple[int, ...], axis) -> tuple[int, ...]:
 def _operand(o, x):
     """A non-Tensor operand of an op on data ``x``: as it is on NumPy data and for Python numbers,
     else in ``x``'s namespace (a NumPy array beside array_api_strict or CuPy data)."""
-    if type(x) is np.ndarray or isinstance(o, (int, float)):
+    if _ns(x) is _NP or isinstance(o, (int, float)) and not isinstance(o, np.generic):
         return o
     return _arr(o, like=x)
 

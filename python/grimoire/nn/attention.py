@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import array_api_compat
 import numpy as np
 
 from .. import autograd as ag
@@ -21,22 +22,71 @@ class KVCache:
 
     A decode step appends its new keys/values and attends over all of them; with the
     bottom-right causal alignment, the T new queries see the cache plus themselves.
+
+    The keys and values live in preallocated buffers (B, H, capacity, D) in the namespace and
+    on the device of the first keys: a step writes its T new positions in place and
+    :meth:`extend` returns views of the live part, ``buffer[:, :, :len]`` (the attention kernels
+    read any strides but the last, so nothing is copied). When a step would overflow, the
+    capacity doubles (at least to what the step needs), so n decode steps copy O(n) positions in
+    all rather than the O(n^2) of concatenating per step.
+
+    Parameters
+    ----------
+    capacity : int
+        Positions to allocate at the first :meth:`extend` (default 0: just what it brings; a
+        generator that knows prompt + new tokens passes that and never grows).
     """
 
-    def __init__(self) -> None:
-        self.k: np.ndarray | None = None
-        self.v: np.ndarray | None = None
+    def __init__(self, capacity: int = 0) -> None:
+        if isinstance(capacity, bool) or not isinstance(capacity, int) or capacity < 0:
+            raise ValueError(f"capacity must be a non-negative int, got {capacity!r}")
+        self.capacity = capacity
+        self._k = None  # buffers (B, H, capacity, D)
+        self._v = None
+        self._len = 0
 
     def __len__(self) -> int:
-        return 0 if self.k is None else self.k.shape[2]
+        return self._len
+
+    @property
+    def k(self):
+        """The cached keys (B, H, len, D): a view of the buffer, or None before the first step."""
+        return None if self._k is None else self._k[:, :, : self._len, :]
+
+    @property
+    def v(self):
+        """The cached values (B, H, len, D): a view of the buffer, or None before the first step."""
+        return None if self._v is None else self._v[:, :, : self._len, :]
 
     def extend(self, k: Tensor, v: Tensor) -> tuple[Tensor, Tensor]:
-        if self.k is None:
-            self.k, self.v = k.data, v.data
-        else:
-            self.k = ag._ns(k.data).concat([self.k, k.data], axis=2)
-            self.v = ag._ns(v.data).concat([self.v, v.data], axis=2)
-        return Tensor(self.k), Tensor(self.v)
+        """Append ``k``, ``v`` (B, H, T, D) and return all cached keys and values (B, H, len, D),
+        views of the buffers (no graph: the cache is for inference)."""
+        kd, vd = k.data, v.data
+        if kd.shape != vd.shape or kd.ndim != 4:
+            raise ValueError(f"k and v must have the same (B, H, T, D) shape, got {kd.shape} and {vd.shape}")
+        end = self._len + kd.shape[2]
+        if self._k is not None and (kd.shape[:2] != self._k.shape[:2] or kd.shape[3] != self._k.shape[3]):
+            raise ValueError(
+                f"k of shape {kd.shape} does not continue the cache of (B, H, D) = "
+                f"{self._k.shape[:2] + self._k.shape[3:]}"
+            )
+        if self._k is None or end > self._k.shape[2]:
+            cap = max(end, self.capacity, 2 * (0 if self._k is None else self._k.shape[2]))
+            self._k, self._v = self._grow(self._k, kd, cap), self._grow(self._v, vd, cap)
+        live = (slice(None), slice(None), slice(self._len, end), slice(None))
+        self._k[live] = kd
+        self._v[live] = vd
+        self._len = end
+        return Tensor._make(self.k, (), None), Tensor._make(self.v, (), None)
+
+    def _grow(self, old, new, cap: int):
+        """A (B, H, cap, D) buffer like ``new`` holding the live part of ``old``."""
+        xp = ag._ns(new)
+        shape = new.shape[:2] + (cap,) + new.shape[3:]
+        buf = xp.empty(shape, dtype=new.dtype, device=array_api_compat.device(new))
+        if old is not None and self._len:
+            buf[:, :, : self._len, :] = old[:, :, : self._len, :]
+        return buf
 
 
 class MultiheadAttention(Module):
@@ -95,11 +145,13 @@ class MultiheadAttention(Module):
         """Returns (output, weights averaged over heads or None)."""
         key = query if key is None else key
         value = key if value is None else value
-        if not self.batch_first:
-            query, key, value = (t.transpose(0, 1) for t in (query, key, value))
+        packed = key is query and value is query  # self-attention: one (3E, E) projection
+        if not self.batch_first:  # one transpose per distinct tensor: identities survive it
+            seq_first = {id(t): t.transpose(0, 1) for t in (query, key, value)}
+            query, key, value = seq_first[id(query)], seq_first[id(key)], seq_first[id(value)]
         e = self.embed_dim
         w, bias = self.in_proj_weight, self.in_proj_bias
-        if key is query and value is query:
+        if packed:
             qkv = F.linear(query, w, bias)
             q, k, v = F.split(qkv, [e, e, e], -1)
         else:

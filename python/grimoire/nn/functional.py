@@ -19,7 +19,7 @@ from ..kernels import gemm as _gemm
 
 
 def _t(x) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return ag._lift(x)  # an operand: shared, not copied
 
 
 def _indices(xp, idx):
@@ -66,6 +66,8 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     Backward: dx = dy W, dW = dy^T x, db = sum(dy) over rows; one GEMM each, transposes as flags.
     Under ``autocast`` the GEMMs take bf16 operands (float32 accumulation): rounded float32 on
     the CPU, bf16 codes on the tensor cores of a GPU (:func:`_autocast_kind`).
+    Mixed dtypes promote as in NumPy (a float64 input through float32 weights computes and returns
+    float64; each gradient comes back in its own parameter's dtype).
     """
     xd, w = x.data, weight.data
     xp = _ns(xd)
@@ -73,6 +75,7 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     x2 = xp.reshape(xd, (-1, xd.shape[-1]))
     kind = _autocast_kind(xd)  # bf16 operands, float32 accumulation; grads flow to float32 masters
     x2, w = _autocast_operand(kind, xp, x2), _autocast_operand(kind, xp, w)
+    x2, w = ag.promote(xp, x2, w)  # a float64 input and float32 weights compute in float64
     y = _wrap(xp, _gemm(x2, w, trans_b=True))
     if bias is not None:
         y += bias.data
@@ -81,11 +84,15 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     def backward(g):
         g2 = xp.reshape(g, (-1, g.shape[-1]))
         gl = K.to_bf16(_float32(xp, g2)) if kind == "bf16_codes" else g2
-        gx = xp.reshape(_wrap(xp, _gemm(gl, w)), xd.shape) if x.requires_grad else None
-        gw = _wrap(xp, _gemm(gl, x2, trans_a=True)) if weight.requires_grad else None
+        gx = gw = None
+        if x.requires_grad:
+            gx = xp.astype(xp.reshape(_wrap(xp, _gemm(gl, w)), xd.shape), xd.dtype, copy=False)
+        if weight.requires_grad:
+            gw = xp.astype(_wrap(xp, _gemm(gl, x2, trans_a=True)), weight.data.dtype, copy=False)
         if bias is None:
             return gx, gw
-        return gx, gw, (xp.sum(g2, axis=0) if bias.requires_grad else None)
+        gb = xp.astype(xp.sum(g2, axis=0), bias.data.dtype, copy=False) if bias.requires_grad else None
+        return gx, gw, gb
 
     parents = (x, weight) if bias is None else (x, weight, bias)
     return Tensor._make(y, parents, backward, "linear")
@@ -360,13 +367,17 @@ def scaled_dot_product_attention(
     head). ``is_causal`` aligns bottom-right: query i sees keys 0 .. Tk - Tq + i (what a KV-cache
     decode step needs). ``attn_mask``: boolean (True = attend) or additive float, broadcastable
     to (B, H, Tq, Tk). The core's FlashAttention kernel: the Tq x Tk score matrix is never stored;
-    the backward recomputes it tile by tile from the saved log-sum-exp. float32 on the CPU (autocast
-    or not); under ``autocast`` on a GPU, q, k, v, the output and its gradient are bf16 codes for the
-    tensor-core kernels (float32 accumulators and log-sum-exp, float32 gradients), and the output
-    the graph holds is that bf16 output widened to float32.
+    the backward recomputes it tile by tile from the saved log-sum-exp. float32 on the CPU (float64
+    inputs are computed in float32; autocast or not); under ``autocast`` on a GPU, q, k, v, the
+    output and its gradient are bf16 codes for the tensor-core kernels (float32 accumulators and
+    log-sum-exp, float32 gradients), and the output the graph holds is that bf16 output widened
+    to float32.
     """
     qd, kd, vd = q.data, k.data, v.data
     xp = _ns(qd)
+    # float64 (a float64 input through float32 projections) computes in float32, as conv and the
+    # norms do; each input's gradient is cast back to its dtype by backward()
+    qd, kd, vd = (xp.astype(a, xp.float32) if a.dtype == xp.float64 else a for a in (qd, kd, vd))
     mask = None
     if attn_mask is not None:
         mask = ag._arr(attn_mask, like=qd)

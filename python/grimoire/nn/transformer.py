@@ -272,7 +272,8 @@ class GPT(Module):
         idx = np.asarray(idx, np.int64)
         was = self.training
         self.eval()
-        caches = [KVCache() for _ in self.blocks] if use_cache else None
+        cap = min(idx.shape[1] + max_new_tokens, self.max_len)  # every position it will hold
+        caches = [KVCache(cap) for _ in self.blocks] if use_cache else None
         feed = idx
         with ag.no_grad():
             for _ in range(max_new_tokens):
