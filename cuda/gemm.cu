@@ -1,7 +1,12 @@
 // The GEMM family on NVIDIA GPUs: the float32 SIMT kernel and the bf16/fp16 tensor-core kernel
-// (both mainloops in gemm_kernels.cuh), their operand views and the dispatch between them.
+// (both mainloops in gemm_kernels.cuh), the opt-in Hopper wgmma kernel (gemm_wgmma.cuh), their
+// operand views and the dispatch between them.
 #include "gemm.cuh"
 #include "gemm_kernels.cuh"
+#include "gemm_wgmma.cuh"
+
+#include <cstdlib>
+#include <cstring>
 
 namespace grimoire::cuda {
 
@@ -95,6 +100,39 @@ void layouts(const Gemm16Params& p, const GemmBatch<float>& bt, int& la, int& lb
   lb = layout16(p.b, p.n, p.k, p.b_col_stride, p.b_row_stride, bt.b_batch_stride);
 }
 
+bool wgmma_opted_in() {
+  const char* v = std::getenv("GRIMOIRE_CUDA_WGMMA");
+  return v != nullptr && std::strcmp(v, "1") == 0;
+}
+
+// Compute capability exactly 9.0: the only device the sm_90a cubin (where the wgmma kernel has
+// a body) is loaded on. No device (or no driver): false, and the sticky error is cleared.
+bool current_device_is_sm90() {
+  int dev = 0, major = 0, minor = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, dev) != cudaSuccess) {
+    cudaGetLastError();
+    return false;
+  }
+  return major == 9 && minor == 0;
+}
+
+// The one eligibility rule of the Hopper wgmma kernel: both operands K-major for cp.async (A
+// row-major (m, k), B given as (n, k), i.e. trans_b of a row-major (n, k) array; k, the leading
+// and batch strides multiples of 8 elements, 16-byte aligned bases: layout16 == 1 for both),
+// GRIMOIRE_CUDA_WGMMA=1 in the environment (opt-in until verified against the CPU core on a
+// GPU), and the current device is sm_90. Every other case takes the mma.sync or SIMT kernel.
+bool use_wgmma(int la, int lb) { return la == 1 && lb == 1 && wgmma_opted_in() && current_device_is_sm90(); }
+
+template <bool kF16>
+cudaError_t launch16_wgmma(const Gemm16Params& p, const GemmBatch<float>& bt, cudaStream_t stream) {
+  return wgmma::launch<kF16>(async_operand(p.a, p.m, p.k, p.a_row_stride, bt.a_batch_stride),
+                             async_operand(p.b, p.n, p.k, p.b_col_stride, bt.b_batch_stride),
+                             scaled_store(p.c, p.c_row_stride, p.c_col_stride, bt.c_batch_stride, p.alpha, p.beta),
+                             shape(p.m, p.n, p.k, bt.batch), stream);
+}
+
 }  // namespace
 
 cudaError_t gemm(const GemmParams<float>& p, const GemmBatch<float>& bt, cudaStream_t stream) {
@@ -109,6 +147,7 @@ const char* gemm16_path(const Gemm16Params& p, const GemmBatch<float>& bt) {
   int la, lb;
   layouts(p, bt, la, lb);
   if (la < 0 || lb < 0) return "simt";
+  if (use_wgmma(la, lb)) return "wgmma";
   static const char* names[2][2] = {{"tc_mn_mn", "tc_mn_k"}, {"tc_k_mn", "tc_k_k"}};
   return names[la][lb];
 }
@@ -117,6 +156,8 @@ cudaError_t gemm16(const Gemm16Params& p, const GemmBatch<float>& bt, cudaStream
   if (p.m == 0 || p.n == 0 || bt.batch == 0) return cudaSuccess;
   int la, lb;
   layouts(p, bt, la, lb);
+  if (use_wgmma(la, lb))
+    return p.type == Half::bf16 ? launch16_wgmma<false>(p, bt, stream) : launch16_wgmma<true>(p, bt, stream);
   if (la >= 0 && lb >= 0)
     return p.type == Half::bf16 ? launch16_layout<MmaBf16>(la, lb, p, bt, stream)
                                 : launch16_layout<MmaF16>(la, lb, p, bt, stream);

@@ -13,6 +13,10 @@
 //     multiples of 8 elements and a 16-byte aligned base; any other view runs on a SIMT kernel
 //     that reads the 16-bit values through their strides (same arithmetic: exact products,
 //     fp32 sums; only the summation order differs).
+//   Hopper (opt-in): on an sm_90 device with GRIMOIRE_CUDA_WGMMA=1 in the environment, 16-bit
+//     operands that are both K-major (A row-major (m, k), B given as (n, k)) and meet the same
+//     16-byte rule run on a warp-group MMA kernel (wgmma, gemm_wgmma.cuh). Opt-in until it has
+//     been verified against the CPU core on a GPU (it was written without one).
 #pragma once
 
 #include <cuda_runtime.h>
@@ -43,7 +47,8 @@ struct Gemm16Params {
 
 cudaError_t gemm16(const Gemm16Params& p, const GemmBatch<float>& batch, cudaStream_t stream);
 
-// Which kernel gemm16 picks for these operands ("tc_<A layout><B layout>" or "simt"), for tests.
+// Which kernel gemm16 picks for these operands ("tc_<A layout>_<B layout>", "wgmma" or "simt"),
+// for tests; "wgmma" depends on the environment and the current device (see gemm16).
 const char* gemm16_path(const Gemm16Params& p, const GemmBatch<float>& batch);
 
 }  // namespace grimoire::cuda

@@ -3,6 +3,8 @@
 //   1 sgemm   float32 SIMT (cuda/gemm.cu)          vs peak fp32 FMA
 //   2 bf16    tensor cores, A row-major, B row-major (mma.sync m16n8k16)
 //   3 bf16    tensor cores, B column-major (the nn weight layout)
+//   3w bf16   the same operands on the Hopper wgmma kernel (sm_90 only; the row opts in with
+//             GRIMOIRE_CUDA_WGMMA=1 for itself, as gemm.cu requires)
 //   4 int8    IMMA m16n8k32, B as (n, k)
 //   5 fp8     e4m3 x e4m3 (QMMA on sm_89, widened to HMMA on sm_80/sm_90)
 // Peaks (dense FLOP per clock per SM): fp32 FMA 2*64 (sm_80) / 2*128 (sm_90); bf16 mma 2048 (sm_80)
@@ -161,6 +163,21 @@ int main(int argc, char** argv) {
   bf16(v, true);
   rows.push_back({"3 bf16 (B col-major)", rel_error(fetch(dc), reference(a16f, b16f, true)), 1e-5,
                   time_ms([&] { bf16(s, true); }), peak_bf16});
+  if (prop.major == 9 && prop.minor == 0) {
+    setenv("GRIMOIRE_CUDA_WGMMA", "1", 1);
+    cuda::Gemm16Params probe;
+    probe.m = probe.n = probe.k = v;
+    probe.a = da16; probe.a_row_stride = n; probe.a_col_stride = 1;
+    probe.b = db16; probe.b_row_stride = 1; probe.b_col_stride = n;
+    if (std::strcmp(cuda::gemm16_path(probe, GemmBatch<float>{}), "wgmma") != 0) {
+      std::fprintf(stderr, "the wgmma row would not run the wgmma kernel\n");
+      return 1;
+    }
+    bf16(v, true);
+    rows.push_back({"3w bf16 wgmma (B col-major)", rel_error(fetch(dc), reference(a16f, b16f, true)), 1e-5,
+                    time_ms([&] { bf16(s, true); }), peak_bf16});
+    unsetenv("GRIMOIRE_CUDA_WGMMA");
+  }
   int8(v);
   {
     std::vector<int32_t> ci(v * v);

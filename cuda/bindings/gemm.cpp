@@ -137,11 +137,15 @@ void bind_gemm(py::module_& m) {
       py::arg("trans_a") = false, py::arg("trans_b") = false,
       "C = alpha * op(A) @ op(B) + beta * C on device arrays; the twin of grimoire._core.gemm. "
       "float32 operands run on the CUDA cores; bf16 (uint16 bits) and float16 operands on the tensor "
-      "cores with float32 accumulation; C is float32 in every case.");
+      "cores with float32 accumulation; C is float32 in every case. On an sm_90 GPU with "
+      "GRIMOIRE_CUDA_WGMMA=1 in the environment, 16-bit operands that are both K-major (a row-major, "
+      "b given with trans_b=True) run on the Hopper wgmma kernel instead: opt-in until it has been "
+      "verified against the CPU core on a GPU (gemm_path says which kernel a call takes).");
   m.def(
       "gemm_path",
       [](py::object a, py::object b, bool trans_a, bool trans_b) -> std::string {
-        // The kernel gemm would pick for 16-bit operands (for tests of the dispatch).
+        // The kernel gemm would pick for 16-bit operands (for tests of the dispatch): "simt",
+        // "tc_<A layout>_<B layout>" (mma.sync) or "wgmma" (opted in, sm_90 device).
         const std::string ta = cuda_interface(a, "a")["typestr"].cast<std::string>();
         if (ta == "<f4") return "simt";
         const Strided<uint16_t> av = cuda_view<uint16_t>(a, "a", false, ta.c_str());
@@ -156,8 +160,11 @@ void bind_gemm(py::module_& m) {
         bt.b_batch_stride = ob.batch_stride;
         return grimoire::cuda::gemm16_path(p, bt);
       },
-      py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false);
+      py::arg("a"), py::arg("b"), py::arg("trans_a") = false, py::arg("trans_b") = false,
+      "The kernel gemm(a, b, trans_a=trans_a, trans_b=trans_b) would run for these operands: 'simt' "
+      "(float32, or 16-bit views without a contiguous dimension), 'tc_<a>_<b>' (mma.sync; k = K-major, "
+      "mn = M/N-major) or 'wgmma' (Hopper; only with GRIMOIRE_CUDA_WGMMA=1 on an sm_90 device).");
   m.def("matmul", &matmul_cuda, py::arg("a"), py::arg("b"),
         "numpy.matmul semantics on device arrays (1-D to 3-D); float32 result.");
-  register_family(m, "gemm", {"simt_gemm_kernel", "tc_gemm_kernel"});
+  register_family(m, "gemm", {"simt_gemm_kernel", "tc_gemm_kernel", "wgmma_gemm_kernel"});
 }

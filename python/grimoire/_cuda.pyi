@@ -47,7 +47,7 @@ def from_fp8(codes: typing.Any, fmt: str) -> typing.Any:
     ...
 def gemm(a: typing.Any, b: typing.Any, c: typing.Any = None, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, trans_a: bool = False, trans_b: bool = False) -> typing.Any:
     """
-    C = alpha * op(A) @ op(B) + beta * C on device arrays; the twin of grimoire._core.gemm. float32 operands run on the CUDA cores; bf16 (uint16 bits) and float16 operands on the tensor cores with float32 accumulation; C is float32 in every case.
+    C = alpha * op(A) @ op(B) + beta * C on device arrays; the twin of grimoire._core.gemm. float32 operands run on the CUDA cores; bf16 (uint16 bits) and float16 operands on the tensor cores with float32 accumulation; C is float32 in every case. On an sm_90 GPU with GRIMOIRE_CUDA_WGMMA=1 in the environment, 16-bit operands that are both K-major (a row-major, b given with trans_b=True) run on the Hopper wgmma kernel instead: opt-in until it has been verified against the CPU core on a GPU (gemm_path says which kernel a call takes).
     """
 def gemm_bf16(a: typing.Any, b: typing.Any) -> typing.Any:
     ...
@@ -56,7 +56,9 @@ def gemm_fp8(a: typing.Any, b: typing.Any, scale_a: typing.SupportsFloat | typin
 def gemm_int8(a: typing.Any, b: typing.Any, trans_b: bool) -> typing.Any:
     ...
 def gemm_path(a: typing.Any, b: typing.Any, trans_a: bool = False, trans_b: bool = False) -> str:
-    ...
+    """
+    The kernel gemm(a, b, trans_a=trans_a, trans_b=trans_b) would run for these operands: 'simt' (float32, or 16-bit views without a contiguous dimension), 'tc_<a>_<b>' (mma.sync; k = K-major, mn = M/N-major) or 'wgmma' (Hopper; only with GRIMOIRE_CUDA_WGMMA=1 on an sm_90 device).
+    """
 def layer_norm(x: typing.Any, weight: typing.Any, bias: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex, out: typing.Any = None) -> tuple:
     ...
 def layer_norm_backward(grad_y: typing.Any, x: typing.Any, weight: typing.Any, mean: typing.Any, rstd: typing.Any) -> tuple:
@@ -99,4 +101,4 @@ def to_bf16(x: typing.Any) -> typing.Any:
     ...
 def to_fp8(x: typing.Any, fmt: str, saturate: bool) -> typing.Any:
     ...
-families: dict = {'gemm': ('simt_gemm_kernel', 'tc_gemm_kernel'), 'gemm_lowp': ('tc_gemm_kernel', 'quantize_rows_kernel', 'pack_k_major_kernel'), 'conv': ('simt_gemm_kernel', 'tc_gemm_kernel', 'bias_grad_kernel'), 'attention': ('attention_fwd_mma', 'attention_splitk_combine', 'attention_fwd_simt', 'attention_bwd_dot_do_o', 'attention_bwd_dq_mma', 'attention_bwd_dkdv_mma', 'attention_bwd_dq_simt', 'attention_bwd_dkdv_simt'), 'norm': ('norm_forward_kernel', 'norm_backward_kernel', 'norm_column_sum_kernel', 'batch_partial_kernel', 'batch_stats_kernel', 'batch_affine_kernel', 'batch_backward_coef_kernel'), 'softmax': ('softmax_forward_kernel', 'softmax_backward_kernel', 'cross_entropy_targets_kernel', 'cross_entropy_rows_kernel', 'cross_entropy_reduce_kernel'), 'optim': ('multi_tensor_kernel', 'grad_norm_partial_kernel', 'grad_norm_total_kernel'), 'quant': ('to_fp8_kernel', 'from_fp8_kernel', 'to_bf16_kernel', 'from_bf16_kernel', 'channel_minmax_kernel', 'channel_qparams_kernel', 'quantize_int8_kernel', 'dequantize_int8_kernel'), 'pool': ('max_pool_forward_kernel', 'max_pool_backward_kernel', 'avg_pool_forward_kernel', 'avg_pool_backward_kernel')}
+families: dict = {'gemm': ('simt_gemm_kernel', 'tc_gemm_kernel', 'wgmma_gemm_kernel'), 'gemm_lowp': ('tc_gemm_kernel', 'quantize_rows_kernel', 'pack_k_major_kernel'), 'conv': ('simt_gemm_kernel', 'tc_gemm_kernel', 'bias_grad_kernel'), 'attention': ('attention_fwd_mma', 'attention_splitk_combine', 'attention_fwd_simt', 'attention_bwd_dot_do_o', 'attention_bwd_dq_mma', 'attention_bwd_dkdv_mma', 'attention_bwd_dq_simt', 'attention_bwd_dkdv_simt'), 'norm': ('norm_forward_kernel', 'norm_backward_kernel', 'norm_column_sum_kernel', 'batch_partial_kernel', 'batch_stats_kernel', 'batch_affine_kernel', 'batch_backward_coef_kernel'), 'softmax': ('softmax_forward_kernel', 'softmax_backward_kernel', 'cross_entropy_targets_kernel', 'cross_entropy_rows_kernel', 'cross_entropy_reduce_kernel'), 'optim': ('multi_tensor_kernel', 'grad_norm_partial_kernel', 'grad_norm_total_kernel'), 'quant': ('to_fp8_kernel', 'from_fp8_kernel', 'to_bf16_kernel', 'from_bf16_kernel', 'channel_minmax_kernel', 'channel_qparams_kernel', 'quantize_int8_kernel', 'dequantize_int8_kernel'), 'pool': ('max_pool_forward_kernel', 'max_pool_backward_kernel', 'avg_pool_forward_kernel', 'avg_pool_backward_kernel')}

@@ -31,5 +31,11 @@ def gemm(
     returning a CuPy array. On the GPU, a and b are float32 (CUDA cores), or both bf16 (uint16
     bits, as :func:`grimoire.kernels.quant.to_bf16` gives) or both float16 (tensor cores, float32
     accumulation); c is float32 in every case. float64 is CPU-only.
+
+    On an H100/H200 (sm_90), ``GRIMOIRE_CUDA_WGMMA=1`` in the environment sends 16-bit operands
+    that are both K-major (``a`` row-major (m, k), ``b`` row-major (n, k) with ``trans_b=True``)
+    to a Hopper warp-group (wgmma) kernel. It is opt-in because it has not yet been verified
+    against the CPU core on a GPU; ``grimoire._cuda.gemm_path(a, b, trans_a, trans_b)`` names the
+    kernel a call takes.
     """
     return backend(a=a, b=b, c=c).gemm(a, b, c, float(alpha), float(beta), bool(trans_a), bool(trans_b))
