@@ -101,7 +101,7 @@ def enet_coordinate_descent(X: typing.Any, y: typing.Any, coef: typing.Any, l1: 
     """
 def fma_peak_flops(iterations: typing.SupportsInt | typing.SupportsIndex = 20000000, threads: typing.SupportsInt | typing.SupportsIndex = 1) -> list[float]:
     """
-    float32 FLOP per CPU-second of a loop of independent AVX2 FMAs, one value per thread (each thread's own CPU time); 0.0 without AVX2+FMA.
+    float32 FLOP per CPU-second of a loop of independent FMAs as wide as the gemm path in use (16 lanes on avx512, 8 on avx2), one value per thread (each thread's own CPU time); 0.0 on the scalar path.
     """
 def forest_build(codes: typing.Any, n_bins: typing.Any, criterion: str, y: typing.Any, sample_weight: typing.Any, n_classes: typing.SupportsInt | typing.SupportsIndex, seeds: typing.Any, bootstrap: bool, max_samples: typing.SupportsInt | typing.SupportsIndex, max_depth: typing.SupportsInt | typing.SupportsIndex = -1, min_samples_split: typing.SupportsInt | typing.SupportsIndex = 2, min_samples_leaf: typing.SupportsInt | typing.SupportsIndex = 1, max_features: typing.SupportsInt | typing.SupportsIndex = 0, max_leaf_nodes: typing.SupportsInt | typing.SupportsIndex = -1, min_impurity_decrease: typing.SupportsFloat | typing.SupportsIndex = 0.0, return_inbag: bool = False) -> tuple[list, typing.Any]:
     """
