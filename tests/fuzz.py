@@ -618,6 +618,25 @@ def _linear_int8(rng, s):
     }
 
 
+model("pack_int8_weight", w_q=ARRAY)(
+    lambda rng, s: {"w_q": rng.integers(-127, 128, (s + 1, 5), dtype=np.int8)}
+)
+
+
+@model("linear_int8_packed", x=ARRAY, packed=ANY, w_scale=ARRAY, bias=OPT_ARRAY)
+def _linear_int8_packed(rng, s):
+    from grimoire import _core
+
+    args = _linear_int8(rng, s)
+    # Packed for the path in use when the recipe is made; on another path (the scalar run) the
+    # binding falls back to linear_int8, so both runs must agree exactly.
+    return {"x": args["x"], "packed": _core.pack_int8_weight(args["w_q"]), "w_scale": args["w_scale"],
+            "bias": args["bias"]}
+
+
+exempt("PackedInt8Weight", "a class without a constructor: pack_int8_weight makes its instances")
+
+
 model("to_fp8", x=ARRAY, fmt=STR, saturate=BOOL)(
     lambda rng, s: {"x": f32(rng, s, 3) * 100, "fmt": ["e4m3", "e5m2"][s % 2], "saturate": s % 3 == 0}
 )

@@ -207,6 +207,38 @@ def test_int8_quantized_layers_equal_their_integer_arithmetic():
     np.testing.assert_allclose(q[2](Tensor(hx)).data, tw, rtol=0.05, atol=0.03 * np.abs(tw).max())
 
 
+def test_quantized_linear_packs_once_and_again_when_stale():
+    from grimoire import _core
+    from grimoire.kernels import linear_int8
+
+    rng = np.random.default_rng(1)
+    q = compress.QuantizedLinear(Linear(40, 24))
+    x = rng.standard_normal((6, 40)).astype(np.float32)
+    packed = q._packed_for[1]
+    want = linear_int8(x, q.weight_int8, q.weight_scale, q.bias)
+    np.testing.assert_array_equal(q(Tensor(x)).data, want)
+    np.testing.assert_array_equal(q(Tensor(x)).data, want)
+    assert q._packed_for[1] is packed  # not packed again per call
+    # a new weight (load_state_dict assigns new arrays) is packed again
+    state = q.state_dict()
+    state["weight_int8"] = rng.integers(-127, 128, (24, 40), dtype=np.int8)
+    q.load_state_dict(state)
+    want = linear_int8(x, state["weight_int8"], q.weight_scale, q.bias)
+    np.testing.assert_array_equal(q(Tensor(x)).data, want)
+    assert q._packed_for[1] is not packed
+    # another int8 path (set_isa) is packed for again
+    previous = _core.active_isa()
+    try:
+        _core.set_isa("scalar")
+        got = q(Tensor(x)).data
+        assert q._packed_for[1].isa == "scalar"
+        np.testing.assert_array_equal(got, linear_int8(x, q.weight_int8, q.weight_scale, q.bias))
+    finally:
+        _core.set_isa(previous)
+    clone = copy.deepcopy(q)
+    np.testing.assert_array_equal(clone(Tensor(x)).data, q(Tensor(x)).data)
+
+
 def test_fp8_weights_are_ml_dtypes_e4m3_codes():
     model = small_cnn()
     f = compress.quantize(model, "fp8")

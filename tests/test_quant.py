@@ -15,6 +15,8 @@ from grimoire.kernels import (
     gemm_fp8,
     gemm_int8,
     linear_int8,
+    linear_int8_packed,
+    pack_int8_weight,
     quantize_int8,
     to_bf16,
     to_fp8,
@@ -452,6 +454,77 @@ def test_linear_int8_shapes_and_bad_inputs(rng):
         linear_int8(np.zeros((2, 3)), w_q, w_s)
     with pytest.raises(ValueError, match="finite"):
         linear_int8(np.array([[1, np.nan, 0]], np.float32), w_q, w_s)
+
+
+# ---- linear_int8_packed ------------------------------------------------------------------------
+
+# Edges of the packed driver: one row, k not a multiple of 4 / of a 512 slice, several slices, n
+# not a multiple of a 32-column panel / 256-column task, more than 256 rows (row chunks).
+PACKED_SHAPES = [(1, 5, 3), (7, 513, 33), (64, 300, 48), (300, 1030, 260), (9, 2048, 517)]
+
+
+@pytest.mark.parametrize(("m", "k", "n"), PACKED_SHAPES)
+def test_linear_int8_packed_is_the_integer_product_bit_for_bit(isa, rng, m, k, n):
+    x = (rng.standard_normal((m, k)) * rng.uniform(0.1, 10, (m, 1))).astype(np.float32)
+    x[0, : min(k, 3)] = 0.0
+    w_q = rng.integers(-127, 128, (n, k), dtype=np.int8)
+    w_s = rng.uniform(1e-3, 1e-1, n).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    packed = pack_int8_weight(w_q)
+    assert packed.isa == _core.kernel_families()["gemm_int8"][1] and packed.shape == (n, k)
+    assert not packed.stale
+    y = linear_int8_packed(x, packed, w_s, bias)
+    # The oracle: NumPy's int64 product of the codes, rescaled in float32 as documented
+    # (s_x * s_w first, then the product, then the bias: IEEE float32, no fused multiply-add).
+    xq, xs, _ = quantize_int8(x, axis=0)
+    acc = (xq.astype(np.int64) @ w_q.T.astype(np.int64)).astype(np.float32)
+    want = acc * (xs[:, None] * w_s[None, :]) + bias
+    np.testing.assert_array_equal(y, want)
+    np.testing.assert_array_equal(y, linear_int8(x, w_q, w_s, bias))
+    np.testing.assert_array_equal(linear_int8_packed(x, packed, w_s), acc * (xs[:, None] * w_s[None, :]))
+
+
+def test_linear_int8_packed_for_another_path_still_gives_linear_int8(rng):
+    paths = _core.kernel_families()["gemm_int8"][0]
+    x = rng.standard_normal((20, 600)).astype(np.float32)
+    w_q = rng.integers(-127, 128, (70, 600), dtype=np.int8)
+    w_s = np.full(70, 0.01, np.float32)
+    previous = _core.active_isa()
+    try:
+        for packed_on in paths:
+            _core.set_isa(packed_on)
+            packed = pack_int8_weight(w_q)
+            for run_on in paths:
+                _core.set_isa(run_on)
+                assert packed.stale == (run_on != packed.isa)
+                np.testing.assert_array_equal(linear_int8_packed(x, packed, w_s), linear_int8(x, w_q, w_s))
+    finally:
+        _core.set_isa(previous)
+
+
+def test_linear_int8_packed_bad_inputs(rng):
+    w_q = rng.integers(-127, 128, (5, 3), dtype=np.int8)
+    w_s = np.full(5, 0.01, np.float32)
+    packed = pack_int8_weight(w_q)
+    assert linear_int8_packed(np.zeros((0, 3), np.float32), packed, w_s).shape == (0, 5)
+    with pytest.raises(ValueError, match="x must be"):
+        linear_int8_packed(np.zeros((2, 4), np.float32), packed, w_s)
+    with pytest.raises(ValueError, match="w_scale"):
+        linear_int8_packed(np.zeros((2, 3), np.float32), packed, w_s[:4])
+    with pytest.raises(ValueError, match="w_scale"):
+        linear_int8_packed(np.zeros((2, 3), np.float32), packed, np.zeros(5, np.float32))
+    with pytest.raises(ValueError, match="bias"):
+        linear_int8_packed(np.zeros((2, 3), np.float32), packed, w_s, np.zeros(4, np.float32))
+    with pytest.raises(TypeError, match="float32"):
+        linear_int8_packed(np.zeros((2, 3)), packed, w_s)
+    with pytest.raises(TypeError, match="packed"):
+        linear_int8_packed(np.zeros((2, 3), np.float32), w_q, w_s)
+    with pytest.raises(ValueError, match="finite"):
+        linear_int8_packed(np.array([[1, np.inf, 0]], np.float32), packed, w_s)
+    with pytest.raises(TypeError, match="int8"):
+        pack_int8_weight(np.zeros((5, 3), np.float32))
+    with pytest.raises(ValueError, match="w_q"):
+        pack_int8_weight(np.zeros(3, np.int8))
 
 
 # ---- fp8 / bf16 GEMM ---------------------------------------------------------------------------

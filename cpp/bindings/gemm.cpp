@@ -176,6 +176,7 @@ void bind_gemm(py::module_& m) {
         return per_thread;
       },
       py::arg("iterations") = 20000000, py::arg("threads") = 1,
-      "float32 FLOP per CPU-second of a loop of independent AVX2 FMAs, one value per thread "
-      "(each thread's own CPU time); 0.0 without AVX2+FMA.");
+      "float32 FLOP per CPU-second of a loop of independent FMAs as wide as the gemm path in use "
+      "(16 lanes on avx512, 8 on avx2), one value per thread (each thread's own CPU time); 0.0 on "
+      "the scalar path.");
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 #include "checks.h"
@@ -117,6 +118,22 @@ py::array gemm_int8_py(const py::object& a_obj, const py::object& b_obj, bool tr
   return c;
 }
 
+// w_scale: finite numbers > 0 (its shape checked by the caller).
+void check_w_scale(const Strided<float>& ws) {
+  for (int64_t j = 0; j < ws.size(); ++j)
+    if (!(std::isfinite(ws.data[j]) && ws.data[j] > 0.0f))
+      throw py::value_error("w_scale must hold finite numbers > 0, got " + number_str(ws.data[j]) + " at index " +
+                            std::to_string(j));
+}
+
+// bias: None, or float32 (n,) C-contiguous; `what` names where n comes from.
+const float* optional_bias(const py::object& bias_obj, int64_t n, const char* what) {
+  if (bias_obj.is_none()) return nullptr;
+  const Strided<float> b = contiguous_view<float>(require_ndarray(bias_obj, "bias"), "bias");
+  require_same_shape(b.shape, {n}, "bias", what);
+  return b.data;
+}
+
 py::array linear_int8_py(const py::object& x_obj, const py::object& w_obj, const py::object& ws_obj,
                          const py::object& bias_obj) {
   const py::array x_arr = require_ndarray(x_obj, "x"), w_arr = require_ndarray(w_obj, "w_q");
@@ -132,16 +149,8 @@ py::array linear_int8_py(const py::object& x_obj, const py::object& w_obj, const
   p.k = x.shape[1];
   p.n = w.shape[0];
   linear_int8_shapes(x.shape, w.shape, ws.shape);
-  for (int64_t j = 0; j < p.n; ++j)
-    if (!(std::isfinite(ws.data[j]) && ws.data[j] > 0.0f))
-      throw py::value_error("w_scale must hold finite numbers > 0, got " + number_str(ws.data[j]) + " at index " +
-                            std::to_string(j));
-  if (!bias_obj.is_none()) {
-    const py::array b_arr = require_ndarray(bias_obj, "bias");
-    const Strided<float> b = contiguous_view<float>(b_arr, "bias");
-    require_same_shape(b.shape, {p.n}, "bias", "w_q's rows");
-    p.bias = b.data;
-  }
+  check_w_scale(ws);
+  p.bias = optional_bias(bias_obj, p.n, "w_q's rows");
   p.x = x.data;
   p.w = w.data;
   p.w_scale = ws.data;
@@ -151,6 +160,44 @@ py::array linear_int8_py(const py::object& x_obj, const py::object& w_obj, const
   {
     py::gil_scoped_release release;
     ok = linear_int8(p);
+  }
+  if (!ok) throw py::value_error("x must be finite to be quantised to int8 (it holds NaN or inf)");
+  return y;
+}
+
+std::shared_ptr<PackedInt8Weight> pack_int8_weight_py(const py::object& w_obj) {
+  const py::array w_arr = require_ndarray(w_obj, "w_q");
+  require_ndim(w_arr, "w_q", 2, 2);
+  const Strided<int8_t> w = contiguous_view<int8_t>(w_arr, "w_q");
+  auto packed = std::make_shared<PackedInt8Weight>();
+  {
+    py::gil_scoped_release release;
+    *packed = pack_int8_weight(w.data, w.shape[0], w.shape[1]);
+  }
+  return packed;
+}
+
+py::array linear_int8_packed_py(const py::object& x_obj, const std::shared_ptr<PackedInt8Weight>& w,
+                                const py::object& ws_obj, const py::object& bias_obj) {
+  if (!w) throw py::type_error("packed must be a PackedInt8Weight (from pack_int8_weight), got None");
+  const py::array x_arr = require_ndarray(x_obj, "x"), ws_arr = require_ndarray(ws_obj, "w_scale");
+  require_ndim(x_arr, "x", 2, 2);
+  require_ndim(ws_arr, "w_scale", 1, 1);
+  const Strided<float> x = contiguous_view<float>(x_arr, "x");
+  const Strided<float> ws = contiguous_view<float>(ws_arr, "w_scale");
+  if (x.shape[1] != w->k)
+    throw py::value_error("x must be (m, in_features) = (m, " + std::to_string(w->k) + ") to match packed " +
+                          shape_str({w->n, w->k}) + ", got " + shape_str(x.shape));
+  require_same_shape(ws.shape, {w->n}, "w_scale", "packed's rows");
+  check_w_scale(ws);
+  const float* bias = optional_bias(bias_obj, w->n, "packed's rows");
+  const int64_t m = x.shape[0];
+  py::array_t<float> y = empty<float>({m, w->n});
+  float* y_ptr = y.mutable_data();
+  bool ok;
+  {
+    py::gil_scoped_release release;
+    ok = linear_int8_packed(x.data, m, *w, ws.data, bias, y_ptr);
   }
   if (!ok) throw py::value_error("x must be finite to be quantised to int8 (it holds NaN or inf)");
   return y;
@@ -235,6 +282,27 @@ void bind_quant(py::module_& m) {
     return bad;
   }, py::arg("what"), py::arg("saturate"));
   m.def("linear_int8", &linear_int8_py, py::arg("x"), py::arg("w_q"), py::arg("w_scale"), py::arg("bias"));
+  py::class_<PackedInt8Weight, std::shared_ptr<PackedInt8Weight>>(
+      m, "PackedInt8Weight",
+      "An int8 weight W (n, k) packed for the int8 GEMM path of this CPU (pack_int8_weight); immutable.")
+      .def_property_readonly("isa", [](const PackedInt8Weight& w) { return std::string(isa_name(w.isa)); },
+                             "The gemm_int8 path the panels were packed for.")
+      .def_property_readonly("stale", [](const PackedInt8Weight& w) { return w.isa != int8_isa(); },
+                             "Whether gemm_int8 now takes another path (set_isa): pack again.")
+      .def_property_readonly("shape", [](const PackedInt8Weight& w) { return py::make_tuple(w.n, w.k); },
+                             "(n, k): W's shape.")
+      .def_property_readonly("nbytes", [](const PackedInt8Weight& w) {
+        return static_cast<int64_t>(w.panels8.size() + 2 * w.panels16.size() + w.raw.size() + 4 * w.col_start.size());
+      }, "Bytes held (the panels and a copy of W).")
+      .def("__copy__", [](py::object self) { return self; })
+      .def("__deepcopy__", [](py::object self, py::object) { return self; }, py::arg("memo"))
+      .def("__repr__", [](const PackedInt8Weight& w) {
+        return "PackedInt8Weight(shape=(" + std::to_string(w.n) + ", " + std::to_string(w.k) + "), isa='" +
+               isa_name(w.isa) + "')";
+      });
+  m.def("pack_int8_weight", &pack_int8_weight_py, py::arg("w_q"));
+  m.def("linear_int8_packed", &linear_int8_packed_py, py::arg("x"), py::arg("packed"), py::arg("w_scale"),
+        py::arg("bias"));
   m.def("to_fp8", [](const py::object& x, const std::string& fmt, bool saturate) {
     const Fp8Format f = fp8_format(fmt, "fmt");
     return convert<float, uint8_t>(x, "x", [&](const float* a, uint8_t* b, int64_t n) { to_fp8(a, b, n, f, saturate); });

@@ -3,6 +3,7 @@
 
 #define GRIMOIRE_ATTENTION_TILED_IMPL
 #include "attention_tiled.h"
+#include "simd_vec.h"
 
 namespace grimoire::attention_tiled {
 namespace {
@@ -18,19 +19,9 @@ struct V256 {
   static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }   // a * b + c
-  static reg fnmadd(reg a, reg b, reg c) { return _mm256_fnmadd_ps(a, b, c); }  // c - a * b
-  static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
-  static reg round(reg x) { return _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  // 2^n for integral n in [-126, 127], from the exponent bits.
-  static reg pow2(reg n) {
-    const __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
-  }
-  // y where x >= lo (or NaN), 0 where x < lo.
-  static reg zero_where_less(reg y, reg x, float lo) {
-    return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(lo), _CMP_LT_OQ), y);
-  }
+  // exp from the one vector layer (simd_vec.h): Cephes-style, ~2 ulp, 0 below -87.34, NaN kept.
+  static reg exp(reg x) { return simd::Avx2::exp(x); }
   static float hsum(reg x) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

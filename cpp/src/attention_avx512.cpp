@@ -7,6 +7,7 @@
 
 #define GRIMOIRE_ATTENTION_TILED_IMPL
 #include "attention_tiled.h"
+#include "simd_vec.h"
 
 namespace grimoire::attention_tiled {
 namespace {
@@ -22,20 +23,9 @@ struct V512 {
   static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
   static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }   // a * b + c
-  static reg fnmadd(reg a, reg b, reg c) { return _mm512_fnmadd_ps(a, b, c); }  // c - a * b
-  static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
-  static reg round(reg x) { return _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-  // 2^n for integral n in [-126, 127], from the exponent bits.
-  static reg pow2(reg n) {
-    const __m512i e = _mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(e, 23));
-  }
-  // y where x >= lo (or NaN), 0 where x < lo.
-  static reg zero_where_less(reg y, reg x, float lo) {
-    const __mmask16 below = _mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), _CMP_LT_OQ);
-    return _mm512_mask_mov_ps(y, below, _mm512_setzero_ps());
-  }
+  // exp from the one vector layer (simd_vec.h): Cephes-style, ~2 ulp, 0 below -87.34, NaN kept.
+  static reg exp(reg x) { return simd::Avx512::exp(x); }
   static float hsum(reg x) { return _mm512_reduce_add_ps(x); }
   static float hmax(reg x) { return _mm512_reduce_max_ps(x); }
 };

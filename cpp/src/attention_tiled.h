@@ -155,24 +155,7 @@ struct Ops {
     gemm(M, N, K, A, lda, 1, B, ldb, C, ldc, accumulate);
   }
 
-  // exp(x), Cephes-style: x = n ln2 + r, exp(r) by a degree-6 polynomial, 2^n from the exponent
-  // bits. Relative error ~2 ulp; exp(x) = 0 below -87.3 (so exp(-inf) = 0); NaN stays NaN
-  // (min/max return their second operand when one is NaN, so x goes second).
-  static inline R exp(R x) {
-    R xc = V::min(V::set1(88.0f), x);
-    xc = V::max(V::set1(-87.3f), xc);
-    const R n = V::round(V::mul(xc, V::set1(1.44269504088896341f)));
-    R r = V::fnmadd(n, V::set1(0.693359375f), xc);
-    r = V::fnmadd(n, V::set1(-2.12194440e-4f), r);
-    R y = V::set1(1.9875691500e-4f);
-    y = V::fmadd(y, r, V::set1(1.3981999507e-3f));
-    y = V::fmadd(y, r, V::set1(8.3334519073e-3f));
-    y = V::fmadd(y, r, V::set1(4.1665795894e-2f));
-    y = V::fmadd(y, r, V::set1(1.6666665459e-1f));
-    y = V::fmadd(y, r, V::set1(5.0000001201e-1f));
-    y = V::fmadd(y, V::mul(r, r), V::add(r, V::set1(1.0f)));
-    return V::zero_where_less(V::mul(y, V::pow2(n)), x, -87.3f);
-  }
+  static inline R exp(R x) { return V::exp(x); }  // simd_vec.h's, through the traits
 
   // max of x[0:n], n a multiple of W.
   static float max(const float* x, int64_t n) {

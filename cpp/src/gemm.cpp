@@ -188,9 +188,16 @@ void gemm_reference(const GemmParams<double>& p) { reference(p); }
 void gemm(const GemmParams<float>& p) { dispatch(p); }
 void gemm(const GemmParams<double>& p) { dispatch(p); }
 double fma_peak_flops(int64_t iterations) {
-  if (static_cast<int>(detected_isa()) < static_cast<int>(Isa::avx2) || iterations <= 0) return 0.0;
-  const double seconds = gemm_detail::fma_peak_avx2(iterations);
-  return seconds > 0 ? 12.0 * 8.0 * 2.0 * static_cast<double>(iterations) / seconds : 0.0;
+  if (iterations <= 0) return 0.0;
+  // The vector width of the path gemm takes: a core that runs 512-bit FMAs at full width (Zen 5)
+  // has twice the AVX2 peak, one that splits them in two (Zen 4) the same.
+  double lanes, seconds;
+  switch (isa_for(gemm_paths())) {
+    case Isa::avx512: lanes = 16.0; seconds = gemm_detail::fma_peak_avx512(iterations); break;
+    case Isa::avx2: lanes = 8.0; seconds = gemm_detail::fma_peak_avx2(iterations); break;
+    default: return 0.0;
+  }
+  return seconds > 0 ? 12.0 * lanes * 2.0 * static_cast<double>(iterations) / seconds : 0.0;
 }
 void gemm_batched(const GemmParams<float>& p, const GemmBatch<float>& b) { batched(p, b); }
 void gemm_batched(const GemmParams<double>& p, const GemmBatch<double>& b) { batched(p, b); }

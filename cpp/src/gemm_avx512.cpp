@@ -2,6 +2,7 @@
 // the 32 zmm, 2 for the B row, 1 for the broadcast A element) in the BLIS driver of
 // gemm_internal.h.
 #include <immintrin.h>
+#include <time.h>
 
 #define GRIMOIRE_GEMM_DRIVER avx512_driver
 #include "gemm_internal.h"
@@ -36,6 +37,35 @@ using KernelF = avx512_driver::Microkernel<float, VecF, 14, 2>;  // 14 x 32
 using KernelD = avx512_driver::Microkernel<double, VecD, 14, 2>;  // 14 x 16
 
 }  // namespace
+
+double fma_peak_avx512(int64_t iterations) {
+  timespec t0, t1;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+  // As fma_peak_avx2 (gemm_avx2.cpp), on zmm registers.
+  __asm__ volatile(
+      "vxorps %%zmm0, %%zmm0, %%zmm0\n\t"
+      "vmovaps %%zmm0, %%zmm1\n\t vmovaps %%zmm0, %%zmm2\n\t vmovaps %%zmm0, %%zmm3\n\t"
+      "vmovaps %%zmm0, %%zmm4\n\t vmovaps %%zmm0, %%zmm5\n\t vmovaps %%zmm0, %%zmm6\n\t"
+      "vmovaps %%zmm0, %%zmm7\n\t vmovaps %%zmm0, %%zmm8\n\t vmovaps %%zmm0, %%zmm9\n\t"
+      "vmovaps %%zmm0, %%zmm10\n\t vmovaps %%zmm0, %%zmm11\n\t"
+      "vxorps %%zmm12, %%zmm12, %%zmm12\n\t vxorps %%zmm13, %%zmm13, %%zmm13\n\t"
+      "1:\n\t"
+      "vfmadd231ps %%zmm12, %%zmm13, %%zmm0\n\t vfmadd231ps %%zmm12, %%zmm13, %%zmm1\n\t"
+      "vfmadd231ps %%zmm12, %%zmm13, %%zmm2\n\t vfmadd231ps %%zmm12, %%zmm13, %%zmm3\n\t"
+      "vfmadd231ps %%zmm12, %%zmm13, %%zmm4\n\t vfmadd231ps %%zmm12, %%zmm13, %%zmm5\n\t"
+      "vfmadd231ps %%zmm12, %%zmm13, %%zmm6\n\t vfmadd231ps %%zmm12, %%zmm13, %%zmm7\n\t"
+      "vfmadd231ps %%zmm12, %%zmm13, %%zmm8\n\t vfmadd231ps %%zmm12, %%zmm13, %%zmm9\n\t"
+      "vfmadd231ps %%zmm12, %%zmm13, %%zmm10\n\t vfmadd231ps %%zmm12, %%zmm13, %%zmm11\n\t"
+      "dec %0\n\t"
+      "jnz 1b\n\t"
+      "vzeroupper\n\t"
+      : "+r"(iterations)
+      :
+      : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+        "xmm12", "xmm13", "cc");
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t1);
+  return (t1.tv_sec - t0.tv_sec) + 1e-9 * (t1.tv_nsec - t0.tv_nsec);
+}
 
 void gemm_avx512(const GemmParams<float>& p) { avx512_driver::Driver<float, KernelF>::run(p); }
 void gemm_avx512(const GemmParams<double>& p) { avx512_driver::Driver<double, KernelD>::run(p); }

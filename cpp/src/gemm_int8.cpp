@@ -6,6 +6,10 @@
 #include "grimoire/gemm_int8.h"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "gemm_int8_kernels.h"
@@ -62,6 +66,7 @@ struct Avx2Traits {
   static void kernel(int64_t kg, const AT* a, const BT* b, int32_t* c, int64_t ldc, int mr, int nr) {
     kern::avx2_kernel(kg, a, b, c, ldc, mr, nr);
   }
+  static void colsum(int64_t, const BT*, int32_t*) {}  // no offset, no correction
 };
 
 struct VnniTraits {
@@ -72,6 +77,7 @@ struct VnniTraits {
   static void kernel(int64_t kg, const AT* a, const BT* b, int32_t* c, int64_t ldc, int mr, int nr) {
     kern::vnni_kernel(kg, a, b, c, ldc, mr, nr);
   }
+  static void colsum(int64_t kg, const BT* b, int32_t* sums) { kern::vnni_colsum(kg, b, sums); }
 };
 
 // The VNNI layouts and offset with a scalar stand-in for vpdpbusd, so that the VNNI packing and
@@ -88,10 +94,17 @@ struct VnniEmulatedTraits : VnniTraits {
       for (int j = 0; j < nr; ++j)
         c[r * ldc + j] = static_cast<int32_t>(static_cast<uint32_t>(c[r * ldc + j]) + acc[r][j]);
   }
+  static void colsum(int64_t kg, const BT* b, int32_t* sums) {
+    for (int64_t g = 0; g < kg; ++g, b += NR * KG)
+      for (int j = 0; j < NR; ++j)
+        for (int t = 0; t < KG; ++t)  // modulo 2^32, as vpdpbusd sums
+          sums[j] = static_cast<int32_t>(static_cast<uint32_t>(sums[j]) + static_cast<uint32_t>(b[j * KG + t]));
+  }
 };
 
 constexpr int64_t kKC = 512;   // k per packed slice (a multiple of every KG)
 constexpr int64_t kNCB = 256;  // columns of C per task (a multiple of every NR)
+constexpr int64_t kChunkRows = 256;  // rows of C per task at most: 256 x kNCB int32 = 256 KiB
 
 // One panel of R rows of A (or R columns of B) over kc values of k -> [kg][R][KG], each value
 // + OFF, zero padded (rows past `count`, k past kc). src(r, q) = src[r * r_stride + q * k_stride].
@@ -121,88 +134,268 @@ void pack_panel(const int8_t* src, int64_t r_stride, int64_t k_stride, int64_t c
   }
 }
 
+// The shape of one product, blocked: k in slices of kKC (kg(s) groups of KG each), A in MR-row
+// panels, B in NR-column panels, C in tasks of a chunk of A panels x kNCB columns.
+//   packed A: [A panel][slice][kg][MR][KG], a_panel elements per (panel, slice);
+//   B, per slice: consecutive NR-column panels of kg(s) * NR * KG elements each.
 template <typename Tr>
-void pack_a_panel(const GemmInt8Params& p, int64_t i0, int64_t k0, int64_t k1, typename Tr::AT* dst) {
-  pack_panel<typename Tr::AT, Tr::MR, Tr::KG, Tr::a_offset>(p.a + i0 * p.a_row_stride + k0 * p.a_col_stride,
-                                                            p.a_row_stride, p.a_col_stride,
-                                                            std::min<int64_t>(Tr::MR, p.m - i0), k1 - k0, dst);
+struct Plan {
+  int64_t m, n, k, m_panels, n_panels, n_blocks, n_slices, a_panel, chunk_panels, tasks;
+  int threads;
+
+  Plan(int64_t m_, int64_t n_, int64_t k_, int requested) : m(m_), n(n_), k(k_) {
+    // Small products stay on one thread: a parallel region costs more than it saves.
+    threads = m * n * k < (int64_t{1} << 22) || requested == 1 ? 1 : num_threads();
+    m_panels = (m + Tr::MR - 1) / Tr::MR;
+    n_panels = (n + Tr::NR - 1) / Tr::NR;
+    n_blocks = (n + kNCB - 1) / kNCB;
+    n_slices = (k + kKC - 1) / kKC;
+    a_panel = kg(0) * Tr::MR * Tr::KG;
+    // Row chunks: enough tasks to share among the threads even when n is small, and at most
+    // kChunkRows rows, so that a task's int32 block of C (rows x kNCB) stays in L2 across slices.
+    const int64_t m_chunks = std::max<int64_t>(
+        {int64_t{1}, std::min<int64_t>(m_panels, (2 * threads + n_blocks - 1) / n_blocks),
+         (m_panels * Tr::MR + kChunkRows - 1) / kChunkRows});
+    chunk_panels = (m_panels + m_chunks - 1) / m_chunks;
+    tasks = n_blocks * ((m_panels + chunk_panels - 1) / chunk_panels);
+  }
+  int64_t kg(int64_t s) const { return (std::min(k, (s + 1) * kKC) - s * kKC + Tr::KG - 1) / Tr::KG; }
+  int64_t b_panel(int64_t s) const { return kg(s) * Tr::NR * Tr::KG; }
+  // Elements of B packed whole ([slice][B panel]) and where slice s starts.
+  int64_t b_slice_start(int64_t s) const { return s * n_panels * (kKC / Tr::KG) * Tr::NR * Tr::KG; }
+  int64_t b_size() const { return b_slice_start(n_slices - 1) + n_panels * b_panel(n_slices - 1); }
+};
+
+// One MR-row panel of A, every slice: `rows` (<= MR) rows from a(r, q) = a[r * rs + q * cs].
+template <typename Tr>
+void pack_a(const Plan<Tr>& plan, const int8_t* a, int64_t rs, int64_t cs, int64_t rows, typename Tr::AT* dst) {
+  for (int64_t s = 0; s < plan.n_slices; ++s) {
+    const int64_t k0 = s * kKC, kc = std::min(plan.k, k0 + kKC) - k0;
+    pack_panel<typename Tr::AT, Tr::MR, Tr::KG, Tr::a_offset>(a + k0 * cs, rs, cs, rows, kc, dst + s * plan.a_panel);
+  }
 }
 
+// B = W^T for W (n, k) C-contiguous: panel jp of slice s.
 template <typename Tr>
-void pack_b_panel(const GemmInt8Params& p, int64_t j0, int64_t k0, int64_t k1, typename Tr::BT* dst) {
-  pack_panel<typename Tr::BT, Tr::NR, Tr::KG, 0>(p.b + j0 * p.b_col_stride + k0 * p.b_row_stride, p.b_col_stride,
-                                                 p.b_row_stride, std::min<int64_t>(Tr::NR, p.n - j0), k1 - k0, dst);
+void pack_w_panel(const Plan<Tr>& plan, const int8_t* w, int64_t s, int64_t jp, typename Tr::BT* dst) {
+  const int64_t j0 = jp * Tr::NR, k0 = s * kKC;
+  pack_panel<typename Tr::BT, Tr::NR, Tr::KG, 0>(w + j0 * plan.k + k0, plan.k, 1, std::min<int64_t>(Tr::NR, plan.n - j0),
+                                                 std::min(plan.k, k0 + kKC) - k0, dst);
 }
 
-// The driver. A is packed once, whole (every k slice, every MR panel), by all threads; then
-// each task owns a block of C (a range of MR panels x kNCB columns): it starts the block, and
-// for each k slice packs its own B block (kc x kNCB, kept in L2) and runs the microkernel with
-// an A micro-panel in L1. One barrier per call (after packing A), not per k slice: on a shared
-// machine a thread that loses its core stalls every barrier.
+// Where a task's B panels come from: packed by the task itself, slice by slice, from strided B
+// (gemm_int8, linear_int8), or prepacked (linear_int8_packed). Either gives, per slice, the
+// panels of the task's columns back to back, and after the last slice the value each column of C
+// starts from (-128 * colsum(B) mod 2^32 for the VNNI offset; null when there is none).
 template <typename Tr>
-void packed(const GemmInt8Params& p) {
-  using AT = typename Tr::AT;
-  using BT = typename Tr::BT;
-  // Small products stay on one thread: a parallel region costs more than it saves.
-  const int threads = p.m * p.n * p.k < (int64_t{1} << 22) ? 1 : threads_for(p);
-  const int64_t m_panels = (p.m + Tr::MR - 1) / Tr::MR, n_blocks = (p.n + kNCB - 1) / kNCB;
-  const int64_t n_slices = (p.k + kKC - 1) / kKC;
-  const int64_t kg_max = (std::min(kKC, p.k) + Tr::KG - 1) / Tr::KG;
-  const int64_t a_panel = kg_max * Tr::MR * Tr::KG, b_panel = kg_max * Tr::NR * Tr::KG;
-  // Row chunks: enough tasks to share among the threads even when n is small.
-  const int64_t m_chunks = std::max<int64_t>(1, std::min<int64_t>(m_panels, (2 * threads + n_blocks - 1) / n_blocks));
-  const int64_t chunk_panels = (m_panels + m_chunks - 1) / m_chunks;
-  const int64_t tasks = n_blocks * ((m_panels + chunk_panels - 1) / chunk_panels);
+class PackPerCall {
+ public:
+  PackPerCall(const Plan<Tr>& plan, const int8_t* b, int64_t row_stride, int64_t col_stride)
+      : plan_(plan), b_(b), rs_(row_stride), cs_(col_stride),
+        buf_((kNCB / Tr::NR) * plan.b_panel(0)), sums_(kNCB), start_(kNCB) {}
 
-  // C starts at 0, or at -128 * colsum(B) when A is packed as a + 128 (VNNI). Unsigned
-  // arithmetic: the correction may wrap exactly as the accumulation does.
-  std::vector<uint32_t> init(p.n, 0);
-  if (Tr::a_offset != 0) {
-    auto b_at = [&](int64_t q, int64_t j) {
-      return static_cast<uint32_t>(static_cast<int32_t>(p.b[q * p.b_row_stride + j * p.b_col_stride]));
-    };
-    if (p.b_row_stride == 1)  // B given as (n, k): each column is contiguous
-      for (int64_t j = 0; j < p.n; ++j)
-        for (int64_t q = 0; q < p.k; ++q) init[j] -= static_cast<uint32_t>(Tr::a_offset) * b_at(q, j);
-    else
-      for (int64_t q = 0; q < p.k; ++q)
-        for (int64_t j = 0; j < p.n; ++j) init[j] -= static_cast<uint32_t>(Tr::a_offset) * b_at(q, j);
+  void begin_task() { std::fill(sums_.begin(), sums_.end(), 0); }
+
+  const typename Tr::BT* slice(int64_t s, int64_t j_begin, int64_t j_end) {
+    const int64_t k0 = s * kKC, kc = std::min(plan_.k, k0 + kKC) - k0, stride = plan_.b_panel(s);
+    for (int64_t j = j_begin; j < j_end; j += Tr::NR) {
+      typename Tr::BT* dst = buf_.data() + ((j - j_begin) / Tr::NR) * stride;
+      pack_panel<typename Tr::BT, Tr::NR, Tr::KG, 0>(b_ + j * cs_ + k0 * rs_, cs_, rs_,
+                                                     std::min<int64_t>(Tr::NR, plan_.n - j), kc, dst);
+      if (Tr::a_offset != 0) Tr::colsum(plan_.kg(s), dst, sums_.data() + (j - j_begin));
+    }
+    return buf_.data();
   }
 
-  std::vector<AT> apack(n_slices * m_panels * a_panel);
-#pragma omp parallel num_threads(threads) if (threads > 1)
-  {
-#pragma omp for schedule(static)
-    for (int64_t idx = 0; idx < n_slices * m_panels; ++idx) {
-      const int64_t s = idx / m_panels, ip = idx % m_panels, k0 = s * kKC;
-      pack_a_panel<Tr>(p, ip * Tr::MR, k0, std::min(p.k, k0 + kKC), apack.data() + idx * a_panel);
+  const uint32_t* start(int64_t j_begin, int64_t j_end) {
+    if (Tr::a_offset == 0) return nullptr;
+    for (int64_t j = 0; j < j_end - j_begin; ++j)
+      start_[j] = 0u - static_cast<uint32_t>(Tr::a_offset) * static_cast<uint32_t>(sums_[j]);
+    return start_.data() - j_begin;  // indexed by the column of C
+  }
+
+ private:
+  const Plan<Tr>& plan_;
+  const int8_t* b_;
+  int64_t rs_, cs_;
+  std::vector<typename Tr::BT, CacheAligned<typename Tr::BT>> buf_;
+  std::vector<int32_t> sums_;
+  std::vector<uint32_t> start_;
+};
+
+template <typename Tr>
+class Prepacked {
+ public:
+  Prepacked(const Plan<Tr>& plan, const typename Tr::BT* panels, const uint32_t* col_start)
+      : plan_(plan), panels_(panels), col_start_(col_start) {}
+  void begin_task() {}
+  const typename Tr::BT* slice(int64_t s, int64_t j_begin, int64_t) const {
+    return panels_ + plan_.b_slice_start(s) + (j_begin / Tr::NR) * plan_.b_panel(s);
+  }
+  const uint32_t* start(int64_t, int64_t) const { return Tr::a_offset != 0 ? col_start_ : nullptr; }
+
+ private:
+  const Plan<Tr>& plan_;
+  const typename Tr::BT* panels_;
+  const uint32_t* col_start_;
+};
+
+// The driver. Each task owns a block of C (a chunk of A panels x kNCB columns): it zeroes its
+// int32 block (c_block gives it: pointer to (i_begin, j_begin) and row stride), makes sure its A
+// panels are packed (pack_a_fn(ip, dst) packs panel ip, every slice), and for each k slice takes
+// its B panels (kept in L2) and runs the microkernel with an A micro-panel in L1;
+// finish(i_begin, i_end, j_begin, j_end, c, ldc, start) then turns the block into the output.
+// A panels are packed once, by whichever task needs one first: a thread claims the panels nobody
+// has claimed, packs them, and only then waits for those another thread is packing. No barrier
+// between packing and computing: on a shared machine a thread that loses its core would stall
+// it, the other spinning (measured: 2.4x the CPU time of one thread with a barrier here).
+template <typename Tr, typename MakeB, typename PackA, typename CBlock, typename Finish>
+void drive(const Plan<Tr>& plan, MakeB&& make_b, PackA&& pack_a_fn, CBlock&& c_block, Finish&& finish) {
+  using AT = typename Tr::AT;
+  const int64_t a_stride = plan.n_slices * plan.a_panel;  // one A panel, every slice
+  std::vector<AT, CacheAligned<AT>> apack(plan.m_panels * a_stride);
+  enum : int { kFree = 0, kPacking = 1, kReady = 2 };
+  std::unique_ptr<std::atomic<int>[]> state(new std::atomic<int>[plan.m_panels]);
+  for (int64_t ip = 0; ip < plan.m_panels; ++ip) state[ip].store(kFree, std::memory_order_relaxed);
+  const auto ensure_packed = [&](int64_t ip_begin, int64_t ip_end) {
+    for (int64_t ip = ip_begin; ip < ip_end; ++ip) {
+      int expected = kFree;
+      if (state[ip].load(std::memory_order_acquire) == kFree &&
+          state[ip].compare_exchange_strong(expected, kPacking, std::memory_order_acq_rel)) {
+        pack_a_fn(ip, apack.data() + ip * a_stride);
+        state[ip].store(kReady, std::memory_order_release);
+      }
     }
-    std::vector<BT> bbuf((kNCB / Tr::NR) * b_panel);
+    for (int64_t ip = ip_begin; ip < ip_end; ++ip)
+      while (state[ip].load(std::memory_order_acquire) != kReady) std::this_thread::yield();
+  };
+#pragma omp parallel num_threads(plan.threads) if (plan.threads > 1)
+  {
+    auto bsrc = make_b();
 #pragma omp for schedule(dynamic)
-    for (int64_t task = 0; task < tasks; ++task) {
-      const int64_t bj = task % n_blocks, chunk = task / n_blocks;
-      const int64_t ip_begin = chunk * chunk_panels, ip_end = std::min(m_panels, ip_begin + chunk_panels);
-      const int64_t j_begin = bj * kNCB, j_end = std::min(p.n, j_begin + kNCB);
-      const int64_t i_begin = ip_begin * Tr::MR, i_end = std::min(p.m, ip_end * Tr::MR);
-      for (int64_t i = i_begin; i < i_end; ++i)
-        for (int64_t j = j_begin; j < j_end; ++j) p.c[i * p.c_row_stride + j] = static_cast<int32_t>(init[j]);
-      for (int64_t s = 0; s < n_slices; ++s) {
-        const int64_t k0 = s * kKC, k1 = std::min(p.k, k0 + kKC), kg = (k1 - k0 + Tr::KG - 1) / Tr::KG;
-        for (int64_t j = j_begin; j < j_end; j += Tr::NR)
-          pack_b_panel<Tr>(p, j, k0, k1, bbuf.data() + ((j - j_begin) / Tr::NR) * b_panel);
+    for (int64_t task = 0; task < plan.tasks; ++task) {
+      const int64_t bj = task % plan.n_blocks, chunk = task / plan.n_blocks;
+      const int64_t ip_begin = chunk * plan.chunk_panels, ip_end = std::min(plan.m_panels, ip_begin + plan.chunk_panels);
+      const int64_t j_begin = bj * kNCB, j_end = std::min(plan.n, j_begin + kNCB);
+      const int64_t i_begin = ip_begin * Tr::MR, i_end = std::min(plan.m, ip_end * Tr::MR);
+      ensure_packed(ip_begin, ip_end);
+      const auto [c, ldc] = c_block(i_begin, i_end, j_begin, j_end);
+      for (int64_t i = 0; i < i_end - i_begin; ++i) std::fill(c + i * ldc, c + i * ldc + (j_end - j_begin), 0);
+      bsrc.begin_task();
+      for (int64_t s = 0; s < plan.n_slices; ++s) {
+        const int64_t kg = plan.kg(s), b_panel = plan.b_panel(s);
+        const typename Tr::BT* bp = bsrc.slice(s, j_begin, j_end);
         for (int64_t ip = ip_begin; ip < ip_end; ++ip) {
           const int64_t i = ip * Tr::MR;
-          const int mr = static_cast<int>(std::min<int64_t>(Tr::MR, p.m - i));
-          const AT* ap = apack.data() + (s * m_panels + ip) * a_panel;
+          const int mr = static_cast<int>(std::min<int64_t>(Tr::MR, plan.m - i));
+          const AT* ap = apack.data() + ip * a_stride + s * plan.a_panel;
           for (int64_t j = j_begin; j < j_end; j += Tr::NR) {
-            const int nr = static_cast<int>(std::min<int64_t>(Tr::NR, p.n - j));
-            Tr::kernel(kg, ap, bbuf.data() + ((j - j_begin) / Tr::NR) * b_panel, p.c + i * p.c_row_stride + j,
-                       p.c_row_stride, mr, nr);
+            const int nr = static_cast<int>(std::min<int64_t>(Tr::NR, plan.n - j));
+            Tr::kernel(kg, ap, bp + ((j - j_begin) / Tr::NR) * b_panel, c + (i - i_begin) * ldc + (j - j_begin), ldc,
+                       mr, nr);
           }
         }
       }
+      finish(i_begin, i_end, j_begin, j_end, static_cast<const int32_t*>(c), ldc, bsrc.start(j_begin, j_end));
     }
   }
+}
+
+// gemm_int8 on a packed path: C is the output, finished by adding the column starts.
+template <typename Tr>
+void packed(const GemmInt8Params& p) {
+  const Plan<Tr> plan(p.m, p.n, p.k, p.num_threads);
+  drive(
+      plan, [&] { return PackPerCall<Tr>(plan, p.b, p.b_row_stride, p.b_col_stride); },
+      [&](int64_t ip, typename Tr::AT* dst) {
+        const int64_t i0 = ip * Tr::MR;
+        pack_a(plan, p.a + i0 * p.a_row_stride, p.a_row_stride, p.a_col_stride, std::min<int64_t>(Tr::MR, p.m - i0), dst);
+      },
+      [&](int64_t i_begin, int64_t, int64_t j_begin, int64_t) {
+        return std::pair<int32_t*, int64_t>(p.c + i_begin * p.c_row_stride + j_begin, p.c_row_stride);
+      },
+      [&](int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, const int32_t*, int64_t,
+          const uint32_t* start) {
+        if (start == nullptr) return;
+        for (int64_t i = i_begin; i < i_end; ++i) {
+          int32_t* row = p.c + i * p.c_row_stride;
+          for (int64_t j = j_begin; j < j_end; ++j)
+            row[j] = static_cast<int32_t>(static_cast<uint32_t>(row[j]) + start[j]);
+        }
+      });
+}
+
+// ---- the linear layer ----------------------------------------------------------------------
+
+// y[i, j] = (s_x[i] * s_w[j]) * acc[i, j] + bias[j] for a block of rows and columns; acc(i, j) =
+// c[(i - i_begin) * ldc + (j - j_begin)] (+ start[j]). The one epilogue of every linear_int8 path.
+void linear_epilogue(const float* x_scale, const float* w_scale, const float* bias, float* y, int64_t n,
+                     int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, const int32_t* c, int64_t ldc,
+                     const uint32_t* start) {
+  for (int64_t i = i_begin; i < i_end; ++i) {
+    const float sx = x_scale[i];
+    const int32_t* a_row = c + (i - i_begin) * ldc - j_begin;
+    float* y_row = y + i * n;
+    for (int64_t j = j_begin; j < j_end; ++j) {
+      const int32_t acc = start ? static_cast<int32_t>(static_cast<uint32_t>(a_row[j]) + start[j]) : a_row[j];
+      const float v = static_cast<float>(acc) * (sx * w_scale[j]);
+      y_row[j] = bias ? v + bias[j] : v;
+    }
+  }
+}
+
+// The scalar path: x quantised whole, the reference GEMM against W (n, k), then the epilogue.
+bool linear_reference(const float* x, int64_t m, int64_t n, int64_t k, const int8_t* w, const float* w_scale,
+                      const float* bias, float* y) {
+  std::vector<float> x_scale(m);
+  std::vector<int8_t> xq(m * k);
+  std::vector<char> ok(m, 1);
+  parallel_for(m, std::max<int64_t>(1, 65536 / std::max<int64_t>(k, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t i = b; i < e; ++i) ok[i] = quantize_rows_symmetric_int8(x + i * k, 1, k, xq.data() + i * k, &x_scale[i]);
+  });
+  if (std::find(ok.begin(), ok.end(), 0) != ok.end()) return false;
+  std::vector<int32_t> acc(m * n);
+  GemmInt8Params g;
+  g.m = m; g.n = n; g.k = k;
+  g.a = xq.data(); g.a_row_stride = k; g.a_col_stride = 1;
+  g.b = w; g.b_row_stride = 1; g.b_col_stride = k;  // B = W^T
+  g.c = acc.data(); g.c_row_stride = n;
+  gemm_int8_reference(g);
+  parallel_for(m, std::max<int64_t>(1, 65536 / n), [&](int64_t b, int64_t e) {
+    linear_epilogue(x_scale.data(), w_scale, bias, y, n, b, e, 0, n, acc.data() + b * n, n, nullptr);
+  });
+  return true;
+}
+
+// A packed path: each A panel's rows are quantised (on the thread that packs them) and packed;
+// each task's int32 block lives in a per-thread buffer and goes through the epilogue at once.
+template <typename Tr, typename MakeB>
+bool linear_packed(const float* x, int64_t m, int64_t n, int64_t k, MakeB&& make_b, const float* w_scale,
+                   const float* bias, float* y) {
+  const Plan<Tr> plan(m, n, k, 0);
+  std::vector<float> x_scale(plan.m_panels * Tr::MR);
+  std::vector<char> ok(plan.m_panels, 1);
+  const int64_t block_rows = plan.chunk_panels * Tr::MR;
+  drive(
+      plan, make_b,
+      [&](int64_t ip, typename Tr::AT* dst) {
+        thread_local std::vector<int8_t> xq;
+        const int64_t i0 = ip * Tr::MR, rows = std::min<int64_t>(Tr::MR, m - i0);
+        xq.resize(Tr::MR * k);
+        ok[ip] = quantize_rows_symmetric_int8(x + i0 * k, rows, k, xq.data(), x_scale.data() + i0);
+        pack_a(plan, xq.data(), k, 1, rows, dst);
+      },
+      [&](int64_t, int64_t, int64_t, int64_t) {
+        thread_local std::vector<int32_t, CacheAligned<int32_t>> cbuf;
+        if (static_cast<int64_t>(cbuf.size()) < block_rows * kNCB) cbuf.resize(block_rows * kNCB);
+        return std::pair<int32_t*, int64_t>(cbuf.data(), kNCB);
+      },
+      [&](int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, const int32_t* c, int64_t ldc,
+          const uint32_t* start) {
+        linear_epilogue(x_scale.data(), w_scale, bias, y, n, i_begin, i_end, j_begin, j_end, c, ldc, start);
+      });
+  // A non-finite x is found while packing; y is then garbage and the caller raises.
+  return std::find(ok.begin(), ok.end(), 0) == ok.end();
 }
 
 }  // namespace
@@ -215,9 +408,11 @@ void gemm_int8_reference(const GemmInt8Params& p) {
                [&](int64_t b, int64_t e) { reference_rows(p, b, e); });
 }
 
+Isa int8_isa() { return isa_for(paths()); }
+
 void gemm_int8(const GemmInt8Params& p) {
   if (p.m <= 0 || p.n <= 0) return;
-  switch (isa_for(paths())) {
+  switch (int8_isa()) {
     case Isa::avx512: return packed<VnniTraits>(p);
     case Isa::avx2: return packed<Avx2Traits>(p);
     default: return gemm_int8_reference(p);
@@ -230,42 +425,80 @@ void gemm_int8_vnni_emulated(const GemmInt8Params& p) {
 
 bool linear_int8(const LinearInt8Params& p) {
   if (p.m <= 0 || p.n <= 0) return true;
-  // x quantised per row: channels = rows, symmetric.
-  QuantInt8Params qp;
-  qp.outer = 1;
-  qp.channels = p.m;
-  qp.inner = p.k;
-  qp.qmin = -127;
-  qp.qmax = 127;
-  std::vector<float> x_scale(p.m);
-  std::vector<int32_t> x_zp(p.m);
-  if (!choose_qparams_int8(p.x, qp, /*symmetric=*/true, x_scale.data(), x_zp.data())) return false;
-  qp.scale = x_scale.data();
-  qp.zero_point = x_zp.data();
-  std::vector<int8_t> xq(p.m * p.k);
-  quantize_int8(p.x, xq.data(), qp);
+  const auto per_call = [&](auto traits) {
+    using Tr = decltype(traits);
+    const Plan<Tr> plan(p.m, p.n, p.k, 0);
+    return linear_packed<Tr>(
+        p.x, p.m, p.n, p.k, [&] { return PackPerCall<Tr>(plan, p.w, 1, p.k); }, p.w_scale, p.bias, p.y);
+  };
+  switch (int8_isa()) {
+    case Isa::avx512: return per_call(VnniTraits{});
+    case Isa::avx2: return per_call(Avx2Traits{});
+    default: return linear_reference(p.x, p.m, p.n, p.k, p.w, p.w_scale, p.bias, p.y);
+  }
+}
 
-  std::vector<int32_t> acc(p.m * p.n);
-  GemmInt8Params g;
-  g.m = p.m; g.n = p.n; g.k = p.k;
-  g.a = xq.data(); g.a_row_stride = p.k; g.a_col_stride = 1;
-  g.b = p.w; g.b_row_stride = 1; g.b_col_stride = p.k;  // B = W^T
-  g.c = acc.data(); g.c_row_stride = p.n;
-  gemm_int8(g);
+namespace {
 
-  // Epilogue: y = (s_x[i] * s_w[j]) * acc + bias.
-  parallel_for(p.m, std::max<int64_t>(1, 65536 / p.n), [&](int64_t b, int64_t e) {
-    for (int64_t i = b; i < e; ++i) {
-      const float sx = x_scale[i];
-      const int32_t* a_row = acc.data() + i * p.n;
-      float* y_row = p.y + i * p.n;
-      for (int64_t j = 0; j < p.n; ++j) {
-        const float v = static_cast<float>(a_row[j]) * (sx * p.w_scale[j]);
-        y_row[j] = p.bias ? v + p.bias[j] : v;
-      }
-    }
-  });
-  return true;
+template <typename Tr, typename Vec>
+void pack_weight(const int8_t* w, PackedInt8Weight& out, Vec& panels) {
+  const Plan<Tr> plan(1, out.n, out.k, 0);
+  panels.assign(plan.b_size(), 0);
+  std::vector<int32_t> sums(plan.n_panels * Tr::NR, 0);
+  parallel_for(plan.n_panels, std::max<int64_t>(1, 65536 / std::max<int64_t>(out.k * Tr::NR, 1)),
+               [&](int64_t b, int64_t e) {
+                 for (int64_t jp = b; jp < e; ++jp)
+                   for (int64_t s = 0; s < plan.n_slices; ++s) {
+                     typename Tr::BT* dst = panels.data() + plan.b_slice_start(s) + jp * plan.b_panel(s);
+                     pack_w_panel(plan, w, s, jp, dst);
+                     if (Tr::a_offset != 0) Tr::colsum(plan.kg(s), dst, sums.data() + jp * Tr::NR);
+                   }
+               });
+  if (Tr::a_offset != 0) {
+    out.col_start.resize(out.n);
+    for (int64_t j = 0; j < out.n; ++j)
+      out.col_start[j] = 0u - static_cast<uint32_t>(Tr::a_offset) * static_cast<uint32_t>(sums[j]);
+  }
+}
+
+}  // namespace
+
+PackedInt8Weight pack_int8_weight(const int8_t* w, int64_t n, int64_t k) {
+  PackedInt8Weight out;
+  out.isa = int8_isa();
+  out.n = n;
+  out.k = k;
+  if (n <= 0) return out;
+  out.raw.assign(w, w + n * k);
+  switch (out.isa) {
+    case Isa::avx512: pack_weight<VnniTraits>(w, out, out.panels8); break;
+    case Isa::avx2: pack_weight<Avx2Traits>(w, out, out.panels16); break;
+    default: break;
+  }
+  return out;
+}
+
+bool linear_int8_packed(const float* x, int64_t m, const PackedInt8Weight& w, const float* w_scale,
+                        const float* bias, float* y) {
+  if (m <= 0 || w.n <= 0) return true;
+  const auto prepacked = [&](auto traits, const auto& panels) {
+    using Tr = decltype(traits);
+    const Plan<Tr> plan(m, w.n, w.k, 0);
+    return linear_packed<Tr>(
+        x, m, w.n, w.k, [&] { return Prepacked<Tr>(plan, panels.data(), w.col_start.data()); }, w_scale, bias, y);
+  };
+  const Isa isa = int8_isa();
+  if (isa != w.isa) {  // packed for another path: the one in use, packing per call
+    LinearInt8Params p;
+    p.m = m; p.n = w.n; p.k = w.k;
+    p.x = x; p.w = w.raw.data(); p.w_scale = w_scale; p.bias = bias; p.y = y;
+    return linear_int8(p);
+  }
+  switch (isa) {
+    case Isa::avx512: return prepacked(VnniTraits{}, w.panels8);
+    case Isa::avx2: return prepacked(Avx2Traits{}, w.panels16);
+    default: return linear_reference(x, m, w.n, w.k, w.raw.data(), w_scale, bias, y);
+  }
 }
 
 namespace {

@@ -57,8 +57,10 @@ void gemm_avx2(const GemmParams<double>& p);
 void gemm_avx512(const GemmParams<float>& p);
 void gemm_avx512(const GemmParams<double>& p);
 
-// CPU seconds this thread takes for `iterations` x 12 independent 8-lane FMAs (fma_peak_flops).
+// CPU seconds this thread takes for `iterations` x 12 independent 8-lane (16-lane) FMAs
+// (fma_peak_flops).
 double fma_peak_avx2(int64_t iterations);
+double fma_peak_avx512(int64_t iterations);
 
 }  // namespace grimoire::gemm_detail
 
@@ -79,9 +81,14 @@ void pack_a(int64_t mc, int64_t kc, const T* a, int64_t rs, int64_t cs, T* out) 
     if (mr == MR && rs == 1) {
       for (int64_t p = 0; p < kc; ++p) std::memcpy(out + p * MR, ar + p * cs, MR * sizeof(T));
     } else if (mr == MR && cs == 1) {
-      for (int i = 0; i < MR; ++i) {
-        const T* row = ar + i * rs;
-        for (int64_t p = 0; p < kc; ++p) out[p * MR + i] = row[p];
+      // Row-major A: each k step reads one value from each of the MR row streams and writes one
+      // contiguous MR-value step of the panel (writing a row at a time instead, MR floats apart,
+      // cost ~5 cycles a value: 11% of a 1024^3 product on Zen 5).
+      const T* rows[MR];
+      for (int i = 0; i < MR; ++i) rows[i] = ar + i * rs;
+      for (int64_t p = 0; p < kc; ++p) {
+#pragma GCC unroll 16
+        for (int i = 0; i < MR; ++i) out[p * MR + i] = rows[i][p];
       }
     } else {
       for (int64_t p = 0; p < kc; ++p) {

@@ -49,6 +49,20 @@ void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_
   for (int64_t i = 0; i < n; ++i) q[i] = quant_bits::quantize_int8_one(x[i], inv_scale, zp, qmin, qmax);
 }
 
+bool min_max(const float* x, int64_t n, float* lo, float* hi) {
+  float l = *lo, h = *hi;
+  uint32_t nonfinite = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const float v = x[i];
+    l = v < l ? v : l;
+    h = v > h ? v : h;
+    nonfinite |= static_cast<uint32_t>((bits_of(v) & 0x7F800000) == 0x7F800000);
+  }
+  *lo = l;
+  *hi = h;
+  return nonfinite == 0;
+}
+
 void dequantize_int8(const int8_t* q, float* x, int64_t n, float scale, int32_t zp) {
   for (int64_t i = 0; i < n; ++i) x[i] = static_cast<float>(static_cast<int32_t>(q[i]) - zp) * scale;
 }
@@ -104,20 +118,53 @@ float from_bf16_ref(uint16_t x) { return quant_bits::decode_bf16(x); }
 
 // ---- int8 ----------------------------------------------------------------------------------
 
+namespace {
+
+// max(|lo|, |hi|) / 127, lo <= 0 <= hi; 1 for an all-zero channel. A scale below the smallest
+// normal float has a reciprocal that overflows to inf, and then 0 * (1/scale) is NaN: such tiny
+// ranges get the smallest normal scale instead.
+inline float symmetric_scale(float lo, float hi) {
+  const float amax = std::max(-lo, hi);
+  return amax > 0.0f ? std::max(amax / 127.0f, std::numeric_limits<float>::min()) : 1.0f;
+}
+
+// One row through the quantiser of the ISA in use (the span functions quantize_int8 calls).
+inline void quantize_span(Isa isa, const float* x, int8_t* q, int64_t n, float inv, int32_t zp, int32_t qmin,
+                          int32_t qmax) {
+  if (isa == Isa::avx512) quant_simd::avx512::quantize_int8(x, q, n, inv, zp, qmin, qmax);
+  else if (isa == Isa::avx2) quant_simd::avx2::quantize_int8(x, q, n, inv, zp, qmin, qmax);
+  else quant_simd::scalar::quantize_int8(x, q, n, inv, zp, qmin, qmax);
+}
+
+inline bool min_max_span(Isa isa, const float* x, int64_t n, float* lo, float* hi) {
+  if (isa == Isa::avx512) return quant_simd::avx512::min_max(x, n, lo, hi);
+  if (isa == Isa::avx2) return quant_simd::avx2::min_max(x, n, lo, hi);
+  return quant_simd::scalar::min_max(x, n, lo, hi);
+}
+
+}  // namespace
+
+bool quantize_rows_symmetric_int8(const float* x, int64_t rows, int64_t k, int8_t* q, float* scale) {
+  const Isa isa = isa_for(kPaths);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * k;
+    float lo = 0.0f, hi = 0.0f;  // as choose_qparams_int8 folds
+    if (!min_max_span(isa, row, k, &lo, &hi)) return false;
+    scale[r] = symmetric_scale(lo, hi);
+    quantize_span(isa, row, q + r * k, k, 1.0f / scale[r], 0, -127, 127);
+  }
+  return true;
+}
+
 bool choose_qparams_int8(const float* x, const QuantInt8Params& p, bool symmetric, float* scale,
                          int32_t* zero_point) {
   const int64_t C = p.channels, inner = p.inner, outer = p.outer;
   std::vector<float> lo(C, 0.0f), hi(C, 0.0f);
   std::vector<char> bad(C, 0);
   // min/max of one channel's slice x[o, c, i0:i1] folded into (l, h); non-finite values flagged.
+  const Isa isa = isa_for(kPaths);
   auto fold = [&](int64_t c, int64_t o, int64_t i0, int64_t i1, float& l, float& h, uint32_t& nonfinite) {
-    const float* row = x + (o * C + c) * inner;
-    for (int64_t i = i0; i < i1; ++i) {
-      const float v = row[i];
-      l = v < l ? v : l;
-      h = v > h ? v : h;
-      nonfinite |= static_cast<uint32_t>((bits_of(v) & 0x7F800000) == 0x7F800000);
-    }
+    nonfinite |= static_cast<uint32_t>(!min_max_span(isa, x + (o * C + c) * inner + i0, i1 - i0, &l, &h));
   };
   if (C == 1) {
     // Per tensor: a parallel reduction over chunks of the flat array.
@@ -150,8 +197,7 @@ bool choose_qparams_int8(const float* x, const QuantInt8Params& p, bool symmetri
   for (int64_t c = 0; c < C; ++c) {
     // lo <= 0 <= hi always (the folds start from 0): zero is exactly representable.
     if (symmetric) {
-      const float amax = std::max(-lo[c], hi[c]);
-      scale[c] = amax > 0.0f ? std::max(amax / 127.0f, min_scale) : 1.0f;
+      scale[c] = symmetric_scale(lo[c], hi[c]);
       zero_point[c] = 0;
     } else {
       // In double: hi - lo overflows float32 for x near +-3e38, though (hi - lo) / 255 fits.
@@ -179,9 +225,7 @@ void quantize_int8(const float* x, int8_t* q, const QuantInt8Params& p) {
       const float inv = 1.0f / p.scale[c];
       const float* xs = x + r * inner;
       int8_t* qs = q + r * inner;
-      if (isa == Isa::avx512) quant_simd::avx512::quantize_int8(xs, qs, inner, inv, p.zero_point[c], p.qmin, p.qmax);
-      else if (isa == Isa::avx2) quant_simd::avx2::quantize_int8(xs, qs, inner, inv, p.zero_point[c], p.qmin, p.qmax);
-      else quant_simd::scalar::quantize_int8(xs, qs, inner, inv, p.zero_point[c], p.qmin, p.qmax);
+      quantize_span(isa, xs, qs, inner, inv, p.zero_point[c], p.qmin, p.qmax);
     }
   });
 }

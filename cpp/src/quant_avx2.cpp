@@ -80,6 +80,31 @@ void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_
   scalar::quantize_int8(x + i, q + i, n - i, inv_scale, zero_point, qmin, qmax);
 }
 
+bool min_max(const float* x, int64_t n, float* lo, float* hi) {
+  // _mm256_min_ps(v, l) is v < l ? v : l, the scalar fold's own comparison (signed zeros too).
+  __m256 l = _mm256_set1_ps(*lo), h = _mm256_set1_ps(*hi);
+  const __m256i exp = _mm256_set1_epi32(0x7F800000);
+  __m256i bad = _mm256_setzero_si256();
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    const __m256 v = _mm256_loadu_ps(x + i);
+    l = _mm256_min_ps(v, l);
+    h = _mm256_max_ps(v, h);
+    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(v), exp), exp));
+  }
+  alignas(32) float ls[8], hs[8];
+  _mm256_store_ps(ls, l);
+  _mm256_store_ps(hs, h);
+  float lo_v = ls[0], hi_v = hs[0];
+  for (int t = 1; t < 8; ++t) {
+    lo_v = ls[t] < lo_v ? ls[t] : lo_v;
+    hi_v = hs[t] > hi_v ? hs[t] : hi_v;
+  }
+  *lo = lo_v;
+  *hi = hi_v;
+  return scalar::min_max(x + i, n - i, lo, hi) && _mm256_testz_si256(bad, bad);
+}
+
 void dequantize_int8(const int8_t* q, float* x, int64_t n, float scale, int32_t zero_point) {
   const __m256 s = _mm256_set1_ps(scale);
   const __m256i zp = _mm256_set1_epi32(zero_point);

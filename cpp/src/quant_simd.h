@@ -13,6 +13,8 @@ namespace grimoire::quant_simd {
   namespace ns {                                                                                      \
   void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_t zero_point,      \
                      int32_t qmin, int32_t qmax);                                                     \
+  /* Folds x into *lo = min(*lo, x...), *hi = max(*hi, x...); false if x holds NaN or inf. */         \
+  bool min_max(const float* x, int64_t n, float* lo, float* hi);                                      \
   void dequantize_int8(const int8_t* q, float* x, int64_t n, float scale, int32_t zero_point);       \
   void to_fp8(const float* x, uint8_t* out, int64_t n, Fp8Format fmt, bool saturate);                 \
   void to_bf16(const float* x, uint16_t* out, int64_t n);                                             \

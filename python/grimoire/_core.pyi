@@ -6,7 +6,37 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kalman_filter', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_attention_backward', 'linear_attention_forward', 'linear_int8', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
+__all__: list[str] = ['PackedInt8Weight', 'active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kalman_filter', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_attention_backward', 'linear_attention_forward', 'linear_int8', 'linear_int8_packed', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pack_int8_weight', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
+class PackedInt8Weight:
+    """
+    An int8 weight W (n, k) packed for the int8 GEMM path of this CPU (pack_int8_weight); immutable.
+    """
+    def __copy__(self) -> typing.Any:
+        ...
+    def __deepcopy__(self, memo: typing.Any) -> typing.Any:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def isa(self) -> str:
+        """
+        The gemm_int8 path the panels were packed for.
+        """
+    @property
+    def nbytes(self) -> int:
+        """
+        Bytes held (the panels and a copy of W).
+        """
+    @property
+    def shape(self) -> tuple[int, int]:
+        """
+        (n, k): W's shape.
+        """
+    @property
+    def stale(self) -> bool:
+        """
+        Whether gemm_int8 now takes another path (set_isa): pack again.
+        """
 def _exhaustive_check(what: str, saturate: bool) -> int:
     ...
 def _set_norm_stream_threshold(bytes: typing.SupportsInt | typing.SupportsIndex) -> int:
@@ -71,7 +101,7 @@ def enet_coordinate_descent(X: typing.Any, y: typing.Any, coef: typing.Any, l1: 
     """
 def fma_peak_flops(iterations: typing.SupportsInt | typing.SupportsIndex = 20000000, threads: typing.SupportsInt | typing.SupportsIndex = 1) -> list[float]:
     """
-    float32 FLOP per CPU-second of a loop of independent AVX2 FMAs, one value per thread (each thread's own CPU time); 0.0 without AVX2+FMA.
+    float32 FLOP per CPU-second of a loop of independent FMAs as wide as the gemm path in use (16 lanes on avx512, 8 on avx2), one value per thread (each thread's own CPU time); 0.0 on the scalar path.
     """
 def forest_build(codes: typing.Any, n_bins: typing.Any, criterion: str, y: typing.Any, sample_weight: typing.Any, n_classes: typing.SupportsInt | typing.SupportsIndex, seeds: typing.Any, bootstrap: bool, max_samples: typing.SupportsInt | typing.SupportsIndex, max_depth: typing.SupportsInt | typing.SupportsIndex = -1, min_samples_split: typing.SupportsInt | typing.SupportsIndex = 2, min_samples_leaf: typing.SupportsInt | typing.SupportsIndex = 1, max_features: typing.SupportsInt | typing.SupportsIndex = 0, max_leaf_nodes: typing.SupportsInt | typing.SupportsIndex = -1, min_impurity_decrease: typing.SupportsFloat | typing.SupportsIndex = 0.0, return_inbag: bool = False) -> tuple[list, typing.Any]:
     """
@@ -131,6 +161,8 @@ def linear_attention_forward(q: typing.Any, k: typing.Any, v: typing.Any, causal
     """
 def linear_int8(x: typing.Any, w_q: typing.Any, w_scale: typing.Any, bias: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
     ...
+def linear_int8_packed(x: typing.Any, packed: PackedInt8Weight, w_scale: typing.Any, bias: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    ...
 def linear_svm_dcd(X: typing.Any, y: typing.Any, C: typing.Any, hinge: bool, max_iter: typing.SupportsInt | typing.SupportsIndex, tol: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> tuple[numpy.typing.NDArray[numpy.float64], int]:
     """
     Linear SVM by dual coordinate descent: returns (w (d), sweeps).
@@ -162,6 +194,8 @@ def nn_chain_linkage(dist: typing.Any, method: str) -> numpy.typing.NDArray[nump
     NN-chain merges (n-1, 4) as (slot a, slot b, height, size), unsorted; dist is overwritten.
     """
 def num_threads_pinned() -> bool:
+    ...
+def pack_int8_weight(w_q: typing.Any) -> PackedInt8Weight:
     ...
 def pairwise_distances(x: typing.Any, y: typing.Any, metric: str = 'euclidean', same_input: bool = False) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
     ...

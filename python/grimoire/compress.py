@@ -28,7 +28,7 @@ from collections.abc import Callable
 import numpy as np
 
 from .autograd import Tensor, no_grad
-from .kernels import from_fp8, linear_int8, quantize_int8, to_fp8
+from .kernels import from_fp8, linear_int8, linear_int8_packed, pack_int8_weight, quantize_int8, to_fp8
 from .nn import functional as F
 from .nn.conv import Conv2d
 from .nn.linear import Linear
@@ -319,7 +319,13 @@ def low_rank(
 # ---------------------------------------------------------------------------------- quantisation
 class QuantizedLinear(Module):
     """y = x W^T + b with W stored as int8 per output row (scale_j = max_k |W_jk| / 127) and x
-    quantised per row on the fly; the product runs in int32 (``linear_int8``). Inference only."""
+    quantised per row on the fly; the product runs in int32. Inference only.
+
+    The int8 weight is packed once for the CPU's int8 GEMM path (``pack_int8_weight``) and each
+    call runs ``linear_int8_packed``, equal bit for bit to ``linear_int8(x, weight_int8,
+    weight_scale, bias)``. The packing is redone when ``weight_int8`` is replaced (as
+    ``load_state_dict`` does) or the path changes (``set_isa``); write a new weight by assigning
+    the buffer, not in place."""
 
     def __init__(self, linear: Linear):
         super().__init__()
@@ -328,11 +334,32 @@ class QuantizedLinear(Module):
         self.register_buffer("weight_int8", q)
         self.register_buffer("weight_scale", s)
         self.register_buffer("bias", None if linear.bias is None else linear.bias.data.copy())
+        self._packed_for: tuple = (None, None)  # (the weight_int8 array packed, its packing)
+        self._packed()
+
+    def _packed(self):
+        """The packing of weight_int8 for the int8 path in use, redone when either changed."""
+        w = self.weight_int8
+        source, packed = self._packed_for
+        if source is not w or packed.stale:
+            packed = pack_int8_weight(w)
+            object.__setattr__(self, "_packed_for", (w, packed))
+        return packed
+
+    def __getstate__(self) -> dict:
+        # The packing is derived state (and not picklable): rebuilt on the first forward.
+        state = dict(self.__dict__)
+        state["_packed_for"] = (None, None)
+        return state
 
     def forward(self, x: Tensor) -> Tensor:
         a = x.data if isinstance(x, Tensor) else np.asarray(x, np.float32)
+        if type(a) is not np.ndarray or type(self.weight_int8) is not np.ndarray:
+            # Not on the host (a CUDA array): the packing is the CPU core's; linear_int8 dispatches.
+            y = linear_int8(a.reshape(-1, a.shape[-1]), self.weight_int8, self.weight_scale, self.bias)
+            return Tensor(y.reshape(*a.shape[:-1], self.out_features))
         flat = np.ascontiguousarray(a.reshape(-1, a.shape[-1]), dtype=np.float32)
-        y = linear_int8(flat, self.weight_int8, self.weight_scale, self.bias)
+        y = linear_int8_packed(flat, self._packed(), self.weight_scale, self.bias)
         return Tensor(y.reshape(*a.shape[:-1], self.out_features))
 
 

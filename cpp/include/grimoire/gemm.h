@@ -44,9 +44,10 @@ void gemm_batched(const GemmParams<double>& p, const GemmBatch<double>& batch);
 void gemm_reference(const GemmParams<float>& p);
 void gemm_reference(const GemmParams<double>& p);
 
-// float32 FLOP per CPU-second that one core sustains in a loop of independent AVX2 FMAs
-// (`iterations` x 12 FMAs of 8 lanes), timed with the calling thread's CPU time; 0 without
-// AVX2+FMA. The benchmarks divide it by 32 FLOP/cycle (2 FMA pipes x 8 lanes x 2) for the clock.
+// float32 FLOP per CPU-second that one core sustains in a loop of independent FMAs of the width
+// the gemm path in use has (`iterations` x 12 FMAs of 16 lanes on the avx512 path, 8 on avx2),
+// timed with the calling thread's CPU time; 0 on the scalar path. The FP32 peak the benchmarks
+// compare gemm with: 512-bit FMAs double it on a full-width core (Zen 5), not on Zen 4.
 double fma_peak_flops(int64_t iterations);
 
 }  // namespace grimoire

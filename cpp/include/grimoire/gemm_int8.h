@@ -12,6 +12,10 @@
 //                x (m, k) float32 quantised per row on the fly (symmetric, s_x = max|x_i| / 127),
 //                W (n, k) int8 quantised per output channel with scales s_w (n,), int32
 //                accumulation, scales and bias applied in the epilogue.
+//   pack_int8_weight / linear_int8_packed
+//                linear_int8 with W packed once (the B panels of the path gemm_int8 takes now,
+//                and for VNNI the -128 * colsum(W) correction): the same result bit for bit,
+//                without repacking W on every call (a layer's weight is used many times).
 //   gemm_fp8 / gemm_bf16
 //                C (m, n) float32 = scale_a * scale_b * decode(A) @ decode(B): the operands are
 //                decoded to float32 (exact) and multiplied by the float32 GEMM (float32 accumulation).
@@ -20,8 +24,13 @@
 // row-major with row stride c_row_stride.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
+#include <vector>
 
+#include "grimoire/cpu.h"
 #include "grimoire/quant.h"
 
 namespace grimoire {
@@ -54,6 +63,52 @@ struct LinearInt8Params {
 };
 // Returns false (y untouched) if x holds a NaN or an infinity, which int8 cannot represent.
 bool linear_int8(const LinearInt8Params& p);
+
+// std::allocator with 64-byte (cache line) alignment: packed panels are read by full-line loads.
+template <typename T>
+struct CacheAligned {
+  using value_type = T;
+  CacheAligned() = default;
+  template <typename U>
+  CacheAligned(const CacheAligned<U>&) {}
+  T* allocate(size_t n) {
+    void* p = std::aligned_alloc(64, (n * sizeof(T) + 63) & ~size_t{63});
+    if (p == nullptr) throw std::bad_alloc();
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, size_t) { std::free(p); }
+  template <typename U>
+  bool operator==(const CacheAligned<U>&) const { return true; }
+  template <typename U>
+  bool operator!=(const CacheAligned<U>&) const { return false; }
+};
+
+// W (n, k) int8 in the layout the int8 GEMM reads as its B operand (B = W^T) on path `isa`:
+//   avx512 (VNNI): panels8  [k slice][32-column panel][k/4][32][4], and col_start[j] =
+//                  -128 * sum_k W[j, k] (mod 2^32), where C starts (A is packed as a + 128);
+//   avx2:          panels16 [k slice][16-column panel][k/2][16][2], widened to int16;
+// and raw, W itself (n, k), on every path: the scalar path's operand, and what
+// linear_int8_packed falls back to (linear_int8) when the path in use is no longer `isa`.
+// Zero padded to whole panels and whole k groups. Immutable once packed.
+struct PackedInt8Weight {
+  Isa isa = Isa::scalar;
+  int64_t n = 0, k = 0;
+  std::vector<int8_t, CacheAligned<int8_t>> panels8;
+  std::vector<int16_t, CacheAligned<int16_t>> panels16;
+  std::vector<int8_t> raw;
+  std::vector<uint32_t> col_start;
+};
+
+// The path gemm_int8 / linear_int8 take now (isa_for over the family's paths).
+Isa int8_isa();
+// Packs w (n, k), C-contiguous, for the path int8_isa() gives now.
+PackedInt8Weight pack_int8_weight(const int8_t* w, int64_t n, int64_t k);
+// linear_int8 with a packed W: x (m, w.k), y (m, w.n) C-contiguous, w_scale (n,), bias (n,) or
+// null. The result equals linear_int8's bit for bit; when w.isa is not int8_isa() (set_isa since
+// packing) it is linear_int8 on w.raw, which repacks per call: the owner should pack again.
+// Returns false (y garbage) if x holds a NaN or an infinity.
+bool linear_int8_packed(const float* x, int64_t m, const PackedInt8Weight& w, const float* w_scale,
+                        const float* bias, float* y);
 
 // a (m, k), b (k, n) C-contiguous codes; c (m, n) C-contiguous.
 void gemm_fp8(int64_t m, int64_t n, int64_t k, const uint8_t* a, const uint8_t* b, float scale_a, float scale_b,

@@ -53,6 +53,11 @@ struct QuantInt8Params {
 bool choose_qparams_int8(const float* x, const QuantInt8Params& shape, bool symmetric, float* scale,
                          int32_t* zero_point);
 void quantize_int8(const float* x, int8_t* q, const QuantInt8Params& p);
+// Rows of x (rows, k), C-contiguous, quantised symmetrically with one scale per row, on the
+// calling thread (for drivers that quantise inside their own parallel region): bit for bit what
+// choose_qparams_int8(symmetric) then quantize_int8 give with channels = rows, qmin = -127.
+// Returns false if x holds a NaN or an infinity (q and scale are then garbage).
+bool quantize_rows_symmetric_int8(const float* x, int64_t rows, int64_t k, int8_t* q, float* scale);
 void dequantize_int8(const int8_t* q, float* x, const QuantInt8Params& p);
 
 // ---- fp8 / bf16 ----------------------------------------------------------------------------

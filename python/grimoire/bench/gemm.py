@@ -6,12 +6,14 @@ one thread and with every core; each contender runs in its own process, alternat
 Reported: GFLOP/s (2 m n k / median seconds), the ratio of grimoire's speed to NumPy's and to
 torch's (> 1: grimoire is faster) and grimoire's fraction of the FP32 peak.
 
-The peak is cores x clock x 32 FLOP/cycle (Zen 3 / Haswell-class AVX2: 2 FMA units x 8 float32
-lanes x 2 FLOP per FMA). The clock is not assumed: ``_core.fma_peak_flops`` runs a loop of
-independent FMAs on each thread and divides by that thread's CPU time, so the peak is what a core
-sustains now (and a shared machine's time slices do not count against it; they do count against
-the wall-clock GEMM timings, which is why the paired ratios are the figures to trust on a busy
-machine).
+The peak is measured, not assumed: ``_core.fma_peak_flops`` runs a loop of independent FMAs as
+wide as the gemm path in use (16 float32 lanes on the avx512 path, 8 on avx2) on each thread and
+divides by that thread's CPU time, so the peak is what a core sustains now with the gemm's own
+instructions (a shared machine's time slices do not count against it; they do count against the
+wall-clock GEMM timings, which is why the paired ratios are the figures to trust on a busy
+machine). 2 FMA pipes x lanes x 2 FLOP per cycle: 32 FLOP/cycle with AVX2 (Zen 3) and on Zen 4's
+AVX-512 (two 256-bit halves), 64 with AVX-512 on a full-width core (Zen 5): there the AVX2 peak
+would be half the real one.
 
 NumPy's BLAS: some machines set OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE, which slow a current
 OpenBLAS; the header shows what threadpoolctl reports OpenBLAS runs, so a run can be repeated with
@@ -28,8 +30,6 @@ import numpy as np
 import grimoire
 from grimoire import _core
 from grimoire.bench import compare_in_processes, emit, isa_of
-
-FLOP_PER_CYCLE = 32  # 2 FMA pipes x 8 float32 lanes (256 bit) x 2 FLOP per FMA
 
 
 def _torch():
@@ -50,11 +50,9 @@ def _blas_description() -> str:
     return "; ".join(parts) or "no BLAS found by threadpoolctl"
 
 
-def measure_peak(threads: int) -> tuple[float, float]:
-    """(GFLOP/s of all `threads` cores together, GHz per core) from the FMA throughput loop."""
-    per_thread = _core.fma_peak_flops(30_000_000, threads)
-    total = sum(per_thread) / 1e9
-    return total, total / threads / FLOP_PER_CYCLE
+def measure_peak(threads: int) -> float:
+    """GFLOP/s of all `threads` cores together, from the FMA throughput loop of the gemm's width."""
+    return sum(_core.fma_peak_flops(30_000_000, threads)) / 1e9
 
 
 def shapes(big: bool, skinny: bool, sizes: list[int] | None) -> list[tuple[int, int, int]]:
@@ -82,7 +80,7 @@ def product(lib: str, m: int, n: int, k: int):
 
 def run(threads: int, problem_shapes, repeats: int, min_time: float) -> list[list[object]]:
     """One row per shape: GFLOP/s of each library, paired ratios, grimoire's % of the peak."""
-    peak, _ = measure_peak(threads)
+    peak = measure_peak(threads)
     libs = ["grimoire", "numpy"] + (["torch"] if _torch() is not None else [])
     rows = []
     for m, n, k in problem_shapes:
@@ -115,7 +113,7 @@ def main(argv: list[str]) -> None:
     cores = _core.available_cores()
     thread_counts = args.threads or sorted({1, cores})
     torch = _torch()
-    peak1, ghz = measure_peak(1)
+    peak1 = measure_peak(1)
     print("grimoire bench gemm: float32, C = A @ B, A (m, k), B (k, n), contiguous; each contender in its "
           f"own process, {args.repeats} alternating rounds, wall-clock medians, median of paired ratios")
     print(f"isa: {_core.active_isa()}; cores: {cores}; numpy {np.__version__}: {_blas_description()}")
@@ -123,13 +121,11 @@ def main(argv: list[str]) -> None:
     if env:
         print(f"note: {env} is set and may slow NumPy's OpenBLAS (see this module's docstring)")
     print(f"torch {torch.__version__}" if torch is not None else "torch: not installed")
-    print(f"FP32 peak per core: {peak1:.1f} GFLOP/s = {ghz:.2f} GHz (sustained, FMA loop, per CPU-second) "
-          f"x {FLOP_PER_CYCLE} FLOP/cycle (2 FMA units x 8 lanes x 2)")
+    print(f"FP32 peak per core: {peak1:.1f} GFLOP/s (sustained, a loop of {isa_of('gemm')} FMAs, "
+          "per CPU-second)")
     problem_shapes = shapes(args.big, not args.no_skinny, args.sizes)
     for threads in thread_counts:
-        peak, ghz_t = measure_peak(threads)
-        print(f"\n{threads} thread(s): peak {threads} core(s) x {ghz_t:.2f} GHz x {FLOP_PER_CYCLE} "
-              f"= {peak:.1f} GFLOP/s")
+        print(f"\n{threads} thread(s): peak {measure_peak(threads):.1f} GFLOP/s")
         header = ["m x k x n", "threads", "grimoire GFLOP/s", "numpy GFLOP/s", "vs numpy"]
         if torch is not None:
             header += ["torch GFLOP/s", "vs torch"]

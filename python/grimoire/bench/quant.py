@@ -2,8 +2,10 @@
 
 * gemm_int8 against grimoire's float32 GEMM (``grimoire.kernels.gemm``) and NumPy's BLAS sgemm
   on squares, in GOP/s (one multiply-add = 2 operations) and the int8 / float32 ratio.
-* linear_int8 against PyTorch's dynamically quantised ``nn.Linear``
-  (``torch.ao.quantization.quantize_dynamic``), both int8 with float32 in and out.
+* linear_int8_packed (the weight packed once, as ``QuantizedLinear`` runs it) and linear_int8
+  (packed per call) against PyTorch's dynamically quantised ``nn.Linear``
+  (``torch.ao.quantization.quantize_dynamic``, weight prepacked by fbgemm), all int8 with
+  float32 in and out.
 * to_fp8 / to_bf16 against ``ml_dtypes`` casts (``x.astype(float8_e4m3fn)``), in GB/s of
   float32 read.
 
@@ -22,7 +24,16 @@ import warnings
 import numpy as np
 
 from .. import _core
-from ..kernels import gemm, gemm_int8, linear_int8, quantize_int8, to_bf16, to_fp8
+from ..kernels import (
+    gemm,
+    gemm_int8,
+    linear_int8,
+    linear_int8_packed,
+    pack_int8_weight,
+    quantize_int8,
+    to_bf16,
+    to_fp8,
+)
 from . import compare_in_processes, emit, isa_of
 
 
@@ -41,17 +52,22 @@ def square(lib: str, n: int):
 
 
 def linear(lib: str, m: int, k: int, n: int):
-    """One int8 linear layer x (m, k) @ W (n, k)^T + bias of ``lib`` (grimoire's linear_int8 or
-    torch's dynamically quantised nn.Linear); its report is max |error| against float64."""
+    """One int8 linear layer x (m, k) @ W (n, k)^T + bias of ``lib``: "grimoire" (W packed once,
+    linear_int8_packed, what QuantizedLinear runs), "per call" (linear_int8, which packs W on
+    every call) or "torch" (its dynamically quantised nn.Linear, whose weight is prepacked too);
+    its report is max |error| against float64."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((m, k)).astype(np.float32)
     w = (rng.standard_normal((n, k)) / np.sqrt(k)).astype(np.float32)
     bias = rng.standard_normal(n).astype(np.float32)
     exact = x.astype(np.float64) @ w.T.astype(np.float64) + bias
-    if lib == "grimoire":
+    if lib in ("grimoire", "per call"):
         w_q, w_s, _ = quantize_int8(w, axis=0)
+        packed = pack_int8_weight(w_q)
 
         def ours():
+            if lib == "grimoire":
+                return linear_int8_packed(x, packed, w_s, bias)
             return linear_int8(x, w_q, w_s, bias)
 
         return ours, lambda: float(np.abs(ours() - exact).max())
@@ -92,11 +108,13 @@ def _gemm_rows(sizes: list[int], repeats: int) -> list[list[object]]:
 
 
 def _linear_rows(m: int, k: int, n: int, repeats: int) -> list[list[object]]:
-    work = {lib: (__name__, "linear", {"lib": lib, "m": m, "k": k, "n": n}) for lib in ("grimoire", "torch")}
+    work = {lib: (__name__, "linear", {"lib": lib, "m": m, "k": k, "n": n})
+            for lib in ("grimoire", "torch", "per call")}
     c = compare_in_processes(work, repeats=repeats)
     ops, t = 2.0 * m * k * n, c.seconds
     return [[f"({m}, {k}) x ({n}, {k})", ops / t["grimoire"] / 1e9, ops / t["torch"] / 1e9,
-             c.ratio["torch"], c.extra["grimoire"], c.extra["torch"]]]
+             c.ratio["torch"], ops / t["per call"] / 1e9, c.paired("torch", "per call"), c.extra["grimoire"],
+             c.extra["torch"]]]
 
 
 def _convert_rows(n: int, repeats: int) -> list[list[object]]:
@@ -129,8 +147,11 @@ def main(argv: list[str]) -> None:
              ["n", "int8", "grimoire f32", "numpy f32", "int8 / grimoire f32", "int8 / numpy f32"],
              _gemm_rows(sizes, r), isa=isa_of("gemm_int8"))
     m, k, n = (32, 512, 512) if args.small else (256, 4096, 4096)
-    emit(f"linear_int8 vs torch quantize_dynamic(nn.Linear), GOP/s; max |error| vs float64; {where}",
-         ["x @ W^T", "grimoire", "torch", "speedup", "err grimoire", "err torch"], _linear_rows(m, k, n, r),
+    emit(f"linear_int8_packed (W packed once, as QuantizedLinear) and linear_int8 (W packed per call) vs "
+         f"torch quantize_dynamic(nn.Linear), GOP/s; max |error| vs float64; {where}",
+         ["x @ W^T", "grimoire", "torch", "speedup", "per call", "speedup per call", "err grimoire",
+          "err torch"],
+         _linear_rows(m, k, n, r),
          isa=isa_of("gemm_int8"))
     count = 1 << (16 if args.small else 24)
     emit(f"conversions of {count} float32, GB/s of float32 read; {where}",

@@ -30,6 +30,8 @@ from .quant import (
     gemm_fp8,
     gemm_int8,
     linear_int8,
+    linear_int8_packed,
+    pack_int8_weight,
     quantize_int8,
     to_bf16,
     to_fp8,
@@ -52,7 +54,7 @@ __all__ = [
     # optimizer steps
     "adam_step", "sgd_step", "clip_grad_norm", "multi_tensor_adam_step", "multi_tensor_sgd_step",
     # quantisation and low precision
-    "quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8",
+    "quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8", "pack_int8_weight", "linear_int8_packed",
     "to_fp8", "from_fp8", "to_bf16", "from_bf16", "gemm_fp8", "gemm_bf16",
     # text
     "word2vec_sgns_train",

@@ -7,7 +7,8 @@ Three number formats narrower than float32, and the matrix products on them:
   is computed as ``fma(x, 1 / scale, zero_point)`` in float32 (one rounding), as PyTorch's
   ``quantize_per_tensor`` does, so the codes match it bit for bit. 4x smaller than
   float32. :func:`gemm_int8` multiplies int8 matrices exactly in int32; :func:`linear_int8` is a
-  quantised linear layer.
+  quantised linear layer, and :func:`linear_int8_packed` the same with a weight packed once
+  (:func:`pack_int8_weight`).
 * **FP8** (OCP): E4M3 (``float8_e4m3fn``: 4 exponent bits, 3 mantissa bits, max 448, no
   infinity) and E5M2 (max 57344, with infinities), as uint8 codes. 4x smaller.
 * **bf16** (brain float): the upper 16 bits of a float32 (same range, 8 bits of precision), as
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _core
 from ._device import backend, device_of, runs_on_cuda
 
 _FP8_FORMATS = ("e4m3", "e5m2")
@@ -145,6 +147,39 @@ def linear_int8(x: np.ndarray, w_q: np.ndarray, w_scale: np.ndarray,
     return backend(x=x, w_q=w_q, w_scale=w_scale, bias=bias).linear_int8(x, w_q, w_scale, bias)
 
 
+def pack_int8_weight(w_q: np.ndarray) -> _core.PackedInt8Weight:
+    """Packs an int8 weight ``W`` (n, k) once for :func:`linear_int8_packed`.
+
+    The result holds ``W^T`` in the panel layout of the int8 GEMM path this CPU takes now
+    (``.isa``: AVX-512 VNNI panels with ``-128 * colsum(W)`` precomputed, AVX2 int16 panels, or
+    W as it is for the scalar path), so that a layer used many times does not repack its weight
+    on every call as :func:`linear_int8` does. Immutable (a copy shares it). w_q: int8 (n, k),
+    C-contiguous, on the host.
+    """
+    mod = backend(w_q=w_q)
+    if runs_on_cuda(mod):
+        raise TypeError("pack_int8_weight packs for the CPU core: w_q must be a host array "
+                        "(on the GPU, call linear_int8 with the int8 weight)")
+    return mod.pack_int8_weight(w_q)
+
+
+def linear_int8_packed(x: np.ndarray, packed: _core.PackedInt8Weight, w_scale: np.ndarray,
+                       bias: np.ndarray | None = None) -> np.ndarray:
+    """:func:`linear_int8` with a weight packed by :func:`pack_int8_weight`:
+    ``y[i, j] = s_x[i] * w_scale[j] * sum_k q(x)[i, k] * W[j, k] + bias[j]``, equal to
+    ``linear_int8(x, W, w_scale, bias)`` bit for bit.
+
+    x: float32 (m, k), finite, C-contiguous; w_scale: float32 (n,); bias: float32 (n,) or None.
+    If the int8 path changed since packing (``set_isa``), the result is still linear_int8's,
+    packing per call: pack again (``QuantizedLinear`` does so by itself).
+    """
+    mod = backend(x=x, w_scale=w_scale, bias=bias)
+    if runs_on_cuda(mod):
+        raise TypeError("linear_int8_packed runs on the CPU core: x must be a host array "
+                        "(on the GPU, call linear_int8 with the int8 weight)")
+    return mod.linear_int8_packed(x, packed, w_scale, bias)
+
+
 def to_fp8(x: np.ndarray, fmt: str = "e4m3", saturate: bool = True) -> np.ndarray:
     """float32 -> FP8 codes (uint8, same shape), round to nearest even, subnormals included.
 
@@ -198,5 +233,6 @@ def gemm_bf16(a_u16: np.ndarray, b_u16: np.ndarray) -> np.ndarray:
     return backend(a=a_u16, b=b_u16).gemm_bf16(a_u16, b_u16)
 
 
-__all__ = ["quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8", "to_fp8", "from_fp8",
+__all__ = ["quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8", "pack_int8_weight",
+           "linear_int8_packed", "to_fp8", "from_fp8",
            "to_bf16", "from_bf16", "gemm_fp8", "gemm_bf16"]
