@@ -10,18 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from .. import _array
 from .. import autograd as ag
 from .. import kernels as K
-from ..autograd import Tensor, _ns, _wrap, unbroadcast
+from ..autograd import Tensor, TensorLike, _ns, _wrap, unbroadcast
 from ..kernels import attention as _attention
 from ..kernels import attention_backward as _attention_backward
 from ..kernels import gemm as _gemm
 from ..kernels.conv import IntPair
-
-TensorLike = Tensor | ArrayLike  # a Tensor, or what becomes a constant one (array, list, scalar)
 
 
 def _t(x) -> Tensor:
