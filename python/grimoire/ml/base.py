@@ -18,15 +18,12 @@ import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
 
-from .._typing import RandomState
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
+from .._typing import RandomState, Self
 
 Est = TypeVar("Est")
 F = TypeVar("F", bound=Callable[..., Any])
