@@ -27,14 +27,23 @@ from __future__ import annotations
 import contextlib
 import math
 import types
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Union
 
 import array_api_compat
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from . import _array
 from ._array import namespace as _namespace
 from .kernels import gemm as _gemm
+
+#: An array of any array-API namespace (NumPy, CuPy, array_api_strict, ...).
+Array = Any
+#: Axes of a reduction: one, several, or all (None).
+Axis = int | tuple[int, ...] | None
+#: A Tensor, or what becomes a constant one (an array of any namespace, a list, a scalar).
+TensorLike = Union["Tensor", ArrayLike]
 
 
 def _numpy_namespace() -> types.SimpleNamespace:
@@ -80,7 +89,7 @@ def queue_callback(fn: Callable[[], None]) -> None:
 
 
 @contextlib.contextmanager
-def no_grad():
+def no_grad() -> Iterator[None]:
     """Context manager: operations inside record no graph (inference, optimizer updates)."""
     global _GRAD_ENABLED
     prev, _GRAD_ENABLED = _GRAD_ENABLED, False
@@ -91,7 +100,7 @@ def no_grad():
 
 
 @contextlib.contextmanager
-def enable_grad():
+def enable_grad() -> Iterator[None]:
     """Context manager: re-enable graph recording inside a ``no_grad`` block."""
     global _GRAD_ENABLED
     prev, _GRAD_ENABLED = _GRAD_ENABLED, True
@@ -109,7 +118,7 @@ _AUTOCAST = False
 
 
 @contextlib.contextmanager
-def autocast(enabled: bool = True):
+def autocast(enabled: bool = True) -> Iterator[None]:
     """Mixed precision (primer 6.5.5): inside, linear layers and convolutions take bfloat16
     operands (rounded to nearest even, accumulated in float32); parameters stay float32, the
     master copy the optimizer updates."""
@@ -150,7 +159,7 @@ def rng() -> np.random.Generator:
     return _rng
 
 
-def unbroadcast(g, shape: tuple[int, ...]):
+def unbroadcast(g: Array, shape: tuple[int, ...]) -> Array:
     """Sum a gradient over the axes NumPy broadcasting added or stretched, back to ``shape``."""
     if g.shape == shape:
         return g
@@ -164,7 +173,7 @@ def unbroadcast(g, shape: tuple[int, ...]):
     return xp.reshape(g, shape)
 
 
-def promote(xp, a, b):
+def promote(xp: Any, a: Array, b: Array) -> tuple[Array, Array]:
     """``a`` and ``b`` in their common dtype (NumPy's promotion: float32 with float64 gives
     float64), for kernels that take one dtype; the same arrays when the dtypes agree. A gradient
     computed in the common dtype is cast back to each operand's own dtype by its backward."""
@@ -210,7 +219,7 @@ def _arr(x, dtype=None, like=None):
 _DEFAULT_XP = None  # the namespace new tensors made from host data go to (None: NumPy)
 
 
-def set_default_namespace(xp) -> None:
+def set_default_namespace(xp: Any) -> None:
     """Where tensors made from NumPy arrays, lists and scalars keep their data: ``None`` for NumPy
     (the default), or an array-API namespace (the test mode ``GRIMOIRE_TEST_NAMESPACE`` runs the
     nn and autograd tests with ``array_api_strict``, which refuses any NumPy-only call)."""
@@ -252,7 +261,7 @@ class Tensor:
     __slots__ = ("data", "grad", "requires_grad", "_parents", "_backward", "_op", "__weakref__")
     __array_priority__ = 1000  # so ndarray <op> Tensor defers to Tensor's reflected operators
 
-    def __init__(self, data, requires_grad: bool = False, dtype=None):
+    def __init__(self, data: ArrayLike | Tensor, requires_grad: bool = False, dtype: DTypeLike = None):
         if isinstance(data, Tensor):
             data = data.data
         if not _is_host(data):  # another namespace's array: a copy there
@@ -293,7 +302,7 @@ class Tensor:
             out._backward = None
         return out
 
-    def backward(self, grad=None) -> None:
+    def backward(self, grad: ArrayLike | None = None) -> None:
         """Backpropagate from this tensor: leaves that require grad accumulate into ``.grad``.
 
         ``grad`` defaults to 1 for a single-element tensor (a loss).
@@ -387,14 +396,14 @@ class Tensor:
         return self.data.ndim
 
     @property
-    def dtype(self):
+    def dtype(self) -> Any:
         return self.data.dtype
 
     @property
     def is_leaf(self) -> bool:
         return self._backward is None
 
-    def size(self, dim: int | None = None):
+    def size(self, dim: int | None = None) -> tuple[int, ...] | int:
         return self.data.shape if dim is None else self.data.shape[dim]
 
     def numel(self) -> int:
@@ -413,7 +422,7 @@ class Tensor:
     def item(self) -> float:
         return self.numpy().item()
 
-    def tolist(self):
+    def tolist(self) -> Any:
         return self.numpy().tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -483,7 +492,7 @@ class Tensor:
         """``"cpu"`` or ``"cuda:N"``: where the data lives."""
         return _array.device(self.data)
 
-    def to(self, target) -> Tensor:
+    def to(self, target: DTypeLike | str | object) -> Tensor:
         """A dtype cast (``t.to(np.float16)``) or a move (``t.to("cuda")``, ``"cpu"``, ``"cuda:1"``,
         a CuPy device); differentiable: the gradient is cast or moved back. A move to where the
         data already is returns ``self``."""
@@ -505,7 +514,7 @@ class Tensor:
     def cuda(self, device: int | None = None) -> Tensor:
         return self.to("cuda" if device is None else f"cuda:{device}")
 
-    def argmax(self, axis: int | None = None):
+    def argmax(self, axis: int | None = None) -> Array:
         return _ns(self.data).argmax(self.data, axis=axis)
 
     # comparisons give plain boolean arrays (no gradient flows through them)
@@ -636,7 +645,8 @@ class Tensor:
         return matmul(o, self)
 
     # ---------------------------------------------------------------- reductions
-    def sum(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
+    def sum(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+            keepdim: bool | None = None) -> Tensor:
         axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
         shape = self.shape
         xp = _ns(self.data)
@@ -649,17 +659,18 @@ class Tensor:
         out = xp.sum(self.data, axis=axis, keepdims=keepdims)
         return Tensor._make(np.asarray(out) if xp is _NP else out, (self,), backward, "sum")
 
-    def mean(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
+    def mean(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+             keepdim: bool | None = None) -> Tensor:
         axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
         n = _count(self.shape, axis)
         return self.sum(axis, keepdims) * (1.0 / max(n, 1))
 
     def var(
         self,
-        axis=None,
+        axis: Axis = None,
         keepdims: bool = False,
         *,
-        dim=None,
+        dim: Axis = None,
         keepdim: bool | None = None,
         unbiased: bool = True,
         correction: int | None = None,
@@ -671,7 +682,8 @@ class Tensor:
         d = self - self.mean(axis, keepdims=True)
         return (d * d).sum(axis, keepdims) * (1.0 / max(n - c, 0) if n - c > 0 else float("nan"))
 
-    def max(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
+    def max(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+            keepdim: bool | None = None) -> Tensor:
         """Maximum; the gradient is split evenly between tied maxima (as torch.amax)."""
         axis, keepdims = _axis_args(axis, dim, keepdims, keepdim)
         x = self.data
@@ -687,11 +699,12 @@ class Tensor:
         out = m if keepdims else xp.reshape(m, () if axis is None else _dropped_shape(x.shape, axis))
         return Tensor._make(out, (self,), backward, "max")
 
-    def min(self, axis=None, keepdims: bool = False, *, dim=None, keepdim: bool | None = None) -> Tensor:
+    def min(self, axis: Axis = None, keepdims: bool = False, *, dim: Axis = None,
+            keepdim: bool | None = None) -> Tensor:
         return -((-self).max(axis, keepdims, dim=dim, keepdim=keepdim))
 
     # ---------------------------------------------------------------- shape
-    def reshape(self, *shape) -> Tensor:
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         src = self.shape
@@ -720,7 +733,7 @@ class Tensor:
         del s[dim]
         return self.reshape(tuple(s))
 
-    def permute(self, *axes) -> Tensor:
+    def permute(self, *axes: int | Sequence[int]) -> Tensor:
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         inv = tuple(int(i) for i in np.argsort(axes))
@@ -738,7 +751,7 @@ class Tensor:
     def T(self) -> Tensor:
         return self.permute(tuple(range(self.ndim))[::-1])
 
-    def expand(self, *shape) -> Tensor:
+    def expand(self, *shape: int | Sequence[int]) -> Tensor:
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         shape = tuple(
@@ -856,7 +869,8 @@ class Tensor:
 
         return F.log_softmax(self, axis if dim is None else dim)
 
-    def clamp(self, min=None, max=None) -> Tensor:  # noqa: A002 (torch's names)
+    def clamp(self, min: float | None = None,
+              max: float | None = None) -> Tensor:  # noqa: A002 (torch's names)
         x = self.data
         xp = _ns(x)
         out = xp.clip(x, min, max)
@@ -873,7 +887,7 @@ class Tensor:
 
     clip = clamp
 
-    def masked_fill(self, mask, value: float) -> Tensor:
+    def masked_fill(self, mask: TensorLike, value: float) -> Tensor:
         xp = _ns(self.data)
         mask = xp.astype(_arr(mask, like=self.data), xp.bool)
         return Tensor._make(
@@ -885,7 +899,7 @@ class Tensor:
 
 
 # -------------------------------------------------------------------- free functions
-def tensor(data, requires_grad: bool = False, dtype=None) -> Tensor:
+def tensor(data: ArrayLike | Tensor, requires_grad: bool = False, dtype: DTypeLike = None) -> Tensor:
     """A new tensor holding a copy of ``data`` (``torch.tensor``); see :class:`Tensor`."""
     return Tensor(data, requires_grad=requires_grad, dtype=dtype)
 
@@ -914,19 +928,19 @@ def _lift(x) -> Tensor:
     return Tensor(x)
 
 
-def zeros(*shape, requires_grad: bool = False) -> Tensor:
+def zeros(*shape: int | Sequence[int], requires_grad: bool = False) -> Tensor:
     return _leaf(np.zeros(_shape(shape), np.float32), requires_grad)
 
 
-def ones(*shape, requires_grad: bool = False) -> Tensor:
+def ones(*shape: int | Sequence[int], requires_grad: bool = False) -> Tensor:
     return _leaf(np.ones(_shape(shape), np.float32), requires_grad)
 
 
-def randn(*shape, requires_grad: bool = False) -> Tensor:
+def randn(*shape: int | Sequence[int], requires_grad: bool = False) -> Tensor:
     return _leaf(_rng.standard_normal(_shape(shape), dtype=np.float32), requires_grad)
 
 
-def rand(*shape, requires_grad: bool = False) -> Tensor:
+def rand(*shape: int | Sequence[int], requires_grad: bool = False) -> Tensor:
     return _leaf(_rng.random(_shape(shape), dtype=np.float32), requires_grad)
 
 
@@ -1011,7 +1025,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0, *, dim: int | None = None) -
     return Tensor._make(out, tuple(tensors), lambda g: tuple(g[pre + (i, ...)] for i in range(n)), "stack")
 
 
-def where(cond, a, b) -> Tensor:
+def where(cond: TensorLike, a: TensorLike, b: TensorLike) -> Tensor:
     """Elementwise ``cond ? a : b``; the gradient goes to the chosen side."""
     a, b = _lift(a), _lift(b)
     xp = _ns(a.data)
@@ -1056,7 +1070,7 @@ def gradcheck(
     atol: float | None = None,
     rtol: float | None = None,
     raise_exception: bool = True,
-    dtype=np.float64,
+    dtype: DTypeLike = np.float64,
 ) -> bool:
     """Compare autograd's gradients of ``fn(*inputs)`` with central finite differences.
 
@@ -1238,7 +1252,7 @@ def _sigmoid(x):
     return xp.astype(xp.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e)), x.dtype, copy=False)
 
 
-def erf(x):
+def erf(x: ArrayLike) -> Array:
     """The error function: Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, float32's precision),
     in the input's precision and namespace, in place where it can (the array-API standard and
     NumPy have no erf; SciPy is not a runtime dependency)."""

@@ -10,8 +10,13 @@ cross-entropy) and hinge loss.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+Average = Literal["binary", "micro", "macro", "weighted"] | None
 
 __all__ = [
     "mean_squared_error", "mean_absolute_error", "root_mean_squared_error",
@@ -48,24 +53,27 @@ def _weights(sample_weight, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------
 # regression (6.3.1, 6.4.1)
 # ---------------------------------------------------------------------------------------------
-def mean_squared_error(y_true, y_pred, sample_weight=None) -> float:
+def mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
     """``MSE = 1/n sum (y_true - y_pred)^2``."""
     a, b = _pair(y_true, y_pred)
     return float(np.average((a - b) ** 2, weights=_weights(sample_weight, a.size)))
 
 
-def root_mean_squared_error(y_true, y_pred, sample_weight=None) -> float:
+def root_mean_squared_error(y_true: ArrayLike, y_pred: ArrayLike,
+                            sample_weight: ArrayLike | None = None) -> float:
     """``RMSE = sqrt(MSE)``: the error in the units of y."""
     return math.sqrt(mean_squared_error(y_true, y_pred, sample_weight))
 
 
-def mean_absolute_error(y_true, y_pred, sample_weight=None) -> float:
+def mean_absolute_error(y_true: ArrayLike, y_pred: ArrayLike,
+                        sample_weight: ArrayLike | None = None) -> float:
     """``MAE = 1/n sum |y_true - y_pred|``."""
     a, b = _pair(y_true, y_pred)
     return float(np.average(np.abs(a - b), weights=_weights(sample_weight, a.size)))
 
 
-def mean_absolute_percentage_error(y_true, y_pred, sample_weight=None,
+def mean_absolute_percentage_error(y_true: ArrayLike, y_pred: ArrayLike,
+                                   sample_weight: ArrayLike | None = None,
                                    zero_division: str = "raise") -> float:
     """``MAPE = 1/n sum |(y_true - y_pred) / y_true|``, as a fraction (scikit-learn's unit;
     multiply by 100 for the primer's percent).
@@ -92,7 +100,7 @@ def mean_absolute_percentage_error(y_true, y_pred, sample_weight=None,
     return float(np.average(np.abs(a - b) / denom, weights=w))
 
 
-def r2_score(y_true, y_pred, sample_weight=None) -> float:
+def r2_score(y_true: ArrayLike, y_pred: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
     """``R^2 = 1 - sum (y - y_hat)^2 / sum (y - mean y)^2``. A constant y_true gives 1.0 for a
     perfect prediction and 0.0 otherwise (scikit-learn's ``force_finite``)."""
     a, b = _pair(y_true, y_pred)
@@ -104,7 +112,7 @@ def r2_score(y_true, y_pred, sample_weight=None) -> float:
     return 1.0 - num / den
 
 
-def adjusted_r2_score(y_true, y_pred, n_features: int) -> float:
+def adjusted_r2_score(y_true: ArrayLike, y_pred: ArrayLike, n_features: int) -> float:
     """``adjusted R^2 = 1 - (1 - R^2)(n - 1) / (n - p - 1)`` with p predictors; needs n > p + 1."""
     a, _ = _pair(y_true, y_pred)
     n, p = a.size, int(n_features)
@@ -122,7 +130,8 @@ def _labels(a: np.ndarray, b: np.ndarray, labels=None) -> np.ndarray:
     return np.unique(np.concatenate([a, b]))
 
 
-def accuracy_score(y_true, y_pred, normalize: bool = True, sample_weight=None) -> float:
+def accuracy_score(y_true: ArrayLike, y_pred: ArrayLike, normalize: bool = True,
+                   sample_weight: ArrayLike | None = None) -> float:
     """``(TP + TN) / n``: the fraction (or, ``normalize=False``, the count) of correct labels."""
     a, b = _pair(y_true, y_pred, numeric=False)
     w = _weights(sample_weight, a.size)
@@ -130,7 +139,8 @@ def accuracy_score(y_true, y_pred, normalize: bool = True, sample_weight=None) -
     return correct / float(np.sum(w)) if normalize else correct
 
 
-def confusion_matrix(y_true, y_pred, labels=None, normalize: str | None = None) -> np.ndarray:
+def confusion_matrix(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = None,
+                     normalize: Literal["true", "pred", "all"] | None = None) -> np.ndarray:
     """``C[i, j]`` = number of samples of true class i predicted as class j (scikit-learn's
     layout: rows are truth). ``normalize`` = ``"true"`` (rows), ``"pred"`` (columns), ``"all"``."""
     a, b = _pair(y_true, y_pred, numeric=False)
@@ -155,8 +165,10 @@ def confusion_matrix(y_true, y_pred, labels=None, normalize: str | None = None) 
     return np.nan_to_num(out)
 
 
-def precision_recall_fscore_support(y_true, y_pred, beta: float = 1.0, labels=None, pos_label=1,
-                                    average: str | None = None, zero_division: float = 0.0):
+def precision_recall_fscore_support(
+    y_true: ArrayLike, y_pred: ArrayLike, beta: float = 1.0, labels: ArrayLike | None = None,
+    pos_label: Hashable = 1, average: Average = None, zero_division: float = 0.0,
+) -> tuple[float | np.ndarray, float | np.ndarray, float | np.ndarray, np.ndarray | None]:
     """Precision ``TP / (TP + FP)``, recall ``TP / (TP + FN)``, F-beta
     ``(1 + b^2) P R / (b^2 P + R)`` and support, per class or averaged:
 
@@ -206,22 +218,24 @@ def precision_recall_fscore_support(y_true, y_pred, beta: float = 1.0, labels=No
     return float(np.mean(precision)), float(np.mean(recall)), float(np.mean(fscore)), None
 
 
-def precision_score(y_true, y_pred, labels=None, pos_label=1, average: str | None = "binary",
-                    zero_division: float = 0.0):
+def precision_score(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = None,
+                    pos_label: Hashable = 1,
+                    average: Average = "binary", zero_division: float = 0.0) -> float | np.ndarray:
     """``Precision = TP / (TP + FP)``: when the model says yes, how often it is right."""
     return precision_recall_fscore_support(y_true, y_pred, labels=labels, pos_label=pos_label,
                                            average=average, zero_division=zero_division)[0]
 
 
-def recall_score(y_true, y_pred, labels=None, pos_label=1, average: str | None = "binary",
-                 zero_division: float = 0.0):
+def recall_score(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = None,
+                 pos_label: Hashable = 1,
+                 average: Average = "binary", zero_division: float = 0.0) -> float | np.ndarray:
     """``Recall = TP / (TP + FN)`` (sensitivity): of the real positives, how many are found."""
     return precision_recall_fscore_support(y_true, y_pred, labels=labels, pos_label=pos_label,
                                            average=average, zero_division=zero_division)[1]
 
 
-def f1_score(y_true, y_pred, labels=None, pos_label=1, average: str | None = "binary",
-             zero_division: float = 0.0):
+def f1_score(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = None, pos_label: Hashable = 1,
+             average: Average = "binary", zero_division: float = 0.0) -> float | np.ndarray:
     """``F1 = 2 P R / (P + R)``, the harmonic mean of precision and recall."""
     return precision_recall_fscore_support(y_true, y_pred, labels=labels, pos_label=pos_label,
                                            average=average, zero_division=zero_division)[2]
@@ -246,7 +260,8 @@ def _binary_scores(y_true, y_score, pos_label=None) -> tuple[np.ndarray, np.ndar
     return (a == pos_label).astype(float), s
 
 
-def roc_curve(y_true, y_score, pos_label=None, drop_intermediate: bool = True):
+def roc_curve(y_true: ArrayLike, y_score: ArrayLike, pos_label: Hashable | None = None,
+              drop_intermediate: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """ROC curve: ``(fpr, tpr, thresholds)``, with thresholds the distinct scores in decreasing
     order (the first one ``inf``, where nothing is predicted positive), ``TPR = TP / P``,
     ``FPR = FP / N``. ``drop_intermediate`` removes points on straight segments, as
@@ -270,7 +285,7 @@ def roc_curve(y_true, y_score, pos_label=None, drop_intermediate: bool = True):
     return fps / fps[-1], tps / tps[-1], thresholds
 
 
-def auc(x, y) -> float:
+def auc(x: ArrayLike, y: ArrayLike) -> float:
     """Area under a curve by the trapezoidal rule (x monotonic)."""
     x, y = np.asarray(x, float), np.asarray(y, float)
     if x.shape != y.shape or x.ndim != 1 or x.size < 2:
@@ -285,14 +300,14 @@ def auc(x, y) -> float:
     return float(direction * np.sum(dx * (y[1:] + y[:-1]) / 2))
 
 
-def roc_auc_score(y_true, y_score) -> float:
+def roc_auc_score(y_true: ArrayLike, y_score: ArrayLike) -> float:
     """Area under the ROC curve (binary). Equals :func:`roc_auc_rank`: the probability that a
     random positive scores higher than a random negative (ties count one half)."""
     fpr, tpr, _ = roc_curve(y_true, y_score, drop_intermediate=False)
     return auc(fpr, tpr)
 
 
-def roc_auc_rank(y_true, y_score) -> float:
+def roc_auc_rank(y_true: ArrayLike, y_score: ArrayLike) -> float:
     """AUC as the Mann-Whitney U statistic: ``(R_pos - n_pos (n_pos + 1) / 2) / (n_pos n_neg)``
     with ``R_pos`` the sum of the positives' ranks (average ranks for ties)."""
     y, s = _binary_scores(y_true, y_score)
@@ -313,7 +328,8 @@ def roc_auc_rank(y_true, y_score) -> float:
     return float((ranks[y == 1].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
 
 
-def log_loss(y_true, y_pred, labels=None, eps: float | None = None) -> float:
+def log_loss(y_true: ArrayLike, y_pred: ArrayLike, labels: ArrayLike | None = None,
+             eps: float | None = None) -> float:
     """Cross-entropy ``-1/n sum_i sum_k y_ik log p_ik``; for two classes the binary
     cross-entropy ``-1/n sum y log p + (1 - y) log(1 - p)`` (6.3.2), with ``y_pred`` the
     probability of the larger label (1-D) or one column per class (2-D, rows summing to 1).
@@ -342,7 +358,7 @@ def log_loss(y_true, y_pred, labels=None, eps: float | None = None) -> float:
     return float(-np.mean(np.log(p[np.arange(a.size), idx])))
 
 
-def binary_cross_entropy(y_true, p) -> float:
+def binary_cross_entropy(y_true: ArrayLike, p: ArrayLike) -> float:
     """The primer's BCE (6.3.2), averaged: ``-1/n sum y log p + (1 - y) log(1 - p)``, y in {0, 1}."""
     y = np.asarray(y_true, dtype=float)
     if not np.all((y == 0) | (y == 1)):
@@ -350,7 +366,7 @@ def binary_cross_entropy(y_true, p) -> float:
     return log_loss(y, p, labels=[0.0, 1.0])
 
 
-def hinge_loss(y_true, pred_decision, labels=None) -> float:
+def hinge_loss(y_true: ArrayLike, pred_decision: ArrayLike, labels: ArrayLike | None = None) -> float:
     """Hinge loss ``mean(max(0, 1 - y f(x)))`` with y in {-1, +1} (the larger label is +1).
     With a 2-D ``pred_decision`` (one column per class): the multiclass (Crammer-Singer) form
     ``max(0, 1 + max_{k != y} f_k - f_y)``, as scikit-learn computes it."""

@@ -16,9 +16,13 @@ import itertools
 import math
 import numbers
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from ._typing import RandomState
 from .ml.base import (
     BaseEstimator,
     TransformerMixin,
@@ -46,10 +50,10 @@ class SimpleImputer(TransformerMixin, BaseEstimator):
 
     _input_tags = {"allow_nan": True}
 
-    def __init__(self, strategy: str = "mean", fill_value=None):
+    def __init__(self, strategy: str = "mean", fill_value: float | str | None = None):
         self.strategy, self.fill_value = strategy, fill_value
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> SimpleImputer:
         X = self._fit_input(X, allow_nan=True)
         if self.strategy not in ("mean", "median", "most_frequent", "constant"):
             raise ValueError("strategy must be 'mean', 'median', 'most_frequent' or 'constant', "
@@ -72,7 +76,7 @@ class SimpleImputer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "statistics_")
         X = self._transform_input(X, allow_nan=True).copy()
         rows, cols = np.nonzero(np.isnan(X))
@@ -87,7 +91,7 @@ class StandardScaler(TransformerMixin, BaseEstimator):
     def __init__(self, with_mean: bool = True, with_std: bool = True):
         self.with_mean, self.with_std = with_mean, with_std
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> StandardScaler:
         X = self._fit_input(X)
         self.mean_ = X.mean(axis=0) if self.with_mean else None
         self.var_ = X.var(axis=0)
@@ -97,7 +101,7 @@ class StandardScaler(TransformerMixin, BaseEstimator):
         self.n_features_in_, self.n_samples_seen_ = X.shape[1], X.shape[0]
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "var_")
         X = self._transform_input(X)
         if self.with_mean:
@@ -106,7 +110,7 @@ class StandardScaler(TransformerMixin, BaseEstimator):
             X = X / self.scale_
         return X
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "var_")
         X = check_array(X)
         if self.with_std:
@@ -122,7 +126,7 @@ class MinMaxScaler(TransformerMixin, BaseEstimator):
     def __init__(self, feature_range: tuple[float, float] = (0.0, 1.0), clip: bool = False):
         self.feature_range, self.clip = feature_range, clip
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> MinMaxScaler:
         X = self._fit_input(X)
         lo, hi = self.feature_range
         if lo >= hi:
@@ -135,13 +139,13 @@ class MinMaxScaler(TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "scale_")
         X = self._transform_input(X)
         out = X * self.scale_ + self.min_
         return np.clip(out, *self.feature_range) if self.clip else out
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "scale_")
         return (check_array(X) - self.min_) / self.scale_
 
@@ -153,7 +157,7 @@ class LogTransformer(TransformerMixin, BaseEstimator):
     # data shifted to x >= 0, and a fit on centred data must raise "Negative values in data").
     _input_tags = {"positive_only": True}
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> LogTransformer:
         X = self._fit_input(X)
         if np.any(X <= -1):
             raise ValueError("Negative values in data passed to LogTransformer reach -1 or below: "
@@ -161,14 +165,14 @@ class LogTransformer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         X = self._transform_input(X)
         if np.any(X <= -1):
             raise ValueError("Negative values in data passed to LogTransformer reach -1 or below: "
                              "log1p needs x > -1")
         return np.log1p(X)
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         return np.expm1(check_array(X))
 
 
@@ -230,7 +234,7 @@ class PowerTransformer(TransformerMixin, BaseEstimator):
     def _tf(self, x, lmb):
         return _yeo_johnson(x, lmb) if self.method == "yeo-johnson" else _box_cox(x, lmb)
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> PowerTransformer:
         X = self._fit_input(X)
         if self.method not in ("yeo-johnson", "box-cox"):
             raise ValueError(f"method must be 'yeo-johnson' or 'box-cox', got {self.method!r}")
@@ -259,7 +263,7 @@ class PowerTransformer(TransformerMixin, BaseEstimator):
     def _raw(self, X):
         return np.column_stack([self._tf(X[:, j], lmb) for j, lmb in enumerate(self.lambdas_)])
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "lambdas_")
         X = self._transform_input(X)
         out = self._raw(X)
@@ -273,7 +277,7 @@ class KBinsDiscretizer(TransformerMixin, BaseEstimator):
     def __init__(self, n_bins: int = 5, encode: str = "ordinal", strategy: str = "quantile"):
         self.n_bins, self.encode, self.strategy = n_bins, encode, strategy
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> KBinsDiscretizer:
         X = self._fit_input(X)
         if int(self.n_bins) < 2:
             raise ValueError(f"n_bins must be >= 2, got {self.n_bins}")
@@ -294,7 +298,7 @@ class KBinsDiscretizer(TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "bin_edges_")
         X = self._transform_input(X)
         codes = np.column_stack([
@@ -305,7 +309,7 @@ class KBinsDiscretizer(TransformerMixin, BaseEstimator):
         return np.column_stack([(codes[:, j][:, None] == np.arange(k)).astype(float)
                                 for j, k in enumerate(self.n_bins_)])
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """The input's names (ordinal codes), or ``<feature>_<bin>`` per one-hot column."""
         names = _input_features(self, input_features)
         if self.encode == "ordinal":
@@ -348,13 +352,13 @@ class OneHotEncoder(TransformerMixin, BaseEstimator):
     def __init__(self, handle_unknown: str = "error", drop: str | None = None):
         self.handle_unknown, self.drop = handle_unknown, drop
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> OneHotEncoder:
         X = self._fit_input(X, _categorical)
         self.categories_ = [_sorted_unique(X[:, j]) for j in range(X.shape[1])]
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "categories_")
         X = self._transform_input(X, _categorical)
         blocks = []
@@ -371,7 +375,7 @@ class OneHotEncoder(TransformerMixin, BaseEstimator):
             blocks.append(block[:, 1:] if self.drop == "first" else block)
         return np.hstack(blocks)
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """``<feature>_<category>`` for each output column (scikit-learn's names)."""
         check_is_fitted(self, "categories_")
         names = _input_features(self, input_features)
@@ -385,14 +389,14 @@ class OneHotEncoder(TransformerMixin, BaseEstimator):
 class LabelEncoder(BaseEstimator):
     """Labels to integers 0..k-1 in sorted order (``classes_``), and back."""
 
-    def fit(self, y):
+    def fit(self, y: ArrayLike) -> LabelEncoder:
         y = np.asarray(y)
         if y.ndim != 1 or y.size == 0:
             raise ValueError("y must be a non-empty 1-D array")
         self.classes_ = np.unique(y)
         return self
 
-    def transform(self, y):
+    def transform(self, y: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "classes_")
         y = np.asarray(y)
         idx = np.searchsorted(self.classes_, y)
@@ -402,10 +406,10 @@ class LabelEncoder(BaseEstimator):
             raise ValueError(f"y contains previously unseen labels: {unknown}")
         return idx
 
-    def fit_transform(self, y):
+    def fit_transform(self, y: ArrayLike) -> np.ndarray:
         return self.fit(y).transform(y)
 
-    def inverse_transform(self, y):
+    def inverse_transform(self, y: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "classes_")
         y = np.asarray(y)
         if np.any((y < 0) | (y >= self.classes_.size)):
@@ -418,10 +422,10 @@ class OrdinalEncoder(TransformerMixin, BaseEstimator):
 
     _input_tags = {"categorical": True, "string": True}
 
-    def __init__(self, categories="auto"):
+    def __init__(self, categories: Literal["auto"] | list[ArrayLike] = "auto"):
         self.categories = categories
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> OrdinalEncoder:
         X = self._fit_input(X, _categorical)
         if self.categories == "auto":
             self.categories_ = [_sorted_unique(X[:, j]) for j in range(X.shape[1])]
@@ -430,7 +434,7 @@ class OrdinalEncoder(TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "categories_")
         X = self._transform_input(X, _categorical)
         out = np.empty(X.shape)
@@ -442,7 +446,7 @@ class OrdinalEncoder(TransformerMixin, BaseEstimator):
                 out[i, j] = index[v]
         return out
 
-    def inverse_transform(self, X):
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         X = np.asarray(X, dtype=np.int64)
         return np.column_stack([cats[X[:, j]] for j, cats in enumerate(self.categories_)])
 
@@ -496,14 +500,14 @@ class FeatureHasher(TransformerMixin, BaseEstimator):
     def __init__(self, n_features: int = 2**20, input_type: str = "dict", alternate_sign: bool = True):
         self.n_features, self.input_type, self.alternate_sign = n_features, input_type, alternate_sign
 
-    def fit(self, X=None, y=None):
+    def fit(self, X: object = None, y: ArrayLike | None = None) -> FeatureHasher:
         if int(self.n_features) < 1:
             raise ValueError(f"n_features must be >= 1, got {self.n_features}")
         if self.input_type not in ("dict", "string"):
             raise ValueError(f"input_type must be 'dict' or 'string', got {self.input_type!r}")
         return self
 
-    def transform(self, raw_X):
+    def transform(self, raw_X: Iterable[Mapping[str, float] | Iterable[str]]) -> np.ndarray:
         self.fit()
         rows = list(raw_X)
         out = np.zeros((len(rows), int(self.n_features)))
@@ -518,7 +522,7 @@ class FeatureHasher(TransformerMixin, BaseEstimator):
                 out[i, col] += sign * float(value)
         return out
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """``featurehasher0 .. featurehasher{n_features - 1}``: hashed columns have no input names."""
         return np.array([f"featurehasher{i}" for i in range(int(self.n_features))], dtype=object)
 
@@ -535,7 +539,7 @@ class PolynomialFeatures(TransformerMixin, BaseEstimator):
         start = 0 if self.include_bias else 1
         return [c for d in range(start, int(self.degree) + 1) for c in comb(range(n), d)]
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> PolynomialFeatures:
         X = self._fit_input(X)
         if int(self.degree) < 0:
             raise ValueError(f"degree must be >= 0, got {self.degree}")
@@ -544,13 +548,13 @@ class PolynomialFeatures(TransformerMixin, BaseEstimator):
         self.n_output_features_ = len(self.powers_)
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "powers_")
         X = self._transform_input(X)
         return np.column_stack([np.prod(X[:, list(c)], axis=1) if c else np.ones(X.shape[0])
                                 for c in self._combos(X.shape[1])])
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """scikit-learn's names: ``1``, ``a``, ``a^2``, ``a b``, ... for each output column."""
         check_is_fitted(self, "powers_")
         names = _input_features(self, input_features)
@@ -564,7 +568,7 @@ class PolynomialFeatures(TransformerMixin, BaseEstimator):
 # ---------------------------------------------------------------------------------------------
 # time features and outliers
 # ---------------------------------------------------------------------------------------------
-def cyclical_time_features(timestamps) -> dict[str, np.ndarray]:
+def cyclical_time_features(timestamps: ArrayLike) -> dict[str, np.ndarray]:
     """Hour (0-23), weekday (Monday = 0) and month (1-12) as points on circles, so that 23:00
     is next to 00:00 and December next to January: ``sin(2 pi v / period)``,
     ``cos(2 pi v / period)``; plus ``is_weekend`` (Saturday, Sunday)."""
@@ -586,7 +590,7 @@ def cyclical_time_features(timestamps) -> dict[str, np.ndarray]:
     return out
 
 
-def iqr_outliers(x, k: float = 1.5) -> np.ndarray:
+def iqr_outliers(x: ArrayLike, k: float = 1.5) -> np.ndarray:
     """Tukey's fences: outside ``[Q1 - k IQR, Q3 + k IQR]`` (per column for 2-D input)."""
     x = np.asarray(x, dtype=float)
     if x.size == 0 or np.any(np.isnan(x)):
@@ -596,7 +600,7 @@ def iqr_outliers(x, k: float = 1.5) -> np.ndarray:
     return (x < q1 - k * iqr) | (x > q3 + k * iqr)
 
 
-def zscore_outliers(x, threshold: float = 3.0) -> np.ndarray:
+def zscore_outliers(x: ArrayLike, threshold: float = 3.0) -> np.ndarray:
     """``|x - mean| / std > threshold`` (per column for 2-D input; a constant column has none)."""
     x = np.asarray(x, dtype=float)
     if x.size == 0 or np.any(np.isnan(x)):
@@ -614,7 +618,7 @@ class OutlierClipper(TransformerMixin, BaseEstimator):
     def __init__(self, method: str = "iqr", k: float = 1.5):
         self.method, self.k = method, k
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> OutlierClipper:
         X = self._fit_input(X)
         if self.method == "iqr":
             q1, q3 = np.percentile(X, [25, 75], axis=0)
@@ -627,7 +631,7 @@ class OutlierClipper(TransformerMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         return self
 
-    def transform(self, X):
+    def transform(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "lower_")
         X = self._transform_input(X)
         return np.clip(X, self.lower_, self.upper_)
@@ -642,10 +646,10 @@ class SMOTE(BaseEstimator):
     u ~ U(0, 1), until every class has as many samples as the largest. Neighbours come from
     :func:`grimoire.linalg.pairwise_distances` (the core kernel)."""
 
-    def __init__(self, k_neighbors: int = 5, random_state=None):
+    def __init__(self, k_neighbors: int = 5, random_state: RandomState = None):
         self.k_neighbors, self.random_state = k_neighbors, random_state
 
-    def fit_resample(self, X, y):
+    def fit_resample(self, X: ArrayLike, y: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
         from .linalg import pairwise_distances
 
         X = check_array(X)
@@ -687,7 +691,7 @@ def _row_key(row) -> bytes:
     return arr.dtype.str.encode() + arr.tobytes()
 
 
-def exact_duplicates(rows) -> list[list[int]]:
+def exact_duplicates(rows: Iterable[ArrayLike | str | bytes]) -> list[list[int]]:
     """Groups of indices whose rows (array rows, strings, bytes) are identical, found by hashing
     each row (SHA-1 of its bytes) into buckets: O(n) instead of comparing all pairs."""
     buckets: dict[bytes, list[int]] = defaultdict(list)
@@ -718,7 +722,7 @@ class MinHash:
         self.a = rng.integers(1, self._PRIME, num_perm, dtype=np.uint64)
         self.b = rng.integers(0, self._PRIME, num_perm, dtype=np.uint64)
 
-    def signature(self, items) -> np.ndarray:
+    def signature(self, items: Iterable[object]) -> np.ndarray:
         items = list(items)
         if not items:
             raise ValueError("MinHash of an empty set is undefined")
@@ -759,8 +763,8 @@ class MinHashLSH:
         return pairs
 
 
-def near_duplicates(texts, threshold: float = 0.8, ngram: int = 5, num_perm: int = 128, bands: int = 32,
-                    seed: int = 1) -> list[tuple[int, int, float]]:
+def near_duplicates(texts: Sequence[str], threshold: float = 0.8, ngram: int = 5, num_perm: int = 128,
+                    bands: int = 32, seed: int = 1) -> list[tuple[int, int, float]]:
     """Pairs of near-duplicate texts: character ``ngram`` shingles, MinHash signatures, LSH
     banding for candidates, then the estimated Jaccard similarity >= ``threshold`` confirmed
     on the signatures. Returns ``(i, j, estimated Jaccard)``."""
@@ -781,7 +785,8 @@ def near_duplicates(texts, threshold: float = 0.8, ngram: int = 5, num_perm: int
     return out
 
 
-def leakage_check(X_train, X_test, y_train=None, y_test=None) -> dict:
+def leakage_check(X_train: ArrayLike, X_test: ArrayLike, y_train: ArrayLike | None = None,
+                  y_test: ArrayLike | None = None) -> dict:
     """Train/test leakage report (primer 6.1): test rows that also occur in the training set
     (exact, by hashing), and features that reproduce the training labels exactly (a target
     leaked into the inputs)."""

@@ -14,11 +14,15 @@ import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from . import _core
+from ._typing import RandomState, Size
+
+Alternative = Literal["two-sided", "less", "greater"]
 
 __all__ = [
     "gammainc", "gammaincc", "betainc", "gammaln", "bernoulli", "randint", "uniform", "binom",
@@ -142,18 +146,18 @@ class _Dist:
 
     discrete = False
 
-    def logpdf(self, x):
+    def logpdf(self, x: ArrayLike) -> np.ndarray | float:
         x = np.asarray(x, dtype=float)
         with np.errstate(divide="ignore"):
             return _scalar_out(np.log(np.asarray(self.pdf(x))))
 
-    def sf(self, x):
+    def sf(self, x: ArrayLike) -> np.ndarray | float:
         return _scalar_out(1.0 - np.asarray(self.cdf(x)))
 
     def std(self) -> float:
         return math.sqrt(self.var())
 
-    def ppf(self, q):
+    def ppf(self, q: ArrayLike) -> np.ndarray | float:
         """Quantile: the x with cdf(x) = q, by bisection on the cdf (vectorised)."""
         q = np.asarray(q, dtype=float)
         out = np.full(q.shape, np.nan)
@@ -188,7 +192,7 @@ class _Dist:
     def _support(self) -> tuple[float, float]:
         return -np.inf, np.inf
 
-    def interval(self, confidence: float):
+    def interval(self, confidence: float) -> tuple[np.ndarray | float, np.ndarray | float]:
         a = (1 - confidence) / 2
         return self.ppf(a), self.ppf(1 - a)
 
@@ -196,19 +200,19 @@ class _Dist:
 class _Discrete(_Dist):
     discrete = True
 
-    def pdf(self, x):  # continuous name, for plots that do not care
+    def pdf(self, x: ArrayLike) -> np.ndarray | float:  # continuous name, for plots that do not care
         return self.pmf(x)
 
     # Each distribution defines pmf or logpmf (whichever is the stable form); the other follows.
-    def pmf(self, k):
+    def pmf(self, k: ArrayLike) -> np.ndarray | float:
         return _scalar_out(np.exp(self.logpmf(k)))
 
-    def logpmf(self, k):
+    def logpmf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.asarray(k, dtype=float)
         with np.errstate(divide="ignore"):
             return _scalar_out(np.log(np.asarray(self.pmf(k))))
 
-    def ppf(self, q):
+    def ppf(self, q: ArrayLike) -> np.ndarray | float:
         """Smallest integer k with cdf(k) >= q."""
         q = np.asarray(q, dtype=float)
         out = np.full(q.shape, np.nan)
@@ -242,11 +246,11 @@ class bernoulli(_Discrete):
     def __init__(self, p: float):
         self.p = _prob(p)
 
-    def pmf(self, k):
+    def pmf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.asarray(k, dtype=float)
         return _scalar_out(np.where(k == 1, self.p, np.where(k == 0, 1 - self.p, 0.0)))
 
-    def cdf(self, k):
+    def cdf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.floor(np.asarray(k, dtype=float))
         return _scalar_out(np.where(k < 0, 0.0, np.where(k < 1, 1 - self.p, 1.0)))
 
@@ -259,11 +263,11 @@ class bernoulli(_Discrete):
     def _support(self):
         return 0.0, 1.0
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: RandomState = None) -> np.ndarray:
         return (_rng(random_state).random(size) < self.p).astype(np.int64)
 
     @classmethod
-    def fit(cls, data) -> bernoulli:
+    def fit(cls, data: ArrayLike) -> bernoulli:
         """MLE: ``p = mean(data)``."""
         x = _data(data)
         if not np.all((x == 0) | (x == 1)):
@@ -280,12 +284,12 @@ class randint(_Discrete):
             raise ValueError(f"high must be > low, got low={low}, high={high}")
         self.low, self.high = low, high
 
-    def pmf(self, k):
+    def pmf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.asarray(k, dtype=float)
         inside = (k >= self.low) & (k < self.high) & _is_int(k)
         return _scalar_out(np.where(inside, 1.0 / (self.high - self.low), 0.0))
 
-    def cdf(self, k):
+    def cdf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.floor(np.asarray(k, dtype=float))
         return _scalar_out(np.clip((k - self.low + 1) / (self.high - self.low), 0.0, 1.0))
 
@@ -299,11 +303,11 @@ class randint(_Discrete):
     def _support(self):
         return float(self.low), float(self.high - 1)
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: RandomState = None) -> np.ndarray:
         return _rng(random_state).integers(self.low, self.high, size)
 
     @classmethod
-    def fit(cls, data) -> randint:
+    def fit(cls, data: ArrayLike) -> randint:
         """MLE: the smallest range holding the data, ``low = min``, ``high = max + 1``."""
         x = _data(data)
         return cls(int(x.min()), int(x.max()) + 1)
@@ -315,14 +319,14 @@ class uniform(_Dist):
     def __init__(self, loc: float = 0.0, scale: float = 1.0):
         self.loc, self.scale = _finite(loc, "loc"), _positive(scale, "scale")
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray | float:
         x = np.asarray(x, dtype=float)
         return _scalar_out(np.where((x >= self.loc) & (x <= self.loc + self.scale), 1.0 / self.scale, 0.0))
 
-    def cdf(self, x):
+    def cdf(self, x: ArrayLike) -> np.ndarray | float:
         return _scalar_out(np.clip((np.asarray(x, dtype=float) - self.loc) / self.scale, 0.0, 1.0))
 
-    def ppf(self, q):
+    def ppf(self, q: ArrayLike) -> np.ndarray | float:
         q = np.asarray(q, dtype=float)
         return _scalar_out(np.where((q >= 0) & (q <= 1), self.loc + q * self.scale, np.nan))
 
@@ -332,11 +336,11 @@ class uniform(_Dist):
     def var(self) -> float:
         return self.scale**2 / 12
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: RandomState = None) -> np.ndarray:
         return self.loc + self.scale * _rng(random_state).random(size)
 
     @classmethod
-    def fit(cls, data) -> uniform:
+    def fit(cls, data: ArrayLike) -> uniform:
         """MLE: ``loc = min``, ``scale = max - min``."""
         x = _data(data)
         return cls(float(x.min()), float(x.max() - x.min()) or 1e-300)
@@ -352,7 +356,7 @@ class binom(_Discrete):
             raise ValueError(f"n must be a non-negative integer, got {n}")
         self.n, self.p = int(n), _prob(p)
 
-    def logpmf(self, k):
+    def logpmf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.asarray(k, dtype=float)
         n, p = self.n, self.p
         inside = (k >= 0) & (k <= n) & _is_int(k)
@@ -363,7 +367,7 @@ class binom(_Discrete):
             lq = np.where(n - kk > 0, (n - kk) * np.log1p(-p) if p < 1 else -np.inf, 0.0)
         return _scalar_out(np.where(inside, logc + lp + lq, -np.inf))
 
-    def cdf(self, k):
+    def cdf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.floor(np.asarray(k, dtype=float))
         out = np.where(k < 0, 0.0, 1.0)
         mid = (k >= 0) & (k < self.n)
@@ -373,7 +377,7 @@ class binom(_Discrete):
             out[mid] = 1.0 if self.p == 0 else 0.0
         return _scalar_out(out)
 
-    def sf(self, k):
+    def sf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.floor(np.asarray(k, dtype=float))
         out = np.where(k < 0, 1.0, 0.0)
         mid = (k >= 0) & (k < self.n)
@@ -392,11 +396,11 @@ class binom(_Discrete):
     def _support(self):
         return 0.0, float(self.n)
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: RandomState = None) -> np.ndarray:
         return _rng(random_state).binomial(self.n, self.p, size)
 
     @classmethod
-    def fit(cls, data, n: int) -> binom:
+    def fit(cls, data: ArrayLike, n: int) -> binom:
         """MLE for p with n known: ``p = mean(data) / n``."""
         x = _data(data)
         return cls(n, float(x.mean()) / n)
@@ -408,13 +412,13 @@ class poisson(_Discrete):
     def __init__(self, mu: float):
         self.mu = _positive(mu, "mu")
 
-    def logpmf(self, k):
+    def logpmf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.asarray(k, dtype=float)
         inside = (k >= 0) & _is_int(k)
         kk = np.where(inside, k, 0.0)
         return _scalar_out(np.where(inside, kk * math.log(self.mu) - self.mu - gammaln(kk + 1), -np.inf))
 
-    def cdf(self, k):
+    def cdf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.floor(np.asarray(k, dtype=float))
         out = np.zeros(k.shape)
         ok = k >= 0
@@ -422,7 +426,7 @@ class poisson(_Discrete):
             out[ok] = gammaincc(k[ok] + 1, self.mu)
         return _scalar_out(out)
 
-    def sf(self, k):
+    def sf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.floor(np.asarray(k, dtype=float))
         out = np.ones(k.shape)
         ok = k >= 0
@@ -439,11 +443,11 @@ class poisson(_Discrete):
     def _support(self):
         return 0.0, np.inf
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: RandomState = None) -> np.ndarray:
         return _rng(random_state).poisson(self.mu, size)
 
     @classmethod
-    def fit(cls, data) -> poisson:
+    def fit(cls, data: ArrayLike) -> poisson:
         """MLE: ``mu = mean(data)``."""
         return cls(float(_data(data).mean()))
 
@@ -457,7 +461,7 @@ class geom(_Discrete):
         if self.p == 0:
             raise ValueError("p must be > 0")
 
-    def logpmf(self, k):
+    def logpmf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.asarray(k, dtype=float)
         inside = (k >= 1) & _is_int(k)
         kk = np.where(inside, k, 1.0)
@@ -465,11 +469,11 @@ class geom(_Discrete):
             val = np.where(kk > 1, (kk - 1) * np.log1p(-self.p), 0.0) + math.log(self.p)
         return _scalar_out(np.where(inside, val, -np.inf))
 
-    def cdf(self, k):
+    def cdf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.floor(np.asarray(k, dtype=float))
         return _scalar_out(np.where(k < 1, 0.0, -np.expm1(np.maximum(k, 1) * np.log1p(-self.p))))
 
-    def sf(self, k):
+    def sf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.floor(np.asarray(k, dtype=float))
         return _scalar_out(np.where(k < 1, 1.0, np.exp(np.maximum(k, 1) * np.log1p(-self.p))))
 
@@ -482,11 +486,11 @@ class geom(_Discrete):
     def _support(self):
         return 1.0, np.inf
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: RandomState = None) -> np.ndarray:
         return _rng(random_state).geometric(self.p, size)
 
     @classmethod
-    def fit(cls, data) -> geom:
+    def fit(cls, data: ArrayLike) -> geom:
         """MLE: ``p = 1 / mean(data)``."""
         return cls(1.0 / float(_data(data).mean()))
 
@@ -500,7 +504,7 @@ class nbinom(_Discrete):
         if self.p == 0:
             raise ValueError("p must be > 0")
 
-    def logpmf(self, k):
+    def logpmf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.asarray(k, dtype=float)
         inside = (k >= 0) & _is_int(k)
         kk = np.where(inside, k, 0.0)
@@ -510,7 +514,7 @@ class nbinom(_Discrete):
                    + np.where(kk > 0, kk * np.log1p(-p) if p < 1 else -np.inf, 0.0))
         return _scalar_out(np.where(inside, val, -np.inf))
 
-    def cdf(self, k):
+    def cdf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.floor(np.asarray(k, dtype=float))
         out = np.zeros(k.shape)
         ok = k >= 0
@@ -518,7 +522,7 @@ class nbinom(_Discrete):
             out[ok] = betainc(self.n, k[ok] + 1, self.p) if self.p < 1 else 1.0
         return _scalar_out(out)
 
-    def sf(self, k):
+    def sf(self, k: ArrayLike) -> np.ndarray | float:
         k = np.floor(np.asarray(k, dtype=float))
         out = np.ones(k.shape)
         ok = k >= 0
@@ -535,11 +539,11 @@ class nbinom(_Discrete):
     def _support(self):
         return 0.0, np.inf
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: RandomState = None) -> np.ndarray:
         return _rng(random_state).negative_binomial(self.n, self.p, size)
 
     @classmethod
-    def fit(cls, data, n: float | None = None) -> nbinom:
+    def fit(cls, data: ArrayLike, n: float | None = None) -> nbinom:
         """MLE. With n known, ``p = n / (n + mean)``; otherwise n maximises the profile
         likelihood (p at its closed form for each n), found by golden-section search on log n."""
         x = _data(data)
@@ -564,20 +568,20 @@ class norm(_Dist):
     def __init__(self, loc: float = 0.0, scale: float = 1.0):
         self.loc, self.scale = _finite(loc, "loc"), _positive(scale, "scale")
 
-    def logpdf(self, x):
+    def logpdf(self, x: ArrayLike) -> np.ndarray | float:
         z = (np.asarray(x, dtype=float) - self.loc) / self.scale
         return _scalar_out(-0.5 * z * z - math.log(self.scale) - 0.5 * math.log(2 * math.pi))
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray | float:
         return _scalar_out(np.exp(self.logpdf(x)))
 
-    def cdf(self, x):
+    def cdf(self, x: ArrayLike) -> np.ndarray | float:
         return _scalar_out(_ndtr((np.asarray(x, dtype=float) - self.loc) / self.scale))
 
-    def sf(self, x):
+    def sf(self, x: ArrayLike) -> np.ndarray | float:
         return _scalar_out(_ndtr(-(np.asarray(x, dtype=float) - self.loc) / self.scale))
 
-    def ppf(self, q):
+    def ppf(self, q: ArrayLike) -> np.ndarray | float:
         return _scalar_out(self.loc + self.scale * _ndtri(q))
 
     def mean(self) -> float:
@@ -586,11 +590,11 @@ class norm(_Dist):
     def var(self) -> float:
         return self.scale**2
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: RandomState = None) -> np.ndarray:
         return _rng(random_state).normal(self.loc, self.scale, size)
 
     @classmethod
-    def fit(cls, data) -> norm:
+    def fit(cls, data: ArrayLike) -> norm:
         """MLE (primer 2.4.4): the sample mean and the *biased* standard deviation
         ``sqrt(sum (x - mean)^2 / n)``."""
         x = _data(data)
@@ -603,13 +607,13 @@ class t(_Dist):
     def __init__(self, df: float, loc: float = 0.0, scale: float = 1.0):
         self.df, self.loc, self.scale = _positive(df, "df"), _finite(loc, "loc"), _positive(scale, "scale")
 
-    def logpdf(self, x):
+    def logpdf(self, x: ArrayLike) -> np.ndarray | float:
         v = self.df
         z = (np.asarray(x, dtype=float) - self.loc) / self.scale
         c = math.lgamma((v + 1) / 2) - math.lgamma(v / 2) - 0.5 * math.log(v * math.pi) - math.log(self.scale)
         return _scalar_out(c - (v + 1) / 2 * np.log1p(z * z / v))
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray | float:
         return _scalar_out(np.exp(self.logpdf(x)))
 
     def _tail(self, z):  # P(T > |z|) = I_x(v/2, 1/2) / 2 with x = v / (v + z^2)
@@ -621,12 +625,12 @@ class t(_Dist):
                      np.where(near, z2, v) / (v + z2))
         return np.where(near, 0.5 - 0.5 * ib, 0.5 * ib)
 
-    def cdf(self, x):
+    def cdf(self, x: ArrayLike) -> np.ndarray | float:
         z = (np.asarray(x, dtype=float) - self.loc) / self.scale
         tail = self._tail(z)
         return _scalar_out(np.where(z > 0, 1 - tail, tail))
 
-    def sf(self, x):
+    def sf(self, x: ArrayLike) -> np.ndarray | float:
         z = (np.asarray(x, dtype=float) - self.loc) / self.scale
         tail = self._tail(z)
         return _scalar_out(np.where(z > 0, tail, 1 - tail))
@@ -639,11 +643,11 @@ class t(_Dist):
             return self.scale**2 * self.df / (self.df - 2)
         return np.inf if self.df > 1 else np.nan
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: RandomState = None) -> np.ndarray:
         return self.loc + self.scale * _rng(random_state).standard_t(self.df, size)
 
     @classmethod
-    def fit(cls, data) -> t:
+    def fit(cls, data: ArrayLike) -> t:
         """MLE of (df, loc, scale) by minimising the negative log-likelihood (Nelder-Mead)."""
         x = _data(data)
         s0 = float(x.std()) or 1.0
@@ -661,7 +665,7 @@ class chi2(_Dist):
     def __init__(self, df: float):
         self.df = _positive(df, "df")
 
-    def logpdf(self, x):
+    def logpdf(self, x: ArrayLike) -> np.ndarray | float:
         x = np.asarray(x, dtype=float)
         k = self.df / 2
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -669,14 +673,14 @@ class chi2(_Dist):
             at0 = -math.log(2) if k == 1 else (np.inf if k < 1 else -np.inf)
         return _scalar_out(np.where(x > 0, val, np.where(x == 0, at0, -np.inf)))
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray | float:
         return _scalar_out(np.exp(self.logpdf(x)))
 
-    def cdf(self, x):
+    def cdf(self, x: ArrayLike) -> np.ndarray | float:
         x = np.asarray(x, dtype=float)
         return _scalar_out(np.where(x > 0, gammainc(self.df / 2, np.maximum(x, 0) / 2), 0.0))
 
-    def sf(self, x):
+    def sf(self, x: ArrayLike) -> np.ndarray | float:
         x = np.asarray(x, dtype=float)
         return _scalar_out(np.where(x > 0, gammaincc(self.df / 2, np.maximum(x, 0) / 2), 1.0))
 
@@ -689,11 +693,11 @@ class chi2(_Dist):
     def _support(self):
         return 0.0, np.inf
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: RandomState = None) -> np.ndarray:
         return _rng(random_state).chisquare(self.df, size)
 
     @classmethod
-    def fit(cls, data) -> chi2:
+    def fit(cls, data: ArrayLike) -> chi2:
         """MLE of df (golden-section search on the negative log-likelihood)."""
         x = _data(data)
         if np.any(x <= 0):
@@ -708,7 +712,7 @@ class f(_Dist):
     def __init__(self, dfn: float, dfd: float):
         self.dfn, self.dfd = _positive(dfn, "dfn"), _positive(dfd, "dfd")
 
-    def logpdf(self, x):
+    def logpdf(self, x: ArrayLike) -> np.ndarray | float:
         x = np.asarray(x, dtype=float)
         d1, d2 = self.dfn, self.dfd
         lb = math.lgamma(d1 / 2) + math.lgamma(d2 / 2) - math.lgamma((d1 + d2) / 2)
@@ -717,16 +721,16 @@ class f(_Dist):
                - np.log(xs) - lb)
         return _scalar_out(np.where(x > 0, val, -np.inf))
 
-    def pdf(self, x):
+    def pdf(self, x: ArrayLike) -> np.ndarray | float:
         return _scalar_out(np.exp(self.logpdf(x)))
 
-    def cdf(self, x):
+    def cdf(self, x: ArrayLike) -> np.ndarray | float:
         x = np.asarray(x, dtype=float)
         xs = np.maximum(x, 0)
         u = self.dfn * xs / (self.dfn * xs + self.dfd)
         return _scalar_out(np.where(x > 0, betainc(self.dfn / 2, self.dfd / 2, u), 0.0))
 
-    def sf(self, x):
+    def sf(self, x: ArrayLike) -> np.ndarray | float:
         x = np.asarray(x, dtype=float)
         xs = np.maximum(x, 0)
         u = self.dfd / (self.dfn * xs + self.dfd)
@@ -744,11 +748,11 @@ class f(_Dist):
     def _support(self):
         return 0.0, np.inf
 
-    def rvs(self, size=None, random_state=None):
+    def rvs(self, size: Size = None, random_state: RandomState = None) -> np.ndarray:
         return _rng(random_state).f(self.dfn, self.dfd, size)
 
     @classmethod
-    def fit(cls, data) -> f:
+    def fit(cls, data: ArrayLike) -> f:
         """MLE of (dfn, dfd) by minimising the negative log-likelihood (Nelder-Mead on logs)."""
         x = _data(data)
         th = minimize_nm(lambda th: -float(np.sum(cls(math.exp(th[0]), math.exp(th[1])).logpdf(x))),
@@ -776,7 +780,7 @@ def _golden(fn: Callable[[float], float], lo: float, hi: float, tol: float = 1e-
     return (a + b) / 2
 
 
-def minimize_nm(fn: Callable[[np.ndarray], float], x0, max_iter: int = 5000,
+def minimize_nm(fn: Callable[[np.ndarray], float], x0: ArrayLike, max_iter: int = 5000,
                 tol: float = 1e-12) -> np.ndarray:
     """Minimise ``fn`` by the Nelder-Mead simplex (reflect, expand, contract, shrink)."""
     x0 = np.asarray(x0, dtype=float)
@@ -810,7 +814,7 @@ def minimize_nm(fn: Callable[[np.ndarray], float], x0, max_iter: int = 5000,
     return simplex[int(np.argmin(values))]
 
 
-def mle(logpdf: Callable[[np.ndarray, np.ndarray], np.ndarray], data, x0) -> np.ndarray:
+def mle(logpdf: Callable[[np.ndarray, np.ndarray], np.ndarray], data: ArrayLike, x0: ArrayLike) -> np.ndarray:
     """Maximum likelihood by minimising the negative log-likelihood (primer 2.4.4):
     ``theta* = argmin_theta -sum_i log p(x_i | theta)``.
 
@@ -845,7 +849,7 @@ def bayes(p_a: float, p_b_given_a: float, p_b: float) -> float:
     return post
 
 
-def posterior(prior, likelihood) -> np.ndarray:
+def posterior(prior: ArrayLike, likelihood: ArrayLike) -> np.ndarray:
     """Discrete Bayesian update: ``P(h|data) = P(data|h) P(h) / sum_h' P(data|h') P(h')``."""
     prior, like = np.asarray(prior, dtype=float), np.asarray(likelihood, dtype=float)
     if prior.shape != like.shape or prior.ndim != 1:
@@ -862,7 +866,8 @@ def posterior(prior, likelihood) -> np.ndarray:
     return joint / z
 
 
-def clt_demo(n_terms: int = 12, n_samples: int = 20000, random_state=None) -> tuple[np.ndarray, float]:
+def clt_demo(n_terms: int = 12, n_samples: int = 20000,
+             random_state: RandomState = None) -> tuple[np.ndarray, float]:
     """Central Limit Theorem: standardised sums of ``n_terms`` Uniform(0, 1) draws.
 
     Returns the standardised sums ``(S - n/2) / sqrt(n/12)`` and their Kolmogorov-Smirnov
@@ -903,7 +908,7 @@ def _alt_p(dist: _Dist, stat: float, alternative: str) -> float:
     raise ValueError(f"alternative must be 'two-sided', 'less' or 'greater', got {alternative!r}")
 
 
-def ttest_1samp(a, popmean: float, alternative: str = "two-sided") -> TestResult:
+def ttest_1samp(a: ArrayLike, popmean: float, alternative: Alternative = "two-sided") -> TestResult:
     """One-sample t-test: ``t = (mean - mu0) / (s / sqrt(n))`` with n - 1 degrees of freedom."""
     x = _data(a, "a")
     if x.size < 2:
@@ -913,7 +918,8 @@ def ttest_1samp(a, popmean: float, alternative: str = "two-sided") -> TestResult
     return TestResult(float(stat), _alt_p(t(n - 1), stat, alternative), n - 1)
 
 
-def ttest_ind(a, b, equal_var: bool = True, alternative: str = "two-sided") -> TestResult:
+def ttest_ind(a: ArrayLike, b: ArrayLike, equal_var: bool = True,
+              alternative: Alternative = "two-sided") -> TestResult:
     """Two-sample t-test. ``equal_var=True``: pooled variance, n1 + n2 - 2 df. ``False``: Welch's
     test, ``t = (m1 - m2) / sqrt(s1^2/n1 + s2^2/n2)`` with the Welch-Satterthwaite df."""
     x, y = _data(a, "a"), _data(b, "b")
@@ -933,7 +939,7 @@ def ttest_ind(a, b, equal_var: bool = True, alternative: str = "two-sided") -> T
     return TestResult(float(stat), _alt_p(t(df), stat, alternative), float(df))
 
 
-def ttest_rel(a, b, alternative: str = "two-sided") -> TestResult:
+def ttest_rel(a: ArrayLike, b: ArrayLike, alternative: Alternative = "two-sided") -> TestResult:
     """Paired t-test: the one-sample test on the differences ``a - b``."""
     x, y = _data(a, "a"), _data(b, "b")
     if x.shape != y.shape:
@@ -941,7 +947,8 @@ def ttest_rel(a, b, alternative: str = "two-sided") -> TestResult:
     return ttest_1samp(x - y, 0.0, alternative)
 
 
-def ztest(x1, x2=None, value: float = 0.0, alternative: str = "two-sided") -> TestResult:
+def ztest(x1: ArrayLike, x2: ArrayLike | None = None, value: float = 0.0,
+          alternative: Alternative = "two-sided") -> TestResult:
     """z-test (statsmodels' ``ztest``): like the t-test with the sample standard deviation, but
     the statistic is referred to N(0, 1). Two samples use the pooled variance."""
     x = _data(x1, "x1")
@@ -960,7 +967,7 @@ def ztest(x1, x2=None, value: float = 0.0, alternative: str = "two-sided") -> Te
     return TestResult(float(stat), _alt_p(norm(), stat, alternative))
 
 
-def chisquare(f_obs, f_exp=None, ddof: int = 0) -> TestResult:
+def chisquare(f_obs: ArrayLike, f_exp: ArrayLike | None = None, ddof: int = 0) -> TestResult:
     """Chi-square goodness of fit: ``sum (O - E)^2 / E`` with k - 1 - ddof df (E uniform by
     default; given E must have the same total as O)."""
     o = _data(f_obs, "f_obs")
@@ -981,7 +988,7 @@ class ContingencyResult(TestResult):
     expected_freq: np.ndarray | None = None
 
 
-def chi2_contingency(observed, correction: bool = True) -> ContingencyResult:
+def chi2_contingency(observed: ArrayLike, correction: bool = True) -> ContingencyResult:
     """Chi-square test of independence on an r x c table: ``E_ij = row_i col_j / total``,
     df = (r - 1)(c - 1); Yates' continuity correction on 2 x 2 tables (df = 1) by default, as
     SciPy does."""
@@ -1001,7 +1008,7 @@ def chi2_contingency(observed, correction: bool = True) -> ContingencyResult:
     return ContingencyResult(stat, float(chi2(df).sf(stat)), df, e)
 
 
-def binomtest(k: int, n: int, p: float = 0.5, alternative: str = "two-sided") -> TestResult:
+def binomtest(k: int, n: int, p: float = 0.5, alternative: Alternative = "two-sided") -> TestResult:
     """Exact binomial test. Two-sided: the probability of every outcome no more likely than
     the observed one, ``sum_{i: P(i) <= P(k)} P(i)`` (SciPy's definition, with its 1e-7
     relative tolerance on ties)."""
@@ -1021,9 +1028,10 @@ def binomtest(k: int, n: int, p: float = 0.5, alternative: str = "two-sided") ->
     return TestResult(k / n, pv)
 
 
-def permutation_test(a, b, statistic: Callable[[np.ndarray, np.ndarray], float] | None = None,
-                     n_resamples: int = 9999, alternative: str = "two-sided",
-                     random_state=None) -> TestResult:
+def permutation_test(a: ArrayLike, b: ArrayLike,
+                     statistic: Callable[[np.ndarray, np.ndarray], float] | None = None,
+                     n_resamples: int = 9999, alternative: Alternative = "two-sided",
+                     random_state: RandomState = None) -> TestResult:
     """Two-sample permutation test: shuffle the pooled data into groups of the original sizes
     ``n_resamples`` times; p = (1 + #{|T*| >= |T|}) / (1 + n_resamples) (two-sided; SciPy's
     randomised estimate). ``statistic`` defaults to the difference of means."""
@@ -1049,7 +1057,7 @@ def permutation_test(a, b, statistic: Callable[[np.ndarray, np.ndarray], float] 
 
 
 def rejection_rate(test: Callable[..., TestResult], sampler: Callable[[np.random.Generator], tuple],
-                   alpha: float = 0.05, n_sims: int = 2000, random_state=None) -> float:
+                   alpha: float = 0.05, n_sims: int = 2000, random_state: RandomState = None) -> float:
     """Fraction of simulated data sets on which ``test`` rejects at level ``alpha``.
 
     Under a true null this estimates the type I error rate (it should be close to alpha);
@@ -1063,7 +1071,7 @@ def rejection_rate(test: Callable[..., TestResult], sampler: Callable[[np.random
 
 
 def power_by_simulation(effect: float, n: int, alpha: float = 0.05, sd: float = 1.0, n_sims: int = 2000,
-                        random_state=None) -> dict[str, float]:
+                        random_state: RandomState = None) -> dict[str, float]:
     """Type I error, power and type II error of the two-sample t-test with n per group, by
     simulation: under H0 (both means 0) and under H1 (means differ by ``effect``)."""
     type1 = rejection_rate(ttest_ind, lambda r: (r.normal(0, sd, n), r.normal(0, sd, n)), alpha, n_sims,

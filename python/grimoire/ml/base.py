@@ -17,9 +17,16 @@ import numbers
 import sys
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from types import ModuleType
+from typing import Any, Literal, TypeVar
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
+
+from .._typing import RandomState, Self
+
+Est = TypeVar("Est")
+F = TypeVar("F", bound=Callable[..., Any])
 
 try:  # scikit-learn's own classes when it is installed, so its tools recognise ours
     from sklearn.exceptions import ConvergenceWarning as _SkConvergence
@@ -66,8 +73,8 @@ def _is_sparse(X) -> bool:
     return hasattr(X, "tocsr") or type(X).__module__.startswith("scipy.sparse")
 
 
-def check_array(X, *, name: str = "X", dtype=np.float64, ensure_2d: bool = True, allow_nan: bool = False,
-                ensure_min_samples: int = 1, order: str = "C") -> np.ndarray:
+def check_array(X: ArrayLike, *, name: str = "X", dtype: DTypeLike = np.float64, ensure_2d: bool = True,
+                allow_nan: bool = False, ensure_min_samples: int = 1, order: str = "C") -> np.ndarray:
     """``X`` as a finite float64 array (2-D unless ``ensure_2d=False``), or a clear ValueError.
 
     The messages are scikit-learn's, so callers and its estimator checks recognise them.
@@ -107,7 +114,7 @@ def check_array(X, *, name: str = "X", dtype=np.float64, ensure_2d: bool = True,
     return arr
 
 
-def column_or_1d(y, *, name: str = "y", warn: bool = True) -> np.ndarray:
+def column_or_1d(y: ArrayLike, *, name: str = "y", warn: bool = True) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         if warn:
@@ -141,7 +148,7 @@ def type_of_target(y: np.ndarray) -> str:
     return "binary" if np.unique(y).size <= 2 else "multiclass"
 
 
-def check_X_y(X, y, *, classifier: bool = False):
+def check_X_y(X: ArrayLike, y: ArrayLike, *, classifier: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Validated ``(X, y)``: X a finite 2-D float64 array, y 1-D of the same length (float64
     for regressors; for classifiers checked to be class labels)."""
     if y is None:
@@ -161,7 +168,7 @@ def check_X_y(X, y, *, classifier: bool = False):
     return X, y
 
 
-def check_sample_weight(sample_weight, n: int) -> np.ndarray:
+def check_sample_weight(sample_weight: ArrayLike | None, n: int) -> np.ndarray:
     """Sample weights as a float64 vector of length n (ones when None), non-negative and not all 0."""
     if sample_weight is None:
         return np.ones(n)
@@ -177,7 +184,7 @@ def check_sample_weight(sample_weight, n: int) -> np.ndarray:
     return w
 
 
-def check_random_state(seed) -> np.random.RandomState:
+def check_random_state(seed: RandomState | ModuleType) -> np.random.RandomState:
     """A ``numpy.random.RandomState`` from None, an int or an existing generator."""
     if seed is None or seed is np.random:
         return np.random.mtrand._rand
@@ -188,7 +195,7 @@ def check_random_state(seed) -> np.random.RandomState:
     raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")
 
 
-def check_is_fitted(estimator, attribute: str | None = None) -> None:
+def check_is_fitted(estimator: object, attribute: str | None = None) -> None:
     """Raise :class:`NotFittedError` unless ``fit`` has run (some attribute ends in ``_``)."""
     fitted = (hasattr(estimator, attribute) if attribute else
               any(k.endswith("_") and not k.startswith("__") for k in vars(estimator)))
@@ -197,7 +204,7 @@ def check_is_fitted(estimator, attribute: str | None = None) -> None:
                              "appropriate arguments before using this estimator.")
 
 
-def n_threads(n_jobs) -> int:
+def n_threads(n_jobs: int | None) -> int:
     """``n_jobs`` as a thread count: None means grimoire's setting, -1 all cores, -2 all but one."""
     from .. import _core
 
@@ -243,7 +250,7 @@ class BaseEstimator:
             out[key] = value
         return out
 
-    def set_params(self, **params):
+    def set_params(self, **params: Any) -> Self:
         valid = self._param_names()
         for key, value in params.items():
             key, _, sub = key.partition("__")
@@ -366,7 +373,7 @@ class ClassifierMixin:
         self.classes_, encoded = np.unique(y, return_inverse=True)
         return encoded.astype(np.int32).reshape(-1)
 
-    def score(self, X, y, sample_weight=None) -> float:
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Mean accuracy of ``predict(X)`` against ``y``."""
         y = column_or_1d(y, warn=False)
         correct = (self.predict(X) == y).astype(np.float64)
@@ -376,11 +383,11 @@ class ClassifierMixin:
 class ProbabilisticClassifierMixin(ClassifierMixin):
     """A classifier whose ``predict`` is the most probable class of its ``predict_proba``."""
 
-    def predict_log_proba(self, X) -> np.ndarray:
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ is read
         return self.classes_[np.argmax(proba, axis=1)]
 
@@ -388,7 +395,7 @@ class ProbabilisticClassifierMixin(ClassifierMixin):
 class RegressorMixin:
     _estimator_type = "regressor"
 
-    def score(self, X, y, sample_weight=None) -> float:
+    def score(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> float:
         """Coefficient of determination R^2 = 1 - SS_res / SS_tot of ``predict(X)``."""
         y = np.asarray(column_or_1d(y, warn=False), dtype=np.float64)
         pred = self.predict(X)
@@ -409,7 +416,7 @@ def _output_config(estimator) -> str:
     return how or "default"
 
 
-def _wrap_output(method: Callable) -> Callable:
+def _wrap_output(method: F) -> F:
     """``transform``/``fit_transform`` returning a pandas DataFrame under ``set_output("pandas")``:
     columns ``get_feature_names_out()``, the input's index when the input was a DataFrame."""
 
@@ -441,10 +448,10 @@ class TransformerMixin:
                 setattr(cls, name, _wrap_output(method))
 
     @_wrap_output
-    def fit_transform(self, X, y=None, **fit_params):
+    def fit_transform(self, X: ArrayLike, y: ArrayLike | None = None, **fit_params: Any) -> np.ndarray:
         return self.fit(X, y, **fit_params).transform(X)
 
-    def set_output(self, *, transform: str | None = None):
+    def set_output(self, *, transform: Literal["default", "pandas"] | None = None) -> Self:
         """``transform="pandas"``: ``transform``/``fit_transform`` return DataFrames;
         ``"default"``: NumPy arrays; ``None``: unchanged. Returns ``self``."""
         if transform not in (None, "default", "pandas"):
@@ -453,7 +460,7 @@ class TransformerMixin:
             self._output_transform = transform
         return self
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         """Output feature names; for a transformer that keeps its columns, the input's names
         (``feature_names_in_``, else ``x0, x1, ...``)."""
         return _input_features(self, input_features)
@@ -466,7 +473,7 @@ class ClassNamePrefixFeaturesOutMixin:
 
     _n_features_out_from: tuple[str, int] = ("", 0)  # (fitted attribute, axis) counting the outputs
 
-    def get_feature_names_out(self, input_features=None) -> np.ndarray:
+    def get_feature_names_out(self, input_features: ArrayLike | None = None) -> np.ndarray:
         _input_features(self, input_features)  # validates input_features as scikit-learn does
         attribute, axis = self._n_features_out_from
         n = getattr(self, attribute).shape[axis]
@@ -474,7 +481,7 @@ class ClassNamePrefixFeaturesOutMixin:
         return np.array([f"{prefix}{i}" for i in range(n)], dtype=object)
 
 
-def _input_features(estimator, input_features=None) -> np.ndarray:
+def _input_features(estimator, input_features: ArrayLike | None = None) -> np.ndarray:
     """The input feature names as scikit-learn validates them: ``input_features`` if given (equal
     to ``feature_names_in_`` when that exists), else ``feature_names_in_``, else ``x0..x{n-1}``."""
     check_is_fitted(estimator, "n_features_in_")
@@ -495,11 +502,12 @@ def _input_features(estimator, input_features=None) -> np.ndarray:
 class ClusterMixin:
     _estimator_type = "clusterer"
 
-    def fit_predict(self, X, y=None, sample_weight=None):
+    def fit_predict(self, X: ArrayLike, y: ArrayLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> np.ndarray:
         return self.fit(X, sample_weight=sample_weight).labels_
 
 
-def expected_failed_checks(estimator) -> dict[str, str]:
+def expected_failed_checks(estimator: object) -> dict[str, str]:
     """The estimator's declared expected failures, for ``check_estimator(expected_failed_checks=)``
     and ``parametrize_with_checks``."""
     return dict(getattr(estimator, "_expected_failed_checks", {}))
@@ -553,7 +561,7 @@ RANDOM_ROW_DRAWS = {"check_sample_weight_equivalence_on_dense_data":
                     "sample_weight is not equivalent to removing/repeating samples (random row draws)."}
 
 
-def clone(estimator):
+def clone(estimator: Est) -> Est:
     """A new unfitted estimator with the same parameters (deep-copied)."""
     if hasattr(estimator, "get_params"):
         params = estimator.get_params(deep=False)

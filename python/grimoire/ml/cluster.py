@@ -16,8 +16,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
+from .._typing import Self
 from .base import (
     RANDOM_ROW_DRAWS,
     BaseEstimator,
@@ -129,7 +131,7 @@ class KMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
             raise ValueError(f"n_init must be 'auto' or an int >= 1, got {self.n_init!r}")
         return int(n_init)
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None) -> Self:
         X = self._validate_fit_X(X)
         n_init = self._check_params(X)
         w = check_sample_weight(sample_weight, X.shape[0])
@@ -194,20 +196,22 @@ class KMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
         c = np.ascontiguousarray(self.cluster_centers_)
         return X, _core.kmeans_assign(X, np.einsum("ij,ij->i", X, X), c, None, accumulate=False)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Index of the nearest centre for each sample."""
         return self._assign(X)[1][0].astype(np.int32)
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Euclidean distance from each sample to each centre, (n_samples, n_clusters)."""
         X = self._validate_X(X)
         c = self.cluster_centers_
         return np.sqrt(_sq_dist_to(X, np.einsum("ij,ij->i", X, X), c))
 
-    def fit_transform(self, X, y=None, sample_weight=None):
+    def fit_transform(self, X: ArrayLike, y: ArrayLike | None = None,
+                      sample_weight: ArrayLike | None = None) -> np.ndarray:
         return self.fit(X, sample_weight=sample_weight).transform(X)
 
-    def score(self, X, y=None, sample_weight=None) -> float:
+    def score(self, X: ArrayLike, y: ArrayLike | None = None,
+              sample_weight: ArrayLike | None = None) -> float:
         """Opposite of the inertia of X on the fitted centres."""
         X, (labels, dist, _, _, _) = self._assign(X)
         w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)

@@ -18,7 +18,9 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
+from .._typing import Self
 from .base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -69,11 +71,11 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.svd_solver = svd_solver
         self.random_state = random_state
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> Self:
         self._fit(X)
         return self
 
-    def fit_transform(self, X, y=None):
+    def fit_transform(self, X: ArrayLike, y: ArrayLike | None = None) -> np.ndarray:
         X = check_array(X) if not hasattr(X, "iloc") else X
         Xc = self._fit(X)
         return self._project(Xc if Xc is not None else check_array(X) - self.mean_)
@@ -142,12 +144,12 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             out /= scale
         return out
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Projections (X - mean_) @ components_.T, (n_samples, n_components_)."""
         X = self._validate_X(X)
         return self._project(X - self.mean_)
 
-    def inverse_transform(self, X) -> np.ndarray:
+    def inverse_transform(self, X: ArrayLike) -> np.ndarray:
         """Back to the original space: X @ components_ (+ the whitening scale) + mean_."""
         check_is_fitted(self, "components_")
         X = np.asarray(X, dtype=np.float64)

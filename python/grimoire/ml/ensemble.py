@@ -17,8 +17,10 @@ import numbers
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
+from .._typing import Self
 from .base import (
     RANDOM_ROW_DRAWS,
     BaseEstimator,
@@ -151,7 +153,7 @@ class BaseForest(BaseEstimator):
         total = imp.sum()
         return imp / total if total > 0 else imp
 
-    def apply(self, X) -> np.ndarray:
+    def apply(self, X: ArrayLike) -> np.ndarray:
         """Leaf index of each sample in each tree, (n_samples, n_estimators)."""
         X = self._validate_X(X)
         return np.stack([e.tree_.apply(X) for e in self.estimators_], axis=1)
@@ -191,7 +193,7 @@ class RandomForestClassifier(ProbabilisticClassifierMixin, BaseForest):
         self.max_bins = max_bins
         self.verbose = verbose
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         X, y = self._validate_fit_X_y(X, y, classifier=True)
         yk = self._encode_classes(y)
         self.n_classes_ = len(self.classes_)
@@ -205,7 +207,7 @@ class RandomForestClassifier(ProbabilisticClassifierMixin, BaseForest):
             self.oob_score_ = float(np.mean(np.argmax(proba[seen], axis=1) == yk[seen]))
         return self
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Mean over trees of the leaf class fractions, (n_samples, n_classes)."""
         check_is_fitted(self, "estimators_")
         X = self._validate_X(X)
@@ -243,7 +245,7 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
         self.max_bins = max_bins
         self.verbose = verbose
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         X, y = self._validate_fit_X_y(X, y)
         if self.criterion != "squared_error":
             raise ValueError(f"criterion must be 'squared_error', got {self.criterion!r}")
@@ -257,7 +259,7 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
             self.oob_score_ = float(1 - np.sum((yt - yp) ** 2) / ss_tot) if ss_tot > 0 else 0.0
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "estimators_")
         X = self._validate_X(X)
         return self._tree_outputs(X)[:, 0] / len(self.estimators_)
@@ -432,7 +434,7 @@ class GradientBoostingClassifier(ProbabilisticClassifierMixin, BaseGradientBoost
         self.l2_regularization = l2_regularization
         self.max_bins = max_bins
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         if self.loss != "log_loss":
             raise ValueError(f"loss must be 'log_loss', got {self.loss!r}")
         X, y = self._validate_fit_X_y(X, y, classifier=True)
@@ -469,11 +471,11 @@ class GradientBoostingClassifier(ProbabilisticClassifierMixin, BaseGradientBoost
             loss = np.log(np.exp(z).sum(axis=1)) - z[np.arange(y.size), y]
         return float(np.average(loss, weights=w))
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         raw = self._raw_predict(X)
         return raw[:, 0] if self.n_classes_ == 2 else raw
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         raw = self._raw_predict(X)
         if self.n_classes_ == 2:
             p = _sigmoid(raw[:, 0])
@@ -506,7 +508,7 @@ class GradientBoostingRegressor(RegressorMixin, BaseGradientBoosting):
         self.l2_regularization = l2_regularization
         self.max_bins = max_bins
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         if self.loss != "squared_error":
             raise ValueError(f"loss must be 'squared_error', got {self.loss!r}")
         X, y = self._validate_fit_X_y(X, y)
@@ -521,5 +523,5 @@ class GradientBoostingRegressor(RegressorMixin, BaseGradientBoosting):
     def _loss(self, y, raw, w):
         return float(0.5 * np.average((raw[:, 0] - y) ** 2, weights=w))
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         return self._raw_predict(X)[:, 0]

@@ -19,8 +19,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
+from .._typing import Self
 from .base import (
     RANDOM_ROW_DRAWS,
     BaseEstimator,
@@ -115,7 +117,7 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
         self.distance_threshold = distance_threshold
         self.compute_distances = compute_distances
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> Self:
         X = self._validate_fit_X(X)
         if (self.n_clusters is None) == (self.distance_threshold is None):
             raise ValueError("Exactly one of n_clusters and distance_threshold has to be set, and the other "
@@ -150,7 +152,7 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
         self.n_clusters_ = n - n_merges
         return self
 
-    def fit_predict(self, X, y=None):
+    def fit_predict(self, X: ArrayLike, y: ArrayLike | None = None) -> np.ndarray:
         return self.fit(X).labels_
 
     def linkage_matrix(self) -> np.ndarray:
@@ -183,7 +185,7 @@ class BisectingKMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         self.tol = tol
         self.bisecting_strategy = bisecting_strategy
 
-    def fit(self, X, y=None, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None, sample_weight: ArrayLike | None = None) -> Self:
         X = self._validate_fit_X(X)
         if isinstance(self.n_clusters, bool) or not isinstance(self.n_clusters, numbers.Integral) \
                 or self.n_clusters < 1:
@@ -229,7 +231,7 @@ class BisectingKMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, Transformer
         self.inertia_ = float(sum(nodes[i]["sse"] for i in leaf_ids))
         return self
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         X = self._validate_X(X)
         node = np.zeros(X.shape[0], dtype=np.int64)
         while True:
@@ -247,7 +249,7 @@ class BisectingKMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, Transformer
                 break
         return np.array([self._leaf_label[int(i)] for i in node], dtype=np.int32)
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Euclidean distances (n, k) to the leaf centres."""
         X = self._validate_X(X)
         return np.sqrt(((X[:, None, :] - self.cluster_centers_[None]) ** 2).sum(axis=2))

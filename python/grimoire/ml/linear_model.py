@@ -18,8 +18,10 @@ import numbers
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
+from .._typing import Self
 from .base import (
     BaseEstimator,
     ClassifierMixin,
@@ -42,7 +44,7 @@ def _center(X, y, w, fit_intercept: bool):
 
 
 class LinearModel(RegressorMixin, BaseEstimator):
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """X @ coef_ + intercept_."""
         check_is_fitted(self, "coef_")
         X = self._validate_X(X)
@@ -69,7 +71,7 @@ class LinearRegression(LinearModel):
         self.tol = tol
         self.random_state = random_state
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         X, y = self._validate_fit_X_y(X, y)
         w = check_sample_weight(sample_weight, X.shape[0])
         Xc, yc, x_mean, y_mean = _center(X, y, w, self.fit_intercept)
@@ -125,7 +127,7 @@ class Ridge(LinearModel):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         X, y = self._validate_fit_X_y(X, y)
         if not isinstance(self.alpha, numbers.Real) or self.alpha < 0:
             raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
@@ -174,7 +176,7 @@ class ElasticNet(LinearModel):
         self.positive = positive
         self.random_state = random_state
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         X, y = self._validate_fit_X_y(X, y)
         if not isinstance(self.alpha, numbers.Real) or self.alpha < 0:
             raise ValueError(f"alpha must be >= 0, got {self.alpha!r}")
@@ -326,7 +328,7 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         self.solver = solver
         self.random_state = random_state
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         X, y = self._validate_fit_X_y(X, y, classifier=True)
         if self.penalty not in ("l2", "l1", None):
             raise ValueError(f"penalty must be 'l2', 'l1' or None, got {self.penalty!r}")
@@ -417,14 +419,14 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
                 return x, it + 1, True
         return x, int(self.max_iter), False
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """w.x + b: (n_samples,) for two classes, (n_samples, K) otherwise."""
         check_is_fitted(self, "coef_")
         X = self._validate_X(X)
         Z = X @ self.coef_.T + self.intercept_
         return Z[:, 0] if Z.shape[1] == 1 else Z
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         Z = self.decision_function(X)
         if Z.ndim == 1:
             p = 1.0 / (1.0 + np.exp(-np.clip(Z, -500, 500)))
@@ -433,11 +435,11 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
         E = np.exp(Z)
         return E / E.sum(axis=1, keepdims=True)
 
-    def predict_log_proba(self, X) -> np.ndarray:
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         Z = self.decision_function(X)
         idx = (Z > 0).astype(np.int64) if Z.ndim == 1 else np.argmax(Z, axis=1)
         return self.classes_[idx]

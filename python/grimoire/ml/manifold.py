@@ -17,8 +17,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
+from .._typing import Self
 from .base import BaseEstimator, check_array, check_random_state, progress
 
 
@@ -122,7 +124,7 @@ class TSNE(BaseEstimator):
             raise ValueError(f"learning_rate must be 'auto' or a float > 0, got {self.learning_rate!r}")
         return float(self.learning_rate)
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> Self:
         X = check_array(X, ensure_min_samples=2)
         self.n_features_in_ = X.shape[1]
         n = X.shape[0]
@@ -172,6 +174,6 @@ class TSNE(BaseEstimator):
         self.n_iter_ = int(self.max_iter)
         return self
 
-    def fit_transform(self, X, y=None) -> np.ndarray:
+    def fit_transform(self, X: ArrayLike, y: ArrayLike | None = None) -> np.ndarray:
         """The embedding (n, 2) of X."""
         return self.fit(X).embedding_

@@ -19,8 +19,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
+from .._typing import Self
 from .base import (
     BaseEstimator,
     ClassifierMixin,
@@ -126,7 +128,7 @@ class SVC(ClassifierMixin, BaseEstimator):
     def _kernel_args(self):
         return self.kernel, float(self._gamma), float(self.coef0), int(self.degree)
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         self._check_params()
         X, y = self._validate_fit_X_y(X, y, classifier=True)
         w = check_sample_weight(sample_weight, X.shape[0])
@@ -236,7 +238,7 @@ class SVC(ClassifierMixin, BaseEstimator):
                 m += 1
         return out
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         """f(x) = sum_i y_i a_i K(x_i, x) + b: (n,) for two classes, else (n, k) ('ovr') or
         (n, k(k-1)/2) ('ovo')."""
         check_is_fitted(self, "dual_coef_")
@@ -247,7 +249,7 @@ class SVC(ClassifierMixin, BaseEstimator):
             return _ovr_decision_function(dec < 0, -dec, len(self.classes_))
         return dec
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """The class with the most one-vs-one votes (the first on a tie, as LIBSVM)."""
         check_is_fitted(self, "dual_coef_")
         dec = self._decision_ovo(X)
@@ -305,7 +307,7 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
         self.max_iter = max_iter
         self.random_state = random_state
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         if self.loss not in ("hinge", "squared_hinge"):
             raise ValueError(f"loss must be 'hinge' or 'squared_hinge', got {self.loss!r}")
         if isinstance(self.C, bool) or not isinstance(self.C, numbers.Real) or not self.C > 0:
@@ -375,13 +377,13 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
                           ConvergenceWarning, stacklevel=3)
         return wv, it
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         check_is_fitted(self, "coef_")
         X = self._validate_X(X)
         scores = X @ self.coef_.T + self.intercept_
         return scores[:, 0] if scores.shape[1] == 1 else scores
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         scores = self.decision_function(X)
         if scores.ndim == 1:
             return self.classes_[(scores > 0).astype(int)]

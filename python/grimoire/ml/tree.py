@@ -19,8 +19,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
+from .._typing import Self
 from .base import (
     BaseEstimator,
     ProbabilisticClassifierMixin,
@@ -211,7 +213,7 @@ class BaseDecisionTree(BaseEstimator):
         check_is_fitted(self, "tree_")
         return self.tree_.feature_importances(self.n_features_in_)
 
-    def apply(self, X) -> np.ndarray:
+    def apply(self, X: ArrayLike) -> np.ndarray:
         """Index of the leaf that each sample reaches."""
         X = self._validate_X(X)
         return self.tree_.apply(X)
@@ -255,13 +257,13 @@ class DecisionTreeClassifier(ProbabilisticClassifierMixin, BaseDecisionTree):
         self.min_impurity_decrease = min_impurity_decrease
         self.max_bins = max_bins
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         X, y = self._validate_fit_X_y(X, y, classifier=True)
         yk = self._encode_classes(y)
         self.n_classes_ = len(self.classes_)
         return self._fit(X, yk, self.n_classes_, sample_weight)
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class fractions of the leaf each sample reaches, (n_samples, n_classes)."""
         X = self._validate_X(X)
         return self.tree_.value[self.tree_.apply(X)]
@@ -285,11 +287,11 @@ class DecisionTreeRegressor(RegressorMixin, BaseDecisionTree):
         self.min_impurity_decrease = min_impurity_decrease
         self.max_bins = max_bins
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
         X, y = self._validate_fit_X_y(X, y)
         return self._fit(X, np.ascontiguousarray(y, dtype=np.float64), 0, sample_weight)
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         X = self._validate_X(X)
         return self.tree_.value[self.tree_.apply(X), 0]
 

@@ -15,8 +15,10 @@ from __future__ import annotations
 import numbers
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _core
+from .._typing import Self
 from .base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -124,7 +126,7 @@ class UMAP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             d2 = np.take_along_axis(d2, idx, axis=1)
         return idx, np.sqrt(d2)
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> Self:
         X = self._validate_fit_X(X)
         n = X.shape[0]
         if not isinstance(self.n_neighbors, numbers.Integral) or self.n_neighbors < 2:
@@ -205,7 +207,7 @@ class UMAP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         lo, hi = init.min(axis=0), init.max(axis=0)
         return np.ascontiguousarray(10.0 * (init - lo) / np.where(hi > lo, hi - lo, 1.0))
 
-    def transform(self, X) -> np.ndarray:
+    def transform(self, X: ArrayLike) -> np.ndarray:
         """Embed new points against the fixed training embedding: (m, n_components)."""
         X = self._validate_X(X)
         n_train = self._X.shape[0]
@@ -227,5 +229,5 @@ class UMAP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
                             float(self.negative_sample_rate), int(rng.randint(2**31 - 1)))
         return Y
 
-    def fit_transform(self, X, y=None) -> np.ndarray:
+    def fit_transform(self, X: ArrayLike, y: ArrayLike | None = None) -> np.ndarray:
         return self.fit(X).embedding_

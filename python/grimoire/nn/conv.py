@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ..autograd import Tensor
+from ..kernels.conv import IntPair
 from . import functional as F
 from .linear import uniform
 from .module import Module
@@ -59,7 +60,8 @@ class Conv2d(Module):
 
 
 class MaxPool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0, dilation=1):
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+                 dilation: IntPair = 1):
         super().__init__()
         self.kernel_size, self.stride, self.padding, self.dilation = kernel_size, stride, padding, dilation
 
@@ -68,7 +70,7 @@ class MaxPool2d(Module):
 
 
 class AvgPool2d(Module):
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0):
         super().__init__()
         self.kernel_size, self.stride, self.padding = kernel_size, stride, padding
 

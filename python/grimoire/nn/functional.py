@@ -7,15 +7,18 @@ written next to its forward. The numerical work is a call into the core's kernel
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .. import _array
 from .. import autograd as ag
 from .. import kernels as K
-from ..autograd import Tensor, _ns, _wrap, unbroadcast
+from ..autograd import Tensor, TensorLike, _ns, _wrap, unbroadcast
 from ..kernels import attention as _attention
 from ..kernels import attention_backward as _attention_backward
 from ..kernels import gemm as _gemm
+from ..kernels.conv import IntPair
 
 
 def _t(x) -> Tensor:
@@ -184,7 +187,7 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     return x * Tensor(mask)
 
 
-def embedding(idx, weight: Tensor) -> Tensor:
+def embedding(idx: TensorLike, weight: Tensor) -> Tensor:
     """Rows of ``weight`` (num, dim) picked by integer ``idx`` (any shape) -> idx.shape + (dim,).
 
     Backward: the rows' gradients are scattered back, summing repeats (a one-hot GEMM).
@@ -205,7 +208,8 @@ def embedding(idx, weight: Tensor) -> Tensor:
 
 # ------------------------------------------------------------------------ normalisation
 def layer_norm(
-    x: Tensor, normalized_shape, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5
+    x: Tensor, normalized_shape: int | tuple[int, ...], weight: Tensor | None = None,
+    bias: Tensor | None = None, eps: float = 1e-5
 ) -> Tensor:
     """y = (x - mean) / sqrt(var + eps) * w + b over the last ``len(normalized_shape)`` axes.
 
@@ -234,7 +238,8 @@ def layer_norm(
     return Tensor._make(xp.reshape(_wrap(xp, y), shape), parents, backward, "layer_norm")
 
 
-def rms_norm(x: Tensor, normalized_shape, weight: Tensor | None = None, eps: float | None = None) -> Tensor:
+def rms_norm(x: Tensor, normalized_shape: int | tuple[int, ...], weight: Tensor | None = None,
+             eps: float | None = None) -> Tensor:
     """y = x / sqrt(mean(x^2) + eps) * w (torch's default eps: the dtype's machine epsilon).
 
     Backward: dx = rstd * (dxhat - xhat * mean(dxhat * xhat)), dw = sum(dy * xhat). The core's kernels.
@@ -297,7 +302,8 @@ def _pair(v) -> tuple[int, int]:
 
 
 def conv2d(
-    x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0, dilation=1, groups: int = 1
+    x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntPair = 1, padding: IntPair = 0,
+    dilation: IntPair = 1, groups: int = 1
 ) -> Tensor:
     """2-D cross-correlation (CNN convolution, primer 5.2.1), NCHW, the core's kernel.
 
@@ -325,7 +331,8 @@ def conv2d(
     return Tensor._make(y, parents, backward, "conv2d")
 
 
-def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Tensor:
+def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+               dilation: IntPair = 1) -> Tensor:
     """Max over each window (primer 5.2.2); the gradient goes to the window's (first) maximum."""
     if _pair(dilation) != (1, 1):
         raise ValueError(f"max_pool2d: dilation {dilation} is not supported (only 1)")
@@ -340,7 +347,8 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1) -> Te
     )
 
 
-def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0) -> Tensor:
+def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None,
+               padding: IntPair = 0) -> Tensor:
     """Mean over each window (zero padding counted, as torch's default count_include_pad)."""
     xp = _ns(x.data)
     xd = _float32(xp, x.data)
@@ -359,7 +367,8 @@ def adaptive_avg_pool2d_1(x: Tensor) -> Tensor:
 
 # ------------------------------------------------------------------------ attention
 def scaled_dot_product_attention(
-    q: Tensor, k: Tensor, v: Tensor, attn_mask=None, is_causal: bool = False, scale: float | None = None
+    q: Tensor, k: Tensor, v: Tensor, attn_mask: TensorLike | None = None, is_causal: bool = False,
+    scale: float | None = None
 ) -> Tensor:
     """softmax(q k^T / sqrt(d) + mask) v (primer 5.4), q (B, H, Tq, D), k/v (B, Hk, Tk, D).
 
@@ -415,22 +424,22 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def mse_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002
+def mse_loss(input: Tensor, target: TensorLike, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Mean squared error: mean((y - t)^2)."""
     d = input - _t(target)
     return _reduce(d * d, reduction)
 
 
-def l1_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002
+def l1_loss(input: Tensor, target: TensorLike, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Mean absolute error: mean(|y - t|)."""
     return _reduce((input - _t(target)).abs(), reduction)
 
 
 def binary_cross_entropy_with_logits(
     input: Tensor,
-    target,
+    target: TensorLike,
     reduction: str = "mean",  # noqa: A002
-    pos_weight=None,
+    pos_weight: TensorLike | None = None,
 ) -> Tensor:
     """BCE from logits in the stable form: max(z, 0) - z t + log(1 + exp(-|z|)).
 
@@ -458,7 +467,7 @@ def binary_cross_entropy_with_logits(
 
 def cross_entropy(
     input: Tensor,
-    target,
+    target: TensorLike,
     reduction: str = "mean",
     ignore_index: int = -100,  # noqa: A002
     label_smoothing: float = 0.0,
@@ -505,14 +514,15 @@ def cross_entropy(
     return Tensor._make(loss, (input,), backward, "cross_entropy")
 
 
-def nll_loss(input: Tensor, target, reduction: str = "mean") -> Tensor:  # noqa: A002
+def nll_loss(input: Tensor, target: TensorLike, reduction: str = "mean") -> Tensor:  # noqa: A002
     """Negative log-likelihood of log-probabilities (N, C) at class indices (N,)."""
     xp = _ns(input.data)
     t = _indices(xp, target)
     return _reduce(-input[xp.arange(t.shape[0]), t], reduction)
 
 
-def multi_margin_loss(input: Tensor, target, margin: float = 1.0, reduction: str = "mean") -> Tensor:  # noqa: A002
+def multi_margin_loss(input: Tensor, target: TensorLike, margin: float = 1.0,  # noqa: A002
+                      reduction: str = "mean") -> Tensor:
     """Multiclass hinge (primer 6.3, SVM loss): mean over j != y of max(0, margin - z_y + z_j) / C."""
     xp = _ns(input.data)
     t = _indices(xp, target)
@@ -523,7 +533,8 @@ def multi_margin_loss(input: Tensor, target, margin: float = 1.0, reduction: str
     return _reduce((h * mask).sum(axis=1) * (1.0 / c), reduction)
 
 
-def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0, reduction: str = "mean") -> Tensor:  # noqa: A002
+def hinge_embedding_loss(input: Tensor, target: TensorLike, margin: float = 1.0,  # noqa: A002
+                         reduction: str = "mean") -> Tensor:
     """Hinge embedding loss (torch): x where t = 1, max(0, margin - x) where t = -1."""
     xp = _ns(input.data)
     t = ag._arr(target, like=input.data)
@@ -532,7 +543,7 @@ def hinge_embedding_loss(input: Tensor, target, margin: float = 1.0, reduction: 
     return _reduce(pos + neg, reduction)
 
 
-def one_hot(idx, num_classes: int):
+def one_hot(idx: TensorLike, num_classes: int) -> Any:
     """Rows of the identity: (..., num_classes) float32, in the namespace of ``idx``."""
     i = idx.data if isinstance(idx, Tensor) else idx
     xp = _ns(i) if hasattr(i, "__array_namespace__") else ag._NP
@@ -540,7 +551,7 @@ def one_hot(idx, num_classes: int):
     return xp.astype(i[..., None] == xp.arange(num_classes), xp.float32)
 
 
-def index_add(num_rows: int, idx, src: Tensor) -> Tensor:
+def index_add(num_rows: int, idx: TensorLike, src: Tensor) -> Tensor:
     """Rows of ``src`` (n, ...) summed into a zero (num_rows, ...) tensor at rows ``idx`` (n,).
 
     The scatter that combines a Mixture-of-Experts' outputs; backward gathers: d src = dy[idx].
@@ -598,9 +609,9 @@ def mish(input: Tensor) -> Tensor:  # noqa: A002
 
 def kl_div(
     input: Tensor,  # noqa: A002
-    target,
-    size_average=None,
-    reduce=None,
+    target: TensorLike,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     log_target: bool = False,
 ) -> Tensor:
@@ -641,10 +652,10 @@ def _weighted(loss: Tensor, weight) -> Tensor:
 
 def binary_cross_entropy(
     input: Tensor,  # noqa: A002
-    target,
-    weight=None,
-    size_average=None,
-    reduce=None,
+    target: TensorLike,
+    weight: TensorLike | None = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
 ) -> Tensor:
     """Binary cross-entropy on probabilities p: ``-w (t log p + (1 - t) log(1 - p))``, each log
@@ -686,10 +697,10 @@ def binary_cross_entropy(
 
 def huber_loss(
     input: Tensor,  # noqa: A002
-    target,
+    target: TensorLike,
     reduction: str = "mean",
     delta: float = 1.0,
-    weight=None,
+    weight: TensorLike | None = None,
 ) -> Tensor:
     """Huber loss of d = input - target: ``0.5 d^2`` for |d| < delta, ``delta (|d| - delta / 2)``
     beyond; computed as q^2 / 2 + delta (|d| - q) with q = min(|d|, delta). ``weight`` rescales
@@ -703,9 +714,9 @@ def huber_loss(
 
 def smooth_l1_loss(
     input: Tensor,  # noqa: A002
-    target,
-    size_average=None,
-    reduce=None,
+    target: TensorLike,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
     reduction: str = "mean",
     beta: float = 1.0,
 ) -> Tensor:
@@ -768,7 +779,7 @@ def _size_pair(size, name: str, keep: tuple[int, int] | None = None) -> tuple[in
     return int(pair[0]), int(pair[1])
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size) -> Tensor:  # noqa: A002
+def adaptive_avg_pool2d(input: Tensor, output_size: int | tuple[int | None, int | None]) -> Tensor:  # noqa: A002
     """Adaptive average pooling of (N, C, H, W) (or (C, H, W)) to ``output_size`` (an int, or a
     pair whose None entries keep the input's size): output (i, j) averages rows
     [floor(i H / oh), ceil((i + 1) H / oh)) and the same columns; two matrix products."""
@@ -808,8 +819,8 @@ def _resample_matrix(n_in: int, n_out: int, mode: str, align_corners: bool, scal
 
 def interpolate(
     input: Tensor,  # noqa: A002
-    size=None,
-    scale_factor=None,
+    size: IntPair | None = None,
+    scale_factor: float | tuple[float, float] | None = None,
     mode: str = "nearest",
     align_corners: bool | None = None,
     recompute_scale_factor: bool | None = None,
@@ -910,11 +921,11 @@ def conv_transpose2d(
     input: Tensor,  # noqa: A002
     weight: Tensor,
     bias: Tensor | None = None,
-    stride=1,
-    padding=0,
-    output_padding=0,
+    stride: IntPair = 1,
+    padding: IntPair = 0,
+    output_padding: IntPair = 0,
     groups: int = 1,
-    dilation=1,
+    dilation: IntPair = 1,
 ) -> Tensor:
     """The transpose (adjoint) of conv2d: x (N, C_in, H, W), weight (C_in, C_out / groups, KH, KW)
     -> (N, C_out, (H - 1) s - 2 p + d (K - 1) + output_padding + 1, ...).

@@ -14,7 +14,7 @@ import math
 
 import numpy as np
 
-from ..autograd import Tensor
+from ..autograd import Tensor, TensorLike
 from .functional import (
     _no_legacy_reduction,
     _pair,
@@ -72,12 +72,13 @@ class Mish(Module):
 class KLDivLoss(Module):
     """:func:`~grimoire.nn.functional.kl_div` as a layer (torch's argument order)."""
 
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", log_target: bool = False):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", log_target: bool = False):
         super().__init__()
         _no_legacy_reduction("KLDivLoss", size_average, reduce)
         self.reduction, self.log_target = reduction, log_target
 
-    def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:  # noqa: A002
         return kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
@@ -85,12 +86,13 @@ class BCELoss(Module):
     """:func:`~grimoire.nn.functional.binary_cross_entropy` as a layer (torch's argument order:
     an optional per-element ``weight`` first)."""
 
-    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+    def __init__(self, weight: TensorLike | None = None, size_average: bool | None = None,
+                 reduce: bool | None = None, reduction: str = "mean"):
         super().__init__()
         _no_legacy_reduction("BCELoss", size_average, reduce)
         self.weight, self.reduction = weight, reduction
 
-    def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:  # noqa: A002
         return binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
@@ -99,23 +101,24 @@ class HuberLoss(Module):
         super().__init__()
         self.reduction, self.delta = reduction, delta
 
-    def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:  # noqa: A002
         return huber_loss(input, target, self.reduction, self.delta)
 
 
 class SmoothL1Loss(Module):
-    def __init__(self, size_average=None, reduce=None, reduction: str = "mean", beta: float = 1.0):
+    def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean", beta: float = 1.0):
         super().__init__()
         _no_legacy_reduction("SmoothL1Loss", size_average, reduce)
         self.reduction, self.beta = reduction, beta
 
-    def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:  # noqa: A002
         return smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 # ------------------------------------------------------------------------ padding, pooling, resampling
 class AdaptiveAvgPool2d(Module):
-    def __init__(self, output_size):
+    def __init__(self, output_size: int | tuple[int | None, int | None]):
         super().__init__()
         self.output_size = output_size
 

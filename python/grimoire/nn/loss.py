@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..autograd import Tensor
+from ..autograd import Tensor, TensorLike
 from . import functional as F
 from .module import Module
 
@@ -14,7 +14,7 @@ class MSELoss(Module):
         super().__init__()
         self.reduction = reduction
 
-    def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:  # noqa: A002
         return F.mse_loss(input, target, self.reduction)
 
 
@@ -25,18 +25,18 @@ class L1Loss(Module):
         super().__init__()
         self.reduction = reduction
 
-    def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:  # noqa: A002
         return F.l1_loss(input, target, self.reduction)
 
 
 class BCEWithLogitsLoss(Module):
     """Binary cross-entropy on logits, stable form."""
 
-    def __init__(self, reduction: str = "mean", pos_weight=None):
+    def __init__(self, reduction: str = "mean", pos_weight: TensorLike | None = None):
         super().__init__()
         self.reduction, self.pos_weight = reduction, pos_weight
 
-    def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:  # noqa: A002
         return F.binary_cross_entropy_with_logits(input, target, self.reduction, self.pos_weight)
 
 
@@ -47,7 +47,7 @@ class CrossEntropyLoss(Module):
         super().__init__()
         self.reduction, self.ignore_index, self.label_smoothing = reduction, ignore_index, label_smoothing
 
-    def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:  # noqa: A002
         return F.cross_entropy(input, target, self.reduction, self.ignore_index, self.label_smoothing)
 
 
@@ -56,7 +56,7 @@ class NLLLoss(Module):
         super().__init__()
         self.reduction = reduction
 
-    def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:  # noqa: A002
         return F.nll_loss(input, target, self.reduction)
 
 
@@ -67,7 +67,7 @@ class MultiMarginLoss(Module):
         super().__init__()
         self.margin, self.reduction = margin, reduction
 
-    def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:  # noqa: A002
         return F.multi_margin_loss(input, target, self.margin, self.reduction)
 
 
@@ -76,5 +76,5 @@ class HingeEmbeddingLoss(Module):
         super().__init__()
         self.margin, self.reduction = margin, reduction
 
-    def forward(self, input: Tensor, target) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, target: TensorLike) -> Tensor:  # noqa: A002
         return F.hinge_embedding_loss(input, target, self.margin, self.reduction)

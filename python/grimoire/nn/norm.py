@@ -79,7 +79,8 @@ class LayerNorm(Module):
 class RMSNorm(Module):
     """x / sqrt(mean(x^2) + eps) * w (Zhang & Sennrich 2019), as torch.nn.RMSNorm."""
 
-    def __init__(self, normalized_shape, eps: float | None = None, elementwise_affine: bool = True):
+    def __init__(self, normalized_shape: int | tuple[int, ...], eps: float | None = None,
+                 elementwise_affine: bool = True):
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
         self.normalized_shape, self.eps = shape, eps

@@ -11,7 +11,7 @@ import copy
 import numpy as np
 
 from .. import autograd as ag
-from ..autograd import Tensor
+from ..autograd import Tensor, TensorLike
 from . import functional as F
 from .attention import KVCache, MultiheadAttention
 from .containers import ModuleList
@@ -169,7 +169,8 @@ class TransformerEncoder(Module):
         self.layers = ModuleList(copy.deepcopy(encoder_layer) for _ in range(num_layers))
         self.norm = norm
 
-    def forward(self, src: Tensor, mask=None, src_key_padding_mask=None, is_causal: bool = False) -> Tensor:
+    def forward(self, src: Tensor, mask: TensorLike | None = None,
+                src_key_padding_mask: TensorLike | None = None, is_causal: bool = False) -> Tensor:
         for layer in self.layers:
             src = layer(src, mask, src_key_padding_mask, is_causal)
         return self.norm(src) if self.norm is not None else src
@@ -206,7 +207,8 @@ class Transformer(Module):
         self.decoder = TransformerDecoder(TransformerDecoderLayer(d_model, nhead, **cfg), num_decoder_layers,
                                           LayerNorm(d_model, layer_norm_eps, bias=bias))
 
-    def forward(self, src: Tensor, tgt: Tensor, src_mask=None, tgt_mask=None, memory_mask=None,
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: TensorLike | None = None,
+                tgt_mask: TensorLike | None = None, memory_mask: TensorLike | None = None,
                 tgt_is_causal: bool = False) -> Tensor:
         memory = self.encoder(src, src_mask)
         return self.decoder(tgt, memory, tgt_mask, memory_mask, tgt_is_causal=tgt_is_causal)
