@@ -8,7 +8,9 @@ from . import Tour, section
 
 
 @section(
-    "6.5.5.1", "Distributed training: the char-level GPT under DDP and ZeRO-3 on 2 ranks", "grimoire.distributed"
+    "6.5.5.1",
+    "Distributed training: the char-level GPT under DDP and ZeRO-3 on 2 ranks",
+    "grimoire.distributed",
 )
 def distributed(t: Tour) -> None:
     from ..distributed import _runs
@@ -28,11 +30,14 @@ def distributed(t: Tour) -> None:
     runs = {"1 process": one["plain.losses"], "DDP": two[0]["ddp.losses"], "ZeRO-3": two[0]["zero3.losses"]}
     marks = [0, S.CHAR_STEPS // 4, S.CHAR_STEPS // 2, S.CHAR_STEPS - 1]
     for name, losses in runs.items():
-        t.show(f"loss at steps {', '.join(str(m + 1) for m in marks)}: {name}",
-               ", ".join(f"{losses[m]:.4f}" for m in marks))
+        t.show(
+            f"loss at steps {', '.join(str(m + 1) for m in marks)}: {name}",
+            ", ".join(f"{losses[m]:.4f}" for m in marks),
+        )
     gap = max(float(np.abs(v - runs["1 process"]).max()) for v in runs.values())
     t.show("largest loss difference from one process over all steps (DDP, ZeRO-3)", f"{gap:.1e}")
-    speed = {k: float(r[f"{k}.tokens_per_s"]) for k, r in (("plain", one), ("ddp", two[0]), ("zero3", two[0]))}
+    ran = {"plain": one, "ddp": two[0], "zero3": two[0]}
+    speed = {k: float(r[f"{k}.tokens_per_s"]) for k, r in ran.items()}
     t.show(
         "tokens/s (median step): 1 process / 2 ranks DDP / 2 ranks ZeRO-3",
         f"{speed['plain']:.0f} / {speed['ddp']:.0f} ({speed['ddp'] / speed['plain']:.2f}x) / "
