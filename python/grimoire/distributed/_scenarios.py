@@ -252,7 +252,7 @@ def _state_bytes(kind: str, world) -> int:
     return held
 
 
-def _gpt_speed(kind: str, world, steps: int = 6) -> float:
+def _gpt_speed(kind: str, world, steps: int = 12) -> float:
     """Tokens per second of GPT training steps (batch 8 x 64 tokens per rank). ``alone``: every
     rank trains its own model with no communication and no barrier, the most N ranks could do
     on this machine now (the ceiling the others are measured against)."""
