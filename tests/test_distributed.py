@@ -145,6 +145,44 @@ def test_zero3_holds_at_most_055_of_ddp_memory(out_dir):
     assert zero3 <= 0.55 * ddp, f"ZeRO-3 keeps {zero3} bytes per rank, DDP {ddp}"
 
 
+def test_char_gpt_under_ddp_and_zero3_follows_one_process(out_dir):
+    """The tour's run (5.4's char-level GPT, clipping and schedule included): the loss of the
+    whole batch at every step equals one process's, and ZeRO-3 holds <= 0.55x of DDP's bytes."""
+    one = run("char_gpt", out_dir, ranks=1)[0]
+    ranks = run("char_gpt", out_dir)
+    assert one["plain.losses"][-1] < one["plain.losses"][0] - 1.0  # it trains
+    for got in ranks:
+        for kind in ("ddp", "zero3"):
+            np.testing.assert_allclose(got[f"{kind}.losses"], one["plain.losses"], rtol=1e-5, err_msg=kind)
+    ddp, zero3 = (max(int(g[f"{k}.state_bytes"]) for g in ranks) for k in ("ddp", "zero3"))
+    assert zero3 <= 0.55 * ddp, f"ZeRO-3 keeps {zero3} bytes per rank, DDP {ddp}"
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1.0, float("inf")])
+@pytest.mark.parametrize("max_norm", [0.5, 1e6])
+def test_fsdp_clip_grad_norm_matches_torch(norm_type, max_norm):
+    torch = pytest.importorskip("torch")
+    from grimoire import nn
+    from grimoire.distributed import FullyShardedDataParallel
+
+    model = FullyShardedDataParallel(S.mlp(), auto_wrap_policy={nn.Linear})  # a world of one
+    rng = np.random.default_rng(3)
+    grads = [rng.standard_normal(u.shard.shape).astype(np.float32) for u in model.units]
+    for u, g in zip(model.units, grads, strict=True):
+        u.shard.grad = g.copy()
+    ref = [torch.nn.Parameter(torch.zeros(g.shape)) for g in grads]
+    for p, g in zip(ref, grads, strict=True):
+        p.grad = torch.from_numpy(g.copy())
+    want = float(torch.nn.utils.clip_grad_norm_(ref, max_norm, norm_type))
+    assert model.clip_grad_norm_(max_norm, norm_type) == pytest.approx(want, rel=1e-5)
+    for u, p in zip(model.units, ref, strict=True):
+        np.testing.assert_allclose(u.shard.grad, p.grad.numpy(), rtol=1e-5, atol=1e-7)
+    with pytest.raises(ValueError, match="norm_type must be"):
+        model.clip_grad_norm_(1.0, 0.0)
+    with pytest.raises(ValueError, match="max_norm must be"):
+        model.clip_grad_norm_(-1.0)
+
+
 def test_one_process_is_a_world_of_one():
     g = comm.init()
     assert (g.rank, g.size) == (0, 1)
@@ -209,7 +247,10 @@ def test_distributed_sampler_shards_like_torch():
 def test_grimoire_run_launches_ranks(tmp_path):
     script = tmp_path / "hello.py"
     script.write_text(
-        "from grimoire import distributed as d\nprint('rank', d.rank(), 'of', d.world_size())\n"
+        # one write per rank (print's arguments are separate writes, which the launcher may
+        # interleave with the other rank's when the output is unbuffered)
+        "import sys\nfrom grimoire import distributed as d\n"
+        "sys.stdout.write(f'rank {d.rank()} of {d.world_size()}\\n')\n"
     )
     done = subprocess.run(
         [sys.executable, "-m", "grimoire", "run", "-n", "2", str(script)],

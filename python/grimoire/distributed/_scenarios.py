@@ -176,8 +176,11 @@ def run(name: str, out_dir: str) -> None:
         world.barrier()  # every rank got here: the refusal took no collective that could hang
     elif name in ("memory_ddp", "memory_zero1", "memory_zero2", "memory_zero3"):
         result["state_bytes"] = np.array(_state_bytes(name.split("_")[1], world))
-    elif name in ("gpt_1rank", "gpt_ddp", "gpt_zero3"):
+    elif name in ("gpt_1rank", "gpt_ddp", "gpt_zero3", "gpt_alone"):
         result["tokens_per_s"] = np.array(_gpt_speed(name.split("_")[1], world))
+    elif name == "char_gpt":  # one process: plain; N ranks: DDP, then ZeRO-3
+        for kind in ("plain",) if n == 1 else ("ddp", "zero3"):
+            result.update({f"{kind}.{k}": v for k, v in _char_gpt(kind, world).items()})
     else:
         raise ValueError(f"unknown scenario {name!r}")
     np.savez(os.path.join(out_dir, f"{name}-rank{r}.npz"), **result)
@@ -249,8 +252,10 @@ def _state_bytes(kind: str, world) -> int:
     return held
 
 
-def _gpt_speed(kind: str, world, steps: int = 6) -> float:
-    """Tokens per second of GPT training steps (batch 8 x 64 tokens per rank)."""
+def _gpt_speed(kind: str, world, steps: int = 12) -> float:
+    """Tokens per second of GPT training steps (batch 8 x 64 tokens per rank). ``alone``: every
+    rank trains its own model with no communication and no barrier, the most N ranks could do
+    on this machine now (the ceiling the others are measured against)."""
     ag.manual_seed(0)
     model = nn.GPT(vocab_size=96, d_model=128, n_heads=4, n_layers=2, max_len=64)
     if kind == "ddp":
@@ -268,9 +273,78 @@ def _gpt_speed(kind: str, world, steps: int = 6) -> float:
         opt.zero_grad()
         loss.backward()
         opt.step()
-        world.barrier()
+        if kind != "alone":
+            world.barrier()
         times.append(time.perf_counter() - t0)
     return 8 * 64 * world.size / float(np.median(times[1:]))
+
+
+# The 5.4 char-level GPT (nn.zoo.train_char_gpt's model, data, schedule and clipping) with a
+# global batch of CHAR_BATCH x CHAR_BLOCK bytes, each rank taking its share of every batch.
+CHAR_STEPS, CHAR_BATCH, CHAR_BLOCK, CHAR_D, CHAR_LAYERS, CHAR_LR = 40, 32, 64, 64, 2, 3e-3
+CHAR_MEMORY_STEPS = 2  # steps under tracemalloc before the bytes held are read
+
+
+def _char_gpt(kind: str, world) -> dict[str, np.ndarray]:
+    """``plain`` (one process), ``ddp`` or ``zero3``: the loss of the whole batch at every step
+    (the ranks' losses averaged), tokens/s (the whole batch over the median step, steps after
+    the memory reading), and the bytes this rank holds after CHAR_MEMORY_STEPS steps (parameters,
+    gradients, optimizer state and what the wrapper keeps, by tracemalloc)."""
+    from ..nn.zoo import char_data
+    from ..train import clip_grad_norm_
+
+    r, n = world.rank, world.size
+    data = char_data()
+    train_ = data[: int(0.9 * len(data))]
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    ag.manual_seed(0)
+    model = nn.GPT(256, CHAR_D, 4, CHAR_LAYERS, max_len=CHAR_BLOCK)
+    if kind == "ddp":
+        model = DistributedDataParallel(model)
+    elif kind == "zero3":
+        model = FullyShardedDataParallel(
+            model, ShardingStrategy.FULL_SHARD, auto_wrap_policy={nn.TransformerEncoderLayer}
+        )
+    opt = optim.AdamW(model.parameters(), lr=CHAR_LR, weight_decay=0.01)
+    warm = max(CHAR_STEPS // 10, 1)
+    sched = optim.lr_scheduler.SequentialLR(
+        opt,
+        [
+            optim.lr_scheduler.LinearLR(opt, 0.1, 1.0, warm),
+            optim.lr_scheduler.CosineAnnealingLR(opt, CHAR_STEPS),
+        ],
+        milestones=[warm],
+    )
+    rng = np.random.default_rng(0)
+    losses, times, held = np.empty(CHAR_STEPS), [], 0
+    for step in range(CHAR_STEPS):
+        if step == CHAR_MEMORY_STEPS:
+            held = tracemalloc.get_traced_memory()[0] - base
+            tracemalloc.stop()
+        starts = shard(rng.integers(0, len(train_) - CHAR_BLOCK - 1, CHAR_BATCH), r, n)
+        xb = np.stack([train_[s : s + CHAR_BLOCK] for s in starts])
+        yb = np.stack([train_[s + 1 : s + CHAR_BLOCK + 1] for s in starts])
+        t0 = time.perf_counter()
+        loss = nn.functional.cross_entropy(model(xb).reshape(-1, 256), yb.reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        if kind == "zero3":
+            model.clip_grad_norm_(1.0)
+        else:
+            clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        world.barrier()
+        times.append(time.perf_counter() - t0)
+        losses[step] = loss.item()
+        del loss
+    world.all_reduce(losses, "mean")
+    return {
+        "losses": losses,
+        "tokens_per_s": np.array(CHAR_BATCH * CHAR_BLOCK / float(np.median(times[CHAR_MEMORY_STEPS:]))),
+        "state_bytes": np.array(held),
+    }
 
 
 if __name__ == "__main__":

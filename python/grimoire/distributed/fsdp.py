@@ -222,6 +222,37 @@ class FullyShardedDataParallel(Module):
             for unit in self.units:
                 unit.release()
 
+    # ---------------------------------------------------------------- clipping
+    def clip_grad_norm_(self, max_norm: float, norm_type: float = 2.0) -> float:
+        """Clip by the norm of the whole (unsharded) gradient, as PyTorch's
+        ``FullyShardedDataParallel.clip_grad_norm_``: with the shards' gradients ``g_r``,
+
+        ``total = (sum_r sum_i |g_r,i|^p)^(1/p)`` (``max_r,i |g_r,i|`` for ``p = inf``),
+
+        every shard's gradient is scaled by ``min(1, max_norm / (total + 1e-6))``, which is what
+        :func:`grimoire.train.clip_grad_norm_` does to the full gradients in one process (the
+        padding holds zeros). A collective: every rank calls it. Returns ``total``.
+        """
+        p = float(norm_type)
+        if not (p == math.inf or p > 0):
+            raise ValueError(f"norm_type must be > 0 or inf, got {norm_type!r}")
+        if not max_norm >= 0:
+            raise ValueError(f"max_norm must be >= 0, got {max_norm!r}")
+        grads = [u.shard.grad for u in self.units if u.shard.grad is not None]
+        if p == math.inf:
+            local = np.array([max((float(np.abs(g).max()) for g in grads), default=0.0)])
+            self.group.all_reduce(local, "max")
+            total = float(local[0])
+        else:
+            local = np.array([sum(float(np.sum(np.abs(g, dtype=np.float64) ** p)) for g in grads)])
+            self.group.all_reduce(local, "sum")
+            total = float(local[0]) ** (1.0 / p)
+        coef = max_norm / (total + 1e-6)
+        if coef < 1.0:
+            for g in grads:
+                g *= np.float32(coef)
+        return total
+
     # ---------------------------------------------------------------- state
     def full_state_dict(self) -> OrderedDict[str, np.ndarray]:
         """The unsharded parameters (and buffers) under the wrapped module's own keys, on every
