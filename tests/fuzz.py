@@ -1053,6 +1053,18 @@ def _arma(rng, s):
     return {"w": f64(rng, 3 * s), "mu": 0.1, "ar": f64(rng, s % 3) * 0.3, "ma": f64(rng, s % 2) * 0.3}
 
 
+# --- grimoire._cuda's own introspection (its kernels share _core's names and so its models; without
+# a GPU every _cuda kernel refuses host arrays with a TypeError naming the argument)
+for _name in ("device_count", "device_names", "runtime_version"):
+    model(_name, compare=False)(lambda rng, s: {})
+model("gemm_path", compare=False, a=ARRAY, b=ARRAY, trans_a=BOOL, trans_b=BOOL)(
+    lambda rng, s: {k: v for k, v in _gemm(rng, s).items() if k in ("a", "b", "trans_a", "trans_b")}
+)
+model("attention_forward_path", compare=False, q=ARRAY, k=ARRAY, v=ARRAY, causal=BOOL)(
+    lambda rng, s: {k: v for k, v in _attn(rng, s).items() if k in ("q", "k", "v", "causal")}
+)
+
+
 # ============================================================================ hostile values
 def hostile_array(valid, variant: int, others: list, rng):
     """One hostile variant of a valid array argument."""
