@@ -1065,6 +1065,13 @@ model("attention_forward_path", compare=False, q=ARRAY, k=ARRAY, v=ARRAY, causal
 )
 
 
+# Bindings main added at the last merge (18:16 UTC, issue 11's deadline): exempt, and so not yet
+# fuzzed, until they get argument models; the report lists them.
+for _name in ("betainc", "gammainc", "gammaln", "kalman_filter", "linear_attention_backward",
+              "linear_attention_forward", "ndtr", "ndtri", "num_threads_pinned", "unpin_num_threads"):
+    exempt(_name, "new on main at the last merge; no argument model yet")
+
+
 # ============================================================================ hostile values
 def hostile_array(valid, variant: int, others: list, rng):
     """One hostile variant of a valid array argument."""
@@ -1632,9 +1639,3 @@ def main(argv=None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-
-# Bindings main added at the last merge (18:16 UTC, issue 11's deadline): exempt, and so not yet
-# fuzzed, until they get argument models; the report lists them.
-for _name in ("betainc", "gammainc", "gammaln", "kalman_filter", "linear_attention_backward",
-              "linear_attention_forward", "ndtr", "ndtri", "num_threads_pinned", "unpin_num_threads"):
-    exempt(_name, "new on main at the last merge; no argument model yet")
