@@ -3,6 +3,8 @@
 #include "grimoire/distance.h"
 #include "grimoire/linalg.h"
 
+#include <limits>
+
 #include "checks.h"
 
 namespace py = pybind11;
@@ -119,7 +121,9 @@ void bind_distance(py::module_& m) {
           nv = vt.shape[1];
         }
         if (max_sweeps < 1) throw py::value_error("max_sweeps must be >= 1, got " + std::to_string(max_sweeps));
-        checked_scalar<double>(tol, "tol", above(0.0));
+        // Below float64's epsilon a pair's convergence is decided by rounding (the SIMD and scalar
+        // dot products then disagree on the number of sweeps, and a sweep never ends the loop).
+        checked_scalar<double>(tol, "tol", at_least(std::numeric_limits<double>::epsilon()));
         int sweeps;
         {
           py::gil_scoped_release release;

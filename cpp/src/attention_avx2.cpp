@@ -31,6 +31,9 @@ struct V256 {
   static reg zero_where_less(reg y, reg x, float lo) {
     return _mm256_andnot_ps(_mm256_cmp_ps(x, _mm256_set1_ps(lo), _CMP_LT_OQ), y);
   }
+  static reg inf_where_greater(reg y, reg x, float hi) {
+    return _mm256_blendv_ps(y, _mm256_set1_ps(__builtin_inff()), _mm256_cmp_ps(x, _mm256_set1_ps(hi), _CMP_GT_OQ));
+  }
   static float hsum(reg x) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));

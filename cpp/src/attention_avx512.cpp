@@ -36,6 +36,10 @@ struct V512 {
     const __mmask16 below = _mm512_cmp_ps_mask(x, _mm512_set1_ps(lo), _CMP_LT_OQ);
     return _mm512_mask_mov_ps(y, below, _mm512_setzero_ps());
   }
+  static reg inf_where_greater(reg y, reg x, float hi) {
+    const __mmask16 above = _mm512_cmp_ps_mask(x, _mm512_set1_ps(hi), _CMP_GT_OQ);
+    return _mm512_mask_mov_ps(y, above, _mm512_set1_ps(__builtin_inff()));
+  }
   static float hsum(reg x) { return _mm512_reduce_add_ps(x); }
   static float hmax(reg x) { return _mm512_reduce_max_ps(x); }
 };

@@ -156,8 +156,9 @@ struct Ops {
   }
 
   // exp(x), Cephes-style: x = n ln2 + r, exp(r) by a degree-6 polynomial, 2^n from the exponent
-  // bits. Relative error ~2 ulp; exp(x) = 0 below -87.3 (so exp(-inf) = 0); NaN stays NaN
-  // (min/max return their second operand when one is NaN, so x goes second).
+  // bits. Relative error ~2 ulp; exp(x) = 0 below -87.3 (so exp(-inf) = 0); +inf above 88 (an
+  // overflow: the backward's exp(s - lse) with an inconsistent lse, never the forward's x - max);
+  // NaN stays NaN (min/max return their second operand when one is NaN, so x goes second).
   static inline R exp(R x) {
     R xc = V::min(V::set1(88.0f), x);
     xc = V::max(V::set1(-87.3f), xc);
@@ -171,7 +172,7 @@ struct Ops {
     y = V::fmadd(y, r, V::set1(1.6666665459e-1f));
     y = V::fmadd(y, r, V::set1(5.0000001201e-1f));
     y = V::fmadd(y, V::mul(r, r), V::add(r, V::set1(1.0f)));
-    return V::zero_where_less(V::mul(y, V::pow2(n)), x, -87.3f);
+    return V::inf_where_greater(V::zero_where_less(V::mul(y, V::pow2(n)), x, -87.3f), x, 88.0f);
   }
 
   // max of x[0:n], n a multiple of W.

@@ -24,7 +24,9 @@
 namespace grimoire::simd {
 
 // Cephes-style expf constants, shared by both widths. exp(x) = 2^n * p(r), r = x - n ln2.
-// Valid for x <= 88 (callers pass x - max <= 0); x < -87.33 gives exactly 0; NaN stays NaN.
+// Valid for x <= 88 (callers pass x - max <= 0); x < -87.33 gives exactly 0; NaN stays NaN;
+// x > 88 gives +inf (exp(88) is 1.65e38, within 2.1x of FLT_MAX: an input there is an overflow, and
+// +inf must not come back finite, as the scalar path's expf would not).
 struct ExpConst {
   static constexpr float hi = 88.0f, lo = -87.33654475f;
   static constexpr float log2e = 1.44269504088896341f;
@@ -100,7 +102,8 @@ struct Avx2 {
     const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     y = _mm256_mul_ps(y, _mm256_castsi256_ps(e));
     const reg under = _mm256_cmp_ps(x, _mm256_set1_ps(C::lo), _CMP_LT_OQ);
-    return _mm256_blendv_ps(y, _mm256_setzero_ps(), under);
+    const reg over = _mm256_cmp_ps(x, _mm256_set1_ps(C::hi), _CMP_GT_OQ);
+    return _mm256_blendv_ps(_mm256_blendv_ps(y, _mm256_setzero_ps(), under), _mm256_set1_ps(__builtin_inff()), over);
   }
 };
 #endif
@@ -152,7 +155,8 @@ struct Avx512 {
     const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     y = _mm512_mul_ps(y, _mm512_castsi512_ps(e));
     const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(C::lo), _CMP_LT_OQ);
-    return _mm512_mask_blend_ps(under, y, _mm512_setzero_ps());
+    const __mmask16 over = _mm512_cmp_ps_mask(x, _mm512_set1_ps(C::hi), _CMP_GT_OQ);
+    return _mm512_mask_blend_ps(over, _mm512_mask_blend_ps(under, y, _mm512_setzero_ps()), _mm512_set1_ps(__builtin_inff()));
   }
 };
 #endif
