@@ -1362,12 +1362,25 @@ def _extreme(obj, scalars: tuple = ()) -> bool:
     return False
 
 
+def _has_nan(obj) -> bool:
+    if isinstance(obj, dict):
+        return any(_has_nan(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return any(_has_nan(v) for v in obj)
+    if not (isinstance(obj, np.ndarray) and obj.dtype.kind == "f" and 0 < obj.size < 1e7):
+        return False
+    return bool(np.isnan(obj).any())
+
+
 def _mismatch(name: str, recipe) -> str:
     """'extreme_mismatch' when the recipe put inf or near-maximal values in a float array (where the
     fast path's float32 arithmetic legitimately overflows in other places than the scalar path's),
-    else 'mismatch'."""
+    'nan_mismatch' when it put NaN in one, else 'mismatch'."""
+    kwargs = materialize(name, recipe)
     floats = tuple(p for p, kind in MODELS[name].kinds.items() if kind == FLOAT)
-    return "extreme_mismatch" if _extreme(materialize(name, recipe), floats) else "mismatch"
+    if _extreme(kwargs, floats):
+        return "extreme_mismatch"
+    return "nan_mismatch" if _has_nan(kwargs) else "mismatch"
 
 
 def check(module, name: str, recipe) -> tuple[str, str]:
@@ -1521,13 +1534,14 @@ class Worker:
 
 
 # ============================================================================ the driver
-FINDINGS = ("crash", "hang", "unclear", "unnamed", "mismatch", "extreme_mismatch", "harness")
+FINDINGS = ("crash", "hang", "unclear", "unnamed", "mismatch", "extreme_mismatch", "nan_mismatch", "harness")
 
 # Findings excused, each for a stated reason: (binding, outcome) -> why. They are counted and
 # reported, never hidden, and do not stop that binding's run; any other finding fails. A plain
 # "mismatch" is never excused: only an "extreme_mismatch", one whose recipe put inf or values past
 # the square root of their type's maximum into the arguments (see _extreme), where the order in
-# which a path multiplies and adds decides where an overflow lands and whether inf meets -inf.
+# which a path multiplies and adds decides where an overflow lands and whether inf meets -inf, or
+# a "nan_mismatch" (NaN in a float array) where a path multiplies a NaN by a zero it may skip.
 _ORDER = (
     "inf or near-maximal operands: the SIMD kernels sum the products in another order (blocked, "
     "with FMA) than the scalar reference, so an overflow to inf, and inf + -inf = NaN, land in "
@@ -1536,6 +1550,11 @@ _ORDER = (
 _SKIPPED_ZERO = (
     "inf in v (or near-maximal q, k): the SIMD kernels multiply the masked/underflowed "
     "probabilities (0) by it, 0 * inf = NaN, where the scalar reference skips them"
+)
+_MASKED_NAN = (
+    "NaN in v at a key the causal mask hides from some rows of a tile: the SIMD kernels multiply "
+    "the whole tile's probabilities (0 for those rows) by v, 0 * NaN = NaN, as FlashAttention's "
+    "diagonal blocks and PyTorch's math path do, where the scalar reference skips masked keys"
 )
 _STATISTICS = (
     "inf in x: the SIMD statistics are centred (two-pass / Welford, x - mean), so inf - inf = NaN "
@@ -1546,6 +1565,7 @@ KNOWN: dict[tuple[str, str], str] = {
     **{(n, "extreme_mismatch"): _ORDER for n in ("softmax_backward", "log_softmax_backward")},
     ("cross_entropy", "extreme_mismatch"): _ORDER,
     **{(n, "extreme_mismatch"): _SKIPPED_ZERO for n in ("attention_forward", "attention_backward")},
+    **{(n, "nan_mismatch"): _MASKED_NAN for n in ("attention_forward", "attention_backward")},
     **{(n, "extreme_mismatch"): _STATISTICS for n in ("batch_norm", "layer_norm_backward")},
     ("rms_norm_backward", "extreme_mismatch"): _STATISTICS,
 }
