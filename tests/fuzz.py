@@ -1564,6 +1564,7 @@ KNOWN: dict[tuple[str, str], str] = {
     **{(n, "extreme_mismatch"): _ORDER for n in ("gemm", "matmul", "conv2d", "conv2d_backward")},
     **{(n, "extreme_mismatch"): _ORDER for n in ("softmax_backward", "log_softmax_backward")},
     ("cross_entropy", "extreme_mismatch"): _ORDER,
+    ("batch_norm_backward", "extreme_mismatch"): _ORDER,
     **{(n, "extreme_mismatch"): _SKIPPED_ZERO for n in ("attention_forward", "attention_backward")},
     **{(n, "nan_mismatch"): _MASKED_NAN for n in ("attention_forward", "attention_backward")},
     **{(n, "extreme_mismatch"): _STATISTICS for n in ("batch_norm", "layer_norm_backward")},

@@ -461,3 +461,22 @@ def test_jacobi_tol_below_epsilon_is_refused(tol):
     with pytest.raises(ValueError, match="tol"):
         _core.jacobi_svd_sweeps(bt, np.eye(3), 30, tol)
     assert _core.jacobi_svd_sweeps(bt, np.eye(3), 30, float(np.finfo(float).eps)) <= 30
+
+
+def test_amsgrad_keeps_a_nan_in_max_v(isa):
+    # The SIMD max returned v where max_v held NaN (the scalar path's std::max keeps it), so the
+    # parameters stayed finite on one path and became NaN on the other (fuzz --long finding).
+    rng = np.random.default_rng(0)
+    results = {}
+    for path in each_isa():
+        _core.set_isa(path)
+        p, g, m = (rng.standard_normal(21).astype(np.float32) for _ in range(3))
+        v, max_v = (np.abs(rng.standard_normal(21)).astype(np.float32) for _ in range(2))
+        max_v[::4] = np.nan
+        _core.adam_step(p, g, m, v, 4, 1e-3, 0.9, 0.999, 1e-8, 0.01, True, True, max_v)
+        results[path] = (np.isnan(p), np.isnan(max_v))
+        rng = np.random.default_rng(0)
+    for path in SIMD_ISAS:
+        for got, want in zip(results[path], results["scalar"], strict=True):
+            np.testing.assert_array_equal(got, want)
+    assert results["scalar"][0][::4].all()

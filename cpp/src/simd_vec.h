@@ -65,6 +65,8 @@ struct Avx2 {
   // max/min return the second operand when either is NaN: pass the data second to keep NaN.
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
   static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
+  // max that keeps a NaN from either operand (std::max's NaN in its first operand included).
+  static reg max_nan(reg a, reg b) { return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q)); }
   static reg abs(reg a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
   static float hsum(reg v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -133,6 +135,9 @@ struct Avx512 {
   static reg sqrt(reg a) { return _mm512_sqrt_ps(a); }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
+  static reg max_nan(reg a, reg b) {
+    return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+  }
   static reg abs(reg a) { return _mm512_abs_ps(a); }
   static float hsum(reg v) { return _mm512_reduce_add_ps(v); }
   static float hmax(reg v) {
