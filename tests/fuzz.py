@@ -1534,7 +1534,9 @@ class Worker:
 
 
 # ============================================================================ the driver
-FINDINGS = ("crash", "hang", "unclear", "unnamed", "mismatch", "extreme_mismatch", "nan_mismatch", "harness")
+FINDINGS = (
+    "crash", "hang", "unclear", "unnamed", "mismatch", "extreme_mismatch", "nan_mismatch", "flaky", "harness"
+)
 
 # Findings excused, each for a stated reason: (binding, outcome) -> why. They are counted and
 # reported, never hidden, and do not stop that binding's run; any other finding fails. A plain
@@ -1646,6 +1648,7 @@ def run(
     """About `calls` hostile calls spread evenly over every binding (hypothesis draws the recipes;
     seed=None gives fresh random ones, an int a reproducible run)."""
     from hypothesis import strategies as st
+    from hypothesis.errors import Flaky
 
     report = Report()
     targets = []
@@ -1681,6 +1684,9 @@ def run(
                 drive()
             except Found:
                 report.findings.extend(found[:1])
+            except Flaky:  # the same recipe answered differently when replayed: nondeterminism
+                report.findings.append((*found[0][:3], "flaky", "replayed, the recipe did not fail again: "
+                                        + found[0][4]))
             if log:
                 log(
                     f"{mod}.{name}: {report.per_binding[name]} calls"

@@ -480,3 +480,16 @@ def test_amsgrad_keeps_a_nan_in_max_v(isa):
         for got, want in zip(results[path], results["scalar"], strict=True):
             np.testing.assert_array_equal(got, want)
     assert results["scalar"][0][::4].all()
+
+
+def test_kalman_filter_past_a_bad_variance_is_nan_not_uninitialised():
+    # Z near the float64 maximum makes F_0 inf and F_1 NaN: the filter stopped there and returned
+    # v, F (and the final state) with the rest never written (fuzz --long: the values changed from
+    # run to run, and were y's).
+    y = np.random.default_rng(437).standard_normal(52)
+    args = (np.array([1.0, 1.6e308]), np.array([[0.5, 0.2], [1.0, 0.0]]), np.array([[1.0, 0], [0, 0]]), 0.1)
+    loglik, v, f, a, p = _core.kalman_filter(y, *args, np.zeros(2), np.eye(2) * 2.0, 2)
+    assert np.isnan(loglik)
+    stop = int(np.argmax(~(f > 0)))
+    assert np.isnan(v[stop + 1 :]).all() and np.isnan(f[stop + 1 :]).all()
+    assert np.isnan(a).all() and np.isnan(p).all()
