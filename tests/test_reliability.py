@@ -493,3 +493,18 @@ def test_kalman_filter_past_a_bad_variance_is_nan_not_uninitialised():
     stop = int(np.argmax(~(f > 0)))
     assert np.isnan(v[stop + 1 :]).all() and np.isnan(f[stop + 1 :]).all()
     assert np.isnan(a).all() and np.isnan(p).all()
+
+
+def test_matmul_of_a_huge_batch_of_empty_products_returns_at_once():
+    # (2**40, 0, 1) @ (1, 3): C is empty, but the batched kernel looped 2**40 times (fuzz --long: a hang).
+    a = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), (2**40, 0, 1), (0, 0, 0))
+    t = time.monotonic()
+    out = _core.matmul(a, np.ones((1, 3), np.float32))
+    assert out.shape == (2**40, 0, 3) and time.monotonic() - t < 5.0
+
+
+def test_conv_dilation_overflow_names_the_argument():
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    w = np.zeros((1, 1, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="dilation"):
+        _core.conv2d_reference(x, w, None, (1, 1), (0, 0), (2**62, 1), 1)
