@@ -1571,6 +1571,11 @@ KNOWN: dict[tuple[str, str], str] = {
     **{(n, "extreme_mismatch"): _ORDER for n in ("softmax_backward", "log_softmax_backward")},
     ("cross_entropy", "extreme_mismatch"): _ORDER,
     ("batch_norm_backward", "extreme_mismatch"): _ORDER,
+    ("pairwise_distances", "extreme_mismatch"): (
+        "near-maximal or infinite rows: the squared norms and dot products overflow at other points "
+        "on the SIMD path (blocked, fused) than on the scalar reference, so inf and inf / inf = NaN "
+        "land in other elements (cosine, Gram form)"
+    ),
     **{(n, "extreme_mismatch"): _SKIPPED_ZERO for n in ("attention_forward", "attention_backward")},
     **{(n, "nan_mismatch"): _MASKED_NAN for n in ("attention_forward", "attention_backward")},
     **{(n, "extreme_mismatch"): _STATISTICS for n in ("batch_norm", "layer_norm_backward")},
