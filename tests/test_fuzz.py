@@ -49,3 +49,15 @@ def test_fuzz_every_binding():
     print(report.summary())
     assert report.calls >= calls * 0.9
     assert report.ok(), report.summary()
+
+
+def test_only_extreme_or_nan_mismatches_are_excused_each_with_its_reason():
+    # A plain mismatch (finite inputs), a crash, a hang or an unnamed error is never excused.
+    for (name, outcome), why in fuzz.KNOWN.items():
+        assert outcome in ("extreme_mismatch", "nan_mismatch"), (name, outcome)
+        assert name in fuzz.MODELS and len(why) > 40, (name, why)
+    floats = {"x": np.array([1.0, np.inf], np.float32)}
+    assert fuzz._extreme(floats) and not fuzz._extreme({"x": np.ones(3, np.float32)})
+    assert fuzz._extreme({"x": np.float32(3e38) * np.ones(2, np.float32)})
+    assert fuzz._extreme({"alpha": 1e308}, ("alpha",)) and not fuzz._extreme({"alpha": 2.0**64}, ("alpha",))
+    assert fuzz._has_nan({"x": [np.array([np.nan])]}) and not fuzz._has_nan({"x": np.zeros(2)})

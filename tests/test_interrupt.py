@@ -29,13 +29,73 @@ Y = rng.standard_normal((n, 2)) * 1e-4
 ready()
 _core.tsne_optimize(indptr, ind.ravel(), vals, Y, 100000, 250, 12.0, 200.0, 0.5)
 """,
-    # A float32 GEMM of 6144^3 (~460 GFLOP: a minute on two loaded cores).
+    # A float32 GEMM sized from this machine's measured rate to take ~20 s (at least 6144^3, 460
+    # GFLOP, a minute on two loaded cores; at most 16384^3, 1 GiB a matrix): a fixed size ends
+    # before the signal on a machine with many cores.
     "gemm": """
+import time
 import numpy as np
 from grimoire import _core
-a = np.ones((6144, 6144), np.float32)
+s = np.ones((1024, 1024), np.float32)
+_core.gemm(s, s)
+t = time.perf_counter()
+_core.gemm(s, s)
+rate = 2 * 1024**3 / (time.perf_counter() - t)
+n = int(min(16384, max(6144, (20 * rate / 2) ** (1 / 3))))
+a = np.ones((n, n), np.float32)
 ready()
 _core.gemm(a, a)
+""",
+    # SMO on 20,000 points with random labels and a hard margin (C = 1e6): millions of iterations.
+    "svc": """
+import numpy as np
+from grimoire import _core
+rng = np.random.default_rng(0)
+n = 20000
+X = rng.standard_normal((n, 8))
+y = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+ready()
+_core.svm_smo(X, y, np.full(n, 1e6), "rbf", 0.1, 0.0, 3, 1e-12, -1, 1.0)
+""",
+    # Linear SVM dual coordinate descent on 50,000 x 100 random labels, 10**9 sweeps allowed.
+    "linear_svc": """
+import numpy as np
+from grimoire import _core
+rng = np.random.default_rng(0)
+n = 50000
+X = rng.standard_normal((n, 100))
+y = np.where(rng.random(n) < 0.5, 1.0, -1.0)
+ready()
+_core.linear_svm_dcd(X, y, np.full(n, 1e6), False, 10**9, 1e-300, 0)
+""",
+    # One k-means assignment step: 200,000 points x 20,000 centers x 64 dims (2.6e11 multiply-adds).
+    "kmeans": """
+import numpy as np
+from grimoire import _core
+rng = np.random.default_rng(0)
+X = rng.standard_normal((200000, 64))
+C = rng.standard_normal((20000, 64))
+ready()
+_core.kmeans_assign(X, np.einsum("ij,ij->i", X, X), C)
+""",
+    # Average linkage of 10,000 points (NN-chain over a 400 MB condensed matrix: seconds on one core).
+    "linkage": """
+import numpy as np
+from grimoire import _core
+rng = np.random.default_rng(0)
+d = _core.pdist_euclidean(rng.standard_normal((10000, 3)))
+ready()
+_core.nn_chain_linkage(d, "average")
+""",
+    # The eigendecomposition of a symmetric 3000 x 3000 matrix with its eigenvectors.
+    "eigh": """
+import numpy as np
+from grimoire import _core
+rng = np.random.default_rng(0)
+a = rng.standard_normal((3000, 3000))
+a = a + a.T
+ready()
+_core.eigh_symmetric(a, True)
 """,
     # Gradient boosting with 100,000 stages on 20,000 x 20 (each tree_build polls too).
     "boosting": """
@@ -84,7 +144,7 @@ def test_keyboard_interrupt_stops_a_long_kernel_within_a_second(name):
     )
     try:
         assert child.stdout.readline().strip() == "ready", child.stderr.read()
-        time.sleep(1.5)  # well inside the kernel
+        time.sleep(0.5)  # inside the kernel: ready() is the statement before its call
         assert child.poll() is None, "the workload ended before the signal"
         sent = time.monotonic()
         child.send_signal(signal.SIGINT)

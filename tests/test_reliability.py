@@ -403,3 +403,108 @@ def test_huge_allocation_is_a_clear_error():
         _core.pairwise_distances(x, x, "euclidean")
     with pytest.raises(ValueError, match="overflows"):
         _core.gemm(np.ones((2**40, 0), np.float32), np.ones((0, 2**40), np.float32))
+
+
+# --- findings of the fuzz harness (tests/fuzz.py) after the probe's rows were fixed
+
+
+def test_simd_exp_of_inf_is_inf_in_log_softmax_backward(isa):
+    # y = +inf (not a log-probability, but accepted): exp(y) must be inf on every path, as the scalar
+    # path's expf gives (the SIMD exp saturated at exp(88) = 1.65e38).
+    rng = np.random.default_rng(0)
+    gy = rng.standard_normal((3, 37)).astype(np.float32)
+    y = -np.abs(rng.standard_normal((3, 37))).astype(np.float32)
+    y[:, ::5] = np.inf
+    _core.set_isa("scalar")
+    want = _core.log_softmax_backward(gy, y)
+    assert np.isinf(want[:, ::5]).all()
+    for path in SIMD_ISAS:
+        _core.set_isa(path)
+        got = _core.log_softmax_backward(gy, y)
+        np.testing.assert_array_equal(np.isinf(got), np.isinf(want))
+        np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], rtol=1e-5, atol=1e-5)
+
+
+def test_attention_backward_huge_scale_agrees_with_the_scalar_path(isa):
+    # scale = 2**64 with a given lse: exp(s - lse) overflows; the SIMD exp gave a finite 1.65e38
+    # for it, so dq/dk/dv had no NaN where the scalar path's had them.
+    rng = np.random.default_rng(555)
+    q, g, o = (rng.standard_normal((1, 2, 18, 34)).astype(np.float32) for _ in range(3))
+    k, v = (rng.standard_normal((1, 1, 19, 34)).astype(np.float32) for _ in range(2))
+    lse = rng.standard_normal((1, 2, 18)).astype(np.float32)
+    _core.set_isa("scalar")
+    want = _core.attention_backward(g, q, k, v, o, lse, True, float(2**64), None)
+    for path in SIMD_ISAS:
+        _core.set_isa(path)
+        got = _core.attention_backward(g, q, k, v, o, lse, True, float(2**64), None)
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+            np.testing.assert_array_equal(np.isinf(a), np.isinf(b))
+
+
+@pytest.mark.parametrize("fn", ["multi_tensor_sgd_step", "multi_tensor_adam_step"])
+def test_multi_tensor_optional_list_must_be_a_list(fn):
+    p, g, z = ([np.zeros(3, np.float32)] for _ in range(3))
+    if fn == "multi_tensor_sgd_step":
+        with pytest.raises(TypeError, match="momentum_bufs"):
+            _core.multi_tensor_sgd_step(p, g, 5, 0.1, 0.9, 0.0, False, 0.0, False)
+    else:
+        with pytest.raises(TypeError, match="max_vs"):
+            _core.multi_tensor_adam_step(p, g, z, z, 1, 0.1, 0.9, 0.99, 1e-8, 0.0, False, True, 5)
+
+
+@pytest.mark.parametrize("tol", [5e-324, 1e-40, 1e-17])
+def test_jacobi_tol_below_epsilon_is_refused(tol):
+    # Below float64's epsilon convergence is decided by rounding: the SIMD path stopped after 5
+    # sweeps, the scalar path ran out of sweeps (31), on the same matrix.
+    bt = np.random.default_rng(63).standard_normal((3, 4))
+    with pytest.raises(ValueError, match="tol"):
+        _core.jacobi_svd_sweeps(bt, np.eye(3), 30, tol)
+    assert _core.jacobi_svd_sweeps(bt, np.eye(3), 30, float(np.finfo(float).eps)) <= 30
+
+
+def test_amsgrad_keeps_a_nan_in_max_v(isa):
+    # The SIMD max returned v where max_v held NaN (the scalar path's std::max keeps it), so the
+    # parameters stayed finite on one path and became NaN on the other (fuzz --long finding).
+    rng = np.random.default_rng(0)
+    results = {}
+    for path in each_isa():
+        _core.set_isa(path)
+        p, g, m = (rng.standard_normal(21).astype(np.float32) for _ in range(3))
+        v, max_v = (np.abs(rng.standard_normal(21)).astype(np.float32) for _ in range(2))
+        max_v[::4] = np.nan
+        _core.adam_step(p, g, m, v, 4, 1e-3, 0.9, 0.999, 1e-8, 0.01, True, True, max_v)
+        results[path] = (np.isnan(p), np.isnan(max_v))
+        rng = np.random.default_rng(0)
+    for path in SIMD_ISAS:
+        for got, want in zip(results[path], results["scalar"], strict=True):
+            np.testing.assert_array_equal(got, want)
+    assert results["scalar"][0][::4].all()
+
+
+def test_kalman_filter_past_a_bad_variance_is_nan_not_uninitialised():
+    # Z near the float64 maximum makes F_0 inf and F_1 NaN: the filter stopped there and returned
+    # v, F (and the final state) with the rest never written (fuzz --long: the values changed from
+    # run to run, and were y's).
+    y = np.random.default_rng(437).standard_normal(52)
+    args = (np.array([1.0, 1.6e308]), np.array([[0.5, 0.2], [1.0, 0.0]]), np.array([[1.0, 0], [0, 0]]), 0.1)
+    loglik, v, f, a, p = _core.kalman_filter(y, *args, np.zeros(2), np.eye(2) * 2.0, 2)
+    assert np.isnan(loglik)
+    stop = int(np.argmax(~(f > 0)))
+    assert np.isnan(v[stop + 1 :]).all() and np.isnan(f[stop + 1 :]).all()
+    assert np.isnan(a).all() and np.isnan(p).all()
+
+
+def test_matmul_of_a_huge_batch_of_empty_products_returns_at_once():
+    # (2**40, 0, 1) @ (1, 3): C is empty, but the batched kernel looped 2**40 times (fuzz --long: a hang).
+    a = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), (2**40, 0, 1), (0, 0, 0))
+    t = time.monotonic()
+    out = _core.matmul(a, np.ones((1, 3), np.float32))
+    assert out.shape == (2**40, 0, 3) and time.monotonic() - t < 5.0
+
+
+def test_conv_dilation_overflow_names_the_argument():
+    x = np.zeros((1, 1, 4, 4), np.float32)
+    w = np.zeros((1, 1, 3, 3), np.float32)
+    with pytest.raises(ValueError, match="dilation"):
+        _core.conv2d_reference(x, w, None, (1, 1), (0, 0), (2**62, 1), 1)

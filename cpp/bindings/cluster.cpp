@@ -51,10 +51,12 @@ void bind_cluster(py::module_& m) {
         int32_t* lp = labels.mutable_data();
         double* dp = dist.mutable_data();
         double inertia;
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           inertia = kmeans_assign(xv.data, qv.data, n, d, cv.data, k, w, lp, dp, sums, wout);
         }
+        interrupt.raise_if_interrupted();
         return py::make_tuple(labels, dist, inertia, sums_obj, wout_obj);
       },
       py::arg("X"), py::arg("x_sqnorm"), py::arg("centers"), py::arg("sample_weight") = py::none(),

@@ -47,8 +47,9 @@ inline Conv2dShape conv2d_shape(const std::vector<int64_t>& x, const std::vector
                           std::to_string(s.c_in / groups) + ", got " + shape_str(w));
   const int64_t ph = checked_add(s.h, checked_mul(2, s.pad_h, "padding"), "padded height");
   const int64_t pw = checked_add(s.w, checked_mul(2, s.pad_w, "padding"), "padded width");
-  const int64_t eh = checked_add(checked_mul(s.dil_h, s.kh - 1, "dilated kernel"), 1, "dilated kernel");
-  const int64_t ew = checked_add(checked_mul(s.dil_w, s.kw - 1, "dilated kernel"), 1, "dilated kernel");
+  const char* what = "the dilated kernel, dilation * (kernel size - 1) + 1,";
+  const int64_t eh = checked_add(checked_mul(s.dil_h, s.kh - 1, what), 1, what);
+  const int64_t ew = checked_add(checked_mul(s.dil_w, s.kw - 1, what), 1, what);
   if (ph < eh || pw < ew)
     throw py::value_error("the (dilated) kernel " + std::to_string(eh) + "x" + std::to_string(ew) +
                           " is larger than the padded input " + std::to_string(ph) + "x" + std::to_string(pw) +

@@ -3,6 +3,8 @@
 #include "grimoire/distance.h"
 #include "grimoire/linalg.h"
 
+#include <limits>
+
 #include "checks.h"
 
 namespace py = pybind11;
@@ -89,12 +91,14 @@ void bind_distance(py::module_& m) {
         py::array_t<double> w = empty<double>({n});
         py::array_t<double> z = empty<double>({vectors ? n : 0, vectors ? n : 0});
         bool ok;
+        Interruptible interrupt;
         {
           double* wp = w.mutable_data();
           double* zp = vectors ? z.mutable_data() : nullptr;
           py::gil_scoped_release release;
           ok = eigh_symmetric(n, a.data, wp, zp);
         }
+        interrupt.raise_if_interrupted();
         if (!ok) throw py::value_error("eigh of a: the QL iteration did not converge (values of a too large?)");
         return py::make_tuple(w, z);
       },
@@ -119,12 +123,16 @@ void bind_distance(py::module_& m) {
           nv = vt.shape[1];
         }
         if (max_sweeps < 1) throw py::value_error("max_sweeps must be >= 1, got " + std::to_string(max_sweeps));
-        checked_scalar<double>(tol, "tol", above(0.0));
+        // Below float64's epsilon a pair's convergence is decided by rounding (the SIMD and scalar
+        // dot products then disagree on the number of sweeps, and a sweep never ends the loop).
+        checked_scalar<double>(tol, "tol", at_least(std::numeric_limits<double>::epsilon()));
         int sweeps;
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           sweeps = jacobi_svd_sweeps(bt.shape[0], bt.shape[1], bt.data, nv, vtp, max_sweeps, tol);
         }
+        interrupt.raise_if_interrupted();
         return sweeps;
       },
       py::arg("bt"), py::arg("vt"), py::arg("max_sweeps") = 60, py::arg("tol") = 1e-15,

@@ -28,6 +28,8 @@ void launch(const Operand<T>& a, const Operand<T>& b, T* c, int64_t c_batch_stri
   p.c = c; p.c_row_stride = c_row_stride; p.c_col_stride = c_col_stride;
   p.alpha = static_cast<T>(alpha);
   p.beta = static_cast<T>(beta);
+  // An empty C has nothing to write (a batch of 2**40 empty products was 2**40 empty loops).
+  if (p.m == 0 || p.n == 0 || batch == 0) return;
   // Small products stay on this thread with the GIL held: releasing it costs more than they do.
   const double flops = 2.0 * static_cast<double>(p.m) * p.n * p.k * batch;
   const bool small = flops < 65536.0;

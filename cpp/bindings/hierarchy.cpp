@@ -52,10 +52,12 @@ void bind_hierarchy(py::module_& m) {
         else throw py::value_error("method must be 'single', 'complete', 'average' or 'ward', got '" + method + "'");
         py::array_t<double> z = empty<double>({n - 1, 4});
         double* zp = z.mutable_data();
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           nn_chain_linkage(dv.data, n, lk, zp);
         }
+        interrupt.raise_if_interrupted();
         return z;
       },
       py::arg("dist"), py::arg("method"),

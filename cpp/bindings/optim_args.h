@@ -115,6 +115,12 @@ std::vector<NamedArray> sgd_arrays(View&& view, const py::object& param, const p
 
 // The lists of a multi-tensor call: equal lengths (names the first list that differs).
 inline size_t list_length(const std::vector<std::pair<const char*, py::object>>& lists) {
+  // The optional lists (max_vs, momentum_bufs) arrive as py::object: anything but None, a list or
+  // a tuple is refused here by name (py::len of an int would be a TypeError naming nothing).
+  for (const auto& [name, obj] : lists)
+    if (!obj.is_none() && !py::isinstance<py::list>(obj) && !py::isinstance<py::tuple>(obj))
+      throw py::type_error(std::string(name) + " must be a list of arrays or None, got " +
+                           std::string(py::str(py::type::of(obj).attr("__name__"))));
   const size_t n = py::len(lists[0].second);
   for (const auto& [name, obj] : lists)
     if (!obj.is_none() && py::len(obj) != n)

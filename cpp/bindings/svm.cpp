@@ -66,10 +66,12 @@ void bind_svm(py::module_& m) {
         double* ap = alpha.mutable_data();
         double rho = 0;
         int64_t it;
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           it = svm_smo_solve(xv.data, n, d, yv.data, cv.data, p, ap, &rho);
         }
+        interrupt.raise_if_interrupted();
         return py::make_tuple(alpha, rho, it);
       },
       py::arg("X"), py::arg("y"), py::arg("C"), py::arg("kernel"), py::arg("gamma"), py::arg("coef0"),
@@ -117,10 +119,12 @@ void bind_svm(py::module_& m) {
         py::array_t<double> w = empty<double>({d});
         double* wp = w.mutable_data();
         int64_t it;
+        Interruptible interrupt;
         {
           py::gil_scoped_release release;
           it = linear_svm_dcd(xv.data, n, d, yv.data, cv.data, hinge, max_iter, tol, seed, wp);
         }
+        interrupt.raise_if_interrupted();
         return py::make_tuple(w, it);
       },
       py::arg("X"), py::arg("y"), py::arg("C"), py::arg("hinge"), py::arg("max_iter"), py::arg("tol"),

@@ -42,6 +42,7 @@ double kmeans_assign(const double* x, const double* x_sqnorm, int64_t n, int64_t
     double inertia = 0;
 #pragma omp for schedule(static)
     for (int64_t b = 0; b < n_blocks; ++b) {
+      if (interrupted()) continue;  // Ctrl-C: the remaining blocks are skipped, the binding raises
       const int64_t r0 = b * kBlock, rows = std::min(kBlock, n - r0);
       // dots (rows, k) = x[r0:r0+rows] (rows, d) @ centers^T (d, k): the GEMM of the trick, written
       // out because k and d are small (a general GEMM's packing would cost more than the product).

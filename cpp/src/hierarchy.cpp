@@ -52,6 +52,7 @@ void nn_chain_linkage(double* dist, int64_t n, Linkage method, double* z) {
   chain.reserve(n);
   const double inf = std::numeric_limits<double>::infinity();
   for (int64_t k = 0; k + 1 < n; ++k) {
+    if (interrupted()) return;  // Ctrl-C: z is left unfinished, the binding raises
     if (chain.empty()) {
       for (int64_t i = 0; i < n; ++i)
         if (size[i] > 0) { chain.push_back(i); break; }

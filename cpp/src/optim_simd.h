@@ -34,7 +34,7 @@ struct OptimSimd {
       const reg vi = V::fmadd(V::mul(b2c, g), g, V::mul(load(v + i, n), b2));
       reg vd = vi;
       if (Ams) {
-        vd = V::max(load(max_v + i, n), vi);
+        vd = V::max_nan(load(max_v + i, n), vi);  // a NaN in max_v or v stays, as in the scalar path
         store(max_v + i, vd, n);
       }
       const reg denom = V::add(V::div(V::sqrt(vd), bc2), eps);

@@ -24,7 +24,9 @@
 namespace grimoire::simd {
 
 // Cephes-style expf constants, shared by both widths. exp(x) = 2^n * p(r), r = x - n ln2.
-// Valid for x <= 88 (callers pass x - max <= 0); x < -87.33 gives exactly 0; NaN stays NaN.
+// Valid for x <= 88 (callers pass x - max <= 0); x < -87.33 gives exactly 0; NaN stays NaN;
+// x > 88 gives +inf (exp(88) is 1.65e38, within 2.1x of FLT_MAX: an input there is an overflow, and
+// +inf must not come back finite, as the scalar path's expf would not).
 struct ExpConst {
   static constexpr float hi = 88.0f, lo = -87.33654475f;
   static constexpr float log2e = 1.44269504088896341f;
@@ -63,6 +65,8 @@ struct Avx2 {
   // max/min return the second operand when either is NaN: pass the data second to keep NaN.
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
   static reg min(reg a, reg b) { return _mm256_min_ps(a, b); }
+  // max that keeps a NaN from either operand (std::max's NaN in its first operand included).
+  static reg max_nan(reg a, reg b) { return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q)); }
   static reg abs(reg a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
   static float hsum(reg v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -100,7 +104,8 @@ struct Avx2 {
     const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
     y = _mm256_mul_ps(y, _mm256_castsi256_ps(e));
     const reg under = _mm256_cmp_ps(x, _mm256_set1_ps(C::lo), _CMP_LT_OQ);
-    return _mm256_blendv_ps(y, _mm256_setzero_ps(), under);
+    const reg over = _mm256_cmp_ps(x, _mm256_set1_ps(C::hi), _CMP_GT_OQ);
+    return _mm256_blendv_ps(_mm256_blendv_ps(y, _mm256_setzero_ps(), under), _mm256_set1_ps(__builtin_inff()), over);
   }
 };
 #endif
@@ -130,6 +135,9 @@ struct Avx512 {
   static reg sqrt(reg a) { return _mm512_sqrt_ps(a); }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
   static reg min(reg a, reg b) { return _mm512_min_ps(a, b); }
+  static reg max_nan(reg a, reg b) {
+    return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
+  }
   static reg abs(reg a) { return _mm512_abs_ps(a); }
   static float hsum(reg v) { return _mm512_reduce_add_ps(v); }
   static float hmax(reg v) {
@@ -152,7 +160,8 @@ struct Avx512 {
     const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     y = _mm512_mul_ps(y, _mm512_castsi512_ps(e));
     const __mmask16 under = _mm512_cmp_ps_mask(x, _mm512_set1_ps(C::lo), _CMP_LT_OQ);
-    return _mm512_mask_blend_ps(under, y, _mm512_setzero_ps());
+    const __mmask16 over = _mm512_cmp_ps_mask(x, _mm512_set1_ps(C::hi), _CMP_GT_OQ);
+    return _mm512_mask_blend_ps(over, _mm512_mask_blend_ps(under, y, _mm512_setzero_ps()), _mm512_set1_ps(__builtin_inff()));
   }
 };
 #endif

@@ -122,6 +122,7 @@ int64_t svm_smo_solve(const double* x, int64_t n, int64_t d, const double* y, co
   auto upper = [&](int64_t t) { return alpha[t] >= c[t]; };
   auto lower = [&](int64_t t) { return alpha[t] <= 0.0; };
   while (iter < max_iter) {
+    if (interrupted()) break;  // Ctrl-C: alpha is left mid-way, the binding raises
     // WSS3: i maximises -y_t G_t over I_up; j minimises the second-order decrease over I_low.
     double gmax = -inf, gmax2 = -inf;
     int64_t i = -1;
@@ -234,12 +235,14 @@ int64_t linear_svm_dcd(const double* x, int64_t n, int64_t d, const double* y, c
   }
   std::fill(w, w + d, 0.0);
   std::mt19937_64 rng(seed);
-  int64_t it = 0;
+  int64_t it = 0, visited = 0;
   while (it < max_iter) {
     ++it;
     std::shuffle(order.begin(), order.end(), rng);
     double max_pg = -inf, min_pg = inf;
     for (int64_t i : order) {
+      // Ctrl-C, every 1024 samples (a sweep over a large X is seconds): w is left mid-way, the binding raises
+      if ((++visited & 1023) == 0 && interrupted()) return it;
       const double* xi = x + i * d;
       const double g = y[i] * dot(xi, w, d) - 1.0 + diag[i] * a[i];
       double pg = g;

@@ -2,6 +2,7 @@
 
 #include "grimoire/cpu.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -57,7 +58,15 @@ double kalman_filter(const double* y, int64_t n, int64_t k, const double* Z, con
     const double innov = y[t] - za;
     v[t] = innov;
     F[t] = f;
-    if (!(f > 0.0)) return NAN;
+    if (!(f > 0.0)) {
+      // No likelihood past a variance <= 0 (or NaN): the remaining innovations, their variances and
+      // the final state are NaN too, never the output buffers' uninitialised memory.
+      std::fill(v + t + 1, v + n, NAN);
+      std::fill(F + t + 1, F + n, NAN);
+      std::fill(a, a + k, NAN);
+      std::fill(P, P + k * k, NAN);
+      return NAN;
+    }
     if (t >= burn) loglik -= 0.5 * (log_2pi + std::log(f) + innov * innov / f);
     // filtered state and covariance: a + P Z' v / F, P - P Z' Z P / F
     for (int64_t i = 0; i < k; ++i) filt[i] = a[i] + pz[i] * innov / f;
