@@ -82,10 +82,15 @@ ANNOTATED = [
     "grimoire.autograd", "grimoire.metrics", "grimoire.ml", "grimoire.ml.base", "grimoire.ml.cluster",
     "grimoire.ml.decomposition", "grimoire.ml.ensemble", "grimoire.ml.hierarchy", "grimoire.ml.linear_model",
     "grimoire.ml.manifold", "grimoire.ml.svm", "grimoire.ml.tree", "grimoire.ml.umap",
-    "grimoire.model_selection", "grimoire.nn.functional", "grimoire.preprocessing", "grimoire.stats",
+    "grimoire.model_selection", "grimoire.nn", "grimoire.nn.activation", "grimoire.nn.attention",
+    "grimoire.nn.blocks", "grimoire.nn.containers", "grimoire.nn.conv", "grimoire.nn.functional",
+    "grimoire.nn.layers_ext", "grimoire.nn.linear", "grimoire.nn.linear_attention", "grimoire.nn.loss",
+    "grimoire.nn.module", "grimoire.nn.moe", "grimoire.nn.norm", "grimoire.nn.perceptron",
+    "grimoire.nn.recurrent", "grimoire.nn.transformer", "grimoire.nn.vit", "grimoire.nn.zoo",
+    "grimoire.preprocessing", "grimoire.stats",
 ]
 # What is left in the other public modules (`python .ci/unannotated.py`): it may only go down.
-REMAINING_AT_MOST = 220
+REMAINING_AT_MOST = 183
 
 
 def test_public_functions_of_annotated_modules_are_annotated():
