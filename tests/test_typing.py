@@ -90,11 +90,13 @@ ANNOTATED = [
     "grimoire.nn.linear_attention", "grimoire.nn.loss", "grimoire.nn.module", "grimoire.nn.moe",
     "grimoire.nn.norm", "grimoire.nn.perceptron", "grimoire.nn.recurrent", "grimoire.nn.transformer",
     "grimoire.nn.vit", "grimoire.nn.zoo", "grimoire.optim", "grimoire.optim.descent",
-    "grimoire.optim.lr_scheduler", "grimoire.optim.optimizers", "grimoire.preprocessing",
-    "grimoire.stats", "grimoire.train",
+    "grimoire.optim.lr_scheduler", "grimoire.optim.optimizers", "grimoire.preprocessing", "grimoire.rl",
+    "grimoire.rl.actor_critic", "grimoire.rl.base", "grimoire.rl.dqn", "grimoire.rl.envs",
+    "grimoire.rl.losses", "grimoire.rl.on_policy", "grimoire.rl.policies", "grimoire.rl.q_learning",
+    "grimoire.rl.rlhf", "grimoire.stats", "grimoire.text", "grimoire.train",
 ]
 # What is left in the other public modules (`python .ci/unannotated.py`): it may only go down.
-REMAINING_AT_MOST = 136
+REMAINING_AT_MOST = 111
 
 
 def test_public_functions_of_annotated_modules_are_annotated():
