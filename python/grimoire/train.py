@@ -204,8 +204,8 @@ def trainable_parameters(model: Module) -> list:
 
 
 # ---------------------------------------------------------------------------- checkpoints on disk
-def save_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer | None = None,
-                    **meta: Any) -> None:
+def save_checkpoint(path: str | os.PathLike, model: Module,
+                    optimizer: Optimizer | ZeroRedundancyOptimizer | None = None, **meta: Any) -> None:
     """Model weights (``model.*``), optimizer state (``optim.<param index>.<name>``) and JSON
     metadata (epoch, loss, the optimizer's scalar state) in one safetensors file, atomically."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}

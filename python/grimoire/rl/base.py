@@ -165,7 +165,7 @@ class BaseAlgorithm:
     def __init__(
         self,
         policy: str,
-        env: EnvLike,
+        env: EnvLike | None,
         *,
         n_envs: int,
         seed: int | None,
