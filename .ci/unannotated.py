@@ -52,7 +52,8 @@ def _methods(cls: type) -> Iterator[tuple[str, Callable]]:
                 mv = mv.__func__
             elif isinstance(mv, property):
                 mv = mv.fget
-            if inspect.isfunction(mv):
+            # a Protocol's __init__ is typing's own function, not grimoire's
+            if inspect.isfunction(mv) and mv.__module__.startswith("grimoire"):
                 yield f"{klass.__qualname__}.{mn}", mv
 
 

@@ -19,6 +19,10 @@ from __future__ import annotations
 import heapq
 import itertools
 from collections.abc import Callable, Hashable, Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .rl.envs import GridWorld
 
 State = Hashable
 
@@ -88,7 +92,7 @@ class PlanningAgent:
         self.known_walls = set(map(tuple, known_walls))
         self.max_steps = max_steps
 
-    def run(self, env) -> tuple[list[tuple[int, int]], int]:
+    def run(self, env: GridWorld) -> tuple[list[tuple[int, int]], int]:
         """Drive ``env`` (a GridWorld) to its goal; returns (visited cells, number of replans)."""
         state, _ = env.reset()
         cell, goal = env.cell_of(state), env.goal

@@ -26,8 +26,9 @@ import types
 from collections.abc import Callable
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .autograd import Tensor, no_grad
+from .autograd import Tensor, TensorLike, no_grad
 from .kernels import from_fp8, linear_int8, linear_int8_packed, pack_int8_weight, quantize_int8, to_fp8
 from .nn import functional as F
 from .nn.conv import Conv2d
@@ -217,7 +218,8 @@ def sparsity(model: Module) -> dict[str, float]:
 
 # ---------------------------------------------------------------------------------- distillation
 def distillation_loss(
-    student_logits: Tensor, teacher_logits, targets, temperature: float = 4.0, alpha: float = 0.9
+    student_logits: Tensor, teacher_logits: TensorLike, targets: ArrayLike, temperature: float = 4.0,
+    alpha: float = 0.9,
 ) -> Tensor:
     """alpha T^2 KL(softmax(t / T) || softmax(s / T)) + (1 - alpha) CE(s, y), both averaged over
     the batch (Hinton et al. 2015): the T^2 keeps the soft term's gradients on the scale of the
@@ -252,7 +254,8 @@ class DistillationLoss:
     def __init__(self, temperature: float = 4.0, alpha: float = 0.9):
         self.temperature, self.alpha = temperature, alpha
 
-    def __call__(self, student_logits: Tensor, targets, teacher_logits=None) -> Tensor:
+    def __call__(self, student_logits: Tensor, targets: ArrayLike,
+                 teacher_logits: TensorLike | None = None) -> Tensor:
         if teacher_logits is None:
             raise ValueError("DistillationLoss needs the teacher's logits: pass teacher= to train.fit")
         return distillation_loss(student_logits, teacher_logits, targets, self.temperature, self.alpha)

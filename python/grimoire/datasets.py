@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._typing import Seed
+
 FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
@@ -21,7 +23,7 @@ def _rng(random_state) -> np.random.Generator:
 # ---------------------------------------------------------------------------------- generators
 
 def make_xor(n_samples: int = 4, noise: float = 0.0,
-             random_state=None) -> tuple[np.ndarray, np.ndarray]:
+             random_state: Seed = None) -> tuple[np.ndarray, np.ndarray]:
     """The XOR problem (primer 5.1.2): y = x1 XOR x2. With ``n_samples=4`` the four corners
     exactly; more samples repeat the corners with Gaussian ``noise`` added."""
     corners = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
@@ -32,7 +34,7 @@ def make_xor(n_samples: int = 4, noise: float = 0.0,
 
 
 def make_blobs(n_samples: int = 300, centers: int = 3, n_features: int = 2, cluster_std: float = 1.0,
-               random_state=None) -> tuple[np.ndarray, np.ndarray]:
+               random_state: Seed = None) -> tuple[np.ndarray, np.ndarray]:
     """Isotropic Gaussian blobs around ``centers`` random centres in [-10, 10]^d."""
     rng = _rng(random_state)
     c = rng.uniform(-10, 10, size=(centers, n_features))
@@ -40,7 +42,8 @@ def make_blobs(n_samples: int = 300, centers: int = 3, n_features: int = 2, clus
     return c[y] + cluster_std * rng.standard_normal((n_samples, n_features)), y
 
 
-def make_moons(n_samples: int = 200, noise: float = 0.1, random_state=None) -> tuple[np.ndarray, np.ndarray]:
+def make_moons(n_samples: int = 200, noise: float = 0.1,
+               random_state: Seed = None) -> tuple[np.ndarray, np.ndarray]:
     """Two interleaving half circles."""
     rng = _rng(random_state)
     n0 = n_samples // 2
@@ -51,7 +54,7 @@ def make_moons(n_samples: int = 200, noise: float = 0.1, random_state=None) -> t
 
 
 def make_circles(n_samples: int = 200, factor: float = 0.5, noise: float = 0.05,
-                 random_state=None) -> tuple[np.ndarray, np.ndarray]:
+                 random_state: Seed = None) -> tuple[np.ndarray, np.ndarray]:
     """A small circle inside a large one (radius ratio ``factor``)."""
     rng = _rng(random_state)
     n0 = n_samples // 2
@@ -63,7 +66,7 @@ def make_circles(n_samples: int = 200, factor: float = 0.5, noise: float = 0.05,
 
 
 def make_spirals(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
-                 random_state=None) -> tuple[np.ndarray, np.ndarray]:
+                 random_state: Seed = None) -> tuple[np.ndarray, np.ndarray]:
     """``n_classes`` interleaved spiral arms, the classic non-linear classification toy."""
     rng = _rng(random_state)
     y = np.arange(n_samples) % n_classes
@@ -73,7 +76,7 @@ def make_spirals(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
 
 
 def make_ar(n: int, phi: list[float], sigma: float = 1.0, c: float = 0.0, burn_in: int = 100,
-            random_state=None) -> np.ndarray:
+            random_state: Seed = None) -> np.ndarray:
     """An AR(p) process x_t = c + sum_i phi_i x_{t-i} + e_t, e_t ~ N(0, sigma^2)."""
     rng = _rng(random_state)
     p = len(phi)

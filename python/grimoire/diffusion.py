@@ -14,9 +14,14 @@ is the exact optimal denoiser for a Gaussian mixture, which needs no training.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from ._typing import Seed
 
 
 def _alpha_bar_cosine(t: float) -> float:
@@ -78,7 +83,7 @@ class DDPMScheduler:
             raise ValueError(f"timesteps must be integers in [0, {self.num_train_timesteps}), got {t}")
         return t
 
-    def add_noise(self, x0: np.ndarray, noise: np.ndarray, t) -> np.ndarray:
+    def add_noise(self, x0: np.ndarray, noise: np.ndarray, t: int | ArrayLike) -> np.ndarray:
         """A sample of q(x_t | x_0): sqrt(abar_t) x_0 + sqrt(1 - abar_t) noise. ``t`` is a scalar
         or one timestep per row of x0."""
         t = self._check_t(t)
@@ -94,7 +99,7 @@ class DDPMScheduler:
         return t - self.num_train_timesteps // self.num_inference_steps
 
     def step(self, model_output: np.ndarray, t: int, x_t: np.ndarray, noise: np.ndarray | None = None,
-             random_state=None) -> tuple[np.ndarray, np.ndarray]:
+             random_state: Seed = None) -> tuple[np.ndarray, np.ndarray]:
         """One reverse step x_t -> x_{t_prev} given the predicted noise; returns (x_prev, x0_pred).
 
         x0_pred = (x_t - sqrt(1 - abar_t) eps) / sqrt(abar_t), then the posterior mean
@@ -124,7 +129,7 @@ class DDPMScheduler:
         return mean + math.sqrt(variance) * noise, x0_pred
 
     def sample(self, model: Callable[[np.ndarray, int], np.ndarray], shape: tuple[int, ...],
-               num_inference_steps: int | None = None, random_state=None) -> np.ndarray:
+               num_inference_steps: int | None = None, random_state: Seed = None) -> np.ndarray:
         """Ancestral sampling: x_T ~ N(0, I), then ``step`` down to t = 0."""
         rng = np.random.default_rng(random_state)
         if num_inference_steps is not None:
@@ -135,7 +140,7 @@ class DDPMScheduler:
         return x
 
     def training_example(self, x0: np.ndarray,
-                         random_state=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                         random_state: Seed = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(x_t, t, noise) for the simple DDPM loss ||noise - eps_theta(x_t, t)||^2: a uniform
         timestep per row of x0 and fresh Gaussian noise."""
         rng = np.random.default_rng(random_state)
@@ -395,15 +400,15 @@ class DiffusionModel:
 
     def sample(
         self,
-        labels=None,
+        labels: ArrayLike | None = None,
         n: int | None = None,
         guidance_scale: float = 2.0,
-        method: str = "ddim",
+        method: Literal["ddpm", "ddim"] = "ddim",
         num_inference_steps: int = 50,
         eta: float = 0.0,
-        random_state=None,
+        random_state: Seed = None,
         return_trajectory: bool = False,
-    ):
+    ) -> np.ndarray | tuple[np.ndarray, list[np.ndarray]]:
         """Images (N, C, H, W) in [-1, 1]: for class ``labels`` (N ints), or ``n`` unconditional ones.
         method="ddpm": ancestral steps; "ddim": x_prev = sqrt(abar_prev) x0 + sqrt(1 - abar_prev -
         sigma^2) eps + sigma z, sigma = eta sqrt((1 - abar_prev)/(1 - abar_t) (1 - abar_t / abar_prev))
@@ -445,7 +450,7 @@ class DiffusionModel:
             x_prev = x_prev + sigma * rng.standard_normal(x.shape)
         return x_prev, x0
 
-    def save(self, path) -> None:
+    def save(self, path: str | os.PathLike) -> None:
         """Both weight sets and the configuration in one safetensors file (atomically, no pickle):
         the trained network under ``net.``, its EMA under ``ema.``, and every constructor argument
         in the metadata, so ``load`` gives a model that samples and continues training exactly as
@@ -468,7 +473,7 @@ class DiffusionModel:
         save_safetensors(tensors, path, metadata=meta)
 
     @classmethod
-    def load(cls, path) -> DiffusionModel:
+    def load(cls, path: str | os.PathLike) -> DiffusionModel:
         """The model written by :meth:`save`. A file of the earlier format (EMA weights only) loads
         with a warning: its training network starts from the EMA weights."""
         from safetensors import safe_open

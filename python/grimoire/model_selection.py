@@ -11,11 +11,14 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import metrics as _metrics
+from ._typing import Seed, Self
 from .ml.base import BaseEstimator, clone
 
 __all__ = ["train_test_split", "KFold", "StratifiedKFold", "LeaveOneOut", "cross_val_score",
@@ -33,8 +36,9 @@ def _index(a, idx):
     return a[idx] if isinstance(a, np.ndarray) else [a[i] for i in idx]
 
 
-def train_test_split(*arrays, test_size: float | int | None = None, train_size: float | int | None = None,
-                     random_state=None, shuffle: bool = True, stratify=None) -> list:
+def train_test_split(*arrays: Sequence[Any] | np.ndarray, test_size: float | int | None = None,
+                     train_size: float | int | None = None, random_state: Seed = None,
+                     shuffle: bool = True, stratify: ArrayLike | None = None) -> list:
     """Split arrays into a random train and test part (holdout, primer 3.2). Sizes as in
     scikit-learn: a float is a fraction, an int a count; test_size defaults to 0.25.
     ``stratify=y`` keeps the class proportions in both parts."""
@@ -96,12 +100,13 @@ class KFold(BaseEstimator):
     """k consecutive folds (shuffled first if ``shuffle``); each fold is the test set once.
     The first ``n % k`` folds have one sample more (scikit-learn's layout)."""
 
-    def __init__(self, n_splits: int = 5, shuffle: bool = False, random_state=None):
+    def __init__(self, n_splits: int = 5, shuffle: bool = False, random_state: Seed = None):
         if int(n_splits) < 2:
             raise ValueError(f"n_splits must be at least 2, got {n_splits}")
         self.n_splits, self.shuffle, self.random_state = int(n_splits), shuffle, random_state
 
-    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+    def get_n_splits(self, X: ArrayLike | None = None, y: ArrayLike | None = None,
+                     groups: ArrayLike | None = None) -> int:
         return self.n_splits
 
     def _test_folds(self, n: int, y=None) -> Iterator[np.ndarray]:
@@ -113,7 +118,8 @@ class KFold(BaseEstimator):
             yield idx[start:start + s]
             start += s
 
-    def split(self, X, y=None, groups=None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def split(self, X: ArrayLike, y: ArrayLike | None = None,
+              groups: ArrayLike | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n = _n_samples(X)
         if self.n_splits > n:
             raise ValueError(f"cannot have n_splits={self.n_splits} greater than the number of samples {n}")
@@ -157,10 +163,12 @@ class StratifiedKFold(KFold):
 class LeaveOneOut(BaseEstimator):
     """n folds of one test sample each (KFold with k = n)."""
 
-    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+    def get_n_splits(self, X: ArrayLike | None = None, y: ArrayLike | None = None,
+                     groups: ArrayLike | None = None) -> int:
         return _n_samples(X)
 
-    def split(self, X, y=None, groups=None):
+    def split(self, X: ArrayLike, y: ArrayLike | None = None,
+              groups: ArrayLike | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n = _n_samples(X)
         if n < 2:
             raise ValueError("LeaveOneOut needs at least 2 samples")
@@ -171,6 +179,17 @@ class LeaveOneOut(BaseEstimator):
 # ---------------------------------------------------------------------------------------------
 # scoring and cross-validation
 # ---------------------------------------------------------------------------------------------
+#: ``scorer(estimator, X, y) -> float``, greater is better.
+Scorer = Callable[[Any, Any, Any], float]
+
+
+class _Splitter(Protocol):  # KFold, LeaveOneOut, or any scikit-learn splitter
+    def split(self, X: Any, y: Any = ..., groups: Any = ...) -> Iterable[tuple[np.ndarray, np.ndarray]]: ...
+
+
+#: ``cv``: a fold count (stratified for a classifier given y), a splitter, or (train, test) index pairs.
+CV = int | _Splitter | Iterable[tuple[ArrayLike, ArrayLike]]
+
 _SCORERS: dict[str, tuple[Callable, bool]] = {
     "accuracy": (_metrics.accuracy_score, True),
     "f1": (_metrics.f1_score, True),
@@ -184,7 +203,7 @@ _SCORERS: dict[str, tuple[Callable, bool]] = {
 }
 
 
-def get_scorer(scoring) -> Callable:
+def get_scorer(scoring: str | Scorer | None) -> Scorer:
     """``scorer(estimator, X, y)`` from a name (scikit-learn's, greater is better: errors are
     negated), a callable, or None (the estimator's own ``score``)."""
     if scoring is None:
@@ -219,7 +238,8 @@ def _check_cv(cv, estimator, y):
     return list(cv)  # an iterable of (train, test) pairs
 
 
-def cross_validate(estimator, X, y=None, cv=5, scoring=None, return_train_score: bool = False) -> dict:
+def cross_validate(estimator: Any, X: ArrayLike, y: ArrayLike | None = None, cv: CV = 5,
+                   scoring: str | Scorer | None = None, return_train_score: bool = False) -> dict:
     """k-fold cross-validation (primer 3.2): fit a clone on each training part, score on the
     held-out fold. Returns scikit-learn's keys (``test_score``, ``fit_time``, ``score_time``,
     ``train_score``) plus ``mean_test_score`` and ``var_test_score``, the mean and the variance
@@ -248,7 +268,8 @@ def cross_validate(estimator, X, y=None, cv=5, scoring=None, return_train_score:
     return res
 
 
-def cross_val_score(estimator, X, y=None, cv=5, scoring=None) -> np.ndarray:
+def cross_val_score(estimator: Any, X: ArrayLike, y: ArrayLike | None = None, cv: CV = 5,
+                    scoring: str | Scorer | None = None) -> np.ndarray:
     """The fold scores of :func:`cross_validate` (their ``.mean()`` estimates generalisation;
     their ``.var()`` says how much it depends on the split)."""
     return cross_validate(estimator, X, y, cv=cv, scoring=scoring)["test_score"]
@@ -258,7 +279,9 @@ class GridSearchCV(BaseEstimator):
     """Exhaustive search over ``param_grid`` (a dict of lists, or a list of such dicts) by
     cross-validated score; refits the best parameters on all the data."""
 
-    def __init__(self, estimator, param_grid, cv=5, scoring=None, refit: bool = True):
+    def __init__(self, estimator: Any,
+                 param_grid: Mapping[str, Sequence[Any]] | list[Mapping[str, Sequence[Any]]],
+                 cv: CV = 5, scoring: str | Scorer | None = None, refit: bool = True):
         self.estimator, self.param_grid, self.cv = estimator, param_grid, cv
         self.scoring, self.refit = scoring, refit
 
@@ -276,7 +299,7 @@ class GridSearchCV(BaseEstimator):
             raise ValueError("param_grid is empty")
         return out
 
-    def fit(self, X, y=None):
+    def fit(self, X: ArrayLike, y: ArrayLike | None = None) -> Self:
         params, means, stds, all_scores = [], [], [], []
         for cand in self._candidates():
             est = clone(self.estimator).set_params(**cand)
@@ -298,16 +321,17 @@ class GridSearchCV(BaseEstimator):
             self.best_estimator_.fit(np.asarray(X), None if y is None else np.asarray(y))
         return self
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         return self.best_estimator_.predict(X)
 
-    def score(self, X, y=None):
+    def score(self, X: ArrayLike, y: ArrayLike | None = None) -> float:
         return get_scorer(self.scoring)(self.best_estimator_, X, y)
 
 
-def bias_variance_decomposition(estimator, f: Callable[[np.ndarray], np.ndarray], sample_x: Callable,
-                                noise_std: float, n_train: int = 30, n_rounds: int = 200, x_test=None,
-                                random_state=None) -> dict[str, float]:
+def bias_variance_decomposition(estimator: Any, f: Callable[[np.ndarray], np.ndarray], sample_x: Callable,
+                                noise_std: float, n_train: int = 30, n_rounds: int = 200,
+                                x_test: ArrayLike | None = None,
+                                random_state: Seed = None) -> dict[str, float]:
     """Empirical bias-variance decomposition of the squared error (primer 3.1) by resampling.
 
     ``n_rounds`` training sets of ``n_train`` points, ``x = sample_x(rng, n)``,

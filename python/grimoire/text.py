@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -158,7 +159,7 @@ class ByteBPE:
             out.extend(self._encode_word(tok))
         return out
 
-    def decode(self, ids) -> str:
+    def decode(self, ids: Iterable[int]) -> str:
         """The text of token ids (invalid UTF-8 from arbitrary id sequences becomes U+FFFD)."""
         try:
             data = b"".join(self.vocab[int(i)] for i in ids)

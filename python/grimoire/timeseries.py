@@ -16,9 +16,16 @@ a regression with ARIMA errors, y_t = x_t' beta + u_t.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import _core
+from ._typing import Seed
+
+if TYPE_CHECKING:
+    from .stats import TestResult
 
 
 def _series(y, name: str = "y", min_length: int = 2) -> np.ndarray:
@@ -32,7 +39,7 @@ def _series(y, name: str = "y", min_length: int = 2) -> np.ndarray:
     return y
 
 
-def acf(x, nlags: int = 10) -> np.ndarray:
+def acf(x: ArrayLike, nlags: int = 10) -> np.ndarray:
     """Sample autocorrelation r_k = c_k / c_0, c_k = (1/n) sum_t (x_t - mean)(x_{t+k} - mean),
     for k = 0..nlags (the biased estimator, as ``statsmodels.tsa.stattools.acf``)."""
     x = _series(x, "x")
@@ -45,7 +52,7 @@ def acf(x, nlags: int = 10) -> np.ndarray:
     return np.array([z[: z.shape[0] - k] @ z[k:] for k in range(nlags + 1)]) / c0
 
 
-def pacf(x, nlags: int = 10) -> np.ndarray:
+def pacf(x: ArrayLike, nlags: int = 10) -> np.ndarray:
     """Partial autocorrelation by the Durbin-Levinson recursion on the biased ACF: phi_kk, the
     last coefficient of the best AR(k) fit, for k = 0..nlags (statsmodels' method="ldb")."""
     r = acf(x, nlags)
@@ -61,7 +68,7 @@ def pacf(x, nlags: int = 10) -> np.ndarray:
     return out
 
 
-def difference(y, d: int = 1, seasonal_period: int = 0, seasonal_d: int = 0) -> np.ndarray:
+def difference(y: ArrayLike, d: int = 1, seasonal_period: int = 0, seasonal_d: int = 0) -> np.ndarray:
     """(1 - L)^d (1 - L^s)^D y: ordinary then seasonal differences; each shortens the series."""
     y = _series(y)
     for _ in range(d):
@@ -108,7 +115,7 @@ class AutoRegressive:
             cols.insert(0, np.ones(n - p))
         return np.column_stack(cols)
 
-    def fit(self, y) -> AutoRegressive:
+    def fit(self, y: ArrayLike) -> AutoRegressive:
         y = _series(y, min_length=self.lags + 2)
         x = self._design(y)
         self.params_, *_ = np.linalg.lstsq(x, y[self.lags:], rcond=None)
@@ -117,7 +124,8 @@ class AutoRegressive:
         self._y = y
         return self
 
-    def forecast(self, steps: int = 1, alpha: float | None = None):
+    def forecast(self, steps: int = 1,
+                 alpha: float | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Forecasts for t = n+1 .. n+steps, each feeding the next. With ``alpha``, also the
         (1 - alpha) interval mean -/+ z sqrt(sigma^2 sum_{j<h} psi_j^2), psi the MA(inf) weights
         of phi(L)^-1 (as statsmodels' AutoReg). Returns the mean, or (mean, lower, upper)."""
@@ -231,7 +239,7 @@ class ARIMA:
         n_params = p + q + sp + sq + k_exog + int(self._has_const) + 1
         return d + sd * s + max(p + sp * s + 1, n_params + 1)
 
-    def fit(self, y, exog=None) -> ARIMA:
+    def fit(self, y: ArrayLike, exog: ArrayLike | None = None) -> ARIMA:
         y = _series(y, min_length=1)
         x = self._exog(exog, y.shape[0], "exog") if exog is not None else None
         need = self._min_length(0 if x is None else x.shape[1])
@@ -412,7 +420,8 @@ class ARIMA:
         return "\n".join(lines)
 
     # -------------------------------------------------------------- forecasting
-    def forecast(self, steps: int = 1, alpha: float | None = None, exog=None):
+    def forecast(self, steps: int = 1, alpha: float | None = None,
+                 exog: ArrayLike | None = None) -> np.ndarray | tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Forecasts y_{n+1..n+steps}. With ``alpha``, also the (1 - alpha) prediction interval.
         MLE: the Kalman prediction a_{n+h} = T^(h-1) a_{n+1|n}, P_{n+h} = T P T' + RQR, mean
         x' beta + Z a, variance Z P Z' (statsmodels' get_forecast). ``exog`` (steps, k): the future
@@ -591,7 +600,7 @@ def _interval(mean: np.ndarray, se: np.ndarray, alpha: float):
     return mean, mean - z * se, mean + z * se
 
 
-def ljung_box(x, lags: int = 10, model_df: int = 0):
+def ljung_box(x: ArrayLike, lags: int = 10, model_df: int = 0) -> TestResult:
     """Ljung-Box portmanteau test of no autocorrelation up to lag h:
     Q = n (n + 2) sum_{k=1..h} r_k^2 / (n - k) ~ chi^2_{h - model_df} under white noise
     (``statsmodels.stats.diagnostic.acorr_ljungbox``). Returns a TestResult(statistic, pvalue, df)."""
@@ -677,8 +686,8 @@ def _hessian(f, x: np.ndarray) -> np.ndarray:
     return hess
 
 
-def arma_generate(ar, ma, n: int, sigma: float = 1.0, const: float = 0.0, burn_in: int = 200,
-                  random_state=None) -> np.ndarray:
+def arma_generate(ar: ArrayLike, ma: ArrayLike, n: int, sigma: float = 1.0, const: float = 0.0,
+                  burn_in: int = 200, random_state: Seed = None) -> np.ndarray:
     """Simulate y_t = const + sum ar_i y_{t-i} + e_t + sum ma_j e_{t-j}, e_t ~ N(0, sigma^2)."""
     ar, ma = np.asarray(ar, float), np.asarray(ma, float)
     rng = np.random.default_rng(random_state)

@@ -27,6 +27,7 @@ import os
 import tracemalloc
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -34,6 +35,13 @@ from . import _array, kernels
 from . import autograd as ag
 from .autograd import Tensor
 from .nn.module import Module, load_safetensors, save_safetensors
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .distributed.zero import ZeroRedundancyOptimizer
+    from .optim.lr_scheduler import LRScheduler
+    from .optim.optimizers import Optimizer
 
 
 # ---------------------------------------------------------------------------- clipping
@@ -108,7 +116,7 @@ class GradScaler:
     def scale(self, loss: Tensor) -> Tensor:
         return loss * self.scale_value
 
-    def unscale_(self, optimizer) -> None:
+    def unscale_(self, optimizer: Optimizer | ZeroRedundancyOptimizer) -> None:
         inv = float(1.0 / self.scale_value)  # a Python float keeps the gradient's float32
         self._found_inf = False
         for g in optimizer.param_groups:
@@ -119,7 +127,7 @@ class GradScaler:
                     if not bool(xp.all(xp.isfinite(p.grad))):
                         self._found_inf = True
 
-    def step(self, optimizer) -> bool:
+    def step(self, optimizer: Optimizer | ZeroRedundancyOptimizer) -> bool:
         """Unscale and step; returns False (and skips) when a gradient overflowed."""
         self.unscale_(optimizer)
         if self._found_inf:
@@ -196,7 +204,8 @@ def trainable_parameters(model: Module) -> list:
 
 
 # ---------------------------------------------------------------------------- checkpoints on disk
-def save_checkpoint(path: str | os.PathLike, model: Module, optimizer=None, **meta) -> None:
+def save_checkpoint(path: str | os.PathLike, model: Module,
+                    optimizer: Optimizer | ZeroRedundancyOptimizer | None = None, **meta: Any) -> None:
     """Model weights (``model.*``), optimizer state (``optim.<param index>.<name>``) and JSON
     metadata (epoch, loss, the optimizer's scalar state) in one safetensors file, atomically."""
     tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
@@ -215,7 +224,7 @@ def save_checkpoint(path: str | os.PathLike, model: Module, optimizer=None, **me
     save_safetensors(tensors, path, metadata={"grimoire": json.dumps(info, default=float)})
 
 
-def load_checkpoint(path: str | os.PathLike, model: Module, optimizer=None) -> dict:
+def load_checkpoint(path: str | os.PathLike, model: Module, optimizer: Optimizer | None = None) -> dict:
     """Restore what :func:`save_checkpoint` wrote; returns its metadata."""
     from safetensors import safe_open
 
@@ -253,7 +262,7 @@ class History:
     def __contains__(self, k: str) -> bool:
         return k in self.records
 
-    def plot(self, path=None):
+    def plot(self, path: str | os.PathLike | None = None) -> Figure:
         """Plot every series against the epoch (matplotlib, optional); returns the figure."""
         import matplotlib
 
@@ -277,7 +286,7 @@ def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
 
 def evaluate(
     model: Module,
-    loss_fn,
+    loss_fn: Callable[..., Tensor],
     X: np.ndarray,
     y: np.ndarray,
     batch_size: int = 512,
@@ -310,8 +319,8 @@ def _batch(X: np.ndarray, y: np.ndarray, rows, device: str | None):
 
 def fit(
     model: Module,
-    loss_fn,
-    optimizer,
+    loss_fn: Callable[..., Tensor],
+    optimizer: Optimizer | ZeroRedundancyOptimizer,
     X: np.ndarray,
     y: np.ndarray,
     *,
@@ -319,7 +328,7 @@ def fit(
     batch_size: int = 32,
     val: tuple[np.ndarray, np.ndarray] | None = None,
     metric: Callable | None = accuracy,
-    scheduler=None,
+    scheduler: LRScheduler | None = None,
     scheduler_per: str = "epoch",
     accumulation_steps: int = 1,
     clip_norm: float | None = None,

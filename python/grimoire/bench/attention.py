@@ -9,6 +9,7 @@ torch time / grimoire time (above 1: grimoire is faster).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 import numpy as np
 
@@ -17,7 +18,8 @@ from grimoire.bench import compare_in_processes, emit, isa_of
 from grimoire.kernels import attention, attention_backward
 
 
-def case(lib: str, b: int, h: int, lq: int, lk: int, d: int, causal: bool, backward: bool):
+def case(lib: str, b: int, h: int, lq: int, lk: int, d: int, causal: bool,
+         backward: bool) -> Callable[[], object]:
     """One call of ``lib``'s attention (forward, or forward + backward) on Gaussian data (seed 0)."""
     rng = np.random.default_rng(0)
     q = rng.standard_normal((b, h, lq, d), dtype=np.float32)

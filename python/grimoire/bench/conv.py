@@ -10,6 +10,7 @@ and grad_b (the stem, a first layer, skips grad_x) on both sides, torch through
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 import numpy as np
 
@@ -51,7 +52,7 @@ def main(argv: list[str]) -> None:
 
 
 def call(lib: str, n: int, c_in: int, hw: int, c_out: int, k: int, stride: int, pad: int, first: bool,
-         backward: bool):
+         backward: bool) -> Callable[[], object]:
     """One forward (or backward: grad_x unless ``first``, grad_w, grad_b) convolution of ``lib``
     on Gaussian NCHW float32 data (seed 0)."""
     rng = np.random.default_rng(0)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -63,7 +64,7 @@ def shapes(big: bool, skinny: bool, sizes: list[int] | None) -> list[tuple[int, 
     return out
 
 
-def product(lib: str, m: int, n: int, k: int):
+def product(lib: str, m: int, n: int, k: int) -> Callable[[], object]:
     """A call of ``lib``'s float32 A (m, k) @ B (k, n), Gaussian operands (seed 0)."""
     rng = np.random.default_rng(0)
     a = rng.standard_normal((m, k), dtype=np.float32)
@@ -78,7 +79,8 @@ def product(lib: str, m: int, n: int, k: int):
     return lambda: np.matmul(a, b)
 
 
-def run(threads: int, problem_shapes, repeats: int, min_time: float) -> list[list[object]]:
+def run(threads: int, problem_shapes: Iterable[tuple[int, int, int]], repeats: int,
+        min_time: float) -> list[list[object]]:
     """One row per shape: GFLOP/s of each library, paired ratios, grimoire's % of the peak."""
     peak = measure_peak(threads)
     libs = ["grimoire", "numpy"] + (["torch"] if _torch() is not None else [])

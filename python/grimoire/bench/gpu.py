@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import pkgutil
+from collections.abc import Callable
 
 from . import __path__ as _bench_path
 from . import table
@@ -36,7 +37,7 @@ def unavailable() -> str | None:
     return None
 
 
-def time_ms(fn, repeats: int = 20, warmup: int = 3) -> float:
+def time_ms(fn: Callable[[], object], repeats: int = 20, warmup: int = 3) -> float:
     """Median milliseconds of fn() on the current CuPy stream, by CUDA events around each call."""
     import statistics
 

@@ -9,12 +9,14 @@ Causal with q_len == k_len: torch's top-left ``is_causal`` and grimoire's bottom
 
 from __future__ import annotations
 
+import argparse
+
 
 def _tflops(flops: float, ms: float) -> float:
     return flops / (ms * 1e-3) / 1e12
 
 
-def run(args) -> list[list[object]]:
+def run(args: argparse.Namespace) -> list[list[object]]:
     import cupy as cp
     import torch
     import torch.nn.functional as F

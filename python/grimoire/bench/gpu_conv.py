@@ -5,10 +5,12 @@ at 56x56, padding 1) in float32 and bf16. The note gives grimoire's TFLOP/s, for
 
 from __future__ import annotations
 
+import argparse
+
 from .gpu import time_ms
 
 
-def run(args) -> list[list[object]]:
+def run(args: argparse.Namespace) -> list[list[object]]:
     import cupy as cp
     import torch
 

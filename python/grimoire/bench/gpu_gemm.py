@@ -4,6 +4,8 @@ throughput of grimoire's int8 and FP8 GEMMs relative to grimoire's own bf16 GEMM
 
 from __future__ import annotations
 
+import argparse
+
 from .gpu import time_ms
 
 
@@ -11,7 +13,7 @@ def _tflops(m: int, n: int, k: int, ms: float) -> float:
     return 2.0 * m * n * k / (ms * 1e-3) / 1e12
 
 
-def run(args) -> list[list[object]]:
+def run(args: argparse.Namespace) -> list[list[object]]:
     import cupy as cp
     import torch
 

@@ -11,6 +11,8 @@ host read-back inside the step). The row's note gives both tokens per second
 
 from __future__ import annotations
 
+import argparse
+
 from .gpu import time_ms
 
 
@@ -62,7 +64,7 @@ def _torch_gpt(c: dict):
     return GPT().cuda()
 
 
-def run(args) -> list[list[object]]:
+def run(args: argparse.Namespace) -> list[list[object]]:
     import cupy as cp
     import numpy as np
     import torch

@@ -4,10 +4,12 @@ gives grimoire's GB/s (read x + write y forward; read grad_y, x + write grad_x b
 
 from __future__ import annotations
 
+import argparse
+
 from .gpu import time_ms
 
 
-def run(args) -> list[list[object]]:
+def run(args: argparse.Namespace) -> list[list[object]]:
     import torch
 
     from grimoire.kernels import layer_norm, layer_norm_backward, rms_norm

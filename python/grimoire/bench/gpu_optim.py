@@ -4,6 +4,8 @@ GPT-2-small-like parameter list (124M parameters in 148 tensors); the note gives
 
 from __future__ import annotations
 
+import argparse
+
 from .gpu import time_ms
 
 
@@ -28,7 +30,7 @@ def _gpt2_shapes(small: bool) -> list[tuple[int, ...]]:
     return shapes + [(d,), (d,)]
 
 
-def run(args) -> list[list[object]]:
+def run(args: argparse.Namespace) -> list[list[object]]:
     import cupy as cp
     import torch
 

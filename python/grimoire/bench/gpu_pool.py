@@ -5,10 +5,12 @@ write y and, for max, the int64 indices; backward: read grad_y (+ indices), writ
 
 from __future__ import annotations
 
+import argparse
+
 from .gpu import time_ms
 
 
-def run(args) -> list[list[object]]:
+def run(args: argparse.Namespace) -> list[list[object]]:
     import torch
 
     from grimoire.kernels import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward

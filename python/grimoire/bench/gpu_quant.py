@@ -6,12 +6,13 @@ quantise also reads x once more for its scale)."""
 
 from __future__ import annotations
 
+import argparse
 import warnings
 
 from .gpu import time_ms
 
 
-def run(args) -> list[list[object]]:
+def run(args: argparse.Namespace) -> list[list[object]]:
     import torch
 
     from grimoire.kernels import dequantize_int8, from_bf16, from_fp8, quantize_int8, to_bf16, to_fp8

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import argparse
+
 from .gpu import time_ms
 
 
-def run(args) -> list[list[object]]:
+def run(args: argparse.Namespace) -> list[list[object]]:
     import torch
 
     from grimoire.kernels import cross_entropy, softmax

@@ -5,6 +5,7 @@ symmetric eig vs numpy.linalg (LAPACK); each contender in its own process, alter
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 import numpy as np
 
@@ -13,7 +14,7 @@ from . import compare_in_processes, emit, isa_of
 _HERE = __name__
 
 
-def distances(lib: str, n: int, d: int, metric: str):
+def distances(lib: str, n: int, d: int, metric: str) -> Callable[[], object]:
     """A call of ``lib``'s pairwise distances between two (n, d) float32 Gaussian samples."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((n, d)).astype(np.float32)
@@ -31,7 +32,7 @@ def distances(lib: str, n: int, d: int, metric: str):
     return lambda: pairwise_distances(x, y, metric=metric)
 
 
-def decomposition(lib: str, what: str, n: int):
+def decomposition(lib: str, what: str, n: int) -> Callable[[], object]:
     """A call of ``lib``'s SVD (of a Gaussian (n, n)) or eigh (of its symmetric part), float64."""
     a = np.random.default_rng(0).standard_normal((n, n))
     if what == "eigh":

@@ -11,6 +11,7 @@ LightGBM's ``n_jobs``. ``--small`` divides the sizes by 10 for a quick run.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 import numpy as np
 
@@ -70,7 +71,7 @@ def _task_data(task: str, small: bool):
     return _data(n // scale, d, seed=seed)
 
 
-def fit(task: str, lib: str, threads: int, small: bool):
+def fit(task: str, lib: str, threads: int, small: bool) -> tuple[Callable[[], object], Callable[[], object]]:
     """A fit of ``lib``'s estimator for ``task``; its report: one predict's seconds and the score."""
     import time
 

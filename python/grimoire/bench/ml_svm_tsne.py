@@ -9,6 +9,7 @@ TSNE on 5k x 50 (10 Gaussian blobs: fit time, trustworthiness with 5 neighbours,
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 import numpy as np
 
@@ -29,7 +30,7 @@ def _tsne_data(n: int, d: int = 50):
     return centers[rng.randint(0, 10, n)] + rng.randn(n, d)
 
 
-def svc(lib: str, n: int):
+def svc(lib: str, n: int) -> tuple[Callable[[], object], Callable[[], object]]:
     """A fit of ``lib``'s RBF SVC on n points; its report: held-out accuracy and support vectors."""
     from sklearn import svm
 
@@ -41,7 +42,7 @@ def svc(lib: str, n: int):
         "quality": f"acc {float((model.predict(Xte) == yte).mean()):.4f}", "extra": len(model.support_)}
 
 
-def tsne(lib: str, n: int):
+def tsne(lib: str, n: int) -> tuple[Callable[[], object], Callable[[], object]]:
     """A fit of ``lib``'s Barnes-Hut t-SNE on n points; its report: trustworthiness (5 neighbours) and KL."""
     from sklearn import manifold
 

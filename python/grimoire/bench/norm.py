@@ -13,6 +13,7 @@ Ratio = median over rounds of torch time / grimoire time (above 1: grimoire is f
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 import numpy as np
 
@@ -29,7 +30,7 @@ PEERS = {"layer_norm grimoire alloc": "layer_norm torch", "layer_norm grimoire o
          "layer_norm_backward grimoire": "layer_norm_backward torch (aten)"}
 
 
-def kernel(name: str, rows: int, dim: int):
+def kernel(name: str, rows: int, dim: int) -> Callable[[], object]:
     """The call named ``name`` (one of CONTENDERS) on Gaussian (rows, dim) float32 data (seed 0)."""
     from grimoire.kernels import layer_norm, layer_norm_backward, rms_norm, rms_norm_backward
 

@@ -10,6 +10,7 @@ grimoire is faster), against the torch variant with the lowest median.
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 import numpy as np
 
@@ -20,7 +21,7 @@ TORCH_VARIANTS = {"torch Adam (default)": {}, "torch Adam foreach=True": {"forea
                   "torch Adam fused=True": {"fused": True}}
 
 
-def step(name: str, params: int):
+def step(name: str, params: int) -> Callable[[], object]:
     """One Adam step of contender ``name`` on ``params`` Gaussian float32 parameters (seed 0)."""
     rng = np.random.default_rng(0)
     param = rng.standard_normal(params, dtype=np.float32)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import warnings
+from collections.abc import Callable
 
 import numpy as np
 
@@ -37,7 +38,7 @@ from ..kernels import (
 from . import compare_in_processes, emit, isa_of
 
 
-def square(lib: str, n: int):
+def square(lib: str, n: int) -> Callable[[], object]:
     """One n x n product of ``lib``: "int8" (gemm_int8 on int8 operands), "f32" (grimoire's gemm)
     or "numpy" (BLAS sgemm), on the same random int8 values (seed 0)."""
     rng = np.random.default_rng(0)
@@ -51,7 +52,7 @@ def square(lib: str, n: int):
     return lambda: a32 @ b32
 
 
-def linear(lib: str, m: int, k: int, n: int):
+def linear(lib: str, m: int, k: int, n: int) -> tuple[Callable[[], object], Callable[[], object]]:
     """One int8 linear layer x (m, k) @ W (n, k)^T + bias of ``lib``: "grimoire" (W packed once,
     linear_int8_packed, what QuantizedLinear runs), "per call" (linear_int8, which packs W on
     every call) or "torch" (its dynamically quantised nn.Linear, whose weight is prepacked too);
@@ -85,7 +86,7 @@ def linear(lib: str, m: int, k: int, n: int):
     return (lambda: qlin(xt)), lambda: float(np.abs(qlin(xt).numpy() - exact).max())
 
 
-def conversion(lib: str, what: str, n: int):
+def conversion(lib: str, what: str, n: int) -> Callable[[], object]:
     """One cast of n float32 (Gaussian x 10, seed 0) to ``what`` (e4m3, e5m2, bf16) by ``lib``."""
     x = (np.random.default_rng(0).standard_normal(n) * 10).astype(np.float32)
     if lib == "grimoire":

@@ -12,6 +12,8 @@ Options: ``--quick`` (GPT with 2 layers, seq 128), ``--no-rss``, ``--accuracy``,
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 GPT_FULL = dict(n_layers=6, d_model=256, n_heads=8, seq=256, batch=8, vocab=256)
@@ -19,7 +21,7 @@ GPT_QUICK = dict(n_layers=2, d_model=256, n_heads=8, seq=128, batch=8, vocab=256
 
 
 # ---------------------------------------------------------------------------- grimoire steps
-def grimoire_gpt_step(cfg: dict):
+def grimoire_gpt_step(cfg: dict) -> Callable[[], float]:
     import grimoire
     from grimoire import nn, optim
     from grimoire.nn import functional as F
@@ -41,7 +43,7 @@ def grimoire_gpt_step(cfg: dict):
     return step
 
 
-def grimoire_cnn_step(batch: int = 64):
+def grimoire_cnn_step(batch: int = 64) -> Callable[[], float]:
     import grimoire
     from grimoire import Tensor, nn, optim
     from grimoire.nn.zoo import digits_cnn
@@ -65,7 +67,7 @@ def grimoire_cnn_step(batch: int = 64):
 
 
 # ---------------------------------------------------------------------------- torch steps
-def torch_gpt_step(cfg: dict):
+def torch_gpt_step(cfg: dict) -> Callable[[], float]:
     import torch
 
     torch.manual_seed(0)
@@ -108,7 +110,7 @@ def torch_gpt_step(cfg: dict):
     return step
 
 
-def torch_cnn_step(batch: int = 64):
+def torch_cnn_step(batch: int = 64) -> Callable[[], float]:
     import torch
 
     torch.manual_seed(0)
@@ -149,7 +151,7 @@ def _make(lib: str, model: str, quick: bool):
     return torch_gpt_step(cfg) if model == "gpt" else torch_cnn_step()
 
 
-def step(lib: str, model: str, quick: bool):
+def step(lib: str, model: str, quick: bool) -> tuple[Callable[[], float], Callable[[], int]]:
     """One training step of ``lib``'s ``model``; its report is the process's peak RSS in bytes
     (after the warm-up step and the timed one: two steps)."""
     return _make(lib, model, quick), _peak_rss

@@ -11,15 +11,20 @@ plainly is a world of one rank, and every collective is then a copy or a no-op.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from mpi4py import MPI
 
 _WORLD: ProcessGroup | None = None
 _OPS = ("sum", "mean", "max", "min")
 
 
-def mpi():
+def mpi() -> ModuleType:
     """The mpi4py ``MPI`` module, or an ImportError that says how to install it."""
     try:
         from mpi4py import MPI
@@ -53,7 +58,7 @@ def _mpi_op(op: str):
 class Work:
     """A collective in flight: ``wait()`` completes it (and divides for ``op='mean'``)."""
 
-    def __init__(self, request, finish=None):
+    def __init__(self, request: MPI.Request, finish: Callable[[], None] | None = None):
         self._request, self._finish, self._done = request, finish, False
 
     def is_completed(self) -> bool:
@@ -75,7 +80,7 @@ class Work:
 class ProcessGroup:
     """A set of ranks that run collectives together (an MPI communicator)."""
 
-    def __init__(self, comm):
+    def __init__(self, comm: MPI.Comm):
         self.comm = comm
 
     @property
@@ -149,7 +154,7 @@ class ProcessGroup:
         self.comm.Bcast(buf, root=src)
         return None
 
-    def all_gather_object(self, obj) -> list:
+    def all_gather_object(self, obj: Any) -> list:
         """Every rank's ``obj`` (small Python values: shapes, names), in rank order."""
         return self.comm.allgather(obj)
 
@@ -186,19 +191,23 @@ def _group(group: ProcessGroup | None) -> ProcessGroup:
     return init() if group is None else group
 
 
-def all_reduce(buf, op: str = "sum", group: ProcessGroup | None = None, async_op: bool = False):
+def all_reduce(buf: np.ndarray, op: str = "sum", group: ProcessGroup | None = None,
+               async_op: bool = False) -> Work | None:
     return _group(group).all_reduce(buf, op, async_op)
 
 
-def reduce_scatter(out, inp, op: str = "sum", group: ProcessGroup | None = None, async_op: bool = False):
+def reduce_scatter(out: np.ndarray, inp: np.ndarray, op: str = "sum", group: ProcessGroup | None = None,
+                   async_op: bool = False) -> Work | None:
     return _group(group).reduce_scatter(out, inp, op, async_op)
 
 
-def all_gather(out, inp, group: ProcessGroup | None = None, async_op: bool = False):
+def all_gather(out: np.ndarray, inp: np.ndarray, group: ProcessGroup | None = None,
+               async_op: bool = False) -> Work | None:
     return _group(group).all_gather(out, inp, async_op)
 
 
-def broadcast(buf, src: int = 0, group: ProcessGroup | None = None, async_op: bool = False):
+def broadcast(buf: np.ndarray, src: int = 0, group: ProcessGroup | None = None,
+              async_op: bool = False) -> Work | None:
     return _group(group).broadcast(buf, src, async_op)
 
 

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator, Sized
+from typing import Any
 
 import numpy as np
 
@@ -94,11 +96,11 @@ class DistributedDataParallel(Module):
             buckets.append(_Bucket(current))
         return buckets
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         return self.module(*args, **kwargs)
 
     @contextlib.contextmanager
-    def no_sync(self):
+    def no_sync(self) -> Iterator[None]:
         """Backward passes inside accumulate gradients locally without communicating (gradient
         accumulation); the first synchronised backward after it reduces the accumulated sums."""
         object.__setattr__(self, "_sync", False)
@@ -156,7 +158,7 @@ class DistributedSampler:
 
     def __init__(
         self,
-        dataset,
+        dataset: int | Sized,
         num_replicas: int | None = None,
         rank: int | None = None,
         shuffle: bool = True,

@@ -26,13 +26,17 @@ import json
 import math
 import os
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .. import autograd as ag
 from ..nn.module import Module, Parameter, load_safetensors, save_safetensors
 from .comm import ProcessGroup, Work, check_same_across_ranks, init
+
+if TYPE_CHECKING:
+    from ..optim.optimizers import Optimizer
 
 
 class ShardingStrategy(enum.Enum):
@@ -141,7 +145,7 @@ class FullyShardedDataParallel(Module):
         module: Module,
         sharding_strategy: ShardingStrategy = ShardingStrategy.FULL_SHARD,
         process_group: ProcessGroup | None = None,
-        auto_wrap_policy=None,
+        auto_wrap_policy: Callable[[Module], bool] | type[Module] | Iterable[type[Module]] | None = None,
     ):
         super().__init__()
         if not isinstance(module, Module):
@@ -176,7 +180,7 @@ class FullyShardedDataParallel(Module):
         return unit
 
     # ---------------------------------------------------------------- forward
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         self._wrap_forwards()
         for module, unit in self._unit_modules:
             if module is None:  # the root's own parameters: gathered now
@@ -291,7 +295,7 @@ class FullyShardedDataParallel(Module):
             )
         return self
 
-    def save_sharded(self, directory: str | os.PathLike, optimizer=None) -> None:
+    def save_sharded(self, directory: str | os.PathLike, optimizer: Optimizer | None = None) -> None:
         """Each rank writes its shards (and its optimizer state's shards) to
         ``rank{r}-of-{n}.safetensors``; rank 0 writes ``index.json`` (units, names, shapes,
         world size, the optimizer's scalar state). A collective: every rank calls it."""
@@ -321,7 +325,8 @@ class FullyShardedDataParallel(Module):
             _write_json(os.path.join(directory, "index.json"), index)
         self.group.barrier()
 
-    def load_sharded(self, directory: str | os.PathLike, optimizer=None) -> FullyShardedDataParallel:
+    def load_sharded(self, directory: str | os.PathLike,
+                     optimizer: Optimizer | None = None) -> FullyShardedDataParallel:
         """Load a checkpoint written by :meth:`save_sharded` at any world size (re-sharded)."""
         index, vectors = _read_sharded(directory)
         if [u.names for u in self.units] != [u["names"] for u in index["units"]]:

@@ -12,6 +12,7 @@ before the bias. Column then Row gives an MLP with one all-reduce forward and on
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from ..nn import functional as F
 from ..nn.linear import Linear
 from ..nn.module import Module, Parameter
 from .comm import ProcessGroup, init
+
+if TYPE_CHECKING:
+    from ..nn.attention import MultiheadAttention
 
 
 def _all_reduced(a: np.ndarray, group: ProcessGroup) -> np.ndarray:
@@ -215,7 +219,7 @@ class ParallelMultiheadAttention(Module):
 
     @classmethod
     def from_multihead_attention(
-        cls, mha, process_group: ProcessGroup | None = None
+        cls, mha: MultiheadAttention, process_group: ProcessGroup | None = None
     ) -> ParallelMultiheadAttention:
         """This rank's heads of a grimoire.nn.MultiheadAttention (packed in_proj_weight [Q; K; V])."""
         group = process_group or init()

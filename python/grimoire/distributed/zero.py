@@ -9,9 +9,16 @@ result equals an unsharded optimizer, at 1/world_size of the optimizer-state mem
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .comm import ProcessGroup, init
+
+if TYPE_CHECKING:
+    from ..autograd import Tensor
+    from ..optim.optimizers import Optimizer
 
 
 class ZeroRedundancyOptimizer:
@@ -24,7 +31,8 @@ class ZeroRedundancyOptimizer:
     process_group : the data-parallel ranks (default: the world).
     """
 
-    def __init__(self, params, optimizer_class, process_group: ProcessGroup | None = None, **defaults):
+    def __init__(self, params: Iterable[Tensor], optimizer_class: type[Optimizer],
+                 process_group: ProcessGroup | None = None, **defaults: Any):
         self.params = [p for p in params]
         if not self.params:
             raise ValueError("optimizer got an empty parameter list")

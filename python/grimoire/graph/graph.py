@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Hashable, Iterable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .. import _core
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 class Graph:
@@ -57,13 +61,13 @@ class Graph:
         self._csr = None
 
     @classmethod
-    def from_networkx(cls, g) -> Graph:
+    def from_networkx(cls, g: nx.Graph) -> Graph:
         out = cls(nodes=g.nodes, directed=g.is_directed())
         for u, v, w in g.edges(data="weight", default=1.0):
             out.add_edge(u, v, w)
         return out
 
-    def to_networkx(self):
+    def to_networkx(self) -> nx.Graph:
         import networkx as nx
 
         g = nx.DiGraph() if self.directed else nx.Graph()
@@ -116,7 +120,7 @@ class Graph:
                 a[i, j] = w if weighted else 1.0
         return a
 
-    def degree(self, node: Hashable | None = None):
+    def degree(self, node: Hashable | None = None) -> int | dict[Hashable, int]:
         """Edges at a node (a self-loop counts twice, as in networkx); all nodes if None. For a
         directed graph, in-degree + out-degree."""
         if node is None:
@@ -163,7 +167,8 @@ class Graph:
                 stack.pop()
         return order
 
-    def shortest_path(self, source: Hashable, target: Hashable, weighted: bool = True):
+    def shortest_path(self, source: Hashable, target: Hashable,
+                      weighted: bool = True) -> tuple[list[Hashable], float]:
         """(path, length) by Dijkstra's algorithm (edge weights must be >= 0), or by BFS hop
         count with ``weighted=False``. Raises ValueError when ``target`` is unreachable."""
         import heapq

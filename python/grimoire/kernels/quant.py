@@ -60,8 +60,8 @@ def quantize_int8(
     *,
     symmetric: bool = True,
     axis: int | None = None,
-    scale=None,
-    zero_point=None,
+    scale: float | np.floating | np.ndarray | None = None,
+    zero_point: int | np.integer | np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.float32 | np.ndarray, np.int32 | np.ndarray]:
     """Quantise float32 to int8: ``q = clamp(round_half_even(x / scale + zero_point), qmin, qmax)``.
 
@@ -103,7 +103,8 @@ def quantize_int8(
     return q, s, z
 
 
-def dequantize_int8(q: np.ndarray, scale, zero_point, axis: int | None = None) -> np.ndarray:
+def dequantize_int8(q: np.ndarray, scale: float | np.floating | np.ndarray,
+                    zero_point: int | np.integer | np.ndarray, axis: int | None = None) -> np.ndarray:
     """Back to float32: ``x = (q - zero_point) * scale`` (per tensor, or per index along ``axis``).
 
     ``q`` is an int8 array (C-contiguous); ``scale``/``zero_point`` as returned by

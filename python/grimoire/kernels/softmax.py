@@ -33,7 +33,8 @@ def log_softmax_backward(grad_y: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def cross_entropy(logits: np.ndarray, targets: np.ndarray, *, reduction: str = "mean",
-                  ignore_index: int = -100, label_smoothing: float = 0.0, return_grad: bool = False):
+                  ignore_index: int = -100, label_smoothing: float = 0.0, return_grad: bool = False
+                  ) -> float | np.ndarray | tuple[float | np.ndarray, np.ndarray]:
     """Softmax cross-entropy of (N, C) float32 logits against (N,) int64 class targets.
 
     ``loss_i = logsumexp(z_i) - (1 - eps) z_{i,t_i} - eps/C sum_j z_ij`` (eps = label_smoothing),

@@ -14,12 +14,13 @@ squared distance to the nearest centre already chosen (greedy: the best of 2 + l
 from __future__ import annotations
 
 import numbers
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._typing import Self
+from .._typing import RandomState, Self
 from .base import (
     RANDOM_ROW_DRAWS,
     BaseEstimator,
@@ -44,7 +45,8 @@ def _sq_dist_core(X: np.ndarray, x_sq: np.ndarray, c: np.ndarray) -> np.ndarray:
     return _core.pairwise_sq_distances(X, x_sq, np.ascontiguousarray(c, dtype=np.float64))
 
 
-def kmeans_plusplus(X: np.ndarray, n_clusters: int, *, sample_weight=None, x_sqnorm=None, random_state=None,
+def kmeans_plusplus(X: np.ndarray, n_clusters: int, *, sample_weight: ArrayLike | None = None,
+                    x_sqnorm: np.ndarray | None = None, random_state: RandomState = None,
                     n_local_trials: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Greedy k-means++ seeding: returns (centers (k, d), indices of the chosen rows)."""
     rng = check_random_state(random_state)
@@ -100,8 +102,10 @@ class KMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, Ba
     _n_features_out_from = ("cluster_centers_", 0)
     _expected_failed_checks = RANDOM_ROW_DRAWS
 
-    def __init__(self, n_clusters=8, *, init="k-means++", n_init="auto", max_iter=300, tol=1e-4,
-                 random_state=None, algorithm="lloyd", verbose=0):
+    def __init__(self, n_clusters: int = 8, *, init: Literal["k-means++", "random"] | ArrayLike = "k-means++",
+                 n_init: int | Literal["auto"] = "auto", max_iter: int = 300, tol: float = 1e-4,
+                 random_state: RandomState = None, algorithm: Literal["lloyd", "elkan"] = "lloyd",
+                 verbose: int | bool = 0):
         self.verbose = verbose
         self.n_clusters = n_clusters
         self.init = init

@@ -16,11 +16,12 @@ scikit-learn's svd_flip: the largest-magnitude entry of each component is positi
 from __future__ import annotations
 
 import numbers
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .._typing import Self
+from .._typing import RandomState, Self
 from .base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -30,7 +31,7 @@ from .base import (
 )
 
 
-def svd_flip_v(v: np.ndarray, u: np.ndarray | None = None):
+def svd_flip_v(v: np.ndarray, u: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
     """Make the largest-|.| entry of each row of v positive (flipping u's columns to match)."""
     idx = np.argmax(np.abs(v), axis=1)
     signs = np.sign(v[np.arange(v.shape[0]), idx])
@@ -65,7 +66,9 @@ class PCA(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     _n_features_out_from = ("components_", 0)
 
-    def __init__(self, n_components=None, *, whiten=False, svd_solver="auto", random_state=None):
+    def __init__(self, n_components: int | float | None = None, *, whiten: bool = False,
+                 svd_solver: Literal["auto", "full", "covariance_eigh"] = "auto",
+                 random_state: RandomState = None):
         self.n_components = n_components
         self.whiten = whiten
         self.svd_solver = svd_solver

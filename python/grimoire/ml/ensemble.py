@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._typing import Self
+from .._typing import MaxFeatures, RandomState, Self
 from .base import (
     RANDOM_ROW_DRAWS,
     BaseEstimator,
@@ -173,10 +174,13 @@ class RandomForestClassifier(ProbabilisticClassifierMixin, BaseForest):
 
     _expected_failed_checks = RANDOM_ROW_DRAWS
 
-    def __init__(self, n_estimators=100, criterion="gini", max_depth=None, min_samples_split=2,
-                 min_samples_leaf=1, max_features="sqrt", max_leaf_nodes=None, min_impurity_decrease=0.0,
-                 bootstrap=True, oob_score=False, n_jobs=None, random_state=None, max_samples=None,
-                 max_bins=255, verbose=0):
+    def __init__(self, n_estimators: int = 100, criterion: Literal["gini", "entropy", "log_loss"] = "gini",
+                 max_depth: int | None = None, min_samples_split: int | float = 2,
+                 min_samples_leaf: int | float = 1, max_features: MaxFeatures = "sqrt",
+                 max_leaf_nodes: int | None = None, min_impurity_decrease: float = 0.0,
+                 bootstrap: bool = True, oob_score: bool = False, n_jobs: int | None = None,
+                 random_state: RandomState = None,
+                 max_samples: int | float | None = None, max_bins: int = 255, verbose: int | bool = 0):
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth
@@ -225,10 +229,13 @@ class RandomForestRegressor(RegressorMixin, BaseForest):
 
     _expected_failed_checks = RANDOM_ROW_DRAWS
 
-    def __init__(self, n_estimators=100, criterion="squared_error", max_depth=None, min_samples_split=2,
-                 min_samples_leaf=1, max_features=1.0, max_leaf_nodes=None, min_impurity_decrease=0.0,
-                 bootstrap=True, oob_score=False, n_jobs=None, random_state=None, max_samples=None,
-                 max_bins=255, verbose=0):
+    def __init__(self, n_estimators: int = 100, criterion: Literal["squared_error"] = "squared_error",
+                 max_depth: int | None = None, min_samples_split: int | float = 2,
+                 min_samples_leaf: int | float = 1, max_features: MaxFeatures = 1.0,
+                 max_leaf_nodes: int | None = None, min_impurity_decrease: float = 0.0,
+                 bootstrap: bool = True, oob_score: bool = False, n_jobs: int | None = None,
+                 random_state: RandomState = None,
+                 max_samples: int | float | None = None, max_bins: int = 255, verbose: int | bool = 0):
         self.n_estimators = n_estimators
         self.criterion = criterion
         self.max_depth = max_depth
@@ -412,10 +419,13 @@ class GradientBoostingClassifier(ProbabilisticClassifierMixin, BaseGradientBoost
     __doc__ = ("Gradient-boosted trees for classification: binary log-loss or multiclass softmax, "
                "second-order (Newton) histogram trees.\n" + _GB_DOC_PARAMS)
 
-    def __init__(self, loss="log_loss", learning_rate=0.1, n_estimators=100, subsample=1.0,
-                 min_samples_split=2, min_samples_leaf=1, max_depth=3, max_leaf_nodes=None, max_features=None,
-                 min_impurity_decrease=0.0, random_state=None, validation_fraction=0.1, n_iter_no_change=None,
-                 tol=1e-4, l2_regularization=0.0, max_bins=255, verbose=0):
+    def __init__(self, loss: Literal["log_loss"] = "log_loss", learning_rate: float = 0.1,
+                 n_estimators: int = 100, subsample: float = 1.0, min_samples_split: int | float = 2,
+                 min_samples_leaf: int | float = 1, max_depth: int | None = 3,
+                 max_leaf_nodes: int | None = None, max_features: MaxFeatures = None,
+                 min_impurity_decrease: float = 0.0, random_state: RandomState = None,
+                 validation_fraction: float = 0.1, n_iter_no_change: int | None = None, tol: float = 1e-4,
+                 l2_regularization: float = 0.0, max_bins: int = 255, verbose: int | bool = 0):
         self.verbose = verbose
         self.loss = loss
         self.learning_rate = learning_rate
@@ -486,10 +496,13 @@ class GradientBoostingClassifier(ProbabilisticClassifierMixin, BaseGradientBoost
 class GradientBoostingRegressor(RegressorMixin, BaseGradientBoosting):
     __doc__ = "Gradient-boosted trees for regression (squared error: g = F - y, h = 1).\n" + _GB_DOC_PARAMS
 
-    def __init__(self, loss="squared_error", learning_rate=0.1, n_estimators=100, subsample=1.0,
-                 min_samples_split=2, min_samples_leaf=1, max_depth=3, max_leaf_nodes=None, max_features=None,
-                 min_impurity_decrease=0.0, random_state=None, validation_fraction=0.1, n_iter_no_change=None,
-                 tol=1e-4, l2_regularization=0.0, max_bins=255, verbose=0):
+    def __init__(self, loss: Literal["squared_error"] = "squared_error", learning_rate: float = 0.1,
+                 n_estimators: int = 100, subsample: float = 1.0, min_samples_split: int | float = 2,
+                 min_samples_leaf: int | float = 1, max_depth: int | None = 3,
+                 max_leaf_nodes: int | None = None, max_features: MaxFeatures = None,
+                 min_impurity_decrease: float = 0.0, random_state: RandomState = None,
+                 validation_fraction: float = 0.1, n_iter_no_change: int | None = None, tol: float = 1e-4,
+                 l2_regularization: float = 0.0, max_bins: int = 255, verbose: int | bool = 0):
         self.verbose = verbose
         self.loss = loss
         self.learning_rate = learning_rate

@@ -17,12 +17,13 @@ Divisive: bisecting k-means splits, until there are k clusters, the cluster with
 from __future__ import annotations
 
 import numbers
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._typing import Self
+from .._typing import RandomState, Self
 from .base import (
     RANDOM_ROW_DRAWS,
     BaseEstimator,
@@ -45,7 +46,7 @@ def _find(parent: np.ndarray, i: int) -> int:
     return root
 
 
-def linkage(X, method: str = "ward") -> np.ndarray:
+def linkage(X: ArrayLike, method: Literal["ward", "complete", "average", "single"] = "ward") -> np.ndarray:
     """scipy's linkage matrix Z (n-1, 4): row i merges clusters Z[i,0] < Z[i,1] (ids >= n are the
     clusters formed at row id - n) at height Z[i,2] into a cluster of Z[i,3] points.
 
@@ -106,8 +107,11 @@ class AgglomerativeClustering(ClusterMixin, BaseEstimator):
     ``linkage_matrix()`` gives scipy's linkage matrix Z.
     """
 
-    def __init__(self, n_clusters=2, *, metric="euclidean", memory=None, connectivity=None,
-                 compute_full_tree="auto", linkage="ward", distance_threshold=None, compute_distances=False):
+    def __init__(self, n_clusters: int | None = 2, *, metric: Literal["euclidean"] = "euclidean",
+                 memory: Any = None, connectivity: None = None,
+                 compute_full_tree: bool | Literal["auto"] = "auto",
+                 linkage: Literal["ward", "complete", "average", "single"] = "ward",
+                 distance_threshold: float | None = None, compute_distances: bool = False):
         self.n_clusters = n_clusters
         self.metric = metric
         self.memory = memory
@@ -175,8 +179,9 @@ class BisectingKMeans(ClusterMixin, ClassNamePrefixFeaturesOutMixin, Transformer
     _n_features_out_from = ("cluster_centers_", 0)
     _expected_failed_checks = RANDOM_ROW_DRAWS
 
-    def __init__(self, n_clusters=8, *, init="random", n_init=1, random_state=None, max_iter=300, tol=1e-4,
-                 bisecting_strategy="biggest_inertia"):
+    def __init__(self, n_clusters: int = 8, *, init: Literal["k-means++", "random"] | ArrayLike = "random",
+                 n_init: int = 1, random_state: RandomState = None, max_iter: int = 300, tol: float = 1e-4,
+                 bisecting_strategy: Literal["biggest_inertia", "largest_cluster"] = "biggest_inertia"):
         self.n_clusters = n_clusters
         self.init = init
         self.n_init = n_init

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._typing import Self
+from .._typing import RandomState, Self
 from .base import (
     BaseEstimator,
     ClassifierMixin,
@@ -61,8 +63,9 @@ class LinearRegression(LinearModel):
     loss improvement; ``loss_curve_`` records the loss after each epoch.
     """
 
-    def __init__(self, *, fit_intercept=True, solver="lstsq", learning_rate=0.1, batch_size=None,
-                 max_iter=1000, tol=1e-8, random_state=None):
+    def __init__(self, *, fit_intercept: bool = True, solver: Literal["lstsq", "gd"] = "lstsq",
+                 learning_rate: float = 0.1, batch_size: int | None = None, max_iter: int = 1000,
+                 tol: float = 1e-8, random_state: RandomState = None):
         self.fit_intercept = fit_intercept
         self.solver = solver
         self.learning_rate = learning_rate
@@ -123,7 +126,7 @@ class LinearRegression(LinearModel):
 class Ridge(LinearModel):
     """Least squares with an L2 penalty: w = (X^T X + alpha I)^(-1) X^T y (centred data)."""
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True):
+    def __init__(self, alpha: float = 1.0, *, fit_intercept: bool = True):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
 
@@ -165,8 +168,9 @@ class ElasticNet(LinearModel):
     (||x_j||^2 + n alpha (1 - l1_ratio)); sweeps stop on sklearn's duality-gap rule.
     """
 
-    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True, max_iter=1000, tol=1e-4,
-                 warm_start=False, positive=False, random_state=None):
+    def __init__(self, alpha: float = 1.0, *, l1_ratio: float = 0.5, fit_intercept: bool = True,
+                 max_iter: int = 1000, tol: float = 1e-4, warm_start: bool = False, positive: bool = False,
+                 random_state: RandomState = None):
         self.alpha = alpha
         self.l1_ratio = l1_ratio
         self.fit_intercept = fit_intercept
@@ -203,8 +207,9 @@ class ElasticNet(LinearModel):
 class Lasso(ElasticNet):
     """The lasso, ElasticNet with l1_ratio = 1: min 1/(2n) ||y - Xw - b||^2 + alpha ||w||_1."""
 
-    def __init__(self, alpha=1.0, *, fit_intercept=True, max_iter=1000, tol=1e-4, warm_start=False,
-                 positive=False, random_state=None):
+    def __init__(self, alpha: float = 1.0, *, fit_intercept: bool = True, max_iter: int = 1000,
+                 tol: float = 1e-4, warm_start: bool = False, positive: bool = False,
+                 random_state: RandomState = None):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
@@ -218,8 +223,9 @@ class Lasso(ElasticNet):
         return 1.0
 
 
-def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, max_iter=1000, tol=1e-4,
-              positive=False):
+def enet_path(X: ArrayLike, y: ArrayLike, *, l1_ratio: float = 0.5, eps: float = 1e-3, n_alphas: int = 100,
+              alphas: ArrayLike | None = None, max_iter: int = 1000, tol: float = 1e-4,
+              positive: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The regularisation path: coefficients for a decreasing grid of alphas, each fit warm-started
     from the previous one. From alpha_max = max_j |x_j . y| / (n l1_ratio) (all-zero solution) down to
     eps * alpha_max, log-spaced. Returns (alphas (n_alphas,), coefs (n_features, n_alphas), dual_gaps).
@@ -246,7 +252,9 @@ def enet_path(X, y, *, l1_ratio=0.5, eps=1e-3, n_alphas=100, alphas=None, max_it
     return alphas, coefs, gaps
 
 
-def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, max_iter=1000, tol=1e-4, positive=False):
+def lasso_path(X: ArrayLike, y: ArrayLike, *, eps: float = 1e-3, n_alphas: int = 100,
+               alphas: ArrayLike | None = None, max_iter: int = 1000, tol: float = 1e-4,
+               positive: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`enet_path` with l1_ratio = 1 (the lasso's path, sklearn.linear_model.lasso_path)."""
     return enet_path(X, y, l1_ratio=1.0, eps=eps, n_alphas=n_alphas, alphas=alphas, max_iter=max_iter,
                      tol=tol, positive=positive)
@@ -256,8 +264,8 @@ def lasso_path(X, y, *, eps=1e-3, n_alphas=100, alphas=None, max_iter=1000, tol=
 # Logistic regression
 # ---------------------------------------------------------------------------------------------
 
-def lbfgs(fun_grad, x0: np.ndarray, max_iter: int, gtol: float, m: int = 10,
-          ftol: float = 64 * np.finfo(float).eps):
+def lbfgs(fun_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], x0: np.ndarray, max_iter: int,
+          gtol: float, m: int = 10, ftol: float = 64 * np.finfo(float).eps) -> tuple[np.ndarray, int, bool]:
     """Minimise a smooth function with L-BFGS (two-loop recursion, Armijo backtracking).
 
     ``fun_grad(x) -> (f, g)``. Stops when max|g| <= gtol, when the relative decrease of f falls
@@ -318,8 +326,9 @@ class LogisticRegression(ClassifierMixin, BaseEstimator):
     with W = the sum of sample weights. ``coef_`` is (1, d) for two classes, (K, d) otherwise.
     """
 
-    def __init__(self, penalty="l2", *, C=1.0, fit_intercept=True, max_iter=100, tol=1e-4, solver="auto",
-                 random_state=None):
+    def __init__(self, penalty: Literal["l2", "l1"] | None = "l2", *, C: float = 1.0,
+                 fit_intercept: bool = True, max_iter: int = 100, tol: float = 1e-4, solver: str = "auto",
+                 random_state: RandomState = None):
         self.penalty = penalty
         self.C = C
         self.fit_intercept = fit_intercept

@@ -15,12 +15,13 @@ descent loop run in the C++ core.
 from __future__ import annotations
 
 import numbers
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._typing import Self
+from .._typing import RandomState, Self
 from .base import BaseEstimator, check_array, check_random_state, progress
 
 
@@ -83,9 +84,12 @@ class TSNE(BaseEstimator):
     learning_rate_ : the learning rate used ('auto' resolved).
     """
 
-    def __init__(self, n_components=2, *, perplexity=30.0, early_exaggeration=12.0, learning_rate="auto",
-                 max_iter=1000, metric="euclidean", init="pca", random_state=None, method="barnes_hut",
-                 angle=0.5, n_jobs=None, verbose=0):
+    def __init__(self, n_components: int = 2, *, perplexity: float = 30.0, early_exaggeration: float = 12.0,
+                 learning_rate: float | Literal["auto"] = "auto", max_iter: int = 1000,
+                 metric: Literal["euclidean"] = "euclidean",
+                 init: Literal["pca", "random"] | ArrayLike = "pca",
+                 random_state: RandomState = None, method: Literal["barnes_hut", "exact"] = "barnes_hut",
+                 angle: float = 0.5, n_jobs: int | None = None, verbose: int | bool = 0):
         self.n_components = n_components
         self.perplexity = perplexity
         self.early_exaggeration = early_exaggeration

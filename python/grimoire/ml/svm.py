@@ -17,12 +17,13 @@ hinge) by dual coordinate descent (Hsieh et al. 2008), one-vs-rest for multiclas
 from __future__ import annotations
 
 import numbers
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._typing import Self
+from .._typing import RandomState, Self
 from .base import (
     BaseEstimator,
     ClassifierMixin,
@@ -86,9 +87,11 @@ class SVC(ClassifierMixin, BaseEstimator):
 
     _expected_failed_checks = _STOPS_WITHIN_TOL
 
-    def __init__(self, C=1.0, *, kernel="rbf", degree=3, gamma="scale", coef0=0.0, shrinking=True, tol=1e-3,
-                 cache_size=200, max_iter=-1, decision_function_shape="ovr", break_ties=False,
-                 random_state=None, verbose=0):
+    def __init__(self, C: float = 1.0, *, kernel: Literal["linear", "poly", "rbf", "sigmoid"] = "rbf",
+                 degree: int = 3, gamma: float | Literal["scale", "auto"] = "scale", coef0: float = 0.0,
+                 shrinking: bool = True, tol: float = 1e-3, cache_size: float = 200, max_iter: int = -1,
+                 decision_function_shape: Literal["ovr", "ovo"] = "ovr", break_ties: bool = False,
+                 random_state: RandomState = None, verbose: int | bool = 0):
         self.C = C
         self.kernel = kernel
         self.degree = degree
@@ -296,8 +299,10 @@ class LinearSVC(ClassifierMixin, BaseEstimator):
 
     _expected_failed_checks = _STOPS_WITHIN_TOL
 
-    def __init__(self, *, loss="squared_hinge", dual="auto", tol=1e-4, C=1.0, fit_intercept=True,
-                 intercept_scaling=1.0, max_iter=1000, random_state=None):
+    def __init__(self, *, loss: Literal["hinge", "squared_hinge"] = "squared_hinge",
+                 dual: bool | Literal["auto"] = "auto", tol: float = 1e-4, C: float = 1.0,
+                 fit_intercept: bool = True,
+                 intercept_scaling: float = 1.0, max_iter: int = 1000, random_state: RandomState = None):
         self.loss = loss
         self.dual = dual
         self.tol = tol

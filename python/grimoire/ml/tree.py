@@ -17,12 +17,14 @@ The fitted tree is plain NumPy arrays (``tree_.children_left``, ``tree_.feature`
 from __future__ import annotations
 
 import numbers
+from collections.abc import Sequence
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._typing import Self
+from .._typing import MaxFeatures, RandomState, Self
 from .base import (
     BaseEstimator,
     ProbabilisticClassifierMixin,
@@ -36,7 +38,7 @@ _EXACT_BINS = 65536
 
 
 def bin_features(X: np.ndarray, max_bins: int | None = None, subsample: int | None = None,
-                 random_state=None, sample_weight: np.ndarray | None = None,
+                 random_state: RandomState = None, sample_weight: np.ndarray | None = None,
                  ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
     """Quantise each column of X (n, d) into bins for the tree builder.
 
@@ -77,7 +79,7 @@ def bin_features(X: np.ndarray, max_bins: int | None = None, subsample: int | No
     return codes, n_bins, thresholds
 
 
-def resolve_max_features(max_features, n_features: int) -> int:
+def resolve_max_features(max_features: MaxFeatures, n_features: int) -> int:
     """sklearn's max_features: None/1.0 all, 'sqrt', 'log2', an int, or a fraction in (0, 1]."""
     if max_features is None:
         return n_features
@@ -244,9 +246,11 @@ class DecisionTreeClassifier(ProbabilisticClassifierMixin, BaseDecisionTree):
 
     _criteria = ("gini", "entropy", "log_loss")
 
-    def __init__(self, criterion="gini", max_depth=None, min_samples_split=2, min_samples_leaf=1,
-                 max_features=None, random_state=None, max_leaf_nodes=None, min_impurity_decrease=0.0,
-                 max_bins=None):
+    def __init__(self, criterion: Literal["gini", "entropy", "log_loss"] = "gini",
+                 max_depth: int | None = None, min_samples_split: int | float = 2,
+                 min_samples_leaf: int | float = 1, max_features: MaxFeatures = None,
+                 random_state: RandomState = None, max_leaf_nodes: int | None = None,
+                 min_impurity_decrease: float = 0.0, max_bins: int | None = None):
         self.criterion = criterion
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
@@ -274,9 +278,11 @@ class DecisionTreeRegressor(RegressorMixin, BaseDecisionTree):
 
     _criteria = ("squared_error",)
 
-    def __init__(self, criterion="squared_error", max_depth=None, min_samples_split=2, min_samples_leaf=1,
-                 max_features=None, random_state=None, max_leaf_nodes=None, min_impurity_decrease=0.0,
-                 max_bins=None):
+    def __init__(self, criterion: Literal["squared_error"] = "squared_error",
+                 max_depth: int | None = None, min_samples_split: int | float = 2,
+                 min_samples_leaf: int | float = 1, max_features: MaxFeatures = None,
+                 random_state: RandomState = None, max_leaf_nodes: int | None = None,
+                 min_impurity_decrease: float = 0.0, max_bins: int | None = None):
         self.criterion = criterion
         self.max_depth = max_depth
         self.min_samples_split = min_samples_split
@@ -296,7 +302,8 @@ class DecisionTreeRegressor(RegressorMixin, BaseDecisionTree):
         return self.tree_.value[self.tree_.apply(X), 0]
 
 
-def export_text(decision_tree, *, feature_names=None, class_names=None, max_depth: int = 10,
+def export_text(decision_tree: Any, *, feature_names: Sequence[str] | None = None,
+                class_names: Sequence[Any] | None = None, max_depth: int = 10,
                 decimals: int = 2, show_weights: bool = False) -> str:
     """The learned rules as indented text, like ``sklearn.tree.export_text``::
 

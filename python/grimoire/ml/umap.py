@@ -13,12 +13,13 @@ same SGD against the fixed training embedding.
 from __future__ import annotations
 
 import numbers
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .. import _core
-from .._typing import Self
+from .._typing import RandomState, Self
 from .base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -99,9 +100,10 @@ class UMAP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     _n_features_out_from = ("embedding_", 1)
 
-    def __init__(self, n_neighbors=15, n_components=2, *, min_dist=0.1, spread=1.0, n_epochs=None,
-                 learning_rate=1.0, init="spectral", negative_sample_rate=5, repulsion_strength=1.0,
-                 random_state=None, verbose=0):
+    def __init__(self, n_neighbors: int = 15, n_components: int = 2, *, min_dist: float = 0.1,
+                 spread: float = 1.0, n_epochs: int | None = None, learning_rate: float = 1.0,
+                 init: Literal["spectral", "pca", "random"] = "spectral", negative_sample_rate: int = 5,
+                 repulsion_strength: float = 1.0, random_state: RandomState = None, verbose: int | bool = 0):
         self.n_neighbors = n_neighbors
         self.n_components = n_components
         self.min_dist = min_dist

@@ -11,7 +11,7 @@ import array_api_compat
 import numpy as np
 
 from .. import autograd as ag
-from ..autograd import Tensor
+from ..autograd import Array, Tensor, TensorLike
 from . import functional as F
 from .linear import Linear, uniform
 from .module import Module, Parameter
@@ -49,12 +49,12 @@ class KVCache:
         return self._len
 
     @property
-    def k(self):
+    def k(self) -> Array | None:
         """The cached keys (B, H, len, D): a view of the buffer, or None before the first step."""
         return None if self._k is None else self._k[:, :, : self._len, :]
 
     @property
-    def v(self):
+    def v(self) -> Array | None:
         """The cached values (B, H, len, D): a view of the buffer, or None before the first step."""
         return None if self._v is None else self._v[:, :, : self._len, :]
 
@@ -136,12 +136,12 @@ class MultiheadAttention(Module):
         query: Tensor,
         key: Tensor | None = None,
         value: Tensor | None = None,
-        key_padding_mask=None,
+        key_padding_mask: TensorLike | None = None,
         need_weights: bool = False,
-        attn_mask=None,
+        attn_mask: TensorLike | None = None,
         is_causal: bool = False,
         cache: KVCache | None = None,
-    ):
+    ) -> tuple[Tensor, Array | None]:
         """Returns (output, weights averaged over heads or None)."""
         key = query if key is None else key
         value = key if value is None else value

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import ItemsView, Iterable, KeysView
+from typing import Any
 
 from .module import Module
 
@@ -15,7 +16,7 @@ class Sequential(Module):
         for i, layer in enumerate(layers):
             setattr(self, str(i), layer)
 
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         for layer in self._modules.values():
             x = layer(x)
         return x
@@ -67,8 +68,8 @@ class ModuleDict(Module):
     def __getitem__(self, k: str) -> Module:
         return self._modules[k]
 
-    def keys(self):
+    def keys(self) -> KeysView[str]:
         return self._modules.keys()
 
-    def items(self):
+    def items(self) -> ItemsView[str, Module]:
         return self._modules.items()

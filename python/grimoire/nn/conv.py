@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 from ..autograd import Tensor
 from ..kernels.conv import IntPair
@@ -20,10 +21,10 @@ class Conv2d(Module):
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: IntPair | Literal["valid", "same"] = 0,
+        dilation: IntPair = 1,
         groups: int = 1,
         bias: bool = True,
     ):

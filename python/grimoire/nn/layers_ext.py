@@ -15,6 +15,7 @@ import math
 import numpy as np
 
 from ..autograd import Tensor, TensorLike
+from ..kernels.conv import IntPair
 from .functional import (
     _no_legacy_reduction,
     _pair,
@@ -129,8 +130,8 @@ class AdaptiveAvgPool2d(Module):
 class Upsample(Module):
     def __init__(
         self,
-        size=None,
-        scale_factor=None,
+        size: int | tuple[int, int] | None = None,
+        scale_factor: float | tuple[float, float] | None = None,
         mode: str = "nearest",
         align_corners: bool | None = None,
         recompute_scale_factor: bool | None = None,
@@ -201,13 +202,13 @@ class ConvTranspose2d(Module):
         self,
         in_channels: int,
         out_channels: int,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
+        kernel_size: IntPair,
+        stride: IntPair = 1,
+        padding: IntPair = 0,
+        output_padding: IntPair = 0,
         groups: int = 1,
         bias: bool = True,
-        dilation=1,
+        dilation: IntPair = 1,
     ):
         super().__init__()
         if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
 from .. import autograd as ag
-from ..autograd import Tensor
+from ..autograd import Tensor, TensorLike
 from . import functional as F
 from .module import Module, Parameter
 
 
-def uniform(shape, bound: float) -> Parameter:
+def uniform(shape: int | tuple[int, ...], bound: float) -> Parameter:
     """U(-bound, bound) parameter, drawn from the generator seeded by ``grimoire.manual_seed``."""
     return Parameter(ag.rng().uniform(-bound, bound, shape).astype(np.float32))
 
@@ -40,7 +41,7 @@ class Linear(Module):
 
 
 class Identity(Module):
-    def forward(self, x):
+    def forward(self, x: Any) -> Any:
         return x
 
 
@@ -64,5 +65,5 @@ class Embedding(Module):
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
         self.weight = Parameter(ag.rng().standard_normal((num_embeddings, embedding_dim), dtype=np.float32))
 
-    def forward(self, idx) -> Tensor:
+    def forward(self, idx: TensorLike) -> Tensor:
         return F.embedding(idx, self.weight)

@@ -12,12 +12,20 @@ from __future__ import annotations
 import os
 import tempfile
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import _array
 from ..autograd import Tensor, _ns
+
+
+class RemovableHandle(Protocol):
+    """What a ``register_*_hook`` returns: ``remove()`` unregisters the hook."""
+
+    def remove(self) -> None: ...
 
 
 class Parameter(Tensor):
@@ -25,7 +33,7 @@ class Parameter(Tensor):
 
     __slots__ = ("_grad_hooks",)
 
-    def __init__(self, data, requires_grad: bool = True):
+    def __init__(self, data: ArrayLike | Tensor, requires_grad: bool = True):
         data = data.data if isinstance(data, Tensor) else data
         if type(data) is not np.ndarray and hasattr(data, "__array_namespace__"):  # a private float32 copy
             xp = _ns(data)
@@ -35,7 +43,7 @@ class Parameter(Tensor):
         super().__init__(data, requires_grad=requires_grad)
         self._grad_hooks: list = []
 
-    def register_post_accumulate_grad_hook(self, hook):
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Parameter], object]) -> RemovableHandle:
         """Call ``hook(param)`` each time backward has finished accumulating into ``.grad``
         (PyTorch's name); returns a handle whose ``remove()`` unregisters it."""
         self._grad_hooks.append(hook)
@@ -89,10 +97,10 @@ class Module:
         else:
             setattr(self, name, value)
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
 
     # ---------------------------------------------------------------- traversal
@@ -148,7 +156,7 @@ class Module:
             p.requires_grad = flag
         return self
 
-    def apply(self, fn) -> Module:
+    def apply(self, fn: Callable[[Module], object]) -> Module:
         for m in self.modules():
             fn(m)
         return self
@@ -156,7 +164,7 @@ class Module:
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
 
-    def to(self, device) -> Module:
+    def to(self, device: str) -> Module:
         """Move every parameter (with its gradient) and buffer to ``device`` (``"cpu"``, ``"cuda"``,
         ``"cuda:N"``) in place and return the module. The parameters stay the same objects, so an
         optimizer built before the move keeps them (its state is created where they live)."""

@@ -6,7 +6,10 @@ b += alpha * error; repeat until an epoch makes no error or ``max_iter`` epochs 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 class Perceptron:
@@ -18,12 +21,12 @@ class Perceptron:
     def get_params(self, deep: bool = True) -> dict:
         return {"lr": self.lr, "max_iter": self.max_iter, "random_state": self.random_state}
 
-    def set_params(self, **params) -> Perceptron:
+    def set_params(self, **params: Any) -> Perceptron:
         for k, v in params.items():
             setattr(self, k, v)
         return self
 
-    def fit(self, X, y) -> Perceptron:
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Perceptron:
         X = np.asarray(X, np.float64)
         y = np.asarray(y)
         if X.ndim != 2 or len(X) != len(y):
@@ -52,17 +55,17 @@ class Perceptron:
         self.n_iter_ = len(self.errors_)
         return self
 
-    def decision_function(self, X) -> np.ndarray:
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
         if not hasattr(self, "coef_"):
             raise RuntimeError("Perceptron is not fitted yet; call fit first")
         return np.asarray(X, np.float64) @ self.coef_ + self.intercept_
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: ArrayLike) -> np.ndarray:
         return (
             self.classes_[(self.decision_function(X) > 0).astype(int)]
             if len(self.classes_) == 2
             else np.full(len(X), self.classes_[0])
         )
 
-    def score(self, X, y) -> float:
+    def score(self, X: ArrayLike, y: ArrayLike) -> float:
         return float((self.predict(X) == np.asarray(y)).mean())

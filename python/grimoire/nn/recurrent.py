@@ -52,7 +52,8 @@ class _RNNBase(Module):
         w_ih, w_hh = getattr(self, f"weight_ih_l{layer}{sfx}"), getattr(self, f"weight_hh_l{layer}{sfx}")
         return w_ih, w_hh, b_ih, b_hh
 
-    def forward(self, x: Tensor, hx=None):
+    def forward(self, x: Tensor, hx: Tensor | tuple[Tensor, Tensor] | None = None
+                ) -> tuple[Tensor, Tensor | tuple[Tensor, Tensor]]:
         """x (T, B, in) or (B, T, in) with ``batch_first``; returns (output, h_n) (LSTM: (h_n, c_n)).
         Bidirectional: each layer also runs over the reversed sequence with its ``_reverse``
         weights; the output is [forward, backward] on the last axis (T, B, 2H), h_n is

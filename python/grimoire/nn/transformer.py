@@ -7,8 +7,11 @@ with a KV cache.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .. import autograd as ag
 from ..autograd import Tensor, TensorLike
@@ -36,7 +39,7 @@ class TransformerEncoderLayer(Module):
         nhead: int,
         dim_feedforward: int = 2048,
         dropout: float = 0.1,
-        activation="relu",
+        activation: Literal["relu", "gelu", "silu"] | Callable[[Tensor], Tensor] = "relu",
         layer_norm_eps: float = 1e-5,
         batch_first: bool = False,
         norm_first: bool = False,
@@ -62,8 +65,8 @@ class TransformerEncoderLayer(Module):
     def forward(
         self,
         src: Tensor,
-        src_mask=None,
-        src_key_padding_mask=None,
+        src_mask: TensorLike | None = None,
+        src_key_padding_mask: TensorLike | None = None,
         is_causal: bool = False,
         cache: KVCache | None = None,
     ) -> Tensor:
@@ -87,7 +90,7 @@ class TransformerDecoderLayer(Module):
         nhead: int,
         dim_feedforward: int = 2048,
         dropout: float = 0.1,
-        activation="relu",
+        activation: Literal["relu", "gelu", "silu"] | Callable[[Tensor], Tensor] = "relu",
         layer_norm_eps: float = 1e-5,
         batch_first: bool = False,
         norm_first: bool = False,
@@ -108,10 +111,10 @@ class TransformerDecoderLayer(Module):
         self,
         tgt: Tensor,
         memory: Tensor,
-        tgt_mask=None,
-        memory_mask=None,
-        tgt_key_padding_mask=None,
-        memory_key_padding_mask=None,
+        tgt_mask: TensorLike | None = None,
+        memory_mask: TensorLike | None = None,
+        tgt_key_padding_mask: TensorLike | None = None,
+        memory_key_padding_mask: TensorLike | None = None,
         tgt_is_causal: bool = False,
         memory_is_causal: bool = False,
     ) -> Tensor:
@@ -183,7 +186,8 @@ class TransformerDecoder(Module):
         self.norm = norm
 
     def forward(
-        self, tgt: Tensor, memory: Tensor, tgt_mask=None, memory_mask=None, tgt_is_causal: bool = False
+        self, tgt: Tensor, memory: Tensor, tgt_mask: TensorLike | None = None,
+        memory_mask: TensorLike | None = None, tgt_is_causal: bool = False
     ) -> Tensor:
         for layer in self.layers:
             tgt = layer(tgt, memory, tgt_mask, memory_mask, tgt_is_causal=tgt_is_causal)
@@ -197,7 +201,8 @@ class Transformer(Module):
 
     def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
                  num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
-                 activation="relu", layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 activation: Literal["relu", "gelu", "silu"] | Callable[[Tensor], Tensor] = "relu",
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True):
         super().__init__()
         cfg = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
@@ -247,7 +252,7 @@ class GPT(Module):
         self.ln_f = LayerNorm(d_model)
         self.head = Linear(d_model, vocab_size, bias=False)
 
-    def forward(self, idx, caches: list[KVCache] | None = None) -> Tensor:
+    def forward(self, idx: TensorLike, caches: list[KVCache] | None = None) -> Tensor:
         idx = idx.data if isinstance(idx, Tensor) else idx
         if not hasattr(idx, "shape"):  # token ids as lists; arrays stay in their namespace
             idx = np.asarray(idx)
@@ -262,7 +267,7 @@ class GPT(Module):
 
     def generate(
         self,
-        idx,
+        idx: ArrayLike,
         max_new_tokens: int,
         temperature: float = 1.0,
         top_k: int | None = None,

@@ -8,6 +8,7 @@ thresholds, the benchmark times one step of the same models.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import numpy as np
 
@@ -28,7 +29,8 @@ from .transformer import GPT
 from .vit import ViT
 
 
-def digits_split(seed: int = 0, test_size: int = 360):
+def digits_split(seed: int = 0, test_size: int = 360
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """scikit-learn's 8x8 digits scaled to [0, 1] as (N, 1, 8, 8), a fixed random split."""
     from ..datasets import load_digits
 
@@ -136,7 +138,8 @@ class SequenceRegressor(Module):
         return self.out(h[:, -1])
 
 
-def sine_windows(n: int = 600, window: int = 20, noise: float = 0.05, seed: int = 0):
+def sine_windows(n: int = 600, window: int = 20, noise: float = 0.05, seed: int = 0
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Windows of a noisy two-tone sine wave and the value that follows each (a sequence task)."""
     rng = np.random.default_rng(seed)
     t = np.arange(n + window + 1)
@@ -174,7 +177,7 @@ def train_sequence_gru(epochs: int = 15, hidden: int = 32, n: int = 600, seed: i
     return {"model": model, "mse": mse, "naive_mse": naive, "history": hist}
 
 
-def char_data(max_chars: int = 60_000):
+def char_data(max_chars: int = 60_000) -> np.ndarray:
     """The pydoc text as byte-level tokens (vocabulary 256)."""
     from ..datasets import text_corpus
 
@@ -306,7 +309,7 @@ def train_digits_moe(epochs: int = 10, seed: int = 0, aux_weight: float = 0.01) 
     return {"model": model, "accuracy": acc, "history": hist, "load": model.moe.last_load}
 
 
-def mlp(sizes: list[int], act=Tanh) -> Sequential:
+def mlp(sizes: list[int], act: Callable[[], Module] = Tanh) -> Sequential:
     """Linear layers of the given sizes with ``act`` between them."""
     layers: list[Module] = []
     for a, b in zip(sizes[:-1], sizes[1:], strict=True):

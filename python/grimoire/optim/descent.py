@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from .._typing import Seed
 
 __all__ = ["constant", "step_decay", "exponential_decay", "inverse_time_decay", "gradient_descent",
            "gradient_ascent", "minibatch_descent", "DescentResult", "mse_gradient"]
@@ -57,7 +60,7 @@ def _schedule(lr) -> Schedule:
     return constant(lr)
 
 
-def gradient_descent(f: Callable[[np.ndarray], float], x0,
+def gradient_descent(f: Callable[[np.ndarray], float], x0: ArrayLike,
                      grad: Callable[[np.ndarray], np.ndarray] | None = None,
                      lr: float | Schedule = 0.1, n_steps: int = 100, tol: float = 0.0,
                      ascent: bool = False) -> DescentResult:
@@ -94,7 +97,9 @@ def gradient_descent(f: Callable[[np.ndarray], float], x0,
     return DescentResult(x, np.array(path), np.array(values), converged, lrs)
 
 
-def gradient_ascent(f, x0, grad=None, lr=0.1, n_steps: int = 100, tol: float = 0.0) -> DescentResult:
+def gradient_ascent(f: Callable[[np.ndarray], float], x0: ArrayLike,
+                    grad: Callable[[np.ndarray], np.ndarray] | None = None, lr: float | Schedule = 0.1,
+                    n_steps: int = 100, tol: float = 0.0) -> DescentResult:
     """Maximise ``f``: ``theta <- theta + eta grad f`` (primer: ascent maximises reward)."""
     return gradient_descent(f, x0, grad, lr, n_steps, tol, ascent=True)
 
@@ -107,8 +112,9 @@ def mse_gradient(w: np.ndarray, X: np.ndarray, y: np.ndarray) -> tuple[float, np
 
 
 def minibatch_descent(loss_grad: Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[float, np.ndarray]],
-                      w0, X, y, batch_size: int | None = None, epochs: int = 10, lr: float | Schedule = 0.01,
-                      shuffle: bool = True, random_state=None, ascent: bool = False) -> DescentResult:
+                      w0: ArrayLike, X: np.ndarray, y: np.ndarray, batch_size: int | None = None,
+                      epochs: int = 10, lr: float | Schedule = 0.01, shuffle: bool = True,
+                      random_state: Seed = None, ascent: bool = False) -> DescentResult:
     """Gradient descent on data: ``batch_size=None`` is batch GD (all n samples per update),
     ``1`` is stochastic GD, anything between is mini-batch GD.
 

@@ -5,10 +5,16 @@ the epoch-0 rate, each ``step()`` advances one epoch and writes ``lr`` into ever
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..distributed.zero import ZeroRedundancyOptimizer
+    from .optimizers import Optimizer
 
 
 class LRScheduler:
-    def __init__(self, optimizer, last_epoch: int = -1):
+    def __init__(self, optimizer: Optimizer | ZeroRedundancyOptimizer, last_epoch: int = -1):
         self.optimizer = optimizer
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
@@ -40,44 +46,47 @@ class LRScheduler:
 class StepLR(LRScheduler):
     """lr = base * gamma^(epoch // step_size)."""
 
-    def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+    def __init__(self, optimizer: Optimizer | ZeroRedundancyOptimizer,
+                 step_size: int, gamma: float = 0.1, last_epoch: int = -1):
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, epoch, base_lr):
+    def factor(self, epoch: int, base_lr: float) -> float:
         return base_lr * self.gamma ** (epoch // self.step_size)
 
 
 class MultiStepLR(LRScheduler):
     """lr = base * gamma^(number of milestones <= epoch)."""
 
-    def __init__(self, optimizer, milestones: list[int], gamma: float = 0.1, last_epoch: int = -1):
+    def __init__(self, optimizer: Optimizer | ZeroRedundancyOptimizer,
+                 milestones: list[int], gamma: float = 0.1, last_epoch: int = -1):
         self.milestones, self.gamma = sorted(milestones), gamma
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, epoch, base_lr):
+    def factor(self, epoch: int, base_lr: float) -> float:
         return base_lr * self.gamma ** sum(m <= epoch for m in self.milestones)
 
 
 class ExponentialLR(LRScheduler):
     """lr = base * gamma^epoch."""
 
-    def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
+    def __init__(self, optimizer: Optimizer | ZeroRedundancyOptimizer, gamma: float, last_epoch: int = -1):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, epoch, base_lr):
+    def factor(self, epoch: int, base_lr: float) -> float:
         return base_lr * self.gamma**epoch
 
 
 class CosineAnnealingLR(LRScheduler):
     """lr = eta_min + (base - eta_min) (1 + cos(pi epoch / T_max)) / 2 (SGDR without restarts)."""
 
-    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):  # noqa: N803
+    def __init__(self, optimizer: Optimizer | ZeroRedundancyOptimizer,
+                 T_max: int, eta_min: float = 0.0, last_epoch: int = -1):  # noqa: N803
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, epoch, base_lr):
+    def factor(self, epoch: int, base_lr: float) -> float:
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * epoch / self.T_max)) / 2
 
 
@@ -87,7 +96,7 @@ class LinearLR(LRScheduler):
 
     def __init__(
         self,
-        optimizer,
+        optimizer: Optimizer | ZeroRedundancyOptimizer,
         start_factor: float = 1.0 / 3,
         end_factor: float = 1.0,
         total_iters: int = 5,
@@ -96,7 +105,7 @@ class LinearLR(LRScheduler):
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, epoch, base_lr):
+    def factor(self, epoch: int, base_lr: float) -> float:
         t = min(epoch, self.total_iters)
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * t / self.total_iters)
 
@@ -104,11 +113,12 @@ class LinearLR(LRScheduler):
 class LambdaLR(LRScheduler):
     """lr = base * lr_lambda(epoch)."""
 
-    def __init__(self, optimizer, lr_lambda, last_epoch: int = -1):
+    def __init__(self, optimizer: Optimizer | ZeroRedundancyOptimizer, lr_lambda: Callable[[int], float],
+                 last_epoch: int = -1):
         self.lr_lambda = lr_lambda
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, epoch, base_lr):
+    def factor(self, epoch: int, base_lr: float) -> float:
         return base_lr * self.lr_lambda(epoch)
 
 
@@ -116,13 +126,14 @@ class SequentialLR(LRScheduler):
     """Schedulers one after another: ``schedulers[i]`` runs from ``milestones[i-1]``, its epoch
     counted from there (e.g. LinearLR warm-up, then CosineAnnealingLR)."""
 
-    def __init__(self, optimizer, schedulers: list[LRScheduler], milestones: list[int], last_epoch: int = -1):
+    def __init__(self, optimizer: Optimizer | ZeroRedundancyOptimizer,
+                 schedulers: list[LRScheduler], milestones: list[int], last_epoch: int = -1):
         if len(milestones) != len(schedulers) - 1:
             raise ValueError("SequentialLR needs one milestone fewer than schedulers")
         self.schedulers, self.milestones = schedulers, list(milestones)
         super().__init__(optimizer, last_epoch)
 
-    def factor(self, epoch, base_lr):
+    def factor(self, epoch: int, base_lr: float) -> float:
         i = sum(m <= epoch for m in self.milestones)
         start = self.milestones[i - 1] if i else 0
         return self.schedulers[i].factor(epoch - start, base_lr)

@@ -7,18 +7,22 @@ without a gradient are skipped, as in ``torch.optim``.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
 from .. import _array
 from .. import kernels as K
-from ..autograd import _ns
+from ..autograd import Tensor, _ns
+
+#: What an optimizer takes: the parameters, or param groups (dicts with ``params`` and overrides).
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
 
 
 class Optimizer:
     """Base class: ``param_groups`` is a list of dicts, each with ``params`` and its settings."""
 
-    def __init__(self, params: Iterable, defaults: dict):
+    def __init__(self, params: ParamsT, defaults: dict):
         self.defaults = defaults
         params = list(params)
         if not params:
@@ -106,7 +110,7 @@ class SGD(Optimizer):
 
     def __init__(
         self,
-        params,
+        params: ParamsT,
         lr: float = 1e-3,
         momentum: float = 0.0,
         dampening: float = 0.0,
@@ -154,7 +158,7 @@ class Adagrad(Optimizer):
 
     def __init__(
         self,
-        params,
+        params: ParamsT,
         lr: float = 1e-2,
         lr_decay: float = 0.0,
         weight_decay: float = 0.0,
@@ -192,7 +196,7 @@ class RMSprop(Optimizer):
 
     def __init__(
         self,
-        params,
+        params: ParamsT,
         lr: float = 1e-2,
         alpha: float = 0.99,
         eps: float = 1e-8,
@@ -246,7 +250,7 @@ class Adam(Optimizer):
 
     def __init__(
         self,
-        params,
+        params: ParamsT,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
@@ -294,7 +298,7 @@ class AdamW(Adam):
 
     def __init__(
         self,
-        params,
+        params: ParamsT,
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,

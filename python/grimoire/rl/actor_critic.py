@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
+from typing import TYPE_CHECKING
 
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._typing import Seed
 from .q_learning import _discrete_sizes, check_states
+
+if TYPE_CHECKING:
+    import gymnasium as gym
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -27,7 +34,7 @@ class ActorCritic:
     """
 
     def __init__(self, alpha_actor: float = 0.2, alpha_critic: float = 0.2, gamma: float = 0.99,
-                 random_state=None):
+                 random_state: Seed = None):
         for name, value in (("alpha_actor", alpha_actor), ("alpha_critic", alpha_critic)):
             if not value > 0:
                 raise ValueError(f"{name} must be > 0, got {value}")
@@ -36,7 +43,7 @@ class ActorCritic:
         self.alpha_actor, self.alpha_critic, self.gamma = alpha_actor, alpha_critic, gamma
         self.random_state = random_state
 
-    def fit(self, env, n_episodes: int = 500) -> ActorCritic:
+    def fit(self, env: gym.Env, n_episodes: int = 500) -> ActorCritic:
         n_states, n_actions = _discrete_sizes(env)
         rng = np.random.default_rng(self.random_state)
         theta = np.zeros((n_states, n_actions))
@@ -66,7 +73,7 @@ class ActorCritic:
             raise RuntimeError("ActorCritic is not fitted yet; call fit(env) first")
         return self.theta_.argmax(axis=1)
 
-    def predict(self, observation, deterministic: bool = True) -> tuple[np.ndarray, None]:
+    def predict(self, observation: ArrayLike, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """Stable-Baselines3's ``predict``: ``(action, None)`` for a state or an array of states;
         the most likely action, or one sampled from pi(.|s) when not deterministic."""
         pi = self.action_probabilities()

@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from typing import Any, Protocol
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 try:
     import gymnasium as gym
@@ -24,11 +26,19 @@ from .. import nn
 
 FORMAT = "grimoire.rl/1"
 Callback = Callable[["BaseAlgorithm"], "bool | None"]
+#: An environment: a Gymnasium id, a ``gymnasium.Env``, or a vector env made by :func:`make_vec_env`.
+EnvLike = str | gym.Env | gym.vector.VectorEnv
+
+
+class Predictor(Protocol):
+    """What :func:`evaluate_policy` runs: the deep and the tabular agents."""
+
+    def predict(self, observation: Any, *, deterministic: bool = ...) -> tuple[Any, Any]: ...
 
 
 # ------------------------------------------------------------------------------- environments
 def make_vec_env(
-    env,
+    env: EnvLike,
     n_envs: int = 1,
     seed: int | None = None,
     vec_env_cls: type | None = None,
@@ -155,7 +165,7 @@ class BaseAlgorithm:
     def __init__(
         self,
         policy: str,
-        env,
+        env: EnvLike | None,
         *,
         n_envs: int,
         seed: int | None,
@@ -276,7 +286,8 @@ class BaseAlgorithm:
         raise NotImplementedError
 
     def predict(
-        self, observation, state=None, episode_start=None, deterministic: bool = False
+        self, observation: ArrayLike, state: None = None, episode_start: ArrayLike | None = None,
+        deterministic: bool = False,
     ) -> tuple[np.ndarray, None]:
         """The action for one observation (``observation_space.shape``) or a batch (B, ...):
         ``(action, None)``, as Stable-Baselines3 (the None is the recurrent state it has not)."""
@@ -312,7 +323,7 @@ class BaseAlgorithm:
         nn.save_safetensors(tensors, path, metadata={"format": FORMAT, "config": json.dumps(config)})
 
     @classmethod
-    def load(cls, path: str | os.PathLike, env=None) -> BaseAlgorithm:
+    def load(cls, path: str | os.PathLike, env: EnvLike | None = None) -> BaseAlgorithm:
         """A model written by :meth:`save`; ``env`` (optional) to go on training."""
         from safetensors import safe_open
 
@@ -353,7 +364,7 @@ class BaseAlgorithm:
             model.set_env(env)
         return model
 
-    def set_env(self, env) -> None:
+    def set_env(self, env: EnvLike) -> None:
         vec = make_vec_env(env, self.n_envs if not isinstance(env, gym.vector.VectorEnv) else 1, self.seed)
         if (
             vec.single_observation_space.shape != self.observation_space.shape
@@ -368,13 +379,13 @@ class BaseAlgorithm:
 
 # ------------------------------------------------------------------------------- evaluation
 def evaluate_policy(
-    model,
-    env,
+    model: Predictor,
+    env: str | gym.Env,
     n_eval_episodes: int = 10,
     deterministic: bool = True,
     seed: int | None = None,
     return_episode_rewards: bool = False,
-):
+) -> tuple[float, float] | tuple[list[float], list[int]]:
     """Run ``n_eval_episodes`` full episodes with ``model.predict``: ``(mean, std)`` of their
     returns, or the lists ``(returns, lengths)`` with ``return_episode_rewards``.
 
@@ -411,7 +422,7 @@ class EvalCallback:
 
     def __init__(
         self,
-        eval_env,
+        eval_env: str | gym.Env,
         eval_freq: int = 10_000,
         n_eval_episodes: int = 20,
         reward_threshold: float | None = None,

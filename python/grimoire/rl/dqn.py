@@ -10,7 +10,7 @@ import numpy as np
 from .. import optim
 from ..autograd import Tensor
 from ..train import clip_grad_norm_
-from .base import BaseAlgorithm
+from .base import BaseAlgorithm, EnvLike
 from .losses import dqn_loss, dqn_target
 from .on_policy import _in_range, _positive_int
 from .policies import QNetwork
@@ -32,7 +32,8 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return self.size if self.full else self.pos
 
-    def add(self, obs, next_obs, actions, rewards, terminated) -> None:
+    def add(self, obs: np.ndarray, next_obs: np.ndarray, actions: np.ndarray, rewards: np.ndarray,
+            terminated: np.ndarray) -> None:
         """A batch of transitions (one per environment)."""
         for i in range(obs.shape[0]):
             p = self.pos
@@ -80,7 +81,7 @@ class DQN(BaseAlgorithm):
     def __init__(
         self,
         policy: str,
-        env,
+        env: EnvLike,
         learning_rate: float = 1e-4,
         buffer_size: int = 1_000_000,
         learning_starts: int = 100,

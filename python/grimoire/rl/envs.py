@@ -69,12 +69,12 @@ class GridWorld(gym.Env):
             return (int(r), int(c))
         return cell
 
-    def reset(self, *, seed: int | None = None, options: dict | None = None):
+    def reset(self, *, seed: int | None = None, options: dict | None = None) -> tuple[int, dict]:
         super().reset(seed=seed)
         self._cell, self._steps = self.start, 0
         return self.state_of(self._cell), {}
 
-    def step(self, action):
+    def step(self, action: int) -> tuple[int, float, bool, bool, dict]:
         if not self.action_space.contains(action):
             raise ValueError(f"action must be in 0..3, got {action!r}")
         self._cell = self.transition(self._cell, int(action))

@@ -23,7 +23,7 @@ import numpy as np
 from .. import optim
 from ..autograd import Tensor
 from ..train import clip_grad_norm_
-from .base import BaseAlgorithm
+from .base import BaseAlgorithm, EnvLike
 from .losses import gae, ppo_policy_loss, value_loss
 from .policies import ActorCriticPolicy
 
@@ -60,7 +60,7 @@ class OnPolicyAlgorithm(BaseAlgorithm):
     def __init__(
         self,
         policy: str,
-        env,
+        env: EnvLike,
         *,
         learning_rate: float,
         n_steps: int,
@@ -234,7 +234,7 @@ class PPO(OnPolicyAlgorithm):
     def __init__(
         self,
         policy: str,
-        env,
+        env: EnvLike,
         learning_rate: float = 3e-4,
         n_steps: int = 2048,
         batch_size: int = 64,
@@ -295,7 +295,7 @@ class A2C(OnPolicyAlgorithm):
     def __init__(
         self,
         policy: str,
-        env,
+        env: EnvLike,
         learning_rate: float = 7e-4,
         n_steps: int = 5,
         gamma: float = 0.99,
@@ -345,7 +345,7 @@ class REINFORCE(OnPolicyAlgorithm):
     def __init__(
         self,
         policy: str,
-        env,
+        env: EnvLike,
         learning_rate: float = 1e-2,
         n_steps: int = 500,
         gamma: float = 0.99,

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
+
+from .._typing import Seed
+
+if TYPE_CHECKING:
+    import gymnasium as gym
 
 
 def _discrete_sizes(env) -> tuple[int, int]:
@@ -31,7 +39,8 @@ class QLearning:
     """
 
     def __init__(self, alpha: float = 0.5, gamma: float = 0.95, epsilon: float = 1.0,
-                 epsilon_min: float = 0.05, epsilon_decay: float = 0.99, random_state=None):
+                 epsilon_min: float = 0.05, epsilon_decay: float = 0.99,
+                 random_state: Seed = None):
         if not 0 < alpha <= 1:
             raise ValueError(f"alpha must be in (0, 1], got {alpha}")
         if not 0 <= gamma <= 1:
@@ -42,7 +51,7 @@ class QLearning:
         self.epsilon, self.epsilon_min, self.epsilon_decay = epsilon, epsilon_min, epsilon_decay
         self.random_state = random_state
 
-    def fit(self, env, n_episodes: int = 500) -> QLearning:
+    def fit(self, env: gym.Env, n_episodes: int = 500) -> QLearning:
         n_states, n_actions = _discrete_sizes(env)
         rng = np.random.default_rng(self.random_state)
         q = np.zeros((n_states, n_actions))
@@ -76,7 +85,7 @@ class QLearning:
             raise RuntimeError("QLearning is not fitted yet; call fit(env) first")
         return self.q_table_.argmax(axis=1)
 
-    def predict(self, observation, deterministic: bool = True) -> tuple[np.ndarray, None]:
+    def predict(self, observation: ArrayLike, deterministic: bool = True) -> tuple[np.ndarray, None]:
         """Stable-Baselines3's ``predict``: ``(action, None)`` for a state or an array of states;
         argmax_a Q(s, a), or epsilon-greedy with ``epsilon_min`` when not deterministic."""
         policy = self.policy()
@@ -88,7 +97,7 @@ class QLearning:
         return actions, None
 
 
-def check_states(observation, n_states: int) -> np.ndarray:
+def check_states(observation: ArrayLike, n_states: int) -> np.ndarray:
     """``observation`` as an integer array of state indices in 0..n_states-1, or a ValueError."""
     s = np.asarray(observation)
     if s.dtype.kind not in "iu" or np.any(s < 0) or np.any(s >= n_states):
@@ -96,7 +105,7 @@ def check_states(observation, n_states: int) -> np.ndarray:
     return s
 
 
-def greedy_path(env, policy: np.ndarray, max_steps: int | None = None) -> tuple[list[int], float]:
+def greedy_path(env: gym.Env, policy: np.ndarray, max_steps: int | None = None) -> tuple[list[int], float]:
     """Follow ``policy`` from ``env.reset()``: the visited states (start included) and the return."""
     s, _ = env.reset()
     states, total = [int(s)], 0.0

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import codecs
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,7 +46,7 @@ def encode(text: str) -> np.ndarray:
     return np.array([ALPHABET.index(c) for c in text], dtype=np.int64)
 
 
-def decode(ids) -> str:
+def decode(ids: Iterable[int]) -> str:
     return "".join(ALPHABET[int(i)] for i in ids)
 
 

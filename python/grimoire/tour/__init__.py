@@ -19,6 +19,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
+from typing import Any, TypeVar
+
+_F = TypeVar("_F", bound=Callable[..., Any])
 
 
 @dataclass
@@ -32,7 +36,7 @@ class Tour:
         for line in lines:
             print(f"  {line}", flush=True)
 
-    def show(self, label: str, value) -> None:
+    def show(self, label: str, value: object) -> None:
         """Print a labelled value; arrays print on their own indented lines."""
         text = str(value)
         if "\n" in text:
@@ -47,7 +51,7 @@ class Tour:
         return self.out_dir / name
 
 
-def pyplot():
+def pyplot() -> ModuleType | None:
     """matplotlib's pyplot on the Agg backend, or None (plots are an optional extra)."""
     try:
         import matplotlib
@@ -73,10 +77,10 @@ class Figure:
 _FIGURES: dict[int, Figure] = {}
 
 
-def figure(number: int, title: str, section: str):
+def figure(number: int, title: str, section: str) -> Callable[[_F], _F]:
     """Register the primer's Figure ``number``: ``@figure(3, "Linear Transformation", "2.2.3")``."""
 
-    def register(fn: Callable) -> Callable:
+    def register(fn: _F) -> _F:
         if number in _FIGURES:
             raise RuntimeError(f"tour figure {number} is registered twice")
         _FIGURES[number] = Figure(number, title, section, fn)
@@ -115,7 +119,8 @@ class Section:
 _SECTIONS: dict[str, Section] = {}
 
 
-def section(number: str, title: str, where: str):
+def section(number: str, title: str,
+            where: str) -> Callable[[Callable[[Tour], None]], Callable[[Tour], None]]:
     """Register a tour section: ``@section("2.2.1", "Matrix operations", "grimoire.linalg")``."""
 
     def register(fn: Callable[[Tour], None]) -> Callable[[Tour], None]:

@@ -4,10 +4,15 @@ section 2.1.1 (asymptotic analysis, measured on grimoire's own algorithms)."""
 from __future__ import annotations
 
 import time
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import Tour, figure, section
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
 
 
 def _timed(fn, *args, repeats: int = 3) -> float:
@@ -55,7 +60,7 @@ def asymptotic_analysis(t: Tour) -> None:
 
 
 @figure(1, "Asymptotic Analysis Visualized", "2.1.1")
-def fig_asymptotic(t: Tour, plt):
+def fig_asymptotic(t: Tour, plt: ModuleType) -> MplFigure:
     data = getattr(t, "_asymptotics", None) or _asymptotics(True)
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
     for ax, (name, (ns, secs)) in zip(axes, data.items(), strict=True):
@@ -71,7 +76,7 @@ def fig_asymptotic(t: Tour, plt):
 
 
 @figure(2, "Vector Space Relationships", "2.2.3")
-def fig_vectors(t: Tour, plt):
+def fig_vectors(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import linalg
 
     u, v = np.array([3.0, 1.0]), np.array([1.0, 2.0])
@@ -92,7 +97,7 @@ def fig_vectors(t: Tour, plt):
 
 
 @figure(3, "Linear Transformation", "2.2.4")
-def fig_linear_map(t: Tour, plt):
+def fig_linear_map(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import linalg, matmul
 
     a = np.array([[2.0, 1.0], [1.0, 1.5]])
@@ -116,7 +121,7 @@ def fig_linear_map(t: Tour, plt):
 
 
 @figure(4, "Gradient Descent", "2.3.1")
-def fig_gradient_descent(t: Tour, plt):
+def fig_gradient_descent(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.optim import descent
 
     def bowl(p):
@@ -138,7 +143,7 @@ def fig_gradient_descent(t: Tour, plt):
 
 
 @figure(5, "Probability Distributions Visualized", "2.4.1")
-def fig_distributions(t: Tour, plt):
+def fig_distributions(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import stats
 
     fig, axes = plt.subplots(2, 3, figsize=(12, 6))

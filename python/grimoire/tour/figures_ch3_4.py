@@ -3,9 +3,15 @@ computed by grimoire, and section 3.5 (the curse of dimensionality)."""
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import Tour, figure, section
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
 
 
 def _grid(X: np.ndarray, steps: int = 150) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -48,7 +54,7 @@ def curse_of_dimensionality(t: Tour) -> None:
 
 
 @figure(6, "Tokenization process including handling of contractions", "3.6")
-def fig_tokens(t: Tour, plt):
+def fig_tokens(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.text import word_tokenize
 
     text = "I can't believe it's already 5 o'clock, isn't it?"
@@ -70,7 +76,7 @@ def fig_tokens(t: Tour, plt):
 
 
 @figure(7, "Linear Regression: the best-fitting line by least squares", "4.1.1")
-def fig_linear_regression(t: Tour, plt):
+def fig_linear_regression(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.ml import LinearRegression
 
     rng = np.random.default_rng(1)
@@ -88,7 +94,7 @@ def fig_linear_regression(t: Tour, plt):
 
 
 @figure(8, "Logistic Regression: a sigmoid maps features to P(class 1)", "4.1.1")
-def fig_logistic(t: Tour, plt):
+def fig_logistic(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.ml import LogisticRegression
 
     rng = np.random.default_rng(2)
@@ -105,7 +111,7 @@ def fig_logistic(t: Tour, plt):
 
 
 @figure(9, "Support Vector Machine: maximum margin, support vectors circled", "4.1.2")
-def fig_svm(t: Tour, plt):
+def fig_svm(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.ml import SVC
 
     rng = np.random.default_rng(3)
@@ -124,7 +130,7 @@ def fig_svm(t: Tour, plt):
 
 
 @figure(10, "The Kernel Trick: not separable in 2-D, separable after the lift", "4.1.2")
-def fig_kernel_trick(t: Tour, plt):
+def fig_kernel_trick(t: Tour, plt: ModuleType) -> MplFigure:
     from sklearn.datasets import make_circles
 
     from grimoire.ml import SVC
@@ -146,7 +152,7 @@ def fig_kernel_trick(t: Tour, plt):
 
 
 @figure(11, "Decision Tree Structure", "4.1.3")
-def fig_tree(t: Tour, plt):
+def fig_tree(t: Tour, plt: ModuleType) -> MplFigure:
     from sklearn.datasets import load_iris
 
     from grimoire.ml import DecisionTreeClassifier
@@ -191,7 +197,7 @@ def fig_tree(t: Tour, plt):
 
 
 @figure(12, "Random Forest: individual trees vs the smoother ensemble", "4.1.4")
-def fig_forest(t: Tour, plt):
+def fig_forest(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.ml import RandomForestClassifier
 
     X, y = _moons()
@@ -213,7 +219,7 @@ def fig_forest(t: Tour, plt):
 
 
 @figure(13, "Gradient Boosting: each model corrects the last one's errors", "4.1.5")
-def fig_boosting(t: Tour, plt):
+def fig_boosting(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.ml import GradientBoostingRegressor
 
     rng = np.random.default_rng(4)
@@ -231,7 +237,7 @@ def fig_boosting(t: Tour, plt):
 
 
 @figure(14, "K-means Clustering Visualized", "4.2.1")
-def fig_kmeans(t: Tour, plt):
+def fig_kmeans(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.ml import KMeans
 
     rng = np.random.default_rng(5)
@@ -249,7 +255,7 @@ def fig_kmeans(t: Tour, plt):
 
 
 @figure(15, "PCA Visualized", "4.2.2")
-def fig_pca(t: Tour, plt):
+def fig_pca(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.ml import PCA
 
     rng = np.random.default_rng(6)
@@ -274,7 +280,7 @@ def _digits(n: int = 400):
 
 
 @figure(16, "t-SNE Visualized", "4.2.2.1")
-def fig_tsne(t: Tour, plt):
+def fig_tsne(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.ml import TSNE
 
     X, y = _digits()
@@ -287,7 +293,7 @@ def fig_tsne(t: Tour, plt):
 
 
 @figure(17, "UMAP Visualized", "4.2.2.1")
-def fig_umap(t: Tour, plt):
+def fig_umap(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.ml import UMAP
 
     X, y = _digits()
@@ -311,7 +317,7 @@ def _gridworld():
 
 
 @figure(18, "RL Visualized: the agent acts, the environment returns a state and a reward", "4.3.1")
-def fig_rl_loop(t: Tour, plt):
+def fig_rl_loop(t: Tour, plt: ModuleType) -> MplFigure:
     env, agent = _gridworld()
     state, _ = env.reset(seed=0)
     trace, rewards = [env._cell], []
@@ -341,7 +347,7 @@ def fig_rl_loop(t: Tour, plt):
 
 
 @figure(19, "Q-learning Visualized: arrows follow the highest-value action", "4.3.1")
-def fig_qlearning(t: Tour, plt):
+def fig_qlearning(t: Tour, plt: ModuleType) -> MplFigure:
     env, agent = _gridworld()
     q = agent.q_table_.reshape(3, 3, -1)
     fig, ax = plt.subplots(figsize=(5, 5))
@@ -359,7 +365,7 @@ def fig_qlearning(t: Tour, plt):
 
 
 @figure(20, "Actor-Critic: the actor's policy and the critic's values", "4.3.2")
-def fig_actor_critic(t: Tour, plt):
+def fig_actor_critic(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.rl import ActorCritic, GridWorld
 
     env = GridWorld((3, 3))

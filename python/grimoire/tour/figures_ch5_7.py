@@ -4,9 +4,15 @@ model's own modules and shapes."""
 
 from __future__ import annotations
 
+from types import ModuleType
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from . import Tour, figure, section
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure as MplFigure
 
 
 def _layer_diagram(ax, sizes: list[int], labels: list[str], title: str, max_nodes: int = 8) -> None:
@@ -44,7 +50,7 @@ def _widths(model) -> tuple[list[int], list[str]]:
 
 
 @figure(21, "Basic Perceptron: y = f(w1 x1 + w2 x2 + w3 x3 + b)", "5.1.1")
-def fig_perceptron(t: Tour, plt):
+def fig_perceptron(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.nn import Perceptron
 
     rng = np.random.default_rng(0)
@@ -94,7 +100,7 @@ def _xor_mlp():
 
 
 @figure(22, "Multi-Layer Perceptron: input, hidden and output layers", "5.1.2")
-def fig_mlp(t: Tour, plt):
+def fig_mlp(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import nn
 
     model = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 3))
@@ -110,7 +116,7 @@ def fig_mlp(t: Tour, plt):
 
 
 @figure(23, "The XOR Problem: no line separates it, a small MLP does", "5.1.2")
-def fig_xor(t: Tour, plt):
+def fig_xor(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.autograd import Tensor, no_grad
 
     model, X, y = _xor_mlp()
@@ -125,7 +131,7 @@ def fig_xor(t: Tour, plt):
 
 
 @figure(24, "Activation Functions and their derivatives", "5.1.2")
-def fig_activations(t: Tour, plt):
+def fig_activations(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.autograd import Tensor
 
     x = np.linspace(-4, 4, 401).astype(np.float32)
@@ -146,7 +152,7 @@ def fig_activations(t: Tour, plt):
 
 
 @figure(25, "Backpropagation: gradient magnitudes flowing back through an MLP", "5.1.3")
-def fig_backprop(t: Tour, plt):
+def fig_backprop(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import autograd as ag
     from grimoire import nn
     from grimoire.autograd import Tensor
@@ -170,7 +176,7 @@ def fig_backprop(t: Tour, plt):
 
 
 @figure(26, "Convolutions in CNNs: the first layer's feature maps", "5.2.1")
-def fig_feature_maps(t: Tour, plt):
+def fig_feature_maps(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.autograd import Tensor, no_grad
     from grimoire.nn.zoo import digits_split, train_digits_cnn
 
@@ -194,7 +200,7 @@ def fig_feature_maps(t: Tour, plt):
 
 
 @figure(27, "Example 2x2 Max Pooling operation", "5.2.2")
-def fig_max_pool(t: Tour, plt):
+def fig_max_pool(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.kernels import max_pool2d
 
     x = np.array([[1, 3, 2, 4], [5, 6, 1, 2], [7, 2, 8, 1], [3, 4, 2, 9]], np.float32)
@@ -215,7 +221,7 @@ def fig_max_pool(t: Tour, plt):
 
 
 @figure(28, "ResNet Architecture with Skip Connections", "5.2.3")
-def fig_resnet(t: Tour, plt):
+def fig_resnet(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.autograd import Tensor, no_grad
     from grimoire.nn.blocks import BasicBlock
 
@@ -261,7 +267,7 @@ def fig_resnet(t: Tour, plt):
 
 
 @figure(29, "Softmax converts raw scores into probabilities", "5.2.4")
-def fig_softmax(t: Tour, plt):
+def fig_softmax(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.kernels import softmax
 
     scores = np.array([[2.0, 1.0, 0.1, -1.0, 3.0]], np.float32)
@@ -278,7 +284,7 @@ def fig_softmax(t: Tour, plt):
 
 
 @figure(30, "LSTM gate activations over a sequence", "5.3")
-def fig_lstm_gates(t: Tour, plt):
+def fig_lstm_gates(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import autograd as ag
     from grimoire import nn
 
@@ -313,7 +319,7 @@ def fig_lstm_gates(t: Tour, plt):
 
 
 @figure(31, "Attention in a trained char-level transformer", "5.4")
-def fig_attention_map(t: Tour, plt):
+def fig_attention_map(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.autograd import Tensor, no_grad
     from grimoire.nn.zoo import char_data, train_char_gpt
 
@@ -336,7 +342,7 @@ def fig_attention_map(t: Tour, plt):
 
 
 @figure(32, "Quantization Visualized: float32 weights to int8", "6.2")
-def fig_quantization(t: Tour, plt):
+def fig_quantization(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.kernels import dequantize_int8, quantize_int8
 
     w = np.random.default_rng(0).standard_normal(4096).astype(np.float32) * 0.05
@@ -354,7 +360,7 @@ def fig_quantization(t: Tour, plt):
 
 
 @figure(33, "Loss Functions Visualized: MSE vs MAE, hinge and BCE", "6.3")
-def fig_losses(t: Tour, plt):
+def fig_losses(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.autograd import Tensor
     from grimoire.nn import functional as F
 
@@ -393,7 +399,7 @@ def _regression_data():
 
 
 @figure(34, "Regression Error: outliers weigh more in RMSE than in MAE", "6.4.1")
-def fig_regression_error(t: Tour, plt):
+def fig_regression_error(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import metrics
 
     x, y, pred = _regression_data()
@@ -408,7 +414,7 @@ def fig_regression_error(t: Tour, plt):
 
 
 @figure(35, "R^2 Visualized: explained vs total variance", "6.4.1")
-def fig_r2(t: Tour, plt):
+def fig_r2(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import metrics
 
     x, y, pred = _regression_data()
@@ -435,7 +441,7 @@ def _digit_scores():
 
 
 @figure(36, "Confusion Matrix", "6.4.2")
-def fig_confusion(t: Tour, plt):
+def fig_confusion(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import metrics
 
     y, p = _digit_scores()
@@ -456,7 +462,7 @@ def fig_confusion(t: Tour, plt):
 
 
 @figure(37, "ROC Curve Visualized", "6.4.2")
-def fig_roc(t: Tour, plt):
+def fig_roc(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import metrics
 
     y, p = _digit_scores()
@@ -471,7 +477,7 @@ def fig_roc(t: Tour, plt):
 
 
 @figure(38, "Optimization Algorithms: SGD vs Adam on a loss surface", "6.5.1")
-def fig_sgd_adam(t: Tour, plt):
+def fig_sgd_adam(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import optim
     from grimoire.autograd import Tensor
 
@@ -510,7 +516,7 @@ def fig_sgd_adam(t: Tour, plt):
 
 
 @figure(39, "Batch Norm in a layer sequence: linear -> batch norm -> activation", "6.5.2")
-def fig_bn_sequence(t: Tour, plt):
+def fig_bn_sequence(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import nn
 
     model = nn.Sequential(nn.Linear(20, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Linear(64, 10))
@@ -535,7 +541,7 @@ def fig_bn_sequence(t: Tour, plt):
 
 
 @figure(40, "Batch Normalization: activation distributions with and without BN", "6.5.2")
-def fig_bn_hist(t: Tour, plt):
+def fig_bn_hist(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import autograd as ag
     from grimoire import nn
     from grimoire.autograd import Tensor
@@ -570,7 +576,7 @@ def dropout_section(t: Tour) -> None:
 
 
 @figure(41, "Dropout Visualized: masks in training, all units at inference", "6.5.3")
-def fig_dropout(t: Tour, plt):
+def fig_dropout(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire import autograd as ag
     from grimoire.autograd import Tensor
     from grimoire.nn import functional as F
@@ -590,7 +596,7 @@ def fig_dropout(t: Tour, plt):
 
 
 @figure(42, "Diffusion: forward noising (top) and reverse denoising (bottom) of a digit", "7.2")
-def fig_diffusion(t: Tour, plt):
+def fig_diffusion(t: Tour, plt: ModuleType) -> MplFigure:
     from sklearn.datasets import load_digits
 
     from grimoire.diffusion import DDPMScheduler, gaussian_mixture_eps
@@ -645,7 +651,7 @@ def _draw_graph(ax, g, pos, colors=None, labels=True) -> None:
 
 
 @figure(43, "A simple graph G = (V, E)", "7.3")
-def fig_graph(t: Tour, plt):
+def fig_graph(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.graph import Graph
 
     g = Graph(
@@ -658,7 +664,7 @@ def fig_graph(t: Tour, plt):
 
 
 @figure(44, "A tree: one root, two children, four grandchildren", "7.3")
-def fig_tree_graph(t: Tour, plt):
+def fig_tree_graph(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.graph import Graph
 
     g = Graph([("root", "a"), ("root", "b"), ("a", "a1"), ("a", "a2"), ("b", "b1"), ("b", "b2")])
@@ -681,7 +687,7 @@ def fig_tree_graph(t: Tour, plt):
 
 
 @figure(45, "Message passing: one round on the karate club", "7.4")
-def fig_message_passing(t: Tour, plt):
+def fig_message_passing(t: Tour, plt: ModuleType) -> MplFigure:
     import networkx as nx
 
     from grimoire.graph import Graph, propagate
@@ -702,7 +708,7 @@ def fig_message_passing(t: Tour, plt):
 
 
 @figure(46, "An agent observes, plans, acts and replans", "7.5")
-def fig_agent(t: Tour, plt):
+def fig_agent(t: Tour, plt: ModuleType) -> MplFigure:
     from grimoire.agents import PlanningAgent
     from grimoire.rl import GridWorld
 
