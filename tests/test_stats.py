@@ -84,6 +84,24 @@ def test_distributions_on_many_points_match_scipy():
     close(S.norm().ppf(p), ss.norm.ppf(p), rel=1e-12, abs_=1e-15)
 
 
+@pytest.mark.parametrize("df", [1, 2, 3, 4, 5, 8, 17, 30, 31, 100])
+def test_t_integer_df_series_and_far_tail_match_scipy(df):
+    # integer df <= 30 take the finite series of P(|T| < z), the rest (and the far tail) the
+    # incomplete beta; 31 and 100 cover the switch, and 100 the far tail with z^2 < df, where
+    # 0.5 - 0.5 I(1/2, df/2) used to cancel every digit (t(100).cdf(-9.8) = 1.36e-16)
+    x = np.concatenate([np.linspace(-40, 40, 4001), np.geomspace(1e-12, 1e6, 400), [0.0, np.inf, -np.inf]])
+    x = np.concatenate([x, -x[4001:4401]])
+    # df = 1 is the Cauchy distribution: cdf atan2(1, -x) / pi, sf atan2(1, x) / pi, without
+    # cancellation (SciPy's t(1).cdf differs from it by ~1e-9 near 0)
+    if df == 1:
+        cdf, sf = np.arctan2(1, -x) / np.pi, np.arctan2(1, x) / np.pi
+    else:
+        cdf, sf = ss.t(df).cdf(x), ss.t(df).sf(x)
+    close(S.t(df).cdf(x), cdf, rel=1e-11, abs_=1e-300)
+    close(S.t(df).sf(x), sf, rel=1e-11, abs_=1e-300)
+    assert np.isnan(S.t(df).cdf(np.nan))
+
+
 def _name(c):
     return type(c).__name__ if not isinstance(c, list) else "x"
 
