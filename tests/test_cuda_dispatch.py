@@ -164,6 +164,8 @@ CPU_ONLY = [
     ("jacobi_svd_sweeps", lambda: kernels.jacobi_svd_sweeps(_fake((4, 6), "float64"), None)),
     ("word2vec_sgns_train", lambda: kernels.word2vec_sgns_train(
         _fake((10, 4)), _fake((10, 4)), _fake((20,), "int32"), _fake((50,), "int32"))),
+    ("pack_int8_weight", lambda: kernels.pack_int8_weight(_fake((4, 8), "int8"))),
+    ("linear_int8_packed", lambda: kernels.linear_int8_packed(_fake((2, 8)), None, _fake((4,)))),
 ]
 
 

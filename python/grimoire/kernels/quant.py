@@ -157,11 +157,9 @@ def pack_int8_weight(w_q: np.ndarray) -> _core.PackedInt8Weight:
     on every call as :func:`linear_int8` does. Immutable (a copy shares it). w_q: int8 (n, k),
     C-contiguous, on the host.
     """
-    mod = backend(w_q=w_q)
-    if runs_on_cuda(mod):
-        raise TypeError("pack_int8_weight packs for the CPU core: w_q must be a host array "
-                        "(on the GPU, call linear_int8 with the int8 weight)")
-    return mod.pack_int8_weight(w_q)
+    # CPU only: on CUDA arrays the dispatch raises NotImplementedError (the GPU's linear_int8
+    # takes the int8 weight as it is)
+    return backend(w_q=w_q).pack_int8_weight(w_q)
 
 
 def linear_int8_packed(x: np.ndarray, packed: _core.PackedInt8Weight, w_scale: np.ndarray,
@@ -174,11 +172,7 @@ def linear_int8_packed(x: np.ndarray, packed: _core.PackedInt8Weight, w_scale: n
     If the int8 path changed since packing (``set_isa``), the result is still linear_int8's,
     packing per call: pack again (``QuantizedLinear`` does so by itself).
     """
-    mod = backend(x=x, w_scale=w_scale, bias=bias)
-    if runs_on_cuda(mod):
-        raise TypeError("linear_int8_packed runs on the CPU core: x must be a host array "
-                        "(on the GPU, call linear_int8 with the int8 weight)")
-    return mod.linear_int8_packed(x, packed, w_scale, bias)
+    return backend(x=x, w_scale=w_scale, bias=bias).linear_int8_packed(x, packed, w_scale, bias)
 
 
 def to_fp8(x: np.ndarray, fmt: str = "e4m3", saturate: bool = True) -> np.ndarray:
