@@ -25,6 +25,10 @@ BUDGET=${GRIMOIRE_SANITIZE_BUDGET:-1200}
 START=$SECONDS
 left() { echo $((BUDGET - (SECONDS - START))); }
 phase() { echo "sanitize: $1 done at $((SECONDS - START)) s of $BUDGET"; }
+# The build's own tools in the active environment: `pip install ".[test]"` builds in an isolated
+# environment, so pybind11 (and cmake/ninja on a machine without them) are not there.
+python -m pip install -q "pybind11>=2.12" cmake ninja
+phase "build tools"
 BUILD=build/sanitize
 PKG=$BUILD/pkg
 BENCH=OFF
