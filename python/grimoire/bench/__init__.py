@@ -8,7 +8,6 @@ Each family's module here has ``main(argv)``; ``grimoire bench <family>`` runs i
   (a, b, a, b, ...), and the figure is the median of the paired ratios (peer time / grimoire
   time of the same round). A peer's idle worker threads keep spinning on the cores after each
   call; in one process they slow whoever runs next, in separate processes they are gone.
-* :func:`compare` (interleaved in one process) only where every contender is grimoire's.
 
 Every table goes through :func:`emit`, which adds the ISA path to each row and names the CPU;
 ``grimoire bench FAMILY --json PATH`` writes the tables (and the machine) to PATH atomically,
@@ -213,23 +212,6 @@ def _run_worker(name: str, spec: dict, env: dict, timeout: float) -> dict:
     tail = (proc.stderr or proc.stdout)[-2000:]
     raise RuntimeError(f"bench contender {name!r} ({spec['module']}.{spec['function']}) failed "
                        f"(exit {proc.returncode}):\n{tail}")
-
-
-def compare(contenders: dict[str, Callable[[], object]], repeats: int = 7,
-            min_time: float = 0.05, warmup: int = 1) -> dict[str, float]:
-    """Median seconds per call of each contender, timed interleaved in this process.
-
-    Only for contenders that are all grimoire's (a peer's spinning threads would slow the next
-    one: use :func:`compare_in_processes`). Each measurement calls a contender enough times to
-    last ``min_time`` (found in the warm-up), so fast calls are not lost in the timer's resolution.
-    """
-    loops = {name: calibrate(fn, warmup, min_time) for name, fn in contenders.items()}
-    samples: dict[str, list[float]] = {name: [] for name in contenders}
-    with gc_paused():
-        for _ in range(repeats):
-            for name, fn in contenders.items():
-                samples[name].append(time_calls(fn, loops[name]))
-    return {name: statistics.median(s) for name, s in samples.items()}
 
 
 def calibrate(fn: Callable[[], object], warmup: int, min_time: float) -> int:
