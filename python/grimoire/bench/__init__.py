@@ -1,7 +1,7 @@
 """``grimoire bench``: grimoire beside its peers.
 
 Each family's module here has ``main(argv)``; ``grimoire bench <family>`` runs it and
-``grimoire bench`` lists them. Two timing loops, one for each kind of comparison:
+``grimoire bench`` lists them. One timing loop for every comparison:
 
 * :func:`compare_in_processes` where grimoire meets a peer (NumPy, PyTorch, scikit-learn,
   LightGBM): each contender runs in a fresh process of its own, the processes alternate
