@@ -1,8 +1,8 @@
 // Attention driver and scalar reference (primer 5.4.2). The reference walks one query row (or,
 // for dK/dV, one key row) at a time with the online softmax in double precision: O(head_dim)
 // extra memory per row, no tiling, the definition of correctness. The tiled FlashAttention-2
-// kernels live in attention_tiled.h, instantiated for AVX2 and AVX-512 in attention_avx2.cpp and
-// attention_avx512.cpp, and are chosen at run time by isa_for().
+// kernels live in attention_tiled.h, instantiated into one table per ISA (attention_kernels.h) by
+// attention_avx2.cpp and attention_avx512.cpp, and are chosen at run time by isa_for().
 #include "grimoire/attention.h"
 
 #include <algorithm>
@@ -10,7 +10,7 @@
 #include <limits>
 #include <vector>
 
-#include "attention_tiled.h"
+#include "attention_kernels.h"
 #include "grimoire/cpu.h"
 #include "grimoire/parallel.h"
 
@@ -175,20 +175,27 @@ void attention_backward_reference(const AttentionParams& p) {
   }
 }
 
-void attention_forward(const AttentionParams& p) {
+namespace {
+
+// The tiled kernels of the ISA this run uses, or nullptr for the scalar reference.
+const attention_detail::AttentionKernels* tiled_kernels() {
   switch (isa_for(attention_paths())) {
-    case Isa::avx512: return attention_tiled::forward_avx512(p);
-    case Isa::avx2: return attention_tiled::forward_avx2(p);
-    default: return attention_forward_reference(p);
+    case Isa::avx512: return &attention_detail::kernels_avx512;
+    case Isa::avx2: return &attention_detail::kernels_avx2;
+    default: return nullptr;
   }
 }
 
+}  // namespace
+
+void attention_forward(const AttentionParams& p) {
+  const auto* k = tiled_kernels();
+  return k ? k->forward(p) : attention_forward_reference(p);
+}
+
 void attention_backward(const AttentionParams& p) {
-  switch (isa_for(attention_paths())) {
-    case Isa::avx512: return attention_tiled::backward_avx512(p);
-    case Isa::avx2: return attention_tiled::backward_avx2(p);
-    default: return attention_backward_reference(p);
-  }
+  const auto* k = tiled_kernels();
+  return k ? k->backward(p) : attention_backward_reference(p);
 }
 
 }  // namespace grimoire

@@ -1,44 +1,9 @@
-// Attention, AVX2 + FMA: the tiled kernels of attention_tiled.h over 8-float registers.
-#include <immintrin.h>
-
-#define GRIMOIRE_ATTENTION_TILED_IMPL
+// The attention family's avx2 kernels: attention_tiled.h instantiated with simd::Avx2 (8 floats).
 #include "attention_tiled.h"
-#include "simd_vec.h"
 
-namespace grimoire::attention_tiled {
-namespace {
+namespace grimoire::attention_detail {
 
-struct V256 {
-  using reg = __m256;
-  static constexpr int W = 8;
-  static reg load(const float* p) { return _mm256_loadu_ps(p); }
-  static void store(float* p, reg x) { _mm256_storeu_ps(p, x); }
-  static reg set1(float x) { return _mm256_set1_ps(x); }
-  static reg zero() { return _mm256_setzero_ps(); }
-  static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
-  static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
-  static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
-  static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }   // a * b + c
-  static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
-  // exp from the one vector layer (simd_vec.h): Cephes-style, ~2 ulp, 0 below -87.34, NaN kept.
-  static reg exp(reg x) { return simd::Avx2::exp(x); }
-  static float hsum(reg x) {
-    __m128 s = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
-    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_add_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-  }
-  static float hmax(reg x) {
-    __m128 s = _mm_max_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
-    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
-    s = _mm_max_ss(s, _mm_movehdup_ps(s));
-    return _mm_cvtss_f32(s);
-  }
-};
+extern const AttentionKernels kernels_avx2 = {attention_tiled::forward<simd::Avx2>,
+                                              attention_tiled::backward<simd::Avx2>};
 
-}  // namespace
-
-void forward_avx2(const AttentionParams& p) { forward<V256>(p); }
-void backward_avx2(const AttentionParams& p) { backward<V256>(p); }
-
-}  // namespace grimoire::attention_tiled
+}  // namespace grimoire::attention_detail

@@ -1,32 +1,18 @@
 // Private to the attention family: the tiled FlashAttention-2 kernels (forward, decode step,
-// deterministic backward), written once over a vector-traits type V and instantiated per ISA by
-// attention_avx2.cpp (V = 8 floats) and attention_avx512.cpp (V = 16 floats).
+// deterministic backward), written once over a simd_vec.h vector type V and instantiated into
+// one table per ISA (attention_kernels.h) by attention_avx2.cpp (V = simd::Avx2, 8 floats) and
+// attention_avx512.cpp (V = simd::Avx512, 16 floats). Include it only from those files.
 //
-// Everything below the declarations is compiled only in those files
-// (GRIMOIRE_ATTENTION_TILED_IMPL) and sits in an anonymous namespace, so each ISA gets its own
-// copy built with its own -m flags. No std containers or other shared inline library code is
-// used there: the linker may merge such functions across translation units and hand the
-// scalar build an AVX-512 copy.
+// Everything here sits in an anonymous namespace, so each ISA gets its own copy built with its
+// own -m flags. No std containers or other shared inline library code is used: the linker may
+// merge such functions across translation units and hand the scalar build an AVX-512 copy.
 //
 // Tiles: kBr (forward: kFwdBr) query rows x kBc keys. Per thread the extra memory is a few
 // tiles of rows x head_dim and rows x kBc floats (under 0.5 MiB at head_dim 256), plus, in the
 // fused backward, dK/dV accumulators for one key/value head, dQ for one query head and that
 // head's packed query tiles ((2 k_len + 5 q_len) x head_dim floats): linear in the sequence,
-// never q_len x k_len.
+// never q_len x k_len. Each pass names its per-thread buffers in a struct (ForwardBuffers, ...).
 #pragma once
-
-#include "grimoire/attention.h"
-
-namespace grimoire::attention_tiled {
-
-void forward_avx2(const AttentionParams& p);
-void backward_avx2(const AttentionParams& p);
-void forward_avx512(const AttentionParams& p);
-void backward_avx512(const AttentionParams& p);
-
-}  // namespace grimoire::attention_tiled
-
-#ifdef GRIMOIRE_ATTENTION_TILED_IMPL
 
 #include <omp.h>
 
@@ -35,7 +21,9 @@ void backward_avx512(const AttentionParams& p);
 #include <cstdlib>
 #include <new>
 
+#include "attention_kernels.h"
 #include "grimoire/parallel.h"
+#include "simd_vec.h"
 
 namespace grimoire::attention_tiled {
 namespace {
@@ -69,23 +57,42 @@ struct Scratch {
   Scratch& operator=(const Scratch&) = delete;
 };
 
-// N buffers for each thread, carved from one allocation made before the parallel region, so
-// that running out of memory raises in the caller (MemoryError in Python), never in a thread.
-template <int N>
-class ThreadScratch {
+// Hands out a thread's buffers one after another (16-float aligned). Run with a null base it
+// only counts, which is how ThreadArena sizes a thread's share from the same carve function.
+class Carver {
  public:
-  ThreadScratch(int threads, const int64_t (&sizes)[N]) : per_(layout(sizes)), pool_(threads * per_) {}
-  void get(int thread, float* (&out)[N]) const {
-    for (int i = 0; i < N; ++i) out[i] = pool_.data + thread * per_ + offset_[i];
+  explicit Carver(float* base) : base_(base) {}
+  float* take(int64_t n) {
+    float* p = base_ == nullptr ? nullptr : base_ + used_;
+    used_ += round_up(max64(n, 1), 16);
+    return p;
+  }
+  int64_t used() const { return used_; }
+
+ private:
+  float* base_;
+  int64_t used_ = 0;
+};
+
+// Every thread's buffers of one pass, carved from one allocation made before the parallel
+// region, so that running out of memory raises in the caller (MemoryError in Python), never in
+// a thread. carve(Carver&) returns the pass's buffer struct; it is called once to count.
+template <class Carve>
+class ThreadArena {
+ public:
+  ThreadArena(int threads, Carve carve) : carve_(carve), per_(count(carve)), pool_(threads * per_) {}
+  auto get(int thread) const {
+    Carver c(pool_.data + thread * per_);
+    return carve_(c);
   }
 
  private:
-  int64_t layout(const int64_t (&sizes)[N]) {
-    int64_t o = 0;
-    for (int i = 0; i < N; ++i) offset_[i] = o, o += round_up(max64(sizes[i], 1), 16);
-    return o;
+  static int64_t count(Carve carve) {
+    Carver c(nullptr);
+    carve(c);
+    return c.used();
   }
-  int64_t offset_[N];
+  Carve carve_;
   int64_t per_;
   Scratch pool_;
 };
@@ -96,11 +103,11 @@ int threads_for(const AttentionParams& p, int64_t items) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Vector primitives over V (V::W floats a register).
+// Vector primitives over V (V::width floats a register).
 // ---------------------------------------------------------------------------------------------
 template <class V>
 struct Ops {
-  static constexpr int W = V::W;
+  static constexpr int64_t W = V::width;
   using R = typename V::reg;
 
   // C[0:MR, 0:NV*W] (+)= A[0:MR, 0:K] B[0:K, 0:NV*W]: MR x NV registers of accumulators, one
@@ -290,13 +297,25 @@ inline void epilogue(const AttentionParams& p, float* s, int64_t n, int64_t np, 
 // Q^T packed once per block, and O^T += V^T P^T reads V in place (a strided A operand), so no
 // key or value is ever copied, and the softmax reductions run down the columns in registers.
 // ---------------------------------------------------------------------------------------------
+// A forward thread's buffers: Q^T of its query block (d x rp), S^T then P^T of one key tile
+// (cols x rp), the O^T accumulator (d x rp), and per query the running max m, running sum l and
+// this tile's rescale factor alpha.
+struct ForwardBuffers {
+  float *qt, *st, *ot, *m, *l, *alpha;
+  static ForwardBuffers carve(Carver& c, int64_t d) {
+    return {c.take(d * kFwdBr), c.take(kFwdBc * kFwdBr), c.take(d * kFwdBr), c.take(kFwdBr), c.take(kFwdBr),
+            c.take(kFwdBr)};
+  }
+};
+
 template <class V>
-void forward_block(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t rows, float* const* buf) {
+void forward_block(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, int64_t rows,
+                   const ForwardBuffers& buf) {
   using O = Ops<V>;
-  const int64_t d = p.head_dim, rp = round_up(rows, V::W), hk = h / (p.heads / p.kv_heads);
+  const int64_t d = p.head_dim, rp = round_up(rows, V::width), hk = h / (p.heads / p.kv_heads);
   const int64_t off = p.k_len - p.q_len;
   const int64_t j_end = p.causal ? clamp64(i0 + rows + off, 0, p.k_len) : p.k_len;
-  float *qt = buf[0], *st = buf[1], *ot = buf[2], *m = buf[3], *l = buf[4], *alpha = buf[5];
+  float *qt = buf.qt, *st = buf.st, *ot = buf.ot, *m = buf.m, *l = buf.l, *alpha = buf.alpha;
   pack_transposed(at(p.q, p.q_stride, b, h, i0), p.q_stride[2], rows, d, qt, rp);
   for (int64_t x = 0; x < d * rp; ++x) ot[x] = 0.0f;
   for (int64_t u = 0; u < rp; ++u) m[u] = -kInf, l[u] = 0.0f;
@@ -337,17 +356,15 @@ void forward_block(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, i
 template <class V>
 void decode(const AttentionParams& p) {
   using O = Ops<V>;
-  const int64_t d = p.head_dim, dp = round_up(d, V::W), group = p.heads / p.kv_heads;
+  const int64_t d = p.head_dim, dp = round_up(d, V::width), group = p.heads / p.kv_heads;
   const int64_t splits = max64(1, (p.k_len + kSplit - 1) / kSplit), rows = p.batch * p.heads;
   const int64_t items = rows * splits, stride = dp + 2;
   Scratch part(items * stride);
   const int threads = threads_for(p, items);
-  ThreadScratch<1> scratch(threads, {kBc});
+  ThreadArena scores(threads, [](Carver& c) { return c.take(kBc); });  // one key tile's scores
 #pragma omp parallel num_threads(threads)
   {
-    float* buf[1];
-    scratch.get(omp_get_thread_num(), buf);
-    float* s = buf[0];
+    float* s = scores.get(omp_get_thread_num());
 #pragma omp for schedule(dynamic, 1)  // a descheduled thread does not hold the others up
     for (int64_t it = 0; it < items; ++it) {
       const int64_t r = it / splits, sp = it % splits, b = r / p.heads, h = r % p.heads, hk = h / group;
@@ -358,7 +375,7 @@ void decode(const AttentionParams& p) {
       const float* q = at(p.q, p.q_stride, b, h, 0);
       const int64_t j_end = min64(p.k_len, (sp + 1) * kSplit);
       for (int64_t j0 = sp * kSplit; j0 < j_end; j0 += kBc) {
-        const int64_t n = min64(kBc, j_end - j0), np = round_up(n, V::W);
+        const int64_t n = min64(kBc, j_end - j0), np = round_up(n, V::width);
         const float* k = at(p.k, p.k_stride, b, hk, j0);
         for (int64_t t = 0; t < n; ++t) s[t] = O::dot(q, k + t * p.k_stride[2], d);
         epilogue(p, s, n, np, b, h, 0, j0, 0, 1);
@@ -426,11 +443,10 @@ void forward(const AttentionParams& p) {
   const int64_t d = p.head_dim;
   const int64_t nqb = (p.q_len + kFwdBr - 1) / kFwdBr, items = p.batch * p.heads * nqb;
   const int threads = threads_for(p, items);
-  ThreadScratch<6> scratch(threads, {d * kFwdBr, kFwdBc * kFwdBr, d * kFwdBr, kFwdBr, kFwdBr, kFwdBr});
+  ThreadArena arena(threads, [d](Carver& c) { return ForwardBuffers::carve(c, d); });
 #pragma omp parallel num_threads(threads)
   {
-    float* buf[6];  // qt, st, ot, m, l, alpha
-    scratch.get(omp_get_thread_num(), buf);
+    const ForwardBuffers buf = arena.get(omp_get_thread_num());
     // Dynamic, last query block first: under the causal mask the last blocks see the most keys.
 #pragma omp for schedule(dynamic, 1)
     for (int64_t it = 0; it < items; ++it) {
@@ -454,16 +470,35 @@ void forward(const AttentionParams& p) {
 // ---------------------------------------------------------------------------------------------
 // The four packings of query block [i0, i0 + kBr) of head (b, h) that the dK/dV pass uses:
 // Q^T and dO^T (d x rp) for S^T and dP^T, Q and dO (rp x dp) for dK and dV.
+struct QueryTiles {
+  float *qt, *dot, *qp, *dop;
+  static int64_t floats(int64_t d, int64_t dp) { return 2 * d * kBr + 2 * kBr * dp; }
+  static QueryTiles carve(Carver& c, int64_t d, int64_t dp) {
+    return {c.take(d * kBr), c.take(d * kBr), c.take(kBr * dp), c.take(kBr * dp)};
+  }
+  // The tiles at t, packed back to back (floats(d, dp) in all): the fused pass keeps one per block.
+  static QueryTiles at(float* t, int64_t d, int64_t dp) {
+    return {t, t + d * kBr, t + 2 * d * kBr, t + 2 * d * kBr + kBr * dp};
+  }
+};
+
+// One dK/dV tile's work buffers: S^T then P^T, dP^T then dS^T (cols x rp each), and per query
+// the lse (+inf for padding) and D.
+struct TileBuffers {
+  float *st, *dst, *lse_u, *d_u;
+  static TileBuffers carve(Carver& c) { return {c.take(kBc * kBr), c.take(kBc * kBr), c.take(kBr), c.take(kBr)}; }
+};
+
 template <class V>
-void pack_query_tile(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, float* const* tiles) {
-  const int64_t d = p.head_dim, dp = round_up(d, V::W);
-  const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::W);
+void pack_query_tile(const AttentionParams& p, int64_t b, int64_t h, int64_t i0, const QueryTiles& tiles) {
+  const int64_t d = p.head_dim, dp = round_up(d, V::width);
+  const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::width);
   const float* q = at(p.q, p.q_stride, b, h, i0);
   const float* go = at(p.grad_out, p.grad_out_stride, b, h, i0);
-  pack_transposed(q, p.q_stride[2], rows, d, tiles[0], rp);
-  pack_transposed(go, p.grad_out_stride[2], rows, d, tiles[1], rp);
-  pack_rows(q, p.q_stride[2], rows, d, tiles[2], rp, dp);
-  pack_rows(go, p.grad_out_stride[2], rows, d, tiles[3], rp, dp);
+  pack_transposed(q, p.q_stride[2], rows, d, tiles.qt, rp);
+  pack_transposed(go, p.grad_out_stride[2], rows, d, tiles.dot, rp);
+  pack_rows(q, p.q_stride[2], rows, d, tiles.qp, rp, dp);
+  pack_rows(go, p.grad_out_stride[2], rows, d, tiles.dop, rp, dp);
 }
 
 // One tile of the dK/dV pass: key block [j0, j0 + cols) of head (b, hk) against query block
@@ -472,13 +507,13 @@ void pack_query_tile(const AttentionParams& p, int64_t b, int64_t h, int64_t i0,
 // (rows x cp, zero beyond cols) for dQ.
 template <class V>
 void dkdv_tile(const AttentionParams& p, const float* D, int64_t b, int64_t h, int64_t hk, int64_t i0, int64_t j0,
-               int64_t cols, const float* const* tiles, float* const* buf, float* dk, float* dv, float* ds,
+               int64_t cols, const QueryTiles& tiles, const TileBuffers& buf, float* dk, float* dv, float* ds,
                int64_t cp) {
   using O = Ops<V>;
-  const int64_t d = p.head_dim, dp = round_up(d, V::W);
-  const float *qt = tiles[0], *dot = tiles[1], *qp = tiles[2], *dop = tiles[3];
-  float *st = buf[4], *dst = buf[5], *lse_u = buf[6], *d_u = buf[7];
-  const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::W);
+  const int64_t d = p.head_dim, dp = round_up(d, V::width);
+  const float *qt = tiles.qt, *dot = tiles.dot, *qp = tiles.qp, *dop = tiles.dop;
+  float *st = buf.st, *dst = buf.dst, *lse_u = buf.lse_u, *d_u = buf.d_u;
+  const int64_t rows = min64(kBr, p.q_len - i0), rp = round_up(rows, V::width);
   const float* lse = p.lse + (b * p.heads + h) * p.q_len + i0;
   const float* Di = D + (b * p.heads + h) * p.q_len + i0;
   for (int64_t u = 0; u < rp; ++u) {  // lse +inf makes P = 0 for padding and empty rows
@@ -521,16 +556,27 @@ inline void write_dkdv(const AttentionParams& p, int64_t b, int64_t hk, int64_t 
     }
 }
 
+// A dK/dV-pass thread's buffers: one query block's tiles, the tile work buffers, and the dK and
+// dV accumulators of its key block (kBc x dp each).
+struct DkdvBuffers {
+  QueryTiles tiles;
+  TileBuffers tile;
+  float *dk, *dv;
+  static DkdvBuffers carve(Carver& c, int64_t d, int64_t dp) {
+    return {QueryTiles::carve(c, d, dp), TileBuffers::carve(c), c.take(kBc * dp), c.take(kBc * dp)};
+  }
+};
+
 template <class V>
 void backward_dkdv_block(const AttentionParams& p, const float* D, int64_t b, int64_t hk, int64_t j0, int64_t cols,
-                         float* const* buf) {
-  const int64_t dp = round_up(p.head_dim, V::W), group = p.heads / p.kv_heads;
-  float *dk = buf[8], *dv = buf[9];
+                         const DkdvBuffers& buf) {
+  const int64_t dp = round_up(p.head_dim, V::width), group = p.heads / p.kv_heads;
+  float *dk = buf.dk, *dv = buf.dv;
   for (int64_t x = 0; x < cols * dp; ++x) dk[x] = dv[x] = 0.0f;
   for (int64_t h = hk * group; h < (hk + 1) * group; ++h)
     for (int64_t i0 = first_query_block(p, j0); i0 < p.q_len; i0 += kBr) {
-      pack_query_tile<V>(p, b, h, i0, buf);
-      dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, buf, buf, dk, dv, nullptr, 0);
+      pack_query_tile<V>(p, b, h, i0, buf.tiles);
+      dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, buf.tiles, buf.tile, dk, dv, nullptr, 0);
     }
   write_dkdv(p, b, hk, j0, cols, dp, dk, dv);
 }
@@ -539,32 +585,39 @@ void backward_dkdv_block(const AttentionParams& p, const float* D, int64_t b, in
 // busy: dQ comes from the same dS tiles, saving the recomputation of S, P and dP (5 products a
 // tile instead of 7). The sums run in the same order as in the two passes (dK_j, dV_j over
 // heads then query blocks; dQ_i over key blocks), so the two give the same bits.
-// The query tiles of one head are packed once (fused_tile_floats each) and reused by every key block.
-inline int64_t fused_tile_floats(int64_t d, int64_t dp) { return 2 * d * kBr + 2 * kBr * dp; }
+// The query tiles of one head are packed once (QueryTiles::floats each) and reused by every key block.
+// A fused-pass thread's buffers: the tile work buffers, dK and dV of a whole kv head (dkv:
+// 2 k_len x dp), dQ of one query head (q_len x dp), one key tile packed by rows (kp: kBc x dp),
+// one dS tile (kBr x kBc) and the head's packed query tiles.
+struct FusedBuffers {
+  TileBuffers tile;
+  float *dkv, *dq, *kp, *ds, *packed;
+  static FusedBuffers carve(Carver& c, const AttentionParams& p, int64_t dp) {
+    const int64_t nqb = (p.q_len + kBr - 1) / kBr;
+    return {TileBuffers::carve(c), c.take(2 * p.k_len * dp), c.take(p.q_len * dp), c.take(kBc * dp),
+            c.take(kBr * kBc), c.take(nqb * QueryTiles::floats(p.head_dim, dp))};
+  }
+};
 
 template <class V>
-void backward_fused(const AttentionParams& p, const float* D, int64_t b, int64_t hk, float* const* buf, float* dkv,
-                    float* dq, float* kp, float* ds, float* packed) {
+void backward_fused(const AttentionParams& p, const float* D, int64_t b, int64_t hk, const FusedBuffers& buf) {
   using O = Ops<V>;
-  const int64_t d = p.head_dim, dp = round_up(d, V::W), group = p.heads / p.kv_heads;
-  const int64_t tile = fused_tile_floats(d, dp);
+  const int64_t d = p.head_dim, dp = round_up(d, V::width), group = p.heads / p.kv_heads;
+  const int64_t tile = QueryTiles::floats(d, dp);
+  float *dkv = buf.dkv, *dq = buf.dq, *kp = buf.kp, *ds = buf.ds, *packed = buf.packed;
   float *dk = dkv, *dv = dkv + p.k_len * dp;
   for (int64_t x = 0; x < 2 * p.k_len * dp; ++x) dkv[x] = 0.0f;
   for (int64_t h = hk * group; h < (hk + 1) * group; ++h) {
     for (int64_t x = 0; x < p.q_len * dp; ++x) dq[x] = 0.0f;
-    for (int64_t i0 = 0; i0 < p.q_len; i0 += kBr) {
-      float* t = packed + i0 / kBr * tile;
-      float* const tiles[] = {t, t + d * kBr, t + 2 * d * kBr, t + 2 * d * kBr + kBr * dp};
-      pack_query_tile<V>(p, b, h, i0, tiles);
-    }
+    for (int64_t i0 = 0; i0 < p.q_len; i0 += kBr)
+      pack_query_tile<V>(p, b, h, i0, QueryTiles::at(packed + i0 / kBr * tile, d, dp));
     for (int64_t j0 = 0; j0 < p.k_len; j0 += kBc) {
-      const int64_t cols = min64(kBc, p.k_len - j0), cp = round_up(cols, V::W);
+      const int64_t cols = min64(kBc, p.k_len - j0), cp = round_up(cols, V::width);
       pack_rows(at(p.k, p.k_stride, b, hk, j0), p.k_stride[2], cols, d, kp, cp, dp);
       for (int64_t i0 = first_query_block(p, j0); i0 < p.q_len; i0 += kBr) {
         const int64_t rows = min64(kBr, p.q_len - i0);
-        float* t = packed + i0 / kBr * tile;
-        const float* const tiles[] = {t, t + d * kBr, t + 2 * d * kBr, t + 2 * d * kBr + kBr * dp};
-        dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, tiles, buf, dk + j0 * dp, dv + j0 * dp, ds, cp);
+        const QueryTiles tiles = QueryTiles::at(packed + i0 / kBr * tile, d, dp);
+        dkdv_tile<V>(p, D, b, h, hk, i0, j0, cols, tiles, buf.tile, dk + j0 * dp, dv + j0 * dp, ds, cp);
         O::gemm(rows, dp, cp, ds, cp, kp, dp, dq + i0 * dp, dp, true);  // dQ += dS K
       }
     }
@@ -576,12 +629,21 @@ void backward_fused(const AttentionParams& p, const float* D, int64_t b, int64_t
     write_dkdv(p, b, hk, j0, min64(kBc, p.k_len - j0), dp, dk + j0 * dp, dv + j0 * dp);
 }
 
+// A dQ-pass thread's buffers: K^T and V^T of one key tile (d x cp), K by rows (cp x dp), S then
+// P and dP then dS of one tile (kBr x kBc each), and the dQ accumulator of its query block.
+struct DqBuffers {
+  float *kt, *vt, *kp, *s, *ds, *dq;
+  static DqBuffers carve(Carver& c, int64_t d, int64_t dp) {
+    return {c.take(d * kBc), c.take(d * kBc), c.take(kBc * dp), c.take(kBr * kBc), c.take(kBr * kBc), c.take(kBr * dp)};
+  }
+};
+
 template <class V>
 void backward_dq_block(const AttentionParams& p, const float* D, int64_t b, int64_t h, int64_t i0, int64_t rows,
-                       float* const* buf) {
+                       const DqBuffers& buf) {
   using O = Ops<V>;
-  const int64_t d = p.head_dim, dp = round_up(d, V::W), hk = h / (p.heads / p.kv_heads), off = p.k_len - p.q_len;
-  float *kt = buf[0], *vt = buf[1], *kp = buf[2], *s = buf[3], *ds = buf[4], *dq = buf[5];
+  const int64_t d = p.head_dim, dp = round_up(d, V::width), hk = h / (p.heads / p.kv_heads), off = p.k_len - p.q_len;
+  float *kt = buf.kt, *vt = buf.vt, *kp = buf.kp, *s = buf.s, *ds = buf.ds, *dq = buf.dq;
   for (int64_t x = 0; x < rows * dp; ++x) dq[x] = 0.0f;
   const int64_t j_end = p.causal ? clamp64(i0 + rows + off, 0, p.k_len) : p.k_len;
   const float* q = at(p.q, p.q_stride, b, h, i0);
@@ -589,7 +651,7 @@ void backward_dq_block(const AttentionParams& p, const float* D, int64_t b, int6
   const float* lse = p.lse + (b * p.heads + h) * p.q_len + i0;
   const float* Di = D + (b * p.heads + h) * p.q_len + i0;
   for (int64_t j0 = 0; j0 < j_end; j0 += kBc) {
-    const int64_t cols = min64(kBc, j_end - j0), cp = round_up(cols, V::W);
+    const int64_t cols = min64(kBc, j_end - j0), cp = round_up(cols, V::width);
     const float* k = at(p.k, p.k_stride, b, hk, j0);
     pack_transposed(k, p.k_stride[2], cols, d, kt, cp);
     pack_transposed(at(p.v, p.v_stride, b, hk, j0), p.v_stride[2], cols, d, vt, cp);
@@ -619,7 +681,7 @@ void backward_dq_block(const AttentionParams& p, const float* D, int64_t b, int6
 
 template <class V>
 void backward(const AttentionParams& p) {
-  const int64_t d = p.head_dim, dp = round_up(d, V::W);
+  const int64_t d = p.head_dim, dp = round_up(d, V::width);
   const int64_t q_rows = p.batch * p.heads * p.q_len;
   Scratch D(q_rows);
   {
@@ -634,29 +696,22 @@ void backward(const AttentionParams& p) {
   const int64_t max_threads = p.num_threads == 1 ? 1 : num_threads();
   if (fused_items > 0 && (fused_items >= 2 * max_threads || fused_items % max_threads == 0)) {
     const int threads = threads_for(p, fused_items);
-    const int64_t nqb = (p.q_len + kBr - 1) / kBr;
-    ThreadScratch<13> scratch(threads, {0, 0, 0, 0, kBc * kBr, kBc * kBr, kBr, kBr, 2 * p.k_len * dp,
-                                        p.q_len * dp, kBc * dp, kBr * kBc, nqb * fused_tile_floats(d, dp)});
+    ThreadArena arena(threads, [&p, dp](Carver& c) { return FusedBuffers::carve(c, p, dp); });
 #pragma omp parallel num_threads(threads)
     {
-      float* buf[13];  // (unused x4), st, dst, lse_u, d_u | dkv, dq, kp, ds, packed query tiles
-      scratch.get(omp_get_thread_num(), buf);
+      const FusedBuffers buf = arena.get(omp_get_thread_num());
 #pragma omp for schedule(dynamic, 1)
-      for (int64_t it = 0; it < fused_items; ++it)
-        backward_fused<V>(p, D.data, it / p.kv_heads, it % p.kv_heads, buf, buf[8], buf[9], buf[10], buf[11],
-                          buf[12]);
+      for (int64_t it = 0; it < fused_items; ++it) backward_fused<V>(p, D.data, it / p.kv_heads, it % p.kv_heads, buf);
     }
     return;
   }
   const int64_t nkb = (p.k_len + kBc - 1) / kBc, kv_items = p.batch * p.kv_heads * nkb;
   if (kv_items > 0) {
     const int threads = threads_for(p, kv_items);
-    ThreadScratch<10> scratch(threads, {d * kBr, d * kBr, kBr * dp, kBr * dp, kBc * kBr, kBc * kBr, kBr, kBr,
-                                        kBc * dp, kBc * dp});
+    ThreadArena arena(threads, [d, dp](Carver& c) { return DkdvBuffers::carve(c, d, dp); });
 #pragma omp parallel num_threads(threads)
     {
-      float* buf[10];  // qt, dot, qp, dop, st, dst, lse_u, d_u, dk, dv
-      scratch.get(omp_get_thread_num(), buf);
+      const DkdvBuffers buf = arena.get(omp_get_thread_num());
       // Under the causal mask the first key blocks are seen by the most queries: they go first.
 #pragma omp for schedule(dynamic, 1)
       for (int64_t it = 0; it < kv_items; ++it) {
@@ -668,11 +723,10 @@ void backward(const AttentionParams& p) {
   const int64_t nqb = (p.q_len + kBr - 1) / kBr, q_items = p.batch * p.heads * nqb;
   if (q_items > 0) {
     const int threads = threads_for(p, q_items);
-    ThreadScratch<6> scratch(threads, {d * kBc, d * kBc, kBc * dp, kBr * kBc, kBr * kBc, kBr * dp});
+    ThreadArena arena(threads, [d, dp](Carver& c) { return DqBuffers::carve(c, d, dp); });
 #pragma omp parallel num_threads(threads)
     {
-      float* buf[6];  // kt, vt, kp, s, ds, dq
-      scratch.get(omp_get_thread_num(), buf);
+      const DqBuffers buf = arena.get(omp_get_thread_num());
 #pragma omp for schedule(dynamic, 1)
       for (int64_t it = 0; it < q_items; ++it) {
         const int64_t qb = nqb - 1 - it % nqb, bh = it / nqb, i0 = qb * kBr;
@@ -685,4 +739,3 @@ void backward(const AttentionParams& p) {
 }  // namespace
 }  // namespace grimoire::attention_tiled
 
-#endif  // GRIMOIRE_ATTENTION_TILED_IMPL
