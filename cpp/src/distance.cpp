@@ -1,11 +1,12 @@
 // Pairwise distances: the scalar reference and the driver (packing, blocking, threads).
-// The (MR x NR) microkernels live in distance_avx2.cpp / distance_avx512.cpp.
+// The (mr x nr) microkernels: distance_simd.h, one table per ISA (distance_kernels.h).
 #include "grimoire/distance.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
+#include "distance_kernels.h"
 #include "grimoire/cpu.h"
 #include "grimoire/parallel.h"
 
@@ -95,7 +96,8 @@ void reference(const DistanceParams<T>& p) {
 
 // The blocked driver: Y is packed once into (k, NR) panels (zero-padded), rows of X are split
 // among threads, and each thread walks Y in blocks that stay in L2 while it sweeps its rows.
-void blocked(const DistanceParams<float>& p, int mr, int nr, void (*tile)(const TileArgs&)) {
+void blocked(const DistanceParams<float>& p, const distance_detail::DistanceKernels& kernels) {
+  const int mr = kernels.mr, nr = kernels.nr;
   if (p.m <= 0 || p.n <= 0) return;
   const int64_t k = p.k;
   const int64_t panels = (p.n + nr - 1) / nr;
@@ -142,7 +144,7 @@ void blocked(const DistanceParams<float>& p, int mr, int nr, void (*tile)(const 
             a.d = p.d + i0 * p.d_row_stride + j0;
             a.d_row_stride = p.d_row_stride;
             a.metric = p.metric;
-            tile(a);
+            kernels.tile(a);
           }
         }
       }
@@ -162,14 +164,9 @@ void pairwise_distances_reference(const DistanceParams<double>& p) { reference(p
 void pairwise_distances(const DistanceParams<double>& p) { reference(p); }
 void pairwise_distances(const DistanceParams<float>& p) {
   switch (isa_for(kPaths)) {
-    case Isa::avx512:
-      blocked(p, distance_detail::kMrAvx512, distance_detail::kNrAvx512, distance_detail::tile_avx512);
-      break;
-    case Isa::avx2:
-      blocked(p, distance_detail::kMrAvx2, distance_detail::kNrAvx2, distance_detail::tile_avx2);
-      break;
-    default:
-      reference(p);
+    case Isa::avx512: return blocked(p, distance_detail::kernels_avx512);
+    case Isa::avx2: return blocked(p, distance_detail::kernels_avx2);
+    default: return reference(p);
   }
 }
 
