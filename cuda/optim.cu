@@ -47,7 +47,8 @@ struct AdamOp {
     const float vi = fmaf(__fmul_rn(c.one_minus_beta2, g), g, __fmul_rn(v, c.beta2));
     float vd = vi;
     if constexpr (kAms) {
-      vd = x[4] > vi ? x[4] : vi;  // V::max(max_v, vi): the second operand unless max_v > vi (NaN: vi)
+      // V::max_nan(max_v, vi): a NaN in max_v stays (x != x), else the larger, vi when it is NaN.
+      vd = (x[4] != x[4] || x[4] > vi) ? x[4] : vi;
       x[4] = vd;
     }
     const float denom = __fadd_rn(__fdiv_rn(__fsqrt_rn(vd), c.bc2_sqrt), c.eps);

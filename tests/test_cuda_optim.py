@@ -178,6 +178,30 @@ def test_multi_tensor_adam_is_bit_identical_to_the_cpu_simd_step(
 
 
 @needs_gpu
+@pytest.mark.parametrize("offset", [0, 1])
+def test_amsgrad_keeps_a_nan_in_max_v_and_in_v_as_the_cpu_does(offset):
+    # The CPU's V::max_nan(max_v, v) keeps a NaN from either operand; a plain fmaxf, or
+    # `max_v > v ? max_v : v`, drops one in max_v.
+    import cupy as cp
+
+    rng = np.random.default_rng(5)
+    n = 4099
+    host = [rng.standard_normal(n).astype(np.float32) for _ in range(5)]
+    np.abs(host[2], out=host[2]), np.abs(host[3], out=host[3]), np.abs(host[4], out=host[4])
+    host[4][[0, 17, 4098]] = np.nan  # NaN in max_v
+    host[1][[5, 17, 300]] = np.nan  # NaN in the gradient, so in the new v
+    dev = [cp.zeros(n + offset, cp.float32)[offset:] for _ in host]
+    for d, h in zip(dev, host, strict=True):
+        d[...] = cp.asarray(h)
+    kw = dict(step=3, lr=1e-3, weight_decay=0.0, decoupled=True, amsgrad=True)
+    adam_step(*host[:4], **kw, max_v=host[4])
+    multi_tensor_adam_step(*([d] for d in dev[:4]), **kw, max_vs=[dev[4]])
+    assert np.isnan(host[4][[0, 5, 17, 300, 4098]]).all()
+    for d, h in zip(dev, host, strict=True):
+        _assert_same_step(cp.asnumpy(d), h)
+
+
+@needs_gpu
 def test_many_tensors_take_several_launches_and_single_tensor_calls_agree():
     import cupy as cp
 
