@@ -36,6 +36,8 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import _array
 from ._array import namespace as _namespace
+from .kernels import gelu as _gelu_kernel
+from .kernels import gelu_backward as _gelu_backward_kernel
 from .kernels import gemm as _gemm
 
 #: An array of any array-API namespace (NumPy, CuPy, array_api_strict, ...).
@@ -261,13 +263,10 @@ def _accumulate(grads: dict, owned: set, k: int, pg) -> None:
     have = grads.get(k)
     if type(pg) is _SliceGrad:
         if k not in owned:
-            xp = _ns(pg.base)
-            buf = xp.zeros_like(pg.base)
-            if have is not None:
-                buf = buf + have
-            grads[k] = have = buf
+            buf = _ns(pg.base).zeros_like(pg.base)
+            grads[k] = buf if have is None else buf + have
             owned.add(k)
-        have[pg.index] += pg.grad
+        grads[k][pg.index] += pg.grad
     elif have is None:
         grads[k] = pg
     elif k in owned and have.dtype == pg.dtype and have.shape == pg.shape:
@@ -879,7 +878,14 @@ class Tensor:
                 return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du),)
 
             return Tensor._make(out, (self,), backward, "gelu")
-        out, slope = _gelu_exact(x)  # the backward keeps one array: the slope
+        if xp is _NP and x.dtype == np.float32:  # the core's fused kernels: one pass each way
+            xc = np.ascontiguousarray(x)
+
+            def gelu_grad(g):
+                return (_gelu_backward_kernel(np.ascontiguousarray(g, np.float32), xc),)
+
+            return Tensor._make(_gelu_kernel(xc), (self,), gelu_grad, "gelu")
+        out, slope = _gelu_parts(xp, x)  # the backward keeps one array: the slope
         return Tensor._make(out, (self,), lambda g: (g * slope,), "gelu")
 
     def silu(self) -> Tensor:
@@ -1317,7 +1323,8 @@ def _erfc_nonneg(xp, a):
 
 def _gelu_parts(xp, x):
     """``(x Phi(x), Phi(x) + x phi(x))``: exact GELU and its slope, sharing one exp (the pdf's
-    exp(-x^2 / 2) is erf's exp(-z^2) at z = x / sqrt 2). Phi(x) = 1/2 + sign(x) erf(|z|) / 2."""
+    exp(-x^2 / 2) is erf's exp(-z^2) at z = x / sqrt 2). Phi(x) = 1/2 + sign(x) erf(|z|) / 2.
+    For data the core's kernels do not take (float64, other namespaces, GPU arrays)."""
     c, e = _erfc_nonneg(xp, xp.abs(x) * (1.0 / math.sqrt(2.0)))
     c *= -0.5
     c += 0.5  # erf(|z|) / 2
@@ -1327,20 +1334,3 @@ def _gelu_parts(xp, x):
     e *= x
     e += cdf
     return xp.astype(x * cdf, x.dtype, copy=False), e
-
-
-_GELU_BLOCK = 32768  # elements: the ~10 block-sized temporaries stay in a 1 MiB L2
-
-
-def _gelu_exact(x):
-    """:func:`_gelu_parts` of ``x``; NumPy data in blocks, because the chain of ~20 elementwise passes
-    over arrays larger than the cache is memory-bound (2.3x slower on (2048, 1024) float32)."""
-    xp = _ns(x)
-    if xp is not _NP or x.size <= _GELU_BLOCK or not xp.isdtype(x.dtype, "real floating"):
-        return _gelu_parts(xp, x)
-    flat = x.reshape(-1)  # a copy only for non-contiguous data
-    out, slope = np.empty(flat.shape, x.dtype), np.empty(flat.shape, x.dtype)
-    for lo in range(0, flat.size, _GELU_BLOCK):
-        hi = lo + _GELU_BLOCK
-        out[lo:hi], slope[lo:hi] = _gelu_parts(xp, flat[lo:hi])
-    return out.reshape(x.shape), slope.reshape(x.shape)
