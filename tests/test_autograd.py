@@ -206,6 +206,22 @@ def test_gelu_large_against_torch(dtype, shape, sl):
     np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=0, atol=tol * 4)
 
 
+@pytest.mark.parametrize(
+    "a", [np.float32(-0.7), np.zeros((0, 3), np.float32), np.ones((2, 5), np.float32)[:, ::2]]
+)
+def test_gelu_kernel_path_keeps_shapes(a):
+    """float32 host data takes the core's kernels: 0-d, empty and strided inputs keep their shape,
+    and the gradient of a sum (a broadcast, zero-stride array) is read correctly."""
+    x = Tensor(a, requires_grad=True)
+    y = x.gelu()
+    y.sum().backward()
+    t = torch.tensor(np.asarray(a), requires_grad=True)
+    torch.nn.functional.gelu(t).sum().backward()
+    assert y.shape == t.shape and x.grad.shape == t.shape
+    np.testing.assert_allclose(y.data, torch.nn.functional.gelu(t).detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), atol=1e-6)
+
+
 def test_slice_gradients_sum_into_one_buffer():
     """Slices of one tensor (split's pieces, overlapping ones, a step) plus a dense use and a
     float64 use: the sum as torch's, and no leaf's .grad aliases another gradient."""

@@ -879,10 +879,10 @@ class Tensor:
 
             return Tensor._make(out, (self,), backward, "gelu")
         if xp is _NP and x.dtype == np.float32:  # the core's fused kernels: one pass each way
-            xc = np.ascontiguousarray(x)
+            xc = _c_order(x)
 
             def gelu_grad(g):
-                return (_gelu_backward_kernel(np.ascontiguousarray(g, np.float32), xc),)
+                return (_gelu_backward_kernel(_c_order(g), xc),)
 
             return Tensor._make(_gelu_kernel(xc), (self,), gelu_grad, "gelu")
         out, slope = _gelu_parts(xp, x)  # the backward keeps one array: the slope
@@ -1277,6 +1277,11 @@ def _index_in(xp, idx):
     if isinstance(idx, (list, np.ndarray)):
         return xp.asarray(np.asarray(idx))
     return idx
+
+
+def _c_order(a: np.ndarray) -> np.ndarray:
+    """``a`` C-contiguous, a copy only when it is not (np.ascontiguousarray makes 0-d arrays 1-d)."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
 
 
 def _sigmoid(x):
