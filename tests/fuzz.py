@@ -353,6 +353,10 @@ def _bn_back(rng, s):
     }
 
 
+model("gelu", x=ARRAY)(lambda rng, s: {"x": f32(rng, s + 1, dim(5 * s))})
+model("gelu_backward", grad_y=ARRAY, x=ARRAY)(
+    lambda rng, s: {"grad_y": f32(rng, s + 1, dim(5 * s)), "x": f32(rng, s + 1, dim(5 * s))}
+)
 for _name in ("softmax", "log_softmax"):
     model(_name, x=ARRAY)(lambda rng, s: {"x": f32(rng, s + 1, dim(5 * s))})
 for _name in ("softmax_backward", "log_softmax_backward"):

@@ -186,6 +186,81 @@ def test_shared_subexpression_and_deep_chain():
     assert float(x.grad) == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape,sl", [((300, 257), np.s_[:, :]), ((130, 600), np.s_[:, ::2])])
+def test_gelu_large_against_torch(dtype, shape, sl):
+    """GELU on NumPy data over 32768 elements runs in blocks (a partial last block; a strided
+    view); values and gradients as torch's exact GELU, including 0, -0 and the far tails."""
+    a = (np.random.default_rng(0).standard_normal(shape) * 4).astype(dtype)
+    a[0, :6] = [0.0, -0.0, 40.0, -40.0, 1e-30, -9.0]
+    g = np.random.default_rng(1).standard_normal(a[sl].shape).astype(dtype)
+    x = Tensor(a, requires_grad=True)
+    y = x[sl].gelu()
+    y.backward(g)
+    t = torch.tensor(a, requires_grad=True)
+    ty = torch.nn.functional.gelu(t[sl])
+    ty.backward(torch.tensor(g))
+    tol = 2e-6 if dtype == np.float32 else 5e-7  # the erf approximation's 1.5e-7, scaled by |x|
+    assert np.asarray(y.data).dtype == dtype and np.asarray(x.grad).dtype == dtype
+    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=0, atol=tol * 4)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=0, atol=tol * 4)
+
+
+@pytest.mark.parametrize(
+    "a", [np.float32(-0.7), np.zeros((0, 3), np.float32), np.ones((2, 5), np.float32)[:, ::2]]
+)
+def test_gelu_kernel_path_keeps_shapes(a):
+    """float32 host data takes the core's kernels: 0-d, empty and strided inputs keep their shape,
+    and the gradient of a sum (a broadcast, zero-stride array) is read correctly."""
+    x = Tensor(a, requires_grad=True)
+    y = x.gelu()
+    y.sum().backward()
+    t = torch.tensor(np.asarray(a), requires_grad=True)
+    torch.nn.functional.gelu(t).sum().backward()
+    assert y.shape == t.shape and x.grad.shape == t.shape
+    np.testing.assert_allclose(y.data, torch.nn.functional.gelu(t).detach().numpy(), atol=1e-6)
+    np.testing.assert_allclose(x.grad, t.grad.numpy(), atol=1e-6)
+
+
+def test_slice_gradients_sum_into_one_buffer():
+    """Slices of one tensor (split's pieces, overlapping ones, a step) plus a dense use and a
+    float64 use: the sum as torch's, and no leaf's .grad aliases another gradient."""
+    a = np.random.default_rng(0).standard_normal((6, 9))
+    for dtype in (np.float32, np.float64):
+        x = Tensor(a.astype(dtype), requires_grad=True)
+        w = Tensor(a[:, :3].astype(dtype), requires_grad=True)
+        q, k, v = F.split(x, [3, 3, 3], -1)
+        out = (q * w).sum() + (k * 2).sum() + v.exp().sum() + (x[1:4, 2:7] ** 2).sum()
+        out = out + x[::2, ::3].sum() + (x * 3).sum() + (x.to(np.float64) * x.to(np.float64)).sum()
+        out.backward()
+        t = torch.tensor(a.astype(dtype), requires_grad=True)
+        tw = torch.tensor(a[:, :3].astype(dtype), requires_grad=True)
+        tq, tk, tv = torch.split(t, 3, -1)
+        tout = (tq * tw).sum() + (tk * 2).sum() + tv.exp().sum() + (t[1:4, 2:7] ** 2).sum()
+        tout = tout + t[::2, ::3].sum() + (t * 3).sum() + (t.double() * t.double()).sum()
+        tout.backward()
+        assert np.asarray(x.grad).dtype == dtype
+        np.testing.assert_allclose(x.grad, t.grad.numpy(), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(w.grad, tw.grad.numpy(), rtol=1e-6)
+        before = np.array(w.grad)
+        x.grad += 1.0  # a private buffer: writing it leaves every other gradient alone
+        np.testing.assert_array_equal(w.grad, before)
+
+
+def test_leaf_gradient_is_private():
+    """A leaf's .grad never shares memory with the gradient handed to backward or with another
+    leaf's .grad, also when the sum was formed inside backward."""
+    x = Tensor(np.ones(4), requires_grad=True)
+    y = Tensor(np.ones(4), requires_grad=True)
+    g = np.arange(4.0)
+    (x + y + x).backward(g)
+    np.testing.assert_array_equal(x.grad, 2 * g)
+    np.testing.assert_array_equal(y.grad, g)
+    assert not np.shares_memory(y.grad, g) and not np.shares_memory(x.grad, y.grad)
+    y.grad += 1
+    np.testing.assert_array_equal(g, np.arange(4.0))
+
+
 def test_no_grad_and_detach():
     x = Tensor(np.ones(3), requires_grad=True)
     with grimoire.no_grad():

@@ -166,6 +166,8 @@ CPU_ONLY = [
         _fake((10, 4)), _fake((10, 4)), _fake((20,), "int32"), _fake((50,), "int32"))),
     ("pack_int8_weight", lambda: kernels.pack_int8_weight(_fake((4, 8), "int8"))),
     ("linear_int8_packed", lambda: kernels.linear_int8_packed(_fake((2, 8)), None, _fake((4,)))),
+    ("gelu", lambda: kernels.gelu(_fake((4, 8)))),
+    ("gelu_backward", lambda: kernels.gelu_backward(_fake((4, 8)), _fake((4, 8)))),
 ]
 
 
@@ -190,9 +192,9 @@ def test_every_dispatched_kernel_is_bound_or_listed_as_cpu_only():
         return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "backend"
 
     called = set()
-    for module in (kernels.attention, kernels.conv, kernels.distance, kernels.gemm, kernels.linalg,
-                   kernels.linear_attention, kernels.norm, kernels.optim, kernels.pool, kernels.quant,
-                   kernels.softmax, kernels.word2vec):
+    for module in (kernels.activation, kernels.attention, kernels.conv, kernels.distance, kernels.gemm,
+                   kernels.linalg, kernels.linear_attention, kernels.norm, kernels.optim, kernels.pool,
+                   kernels.quant, kernels.softmax, kernels.word2vec):
         nodes = list(ast.walk(ast.parse(inspect.getsource(module))))
         holders = {t.id for node in nodes if isinstance(node, ast.Assign) and is_backend(node.value)
                    for t in node.targets if isinstance(t, ast.Name)}  # module = backend(...)

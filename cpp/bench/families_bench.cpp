@@ -1,5 +1,5 @@
-// Google Benchmark of the core's kernel families beside GEMM (gemm_bench.cpp): softmax and
-// fused cross-entropy, LayerNorm/RMSNorm, the fused Adam step, attention, conv2d, bf16/FP8
+// Google Benchmark of the core's kernel families beside GEMM (gemm_bench.cpp): GELU forward and
+// backward, softmax and fused cross-entropy, LayerNorm/RMSNorm, the fused Adam step, attention, conv2d, bf16/FP8
 // conversion, the special functions of grimoire.stats, int8 quantisation (choose_qparams,
 // quantize, dequantize), the int8 GEMM and int8 linear layer (per call and prepacked), the
 // FP8/bf16 GEMMs, and max/average pooling.
@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "grimoire/activation.h"
 #include "grimoire/attention.h"
 #include "grimoire/conv.h"
 #include "grimoire/cpu.h"
@@ -97,6 +98,26 @@ void on_scalar_path(F&& f) {
   grimoire::set_isa_limit(grimoire::Isa::scalar);
   f();
   grimoire::set_isa_limit(previous);
+}
+
+// GELU over n elements: forward (arg 1 = 0) or backward (1); a GPT MLP's (2048, 1024) activations.
+void BM_gelu(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const bool backward = state.range(1) != 0;
+  auto x = randn(n, 1, 3.0f), g = randn(n, 2);
+  std::vector<float> y(n), ref(n);
+  grimoire::ActivationParams p{n, x.data(), g.data(), ref.data()};
+  if (backward) grimoire::gelu_backward_reference(p);
+  else grimoire::gelu_forward_reference(p);
+  p.out = y.data();
+  const auto run = backward ? &grimoire::gelu_backward : &grimoire::gelu_forward;
+  run(p);
+  require_close("gelu", y, ref, 1e-6, 2e-6);  // float32 A&S erf (1.5e-7) against double std::erf
+  for (auto _ : state) {
+    run(p);
+    benchmark::ClobberMemory();
+  }
+  bytes_counter(state, (backward ? 12.0 : 8.0) * n);
 }
 
 void BM_softmax_forward(benchmark::State& state) {
@@ -572,6 +593,8 @@ void BM_avg_pool2d_forward(benchmark::State& state) {
 
 }  // namespace
 
+BENCHMARK(BM_gelu)->ArgNames({"n", "backward"})->Args({1 << 21, 0})->Args({1 << 21, 1})
+    ->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_softmax_forward)->Args({4096, 1024})->Args({256, 32768})->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_cross_entropy)->Args({4096, 1000})->Args({64, 50257})->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK_TEMPLATE(BM_norm_forward, false)->Args({8192, 1024})->Unit(benchmark::kMicrosecond)->UseRealTime();

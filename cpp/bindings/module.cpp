@@ -18,6 +18,7 @@ void bind_attention(py::module_& m);
 void bind_linear_attention(py::module_& m);
 void bind_norm(py::module_& m);
 void bind_softmax(py::module_& m);
+void bind_activation(py::module_& m);
 void bind_optim(py::module_& m);
 void bind_distance(py::module_& m);
 void bind_word2vec(py::module_& m);
@@ -73,6 +74,7 @@ PYBIND11_MODULE(_core, m) {
   bind_linear_attention(m);
   bind_norm(m);
   bind_softmax(m);
+  bind_activation(m);
   bind_optim(m);
   bind_distance(m);
   bind_word2vec(m);

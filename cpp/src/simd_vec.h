@@ -68,6 +68,11 @@ struct Avx2 {
   // max that keeps a NaN from either operand (std::max's NaN in its first operand included).
   static reg max_nan(reg a, reg b) { return _mm256_blendv_ps(_mm256_max_ps(a, b), a, _mm256_cmp_ps(a, a, _CMP_UNORD_Q)); }
   static reg abs(reg a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+  // |mag| with the sign bit of `sign` (std::copysign).
+  static reg copysign(reg mag, reg sign) {
+    const reg s = _mm256_set1_ps(-0.0f);
+    return _mm256_or_ps(_mm256_andnot_ps(s, mag), _mm256_and_ps(s, sign));
+  }
   static float hsum(reg v) {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
     s = _mm_add_ps(s, _mm_movehl_ps(s, s));
@@ -139,6 +144,11 @@ struct Avx512 {
     return _mm512_mask_mov_ps(_mm512_max_ps(a, b), _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q), a);
   }
   static reg abs(reg a) { return _mm512_abs_ps(a); }
+  static reg copysign(reg mag, reg sign) {  // integer logic: _mm512_and_ps needs AVX512DQ
+    const __m512i s = _mm512_set1_epi32(static_cast<int>(0x80000000u));
+    return _mm512_castsi512_ps(_mm512_or_si512(_mm512_andnot_si512(s, _mm512_castps_si512(mag)),
+                                               _mm512_and_si512(s, _mm512_castps_si512(sign))));
+  }
   static float hsum(reg v) { return _mm512_reduce_add_ps(v); }
   static float hmax(reg v) {
     if (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q)) return __builtin_nanf("");

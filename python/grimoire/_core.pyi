@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['PackedInt8Weight', 'active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kalman_filter', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_attention_backward', 'linear_attention_forward', 'linear_int8', 'linear_int8_packed', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pack_int8_weight', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
+__all__: list[str] = ['PackedInt8Weight', 'active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gelu', 'gelu_backward', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kalman_filter', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_attention_backward', 'linear_attention_forward', 'linear_int8', 'linear_int8_packed', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pack_int8_weight', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
 class PackedInt8Weight:
     """
     An int8 weight W (n, k) packed for the int8 GEMM path of this CPU (pack_int8_weight); immutable.
@@ -118,6 +118,14 @@ def gammainc(a: typing.Any, x: typing.Any, upper: bool) -> numpy.typing.NDArray[
 def gammaln(x: typing.Any) -> numpy.typing.NDArray[numpy.float64]:
     """
     log |Gamma(x)| element-wise (float64, C-contiguous).
+    """
+def gelu(x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    """
+    Exact GELU y = x Phi(x) of a float32 C-contiguous array (any shape).
+    """
+def gelu_backward(grad_y: typing.Any, x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    """
+    grad_x = grad_y (Phi(x) + x phi(x)): the gradient of gelu at its input x.
     """
 def gemm(a: typing.Any, b: typing.Any, c: typing.Any = None, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, trans_a: bool = False, trans_b: bool = False) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
     ...

@@ -36,6 +36,8 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from . import _array
 from ._array import namespace as _namespace
+from .kernels import gelu as _gelu_kernel
+from .kernels import gelu_backward as _gelu_backward_kernel
 from .kernels import gemm as _gemm
 
 #: An array of any array-API namespace (NumPy, CuPy, array_api_strict, ...).
@@ -243,6 +245,37 @@ def _is_device(target) -> bool:
     return type(target).__name__ == "Device"  # a CuPy device
 
 
+class _SliceGrad:
+    """A gradient that is ``grad`` at ``base[index]`` (a basic index) and zero elsewhere: what
+    slicing's backward returns, so the pieces of one tensor (``split``'s q, k, v) are written into
+    one buffer instead of a zero-filled array each and their sums."""
+
+    __slots__ = ("base", "index", "grad")
+
+    def __init__(self, base, index, grad):
+        self.base, self.index, self.grad = base, index, grad
+
+
+def _accumulate(grads: dict, owned: set, k: int, pg) -> None:
+    """Add the gradient ``pg`` into ``grads[k]``: in place into a buffer this backward allocated
+    (``owned``), otherwise into a new one (a parent's gradient may be shared: add's backward
+    returns g twice)."""
+    have = grads.get(k)
+    if type(pg) is _SliceGrad:
+        if k not in owned:
+            buf = _ns(pg.base).zeros_like(pg.base)
+            grads[k] = buf if have is None else buf + have
+            owned.add(k)
+        grads[k][pg.index] += pg.grad
+    elif have is None:
+        grads[k] = pg
+    elif k in owned and have.dtype == pg.dtype and have.shape == pg.shape:
+        have += pg
+    else:
+        grads[k] = have + pg
+        owned.add(k)
+
+
 class Tensor:
     """An array with an optional gradient: ``Tensor(data, requires_grad=False, dtype=None)``.
 
@@ -342,13 +375,16 @@ class Tensor:
 
     def _run_backward(self, order: list[Tensor], grad) -> None:
         grads: dict = {id(self): grad}
+        owned: set[int] = set()  # ids whose gradient buffer this loop allocated (no one else holds it)
         for node in reversed(order):
-            g = grads.pop(id(node), None)
+            k = id(node)
+            g = grads.pop(k, None)
             if g is None:
                 continue
-            if node._backward is None:  # a leaf: accumulate (a private copy: g may be shared)
+            if node._backward is None:  # a leaf: accumulate (a private copy unless g is ours)
                 if node.grad is None:
-                    node.grad = _ns(g).asarray(g, dtype=node.data.dtype, copy=True)
+                    mine = k in owned and g.dtype == node.data.dtype
+                    node.grad = g if mine else _ns(g).asarray(g, dtype=node.data.dtype, copy=True)
                 else:
                     node.grad += g
                 # Reverse topological order: this leaf's gradient is complete now (DDP starts
@@ -360,13 +396,8 @@ class Tensor:
                 g = _ns(g).astype(g, node.data.dtype)
             pgrads = node._backward(g)
             for p, pg in zip(node._parents, pgrads, strict=True):
-                if pg is None or not p.requires_grad:
-                    continue
-                k = id(p)
-                if k in grads:
-                    grads[k] = grads[k] + pg
-                else:
-                    grads[k] = pg
+                if pg is not None and p.requires_grad:
+                    _accumulate(grads, owned, id(p), pg)
 
     def detach(self) -> Tensor:
         """The same data (shared memory, no copy), cut from the graph."""
@@ -794,11 +825,10 @@ class Tensor:
             out = x[idx]
 
         def backward(g):
+            if not advanced:
+                return (_SliceGrad(x, idx, g),)
             gx = xp.zeros_like(x)
-            if advanced:
-                _array.scatter_add(xp, gx, idx, g)
-            else:
-                gx[idx] = g
+            _array.scatter_add(xp, gx, idx, g)
             return (gx,)
 
         return Tensor._make(out, (self,), backward, "getitem")
@@ -848,11 +878,15 @@ class Tensor:
                 return (g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du),)
 
             return Tensor._make(out, (self,), backward, "gelu")
-        cdf = 0.5 * (1.0 + erf(x * (1.0 / math.sqrt(2.0))))
-        pdf = xp.exp(-0.5 * x * x) * (1.0 / math.sqrt(2.0 * math.pi))
-        return Tensor._make(
-            xp.astype(x * cdf, x.dtype, copy=False), (self,), lambda g: (g * (cdf + x * pdf),), "gelu"
-        )
+        if xp is _NP and x.dtype == np.float32:  # the core's fused kernels: one pass each way
+            xc = _c_order(x)
+
+            def gelu_grad(g):
+                return (_gelu_backward_kernel(_c_order(g), xc),)
+
+            return Tensor._make(_gelu_kernel(xc), (self,), gelu_grad, "gelu")
+        out, slope = _gelu_parts(xp, x)  # the backward keeps one array: the slope
+        return Tensor._make(out, (self,), lambda g: (g * slope,), "gelu")
 
     def silu(self) -> Tensor:
         x = self.data
@@ -1245,6 +1279,11 @@ def _index_in(xp, idx):
     return idx
 
 
+def _c_order(a: np.ndarray) -> np.ndarray:
+    """``a`` C-contiguous, a copy only when it is not (np.ascontiguousarray makes 0-d arrays 1-d)."""
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
+
 def _sigmoid(x):
     # stable on both tails: exp of a non-positive number only
     xp = _ns(x)
@@ -1260,7 +1299,14 @@ def erf(x: ArrayLike) -> Array:
     x = xp.asarray(x)
     if not xp.isdtype(x.dtype, "real floating"):
         x = xp.astype(x, xp.float64)
-    a = xp.abs(x)
+    c, _ = _erfc_nonneg(xp, xp.abs(x))
+    return xp.copysign(1.0 - c, x)
+
+
+def _erfc_nonneg(xp, a):
+    """``(erfc(a), exp(-a^2))`` for ``a >= 0``: erfc(a) = t (a1 + t (a2 + ... + t a5)) exp(-a^2),
+    t = 1 / (1 + p a) (Abramowitz & Stegun 7.1.26, |error| < 1.5e-7). ``a`` is overwritten; the
+    exp comes back too because the normal pdf at sqrt(2) a is the same exponential."""
     t = a * 0.3275911
     t += 1.0
     t = 1.0 / t
@@ -1274,6 +1320,22 @@ def erf(x: ArrayLike) -> Array:
     y += 0.254829592
     y *= t
     a *= a
-    y *= xp.exp(-a)
-    y = 1.0 - y
-    return xp.copysign(y, x)
+    a *= -1.0
+    e = xp.exp(a)
+    y *= e
+    return y, e
+
+
+def _gelu_parts(xp, x):
+    """``(x Phi(x), Phi(x) + x phi(x))``: exact GELU and its slope, sharing one exp (the pdf's
+    exp(-x^2 / 2) is erf's exp(-z^2) at z = x / sqrt 2). Phi(x) = 1/2 + sign(x) erf(|z|) / 2.
+    For data the core's kernels do not take (float64, other namespaces, GPU arrays)."""
+    c, e = _erfc_nonneg(xp, xp.abs(x) * (1.0 / math.sqrt(2.0)))
+    c *= -0.5
+    c += 0.5  # erf(|z|) / 2
+    cdf = xp.copysign(c, x)
+    cdf += 0.5
+    e *= 1.0 / math.sqrt(2.0 * math.pi)
+    e *= x
+    e += cdf
+    return xp.astype(x * cdf, x.dtype, copy=False), e

@@ -6,6 +6,7 @@ releases the GIL and runs multithreaded in C++.
 
 from __future__ import annotations
 
+from .activation import gelu, gelu_backward
 from .attention import attention, attention_backward
 from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward
 from .distance import pairwise_distances
@@ -42,6 +43,8 @@ from .word2vec import word2vec_sgns_train
 __all__ = [
     # attention
     "attention", "attention_backward", "linear_attention", "linear_attention_backward",
+    # activations
+    "gelu", "gelu_backward",
     # conv, pool
     "conv1d", "conv1d_backward", "conv2d", "conv2d_backward",
     "avg_pool2d", "avg_pool2d_backward", "max_pool2d", "max_pool2d_backward",
