@@ -166,6 +166,7 @@ CPU_ONLY = [
         _fake((10, 4)), _fake((10, 4)), _fake((20,), "int32"), _fake((50,), "int32"))),
     ("pack_int8_weight", lambda: kernels.pack_int8_weight(_fake((4, 8), "int8"))),
     ("linear_int8_packed", lambda: kernels.linear_int8_packed(_fake((2, 8)), None, _fake((4,)))),
+    ("conv2d_int8", lambda: kernels.conv2d_int8(_fake((2, 3, 8, 8)), None, _fake((4,)))),
 ]
 
 
