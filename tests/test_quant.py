@@ -543,7 +543,8 @@ def conv_int8_oracle(x, w_q, w_s, bias=None, stride=1, padding=0, dilation=1, re
         torch.tensor(codes, dtype=torch.float64), torch.tensor(w_q, dtype=torch.float64),
         stride=stride, padding=padding, dilation=dilation,
     ).numpy().astype(np.float32)
-    y = acc * (s_x * w_s)[None, :, None, None] + (np.float32(0) if bias is None else bias[None, :, None, None])
+    shift = np.float32(0) if bias is None else bias[None, :, None, None]
+    y = acc * (s_x * w_s)[None, :, None, None] + shift
     return np.maximum(y, np.float32(0)) if relu else y, s_x
 
 
@@ -579,8 +580,10 @@ def test_conv2d_int8_is_the_integer_convolution_bit_for_bit(isa, rng, n, c, h, w
 @settings(max_examples=40, deadline=None)
 @given(n=st.integers(0, 3), c=st.integers(1, 20), hw=st.tuples(st.integers(1, 9), st.integers(1, 9)),
        o=st.integers(1, 40), k=st.tuples(st.integers(1, 3), st.integers(1, 3)),
-       stride=st.tuples(st.integers(1, 3), st.integers(1, 3)), padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
-       dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)), relu=st.booleans(), seed=st.integers(0, 2**31))
+       stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+       dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)), relu=st.booleans(),
+       seed=st.integers(0, 2**31))
 def test_conv2d_int8_hypothesis_shapes(n, c, hw, o, k, stride, padding, dilation, relu, seed):
     reach = [(k[i] - 1) * dilation[i] + 1 for i in range(2)]
     if any(hw[i] + 2 * padding[i] < reach[i] for i in range(2)):
@@ -594,8 +597,8 @@ def test_conv2d_int8_hypothesis_shapes(n, c, hw, o, k, stride, padding, dilation
     w_s = rng.uniform(1e-3, 1, o).astype(np.float32)
     bias = rng.standard_normal(o).astype(np.float32)
     want, _ = conv_int8_oracle(x, w_q, w_s, bias, stride, padding, dilation, relu)
-    np.testing.assert_array_equal(conv2d_int8(x, pack_int8_weight(w_q), w_s, bias, stride, padding, dilation, relu),
-                                  want)
+    got = conv2d_int8(x, pack_int8_weight(w_q), w_s, bias, stride, padding, dilation, relu)
+    np.testing.assert_array_equal(got, want)
 
 
 def test_conv2d_int8_is_within_the_quantisation_error_of_the_float_conv(rng):
@@ -624,7 +627,8 @@ def test_conv2d_int8_empty_sizes_and_another_path(rng):
     assert conv2d_int8(np.zeros((0, 3, 5, 5), np.float32), packed, w_s, bias, padding=1).shape == (0, 4, 5, 5)
     # an all-zero x (scale 1, every code 0): the bias alone, ReLU'd
     got = conv2d_int8(np.zeros((2, 3, 4, 4), np.float32), packed, w_s, bias, relu=True)
-    np.testing.assert_array_equal(got, np.broadcast_to(np.maximum(bias, 0)[None, :, None, None], (2, 4, 2, 2)))
+    want = np.broadcast_to(np.maximum(bias, 0)[None, :, None, None], (2, 4, 2, 2))
+    np.testing.assert_array_equal(got, want)
     # no input channels, no output channels
     none_in = pack_int8_weight(np.zeros((4, 0, 1, 1), np.int8))
     y = conv2d_int8(np.zeros((2, 0, 3, 3), np.float32), none_in, w_s, bias)
