@@ -510,6 +510,16 @@ bool linear_int8_packed(const float* x, int64_t m, const PackedInt8Weight& w, co
 
 namespace {
 
+// One image row of codes channels-last: dst[w C + c] = src[c hw + w] + OFF, w < width, c < C.
+// Arguments by value: a byte store may alias anything, so captured sizes would be reloaded.
+template <typename AT, int OFF>
+void codes_line(const int8_t* src, int64_t hw, int64_t width, int64_t C, AT* dst) {
+  for (int64_t c = 0; c < C; ++c, src += hw) {
+    AT* d = dst + c;
+    for (int64_t w = 0; w < width; ++w, d += C) *d = static_cast<AT>(src[w] + OFF);
+  }
+}
+
 // x quantised per tensor (symmetric, *x_scale = max|x| / 127) and laid out channels-last with
 // its padding: xc[n][h][w][c] of (N, H + 2 pad_h, W + 2 pad_w, C), each code + OFF in the GEMM's
 // A element type (the padding holds OFF, the code of 0). Every patch is then a gather of runs of
@@ -527,14 +537,22 @@ bool channels_last_codes(const Conv2dShape& s, const float* x, float* x_scale, s
   std::vector<int8_t> codes(q.inner);
   quantize_int8(x, codes.data(), q);  // the SIMD quantiser; the transpose below is bytes only
   const int64_t hp = s.h + 2 * s.pad_h, wp = s.w + 2 * s.pad_w, C = s.c_in, hw = s.h * s.w;
-  xc.assign(s.n * hp * wp * C, static_cast<AT>(OFF));
-  parallel_for(s.n, std::max<int64_t>(1, 65536 / std::max<int64_t>(C * hw, 1)), [&](int64_t b, int64_t e) {
+  xc.resize(s.n * hp * wp * C);
+  const AT zero_code = static_cast<AT>(OFF);
+  parallel_for(s.n, std::max<int64_t>(1, 65536 / std::max<int64_t>(C * hp * wp, 1)), [&](int64_t b, int64_t e) {
     for (int64_t n = b; n < e; ++n)
-      for (int64_t h = 0; h < s.h; ++h) {
-        AT* dst = xc.data() + ((n * hp + h + s.pad_h) * wp + s.pad_w) * C;
+      for (int64_t hh = 0; hh < hp; ++hh) {
+        AT* line = xc.data() + (n * hp + hh) * wp * C;
+        const int64_t h = hh - s.pad_h;
+        if (h < 0 || h >= s.h) {  // a padding row
+          std::fill(line, line + wp * C, zero_code);
+          continue;
+        }
+        std::fill(line, line + s.pad_w * C, zero_code);
+        std::fill(line + (s.pad_w + s.w) * C, line + wp * C, zero_code);
+        AT* dst = line + s.pad_w * C;
         const int8_t* src = codes.data() + n * C * hw + h * s.w;
-        for (int64_t w = 0; w < s.w; ++w)
-          for (int64_t c = 0; c < C; ++c) dst[w * C + c] = static_cast<AT>(src[c * hw + w] + OFF);
+        codes_line<AT, OFF>(src, hw, s.w, C, dst);
       }
   });
   return true;
@@ -548,30 +566,53 @@ const AT* patch_start(const Conv2dShape& s, const AT* xc, int64_t i) {
   return xc + ((n * (s.h + 2 * s.pad_h) + oh * s.stride_h) * (s.w + 2 * s.pad_w) + ow * s.stride_w) * s.c_in;
 }
 
-// The A panel of im2col rows [i0, i0 + rows), every slice, in pack_a's layout
-// ([slice][kg][MR][KG], zero padded), copied from the channels-last codes: with C a multiple of
-// KG, a k group never straddles a kernel tap or a slice, so each is one KG-value copy.
+// Where the values of a patch come from (offsets from patch_start) and where they go in an A
+// panel ([slice][kg][MR][KG] as pack_a lays it out, for row 0): the same for every row, so
+// computed once per call. With C a multiple of KG a k group never straddles a kernel tap or a
+// slice, and the entries are whole groups (KG values each); otherwise single values.
+struct PatchMap {
+  std::vector<int64_t> src, dst;
+  int width = 1;  // values per entry
+};
+
 template <typename Tr>
-void pack_patches(const Plan<Tr>& plan, const Conv2dShape& s, const typename Tr::AT* xc, int64_t i0, int64_t rows,
-                  typename Tr::AT* dst) {
-  using AT = typename Tr::AT;
-  constexpr int MR = Tr::MR, KG = Tr::KG;
-  std::fill(dst, dst + plan.n_slices * plan.a_panel, AT(0));
-  const int64_t C = s.c_in, wp = s.w + 2 * s.pad_w;
-  // Where value q of a row goes in the panel, for row 0.
-  const auto at = [&](int64_t q) { return (q / kKC) * plan.a_panel + (q % kKC) / KG * (MR * KG) + q % KG; };
-  for (int64_t r = 0; r < rows; ++r) {
-    const AT* base = patch_start(s, xc, i0 + r);
-    AT* row = dst + r * KG;
-    int64_t q = 0;
-    for (int64_t ki = 0; ki < s.kh; ++ki)
-      for (int64_t kj = 0; kj < s.kw; ++kj) {
-        const AT* src = base + (ki * s.dil_h * wp + kj * s.dil_w) * C;
-        if (C % KG == 0)
-          for (int64_t c = 0; c < C; c += KG, q += KG) std::memcpy(row + at(q), src + c, KG * sizeof(AT));
-        else
-          for (int64_t c = 0; c < C; ++c, ++q) row[at(q)] = src[c];
+PatchMap patch_map(const Plan<Tr>& plan, const Conv2dShape& s) {
+  PatchMap map;
+  map.width = s.c_in % Tr::KG == 0 ? Tr::KG : 1;
+  const int64_t wp = s.w + 2 * s.pad_w;
+  for (int64_t ki = 0, q = 0; ki < s.kh; ++ki)
+    for (int64_t kj = 0; kj < s.kw; ++kj)
+      for (int64_t c = 0; c < s.c_in; c += map.width, q += map.width) {
+        map.src.push_back((ki * s.dil_h * wp + kj * s.dil_w) * s.c_in + c);
+        map.dst.push_back((q / kKC) * plan.a_panel + (q % kKC) / Tr::KG * (Tr::MR * Tr::KG) + q % Tr::KG);
       }
+  return map;
+}
+
+// The A panel of im2col rows [i0, i0 + rows), every slice, copied from the channels-last codes.
+template <typename Tr>
+void pack_patches(const Plan<Tr>& plan, const Conv2dShape& s, const PatchMap& map, const typename Tr::AT* xc,
+                  int64_t i0, int64_t rows, typename Tr::AT* dst) {
+  using AT = typename Tr::AT;
+  if (rows < Tr::MR || map.width == 1) std::fill(dst, dst + plan.n_slices * plan.a_panel, AT(0));
+  const int64_t ow_n = s.out_w(), entries = static_cast<int64_t>(map.src.size());
+  const int64_t* src = map.src.data();
+  const int64_t* to = map.dst.data();
+  const int64_t step = s.stride_w * s.c_in;  // from one patch to the next along a row
+  int64_t ow = i0 % ow_n;
+  const AT* base = patch_start(s, xc, i0);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (r > 0 && ++ow == ow_n) {  // the next output row (or image): start again from i
+      ow = 0;
+      base = patch_start(s, xc, i0 + r);
+    } else if (r > 0) {
+      base += step;
+    }
+    AT* row = dst + r * Tr::KG;
+    if (map.width == Tr::KG)
+      for (int64_t e = 0; e < entries; ++e) std::memcpy(row + to[e], base + src[e], Tr::KG * sizeof(AT));
+    else
+      for (int64_t e = 0; e < entries; ++e) row[to[e]] = base[src[e]];
   }
 }
 
@@ -634,10 +675,11 @@ bool conv_packed(const Conv2dInt8Params& p, const PackedInt8Weight& w, const typ
   const int64_t m = s.n * s.out_h() * s.out_w();
   const Plan<Tr> plan(m, w.n, w.k, 0);
   const int64_t block_rows = plan.chunk_panels * Tr::MR;
+  const PatchMap map = patch_map(plan, s);
   drive(
       plan, [&] { return Prepacked<Tr>(plan, panels, w.col_start.data()); },
       [&](int64_t ip, AT* dst) {
-        pack_patches(plan, s, xc.data(), ip * Tr::MR, std::min<int64_t>(Tr::MR, m - ip * Tr::MR), dst);
+        pack_patches(plan, s, map, xc.data(), ip * Tr::MR, std::min<int64_t>(Tr::MR, m - ip * Tr::MR), dst);
       },
       [&](int64_t, int64_t, int64_t, int64_t) { return thread_block(block_rows); },
       [&](int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, const int32_t* c, int64_t ldc,

@@ -34,6 +34,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <utility>
 #include <vector>
 
 #include "grimoire/conv.h"
@@ -84,6 +85,16 @@ struct CacheAligned {
     return static_cast<T*>(p);
   }
   void deallocate(T* p, size_t) { std::free(p); }
+  // Sized construction and resize leave the values uninitialised (no memset of the buffer):
+  // every buffer of the driver is written before it is read (packed panels, the zeroed C block).
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   template <typename U>
   bool operator==(const CacheAligned<U>&) const { return true; }
   template <typename U>
