@@ -349,6 +349,10 @@ def test_report_counts_parameters_and_file_bytes():
     assert rep["accuracy"] == pytest.approx(np.mean(model(Tensor(X)).data.argmax(1) == y))
     q = compress.report(compress.quantize(model, "int8"))
     assert q["bytes"] < 0.4 * rep["bytes"]
+    # latency: the median of the timed passes on the given clock (here one that ticks 0.5 s a read)
+    ticks = iter(np.arange(100) * 0.5)
+    timed = compress.report(model, X, y, repeats=3, clock=lambda: float(next(ticks)))
+    assert timed["latency_ms"] == 500.0 and next(ticks) == 3.0  # 3 passes, 2 reads each
 
 
 def test_bad_input_names_the_argument():
