@@ -657,6 +657,24 @@ def _linear_int8_packed(rng, s):
 exempt("PackedInt8Weight", "a class without a constructor: pack_int8_weight makes its instances")
 
 
+@model("conv2d_int8", x=ARRAY, packed=ANY, w_scale=ARRAY, bias=OPT_ARRAY, stride=PAIR, padding=PAIR,
+       dilation=PAIR, relu=BOOL)
+def _conv2d_int8(rng, s):
+    from grimoire import _core
+
+    # Packed for the path in use when the recipe is made; the scalar run packs again per call.
+    return {
+        "x": f32(rng, s, 3, s + 2, 4),
+        "packed": _core.pack_int8_weight(rng.integers(-127, 128, (5, 3, 2, 3), dtype=np.int8)),
+        "w_scale": np.full(5, 0.02, np.float32),
+        "bias": f32(rng, 5) if s % 2 else None,
+        "stride": (1, 2),
+        "padding": (1, 0),
+        "dilation": (1, 1),
+        "relu": s % 3 == 0,
+    }
+
+
 model("to_fp8", x=ARRAY, fmt=STR, saturate=BOOL)(
     lambda rng, s: {"x": f32(rng, s, 3) * 100, "fmt": ["e4m3", "e5m2"][s % 2], "saturate": s % 3 == 0}
 )

@@ -199,12 +199,97 @@ def test_int8_quantized_layers_equal_their_integer_arithmetic():
     qw = np.clip(np.round(lin.weight.data / sw[:, None]), -127, 127)
     want = (qx @ qw.T) * sx * sw + lin.bias.data
     np.testing.assert_allclose(q[7](Tensor(h)).data, want, rtol=1e-5, atol=1e-6)
+    # the conv took the ReLU after it into its epilogue; the ReLU's place holds an Identity
     conv = model[2]
+    assert q[2].relu and isinstance(q[3], gnn.Identity)
     hx = rng.standard_normal((2, 6, 8, 8)).astype(np.float32)
-    tw = torch.nn.functional.conv2d(
+    tw = torch.relu(torch.nn.functional.conv2d(
         torch.tensor(hx), torch.tensor(conv.weight.data), torch.tensor(conv.bias.data), padding=1
-    ).numpy()
+    )).numpy()
     np.testing.assert_allclose(q[2](Tensor(hx)).data, tw, rtol=0.05, atol=0.03 * np.abs(tw).max())
+
+
+def bn_cnn(seed=0):
+    """Conv-BN-ReLU, Conv-BN (no ReLU), with running statistics far from 0 and 1."""
+    from grimoire import autograd as ag
+
+    ag.manual_seed(seed)
+    model = Sequential(
+        Conv2d(3, 8, 3, padding=1), gnn.BatchNorm2d(8), ReLU(),
+        Conv2d(8, 6, 3, stride=2, bias=False), gnn.BatchNorm2d(6),
+    )
+    rng = np.random.default_rng(seed)
+    for bn in (model[1], model[4]):
+        c = bn.num_features
+        bn.running_mean = rng.standard_normal(c).astype(np.float32)
+        bn.running_var = rng.uniform(0.2, 3, c).astype(np.float32)
+        bn.weight.data = rng.uniform(0.5, 2, c).astype(np.float32) * rng.choice([-1, 1], c).astype(np.float32)
+        bn.bias.data = rng.standard_normal(c).astype(np.float32)
+    return model
+
+
+def test_int8_conv_folds_batch_norm_as_torch_fuses_it():
+    model = bn_cnn()
+    q = compress.quantize(model, "int8")
+    kinds = [type(m).__name__ for m in q]
+    assert kinds == ["QuantizedConv2d", "Identity", "Identity", "QuantizedConv2d", "Identity"]
+    assert q[0].relu and not q[3].relu
+    x = np.random.default_rng(1).standard_normal((3, 3, 9, 9)).astype(np.float32)
+    for i, (conv, bn) in enumerate(((model[0], model[1]), (model[3], model[4]))):
+        # the oracle: torch's own eval-mode fusion, then per-channel codes of the fused weight
+        tconv = torch.nn.Conv2d(conv.weight.shape[1], conv.weight.shape[0], 3, conv.stride, conv.padding,
+                                bias=conv.bias is not None)
+        tbn = torch.nn.BatchNorm2d(bn.num_features).eval()
+        with torch.no_grad():
+            tconv.weight.copy_(torch.tensor(conv.weight.data))
+            if conv.bias is not None:
+                tconv.bias.copy_(torch.tensor(conv.bias.data))
+            tbn.weight.copy_(torch.tensor(bn.weight.data))
+            tbn.bias.copy_(torch.tensor(bn.bias.data))
+            tbn.running_mean.copy_(torch.tensor(bn.running_mean))
+            tbn.running_var.copy_(torch.tensor(bn.running_var))
+        fused = torch.nn.utils.fusion.fuse_conv_bn_eval(tconv.eval(), tbn)
+        w = fused.weight.detach().numpy()
+        np.testing.assert_allclose(q[3 * i].weight_scale, np.abs(w).max(axis=(1, 2, 3)) / 127, rtol=1e-5)
+        np.testing.assert_allclose(q[3 * i].bias, fused.bias.detach().numpy(), rtol=1e-5, atol=1e-6)
+        codes = np.clip(np.rint(w / q[3 * i].weight_scale[:, None, None, None]), -127, 127)
+        assert np.count_nonzero(codes != q[3 * i].weight_int8) <= 0.01 * codes.size  # ties of the rounding
+    # the whole model: close to the float one (eval mode), as int8 allows
+    model.eval()
+    ref = model(Tensor(x)).data
+    got = q(Tensor(x)).data
+    np.testing.assert_allclose(got, ref, rtol=0.05, atol=0.03 * np.abs(ref).max())
+
+
+def test_int8_digits_cnn_keeps_its_accuracy_within_half_a_point():
+    # issue 13's bar, on the 360 test digits: 0.5 points is 1.8 images
+    from grimoire.nn import zoo
+
+    _, _, Xte, yte = zoo.digits_split()
+    base = zoo.train_digits_cnn(epochs=2, width=16)["model"].eval()
+    q = compress.quantize(base, "int8")
+    assert isinstance(q[0], compress.QuantizedConv2d) and q[0].relu  # Conv-BN-ReLU fused
+    acc = {}
+    for name, m in (("float32", base), ("int8", q)):
+        acc[name] = np.mean(m(Tensor(Xte)).data.argmax(1) == yte)
+    assert acc["float32"] > 0.9
+    assert abs(acc["int8"] - acc["float32"]) <= 0.005, acc
+
+
+def test_quantized_conv2d_equals_conv2d_int8_of_its_buffers():
+    from grimoire.kernels import conv2d_int8, pack_int8_weight
+
+    q = compress.quantize(bn_cnn(), "int8")
+    layer = q[3]
+    x = np.random.default_rng(2).standard_normal((2, 8, 7, 7)).astype(np.float32)
+    want = conv2d_int8(x, pack_int8_weight(layer.weight_int8), layer.weight_scale, layer.bias, stride=2)
+    np.testing.assert_array_equal(layer(Tensor(x)).data, want)
+    # a state_dict round trip (new arrays) packs again and gives the same numbers
+    clone = compress.quantize(bn_cnn(seed=5), "int8")
+    clone.load_state_dict(q.state_dict())
+    np.testing.assert_array_equal(clone[3](Tensor(x)).data, want)
+    with pytest.raises(ValueError, match="groups=1"):
+        compress.QuantizedConv2d(Conv2d(4, 4, 3, groups=2))
 
 
 def test_quantized_linear_packs_once_and_again_when_stale():
@@ -264,6 +349,10 @@ def test_report_counts_parameters_and_file_bytes():
     assert rep["accuracy"] == pytest.approx(np.mean(model(Tensor(X)).data.argmax(1) == y))
     q = compress.report(compress.quantize(model, "int8"))
     assert q["bytes"] < 0.4 * rep["bytes"]
+    # latency: the median of the timed passes on the given clock (here one that ticks 0.5 s a read)
+    ticks = iter(np.arange(100) * 0.5)
+    timed = compress.report(model, X, y, repeats=3, clock=lambda: float(next(ticks)))
+    assert timed["latency_ms"] == 500.0 and next(ticks) == 3.0  # 3 passes, 2 reads each
 
 
 def test_bad_input_names_the_argument():

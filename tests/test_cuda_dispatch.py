@@ -168,6 +168,7 @@ CPU_ONLY = [
     ("linear_int8_packed", lambda: kernels.linear_int8_packed(_fake((2, 8)), None, _fake((4,)))),
     ("gelu", lambda: kernels.gelu(_fake((4, 8)))),
     ("gelu_backward", lambda: kernels.gelu_backward(_fake((4, 8)), _fake((4, 8)))),
+    ("conv2d_int8", lambda: kernels.conv2d_int8(_fake((2, 3, 8, 8)), None, _fake((4,)))),
 ]
 
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 from grimoire import _core
 from grimoire.kernels import (
+    conv2d_int8,
     dequantize_int8,
     from_bf16,
     from_fp8,
@@ -525,6 +526,169 @@ def test_linear_int8_packed_bad_inputs(rng):
         pack_int8_weight(np.zeros((5, 3), np.float32))
     with pytest.raises(ValueError, match="w_q"):
         pack_int8_weight(np.zeros(3, np.int8))
+
+
+# ---- conv2d_int8 --------------------------------------------------------------------------------
+
+
+def conv_int8_oracle(x, w_q, w_s, bias=None, stride=1, padding=0, dilation=1, relu=False):
+    """conv2d_int8 from its definition, in NumPy and PyTorch: x's codes per tensor (symmetric,
+    s_x = max|x| / 127, rint(x * (1 / s_x)) in float32), the exact integer convolution of the
+    codes (float64, exact below 2^53), then the float32 epilogue (s_x * s_w first, then the
+    product, then the bias; no fused multiply-add)."""
+    top = np.abs(x).max() if x.size else np.float32(0)
+    s_x = np.float32(top) / np.float32(127) if top > 0 else np.float32(1)
+    codes = np.clip(np.rint(x * (np.float32(1) / s_x)), -127, 127)
+    acc = torch.nn.functional.conv2d(
+        torch.tensor(codes, dtype=torch.float64), torch.tensor(w_q, dtype=torch.float64),
+        stride=stride, padding=padding, dilation=dilation,
+    ).numpy().astype(np.float32)
+    shift = np.float32(0) if bias is None else bias[None, :, None, None]
+    y = acc * (s_x * w_s)[None, :, None, None] + shift
+    return np.maximum(y, np.float32(0)) if relu else y, s_x
+
+
+# (N, C, H, W, O, kernel, stride, padding, dilation): C not a multiple of the k group (1, 5), C
+# * kH * kW over a 512 slice (64 * 9), O past a 32-column panel and a 256-column task (260), more
+# than 256 patches (row chunks), a stride, a dilation and an asymmetric padding.
+CONV_SHAPES = [
+    (3, 1, 8, 8, 16, (3, 3), 1, 1, 1),
+    (2, 16, 8, 8, 32, (3, 3), 1, 1, 1),
+    (2, 5, 11, 9, 7, (3, 2), (2, 1), (0, 2), (2, 1)),
+    (1, 64, 7, 6, 260, (3, 3), 1, 1, 1),
+    (5, 8, 10, 10, 12, (1, 1), 2, 0, 1),
+    (1, 3, 1, 1, 4, (3, 3), 1, 1, 1),
+]
+
+
+@pytest.mark.parametrize(("n", "c", "h", "w", "o", "k", "stride", "padding", "dilation"), CONV_SHAPES)
+def test_conv2d_int8_is_the_integer_convolution_bit_for_bit(isa, rng, n, c, h, w, o, k, stride, padding,
+                                                            dilation):
+    x = (rng.standard_normal((n, c, h, w)) * 3).astype(np.float32)
+    w_q = rng.integers(-127, 128, (o, c, *k), dtype=np.int8)
+    w_s = rng.uniform(1e-3, 1e-1, o).astype(np.float32)
+    bias = rng.standard_normal(o).astype(np.float32)
+    packed = pack_int8_weight(w_q)
+    assert packed.shape == (o, c, *k) and packed.isa == _core.kernel_families()["gemm_int8"][1]
+    for b, relu in ((bias, False), (None, False), (bias, True)):
+        want, _ = conv_int8_oracle(x, w_q, w_s, b, stride, padding, dilation, relu)
+        got = conv2d_int8(x, packed, w_s, b, stride, padding, dilation, relu)
+        assert got.shape == want.shape and got.dtype == np.float32
+        np.testing.assert_array_equal(got, want)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 3), c=st.integers(1, 20), hw=st.tuples(st.integers(1, 9), st.integers(1, 9)),
+       o=st.integers(1, 40), k=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       stride=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       padding=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+       dilation=st.tuples(st.integers(1, 2), st.integers(1, 2)), relu=st.booleans(),
+       seed=st.integers(0, 2**31))
+def test_conv2d_int8_hypothesis_shapes(n, c, hw, o, k, stride, padding, dilation, relu, seed):
+    reach = [(k[i] - 1) * dilation[i] + 1 for i in range(2)]
+    if any(hw[i] + 2 * padding[i] < reach[i] for i in range(2)):
+        with pytest.raises(ValueError, match="larger than the padded input"):
+            conv2d_int8(np.zeros((n, c, *hw), np.float32), pack_int8_weight(np.zeros((o, c, *k), np.int8)),
+                        np.ones(o, np.float32), None, stride, padding, dilation)
+        return
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, c, *hw)).astype(np.float32)
+    w_q = rng.integers(-127, 128, (o, c, *k), dtype=np.int8)
+    w_s = rng.uniform(1e-3, 1, o).astype(np.float32)
+    bias = rng.standard_normal(o).astype(np.float32)
+    want, _ = conv_int8_oracle(x, w_q, w_s, bias, stride, padding, dilation, relu)
+    got = conv2d_int8(x, pack_int8_weight(w_q), w_s, bias, stride, padding, dilation, relu)
+    np.testing.assert_array_equal(got, want)
+
+
+def test_conv2d_int8_is_within_the_quantisation_error_of_the_float_conv(rng):
+    # The float32 convolution of x with the dequantised weight differs only by x's rounding to
+    # codes: |q s_x - x| <= s_x / 2, so |y - conv(x, W s_w)|[o] <= s_x / 2 * sum |W[o]| s_w[o].
+    x = rng.standard_normal((4, 6, 9, 9)).astype(np.float32)
+    w = rng.standard_normal((10, 6, 3, 3)).astype(np.float32)
+    w_q, w_s, _ = quantize_int8(w.reshape(10, -1), axis=0)
+    w_q = w_q.reshape(w.shape)
+    bias = rng.standard_normal(10).astype(np.float32)
+    y = conv2d_int8(x, pack_int8_weight(w_q), w_s, bias, padding=1)
+    deq = w_q.astype(np.float64) * w_s[:, None, None, None]
+    ref = torch.nn.functional.conv2d(torch.tensor(x, dtype=torch.float64), torch.tensor(deq),
+                                     torch.tensor(bias, dtype=torch.float64), padding=1).numpy()
+    s_x = np.abs(x).max() / 127
+    bound = s_x / 2 * np.abs(deq).sum(axis=(1, 2, 3))[None, :, None, None] + 1e-5 * (1 + np.abs(ref))
+    assert np.all(np.abs(y - ref) <= bound)
+    assert np.abs(y - ref).max() > 0  # the codes did round something (the test can fail)
+
+
+def test_conv2d_int8_empty_sizes_and_another_path(rng):
+    w_q = rng.integers(-127, 128, (4, 3, 3, 3), dtype=np.int8)
+    w_s = np.full(4, 0.01, np.float32)
+    bias = np.arange(4, dtype=np.float32) - 1
+    packed = pack_int8_weight(w_q)
+    assert conv2d_int8(np.zeros((0, 3, 5, 5), np.float32), packed, w_s, bias, padding=1).shape == (0, 4, 5, 5)
+    # an all-zero x (scale 1, every code 0): the bias alone, ReLU'd
+    got = conv2d_int8(np.zeros((2, 3, 4, 4), np.float32), packed, w_s, bias, relu=True)
+    want = np.broadcast_to(np.maximum(bias, 0)[None, :, None, None], (2, 4, 2, 2))
+    np.testing.assert_array_equal(got, want)
+    # no input channels, no output channels
+    none_in = pack_int8_weight(np.zeros((4, 0, 1, 1), np.int8))
+    y = conv2d_int8(np.zeros((2, 0, 3, 3), np.float32), none_in, w_s, bias)
+    np.testing.assert_array_equal(y, np.broadcast_to(bias[None, :, None, None], (2, 4, 3, 3)))
+    y = conv2d_int8(np.ones((2, 3, 3, 3), np.float32), pack_int8_weight(np.zeros((0, 3, 3, 3), np.int8)),
+                    np.zeros(0, np.float32))
+    assert y.shape == (2, 0, 1, 1)
+    # packed on one path, run on another (set_isa since): the same numbers
+    x = rng.standard_normal((3, 3, 6, 6)).astype(np.float32)
+    want, _ = conv_int8_oracle(x, w_q, w_s, bias, 1, 1, 1)
+    paths = _core.kernel_families()["gemm_int8"][0]
+    previous = _core.active_isa()
+    try:
+        for packed_on in paths:
+            _core.set_isa(packed_on)
+            packed = pack_int8_weight(w_q)
+            for run_on in paths:
+                _core.set_isa(run_on)
+                assert packed.stale == (run_on != packed.isa)
+                np.testing.assert_array_equal(conv2d_int8(x, packed, w_s, bias, padding=1), want)
+    finally:
+        _core.set_isa(previous)
+
+
+def test_conv2d_int8_bad_inputs(rng):
+    w_q = rng.integers(-127, 128, (4, 3, 3, 3), dtype=np.int8)
+    w_s = np.full(4, 0.01, np.float32)
+    packed = pack_int8_weight(w_q)
+    x = np.zeros((2, 3, 5, 5), np.float32)
+    with pytest.raises(ValueError, match="in_channels = 3"):
+        conv2d_int8(np.zeros((2, 4, 5, 5), np.float32), packed, w_s)
+    with pytest.raises(ValueError, match="x must have 4 dimensions"):
+        conv2d_int8(np.zeros((3, 5, 5), np.float32), packed, w_s)
+    with pytest.raises(TypeError, match="x.*float32"):
+        conv2d_int8(x.astype(np.float64), packed, w_s)
+    with pytest.raises(ValueError, match="packed must hold a convolution's 4-D weight"):
+        conv2d_int8(x, pack_int8_weight(w_q.reshape(4, -1)), w_s)
+    with pytest.raises(ValueError, match="packed must hold a linear layer's 2-D weight"):
+        linear_int8_packed(np.zeros((2, 27), np.float32), packed, w_s)
+    with pytest.raises(TypeError, match="packed"):
+        conv2d_int8(x, w_q, w_s)
+    with pytest.raises(ValueError, match="w_scale"):
+        conv2d_int8(x, packed, w_s[:3])
+    with pytest.raises(ValueError, match="w_scale"):
+        conv2d_int8(x, packed, -w_s)
+    with pytest.raises(ValueError, match="bias"):
+        conv2d_int8(x, packed, w_s, np.zeros(5, np.float32))
+    with pytest.raises(ValueError, match=r"stride\[0\]"):
+        conv2d_int8(x, packed, w_s, stride=0)
+    with pytest.raises(ValueError, match=r"padding\[1\]"):
+        conv2d_int8(x, packed, w_s, padding=(0, -1))
+    with pytest.raises(TypeError, match="dilation"):
+        conv2d_int8(x, packed, w_s, dilation=1.5)
+    with pytest.raises(ValueError, match="larger than the padded input"):
+        conv2d_int8(np.zeros((2, 3, 2, 2), np.float32), packed, w_s)
+    x[1, 2, 3, 4] = np.nan
+    with pytest.raises(ValueError, match="finite"):
+        conv2d_int8(x, packed, w_s)
+    with pytest.raises(ValueError, match="w_q must be 2-D .* or 4-D"):
+        pack_int8_weight(np.zeros((4, 3, 3), np.int8))
 
 
 # ---- fp8 / bf16 GEMM ---------------------------------------------------------------------------

@@ -2,13 +2,18 @@
 // is grimoire.kernels.quant.
 #include "grimoire/quant.h"
 
+#include <pybind11/stl.h>
+
 #include <cmath>
 #include <cstring>
 #include <limits>
 #include <memory>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "checks.h"
+#include "conv_operands.h"
 #include "gemm_lowp_operands.h"
 #include "quant_args.h"
 #include "grimoire/gemm_int8.h"
@@ -165,21 +170,75 @@ py::array linear_int8_py(const py::object& x_obj, const py::object& w_obj, const
   return y;
 }
 
+// A linear layer's W (n, k), or a convolution's (O, C, KH, KW) packed in its (KH, KW, C) order.
 std::shared_ptr<PackedInt8Weight> pack_int8_weight_py(const py::object& w_obj) {
   const py::array w_arr = require_ndarray(w_obj, "w_q");
-  require_ndim(w_arr, "w_q", 2, 2);
+  require_ndim(w_arr, "w_q", 2, 4);
+  if (w_arr.ndim() == 3)
+    throw py::value_error("w_q must be 2-D (out_features, in_features) or 4-D (out_channels, in_channels, kH, kW), "
+                          "got 3-D");
   const Strided<int8_t> w = contiguous_view<int8_t>(w_arr, "w_q");
+  if (w.shape.size() == 4) checked_numel({w.shape[0], w.shape[1], w.shape[2], w.shape[3]}, "w_q");
   auto packed = std::make_shared<PackedInt8Weight>();
   {
     py::gil_scoped_release release;
-    *packed = pack_int8_weight(w.data, w.shape[0], w.shape[1]);
+    if (w.shape.size() == 4) *packed = pack_int8_conv_weight(w.data, w.shape[0], w.shape[1], w.shape[2], w.shape[3]);
+    else *packed = pack_int8_weight(w.data, w.shape[0], w.shape[1]);
   }
   return packed;
 }
 
+std::vector<int64_t> packed_shape(const PackedInt8Weight& w) {
+  if (w.kh > 0) return {w.n, w.c, w.kh, w.kw};
+  return {w.n, w.k};
+}
+
+const PackedInt8Weight& require_packed(const std::shared_ptr<PackedInt8Weight>& w, bool conv) {
+  if (!w) throw py::type_error("packed must be a PackedInt8Weight (from pack_int8_weight), got None");
+  if ((w->kh > 0) != conv)
+    throw py::value_error(std::string("packed must hold ") + (conv ? "a convolution's 4-D" : "a linear layer's 2-D") +
+                          " weight, got one of shape " + shape_str(packed_shape(*w)));
+  return *w;
+}
+
+py::array conv2d_int8_py(const py::object& x_obj, const std::shared_ptr<PackedInt8Weight>& w_ptr,
+                         const py::object& ws_obj, const py::object& bias_obj, std::pair<int64_t, int64_t> stride,
+                         std::pair<int64_t, int64_t> padding, std::pair<int64_t, int64_t> dilation, bool relu) {
+  const PackedInt8Weight& w = require_packed(w_ptr, true);
+  const py::array x_arr = require_ndarray(x_obj, "x"), ws_arr = require_ndarray(ws_obj, "w_scale");
+  require_ndim(x_arr, "x", 4, 4);
+  require_ndim(ws_arr, "w_scale", 1, 1);
+  const Strided<float> x = contiguous_view<float>(x_arr, "x");
+  const Strided<float> ws = contiguous_view<float>(ws_arr, "w_scale");
+  if (x.shape[1] != w.c)
+    throw py::value_error("x must be (N, in_channels, H, W) with in_channels = " + std::to_string(w.c) +
+                          " to match packed " + shape_str(packed_shape(w)) + ", got " + shape_str(x.shape));
+  std::vector<int64_t> y_shape;
+  Conv2dInt8Params p;
+  p.shape = conv2d_shape(x.shape, packed_shape(w), stride, padding, dilation, 1, y_shape);
+  checked_numel({p.shape.n, p.shape.h + 2 * p.shape.pad_h, p.shape.w + 2 * p.shape.pad_w, p.shape.c_in},
+                "the padded input");
+  require_same_shape(ws.shape, {w.n}, "w_scale", "packed's output channels");
+  check_w_scale(ws);
+  p.bias = optional_bias(bias_obj, w.n, "packed's output channels");
+  p.x = x.data;
+  p.w = &w;
+  p.w_scale = ws.data;
+  p.relu = relu;
+  py::array_t<float> y = empty<float>(y_shape);
+  p.y = y.mutable_data();
+  bool ok;
+  {
+    py::gil_scoped_release release;
+    ok = conv2d_int8(p);
+  }
+  if (!ok) throw py::value_error("x must be finite to be quantised to int8 (it holds NaN or inf)");
+  return y;
+}
+
 py::array linear_int8_packed_py(const py::object& x_obj, const std::shared_ptr<PackedInt8Weight>& w,
                                 const py::object& ws_obj, const py::object& bias_obj) {
-  if (!w) throw py::type_error("packed must be a PackedInt8Weight (from pack_int8_weight), got None");
+  require_packed(w, false);
   const py::array x_arr = require_ndarray(x_obj, "x"), ws_arr = require_ndarray(ws_obj, "w_scale");
   require_ndim(x_arr, "x", 2, 2);
   require_ndim(ws_arr, "w_scale", 1, 1);
@@ -289,20 +348,21 @@ void bind_quant(py::module_& m) {
                              "The gemm_int8 path the panels were packed for.")
       .def_property_readonly("stale", [](const PackedInt8Weight& w) { return w.isa != int8_isa(); },
                              "Whether gemm_int8 now takes another path (set_isa): pack again.")
-      .def_property_readonly("shape", [](const PackedInt8Weight& w) { return py::make_tuple(w.n, w.k); },
-                             "(n, k): W's shape.")
+      .def_property_readonly("shape", [](const PackedInt8Weight& w) { return py::tuple(py::cast(packed_shape(w))); },
+                             "W's shape: (n, k), or (O, C, KH, KW) for a convolution's weight.")
       .def_property_readonly("nbytes", [](const PackedInt8Weight& w) {
         return static_cast<int64_t>(w.panels8.size() + 2 * w.panels16.size() + w.raw.size() + 4 * w.col_start.size());
       }, "Bytes held (the panels and a copy of W).")
       .def("__copy__", [](py::object self) { return self; })
       .def("__deepcopy__", [](py::object self, py::object) { return self; }, py::arg("memo"))
       .def("__repr__", [](const PackedInt8Weight& w) {
-        return "PackedInt8Weight(shape=(" + std::to_string(w.n) + ", " + std::to_string(w.k) + "), isa='" +
-               isa_name(w.isa) + "')";
+        return "PackedInt8Weight(shape=" + shape_str(packed_shape(w)) + ", isa='" + isa_name(w.isa) + "')";
       });
   m.def("pack_int8_weight", &pack_int8_weight_py, py::arg("w_q"));
   m.def("linear_int8_packed", &linear_int8_packed_py, py::arg("x"), py::arg("packed"), py::arg("w_scale"),
         py::arg("bias"));
+  m.def("conv2d_int8", &conv2d_int8_py, py::arg("x"), py::arg("packed"), py::arg("w_scale"), py::arg("bias"),
+        py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("relu"));
   m.def("to_fp8", [](const py::object& x, const std::string& fmt, bool saturate) {
     const Fp8Format f = fp8_format(fmt, "fmt");
     return convert<float, uint8_t>(x, "x", [&](const float* a, uint8_t* b, int64_t n) { to_fp8(a, b, n, f, saturate); });

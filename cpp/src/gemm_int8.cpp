@@ -1,12 +1,14 @@
 // Low-precision GEMMs: the scalar reference and the BLIS-style driver of the int8 GEMM (A packed
 // into MR-row panels, B into NR-column panels per slice of k, an MR x NR register-blocked
-// microkernel per ISA, blocks of C shared among threads), the quantised linear layer, and the
-// fp8/bf16 GEMMs (decode to float32, then the float32 GEMM). Microkernels: gemm_int8_avx2.cpp,
+// microkernel per ISA, blocks of C shared among threads), the quantised linear layer, the int8
+// convolution (the same driver on patches of channels-last codes), and the fp8/bf16 GEMMs (decode
+// to float32, then the float32 GEMM). Microkernels: gemm_int8_avx2.cpp,
 // gemm_int8_avx512vnni.cpp.
 #include "grimoire/gemm_int8.h"
 
 #include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <thread>
 #include <utility>
@@ -367,6 +369,13 @@ bool linear_reference(const float* x, int64_t m, int64_t n, int64_t k, const int
   return true;
 }
 
+// A task's int32 block of C when the output is not int32: a per-thread buffer of rows x kNCB.
+std::pair<int32_t*, int64_t> thread_block(int64_t rows) {
+  thread_local std::vector<int32_t, CacheAligned<int32_t>> cbuf;
+  if (static_cast<int64_t>(cbuf.size()) < rows * kNCB) cbuf.resize(rows * kNCB);
+  return {cbuf.data(), kNCB};
+}
+
 // A packed path: each A panel's rows are quantised (on the thread that packs them) and packed;
 // each task's int32 block lives in a per-thread buffer and goes through the epilogue at once.
 template <typename Tr, typename MakeB>
@@ -385,11 +394,7 @@ bool linear_packed(const float* x, int64_t m, int64_t n, int64_t k, MakeB&& make
         ok[ip] = quantize_rows_symmetric_int8(x + i0 * k, rows, k, xq.data(), x_scale.data() + i0);
         pack_a(plan, xq.data(), k, 1, rows, dst);
       },
-      [&](int64_t, int64_t, int64_t, int64_t) {
-        thread_local std::vector<int32_t, CacheAligned<int32_t>> cbuf;
-        if (static_cast<int64_t>(cbuf.size()) < block_rows * kNCB) cbuf.resize(block_rows * kNCB);
-        return std::pair<int32_t*, int64_t>(cbuf.data(), kNCB);
-      },
+      [&](int64_t, int64_t, int64_t, int64_t) { return thread_block(block_rows); },
       [&](int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, const int32_t* c, int64_t ldc,
           const uint32_t* start) {
         linear_epilogue(x_scale.data(), w_scale, bias, y, n, i_begin, i_end, j_begin, j_end, c, ldc, start);
@@ -498,6 +503,221 @@ bool linear_int8_packed(const float* x, int64_t m, const PackedInt8Weight& w, co
     case Isa::avx512: return prepacked(VnniTraits{}, w.panels8);
     case Isa::avx2: return prepacked(Avx2Traits{}, w.panels16);
     default: return linear_reference(x, m, w.n, w.k, w.raw.data(), w_scale, bias, y);
+  }
+}
+
+// ---- the int8 convolution ------------------------------------------------------------------
+
+namespace {
+
+// One image row of codes channels-last: dst[w C + c] = src[c hw + w] + OFF, w < width, c < C.
+// Arguments by value: a byte store may alias anything, so captured sizes would be reloaded.
+template <typename AT, int OFF>
+void codes_line(const int8_t* src, int64_t hw, int64_t width, int64_t C, AT* dst) {
+  for (int64_t c = 0; c < C; ++c, src += hw) {
+    AT* d = dst + c;
+    for (int64_t w = 0; w < width; ++w, d += C) *d = static_cast<AT>(src[w] + OFF);
+  }
+}
+
+// x quantised per tensor (symmetric, *x_scale = max|x| / 127) and laid out channels-last with
+// its padding: xc[n][h][w][c] of (N, H + 2 pad_h, W + 2 pad_w, C), each code + OFF in the GEMM's
+// A element type (the padding holds OFF, the code of 0). Every patch is then a gather of runs of
+// C ready values, which pack_patches copies straight into A panels. False if x is not finite.
+template <typename AT, int OFF>
+bool channels_last_codes(const Conv2dShape& s, const float* x, float* x_scale, std::vector<AT, CacheAligned<AT>>& xc) {
+  QuantInt8Params q;
+  q.inner = s.n * s.c_in * s.h * s.w;
+  q.qmin = -127;
+  q.qmax = 127;
+  int32_t zero = 0;
+  if (!choose_qparams_int8(x, q, true, x_scale, &zero)) return false;
+  q.scale = x_scale;
+  q.zero_point = &zero;
+  std::vector<int8_t> codes(q.inner);
+  quantize_int8(x, codes.data(), q);  // the SIMD quantiser; the transpose below is bytes only
+  const int64_t hp = s.h + 2 * s.pad_h, wp = s.w + 2 * s.pad_w, C = s.c_in, hw = s.h * s.w;
+  xc.resize(s.n * hp * wp * C);
+  const AT zero_code = static_cast<AT>(OFF);
+  parallel_for(s.n, std::max<int64_t>(1, 65536 / std::max<int64_t>(C * hp * wp, 1)), [&](int64_t b, int64_t e) {
+    for (int64_t n = b; n < e; ++n)
+      for (int64_t hh = 0; hh < hp; ++hh) {
+        AT* line = xc.data() + (n * hp + hh) * wp * C;
+        const int64_t h = hh - s.pad_h;
+        if (h < 0 || h >= s.h) {  // a padding row
+          std::fill(line, line + wp * C, zero_code);
+          continue;
+        }
+        std::fill(line, line + s.pad_w * C, zero_code);
+        std::fill(line + (s.pad_w + s.w) * C, line + wp * C, zero_code);
+        AT* dst = line + s.pad_w * C;
+        const int8_t* src = codes.data() + n * C * hw + h * s.w;
+        codes_line<AT, OFF>(src, hw, s.w, C, dst);
+      }
+  });
+  return true;
+}
+
+// Row i of the im2col matrix (image n = i / (OH OW), output pixel (oh, ow)) starts at this code
+// of xc; its value k = (ki KW + kj) C + c is at start[(ki dil_h wp + kj dil_w) C + c].
+template <typename AT>
+const AT* patch_start(const Conv2dShape& s, const AT* xc, int64_t i) {
+  const int64_t ow_n = s.out_w(), p = s.out_h() * ow_n, n = i / p, oh = (i % p) / ow_n, ow = i % ow_n;
+  return xc + ((n * (s.h + 2 * s.pad_h) + oh * s.stride_h) * (s.w + 2 * s.pad_w) + ow * s.stride_w) * s.c_in;
+}
+
+// Where the values of a patch come from (offsets from patch_start) and where they go in an A
+// panel ([slice][kg][MR][KG] as pack_a lays it out, for row 0): the same for every row, so
+// computed once per call. With C a multiple of KG a k group never straddles a kernel tap or a
+// slice, and the entries are whole groups (KG values each); otherwise single values.
+struct PatchMap {
+  std::vector<int64_t> src, dst;
+  int width = 1;  // values per entry
+};
+
+template <typename Tr>
+PatchMap patch_map(const Plan<Tr>& plan, const Conv2dShape& s) {
+  PatchMap map;
+  map.width = s.c_in % Tr::KG == 0 ? Tr::KG : 1;
+  const int64_t wp = s.w + 2 * s.pad_w;
+  for (int64_t ki = 0, q = 0; ki < s.kh; ++ki)
+    for (int64_t kj = 0; kj < s.kw; ++kj)
+      for (int64_t c = 0; c < s.c_in; c += map.width, q += map.width) {
+        map.src.push_back((ki * s.dil_h * wp + kj * s.dil_w) * s.c_in + c);
+        map.dst.push_back((q / kKC) * plan.a_panel + (q % kKC) / Tr::KG * (Tr::MR * Tr::KG) + q % Tr::KG);
+      }
+  return map;
+}
+
+// The A panel of im2col rows [i0, i0 + rows), every slice, copied from the channels-last codes.
+template <typename Tr>
+void pack_patches(const Plan<Tr>& plan, const Conv2dShape& s, const PatchMap& map, const typename Tr::AT* xc,
+                  int64_t i0, int64_t rows, typename Tr::AT* dst) {
+  using AT = typename Tr::AT;
+  if (rows < Tr::MR || map.width == 1) std::fill(dst, dst + plan.n_slices * plan.a_panel, AT(0));
+  const int64_t ow_n = s.out_w(), entries = static_cast<int64_t>(map.src.size());
+  const int64_t* src = map.src.data();
+  const int64_t* to = map.dst.data();
+  const int64_t step = s.stride_w * s.c_in;  // from one patch to the next along a row
+  int64_t ow = i0 % ow_n;
+  const AT* base = patch_start(s, xc, i0);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (r > 0 && ++ow == ow_n) {  // the next output row (or image): start again from i
+      ow = 0;
+      base = patch_start(s, xc, i0 + r);
+    } else if (r > 0) {
+      base += step;
+    }
+    AT* row = dst + r * Tr::KG;
+    if (map.width == Tr::KG)
+      for (int64_t e = 0; e < entries; ++e) std::memcpy(row + to[e], base + src[e], Tr::KG * sizeof(AT));
+    else
+      for (int64_t e = 0; e < entries; ++e) row[to[e]] = base[src[e]];
+  }
+}
+
+// y[n, o, oh, ow] = (s_x s_w[o]) acc(i, o) + bias[o] (then max(., 0) with relu) for im2col rows
+// i = (n, oh, ow) in [i_begin, i_end) and channels o in [j_begin, j_end); acc(i, o) =
+// c[(i - i_begin) ldc + o - j_begin] (+ start[o]). Written NCHW: contiguous runs of pixels.
+void conv_epilogue(const Conv2dInt8Params& p, float x_scale, int64_t i_begin, int64_t i_end, int64_t j_begin,
+                   int64_t j_end, const int32_t* c, int64_t ldc, const uint32_t* start) {
+  const int64_t P = p.shape.out_h() * p.shape.out_w(), O = p.shape.c_out;
+  for (int64_t i = i_begin; i < i_end;) {
+    const int64_t n = i / P, stop = std::min(i_end, (n + 1) * P);
+    for (int64_t o = j_begin; o < j_end; ++o) {
+      const float scale = x_scale * p.w_scale[o], b = p.bias ? p.bias[o] : 0.0f;
+      const uint32_t add = start ? start[o] : 0u;
+      const int32_t* col = c + (i - i_begin) * ldc + (o - j_begin);
+      float* y = p.y + (n * O + o) * P - n * P;  // indexed by i
+      for (int64_t t = i; t < stop; ++t, col += ldc) {
+        const float v = static_cast<float>(static_cast<int32_t>(static_cast<uint32_t>(*col) + add)) * scale + b;
+        y[t] = p.relu ? std::max(v, 0.0f) : v;
+      }
+    }
+    i = stop;
+  }
+}
+
+// The scalar path: im2col of the codes, the reference GEMM against W (O, KH KW C), the epilogue.
+bool conv_reference(const Conv2dInt8Params& p, const PackedInt8Weight& w) {
+  const Conv2dShape& s = p.shape;
+  const int64_t m = s.n * s.out_h() * s.out_w(), k = w.k, C = s.c_in, wp = s.w + 2 * s.pad_w;
+  float x_scale = 1.0f;
+  std::vector<int8_t, CacheAligned<int8_t>> xc;
+  if (!channels_last_codes<int8_t, 0>(s, p.x, &x_scale, xc)) return false;
+  std::vector<int8_t> cols(m * k);
+  for (int64_t i = 0; i < m; ++i) {
+    const int8_t* base = patch_start(s, xc.data(), i);
+    for (int64_t ki = 0, q = 0; ki < s.kh; ++ki)
+      for (int64_t kj = 0; kj < s.kw; ++kj)
+        for (int64_t c = 0; c < C; ++c, ++q) cols[i * k + q] = base[(ki * s.dil_h * wp + kj * s.dil_w) * C + c];
+  }
+  std::vector<int32_t> acc(m * w.n);
+  GemmInt8Params g;
+  g.m = m; g.n = w.n; g.k = k;
+  g.a = cols.data(); g.a_row_stride = k; g.a_col_stride = 1;
+  g.b = w.raw.data(); g.b_row_stride = 1; g.b_col_stride = k;  // B = W^T
+  g.c = acc.data(); g.c_row_stride = w.n;
+  gemm_int8_reference(g);
+  conv_epilogue(p, x_scale, 0, m, 0, w.n, acc.data(), w.n, nullptr);
+  return true;
+}
+
+// A packed path: the prepacked W as B, A panels gathered from the codes by the thread that
+// first needs them, each task's int32 block through the epilogue at once.
+template <typename Tr>
+bool conv_packed(const Conv2dInt8Params& p, const PackedInt8Weight& w, const typename Tr::BT* panels) {
+  using AT = typename Tr::AT;
+  const Conv2dShape& s = p.shape;
+  float x_scale = 1.0f;
+  std::vector<AT, CacheAligned<AT>> xc;
+  if (!channels_last_codes<AT, Tr::a_offset>(s, p.x, &x_scale, xc)) return false;
+  const int64_t m = s.n * s.out_h() * s.out_w();
+  const Plan<Tr> plan(m, w.n, w.k, 0);
+  const int64_t block_rows = plan.chunk_panels * Tr::MR;
+  const PatchMap map = patch_map(plan, s);
+  drive(
+      plan, [&] { return Prepacked<Tr>(plan, panels, w.col_start.data()); },
+      [&](int64_t ip, AT* dst) {
+        pack_patches(plan, s, map, xc.data(), ip * Tr::MR, std::min<int64_t>(Tr::MR, m - ip * Tr::MR), dst);
+      },
+      [&](int64_t, int64_t, int64_t, int64_t) { return thread_block(block_rows); },
+      [&](int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, const int32_t* c, int64_t ldc,
+          const uint32_t* start) { conv_epilogue(p, x_scale, i_begin, i_end, j_begin, j_end, c, ldc, start); });
+  return true;
+}
+
+}  // namespace
+
+PackedInt8Weight pack_int8_conv_weight(const int8_t* w, int64_t o, int64_t c, int64_t kh, int64_t kw) {
+  std::vector<int8_t> hwc(o * kh * kw * c);  // (O, C, KH, KW) -> (O, KH, KW, C)
+  for (int64_t j = 0; j < o; ++j)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t t = 0; t < kh * kw; ++t) hwc[(j * kh * kw + t) * c + ch] = w[(j * c + ch) * kh * kw + t];
+  PackedInt8Weight out = pack_int8_weight(hwc.data(), o, kh * kw * c);
+  out.c = c;
+  out.kh = kh;
+  out.kw = kw;
+  return out;
+}
+
+bool conv2d_int8(const Conv2dInt8Params& p) {
+  const PackedInt8Weight& w = *p.w;
+  if (p.shape.n <= 0 || w.n <= 0) return true;
+  const Isa isa = int8_isa();
+  if (isa != w.isa) {  // packed for another path (set_isa): pack for this one, for this call
+    PackedInt8Weight again = pack_int8_weight(w.raw.data(), w.n, w.k);
+    again.c = w.c;
+    again.kh = w.kh;
+    again.kw = w.kw;
+    Conv2dInt8Params q = p;
+    q.w = &again;
+    return conv2d_int8(q);
+  }
+  switch (isa) {
+    case Isa::avx512: return conv_packed<VnniTraits>(p, w, w.panels8.data());
+    case Isa::avx2: return conv_packed<Avx2Traits>(p, w, w.panels16.data());
+    default: return conv_reference(p, w);
   }
 }
 

@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['PackedInt8Weight', 'active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gelu', 'gelu_backward', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kalman_filter', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_attention_backward', 'linear_attention_forward', 'linear_int8', 'linear_int8_packed', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pack_int8_weight', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
+__all__: list[str] = ['PackedInt8Weight', 'active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_int8', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gelu', 'gelu_backward', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kalman_filter', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_attention_backward', 'linear_attention_forward', 'linear_int8', 'linear_int8_packed', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pack_int8_weight', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
 class PackedInt8Weight:
     """
     An int8 weight W (n, k) packed for the int8 GEMM path of this CPU (pack_int8_weight); immutable.
@@ -28,9 +28,9 @@ class PackedInt8Weight:
         Bytes held (the panels and a copy of W).
         """
     @property
-    def shape(self) -> tuple[int, int]:
+    def shape(self) -> tuple:
         """
-        (n, k): W's shape.
+        W's shape: (n, k), or (O, C, KH, KW) for a convolution's weight.
         """
     @property
     def stale(self) -> bool:
@@ -80,6 +80,8 @@ def conv2d(x: typing.Any, w: typing.Any, b: typing.Any, stride: tuple[typing.Sup
 def conv2d_backward(grad_out: typing.Any, x: typing.Any, w: typing.Any, stride: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], padding: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex, need_x: bool, need_w: bool, need_b: bool) -> tuple:
     ...
 def conv2d_backward_reference(grad_out: typing.Any, x: typing.Any, w: typing.Any, stride: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], padding: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex, need_x: bool, need_w: bool, need_b: bool) -> tuple:
+    ...
+def conv2d_int8(x: typing.Any, packed: PackedInt8Weight, w_scale: typing.Any, bias: typing.Any, stride: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], padding: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], relu: bool) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
     ...
 def conv2d_reference(x: typing.Any, w: typing.Any, b: typing.Any, stride: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], padding: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
     ...

@@ -12,7 +12,8 @@
   chosen by retained energy; a Linear becomes two Linears, a Conv2d a k x k conv into r
   channels followed by a 1x1 conv.
 - Post-training quantisation (:func:`quantize`): int8 weights per output channel with dynamic
-  int8 activations (the core's ``linear_int8``/``gemm_int8``), or FP8 E4M3 weight storage.
+  int8 activations (the core's ``linear_int8_packed`` and ``conv2d_int8``, a Conv2d's following
+  BatchNorm2d folded in and its ReLU fused), or FP8 E4M3 weight storage.
 - :func:`report`: parameters, bytes on disk (safetensors), accuracy and latency.
 """
 
@@ -29,11 +30,22 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .autograd import Tensor, TensorLike, no_grad
-from .kernels import from_fp8, linear_int8, linear_int8_packed, pack_int8_weight, quantize_int8, to_fp8
+from .kernels import (
+    conv2d_int8,
+    from_fp8,
+    linear_int8,
+    linear_int8_packed,
+    pack_int8_weight,
+    quantize_int8,
+    to_fp8,
+)
 from .nn import functional as F
+from .nn.activation import ReLU
+from .nn.containers import Sequential
 from .nn.conv import Conv2d
-from .nn.linear import Linear
+from .nn.linear import Identity, Linear
 from .nn.module import Module
+from .nn.norm import BatchNorm2d
 
 __all__ = [
     "prune",
@@ -312,33 +324,20 @@ def low_rank(
             second.weight.data = second_w.reshape(w.shape[0], r, 1, 1)
         if bias is not None:
             second.bias.data = bias.copy()
-        from .nn.containers import Sequential
-
         _replace(model, name, Sequential(first, second))
         done[name] = r
     return done
 
 
 # ---------------------------------------------------------------------------------- quantisation
-class QuantizedLinear(Module):
-    """y = x W^T + b with W stored as int8 per output row (scale_j = max_k |W_jk| / 127) and x
-    quantised per row on the fly; the product runs in int32. Inference only.
-
-    The int8 weight is packed once for the CPU's int8 GEMM path (``pack_int8_weight``) and each
-    call runs ``linear_int8_packed``, equal bit for bit to ``linear_int8(x, weight_int8,
-    weight_scale, bias)``. The packing is redone when ``weight_int8`` is replaced (as
+class _PackedInt8(Module):
+    """An int8 layer whose ``weight_int8`` buffer is packed once for the CPU's int8 GEMM path
+    (``pack_int8_weight``). The packing is redone when ``weight_int8`` is replaced (as
     ``load_state_dict`` does) or the path changes (``set_isa``); write a new weight by assigning
     the buffer, not in place."""
 
-    def __init__(self, linear: Linear):
-        super().__init__()
-        q, s, _ = quantize_int8(np.ascontiguousarray(linear.weight.data), axis=0)
-        self.in_features, self.out_features = linear.weight.shape[1], linear.weight.shape[0]
-        self.register_buffer("weight_int8", q)
-        self.register_buffer("weight_scale", s)
-        self.register_buffer("bias", None if linear.bias is None else linear.bias.data.copy())
-        self._packed_for: tuple = (None, None)  # (the weight_int8 array packed, its packing)
-        self._packed()
+    weight_int8: np.ndarray
+    _packed_for: tuple
 
     def _packed(self):
         """The packing of weight_int8 for the int8 path in use, redone when either changed."""
@@ -355,6 +354,25 @@ class QuantizedLinear(Module):
         state["_packed_for"] = (None, None)
         return state
 
+
+class QuantizedLinear(_PackedInt8):
+    """y = x W^T + b with W stored as int8 per output row (scale_j = max_k |W_jk| / 127) and x
+    quantised per row on the fly; the product runs in int32. Inference only.
+
+    The int8 weight is packed once (``pack_int8_weight``) and each call runs
+    ``linear_int8_packed``, equal bit for bit to ``linear_int8(x, weight_int8, weight_scale,
+    bias)``."""
+
+    def __init__(self, linear: Linear):
+        super().__init__()
+        q, s, _ = quantize_int8(np.ascontiguousarray(linear.weight.data), axis=0)
+        self.in_features, self.out_features = linear.weight.shape[1], linear.weight.shape[0]
+        self.register_buffer("weight_int8", q)
+        self.register_buffer("weight_scale", s)
+        self.register_buffer("bias", None if linear.bias is None else linear.bias.data.copy())
+        self._packed_for = (None, None)  # (the weight_int8 array packed, its packing)
+        self._packed()
+
     def forward(self, x: Tensor) -> Tensor:
         a = x.data if isinstance(x, Tensor) else np.asarray(x, np.float32)
         if type(a) is not np.ndarray or type(self.weight_int8) is not np.ndarray:
@@ -363,47 +381,59 @@ class QuantizedLinear(Module):
             return Tensor(y.reshape(*a.shape[:-1], self.out_features))
         flat = np.ascontiguousarray(a.reshape(-1, a.shape[-1]), dtype=np.float32)
         y = linear_int8_packed(flat, self._packed(), self.weight_scale, self.bias)
-        return Tensor(y.reshape(*a.shape[:-1], self.out_features))
+        return Tensor._make(y.reshape(*a.shape[:-1], self.out_features), (), None, "quantized_linear")
 
 
-def _im2col(x: np.ndarray, kh: int, kw: int, stride, padding, dilation) -> tuple[np.ndarray, int, int]:
-    """Patches of x (N, C, H, W) as rows (N * Ho * Wo, C * kh * kw), in the weight's (C, kh, kw)
-    order."""
-    sh, sw = F._pair(stride)
-    ph, pw = F._pair(padding)
-    dh, dw = F._pair(dilation)
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw))) if ph or pw else x
-    win = np.lib.stride_tricks.sliding_window_view(xp, ((kh - 1) * dh + 1, (kw - 1) * dw + 1), axis=(2, 3))
-    win = win[:, :, ::sh, ::sw, ::dh, ::dw]
-    n, c, ho, wo = win.shape[:4]
-    return np.ascontiguousarray(win.transpose(0, 2, 3, 1, 4, 5)).reshape(n * ho * wo, c * kh * kw), ho, wo
+def _fold_batch_norm(conv: Conv2d, bn: BatchNorm2d) -> tuple[np.ndarray, np.ndarray]:
+    """The weight and bias of conv followed by bn in eval mode: with a = gamma / sqrt(var + eps),
+    w' = w a (per output channel) and b' = (b - mean) a + beta (torch's fuse_conv_bn_eval)."""
+    a = 1.0 / np.sqrt(bn.running_var.astype(np.float64) + bn.eps)
+    if bn.weight is not None:
+        a = a * bn.weight.data
+    b = conv.bias.data.astype(np.float64) if conv.bias is not None else np.zeros(a.shape)
+    b = (b - bn.running_mean) * a + (bn.bias.data if bn.bias is not None else 0.0)
+    w = conv.weight.data.astype(np.float64) * a[:, None, None, None]
+    return w.astype(np.float32), b.astype(np.float32)
 
 
-class QuantizedConv2d(Module):
-    """Conv2d with int8 weights per output channel and dynamically quantised int8 patches
-    (im2col, then ``linear_int8``). Inference only; groups = 1."""
+class QuantizedConv2d(_PackedInt8):
+    """Conv2d with int8 weights per output channel (scale_o = max |W_o| / 127) and x quantised
+    per tensor on the fly (symmetric, s_x = max|x| / 127), run by the core's ``conv2d_int8``:
+    patches gathered from the int8 codes, the product in int32, then
+    y = s_x scale_o acc + bias_o (and max(y, 0) with ``relu``). Inference only; groups = 1.
 
-    def __init__(self, conv: Conv2d):
+    ``bn``: an eval-mode BatchNorm2d that follows the conv is folded into its weight and bias
+    before quantising (w' = w gamma / sqrt(var + eps), b' = (b - mean) gamma / sqrt(var + eps)
+    + beta); ``relu``: a ReLU after them is applied in the epilogue (torch.ao's fused
+    ConvBnReLU2d). The int8 weight is packed once, as QuantizedLinear's."""
+
+    def __init__(self, conv: Conv2d, bn: BatchNorm2d | None = None, relu: bool = False):
         super().__init__()
         if conv.groups != 1:
-            raise ValueError("QuantizedConv2d supports groups=1 only")
-        w = conv.weight.data
+            raise ValueError(f"QuantizedConv2d supports groups=1 only, got groups={conv.groups}")
         if isinstance(conv.padding, str):
-            raise ValueError("QuantizedConv2d needs a numeric padding")
+            raise ValueError(f"QuantizedConv2d needs a numeric padding, got padding={conv.padding!r}")
+        w, bias = (conv.weight.data, None if conv.bias is None else conv.bias.data.copy())
+        if bn is not None:
+            if bn.running_mean is None:
+                raise ValueError("bn: a BatchNorm2d without running statistics cannot be folded")
+            w, bias = _fold_batch_norm(conv, bn)
         self.out_channels, self.kernel_size = w.shape[0], w.shape[2:]
-        self.stride, self.padding, self.dilation = conv.stride, conv.padding, conv.dilation
-        q, s, _ = quantize_int8(np.ascontiguousarray(w.reshape(w.shape[0], -1)), axis=0)
-        self.register_buffer("weight_int8", q)
+        self.stride, self.padding, self.dilation, self.relu = conv.stride, conv.padding, conv.dilation, relu
+        q, s, _ = quantize_int8(np.ascontiguousarray(w.reshape(w.shape[0], -1), dtype=np.float32), axis=0)
+        self.register_buffer("weight_int8", q.reshape(w.shape))
         self.register_buffer("weight_scale", s)
-        self.register_buffer("bias", None if conv.bias is None else conv.bias.data.copy())
+        self.register_buffer("bias", bias)
+        self._packed_for = (None, None)
+        self._packed()
 
     def forward(self, x: Tensor) -> Tensor:
         a = x.data if isinstance(x, Tensor) else np.asarray(x, np.float32)
-        cols, ho, wo = _im2col(
-            a.astype(np.float32, copy=False), *self.kernel_size, self.stride, self.padding, self.dilation
+        y = conv2d_int8(
+            np.ascontiguousarray(a, dtype=np.float32), self._packed(), self.weight_scale, self.bias,
+            F._pair(self.stride), F._pair(self.padding), F._pair(self.dilation), self.relu,
         )
-        y = linear_int8(cols, self.weight_int8, self.weight_scale, self.bias)
-        return Tensor(np.ascontiguousarray(y.reshape(a.shape[0], ho, wo, -1).transpose(0, 3, 1, 2)))
+        return Tensor._make(y, (), None, "quantized_conv2d")  # a fresh array: no copy, no graph
 
 
 def _fp8_weight(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -461,19 +491,57 @@ class Fp8Conv2d(Module):
         )
 
 
+def _followers(model: Module, name: str) -> tuple[BatchNorm2d | None, str | None, str | None]:
+    """For the Conv2d ``name`` inside a Sequential: the BatchNorm2d right after it (tracking
+    running statistics) and the names of that BatchNorm2d and of a ReLU after the two (or after
+    the conv alone), which the int8 conv can take into itself."""
+    *path, leaf = name.split(".")
+    parent = model
+    for part in path:
+        parent = parent._modules[part]
+    if not isinstance(parent, Sequential):
+        return None, None, None
+    keys = list(parent._modules)
+    i = keys.index(leaf) + 1
+    prefix = ".".join(path) + "." if path else ""
+    bn = bn_name = relu_name = None
+    if i < len(keys) and isinstance(parent._modules[keys[i]], BatchNorm2d):
+        if parent._modules[keys[i]].running_mean is not None:
+            bn, bn_name = parent._modules[keys[i]], prefix + keys[i]
+            i += 1
+    if i < len(keys) and type(parent._modules[keys[i]]) is ReLU:
+        relu_name = prefix + keys[i]
+    return bn, bn_name, relu_name
+
+
 def quantize(model: Module, dtype: str = "int8", layers: list[str] | None = None) -> Module:
     """Post-training quantisation: a copy of ``model`` (in eval mode) with each Linear/Conv2d
     replaced by its int8 (dynamic activations, per-channel weights) or FP8 E4M3 (weight storage)
-    version. The original is not touched."""
+    version. The original is not touched.
+
+    int8: a Conv2d followed in a Sequential by a BatchNorm2d and/or a ReLU becomes one
+    :class:`QuantizedConv2d` with the BatchNorm folded into the weight before quantising and the
+    ReLU in the kernel's epilogue (what torch.ao.quantization.fuse_modules does); the modules
+    folded in are left as ``Identity`` in their places, so the Sequential keeps its indices."""
     kinds = {"int8": (QuantizedLinear, QuantizedConv2d), "fp8": (Fp8Linear, Fp8Conv2d)}
     if dtype not in kinds:
         raise ValueError(f"dtype must be 'int8' or 'fp8', got {dtype!r}")
     out = copy.deepcopy(model)
     remove(out)
+    out.eval()
     lin, conv = kinds[dtype]
     for name, m in _chosen(out, layers):
-        _replace(out, name, lin(m) if isinstance(m, Linear) else conv(m))
-    return out.eval()
+        if isinstance(m, Linear):
+            _replace(out, name, lin(m))
+        elif dtype != "int8":
+            _replace(out, name, conv(m))
+        else:
+            bn, bn_name, relu_name = _followers(out, name)
+            _replace(out, name, QuantizedConv2d(m, bn, relu_name is not None))
+            for folded in (bn_name, relu_name):
+                if folded is not None:
+                    _replace(out, folded, Identity())
+    return out
 
 
 # ---------------------------------------------------------------------------------- report
@@ -484,11 +552,15 @@ def report(
     *,
     batch_size: int = 256,
     repeats: int = 5,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, float]:
     """Size and quality of a model: ``parameters`` (elements of the state_dict's weights, int8/FP8
     codes included, masks left out), ``nonzero`` (of those, non-zero), ``bytes`` (its safetensors
-    file), and with X, y: ``accuracy`` and ``latency_ms`` (median over ``repeats`` of a forward
-    pass over X in batches, eval mode, no gradients)."""
+    file), and with X, y: ``accuracy`` and ``latency_ms`` (median over ``repeats`` of the time of
+    a forward pass over X in batches, eval mode, no gradients, after one untimed pass that warms
+    the caches and gives the accuracy). ``clock``: ``time.perf_counter`` (wall time, the latency)
+    or ``time.process_time`` (the process's CPU time: on one thread the same figure, far steadier
+    on a shared machine)."""
     state = {k: v for k, v in model.state_dict().items() if not k.endswith("weight_mask")}
     weights = [
         v for k, v in state.items() if not k.endswith(("running_mean", "running_var", "num_batches_tracked"))
@@ -507,17 +579,18 @@ def report(
     if X is not None:
         was_training = model.training
         model.eval()
-        times, logits = [], None
+        def forward() -> np.ndarray:
+            return np.concatenate(
+                [np.asarray(model(Tensor(X[i : i + batch_size])).data) for i in range(0, len(X), batch_size)]
+            )
+
+        times = []
         with no_grad():
+            logits = forward()
             for _ in range(max(repeats, 1)):
-                start = time.perf_counter()
-                logits = np.concatenate(
-                    [
-                        np.asarray(model(Tensor(X[i : i + batch_size])).data)
-                        for i in range(0, len(X), batch_size)
-                    ]
-                )
-                times.append(time.perf_counter() - start)
+                start = clock()
+                forward()
+                times.append(clock() - start)
         model.train(was_training)
         out["latency_ms"] = float(np.median(times) * 1e3)
         if y is not None:

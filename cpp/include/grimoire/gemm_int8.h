@@ -16,6 +16,12 @@
 //                linear_int8 with W packed once (the B panels of the path gemm_int8 takes now,
 //                and for VNNI the -128 * colsum(W) correction): the same result bit for bit,
 //                without repacking W on every call (a layer's weight is used many times).
+//   conv2d_int8  y (N, O, OH, OW) float32 = (s_x * s_w[o]) * sum_{c, i, j} q(x)[n, c, ih, iw] W[o, c, i, j]
+//                + bias[o] (then max(., 0) with relu), ih = oh * stride_h - pad_h + i * dil_h (likewise
+//                iw), zero outside x: x quantised per tensor on the fly (symmetric, s_x = max|x| / 127,
+//                as torch's dynamic quantisation), W packed once by pack_int8_conv_weight. The
+//                quantised x is laid out once as padded NHWC codes, the im2col patches are copied
+//                from it straight into the GEMM's packed A panels, and the epilogue writes NCHW.
 //   gemm_fp8 / gemm_bf16
 //                C (m, n) float32 = scale_a * scale_b * decode(A) @ decode(B): the operands are
 //                decoded to float32 (exact) and multiplied by the float32 GEMM (float32 accumulation).
@@ -28,8 +34,10 @@
 #include <cstdint>
 #include <cstdlib>
 #include <new>
+#include <utility>
 #include <vector>
 
+#include "grimoire/conv.h"
 #include "grimoire/cpu.h"
 #include "grimoire/quant.h"
 
@@ -77,6 +85,16 @@ struct CacheAligned {
     return static_cast<T*>(p);
   }
   void deallocate(T* p, size_t) { std::free(p); }
+  // Sized construction and resize leave the values uninitialised (no memset of the buffer):
+  // every buffer of the driver is written before it is read (packed panels, the zeroed C block).
+  template <typename U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <typename U, typename... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
   template <typename U>
   bool operator==(const CacheAligned<U>&) const { return true; }
   template <typename U>
@@ -90,9 +108,13 @@ struct CacheAligned {
 // and raw, W itself (n, k), on every path: the scalar path's operand, and what
 // linear_int8_packed falls back to (linear_int8) when the path in use is no longer `isa`.
 // Zero padded to whole panels and whole k groups. Immutable once packed.
+// A convolution's weight (O, C, KH, KW) is packed as W (O, KH * KW * C): its k axis in the
+// (i, j, c) order that patches of channels-last codes have; raw holds that reordered copy, and
+// (c, kh, kw) record the kernel (0 for a linear layer's weight).
 struct PackedInt8Weight {
   Isa isa = Isa::scalar;
   int64_t n = 0, k = 0;
+  int64_t c = 0, kh = 0, kw = 0;
   std::vector<int8_t, CacheAligned<int8_t>> panels8;
   std::vector<int16_t, CacheAligned<int16_t>> panels16;
   std::vector<int8_t> raw;
@@ -109,6 +131,24 @@ PackedInt8Weight pack_int8_weight(const int8_t* w, int64_t n, int64_t k);
 // Returns false (y garbage) if x holds a NaN or an infinity.
 bool linear_int8_packed(const float* x, int64_t m, const PackedInt8Weight& w, const float* w_scale,
                         const float* bias, float* y);
+
+// w (O, C, KH, KW) int8, C-contiguous, reordered to (O, KH, KW, C) and packed for int8_isa().
+PackedInt8Weight pack_int8_conv_weight(const int8_t* w, int64_t o, int64_t c, int64_t kh, int64_t kw);
+
+// x (N, C, H, W) and y (N, O, OH, OW) C-contiguous; shape.c_in/kh/kw equal w's (c, kh, kw),
+// shape.c_out its n, groups 1; w_scale (O,), bias (O,) or null.
+struct Conv2dInt8Params {
+  Conv2dShape shape;
+  const float* x = nullptr;
+  const PackedInt8Weight* w = nullptr;
+  const float* w_scale = nullptr;
+  const float* bias = nullptr;
+  bool relu = false;
+  float* y = nullptr;
+};
+// Returns false (y garbage) if x holds a NaN or an infinity. When w.isa is not int8_isa(), w.raw
+// is packed again for this call.
+bool conv2d_int8(const Conv2dInt8Params& p);
 
 // a (m, k), b (k, n) C-contiguous codes; c (m, n) C-contiguous.
 void gemm_fp8(int64_t m, int64_t n, int64_t k, const uint8_t* a, const uint8_t* b, float scale_a, float scale_b,

@@ -6,6 +6,10 @@
   (packed per call) against PyTorch's dynamically quantised ``nn.Linear``
   (``torch.ao.quantization.quantize_dynamic``, weight prepacked by fbgemm), all int8 with
   float32 in and out.
+* the digits CNN of tour 6.2.1 (Conv-BN-ReLU x2, max-pool, MLP) in float32 against
+  ``compress.quantize(model, "int8")`` (``conv2d_int8`` with BatchNorm folded and ReLU fused,
+  ``linear_int8_packed``): one forward pass over the 360 test digits, one thread; issue 13's bar
+  is int8 >= 1.5x faster within 0.5 points of accuracy.
 * to_fp8 / to_bf16 against ``ml_dtypes`` casts (``x.astype(float8_e4m3fn)``), in GB/s of
   float32 read.
 
@@ -97,6 +101,48 @@ def conversion(lib: str, what: str, n: int) -> Callable[[], object]:
     return lambda: x.astype(dtype)
 
 
+def digits_model(kind: str, path: str) -> tuple[Callable[[], object], Callable[[], object]]:
+    """The width-16 digits CNN with the weights saved at ``path``, in float32 or quantised to
+    int8: a forward pass over the 360 test digits in batches of 256 (as compress.report), and its
+    accuracy."""
+    from .. import compress
+    from ..autograd import Tensor, no_grad
+    from ..nn import zoo
+
+    _, _, X, y = zoo.digits_split()
+    model = zoo.digits_cnn(16)
+    model.load(path)
+    model.eval()
+    if kind == "int8":
+        model = compress.quantize(model, "int8")
+
+    def forward() -> np.ndarray:
+        with no_grad():
+            return np.concatenate([model(Tensor(X[i:i + 256])).data for i in range(0, len(X), 256)])
+
+    return forward, lambda: float(np.mean(forward().argmax(axis=1) == y))
+
+
+def _model_rows(repeats: int) -> list[list[object]]:
+    import os
+    import tempfile
+
+    from ..nn import zoo
+
+    fd, path = tempfile.mkstemp(suffix=".safetensors")
+    os.close(fd)
+    try:
+        zoo.train_digits_cnn(epochs=4, width=16)["model"].save(path)
+        work = {kind: (__name__, "digits_model", {"kind": kind, "path": path})
+                for kind in ("int8", "float32")}
+        c = compare_in_processes(work, repeats=repeats, threads=1, warmup=3)
+    finally:
+        os.remove(path)
+    t = c.seconds
+    return [["360 digits, batches of 256", t["float32"] * 1e3, t["int8"] * 1e3, c.ratio["float32"],
+             c.extra["float32"], c.extra["int8"]]]
+
+
 def _gemm_rows(sizes: list[int], repeats: int) -> list[list[object]]:
     rows = []
     for n in sizes:
@@ -153,6 +199,10 @@ def main(argv: list[str]) -> None:
          ["x @ W^T", "grimoire", "torch", "speedup", "per call", "speedup per call", "err grimoire",
           "err torch"],
          _linear_rows(m, k, n, r),
+         isa=isa_of("gemm_int8"))
+    emit(f"digits CNN forward, float32 vs compress.quantize(int8), ms per pass; 1 thread, {max(r, 5)} "
+         "alternating rounds in separate processes (speedup: median of the paired ratios)",
+         ["input", "float32 ms", "int8 ms", "speedup", "acc float32", "acc int8"], _model_rows(max(r, 5)),
          isa=isa_of("gemm_int8"))
     count = 1 << (16 if args.small else 24)
     emit(f"conversions of {count} float32, GB/s of float32 read; {where}",

@@ -24,6 +24,7 @@ from .norm import (
 from .optim import adam_step, clip_grad_norm, multi_tensor_adam_step, multi_tensor_sgd_step, sgd_step
 from .pool import avg_pool2d, avg_pool2d_backward, max_pool2d, max_pool2d_backward
 from .quant import (
+    conv2d_int8,
     dequantize_int8,
     from_bf16,
     from_fp8,
@@ -58,6 +59,7 @@ __all__ = [
     "adam_step", "sgd_step", "clip_grad_norm", "multi_tensor_adam_step", "multi_tensor_sgd_step",
     # quantisation and low precision
     "quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8", "pack_int8_weight", "linear_int8_packed",
+    "conv2d_int8",
     "to_fp8", "from_fp8", "to_bf16", "from_bf16", "gemm_fp8", "gemm_bf16",
     # text
     "word2vec_sgns_train",

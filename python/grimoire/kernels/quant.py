@@ -8,7 +8,8 @@ Three number formats narrower than float32, and the matrix products on them:
   ``quantize_per_tensor`` does, so the codes match it bit for bit. 4x smaller than
   float32. :func:`gemm_int8` multiplies int8 matrices exactly in int32; :func:`linear_int8` is a
   quantised linear layer, and :func:`linear_int8_packed` the same with a weight packed once
-  (:func:`pack_int8_weight`).
+  (:func:`pack_int8_weight`); :func:`conv2d_int8` is the quantised convolution on such a
+  packed weight.
 * **FP8** (OCP): E4M3 (``float8_e4m3fn``: 4 exponent bits, 3 mantissa bits, max 448, no
   infinity) and E5M2 (max 57344, with infinities), as uint8 codes. 4x smaller.
 * **bf16** (brain float): the upper 16 bits of a float32 (same range, 8 bits of precision), as
@@ -25,6 +26,7 @@ import numpy as np
 
 from .. import _core
 from ._device import backend, device_of, runs_on_cuda
+from .conv import IntPair, _pair
 
 _FP8_FORMATS = ("e4m3", "e5m2")
 
@@ -149,13 +151,15 @@ def linear_int8(x: np.ndarray, w_q: np.ndarray, w_scale: np.ndarray,
 
 
 def pack_int8_weight(w_q: np.ndarray) -> _core.PackedInt8Weight:
-    """Packs an int8 weight ``W`` (n, k) once for :func:`linear_int8_packed`.
+    """Packs an int8 weight once: ``W`` (n, k) for :func:`linear_int8_packed`, or a convolution's
+    ``W`` (out_channels, in_channels, kH, kW) for :func:`conv2d_int8`.
 
     The result holds ``W^T`` in the panel layout of the int8 GEMM path this CPU takes now
     (``.isa``: AVX-512 VNNI panels with ``-128 * colsum(W)`` precomputed, AVX2 int16 panels, or
     W as it is for the scalar path), so that a layer used many times does not repack its weight
-    on every call as :func:`linear_int8` does. Immutable (a copy shares it). w_q: int8 (n, k),
-    C-contiguous, on the host.
+    on every call as :func:`linear_int8` does; a convolution's weight is packed with its k axis
+    in (kH, kW, in_channels) order, the order of the patches conv2d_int8 gathers. Immutable (a
+    copy shares it). w_q: int8, 2-D or 4-D, C-contiguous, on the host.
     """
     # CPU only: on CUDA arrays the dispatch raises NotImplementedError (the GPU's linear_int8
     # takes the int8 weight as it is)
@@ -173,6 +177,30 @@ def linear_int8_packed(x: np.ndarray, packed: _core.PackedInt8Weight, w_scale: n
     packing per call: pack again (``QuantizedLinear`` does so by itself).
     """
     return backend(x=x, w_scale=w_scale, bias=bias).linear_int8_packed(x, packed, w_scale, bias)
+
+
+def conv2d_int8(x: np.ndarray, packed: _core.PackedInt8Weight, w_scale: np.ndarray,
+                bias: np.ndarray | None = None, stride: IntPair = 1, padding: IntPair = 0,
+                dilation: IntPair = 1, relu: bool = False) -> np.ndarray:
+    """A dynamically quantised 2-D convolution (groups = 1) with an int8 weight packed once.
+
+    ``x`` is quantised per tensor on the fly (symmetric, ``s_x = max|x| / 127``, as PyTorch's
+    dynamic quantisation), the patches are taken from the int8 codes and multiplied by the
+    packed ``W`` in int32, and the epilogue rescales, adds the bias and (``relu=True``) clamps:
+
+    ``y[n, o, h, w] = s_x * w_scale[o] * sum_{c,i,j} q(x)[n, c, h*sh - ph + i*dh, w*sw - pw + j*dw]
+    * W[o, c, i, j] + bias[o]``, q(x) = 0 outside x (zero padding).
+
+    x: float32 (N, C, H, W), finite, C-contiguous; packed: ``pack_int8_weight(W)`` of a 4-D
+    int8 W (O, C, kH, kW), e.g. ``quantize_int8(w.reshape(O, -1), axis=0)[0]`` reshaped;
+    w_scale: float32 (O,) > 0; bias: float32 (O,) or None; stride, padding, dilation: an int or
+    a pair (as ``torch.nn.functional.conv2d``). Returns float32 (N, O, H_out, W_out). If the
+    int8 path changed since packing (``set_isa``), W is packed again for each call.
+    """
+    # CPU only, as pack_int8_weight: on CUDA arrays the dispatch raises NotImplementedError
+    return backend(x=x, w_scale=w_scale, bias=bias).conv2d_int8(
+        x, packed, w_scale, bias, _pair(stride, "stride"), _pair(padding, "padding"),
+        _pair(dilation, "dilation"), bool(relu))
 
 
 def to_fp8(x: np.ndarray, fmt: str = "e4m3", saturate: bool = True) -> np.ndarray:
