@@ -99,9 +99,8 @@ Inputs gather(const py::object& codes_obj, const py::object& n_bins_obj, const s
       throw py::value_error("n_bins[" + std::to_string(f) + "] must be in [1, 65536], got " + std::to_string(nbv.data[f]));
   // Every code must lie below its feature's bin count (the histograms are sized by n_bins).
   for (int64_t f = 0; f < d.n_features; ++f) {
-    const int64_t mx = !d.n_samples ? 0
-                       : d.codes8 ? *std::max_element(d.codes8 + f * d.n_samples, d.codes8 + (f + 1) * d.n_samples)
-                                  : *std::max_element(d.codes + f * d.n_samples, d.codes + (f + 1) * d.n_samples);
+    const int64_t mx = d.codes8 ? max_code(d.codes8 + f * d.n_samples, d.n_samples)
+                                : max_code(d.codes + f * d.n_samples, d.n_samples);
     if (d.n_samples && mx >= nbv.data[f])
       throw py::value_error("codes[" + std::to_string(f) + "] holds bin " + std::to_string(mx) + " but n_bins[" +
                             std::to_string(f) + "] is " + std::to_string(nbv.data[f]));
@@ -191,6 +190,7 @@ void bind_tree(py::module_& m) {
                            num_threads);
         std::vector<int64_t> idx;
         if (sample_indices.is_none()) {
+          idx.reserve(in.data.n_samples);
           for (int64_t i = 0; i < in.data.n_samples; ++i)
             if (!in.data.w || in.data.w[i] > 0) idx.push_back(i);
         } else {

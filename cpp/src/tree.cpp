@@ -376,11 +376,12 @@ struct NewtonLeaf {
 // Adds rows idx[start, end) (gradients og/oh in the same positions) to the histograms of F
 // features at once: one pass over the rows for F columns, whose updates are independent (the
 // bins of one feature repeat often, and a chain of read-modify-writes to one bin is the cost).
-template <int F, class Code>
+// Direct: the rows are start..end themselves (the root without subsampling), idx is not read.
+template <int F, bool Direct, class Code>
 void accumulate(const Code* const* cols, Bin* const* hist, const int64_t* idx, const double* og,
                 const double* oh, int64_t start, int64_t end) {
   for (int64_t k = start; k < end; ++k) {
-    const int64_t i = idx[k];
+    const int64_t i = Direct ? k : idx[k];
     const double g = og[k], h = oh[k];
     for (int j = 0; j < F; ++j) {
       Bin& b = hist[j][cols[j][i]];
@@ -395,8 +396,8 @@ template <class Code>
 class NewtonBuilder {
  public:
   NewtonBuilder(const TreeData& d, const TreeParams& p, const Code* codes, const int64_t* idx, int64_t n_idx)
-      : d_(d), p_(p), codes_(codes), idx_(idx, idx + n_idx), tmp_(n_idx), og_(n_idx), oh_(n_idx),
-        rng_(p.seed ^ 0x5DEECE66Dull) {
+      : d_(d), p_(p), codes_(codes), idx_(idx, idx + n_idx), tmp_(new int64_t[n_idx]), og_(new double[n_idx]),
+        oh_(new double[n_idx]), rng_(p.seed ^ 0x5DEECE66Dull) {
     const int64_t nf = d.n_features;
     offset_.resize(nf + 1, 0);
     for (int64_t f = 0; f < nf; ++f) offset_[f + 1] = offset_[f] + d.n_bins[f];
@@ -404,15 +405,24 @@ class NewtonBuilder {
     std::iota(features_.begin(), features_.end(), int64_t{0});
     max_features_ = p.max_features <= 0 || p.max_features > nf ? nf : p.max_features;
     threads_ = std::max(1, p.num_threads);
+    // All rows in order (no subsampling, no zero weight): the root's pass reads the columns and,
+    // unweighted, the gradients themselves, with no index and no gather.
+    identity_ = n_idx == d.n_samples;
+    for (int64_t k = 0; k < n_idx && identity_; ++k) identity_ = idx[k] == k;
   }
 
   // The tree; leaf_of_row[i] (n_samples of them, when not null) gets the leaf of every row.
   Tree build(int64_t* leaf_of_row) {
     Tree t;
     const int64_t n = static_cast<int64_t>(idx_.size());
-    gather(0, n);
+    if (identity_ && !d_.w) {
+      root_g_ = d_.y;
+      root_h_ = d_.h;
+    } else {
+      gather(0, n);
+    }
     NewtonLeaf root;
-    for (int64_t k = 0; k < n; ++k) root.total += Bin{og_[k], oh_[k], 1.0};
+    for (int64_t k = 0; k < n; ++k) root.total += Bin{root_g_[k], root_h_[k], 1.0};
     w_root_ = root.total.n;
     root.end = n;
     open(t, root, /*hist_ready=*/false);
@@ -438,7 +448,8 @@ class NewtonBuilder {
       }
       if (node.split.feature < 0 || (best_first && leaves >= p_.max_leaf_nodes)) continue;
       NewtonLeaf l, r;
-      split(t, node, l, r);
+      // The split that reaches max_leaf_nodes makes two leaves for good: no histograms for them.
+      split(t, node, l, r, best_first && leaves + 1 >= p_.max_leaf_nodes);
       ranges.emplace_back(l.start, l.end);
       ranges.emplace_back(r.start, r.end);
       ++leaves;
@@ -457,7 +468,7 @@ class NewtonBuilder {
  private:
   // Splits `node`: partitions its rows, builds the smaller child's histograms, subtracts them
   // from the parent's for the larger child, and finds both children's best splits.
-  void split(Tree& t, NewtonLeaf& node, NewtonLeaf& l, NewtonLeaf& r) {
+  void split(Tree& t, NewtonLeaf& node, NewtonLeaf& l, NewtonLeaf& r, bool last) {
     const int64_t mid = partition(node.start, node.end, node.split.feature, node.split.bin);
     const int64_t id = node.id;
     t.feature[id] = node.split.feature;
@@ -471,7 +482,7 @@ class NewtonBuilder {
     NewtonLeaf& small = (mid - node.start <= node.end - mid) ? l : r;
     NewtonLeaf& large = &small == &l ? r : l;
     // Children that cannot split need no histograms; the larger one needs the smaller's.
-    const bool want_small = splittable(small), want_large = splittable(large);
+    const bool want_small = !last && splittable(small), want_large = !last && splittable(large);
     if (want_small || want_large) {
       gather(small.start, small.end);
       small.hist = build_histograms(small.start, small.end);
@@ -488,8 +499,8 @@ class NewtonBuilder {
       }
     }
     node.hist = std::vector<Bin>();
-    open(t, l, want_small || want_large);  // l's id is smaller than r's, as in the CART builder
-    open(t, r, want_small || want_large);
+    open(t, l, want_small || want_large, !last);  // l's id is smaller than r's, as in the CART builder
+    open(t, r, want_small || want_large, !last);
     t.left[id] = l.id;
     t.right[id] = r.id;
   }
@@ -501,7 +512,7 @@ class NewtonBuilder {
   }
 
   // Appends `node` to the tree and finds its best split (building its histograms if not given).
-  void open(Tree& t, NewtonLeaf& node, bool hist_ready) {
+  void open(Tree& t, NewtonLeaf& node, bool hist_ready, bool grow = true) {
     node.id = t.n_nodes();
     t.max_depth = std::max(t.max_depth, node.depth);
     t.left.push_back(-1);
@@ -515,7 +526,7 @@ class NewtonBuilder {
     t.impurity.push_back(0.0);
     t.n_node_samples.push_back(node.end - node.start);
     t.weighted_n_node_samples.push_back(node.total.n);
-    if (!splittable(node)) {
+    if (!grow || !splittable(node)) {
       node.hist = std::vector<Bin>();
       return;
     }
@@ -546,6 +557,9 @@ class NewtonBuilder {
   // does not depend on the thread count).
   std::vector<Bin> build_histograms(int64_t start, int64_t end) {
     const int64_t nf = d_.n_features, groups = (nf + 3) / 4;
+    const bool direct = identity_ && start == 0 && end == static_cast<int64_t>(idx_.size());
+    const double* og = start == 0 && end == static_cast<int64_t>(idx_.size()) ? root_g_ : og_.get();
+    const double* oh = start == 0 && end == static_cast<int64_t>(idx_.size()) ? root_h_ : oh_.get();
     std::vector<Bin> hist(static_cast<size_t>(offset_[nf]));
     const int nt = (threads_ > 1 && (end - start) * nf >= 200000) ? static_cast<int>(std::min<int64_t>(threads_, groups)) : 1;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -557,22 +571,29 @@ class NewtonBuilder {
         cols[j] = codes_ + (f0 + j) * d_.n_samples;
         hs[j] = hist.data() + offset_[f0 + j];
       }
-      const int64_t* idx = idx_.data();
-      switch (nfg) {
-        case 4: accumulate<4>(cols, hs, idx, og_.data(), oh_.data(), start, end); break;
-        case 3: accumulate<3>(cols, hs, idx, og_.data(), oh_.data(), start, end); break;
-        case 2: accumulate<2>(cols, hs, idx, og_.data(), oh_.data(), start, end); break;
-        default: accumulate<1>(cols, hs, idx, og_.data(), oh_.data(), start, end); break;
-      }
+      if (direct) accumulate_group<true>(nfg, cols, hs, og, oh, start, end);
+      else accumulate_group<false>(nfg, cols, hs, og, oh, start, end);
     }
     return hist;
+  }
+
+  template <bool Direct>
+  void accumulate_group(int64_t nfg, const Code* const* cols, Bin* const* hs, const double* og, const double* oh,
+                        int64_t start, int64_t end) const {
+    const int64_t* idx = idx_.data();
+    switch (nfg) {
+      case 4: accumulate<4, Direct>(cols, hs, idx, og, oh, start, end); break;
+      case 3: accumulate<3, Direct>(cols, hs, idx, og, oh, start, end); break;
+      case 2: accumulate<2, Direct>(cols, hs, idx, og, oh, start, end); break;
+      default: accumulate<1, Direct>(cols, hs, idx, og, oh, start, end); break;
+    }
   }
 
   // Stable partition of idx_[start, end): codes <= bin of `feature` first. Returns the middle.
   int64_t partition(int64_t start, int64_t end, int64_t feature, int64_t bin) {
     const Code* col = codes_ + feature * d_.n_samples;
     int64_t* idx = idx_.data();
-    int64_t* right = tmp_.data();
+    int64_t* right = tmp_.get();
     int64_t nl = start, nr = 0;
     for (int64_t k = start; k < end; ++k) {  // writes trail reads: in place for the left rows
       const int64_t i = idx[k];
@@ -645,14 +666,19 @@ class NewtonBuilder {
   const TreeData& d_;
   const TreeParams& p_;
   const Code* codes_;
-  std::vector<int64_t> idx_, tmp_;
-  std::vector<double> og_, oh_;
+  std::vector<int64_t> idx_;
+  // Per-row scratch, written before it is read (uninitialised: a tree is built per boosting round).
+  std::unique_ptr<int64_t[]> tmp_;
+  std::unique_ptr<double[]> og_, oh_;
   std::vector<int64_t> offset_;  // feature f's bins start at offset_[f] in a leaf's histograms
   Rng rng_;
   std::vector<int64_t> features_;
   int64_t max_features_ = 0;
   int threads_ = 1;
   double w_root_ = 0;
+  bool identity_ = false;
+  const double* root_g_ = og_.get();  // the root's gradients: og_, or the caller's when unweighted
+  const double* root_h_ = oh_.get();  // and in row order
 };
 
 }  // namespace
@@ -704,6 +730,18 @@ std::vector<Tree> build_forest(const TreeData& data, const TreeParams& params, i
   }
   return trees;
 }
+
+namespace {
+template <typename Code>
+int64_t max_of(const Code* codes, int64_t n) {
+  Code mx = 0;
+  for (int64_t i = 0; i < n; ++i) mx = codes[i] > mx ? codes[i] : mx;
+  return mx;
+}
+}  // namespace
+
+int64_t max_code(const uint8_t* codes, int64_t n) { return max_of(codes, n); }
+int64_t max_code(const uint16_t* codes, int64_t n) { return max_of(codes, n); }
 
 void tree_apply(const double* x, int64_t n, int64_t rs, int64_t cs, const int64_t* left, const int64_t* right,
                 const int64_t* feature, const double* threshold, int64_t* out) {

@@ -79,6 +79,11 @@ struct Tree {
 Tree build_tree(const TreeData& data, const TreeParams& params, const int64_t* sample_idx, int64_t n_idx,
                 int64_t* leaf_of_row = nullptr);
 
+// The largest of n codes (0 when n == 0): the bindings check every tree's codes against n_bins
+// with it (boosting does once per tree, so it is a vectorised loop, not std::max_element).
+int64_t max_code(const uint8_t* codes, int64_t n);
+int64_t max_code(const uint16_t* codes, int64_t n);
+
 // n_trees trees, in parallel over trees (each tree single-threaded). Tree t uses seeds[t]; with
 // bootstrap it trains on max_samples draws with replacement (sample weights multiplied by the
 // draw counts), and the counts are written to inbag[t * n_samples + i] when inbag is not null.
