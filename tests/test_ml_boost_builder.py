@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from grimoire import _core
 
 MIN_HESSIAN = 1e-3  # TreeParams::min_hessian
@@ -41,7 +40,8 @@ def _reference_tree(codes, n_bins, g, h, max_leaves, msl, l2):
     split = {}
     gains = {0: _best_split(codes, n_bins, g, h, nodes[0], msl, l2)}
     while len(nodes) - len(split) < max_leaves:
-        open_ = [(gains[i][0], -i) for i in gains if i not in split and gains[i][1] >= 0 and gains[i][0] > 1e-12]
+        open_ = [(gains[i][0], -i) for i in gains
+                 if i not in split and gains[i][1] >= 0 and gains[i][0] > 1e-12]
         if not open_:
             break
         i = -max(open_)[1]
@@ -85,8 +85,8 @@ def test_newton_leaf_of_every_row_is_the_traversal():
     sub = np.sort(np.random.default_rng(0).choice(codes.shape[1], 2000, replace=False))
     for kw in (dict(sample_weight=w), dict(sample_indices=sub), {}):
         a = _core.tree_build(codes, n_bins, "newton", g, h=h, max_leaf_nodes=15, min_samples_leaf=10, **kw)
-        leaf = _core.tree_apply_binned(codes.astype(np.uint16), a["children_left"], a["children_right"], a["feature"],
-                                       a["threshold_bin"])
+        leaf = _core.tree_apply_binned(codes.astype(np.uint16), a["children_left"], a["children_right"],
+                                       a["feature"], a["threshold_bin"])
         np.testing.assert_array_equal(a["leaf"], leaf)
         assert (a["children_left"][a["leaf"]] == -1).all()
 
