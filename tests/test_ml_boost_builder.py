@@ -121,3 +121,26 @@ def test_newton_uint8_codes_are_checked_against_n_bins():
         _core.tree_build(codes, np.array([10, 9], dtype=np.int32), "newton", g, h=h)
     with pytest.raises(TypeError, match="codes"):  # uint8 codes are for 'newton' only
         _core.tree_build(codes, n_bins, "squared_error", g)
+
+
+def test_bins_are_equal_frequency_quantiles_close_to_scikit_learns():
+    # Few distinct values: one bin each, as HistGradientBoosting's binner. More than max_bins
+    # distinct values: midpoints at evenly spaced quantiles of the distinct values (documented in
+    # bin_features), so each bin holds n / max_bins of all-distinct data (+-1); scikit-learn
+    # takes percentiles of the data another way: each cut may sit one value over, no more.
+    binning = pytest.importorskip("sklearn.ensemble._hist_gradient_boosting.binning")
+    from grimoire.ml.tree import bin_features
+
+    rng = np.random.default_rng(0)
+    n = 5000
+    X = np.column_stack([rng.normal(size=n), rng.exponential(size=n), rng.integers(0, 7, n)])
+    for max_bins in (16, 255):
+        codes, n_bins, _ = bin_features(X, max_bins)
+        ref = binning._BinMapper(n_bins=max_bins + 1, subsample=None).fit(X).transform(X).T
+        np.testing.assert_array_equal(n_bins, [max_bins, max_bins, 7])
+        np.testing.assert_array_equal(codes[2], ref[2])
+        for j in (0, 1):
+            counts = np.bincount(codes[j], minlength=max_bins)
+            assert np.abs(counts - n / max_bins).max() <= 1.0
+            diff = codes[j].astype(int) - ref[j]
+            assert np.abs(diff).max() <= 1 and np.sum(diff != 0) <= max_bins - 1
