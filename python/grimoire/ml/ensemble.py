@@ -9,6 +9,11 @@ the loss's gradient g and hessian h at F_{m-1} (a Newton step): on histograms of
 split gain is G_L^2/(H_L+lambda) + G_R^2/(H_R+lambda) - G^2/(H+lambda) and a leaf predicts
 -G/(H+lambda). Losses: squared error (g = F - y, h = 1), binary log-loss (g = p - y,
 h = p(1-p)) and multiclass softmax (one tree per class and round).
+The trees grow as LightGBM grows them (``_core.tree_build`` with criterion 'newton'): features
+binned once per fit into uint8 codes stored by feature, the rows of each leaf kept contiguous in an
+index array and their gradients gathered in that order, only the smaller child's histograms built
+(the larger's are the parent's minus them, in parallel over features), the best leaf split first
+under ``max_leaf_nodes``; the core returns each row's leaf, so a round updates F without a traversal.
 """
 
 from __future__ import annotations
