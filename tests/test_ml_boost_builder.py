@@ -144,3 +144,23 @@ def test_bins_are_equal_frequency_quantiles_close_to_scikit_learns():
             assert np.abs(counts - n / max_bins).max() <= 1.0
             diff = codes[j].astype(int) - ref[j]
             assert np.abs(diff).max() <= 1 and np.sum(diff != 0) <= max_bins - 1
+
+
+def test_boosting_fit_is_the_same_with_one_and_two_threads():
+    import grimoire
+    from grimoire import ml
+
+    rng = np.random.default_rng(8)
+    X = rng.normal(size=(20_000, 12))
+    y = (X[:, 0] + np.sin(3 * X[:, 1]) + 0.3 * rng.normal(size=20_000) > 0).astype(int)
+    before = grimoire.get_num_threads() if _core.num_threads_pinned() else None
+    out = []
+    try:
+        for threads in (1, 2):
+            grimoire.set_num_threads(threads)
+            gb = ml.GradientBoostingClassifier(n_estimators=5, max_depth=None, max_leaf_nodes=31,
+                                               random_state=0).fit(X, y)
+            out.append(gb.decision_function(X))
+    finally:
+        grimoire.set_num_threads(before)
+    np.testing.assert_array_equal(out[0], out[1])
