@@ -863,6 +863,8 @@ def _tree(rng, s):
     codes, nb, n = _codes(rng, s)
     crit = ["gini", "entropy", "squared_error", "newton"][s % 4]
     cls = crit in ("gini", "entropy")
+    if crit == "newton" and s % 8 == 7:  # boosting's own codes: uint8
+        codes = codes.astype(np.uint8)
     return {
         "codes": codes,
         "n_bins": nb,

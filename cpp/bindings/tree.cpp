@@ -76,11 +76,19 @@ Inputs gather(const py::object& codes_obj, const py::object& n_bins_obj, const s
 
   py::array codes = require_ndarray(codes_obj, "codes");
   require_ndim(codes, "codes", 2, 2);
-  const Strided<uint16_t> cv = contiguous_view<uint16_t>(codes, "codes");
   TreeData& d = in.data;
-  d.codes = cv.data;
-  d.n_features = cv.shape[0];
-  d.n_samples = cv.shape[1];
+  // uint8 codes (<= 256 bins) for boosting, whose builder streams them; uint16 for every criterion.
+  if (p.criterion == Criterion::newton && has_dtype<uint8_t>(codes)) {
+    const Strided<uint8_t> cv = contiguous_view<uint8_t>(codes, "codes");
+    d.codes8 = cv.data;
+    d.n_features = cv.shape[0];
+    d.n_samples = cv.shape[1];
+  } else {
+    const Strided<uint16_t> cv = contiguous_view<uint16_t>(codes, "codes");
+    d.codes = cv.data;
+    d.n_features = cv.shape[0];
+    d.n_samples = cv.shape[1];
+  }
   py::array nb = require_ndarray(n_bins_obj, "n_bins");
   require_ndim(nb, "n_bins", 1, 1);
   const Strided<int32_t> nbv = contiguous_view<int32_t>(nb, "n_bins");
@@ -91,8 +99,8 @@ Inputs gather(const py::object& codes_obj, const py::object& n_bins_obj, const s
       throw py::value_error("n_bins[" + std::to_string(f) + "] must be in [1, 65536], got " + std::to_string(nbv.data[f]));
   // Every code must lie below its feature's bin count (the histograms are sized by n_bins).
   for (int64_t f = 0; f < d.n_features; ++f) {
-    const uint16_t* col = d.codes + f * d.n_samples;
-    const uint16_t mx = d.n_samples ? *std::max_element(col, col + d.n_samples) : 0;
+    const int64_t mx = d.codes8 ? max_code(d.codes8 + f * d.n_samples, d.n_samples)
+                                : max_code(d.codes + f * d.n_samples, d.n_samples);
     if (d.n_samples && mx >= nbv.data[f])
       throw py::value_error("codes[" + std::to_string(f) + "] holds bin " + std::to_string(mx) + " but n_bins[" +
                             std::to_string(f) + "] is " + std::to_string(nbv.data[f]));
@@ -182,6 +190,7 @@ void bind_tree(py::module_& m) {
                            num_threads);
         std::vector<int64_t> idx;
         if (sample_indices.is_none()) {
+          idx.reserve(in.data.n_samples);
           for (int64_t i = 0; i < in.data.n_samples; ++i)
             if (!in.data.w || in.data.w[i] > 0) idx.push_back(i);
         } else {
@@ -195,20 +204,26 @@ void bind_tree(py::module_& m) {
           }
         }
         Tree t;
+        const bool newton = in.params.criterion == Criterion::newton;
+        py::array_t<int64_t> leaf = empty<int64_t>({newton ? in.data.n_samples : 0});
         Interruptible interrupt;
         {
           py::gil_scoped_release release;
-          t = build_tree(in.data, in.params, idx.data(), static_cast<int64_t>(idx.size()));
+          t = build_tree(in.data, in.params, idx.data(), static_cast<int64_t>(idx.size()),
+                         newton ? leaf.mutable_data() : nullptr);
         }
         interrupt.raise_if_interrupted();
-        return tree_to_dict(t);
+        py::dict out = tree_to_dict(t);
+        if (newton) out["leaf"] = leaf;
+        return out;
       },
       py::arg("codes"), py::arg("n_bins"), py::arg("criterion"), py::arg("y"), py::arg("h") = py::none(),
       py::arg("sample_weight") = py::none(), py::arg("sample_indices") = py::none(), py::arg("n_classes") = 0,
       py::arg("max_depth") = -1, py::arg("min_samples_split") = 2, py::arg("min_samples_leaf") = 1,
       py::arg("max_features") = 0, py::arg("max_leaf_nodes") = -1, py::arg("min_impurity_decrease") = 0.0,
       py::arg("l2") = 0.0, py::arg("seed") = 0, py::arg("num_threads") = 1,
-      "Grow one CART tree on binned features; returns its node arrays as a dict.");
+      "Grow one CART tree on binned features (uint16 codes; uint8 also for 'newton'); returns its node arrays "
+      "as a dict, for 'newton' with 'leaf': the leaf each sample (column of codes) reaches.");
 
   m.def(
       "forest_build",

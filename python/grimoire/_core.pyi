@@ -265,7 +265,7 @@ def tree_apply_binned(codes: typing.Any, children_left: typing.Any, children_rig
     """
 def tree_build(codes: typing.Any, n_bins: typing.Any, criterion: str, y: typing.Any, h: typing.Any = None, sample_weight: typing.Any = None, sample_indices: typing.Any = None, n_classes: typing.SupportsInt | typing.SupportsIndex = 0, max_depth: typing.SupportsInt | typing.SupportsIndex = -1, min_samples_split: typing.SupportsInt | typing.SupportsIndex = 2, min_samples_leaf: typing.SupportsInt | typing.SupportsIndex = 1, max_features: typing.SupportsInt | typing.SupportsIndex = 0, max_leaf_nodes: typing.SupportsInt | typing.SupportsIndex = -1, min_impurity_decrease: typing.SupportsFloat | typing.SupportsIndex = 0.0, l2: typing.SupportsFloat | typing.SupportsIndex = 0.0, seed: typing.SupportsInt | typing.SupportsIndex = 0, num_threads: typing.SupportsInt | typing.SupportsIndex = 1) -> dict:
     """
-    Grow one CART tree on binned features; returns its node arrays as a dict.
+    Grow one CART tree on binned features (uint16 codes; uint8 also for 'newton'); returns its node arrays as a dict, for 'newton' with 'leaf': the leaf each sample (column of codes) reaches.
     """
 def tsne_binary_search(dist2: typing.Any, perplexity: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     """

@@ -14,6 +14,9 @@
 // (per-bin sums of the criterion's channels, O(m + bins)), scanned left to right; nodes with far
 // fewer samples than bins sort their samples by bin instead (O(m log m)), which gives the same
 // partitions. With one bin per distinct training value the search is exact CART.
+// newton has a builder of its own (LightGBM's): the rows of each leaf contiguous in an index array,
+// gradients gathered into that order, the smaller child's histograms built and the larger's
+// subtracted from the parent's, histograms built in parallel over features; codes may be uint8.
 //
 // The tree is returned as flat arrays (sklearn's layout): node 0 is the root; children_left/right
 // are -1 at leaves; a child's index is always larger than its parent's.
@@ -44,6 +47,8 @@ struct TreeParams {
 // squared_error: y; newton: y holds the gradient and h the hessian. w: sample weights or null (1).
 struct TreeData {
   const uint16_t* codes = nullptr;
+  const uint8_t* codes8 = nullptr;  // newton only: uint8 codes (<= 256 bins) in place of codes
+
   int64_t n_samples = 0, n_features = 0;
   const int32_t* n_bins = nullptr;
   const int32_t* y_class = nullptr;
@@ -69,8 +74,15 @@ struct Tree {
 };
 
 // Grows a tree on the samples listed in `sample_idx` (n_idx of them; samples with weight 0
-// should be left out by the caller).
-Tree build_tree(const TreeData& data, const TreeParams& params, const int64_t* sample_idx, int64_t n_idx);
+// should be left out by the caller). newton: leaf_of_row, when not null, gets the leaf that each
+// of the n_samples rows reaches (what the boosting update needs, without a traversal).
+Tree build_tree(const TreeData& data, const TreeParams& params, const int64_t* sample_idx, int64_t n_idx,
+                int64_t* leaf_of_row = nullptr);
+
+// The largest of n codes (0 when n == 0): the bindings check every tree's codes against n_bins
+// with it (boosting does once per tree, so it is a vectorised loop, not std::max_element).
+int64_t max_code(const uint8_t* codes, int64_t n);
+int64_t max_code(const uint16_t* codes, int64_t n);
 
 // n_trees trees, in parallel over trees (each tree single-threaded). Tree t uses seeds[t]; with
 // bootstrap it trains on max_samples draws with replacement (sample weights multiplied by the

@@ -9,6 +9,11 @@ the loss's gradient g and hessian h at F_{m-1} (a Newton step): on histograms of
 split gain is G_L^2/(H_L+lambda) + G_R^2/(H_R+lambda) - G^2/(H+lambda) and a leaf predicts
 -G/(H+lambda). Losses: squared error (g = F - y, h = 1), binary log-loss (g = p - y,
 h = p(1-p)) and multiclass softmax (one tree per class and round).
+The trees grow as LightGBM grows them (``_core.tree_build`` with criterion 'newton'): features
+binned once per fit into uint8 codes stored by feature, the rows of each leaf kept contiguous in an
+index array and their gradients gathered in that order, only the smaller child's histograms built
+(the larger's are the parent's minus them, in parallel over features), the best leaf split first
+under ``max_leaf_nodes``; the core returns each row's leaf, so a round updates F without a traversal.
 """
 
 from __future__ import annotations
@@ -283,12 +288,17 @@ def _softmax(z: np.ndarray) -> np.ndarray:
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
+    # e = exp(-|z|) never overflows: 1 / (1 + e) for z >= 0, e / (1 + e) below. One exp and no
+    # boolean indexing (which cost more than the exp, once per boosting round).
+    e = np.exp(-np.abs(z))
+    out = 1.0 / (1.0 + e)
+    np.multiply(out, e, out=out, where=z < 0)
     return out
+
+
+def _log1p_exp(z: np.ndarray) -> np.ndarray:
+    """log(1 + exp(z)) without overflow: max(z, 0) + log1p(exp(-|z|)) (np.logaddexp(0, z), 4x faster)."""
+    return np.maximum(z, 0.0) + np.log1p(np.exp(-np.abs(z)))
 
 
 class BaseGradientBoosting(BaseEstimator):
@@ -330,6 +340,8 @@ class BaseGradientBoosting(BaseEstimator):
         params.update(_sample_counts(self, n))
         codes, n_bins, thresholds = bin_features(X, self.max_bins, subsample=200_000, random_state=rng,
                                                  sample_weight=w)
+        if n_bins.max() <= 256:  # one byte per code: half the memory traffic of the histogram passes
+            codes = codes.astype(np.uint8)
         self.init_raw_ = self._init_raw(y, w)
         raw = np.tile(self.init_raw_, (n, 1))
         K = raw.shape[1]
@@ -357,8 +369,8 @@ class BaseGradientBoosting(BaseEstimator):
                                           l2=float(self.l2_regularization), seed=seed, num_threads=threads,
                                           **params)
                 arrays["value"] *= lr
-                tree = Tree(arrays, thresholds, midpoints=False)  # consistent with apply_binned
-                raw[:, k] += tree.value[tree.apply_binned(codes), 0]
+                tree = Tree(arrays, thresholds, midpoints=False)  # consistent with the binned leaves
+                raw[:, k] += tree.value[arrays["leaf"], 0]
                 if early:
                     raw_val[:, k] += tree.value[tree.apply(X_val), 0]
                 stage.append(tree)
@@ -475,7 +487,7 @@ class GradientBoostingClassifier(ProbabilisticClassifierMixin, BaseGradientBoost
     def _loss(self, y, raw, w):
         if self.n_classes_ == 2:
             z = raw[:, 0]
-            loss = np.logaddexp(0, z) - y * z
+            loss = _log1p_exp(z) - y * z
         else:
             z = raw - raw.max(axis=1, keepdims=True)
             loss = np.log(np.exp(z).sum(axis=1)) - z[np.arange(y.size), y]
