@@ -42,6 +42,32 @@ def test_training_lowers_the_noise_prediction_loss():
     assert np.mean(h[-10:]) < 0.8 * np.mean(h[:5])
 
 
+def test_each_training_example_loses_its_label_with_probability_p_uncond():
+    # The unconditional (null-class) branch is what unconditional sampling uses; it is trained
+    # only on the examples whose label is dropped, so their share must be p_uncond, drawn per
+    # example (not per batch), and the kept labels must be the examples' own.
+    rng = np.random.default_rng(3)
+    X = rng.uniform(-1, 1, (32, 1, 8, 8)).astype(np.float32)
+    y = np.arange(32) % 10
+    model = DiffusionModel(base_channels=8, num_train_timesteps=20, seed=6)
+    assert model.p_uncond == 0.2
+    seen = []
+    forward = model.net.forward
+
+    def spy(x, t, labels=None):
+        seen.append(np.asarray(labels))
+        return forward(x, t, labels)
+
+    model.net.forward = spy
+    model.fit(X, y, steps=6, batch_size=100, verbose=False)
+    labels = np.concatenate(seen)
+    dropped = labels == 10
+    # 600 draws at p = 0.2: standard deviation 0.016, so 0.13 .. 0.27 is over 4 of them
+    assert 0.13 < dropped.mean() < 0.27
+    assert all(0 < np.mean(batch == 10) < 1 for batch in seen)
+    assert set(labels[~dropped].tolist()) <= set(range(10))
+
+
 def test_guidance_ddim_and_save_load(tmp_path):
     model = DiffusionModel(base_channels=8, num_train_timesteps=40, seed=1)
     labels = np.array([0, 3, 9])

@@ -283,6 +283,14 @@ class DiffusionModel:
     theta_ema <- d theta_ema + (1 - d) theta. ``sample(labels, guidance_scale)``: DDPM
     (ancestral) or DDIM (``eta``) steps on eps = eps_u + w (eps_c - eps_u). X: (N, C, H, W) in
     [-1, 1]; y: ints in [0, num_classes).
+
+    Unconditional samples come from the null-class branch alone, so their class mix is only as
+    good as that branch. On the 8x8 digits an under-trained model draws blurry samples with too
+    much ink, which a classifier reads as 8 (500 steps of 128: 20% of 1000 samples, their nearest
+    real digit an 8 only half the time); 1000 steps and ``p_uncond = 0.2`` (twice the null-label
+    examples of the usual 0.1) bring every class into 5-15% (measured, seed 0, 1000 samples:
+    5.8% to 14.0%). More sampling steps, DDPM or DDIM with eta = 1 do not (19-25% 8s on the
+    500-step model).
     """
 
     def __init__(
@@ -292,7 +300,7 @@ class DiffusionModel:
         base_channels: int = 32,
         num_train_timesteps: int = 200,
         beta_schedule: str = "squaredcos_cap_v2",
-        p_uncond: float = 0.1,
+        p_uncond: float = 0.2,
         ema_decay: float = 0.995,
         seed: int = 0,
     ):
