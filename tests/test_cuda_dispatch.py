@@ -166,6 +166,9 @@ CPU_ONLY = [
         _fake((10, 4)), _fake((10, 4)), _fake((20,), "int32"), _fake((50,), "int32"))),
     ("pack_int8_weight", lambda: kernels.pack_int8_weight(_fake((4, 8), "int8"))),
     ("linear_int8_packed", lambda: kernels.linear_int8_packed(_fake((2, 8)), None, _fake((4,)))),
+    ("linear_bf16", lambda: kernels.linear_bf16(_fake((2, 8)), _fake((4, 8)))),
+    ("pack_bf16_weight", lambda: kernels.pack_bf16_weight(_fake((4, 8)))),
+    ("linear_bf16_packed", lambda: kernels.linear_bf16_packed(_fake((2, 8)), None)),
 ]
 
 

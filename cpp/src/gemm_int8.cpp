@@ -1,7 +1,7 @@
 // Low-precision GEMMs: the scalar reference and the BLIS-style driver of the int8 GEMM (A packed
 // into MR-row panels, B into NR-column panels per slice of k, an MR x NR register-blocked
-// microkernel per ISA, blocks of C shared among threads), the quantised linear layer, and the
-// fp8/bf16 GEMMs (decode to float32, then the float32 GEMM). Microkernels: gemm_int8_avx2.cpp,
+// microkernel per ISA, blocks of C shared among threads) and the quantised linear layer (the fp8 /
+// bf16 GEMMs: gemm_bf16.cpp). Microkernels: gemm_int8_avx2.cpp,
 // gemm_int8_avx512vnni.cpp.
 #include "grimoire/gemm_int8.h"
 
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "gemm_int8_kernels.h"
+#include "lowp_driver.h"
 #include "grimoire/cpu.h"
 #include "grimoire/gemm.h"
 #include "grimoire/parallel.h"
@@ -34,8 +35,6 @@ const std::vector<Isa>& paths() {
   static const std::vector<Isa> p = int8_paths();
   return p;
 }
-// gemm_fp8 / gemm_bf16 are not families of their own: they are the fp8 / bf16 decoders followed
-// by the float32 gemm, and `grimoire info` reports those.
 const bool registered = (register_family("gemm_int8", paths()), true);
 
 int threads_for(const GemmInt8Params& p) { return p.num_threads == 1 ? 1 : num_threads(); }
@@ -61,7 +60,9 @@ void reference_rows(const GemmInt8Params& p, int64_t row_begin, int64_t row_end)
 struct Avx2Traits {
   using AT = int16_t;
   using BT = int16_t;
+  using CT = int32_t;
   static constexpr int MR = kern::kAvx2MR, NR = kern::kAvx2NR, KG = kern::kAvx2KG;
+  static constexpr int64_t KC = 512;
   static constexpr int a_offset = 0;
   static void kernel(int64_t kg, const AT* a, const BT* b, int32_t* c, int64_t ldc, int mr, int nr) {
     kern::avx2_kernel(kg, a, b, c, ldc, mr, nr);
@@ -72,7 +73,9 @@ struct Avx2Traits {
 struct VnniTraits {
   using AT = uint8_t;
   using BT = int8_t;
+  using CT = int32_t;
   static constexpr int MR = kern::kVnniMR, NR = kern::kVnniNR, KG = kern::kVnniKG;
+  static constexpr int64_t KC = 512;
   static constexpr int a_offset = 128;
   static void kernel(int64_t kg, const AT* a, const BT* b, int32_t* c, int64_t ldc, int mr, int nr) {
     kern::vnni_kernel(kg, a, b, c, ldc, mr, nr);
@@ -102,9 +105,9 @@ struct VnniEmulatedTraits : VnniTraits {
   }
 };
 
-constexpr int64_t kKC = 512;   // k per packed slice (a multiple of every KG)
-constexpr int64_t kNCB = 256;  // columns of C per task (a multiple of every NR)
-constexpr int64_t kChunkRows = 256;  // rows of C per task at most: 256 x kNCB int32 = 256 KiB
+using lowp::kNCB;
+using lowp::Plan;
+using lowp::drive;
 
 // One panel of R rows of A (or R columns of B) over kc values of k -> [kg][R][KG], each value
 // + OFF, zero padded (rows past `count`, k past kc). src(r, q) = src[r * r_stride + q * k_stride].
@@ -134,43 +137,11 @@ void pack_panel(const int8_t* src, int64_t r_stride, int64_t k_stride, int64_t c
   }
 }
 
-// The shape of one product, blocked: k in slices of kKC (kg(s) groups of KG each), A in MR-row
-// panels, B in NR-column panels, C in tasks of a chunk of A panels x kNCB columns.
-//   packed A: [A panel][slice][kg][MR][KG], a_panel elements per (panel, slice);
-//   B, per slice: consecutive NR-column panels of kg(s) * NR * KG elements each.
-template <typename Tr>
-struct Plan {
-  int64_t m, n, k, m_panels, n_panels, n_blocks, n_slices, a_panel, chunk_panels, tasks;
-  int threads;
-
-  Plan(int64_t m_, int64_t n_, int64_t k_, int requested) : m(m_), n(n_), k(k_) {
-    // Small products stay on one thread: a parallel region costs more than it saves.
-    threads = m * n * k < (int64_t{1} << 22) || requested == 1 ? 1 : num_threads();
-    m_panels = (m + Tr::MR - 1) / Tr::MR;
-    n_panels = (n + Tr::NR - 1) / Tr::NR;
-    n_blocks = (n + kNCB - 1) / kNCB;
-    n_slices = (k + kKC - 1) / kKC;
-    a_panel = kg(0) * Tr::MR * Tr::KG;
-    // Row chunks: enough tasks to share among the threads even when n is small, and at most
-    // kChunkRows rows, so that a task's int32 block of C (rows x kNCB) stays in L2 across slices.
-    const int64_t m_chunks = std::max<int64_t>(
-        {int64_t{1}, std::min<int64_t>(m_panels, (2 * threads + n_blocks - 1) / n_blocks),
-         (m_panels * Tr::MR + kChunkRows - 1) / kChunkRows});
-    chunk_panels = (m_panels + m_chunks - 1) / m_chunks;
-    tasks = n_blocks * ((m_panels + chunk_panels - 1) / chunk_panels);
-  }
-  int64_t kg(int64_t s) const { return (std::min(k, (s + 1) * kKC) - s * kKC + Tr::KG - 1) / Tr::KG; }
-  int64_t b_panel(int64_t s) const { return kg(s) * Tr::NR * Tr::KG; }
-  // Elements of B packed whole ([slice][B panel]) and where slice s starts.
-  int64_t b_slice_start(int64_t s) const { return s * n_panels * (kKC / Tr::KG) * Tr::NR * Tr::KG; }
-  int64_t b_size() const { return b_slice_start(n_slices - 1) + n_panels * b_panel(n_slices - 1); }
-};
-
 // One MR-row panel of A, every slice: `rows` (<= MR) rows from a(r, q) = a[r * rs + q * cs].
 template <typename Tr>
 void pack_a(const Plan<Tr>& plan, const int8_t* a, int64_t rs, int64_t cs, int64_t rows, typename Tr::AT* dst) {
   for (int64_t s = 0; s < plan.n_slices; ++s) {
-    const int64_t k0 = s * kKC, kc = std::min(plan.k, k0 + kKC) - k0;
+    const int64_t k0 = s * Tr::KC, kc = std::min(plan.k, k0 + Tr::KC) - k0;
     pack_panel<typename Tr::AT, Tr::MR, Tr::KG, Tr::a_offset>(a + k0 * cs, rs, cs, rows, kc, dst + s * plan.a_panel);
   }
 }
@@ -178,9 +149,9 @@ void pack_a(const Plan<Tr>& plan, const int8_t* a, int64_t rs, int64_t cs, int64
 // B = W^T for W (n, k) C-contiguous: panel jp of slice s.
 template <typename Tr>
 void pack_w_panel(const Plan<Tr>& plan, const int8_t* w, int64_t s, int64_t jp, typename Tr::BT* dst) {
-  const int64_t j0 = jp * Tr::NR, k0 = s * kKC;
+  const int64_t j0 = jp * Tr::NR, k0 = s * Tr::KC;
   pack_panel<typename Tr::BT, Tr::NR, Tr::KG, 0>(w + j0 * plan.k + k0, plan.k, 1, std::min<int64_t>(Tr::NR, plan.n - j0),
-                                                 std::min(plan.k, k0 + kKC) - k0, dst);
+                                                 std::min(plan.k, k0 + Tr::KC) - k0, dst);
 }
 
 // Where a task's B panels come from: packed by the task itself, slice by slice, from strided B
@@ -197,7 +168,7 @@ class PackPerCall {
   void begin_task() { std::fill(sums_.begin(), sums_.end(), 0); }
 
   const typename Tr::BT* slice(int64_t s, int64_t j_begin, int64_t j_end) {
-    const int64_t k0 = s * kKC, kc = std::min(plan_.k, k0 + kKC) - k0, stride = plan_.b_panel(s);
+    const int64_t k0 = s * Tr::KC, kc = std::min(plan_.k, k0 + Tr::KC) - k0, stride = plan_.b_panel(s);
     for (int64_t j = j_begin; j < j_end; j += Tr::NR) {
       typename Tr::BT* dst = buf_.data() + ((j - j_begin) / Tr::NR) * stride;
       pack_panel<typename Tr::BT, Tr::NR, Tr::KG, 0>(b_ + j * cs_ + k0 * rs_, cs_, rs_,
@@ -240,66 +211,6 @@ class Prepacked {
   const uint32_t* col_start_;
 };
 
-// The driver. Each task owns a block of C (a chunk of A panels x kNCB columns): it zeroes its
-// int32 block (c_block gives it: pointer to (i_begin, j_begin) and row stride), makes sure its A
-// panels are packed (pack_a_fn(ip, dst) packs panel ip, every slice), and for each k slice takes
-// its B panels (kept in L2) and runs the microkernel with an A micro-panel in L1;
-// finish(i_begin, i_end, j_begin, j_end, c, ldc, start) then turns the block into the output.
-// A panels are packed once, by whichever task needs one first: a thread claims the panels nobody
-// has claimed, packs them, and only then waits for those another thread is packing. No barrier
-// between packing and computing: on a shared machine a thread that loses its core would stall
-// it, the other spinning (measured: 2.4x the CPU time of one thread with a barrier here).
-template <typename Tr, typename MakeB, typename PackA, typename CBlock, typename Finish>
-void drive(const Plan<Tr>& plan, MakeB&& make_b, PackA&& pack_a_fn, CBlock&& c_block, Finish&& finish) {
-  using AT = typename Tr::AT;
-  const int64_t a_stride = plan.n_slices * plan.a_panel;  // one A panel, every slice
-  std::vector<AT, CacheAligned<AT>> apack(plan.m_panels * a_stride);
-  enum : int { kFree = 0, kPacking = 1, kReady = 2 };
-  std::unique_ptr<std::atomic<int>[]> state(new std::atomic<int>[plan.m_panels]);
-  for (int64_t ip = 0; ip < plan.m_panels; ++ip) state[ip].store(kFree, std::memory_order_relaxed);
-  const auto ensure_packed = [&](int64_t ip_begin, int64_t ip_end) {
-    for (int64_t ip = ip_begin; ip < ip_end; ++ip) {
-      int expected = kFree;
-      if (state[ip].load(std::memory_order_acquire) == kFree &&
-          state[ip].compare_exchange_strong(expected, kPacking, std::memory_order_acq_rel)) {
-        pack_a_fn(ip, apack.data() + ip * a_stride);
-        state[ip].store(kReady, std::memory_order_release);
-      }
-    }
-    for (int64_t ip = ip_begin; ip < ip_end; ++ip)
-      while (state[ip].load(std::memory_order_acquire) != kReady) std::this_thread::yield();
-  };
-#pragma omp parallel num_threads(plan.threads) if (plan.threads > 1)
-  {
-    auto bsrc = make_b();
-#pragma omp for schedule(dynamic)
-    for (int64_t task = 0; task < plan.tasks; ++task) {
-      const int64_t bj = task % plan.n_blocks, chunk = task / plan.n_blocks;
-      const int64_t ip_begin = chunk * plan.chunk_panels, ip_end = std::min(plan.m_panels, ip_begin + plan.chunk_panels);
-      const int64_t j_begin = bj * kNCB, j_end = std::min(plan.n, j_begin + kNCB);
-      const int64_t i_begin = ip_begin * Tr::MR, i_end = std::min(plan.m, ip_end * Tr::MR);
-      ensure_packed(ip_begin, ip_end);
-      const auto [c, ldc] = c_block(i_begin, i_end, j_begin, j_end);
-      for (int64_t i = 0; i < i_end - i_begin; ++i) std::fill(c + i * ldc, c + i * ldc + (j_end - j_begin), 0);
-      bsrc.begin_task();
-      for (int64_t s = 0; s < plan.n_slices; ++s) {
-        const int64_t kg = plan.kg(s), b_panel = plan.b_panel(s);
-        const typename Tr::BT* bp = bsrc.slice(s, j_begin, j_end);
-        for (int64_t ip = ip_begin; ip < ip_end; ++ip) {
-          const int64_t i = ip * Tr::MR;
-          const int mr = static_cast<int>(std::min<int64_t>(Tr::MR, plan.m - i));
-          const AT* ap = apack.data() + ip * a_stride + s * plan.a_panel;
-          for (int64_t j = j_begin; j < j_end; j += Tr::NR) {
-            const int nr = static_cast<int>(std::min<int64_t>(Tr::NR, plan.n - j));
-            Tr::kernel(kg, ap, bp + ((j - j_begin) / Tr::NR) * b_panel, c + (i - i_begin) * ldc + (j - j_begin), ldc,
-                       mr, nr);
-          }
-        }
-      }
-      finish(i_begin, i_end, j_begin, j_end, static_cast<const int32_t*>(c), ldc, bsrc.start(j_begin, j_end));
-    }
-  }
-}
 
 // gemm_int8 on a packed path: C is the output, finished by adding the column starts.
 template <typename Tr>
@@ -499,39 +410,6 @@ bool linear_int8_packed(const float* x, int64_t m, const PackedInt8Weight& w, co
     case Isa::avx2: return prepacked(Avx2Traits{}, w.panels16);
     default: return linear_reference(x, m, w.n, w.k, w.raw.data(), w_scale, bias, y);
   }
-}
-
-namespace {
-
-// C = alpha * A @ B on float32 copies of the operands (the float32 GEMM does the tiling).
-void gemm_decoded(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float alpha, float* c) {
-  GemmParams<float> g;
-  g.m = m; g.n = n; g.k = k;
-  g.a = a; g.a_row_stride = k; g.a_col_stride = 1;
-  g.b = b; g.b_row_stride = n; g.b_col_stride = 1;
-  g.c = c; g.c_row_stride = n; g.c_col_stride = 1;
-  g.alpha = alpha;
-  g.beta = 0.0f;
-  gemm(g);
-}
-
-}  // namespace
-
-void gemm_fp8(int64_t m, int64_t n, int64_t k, const uint8_t* a, const uint8_t* b, float scale_a, float scale_b,
-              Fp8Format fmt_a, Fp8Format fmt_b, float* c) {
-  if (m <= 0 || n <= 0) return;
-  std::vector<float> af(m * k), bf(k * n);
-  from_fp8(a, af.data(), m * k, fmt_a);
-  from_fp8(b, bf.data(), k * n, fmt_b);
-  gemm_decoded(m, n, k, af.data(), bf.data(), scale_a * scale_b, c);
-}
-
-void gemm_bf16(int64_t m, int64_t n, int64_t k, const uint16_t* a, const uint16_t* b, float* c) {
-  if (m <= 0 || n <= 0) return;
-  std::vector<float> af(m * k), bf(k * n);
-  from_bf16(a, af.data(), m * k);
-  from_bf16(b, bf.data(), k * n);
-  gemm_decoded(m, n, k, af.data(), bf.data(), 1.0f, c);
 }
 
 }  // namespace grimoire
