@@ -126,8 +126,13 @@ Plan plan_for(int64_t m, int64_t n, int64_t k) { return Plan(m, n, (k + 1) / 2, 
 template <typename T, typename Value>
 void decode_typed(const T* p, int64_t rs, int64_t cs, int64_t rows, int64_t kc, float* dst, int64_t ldr, int64_t ldq,
                   Value value) {
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t q = 0; q < kc; ++q) dst[r * ldr + q * ldq] = value(p[r * rs + q * cs]);
+  if (cs == 1) {  // rows along k in memory (A, W): read them in order
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t q = 0; q < kc; ++q) dst[r * ldr + q * ldq] = value(p[r * rs + q]);
+    return;
+  }
+  for (int64_t q = 0; q < kc; ++q)  // B (k, n): row q of B at a time
+    for (int64_t r = 0; r < rows; ++r) dst[r * ldr + q * ldq] = value(p[r * rs + q * cs]);
 }
 void decode(const Operand& op, int64_t r0, int64_t rows, int64_t q0, int64_t kc, float* dst, int64_t ldr, int64_t ldq) {
   const int64_t off = r0 * op.rs + q0 * op.cs;
@@ -146,14 +151,15 @@ void decode(const Operand& op, int64_t r0, int64_t rows, int64_t q0, int64_t kc,
   }
 }
 
-// c (m, n) = alpha * A_f32 (m, k) @ B + bias with B's element (j, q) at b[j * b_rs + q * b_cs].
+// c (m, n), row stride ldc, = alpha * A_f32 (m, k) @ B + beta * c with B's element (j, q) at
+// b[j * b_rs + q * b_cs]: the float32 GEMM.
 void gemm_f32(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t b_rs,
-              int64_t b_cs, float alpha, float beta, float* c) {
+              int64_t b_cs, float alpha, float beta, float* c, int64_t ldc) {
   GemmParams<float> g;
   g.m = m; g.n = n; g.k = k;
   g.a = a; g.a_row_stride = lda; g.a_col_stride = 1;
   g.b = b; g.b_row_stride = b_cs; g.b_col_stride = b_rs;
-  g.c = c; g.c_row_stride = n; g.c_col_stride = 1;
+  g.c = c; g.c_row_stride = ldc; g.c_col_stride = 1;
   g.alpha = alpha;
   g.beta = beta;
   gemm(g);
@@ -165,18 +171,30 @@ void add_bias(int64_t m, int64_t n, const float* bias, float* c) {
     for (int64_t j = 0; j < n; ++j) c[i * n + j] += bias[j];
 }
 
-// B decoded kb values of k at a time into a (kb, n) float32 block (~256 KiB, in L2), each block
-// multiplied into C at once.
+// B decoded a block at a time into float32 (~512 KiB, in L2), each block multiplied into C at
+// once: blocks of columns of C when B's rows along k are contiguous (W (n, k)), else blocks of
+// k (B (k, n)), so that the decoding reads B in order.
 void fallback(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& b, float alpha, const float* bias,
               float* c) {
+  constexpr int64_t kBlock = int64_t{1} << 17;  // float32 values per decoded block of B
   std::vector<float> af(m * k);
   decode(a, 0, m, 0, k, af.data(), k, 1);
-  const int64_t kb = std::max<int64_t>(16, (int64_t{1} << 16) / n);
-  std::vector<float> bf(std::min(kb, k) * n);
-  for (int64_t q0 = 0; q0 < k; q0 += kb) {
-    const int64_t kc = std::min(kb, k - q0);
-    decode(b, 0, n, q0, kc, bf.data(), 1, n);
-    gemm_f32(m, n, kc, af.data() + q0, k, bf.data(), 1, n, alpha, q0 == 0 ? 0.0f : 1.0f, c);
+  if (b.cs == 1) {
+    const int64_t nb = std::min(n, std::max<int64_t>(16, kBlock / k));
+    std::vector<float> bf(nb * k);
+    for (int64_t j0 = 0; j0 < n; j0 += nb) {
+      const int64_t nc = std::min(nb, n - j0);
+      decode(b, j0, nc, 0, k, bf.data(), k, 1);
+      gemm_f32(m, nc, k, af.data(), k, bf.data(), k, 1, alpha, 0.0f, c + j0, n);
+    }
+  } else {
+    const int64_t kb = std::min(k, std::max<int64_t>(16, kBlock / n));
+    std::vector<float> bf(kb * n);
+    for (int64_t q0 = 0; q0 < k; q0 += kb) {
+      const int64_t kc = std::min(kb, k - q0);
+      decode(b, 0, n, q0, kc, bf.data(), 1, n);
+      gemm_f32(m, n, kc, af.data() + q0, k, bf.data(), 1, n, alpha, q0 == 0 ? 0.0f : 1.0f, c, n);
+    }
   }
   add_bias(m, n, bias, c);
 }
@@ -232,9 +250,9 @@ PackedBf16Weight pack_bf16_weight(const void* w, Bf16Input w_type, int64_t n, in
   out.k = k;
   if (n <= 0 || k <= 0) return out;
   const Operand op = operand(w, w_type, k, 1);
-  if (out.isa != Isa::avx512) {  // decoded once: W rounded to bf16, as float32
+  if (out.isa != Isa::avx512) {  // decoded once: W^T rounded to bf16, as float32 (k, n)
     out.values.resize(n * k);
-    decode(op, 0, n, 0, k, out.values.data(), k, 1);
+    decode(op, 0, n, 0, k, out.values.data(), 1, n);
     return out;
   }
   const Plan plan = plan_for(1, n, k);
@@ -258,7 +276,7 @@ bool linear_bf16_packed(const void* x, Bf16Input x_type, int64_t m, const Packed
   if (w.isa != Isa::avx512) {
     std::vector<float> af(m * k);
     decode(a, 0, m, 0, k, af.data(), k, 1);
-    gemm_f32(m, n, k, af.data(), k, w.values.data(), k, 1, 1.0f, 0.0f, y);
+    gemm_f32(m, n, k, af.data(), k, w.values.data(), 1, n, 1.0f, 0.0f, y, n);
     add_bias(m, n, bias, y);
     return true;
   }

@@ -126,7 +126,7 @@ void linear_bf16(const void* x, Bf16Input x_type, int64_t m, const void* w, Bf16
                  const float* bias, float* y);
 
 // W (n, k) packed once for the path `isa`: avx512: panels [k slice][32-column panel][k/2][32]
-// words of two bf16 codes (k pairs); avx2 / scalar: values, W rounded to bf16 as float32 (n, k).
+// words of two bf16 codes (k pairs); avx2 / scalar: values, W^T rounded to bf16 as float32 (k, n).
 struct PackedBf16Weight {
   Isa isa = Isa::scalar;
   int64_t n = 0, k = 0;
