@@ -119,6 +119,16 @@ void packed(int64_t m, int64_t n, int64_t k, const Operand& a, MakeB&& make_b, c
 
 Plan plan_for(int64_t m, int64_t n, int64_t k) { return Plan(m, n, (k + 1) / 2, 0); }
 
+// B (element (j, q) of `b`) packed whole: [slice][panel], plan.b_size() words.
+void pack_b(const Plan& plan, const Operand& b, int64_t k, uint32_t* dst) {
+  parallel_for(plan.n_panels, std::max<int64_t>(1, 65536 / (k * Tr::NR)), [&](int64_t jb, int64_t je) {
+    for (int64_t jp = jb; jp < je; ++jp)
+      for (int64_t s = 0; s < plan.n_slices; ++s)
+        kern::pack_pairs(b, jp * Tr::NR, std::min<int64_t>(Tr::NR, plan.n - jp * Tr::NR), slice_q0(s),
+                         slice_kc(k, s), Tr::NR, dst + plan.b_slice_start(s) + jp * plan.b_panel(s));
+  });
+}
+
 // ---- the avx2 / scalar path ----------------------------------------------------------------
 
 // Elements (r, q), r in [r0, r0 + rows), q in [q0, q0 + kc), of `op` as bf16 values in float32:
@@ -211,7 +221,12 @@ void product(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& b
   if (k <= 0) return zero_product(m, n, bias, c);
   if (bf16_isa() != Isa::avx512) return fallback(m, n, k, a, b, alpha, bias, c);
   const Plan plan = plan_for(m, n, k);
-  packed(m, n, k, a, [&] { return PackPerCall(plan, b, k); }, plan, alpha, bias, c);
+  if (plan.tasks == plan.n_blocks)  // one row chunk: each task packs its own columns of B, once
+    return packed(m, n, k, a, [&] { return PackPerCall(plan, b, k); }, plan, alpha, bias, c);
+  // Several row chunks would each pack (and round) the same B again: pack it once, whole.
+  std::vector<uint32_t, CacheAligned<uint32_t>> panels(plan.b_size());
+  pack_b(plan, b, k, panels.data());
+  packed(m, n, k, a, [&] { return Prepacked(plan, panels.data()); }, plan, alpha, bias, c);
 }
 
 Operand operand(const void* p, Bf16Input type, int64_t rs, int64_t cs) {
@@ -256,13 +271,8 @@ PackedBf16Weight pack_bf16_weight(const void* w, Bf16Input w_type, int64_t n, in
     return out;
   }
   const Plan plan = plan_for(1, n, k);
-  out.panels.assign(plan.b_size(), 0u);
-  parallel_for(plan.n_panels, std::max<int64_t>(1, 65536 / (k * Tr::NR)), [&](int64_t b, int64_t e) {
-    for (int64_t jp = b; jp < e; ++jp)
-      for (int64_t s = 0; s < plan.n_slices; ++s)
-        kern::pack_pairs(op, jp * Tr::NR, std::min<int64_t>(Tr::NR, n - jp * Tr::NR), slice_q0(s), slice_kc(k, s),
-                         Tr::NR, out.panels.data() + plan.b_slice_start(s) + jp * plan.b_panel(s));
-  });
+  out.panels.resize(plan.b_size());
+  pack_b(plan, op, k, out.panels.data());
   return out;
 }
 
