@@ -5,6 +5,8 @@
 // gemm_int8_avx512vnni.cpp.
 #include "grimoire/gemm_int8.h"
 
+#include <emmintrin.h>
+
 #include <algorithm>
 #include <atomic>
 #include <memory>
@@ -113,11 +115,51 @@ using lowp::drive;
 // + OFF, zero padded (rows past `count`, k past kc). src(r, q) = src[r * r_stride + q * k_stride].
 // The loops follow whichever stride is 1, so both layouts (and B given as (n, k)) pack at memory
 // speed rather than by one strided byte at a time.
+// 16 consecutive columns of KG consecutive rows of B (row stride ks) -> 16 groups [16][KG] at d,
+// with SSE2 byte interleaves (baseline x86-64): KG = 4 bytes (+ OFF, wrapping as the scalar
+// cast does) for VNNI, KG = 2 bytes sign-extended to int16 for AVX2. Scalar, this transposition
+// was a fifth of gemm_int8's time (one byte moved per instruction).
+template <typename T, int KG, int OFF>
+inline void interleave16(const int8_t* s, int64_t ks, T* d) {
+  const auto row = [&](int q) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + q * ks)); };
+  const auto put = [&](int i, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(d) + i, v); };
+  if constexpr (KG == 4) {
+    const __m128i off = _mm_set1_epi8(static_cast<char>(OFF));
+    const __m128i r0 = _mm_add_epi8(row(0), off), r1 = _mm_add_epi8(row(1), off);
+    const __m128i r2 = _mm_add_epi8(row(2), off), r3 = _mm_add_epi8(row(3), off);
+    const __m128i t0 = _mm_unpacklo_epi8(r0, r1), t1 = _mm_unpackhi_epi8(r0, r1);
+    const __m128i t2 = _mm_unpacklo_epi8(r2, r3), t3 = _mm_unpackhi_epi8(r2, r3);
+    put(0, _mm_unpacklo_epi16(t0, t2));
+    put(1, _mm_unpackhi_epi16(t0, t2));
+    put(2, _mm_unpacklo_epi16(t1, t3));
+    put(3, _mm_unpackhi_epi16(t1, t3));
+  } else {
+    static_assert(KG == 2 && OFF == 0 && sizeof(T) == 2, "int16 pairs carry no offset");
+    const __m128i lo = _mm_unpacklo_epi8(row(0), row(1)), hi = _mm_unpackhi_epi8(row(0), row(1));
+    const auto widen_lo = [](__m128i v) { return _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8); };
+    const auto widen_hi = [](__m128i v) { return _mm_srai_epi16(_mm_unpackhi_epi8(v, v), 8); };
+    put(0, widen_lo(lo));
+    put(1, widen_hi(lo));
+    put(2, widen_lo(hi));
+    put(3, widen_hi(hi));
+  }
+}
+
 template <typename T, int R, int KG, int OFF>
 void pack_panel(const int8_t* src, int64_t r_stride, int64_t k_stride, int64_t count, int64_t kc, T* dst) {
   const int64_t kg = (kc + KG - 1) / KG;
   if (count < R || kc % KG != 0) std::fill(dst, dst + kg * R * KG, T(0));
   const int64_t full = kc / KG;  // whole groups of KG
+  constexpr bool kInterleave = R % 16 == 0 && ((KG == 4 && sizeof(T) == 1) || (KG == 2 && sizeof(T) == 2 && OFF == 0));
+  if constexpr (kInterleave) {
+    if (k_stride != 1 && r_stride == 1 && count == R) {  // B (k, n), a whole panel
+      for (int64_t g = 0; g < full; ++g)
+        for (int c = 0; c < R; c += 16) interleave16<T, KG, OFF>(src + g * KG * k_stride + c, k_stride, dst + (g * R + c) * KG);
+      for (int64_t q = full * KG; q < kc; ++q)
+        for (int r = 0; r < R; ++r) dst[(full * R + r) * KG + q % KG] = static_cast<T>(src[q * k_stride + r] + OFF);
+      return;
+    }
+  }
   if (k_stride == 1) {
     for (int64_t r = 0; r < count; ++r) {
       const int8_t* s = src + r * r_stride;
