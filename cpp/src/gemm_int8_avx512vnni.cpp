@@ -1,5 +1,6 @@
-// AVX-512 VNNI int8 GEMM microkernel: a 12 x 32 tile of int32 in 24 zmm accumulators (12 rows
-// rather than 8: 24 vpdpbusd per 2 loads of B instead of 16, measured 1.06x at 1024 on Zen 5). For each
+// AVX-512 VNNI int8 GEMM microkernel: a 12 x 32 tile of int32 in 24 zmm accumulators (24
+// vpdpbusd per 2 loads of B rather than 8 x 32's 16; on Zen 5 the two measured the same within
+// noise once B's packing stopped dominating, and 12 rows match the bf16 kernel's shape). For each
 // quad of k, vpdpbusd multiplies 4 unsigned bytes of A (packed as a + 128) by 4 signed bytes
 // of each of 16 columns of B and adds the 4 products to the int32 lane; the driver
 // (gemm_int8.cpp) subtracts 128 * colsum(B) (vnni_colsum), which removes the +128. vpdpbusd
