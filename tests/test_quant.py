@@ -709,3 +709,22 @@ def test_packed_bf16_weight_goes_stale_with_the_path():
                                       np.full((2, 3), 4.0, np.float32))
     finally:
         _core.set_isa(previous)
+
+
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 40, 1000])
+def test_quantize_int8_range_and_non_finite_in_every_lane(isa, rng, n):
+    """The min/max fold (quant_simd.h over simd_vec.h, the scalar tail): the symmetric scale is
+    max|x| / 127 exactly as NumPy folds it, and a NaN or an infinity anywhere (vector body, last
+    lane, tail) is refused."""
+    x = (rng.standard_normal(n) * 1e3).astype(np.float32)
+    for data in (x, -np.abs(x), np.abs(x) + 1):
+        _, scale, _ = quantize_int8(data)
+        assert np.float32(scale) == np.float32(max(-min(data.min(), 0), max(data.max(), 0)) / np.float32(127))
+    for pos in sorted({0, n // 2, n - 1, max(n - 16, 0)}):
+        for bad in (np.nan, np.inf, -np.inf):
+            y = x.copy()
+            y[pos] = bad
+            with pytest.raises(ValueError, match="finite"):
+                quantize_int8(y)
+            with pytest.raises(ValueError, match="finite"):
+                linear_int8(y.reshape(1, n), np.ones((2, n), np.int8), np.ones(2, np.float32))
