@@ -90,10 +90,46 @@ void pack_typed(const T* p, int64_t rs, int64_t cs, int64_t count, int64_t kc, i
   }
 }
 
+// Rows along k in memory (x, W: cs = 1), float32 or bf16 codes: 16 pairs of a row per step
+// (vcvtne2ps2bf16 rounds 32 float32 to bf16 in order, so the 16 words come out as they lie),
+// scattered to their rows of the panel, dst[g * R + r]. vcvtne2ps2bf16 flushes float32
+// denormals to zero where encode_bf16 would round them; vdpbf16ps treats denormal inputs as
+// zero anyway, so the product is the same.
+template <typename T>
+void pack_rows(const T* p, int64_t rs, int64_t count, int64_t kc, int R, uint32_t* dst) {
+  const int64_t kg = (kc + 1) / 2;
+  if (count < R) std::fill(dst, dst + kg * R, 0u);
+  const __m512i index = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                           _mm512_set1_epi32(R));
+  for (int64_t r = 0; r < count; ++r) {
+    const T* s = p + r * rs;
+    int64_t g = 0;
+    for (; 2 * g + 32 <= kc; g += 16) {
+      __m512i words;
+      if constexpr (sizeof(T) == 4)
+        words = (__m512i)_mm512_cvtne2ps_pbh(_mm512_loadu_ps(s + 2 * g + 16), _mm512_loadu_ps(s + 2 * g));
+      else
+        words = _mm512_loadu_si512(s + 2 * g);
+      _mm512_i32scatter_epi32(dst + g * R + r, index, words, 4);
+    }
+    for (; g < kg; ++g) {
+      const auto code = [](T x) -> uint16_t {
+        if constexpr (sizeof(T) == 4) return quant_bits::encode_bf16(x);
+        else return x;
+      };
+      dst[g * R + r] = word(code(s[2 * g]), 2 * g + 1 < kc ? code(s[2 * g + 1]) : uint16_t(0));
+    }
+  }
+}
+
 }  // namespace
 
 void pack_pairs(const Operand& op, int64_t r0, int64_t count, int64_t q0, int64_t kc, int R, uint32_t* dst) {
   const int64_t off = r0 * op.rs + q0 * op.cs;
+  if (op.cs == 1 && op.type == Source::f32)
+    return pack_rows(static_cast<const float*>(op.p) + off, op.rs, count, kc, R, dst);
+  if (op.cs == 1 && op.type == Source::bf16)
+    return pack_rows(static_cast<const uint16_t*>(op.p) + off, op.rs, count, kc, R, dst);
   switch (op.type) {
     case Source::f32:
       return pack_typed(static_cast<const float*>(op.p) + off, op.rs, op.cs, count, kc, R, dst,
