@@ -188,12 +188,30 @@ void pack_a(const Plan<Tr>& plan, const int8_t* a, int64_t rs, int64_t cs, int64
   }
 }
 
-// B = W^T for W (n, k) C-contiguous: panel jp of slice s.
-template <typename Tr>
-void pack_w_panel(const Plan<Tr>& plan, const int8_t* w, int64_t s, int64_t jp, typename Tr::BT* dst) {
-  const int64_t j0 = jp * Tr::NR, k0 = s * Tr::KC;
-  pack_panel<typename Tr::BT, Tr::NR, Tr::KG, 0>(w + j0 * plan.k + k0, plan.k, 1, std::min<int64_t>(Tr::NR, plan.n - j0),
-                                                 std::min(plan.k, k0 + Tr::KC) - k0, dst);
+// B, element (q, j) at b[q * rs + j * cs], packed whole ([slice][panel] in `panels`), and where
+// each column of C starts (-OFF * colsum(B) mod 2^32, the VNNI offset; empty without one).
+template <typename Tr, typename Vec>
+void pack_b_whole(const Plan<Tr>& plan, const int8_t* b, int64_t rs, int64_t cs, Vec& panels,
+                  std::vector<uint32_t>& col_start) {
+  panels.assign(plan.b_size(), 0);
+  std::vector<int32_t> sums(plan.n_panels * Tr::NR, 0);
+  parallel_for(plan.n_panels, std::max<int64_t>(1, 65536 / std::max<int64_t>(plan.k * Tr::NR, 1)),
+               [&](int64_t jb, int64_t je) {
+                 for (int64_t jp = jb; jp < je; ++jp)
+                   for (int64_t s = 0; s < plan.n_slices; ++s) {
+                     typename Tr::BT* dst = panels.data() + plan.b_slice_start(s) + jp * plan.b_panel(s);
+                     const int64_t j0 = jp * Tr::NR, k0 = s * Tr::KC;
+                     pack_panel<typename Tr::BT, Tr::NR, Tr::KG, 0>(b + j0 * cs + k0 * rs, cs, rs,
+                                                                    std::min<int64_t>(Tr::NR, plan.n - j0),
+                                                                    std::min(plan.k, k0 + Tr::KC) - k0, dst);
+                     if (Tr::a_offset != 0) Tr::colsum(plan.kg(s), dst, sums.data() + jp * Tr::NR);
+                   }
+               });
+  if (Tr::a_offset != 0) {
+    col_start.resize(plan.n);
+    for (int64_t j = 0; j < plan.n; ++j)
+      col_start[j] = 0u - static_cast<uint32_t>(Tr::a_offset) * static_cast<uint32_t>(sums[j]);
+  }
 }
 
 // Where a task's B panels come from: packed by the task itself, slice by slice, from strided B
@@ -258,24 +276,33 @@ class Prepacked {
 template <typename Tr>
 void packed(const GemmInt8Params& p) {
   const Plan<Tr> plan(p.m, p.n, p.k, p.num_threads);
-  drive(
-      plan, [&] { return PackPerCall<Tr>(plan, p.b, p.b_row_stride, p.b_col_stride); },
-      [&](int64_t ip, typename Tr::AT* dst) {
-        const int64_t i0 = ip * Tr::MR;
-        pack_a(plan, p.a + i0 * p.a_row_stride, p.a_row_stride, p.a_col_stride, std::min<int64_t>(Tr::MR, p.m - i0), dst);
-      },
-      [&](int64_t i_begin, int64_t, int64_t j_begin, int64_t) {
-        return std::pair<int32_t*, int64_t>(p.c + i_begin * p.c_row_stride + j_begin, p.c_row_stride);
-      },
-      [&](int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, const int32_t*, int64_t,
-          const uint32_t* start) {
-        if (start == nullptr) return;
-        for (int64_t i = i_begin; i < i_end; ++i) {
-          int32_t* row = p.c + i * p.c_row_stride;
-          for (int64_t j = j_begin; j < j_end; ++j)
-            row[j] = static_cast<int32_t>(static_cast<uint32_t>(row[j]) + start[j]);
-        }
-      });
+  // Several row chunks would each pack the same B again (8 times at 2048): then pack it once.
+  const bool whole = plan.tasks > plan.n_blocks;
+  std::vector<typename Tr::BT, CacheAligned<typename Tr::BT>> panels;
+  std::vector<uint32_t> col_start;
+  if (whole) pack_b_whole(plan, p.b, p.b_row_stride, p.b_col_stride, panels, col_start);
+  const auto run = [&](auto make_b) {
+    drive(
+        plan, make_b,
+        [&](int64_t ip, typename Tr::AT* dst) {
+          const int64_t i0 = ip * Tr::MR;
+          pack_a(plan, p.a + i0 * p.a_row_stride, p.a_row_stride, p.a_col_stride, std::min<int64_t>(Tr::MR, p.m - i0), dst);
+        },
+        [&](int64_t i_begin, int64_t, int64_t j_begin, int64_t) {
+          return std::pair<int32_t*, int64_t>(p.c + i_begin * p.c_row_stride + j_begin, p.c_row_stride);
+        },
+        [&](int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, const int32_t*, int64_t,
+            const uint32_t* start) {
+          if (start == nullptr) return;
+          for (int64_t i = i_begin; i < i_end; ++i) {
+            int32_t* row = p.c + i * p.c_row_stride;
+            for (int64_t j = j_begin; j < j_end; ++j)
+              row[j] = static_cast<int32_t>(static_cast<uint32_t>(row[j]) + start[j]);
+          }
+        });
+  };
+  if (whole) return run([&] { return Prepacked<Tr>(plan, panels.data(), col_start.data()); });
+  run([&] { return PackPerCall<Tr>(plan, p.b, p.b_row_stride, p.b_col_stride); });
 }
 
 // ---- the linear layer ----------------------------------------------------------------------
@@ -395,23 +422,7 @@ namespace {
 
 template <typename Tr, typename Vec>
 void pack_weight(const int8_t* w, PackedInt8Weight& out, Vec& panels) {
-  const Plan<Tr> plan(1, out.n, out.k, 0);
-  panels.assign(plan.b_size(), 0);
-  std::vector<int32_t> sums(plan.n_panels * Tr::NR, 0);
-  parallel_for(plan.n_panels, std::max<int64_t>(1, 65536 / std::max<int64_t>(out.k * Tr::NR, 1)),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t jp = b; jp < e; ++jp)
-                   for (int64_t s = 0; s < plan.n_slices; ++s) {
-                     typename Tr::BT* dst = panels.data() + plan.b_slice_start(s) + jp * plan.b_panel(s);
-                     pack_w_panel(plan, w, s, jp, dst);
-                     if (Tr::a_offset != 0) Tr::colsum(plan.kg(s), dst, sums.data() + jp * Tr::NR);
-                   }
-               });
-  if (Tr::a_offset != 0) {
-    out.col_start.resize(out.n);
-    for (int64_t j = 0; j < out.n; ++j)
-      out.col_start[j] = 0u - static_cast<uint32_t>(Tr::a_offset) * static_cast<uint32_t>(sums[j]);
-  }
+  pack_b_whole(Plan<Tr>(1, out.n, out.k, 0), w, 1, out.k, panels, out.col_start);  // B = W^T
 }
 
 }  // namespace
