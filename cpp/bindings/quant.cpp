@@ -260,14 +260,10 @@ py::array linear_bf16_packed_py(const py::object& x_obj, const std::shared_ptr<P
   const int64_t m = x.shape[0];
   py::array_t<float> y = empty<float>({m, w->n});
   float* y_ptr = y.mutable_data();
-  bool ok;
   {
     py::gil_scoped_release release;
-    ok = linear_bf16_packed(x.data, x.type, m, *w, bias, y_ptr);
+    linear_bf16_packed(x.data, x.type, m, *w, bias, y_ptr);
   }
-  if (!ok)
-    throw py::value_error(std::string("packed was packed for the '") + isa_name(w->isa) + "' path and the bf16 GEMM " +
-                          "now takes '" + isa_name(bf16_isa()) + "' (set_isa): pack the weight again");
   return y;
 }
 
@@ -383,8 +379,8 @@ void bind_quant(py::module_& m) {
       .def_property_readonly("shape", [](const PackedBf16Weight& w) { return py::make_tuple(w.n, w.k); },
                              "(n, k): W's shape.")
       .def_property_readonly("nbytes", [](const PackedBf16Weight& w) {
-        return static_cast<int64_t>(4 * w.panels.size() + 4 * w.values.size());
-      }, "Bytes held by the packed weight.")
+        return static_cast<int64_t>(4 * w.panels.size() + 4 * w.values.size() + 2 * w.codes.size());
+      }, "Bytes held (the panels or rounded values, and W's bf16 codes).")
       .def("__copy__", [](py::object self) { return self; })
       .def("__deepcopy__", [](py::object self, py::object) { return self; }, py::arg("memo"))
       .def("__repr__", [](const PackedBf16Weight& w) {

@@ -264,6 +264,9 @@ PackedBf16Weight pack_bf16_weight(const void* w, Bf16Input w_type, int64_t n, in
   out.n = n;
   out.k = k;
   if (n <= 0 || k <= 0) return out;
+  out.codes.resize(n * k);
+  if (w_type == Bf16Input::bf16) std::copy_n(static_cast<const uint16_t*>(w), n * k, out.codes.data());
+  else to_bf16(static_cast<const float*>(w), out.codes.data(), n * k);
   const Operand op = operand(w, w_type, k, 1);
   if (out.isa != Isa::avx512) {  // decoded once: W^T rounded to bf16, as float32 (k, n)
     out.values.resize(n * k);
@@ -276,23 +279,22 @@ PackedBf16Weight pack_bf16_weight(const void* w, Bf16Input w_type, int64_t n, in
   return out;
 }
 
-bool linear_bf16_packed(const void* x, Bf16Input x_type, int64_t m, const PackedBf16Weight& w, const float* bias,
+void linear_bf16_packed(const void* x, Bf16Input x_type, int64_t m, const PackedBf16Weight& w, const float* bias,
                         float* y) {
   const int64_t n = w.n, k = w.k;
-  if (m <= 0 || n <= 0) return true;
-  if (k <= 0) return zero_product(m, n, bias, y), true;
-  if (w.isa != bf16_isa()) return false;  // packed for another path: the caller packs again
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) return zero_product(m, n, bias, y);
+  if (w.isa != bf16_isa())  // packed for another path: the one in use, packing per call
+    return linear_bf16(x, x_type, m, w.codes.data(), Bf16Input::bf16, n, k, bias, y);
   const Operand a = operand(x, x_type, k, 1);
   if (w.isa != Isa::avx512) {
     std::vector<float> af(m * k);
     decode(a, 0, m, 0, k, af.data(), k, 1);
     gemm_f32(m, n, k, af.data(), k, w.values.data(), 1, n, 1.0f, 0.0f, y, n);
-    add_bias(m, n, bias, y);
-    return true;
+    return add_bias(m, n, bias, y);
   }
   const Plan plan = plan_for(m, n, k);
   packed(m, n, k, a, [&] { return Prepacked(plan, w.panels.data()); }, plan, 1.0f, bias, y);
-  return true;
 }
 
 void gemm_fp8(int64_t m, int64_t n, int64_t k, const uint8_t* a, const uint8_t* b, float scale_a, float scale_b,

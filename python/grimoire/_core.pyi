@@ -55,7 +55,7 @@ class PackedBf16Weight:
     @property
     def nbytes(self) -> int:
         """
-        Bytes held by the packed weight.
+        Bytes held (the panels or rounded values, and W's bf16 codes).
         """
     @property
     def shape(self) -> tuple[int, int]:

@@ -126,17 +126,20 @@ void linear_bf16(const void* x, Bf16Input x_type, int64_t m, const void* w, Bf16
                  const float* bias, float* y);
 
 // W (n, k) packed once for the path `isa`: avx512: panels [k slice][32-column panel][k/2][32]
-// words of two bf16 codes (k pairs); avx2 / scalar: values, W^T rounded to bf16 as float32 (k, n).
+// words of two bf16 codes (k pairs); avx2 / scalar: values, W^T rounded to bf16 as float32 (k, n);
+// and codes, W's bf16 codes (n, k), on every path: what linear_bf16_packed falls back to
+// (linear_bf16, packing per call) when the path in use is no longer `isa`.
 struct PackedBf16Weight {
   Isa isa = Isa::scalar;
   int64_t n = 0, k = 0;
   std::vector<uint32_t, CacheAligned<uint32_t>> panels;
   std::vector<float> values;
+  std::vector<uint16_t> codes;
 };
 PackedBf16Weight pack_bf16_weight(const void* w, Bf16Input w_type, int64_t n, int64_t k);
-// linear_bf16 with a packed W; false (y untouched) when w.isa is no longer bf16_isa() (set_isa
-// since packing): the owner packs again.
-bool linear_bf16_packed(const void* x, Bf16Input x_type, int64_t m, const PackedBf16Weight& w, const float* bias,
+// linear_bf16 with a packed W. When w.isa is no longer bf16_isa() (set_isa since packing) it is
+// linear_bf16 on w.codes, which packs per call: the owner should pack again.
+void linear_bf16_packed(const void* x, Bf16Input x_type, int64_t m, const PackedBf16Weight& w, const float* bias,
                         float* y);
 
 // a (m, k), b (k, n) C-contiguous codes; c (m, n) C-contiguous: the bf16 GEMM (fp8 codes are

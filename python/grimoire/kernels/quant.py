@@ -263,8 +263,8 @@ def linear_bf16_packed(x: np.ndarray, packed: _core.PackedBf16Weight,
                        bias: np.ndarray | None = None) -> np.ndarray:
     """:func:`linear_bf16` with a weight packed by :func:`pack_bf16_weight`:
     ``y = bf16(x) @ bf16(W)^T + bias`` (float32 accumulation). x: float32 or uint16 codes (m, k);
-    bias: float32 (n,) or None. Raises ValueError if the bf16 path changed since packing
-    (``set_isa``): pack again."""
+    bias: float32 (n,) or None. If the bf16 path changed since packing (``set_isa``), the result
+    is linear_bf16's on the weight's bf16 codes, packing per call: pack again."""
     return backend(x=x, bias=bias).linear_bf16_packed(x, packed, bias)
 
 __all__ = ["quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8", "pack_int8_weight",
