@@ -16,7 +16,7 @@ constexpr int kAvx2MR = 3, kAvx2NR = 32, kAvx2KG = 2;
 void avx2_kernel(int64_t kg, const int16_t* a, const int16_t* b, int32_t* c, int64_t ldc, int mr, int nr);
 
 // AVX-512 VNNI: A as u8 (a + 128), B as s8; k quads by vpdpbusd.
-constexpr int kVnniMR = 12, kVnniNR = 32, kVnniKG = 4;
+constexpr int kVnniMR = 8, kVnniNR = 32, kVnniKG = 4;
 void vnni_kernel(int64_t kg, const uint8_t* a, const int8_t* b, int32_t* c, int64_t ldc, int mr, int nr);
 // sums[j] += sum of column j of a packed B panel ([kg][32][4] int8), j < 32: the colsum that the
 // driver subtracts 128 times.

@@ -20,7 +20,10 @@
 namespace grimoire::lowp {
 
 constexpr int64_t kNCB = 256;        // columns of C per task (a multiple of every NR)
-constexpr int64_t kChunkRows = 256;  // rows of C per task at most: 256 x kNCB x 4 bytes = 256 KiB
+// Rows of C per task (at most this plus MR - 1, a panel's rounding: 12-row panels would otherwise
+// split m = 256 into two chunks, and a per-call B would be packed twice): 256 x kNCB x 4 bytes
+// = 256 KiB.
+constexpr int64_t kChunkRows = 256;
 
 // The shape of one product, blocked: k in slices of Tr::KC (kg(s) groups of KG each), A in MR-row
 // panels, B in NR-column panels, C in tasks of a chunk of A panels x kNCB columns.
@@ -43,7 +46,7 @@ struct Plan {
     // kChunkRows rows, so that a task's int32 block of C (rows x kNCB) stays in L2 across slices.
     const int64_t m_chunks = std::max<int64_t>(
         {int64_t{1}, std::min<int64_t>(m_panels, (2 * threads + n_blocks - 1) / n_blocks),
-         (m_panels * Tr::MR + kChunkRows - 1) / kChunkRows});
+         (m + kChunkRows - 1) / kChunkRows});
     chunk_panels = (m_panels + m_chunks - 1) / m_chunks;
     tasks = n_blocks * ((m_panels + chunk_panels - 1) / chunk_panels);
   }
