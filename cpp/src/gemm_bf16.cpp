@@ -146,6 +146,14 @@ void decode_typed(const T* p, int64_t rs, int64_t cs, int64_t rows, int64_t kc, 
 }
 void decode(const Operand& op, int64_t r0, int64_t rows, int64_t q0, int64_t kc, float* dst, int64_t ldr, int64_t ldq) {
   const int64_t off = r0 * op.rs + q0 * op.cs;
+  if (op.type == Source::f32 && op.cs == 1 && ldq == 1) {  // rows in place: the SIMD conversions
+    std::vector<uint16_t> codes(kc);
+    for (int64_t r = 0; r < rows; ++r) {
+      to_bf16(static_cast<const float*>(op.p) + off + r * op.rs, codes.data(), kc);
+      from_bf16(codes.data(), dst + r * ldr, kc);
+    }
+    return;
+  }
   const auto bf = [](uint16_t code) { return quant_bits::decode_bf16(code); };
   switch (op.type) {
     case Source::f32:
@@ -181,12 +189,14 @@ void add_bias(int64_t m, int64_t n, const float* bias, float* c) {
     for (int64_t j = 0; j < n; ++j) c[i * n + j] += bias[j];
 }
 
-// B decoded a block at a time into float32 (~512 KiB, in L2), each block multiplied into C at
-// once: blocks of columns of C when B's rows along k are contiguous (W (n, k)), else blocks of
-// k (B (k, n)), so that the decoding reads B in order.
+// B decoded a block at a time into float32 (~512 KiB, in L2, for m <= 16; whole otherwise), each
+// block multiplied into C at once: blocks of columns of C when B's rows along k are contiguous
+// (W (n, k)), else blocks of k (B (k, n)), so that the decoding reads B in order.
 void fallback(int64_t m, int64_t n, int64_t k, const Operand& a, const Operand& b, float alpha, const float* bias,
               float* c) {
-  constexpr int64_t kBlock = int64_t{1} << 17;  // float32 values per decoded block of B
+  // float32 values per decoded block of B: blocks only for skinny products, where B's traffic is
+  // the cost; otherwise each block's GEMM would repack all of A (32 times at 2048).
+  const int64_t kBlock = m <= 16 ? int64_t{1} << 17 : n * k;
   std::vector<float> af(m * k);
   decode(a, 0, m, 0, k, af.data(), k, 1);
   if (b.cs == 1) {
