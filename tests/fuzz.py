@@ -697,6 +697,27 @@ def _gemm_fp8(rng, s):
     }
 
 
+@model("linear_bf16", x=ARRAY, w=ARRAY, bias=OPT_ARRAY)
+def _linear_bf16(rng, s):
+    return {"x": f32(rng, s, 5), "w": f32(rng, s + 1, 5), "bias": f32(rng, s + 1)}
+
+
+model("pack_bf16_weight", w=ARRAY)(lambda rng, s: {"w": f32(rng, s + 1, 5)})
+
+
+@model("linear_bf16_packed", x=ARRAY, packed=ANY, bias=OPT_ARRAY)
+def _linear_bf16_packed(rng, s):
+    from grimoire import _core
+
+    args = _linear_bf16(rng, s)
+    # Packed for the path in use when the recipe is made; on another path (the scalar run) the
+    # binding falls back to linear_bf16 on the weight's codes.
+    return {"x": args["x"], "packed": _core.pack_bf16_weight(args["w"]), "bias": args["bias"]}
+
+
+exempt("PackedBf16Weight", "a class without a constructor: pack_bf16_weight makes its instances")
+
+
 model("gemm_bf16", a=ARRAY, b=ARRAY)(
     lambda rng, s: {
         "a": rng.integers(0, 16000, (s, 3), dtype=np.uint16),

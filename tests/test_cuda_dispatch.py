@@ -169,6 +169,9 @@ CPU_ONLY = [
     ("gelu", lambda: kernels.gelu(_fake((4, 8)))),
     ("gelu_backward", lambda: kernels.gelu_backward(_fake((4, 8)), _fake((4, 8)))),
     ("conv2d_int8", lambda: kernels.conv2d_int8(_fake((2, 3, 8, 8)), None, _fake((4,)))),
+    ("linear_bf16", lambda: kernels.linear_bf16(_fake((2, 8)), _fake((4, 8)))),
+    ("pack_bf16_weight", lambda: kernels.pack_bf16_weight(_fake((4, 8)))),
+    ("linear_bf16_packed", lambda: kernels.linear_bf16_packed(_fake((2, 8)), None)),
 ]
 
 

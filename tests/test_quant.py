@@ -6,6 +6,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 import torch
+from conftest import available_isas
 from grimoire import _core
 from grimoire.kernels import (
     conv2d_int8,
@@ -15,8 +16,11 @@ from grimoire.kernels import (
     gemm_bf16,
     gemm_fp8,
     gemm_int8,
+    linear_bf16,
+    linear_bf16_packed,
     linear_int8,
     linear_int8_packed,
+    pack_bf16_weight,
     pack_int8_weight,
     quantize_int8,
     to_bf16,
@@ -756,3 +760,134 @@ def test_tiny_ranges_get_a_scale_whose_reciprocal_is_finite(isa, symmetric):
     assert np.all(np.abs(dequantize_int8(q, s, z) - x) <= s / 2)
     with pytest.raises(ValueError, match="smallest normal"):
         quantize_int8(x, scale=np.float32(1e-40), zero_point=0)
+
+
+# ---- the bf16 GEMM: linear_bf16 / pack_bf16_weight / linear_bf16_packed ------------------------
+
+
+def bf16_values(x: np.ndarray) -> np.ndarray:
+    """x rounded to nearest even bfloat16 by ml_dtypes (the independent oracle), as float64."""
+    return x.astype(ml_dtypes.bfloat16).astype(np.float64)
+
+
+def assert_bf16_linear(got, x, w, bias=None):
+    """got = bf16(x) @ bf16(w)^T + bias within the float32 accumulation bound."""
+    xr, wr = bf16_values(x), bf16_values(w)
+    exact = xr @ wr.T + (0.0 if bias is None else bias.astype(np.float64))
+    bound = (x.shape[1] + 2) * np.finfo(np.float32).eps * (np.abs(xr) @ np.abs(wr).T + (
+        0.0 if bias is None else np.abs(bias.astype(np.float64))))
+    assert got.dtype == np.float32 and got.shape == exact.shape
+    assert np.all(np.abs(got - exact) <= bound + 1e-30)
+
+
+# Shapes across the blocking: edge tiles of the 12 x 32 microkernel, odd k (half a pair), k over
+# several 512-value slices, n over several 256-column tasks, m over several row chunks.
+BF16_SHAPES = [(1, 1, 1), (0, 3, 4), (3, 0, 4), (5, 4, 0), (13, 33, 7), (12, 1031, 32), (40, 600, 300),
+               (300, 130, 70), (8, 2048, 64)]
+
+
+@pytest.mark.parametrize("shape", BF16_SHAPES)
+def test_linear_bf16_matches_the_product_of_bf16_rounded_operands(isa, rng, shape):
+    m, k, n = shape
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    w = rng.standard_normal((n, k)).astype(np.float32)
+    bias = rng.standard_normal(n).astype(np.float32)
+    got = linear_bf16(x, w, bias)
+    assert_bf16_linear(got, x, w, bias)
+    # Codes or float32: the same rounding, the same packed words, the same result bit for bit.
+    np.testing.assert_array_equal(linear_bf16(to_bf16(x), to_bf16(w), bias), got)
+    packed = pack_bf16_weight(w)
+    assert packed.shape == (n, k) and packed.isa == isa and not packed.stale
+    packed_got = linear_bf16_packed(x, packed, bias)
+    assert_bf16_linear(packed_got, x, w, bias)
+    if isa == "avx512" and _core.cpu_features()["avx512bf16"]:
+        np.testing.assert_array_equal(packed_got, got)  # the same panels, the same order of sums
+
+
+@settings(max_examples=25, deadline=None)
+@given(m=st.integers(0, 30), k=st.integers(0, 70), n=st.integers(0, 70), seed=st.integers(0, 2**16))
+def test_linear_bf16_any_shape(m, k, n, seed):
+    r = np.random.default_rng(seed)
+    x = (r.standard_normal((m, k)) * 100).astype(np.float32)
+    w = r.standard_normal((n, k)).astype(np.float32)
+    assert_bf16_linear(linear_bf16(x, w), x, w)
+    assert_bf16_linear(linear_bf16_packed(x, pack_bf16_weight(to_bf16(w))), x, w)
+
+
+@pytest.mark.parametrize("shape", [(1, 700, 9), (20, 64, 40), (9, 1100, 600)])
+def test_gemm_bf16_and_fp8_across_the_blocking(isa, rng, shape):
+    m, k, n = shape
+    a = to_bf16(rng.standard_normal((m, k)).astype(np.float32))
+    b = to_bf16(rng.standard_normal((k, n)).astype(np.float32))
+    assert_float32_gemm(gemm_bf16(a, b), from_bf16(a), from_bf16(b))
+    a8 = to_fp8((rng.standard_normal((m, k)) * 4).astype(np.float32), "e5m2")
+    b8 = to_fp8((rng.standard_normal((k, n)) * 4).astype(np.float32), "e4m3")
+    got = gemm_fp8(a8, b8, 2.0, 0.5, "e5m2", "e4m3")
+    assert_float32_gemm(got, from_fp8(a8, "e5m2"), from_fp8(b8, "e4m3"))
+
+
+def test_linear_bf16_nan_and_inf_propagate_as_in_float32(isa, rng):
+    x = rng.standard_normal((20, 50)).astype(np.float32)
+    w = rng.standard_normal((40, 50)).astype(np.float32)
+    x[3, 7], x[5, 0], w[11, 2] = np.nan, np.inf, -np.inf
+    with np.errstate(invalid="ignore"):  # inf - inf: the NaN the test is about
+        exact = bf16_values(x) @ bf16_values(w).T
+    for got in (linear_bf16(x, w), linear_bf16_packed(x, pack_bf16_weight(w))):
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(exact))
+        np.testing.assert_array_equal(np.isposinf(got), np.isposinf(exact))
+        assert np.isnan(got[3]).all() and np.isfinite(got[0, :11]).all()
+
+
+def test_linear_bf16_bad_inputs_name_the_argument():
+    x, w = np.ones((2, 4), np.float32), np.ones((3, 4), np.float32)
+    with pytest.raises(TypeError, match="x must have dtype float32 or uint16"):
+        linear_bf16(x.astype(np.float64), w)
+    with pytest.raises(TypeError, match="w must have dtype float32 or uint16"):
+        pack_bf16_weight(w.astype(np.int8))
+    with pytest.raises(ValueError, match=r"w must be \(out_features, in_features\)"):
+        linear_bf16(x, np.ones((3, 5), np.float32))
+    with pytest.raises(ValueError, match="bias"):
+        linear_bf16(x, w, np.ones(4, np.float32))
+    with pytest.raises(ValueError, match=r"x must be \(m, in_features\)"):
+        linear_bf16_packed(np.ones((2, 5), np.float32), pack_bf16_weight(w))
+    with pytest.raises(TypeError, match="packed must be a PackedBf16Weight"):
+        linear_bf16_packed(x, None)
+    with pytest.raises(ValueError, match="x must have 2 dimensions"):
+        linear_bf16(np.ones(4, np.float32), w)
+
+
+def test_packed_bf16_weight_goes_stale_with_the_path():
+    paths = available_isas()
+    if len(paths) < 2:
+        pytest.skip("one ISA path only")
+    w = np.random.default_rng(1).standard_normal((3, 4)).astype(np.float32)
+    previous = _core.active_isa()
+    packed = pack_bf16_weight(w)
+    try:
+        _core.set_isa("scalar")
+        assert packed.stale == (packed.isa != "scalar")
+        x = np.random.default_rng(0).standard_normal((5, 4)).astype(np.float32)
+        # Stale: linear_bf16 on the weight's codes, the path in use, bit for bit.
+        np.testing.assert_array_equal(linear_bf16_packed(x, packed), linear_bf16(x, w))
+        np.testing.assert_array_equal(linear_bf16_packed(x, pack_bf16_weight(w)), linear_bf16(x, w))
+    finally:
+        _core.set_isa(previous)
+
+
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 40, 1000])
+def test_quantize_int8_range_and_non_finite_in_every_lane(isa, rng, n):
+    """The min/max fold (quant_simd.h over simd_vec.h, the scalar tail): the symmetric scale is
+    max|x| / 127 exactly as NumPy folds it, and a NaN or an infinity anywhere (vector body, last
+    lane, tail) is refused."""
+    x = (rng.standard_normal(n) * 1e3).astype(np.float32)
+    for data in (x, -np.abs(x), np.abs(x) + 1):
+        _, scale, _ = quantize_int8(data)
+        assert np.float32(scale) == np.float32(max(-min(data.min(), 0), max(data.max(), 0)) / np.float32(127))
+    for pos in sorted({0, n // 2, n - 1, max(n - 16, 0)}):
+        for bad in (np.nan, np.inf, -np.inf):
+            y = x.copy()
+            y[pos] = bad
+            with pytest.raises(ValueError, match="finite"):
+                quantize_int8(y)
+            with pytest.raises(ValueError, match="finite"):
+                linear_int8(y.reshape(1, n), np.ones((2, n), np.int8), np.ones(2, np.float32))

@@ -203,3 +203,27 @@ def test_char_gpt_learns_and_kv_cache_matches():
 def test_vit_and_moe_train_on_digits():
     assert zoo.train_digits_vit(epochs=3, dim=32, n_train=800)["accuracy"] >= 0.8
     assert zoo.train_digits_moe(epochs=4)["accuracy"] >= 0.9
+
+
+def test_autocast_linear_runs_the_bf16_gemm_on_the_cpu(isa):
+    """Under autocast, linear's forward is the core's bf16 GEMM (kernels.linear_bf16: x and W
+    rounded to bf16 while packing, float32 sums) and its backward multiplies by the bf16-rounded
+    operands, as before."""
+    import ml_dtypes
+    from grimoire.kernels import linear_bf16
+
+    rng = np.random.default_rng(2)
+    m = nn.Linear(40, 24)
+    x = Tensor(rng.standard_normal((3, 5, 40)).astype(np.float32), requires_grad=True)
+    with T.autocast():
+        y = m(x)
+    x2 = x.numpy().reshape(-1, 40)
+    np.testing.assert_array_equal(y.numpy(), (linear_bf16(x2, m.weight.data) + m.bias.data).reshape(3, 5, 24))
+    xr = x2.astype(ml_dtypes.bfloat16).astype(np.float64)
+    wr = np.asarray(m.weight.data).astype(ml_dtypes.bfloat16).astype(np.float64)
+    np.testing.assert_allclose(y.numpy().reshape(-1, 24), xr @ wr.T + m.bias.data, rtol=1e-5, atol=1e-5)
+    g = rng.standard_normal((3, 5, 24)).astype(np.float32)
+    y.backward(g)
+    g2 = g.reshape(-1, 24).astype(np.float64)
+    np.testing.assert_allclose(np.asarray(x.grad).reshape(-1, 40), g2 @ wr, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(m.weight.grad, g2.T @ xr, rtol=1e-5, atol=1e-5)

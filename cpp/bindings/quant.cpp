@@ -262,6 +262,70 @@ py::array linear_int8_packed_py(const py::object& x_obj, const std::shared_ptr<P
   return y;
 }
 
+// A bf16 GEMM operand: 2-D, C-contiguous float32 (rounded to bf16 by the kernel) or uint16 bf16 codes.
+struct Bf16Arg {
+  const void* data;
+  Bf16Input type;
+  std::vector<int64_t> shape;
+};
+Bf16Arg bf16_arg(const py::object& obj, const char* name) {
+  const py::array arr = require_ndarray(obj, name);
+  require_ndim(arr, name, 2, 2);
+  if (has_dtype<float>(arr)) {
+    const Strided<float> v = contiguous_view<float>(arr, name);
+    return {v.data, Bf16Input::f32, v.shape};
+  }
+  if (has_dtype<uint16_t>(arr)) {
+    const Strided<uint16_t> v = contiguous_view<uint16_t>(arr, name);
+    return {v.data, Bf16Input::bf16, v.shape};
+  }
+  throw py::type_error(std::string(name) + " must have dtype float32 or uint16 (bf16 codes), got " + dtype_str(arr));
+}
+
+py::array linear_bf16_py(const py::object& x_obj, const py::object& w_obj, const py::object& bias_obj) {
+  const Bf16Arg x = bf16_arg(x_obj, "x"), w = bf16_arg(w_obj, "w");
+  if (x.shape[1] != w.shape[1])
+    throw py::value_error("w must be (out_features, in_features) with in_features = x.shape[1] = " +
+                          std::to_string(x.shape[1]) + ", got " + shape_str(w.shape));
+  const int64_t m = x.shape[0], k = x.shape[1], n = w.shape[0];
+  const float* bias = optional_bias(bias_obj, n, "w's rows");
+  py::array_t<float> y = empty<float>({m, n});
+  float* y_ptr = y.mutable_data();
+  {
+    py::gil_scoped_release release;
+    linear_bf16(x.data, x.type, m, w.data, w.type, n, k, bias, y_ptr);
+  }
+  return y;
+}
+
+std::shared_ptr<PackedBf16Weight> pack_bf16_weight_py(const py::object& w_obj) {
+  const Bf16Arg w = bf16_arg(w_obj, "w");
+  auto packed = std::make_shared<PackedBf16Weight>();
+  {
+    py::gil_scoped_release release;
+    *packed = pack_bf16_weight(w.data, w.type, w.shape[0], w.shape[1]);
+  }
+  return packed;
+}
+
+py::array linear_bf16_packed_py(const py::object& x_obj, const std::shared_ptr<PackedBf16Weight>& w,
+                                const py::object& bias_obj) {
+  if (!w) throw py::type_error("packed must be a PackedBf16Weight (from pack_bf16_weight), got None");
+  const Bf16Arg x = bf16_arg(x_obj, "x");
+  if (x.shape[1] != w->k)
+    throw py::value_error("x must be (m, in_features) = (m, " + std::to_string(w->k) + ") to match packed " +
+                          shape_str({w->n, w->k}) + ", got " + shape_str(x.shape));
+  const float* bias = optional_bias(bias_obj, w->n, "packed's rows");
+  const int64_t m = x.shape[0];
+  py::array_t<float> y = empty<float>({m, w->n});
+  float* y_ptr = y.mutable_data();
+  {
+    py::gil_scoped_release release;
+    linear_bf16_packed(x.data, x.type, m, *w, bias, y_ptr);
+  }
+  return y;
+}
+
 template <typename In, typename Out, typename Fn>
 py::array convert(const py::object& obj, const char* name, Fn&& fn) {
   const Strided<In> x = contiguous_view<In>(require_ndarray(obj, name), name);
@@ -363,6 +427,28 @@ void bind_quant(py::module_& m) {
         py::arg("bias"));
   m.def("conv2d_int8", &conv2d_int8_py, py::arg("x"), py::arg("packed"), py::arg("w_scale"), py::arg("bias"),
         py::arg("stride"), py::arg("padding"), py::arg("dilation"), py::arg("relu"));
+  m.def("linear_bf16", &linear_bf16_py, py::arg("x"), py::arg("w"), py::arg("bias"));
+  py::class_<PackedBf16Weight, std::shared_ptr<PackedBf16Weight>>(
+      m, "PackedBf16Weight",
+      "A weight W (n, k) rounded to bf16 and packed once for the bf16 GEMM path of this CPU "
+      "(pack_bf16_weight); immutable.")
+      .def_property_readonly("isa", [](const PackedBf16Weight& w) { return std::string(isa_name(w.isa)); },
+                             "The bf16 GEMM path the weight was packed for.")
+      .def_property_readonly("stale", [](const PackedBf16Weight& w) { return w.isa != bf16_isa(); },
+                             "Whether the bf16 GEMM now takes another path (set_isa): pack again.")
+      .def_property_readonly("shape", [](const PackedBf16Weight& w) { return py::make_tuple(w.n, w.k); },
+                             "(n, k): W's shape.")
+      .def_property_readonly("nbytes", [](const PackedBf16Weight& w) {
+        return static_cast<int64_t>(4 * w.panels.size() + 4 * w.values.size() + 2 * w.codes.size());
+      }, "Bytes held (the panels or rounded values, and W's bf16 codes).")
+      .def("__copy__", [](py::object self) { return self; })
+      .def("__deepcopy__", [](py::object self, py::object) { return self; }, py::arg("memo"))
+      .def("__repr__", [](const PackedBf16Weight& w) {
+        return "PackedBf16Weight(shape=(" + std::to_string(w.n) + ", " + std::to_string(w.k) + "), isa='" +
+               isa_name(w.isa) + "')";
+      });
+  m.def("pack_bf16_weight", &pack_bf16_weight_py, py::arg("w"));
+  m.def("linear_bf16_packed", &linear_bf16_packed_py, py::arg("x"), py::arg("packed"), py::arg("bias"));
   m.def("to_fp8", [](const py::object& x, const std::string& fmt, bool saturate) {
     const Fp8Format f = fp8_format(fmt, "fmt");
     return convert<float, uint8_t>(x, "x", [&](const float* a, uint8_t* b, int64_t n) { to_fp8(a, b, n, f, saturate); });

@@ -1,10 +1,12 @@
 // Low-precision GEMMs: the scalar reference and the BLIS-style driver of the int8 GEMM (A packed
 // into MR-row panels, B into NR-column panels per slice of k, an MR x NR register-blocked
-// microkernel per ISA, blocks of C shared among threads), the quantised linear layer, the int8
-// convolution (the same driver on patches of channels-last codes), and the fp8/bf16 GEMMs (decode
-// to float32, then the float32 GEMM). Microkernels: gemm_int8_avx2.cpp,
+// microkernel per ISA, blocks of C shared among threads), the quantised linear layer and the int8
+// convolution (the same driver on patches of channels-last codes; the fp8 / bf16 GEMMs:
+// gemm_bf16.cpp). Microkernels: gemm_int8_avx2.cpp,
 // gemm_int8_avx512vnni.cpp.
 #include "grimoire/gemm_int8.h"
+
+#include <emmintrin.h>
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +17,7 @@
 #include <vector>
 
 #include "gemm_int8_kernels.h"
+#include "lowp_driver.h"
 #include "grimoire/cpu.h"
 #include "grimoire/gemm.h"
 #include "grimoire/parallel.h"
@@ -36,8 +39,6 @@ const std::vector<Isa>& paths() {
   static const std::vector<Isa> p = int8_paths();
   return p;
 }
-// gemm_fp8 / gemm_bf16 are not families of their own: they are the fp8 / bf16 decoders followed
-// by the float32 gemm, and `grimoire info` reports those.
 const bool registered = (register_family("gemm_int8", paths()), true);
 
 int threads_for(const GemmInt8Params& p) { return p.num_threads == 1 ? 1 : num_threads(); }
@@ -63,7 +64,9 @@ void reference_rows(const GemmInt8Params& p, int64_t row_begin, int64_t row_end)
 struct Avx2Traits {
   using AT = int16_t;
   using BT = int16_t;
+  using CT = int32_t;
   static constexpr int MR = kern::kAvx2MR, NR = kern::kAvx2NR, KG = kern::kAvx2KG;
+  static constexpr int64_t KC = 512;
   static constexpr int a_offset = 0;
   static void kernel(int64_t kg, const AT* a, const BT* b, int32_t* c, int64_t ldc, int mr, int nr) {
     kern::avx2_kernel(kg, a, b, c, ldc, mr, nr);
@@ -74,7 +77,9 @@ struct Avx2Traits {
 struct VnniTraits {
   using AT = uint8_t;
   using BT = int8_t;
+  using CT = int32_t;
   static constexpr int MR = kern::kVnniMR, NR = kern::kVnniNR, KG = kern::kVnniKG;
+  static constexpr int64_t KC = 512;
   static constexpr int a_offset = 128;
   static void kernel(int64_t kg, const AT* a, const BT* b, int32_t* c, int64_t ldc, int mr, int nr) {
     kern::vnni_kernel(kg, a, b, c, ldc, mr, nr);
@@ -104,19 +109,59 @@ struct VnniEmulatedTraits : VnniTraits {
   }
 };
 
-constexpr int64_t kKC = 512;   // k per packed slice (a multiple of every KG)
-constexpr int64_t kNCB = 256;  // columns of C per task (a multiple of every NR)
-constexpr int64_t kChunkRows = 256;  // rows of C per task at most: 256 x kNCB int32 = 256 KiB
+using lowp::kNCB;
+using lowp::Plan;
+using lowp::drive;
 
 // One panel of R rows of A (or R columns of B) over kc values of k -> [kg][R][KG], each value
 // + OFF, zero padded (rows past `count`, k past kc). src(r, q) = src[r * r_stride + q * k_stride].
 // The loops follow whichever stride is 1, so both layouts (and B given as (n, k)) pack at memory
 // speed rather than by one strided byte at a time.
+// 16 consecutive columns of KG consecutive rows of B (row stride ks) -> 16 groups [16][KG] at d,
+// with SSE2 byte interleaves (baseline x86-64): KG = 4 bytes (+ OFF, wrapping as the scalar
+// cast does) for VNNI, KG = 2 bytes sign-extended to int16 for AVX2. Scalar, this transposition
+// was a fifth of gemm_int8's time (one byte moved per instruction).
+template <typename T, int KG, int OFF>
+inline void interleave16(const int8_t* s, int64_t ks, T* d) {
+  const auto row = [&](int q) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(s + q * ks)); };
+  const auto put = [&](int i, __m128i v) { _mm_storeu_si128(reinterpret_cast<__m128i*>(d) + i, v); };
+  if constexpr (KG == 4) {
+    const __m128i off = _mm_set1_epi8(static_cast<char>(OFF));
+    const __m128i r0 = _mm_add_epi8(row(0), off), r1 = _mm_add_epi8(row(1), off);
+    const __m128i r2 = _mm_add_epi8(row(2), off), r3 = _mm_add_epi8(row(3), off);
+    const __m128i t0 = _mm_unpacklo_epi8(r0, r1), t1 = _mm_unpackhi_epi8(r0, r1);
+    const __m128i t2 = _mm_unpacklo_epi8(r2, r3), t3 = _mm_unpackhi_epi8(r2, r3);
+    put(0, _mm_unpacklo_epi16(t0, t2));
+    put(1, _mm_unpackhi_epi16(t0, t2));
+    put(2, _mm_unpacklo_epi16(t1, t3));
+    put(3, _mm_unpackhi_epi16(t1, t3));
+  } else {
+    static_assert(KG == 2 && OFF == 0 && sizeof(T) == 2, "int16 pairs carry no offset");
+    const __m128i lo = _mm_unpacklo_epi8(row(0), row(1)), hi = _mm_unpackhi_epi8(row(0), row(1));
+    const auto widen_lo = [](__m128i v) { return _mm_srai_epi16(_mm_unpacklo_epi8(v, v), 8); };
+    const auto widen_hi = [](__m128i v) { return _mm_srai_epi16(_mm_unpackhi_epi8(v, v), 8); };
+    put(0, widen_lo(lo));
+    put(1, widen_hi(lo));
+    put(2, widen_lo(hi));
+    put(3, widen_hi(hi));
+  }
+}
+
 template <typename T, int R, int KG, int OFF>
 void pack_panel(const int8_t* src, int64_t r_stride, int64_t k_stride, int64_t count, int64_t kc, T* dst) {
   const int64_t kg = (kc + KG - 1) / KG;
   if (count < R || kc % KG != 0) std::fill(dst, dst + kg * R * KG, T(0));
   const int64_t full = kc / KG;  // whole groups of KG
+  constexpr bool kInterleave = R % 16 == 0 && ((KG == 4 && sizeof(T) == 1) || (KG == 2 && sizeof(T) == 2 && OFF == 0));
+  if constexpr (kInterleave) {
+    if (k_stride != 1 && r_stride == 1 && count == R) {  // B (k, n), a whole panel
+      for (int64_t g = 0; g < full; ++g)
+        for (int c = 0; c < R; c += 16) interleave16<T, KG, OFF>(src + g * KG * k_stride + c, k_stride, dst + (g * R + c) * KG);
+      for (int64_t q = full * KG; q < kc; ++q)
+        for (int r = 0; r < R; ++r) dst[(full * R + r) * KG + q % KG] = static_cast<T>(src[q * k_stride + r] + OFF);
+      return;
+    }
+  }
   if (k_stride == 1) {
     for (int64_t r = 0; r < count; ++r) {
       const int8_t* s = src + r * r_stride;
@@ -136,53 +181,39 @@ void pack_panel(const int8_t* src, int64_t r_stride, int64_t k_stride, int64_t c
   }
 }
 
-// The shape of one product, blocked: k in slices of kKC (kg(s) groups of KG each), A in MR-row
-// panels, B in NR-column panels, C in tasks of a chunk of A panels x kNCB columns.
-//   packed A: [A panel][slice][kg][MR][KG], a_panel elements per (panel, slice);
-//   B, per slice: consecutive NR-column panels of kg(s) * NR * KG elements each.
-template <typename Tr>
-struct Plan {
-  int64_t m, n, k, m_panels, n_panels, n_blocks, n_slices, a_panel, chunk_panels, tasks;
-  int threads;
-
-  Plan(int64_t m_, int64_t n_, int64_t k_, int requested) : m(m_), n(n_), k(k_) {
-    // Small products stay on one thread: a parallel region costs more than it saves.
-    threads = m * n * k < (int64_t{1} << 22) || requested == 1 ? 1 : num_threads();
-    m_panels = (m + Tr::MR - 1) / Tr::MR;
-    n_panels = (n + Tr::NR - 1) / Tr::NR;
-    n_blocks = (n + kNCB - 1) / kNCB;
-    n_slices = (k + kKC - 1) / kKC;
-    a_panel = kg(0) * Tr::MR * Tr::KG;
-    // Row chunks: enough tasks to share among the threads even when n is small, and at most
-    // kChunkRows rows, so that a task's int32 block of C (rows x kNCB) stays in L2 across slices.
-    const int64_t m_chunks = std::max<int64_t>(
-        {int64_t{1}, std::min<int64_t>(m_panels, (2 * threads + n_blocks - 1) / n_blocks),
-         (m_panels * Tr::MR + kChunkRows - 1) / kChunkRows});
-    chunk_panels = (m_panels + m_chunks - 1) / m_chunks;
-    tasks = n_blocks * ((m_panels + chunk_panels - 1) / chunk_panels);
-  }
-  int64_t kg(int64_t s) const { return (std::min(k, (s + 1) * kKC) - s * kKC + Tr::KG - 1) / Tr::KG; }
-  int64_t b_panel(int64_t s) const { return kg(s) * Tr::NR * Tr::KG; }
-  // Elements of B packed whole ([slice][B panel]) and where slice s starts.
-  int64_t b_slice_start(int64_t s) const { return s * n_panels * (kKC / Tr::KG) * Tr::NR * Tr::KG; }
-  int64_t b_size() const { return b_slice_start(n_slices - 1) + n_panels * b_panel(n_slices - 1); }
-};
-
 // One MR-row panel of A, every slice: `rows` (<= MR) rows from a(r, q) = a[r * rs + q * cs].
 template <typename Tr>
 void pack_a(const Plan<Tr>& plan, const int8_t* a, int64_t rs, int64_t cs, int64_t rows, typename Tr::AT* dst) {
   for (int64_t s = 0; s < plan.n_slices; ++s) {
-    const int64_t k0 = s * kKC, kc = std::min(plan.k, k0 + kKC) - k0;
+    const int64_t k0 = s * Tr::KC, kc = std::min(plan.k, k0 + Tr::KC) - k0;
     pack_panel<typename Tr::AT, Tr::MR, Tr::KG, Tr::a_offset>(a + k0 * cs, rs, cs, rows, kc, dst + s * plan.a_panel);
   }
 }
 
-// B = W^T for W (n, k) C-contiguous: panel jp of slice s.
-template <typename Tr>
-void pack_w_panel(const Plan<Tr>& plan, const int8_t* w, int64_t s, int64_t jp, typename Tr::BT* dst) {
-  const int64_t j0 = jp * Tr::NR, k0 = s * kKC;
-  pack_panel<typename Tr::BT, Tr::NR, Tr::KG, 0>(w + j0 * plan.k + k0, plan.k, 1, std::min<int64_t>(Tr::NR, plan.n - j0),
-                                                 std::min(plan.k, k0 + kKC) - k0, dst);
+// B, element (q, j) at b[q * rs + j * cs], packed whole ([slice][panel] in `panels`), and where
+// each column of C starts (-OFF * colsum(B) mod 2^32, the VNNI offset; empty without one).
+template <typename Tr, typename Vec>
+void pack_b_whole(const Plan<Tr>& plan, const int8_t* b, int64_t rs, int64_t cs, Vec& panels,
+                  std::vector<uint32_t>& col_start) {
+  panels.assign(plan.b_size(), 0);
+  std::vector<int32_t> sums(plan.n_panels * Tr::NR, 0);
+  parallel_for(plan.n_panels, std::max<int64_t>(1, 65536 / std::max<int64_t>(plan.k * Tr::NR, 1)),
+               [&](int64_t jb, int64_t je) {
+                 for (int64_t jp = jb; jp < je; ++jp)
+                   for (int64_t s = 0; s < plan.n_slices; ++s) {
+                     typename Tr::BT* dst = panels.data() + plan.b_slice_start(s) + jp * plan.b_panel(s);
+                     const int64_t j0 = jp * Tr::NR, k0 = s * Tr::KC;
+                     pack_panel<typename Tr::BT, Tr::NR, Tr::KG, 0>(b + j0 * cs + k0 * rs, cs, rs,
+                                                                    std::min<int64_t>(Tr::NR, plan.n - j0),
+                                                                    std::min(plan.k, k0 + Tr::KC) - k0, dst);
+                     if (Tr::a_offset != 0) Tr::colsum(plan.kg(s), dst, sums.data() + jp * Tr::NR);
+                   }
+               });
+  if (Tr::a_offset != 0) {
+    col_start.resize(plan.n);
+    for (int64_t j = 0; j < plan.n; ++j)
+      col_start[j] = 0u - static_cast<uint32_t>(Tr::a_offset) * static_cast<uint32_t>(sums[j]);
+  }
 }
 
 // Where a task's B panels come from: packed by the task itself, slice by slice, from strided B
@@ -199,7 +230,7 @@ class PackPerCall {
   void begin_task() { std::fill(sums_.begin(), sums_.end(), 0); }
 
   const typename Tr::BT* slice(int64_t s, int64_t j_begin, int64_t j_end) {
-    const int64_t k0 = s * kKC, kc = std::min(plan_.k, k0 + kKC) - k0, stride = plan_.b_panel(s);
+    const int64_t k0 = s * Tr::KC, kc = std::min(plan_.k, k0 + Tr::KC) - k0, stride = plan_.b_panel(s);
     for (int64_t j = j_begin; j < j_end; j += Tr::NR) {
       typename Tr::BT* dst = buf_.data() + ((j - j_begin) / Tr::NR) * stride;
       pack_panel<typename Tr::BT, Tr::NR, Tr::KG, 0>(b_ + j * cs_ + k0 * rs_, cs_, rs_,
@@ -242,89 +273,38 @@ class Prepacked {
   const uint32_t* col_start_;
 };
 
-// The driver. Each task owns a block of C (a chunk of A panels x kNCB columns): it zeroes its
-// int32 block (c_block gives it: pointer to (i_begin, j_begin) and row stride), makes sure its A
-// panels are packed (pack_a_fn(ip, dst) packs panel ip, every slice), and for each k slice takes
-// its B panels (kept in L2) and runs the microkernel with an A micro-panel in L1;
-// finish(i_begin, i_end, j_begin, j_end, c, ldc, start) then turns the block into the output.
-// A panels are packed once, by whichever task needs one first: a thread claims the panels nobody
-// has claimed, packs them, and only then waits for those another thread is packing. No barrier
-// between packing and computing: on a shared machine a thread that loses its core would stall
-// it, the other spinning (measured: 2.4x the CPU time of one thread with a barrier here).
-template <typename Tr, typename MakeB, typename PackA, typename CBlock, typename Finish>
-void drive(const Plan<Tr>& plan, MakeB&& make_b, PackA&& pack_a_fn, CBlock&& c_block, Finish&& finish) {
-  using AT = typename Tr::AT;
-  const int64_t a_stride = plan.n_slices * plan.a_panel;  // one A panel, every slice
-  std::vector<AT, CacheAligned<AT>> apack(plan.m_panels * a_stride);
-  enum : int { kFree = 0, kPacking = 1, kReady = 2 };
-  std::unique_ptr<std::atomic<int>[]> state(new std::atomic<int>[plan.m_panels]);
-  for (int64_t ip = 0; ip < plan.m_panels; ++ip) state[ip].store(kFree, std::memory_order_relaxed);
-  const auto ensure_packed = [&](int64_t ip_begin, int64_t ip_end) {
-    for (int64_t ip = ip_begin; ip < ip_end; ++ip) {
-      int expected = kFree;
-      if (state[ip].load(std::memory_order_acquire) == kFree &&
-          state[ip].compare_exchange_strong(expected, kPacking, std::memory_order_acq_rel)) {
-        pack_a_fn(ip, apack.data() + ip * a_stride);
-        state[ip].store(kReady, std::memory_order_release);
-      }
-    }
-    for (int64_t ip = ip_begin; ip < ip_end; ++ip)
-      while (state[ip].load(std::memory_order_acquire) != kReady) std::this_thread::yield();
-  };
-#pragma omp parallel num_threads(plan.threads) if (plan.threads > 1)
-  {
-    auto bsrc = make_b();
-#pragma omp for schedule(dynamic)
-    for (int64_t task = 0; task < plan.tasks; ++task) {
-      const int64_t bj = task % plan.n_blocks, chunk = task / plan.n_blocks;
-      const int64_t ip_begin = chunk * plan.chunk_panels, ip_end = std::min(plan.m_panels, ip_begin + plan.chunk_panels);
-      const int64_t j_begin = bj * kNCB, j_end = std::min(plan.n, j_begin + kNCB);
-      const int64_t i_begin = ip_begin * Tr::MR, i_end = std::min(plan.m, ip_end * Tr::MR);
-      ensure_packed(ip_begin, ip_end);
-      const auto [c, ldc] = c_block(i_begin, i_end, j_begin, j_end);
-      for (int64_t i = 0; i < i_end - i_begin; ++i) std::fill(c + i * ldc, c + i * ldc + (j_end - j_begin), 0);
-      bsrc.begin_task();
-      for (int64_t s = 0; s < plan.n_slices; ++s) {
-        const int64_t kg = plan.kg(s), b_panel = plan.b_panel(s);
-        const typename Tr::BT* bp = bsrc.slice(s, j_begin, j_end);
-        for (int64_t ip = ip_begin; ip < ip_end; ++ip) {
-          const int64_t i = ip * Tr::MR;
-          const int mr = static_cast<int>(std::min<int64_t>(Tr::MR, plan.m - i));
-          const AT* ap = apack.data() + ip * a_stride + s * plan.a_panel;
-          for (int64_t j = j_begin; j < j_end; j += Tr::NR) {
-            const int nr = static_cast<int>(std::min<int64_t>(Tr::NR, plan.n - j));
-            Tr::kernel(kg, ap, bp + ((j - j_begin) / Tr::NR) * b_panel, c + (i - i_begin) * ldc + (j - j_begin), ldc,
-                       mr, nr);
-          }
-        }
-      }
-      finish(i_begin, i_end, j_begin, j_end, static_cast<const int32_t*>(c), ldc, bsrc.start(j_begin, j_end));
-    }
-  }
-}
 
 // gemm_int8 on a packed path: C is the output, finished by adding the column starts.
 template <typename Tr>
 void packed(const GemmInt8Params& p) {
   const Plan<Tr> plan(p.m, p.n, p.k, p.num_threads);
-  drive(
-      plan, [&] { return PackPerCall<Tr>(plan, p.b, p.b_row_stride, p.b_col_stride); },
-      [&](int64_t ip, typename Tr::AT* dst) {
-        const int64_t i0 = ip * Tr::MR;
-        pack_a(plan, p.a + i0 * p.a_row_stride, p.a_row_stride, p.a_col_stride, std::min<int64_t>(Tr::MR, p.m - i0), dst);
-      },
-      [&](int64_t i_begin, int64_t, int64_t j_begin, int64_t) {
-        return std::pair<int32_t*, int64_t>(p.c + i_begin * p.c_row_stride + j_begin, p.c_row_stride);
-      },
-      [&](int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, const int32_t*, int64_t,
-          const uint32_t* start) {
-        if (start == nullptr) return;
-        for (int64_t i = i_begin; i < i_end; ++i) {
-          int32_t* row = p.c + i * p.c_row_stride;
-          for (int64_t j = j_begin; j < j_end; ++j)
-            row[j] = static_cast<int32_t>(static_cast<uint32_t>(row[j]) + start[j]);
-        }
-      });
+  // Several row chunks would each pack the same B again (8 times at 2048): then pack it once.
+  const bool whole = plan.tasks > plan.n_blocks;
+  std::vector<typename Tr::BT, CacheAligned<typename Tr::BT>> panels;
+  std::vector<uint32_t> col_start;
+  if (whole) pack_b_whole(plan, p.b, p.b_row_stride, p.b_col_stride, panels, col_start);
+  const auto run = [&](auto make_b) {
+    drive(
+        plan, make_b,
+        [&](int64_t ip, typename Tr::AT* dst) {
+          const int64_t i0 = ip * Tr::MR;
+          pack_a(plan, p.a + i0 * p.a_row_stride, p.a_row_stride, p.a_col_stride, std::min<int64_t>(Tr::MR, p.m - i0), dst);
+        },
+        [&](int64_t i_begin, int64_t, int64_t j_begin, int64_t) {
+          return std::pair<int32_t*, int64_t>(p.c + i_begin * p.c_row_stride + j_begin, p.c_row_stride);
+        },
+        [&](int64_t i_begin, int64_t i_end, int64_t j_begin, int64_t j_end, const int32_t*, int64_t,
+            const uint32_t* start) {
+          if (start == nullptr) return;
+          for (int64_t i = i_begin; i < i_end; ++i) {
+            int32_t* row = p.c + i * p.c_row_stride;
+            for (int64_t j = j_begin; j < j_end; ++j)
+              row[j] = static_cast<int32_t>(static_cast<uint32_t>(row[j]) + start[j]);
+          }
+        });
+  };
+  if (whole) return run([&] { return Prepacked<Tr>(plan, panels.data(), col_start.data()); });
+  run([&] { return PackPerCall<Tr>(plan, p.b, p.b_row_stride, p.b_col_stride); });
 }
 
 // ---- the linear layer ----------------------------------------------------------------------
@@ -447,23 +427,7 @@ namespace {
 
 template <typename Tr, typename Vec>
 void pack_weight(const int8_t* w, PackedInt8Weight& out, Vec& panels) {
-  const Plan<Tr> plan(1, out.n, out.k, 0);
-  panels.assign(plan.b_size(), 0);
-  std::vector<int32_t> sums(plan.n_panels * Tr::NR, 0);
-  parallel_for(plan.n_panels, std::max<int64_t>(1, 65536 / std::max<int64_t>(out.k * Tr::NR, 1)),
-               [&](int64_t b, int64_t e) {
-                 for (int64_t jp = b; jp < e; ++jp)
-                   for (int64_t s = 0; s < plan.n_slices; ++s) {
-                     typename Tr::BT* dst = panels.data() + plan.b_slice_start(s) + jp * plan.b_panel(s);
-                     pack_w_panel(plan, w, s, jp, dst);
-                     if (Tr::a_offset != 0) Tr::colsum(plan.kg(s), dst, sums.data() + jp * Tr::NR);
-                   }
-               });
-  if (Tr::a_offset != 0) {
-    out.col_start.resize(out.n);
-    for (int64_t j = 0; j < out.n; ++j)
-      out.col_start[j] = 0u - static_cast<uint32_t>(Tr::a_offset) * static_cast<uint32_t>(sums[j]);
-  }
+  pack_b_whole(Plan<Tr>(1, out.n, out.k, 0), w, 1, out.k, panels, out.col_start);  // B = W^T
 }
 
 }  // namespace
@@ -584,7 +548,7 @@ PatchMap patch_map(const Plan<Tr>& plan, const Conv2dShape& s) {
     for (int64_t kj = 0; kj < s.kw; ++kj)
       for (int64_t c = 0; c < s.c_in; c += map.width, q += map.width) {
         map.src.push_back((ki * s.dil_h * wp + kj * s.dil_w) * s.c_in + c);
-        map.dst.push_back((q / kKC) * plan.a_panel + (q % kKC) / Tr::KG * (Tr::MR * Tr::KG) + q % Tr::KG);
+        map.dst.push_back((q / Tr::KC) * plan.a_panel + (q % Tr::KC) / Tr::KG * (Tr::MR * Tr::KG) + q % Tr::KG);
       }
   return map;
 }
@@ -719,39 +683,6 @@ bool conv2d_int8(const Conv2dInt8Params& p) {
     case Isa::avx2: return conv_packed<Avx2Traits>(p, w, w.panels16.data());
     default: return conv_reference(p, w);
   }
-}
-
-namespace {
-
-// C = alpha * A @ B on float32 copies of the operands (the float32 GEMM does the tiling).
-void gemm_decoded(int64_t m, int64_t n, int64_t k, const float* a, const float* b, float alpha, float* c) {
-  GemmParams<float> g;
-  g.m = m; g.n = n; g.k = k;
-  g.a = a; g.a_row_stride = k; g.a_col_stride = 1;
-  g.b = b; g.b_row_stride = n; g.b_col_stride = 1;
-  g.c = c; g.c_row_stride = n; g.c_col_stride = 1;
-  g.alpha = alpha;
-  g.beta = 0.0f;
-  gemm(g);
-}
-
-}  // namespace
-
-void gemm_fp8(int64_t m, int64_t n, int64_t k, const uint8_t* a, const uint8_t* b, float scale_a, float scale_b,
-              Fp8Format fmt_a, Fp8Format fmt_b, float* c) {
-  if (m <= 0 || n <= 0) return;
-  std::vector<float> af(m * k), bf(k * n);
-  from_fp8(a, af.data(), m * k, fmt_a);
-  from_fp8(b, bf.data(), k * n, fmt_b);
-  gemm_decoded(m, n, k, af.data(), bf.data(), scale_a * scale_b, c);
-}
-
-void gemm_bf16(int64_t m, int64_t n, int64_t k, const uint16_t* a, const uint16_t* b, float* c) {
-  if (m <= 0 || n <= 0) return;
-  std::vector<float> af(m * k), bf(k * n);
-  from_bf16(a, af.data(), m * k);
-  from_bf16(b, bf.data(), k * n);
-  gemm_decoded(m, n, k, af.data(), bf.data(), 1.0f, c);
 }
 
 }  // namespace grimoire

@@ -12,7 +12,7 @@
 namespace grimoire::gemm_int8_kernels {
 
 // AVX2: both operands widened to int16; k pairs multiplied and summed by vpmaddwd (exact).
-constexpr int kAvx2MR = 6, kAvx2NR = 16, kAvx2KG = 2;
+constexpr int kAvx2MR = 3, kAvx2NR = 32, kAvx2KG = 2;
 void avx2_kernel(int64_t kg, const int16_t* a, const int16_t* b, int32_t* c, int64_t ldc, int mr, int nr);
 
 // AVX-512 VNNI: A as u8 (a + 128), B as s8; k quads by vpdpbusd.

@@ -1,6 +1,7 @@
 // Quantisation and low-precision conversions: the scalar references (the definition of
-// correctness) and the drivers that split, thread and dispatch to quant_avx2.cpp /
-// quant_avx512.cpp. Formats and rounding rules: see grimoire/quant.h.
+// correctness, and the scalar table) and the drivers that split, thread and call the span
+// kernels of the ISA in use (quant_kernels.h: quant_avx2.cpp / quant_avx512.cpp fill a table
+// each). Formats and rounding rules: see grimoire/quant.h.
 #include "grimoire/quant.h"
 
 #include <algorithm>
@@ -12,7 +13,7 @@
 
 #include "grimoire/cpu.h"
 #include "grimoire/parallel.h"
-#include "quant_simd.h"
+#include "quant_kernels.h"
 
 namespace grimoire {
 
@@ -81,6 +82,11 @@ void from_bf16(const uint16_t* x, float* out, int64_t n) {
 
 }  // namespace quant_simd::scalar
 
+namespace quant_simd {
+extern const QuantKernels kernels_scalar = {&scalar::quantize_int8, &scalar::min_max, &scalar::dequantize_int8,
+                                            &scalar::to_fp8, &scalar::to_bf16, &scalar::from_bf16};
+}  // namespace quant_simd
+
 namespace {
 
 const std::array<float, 256>& fp8_table(Fp8Format fmt) {
@@ -97,6 +103,15 @@ void from_fp8_span(const uint8_t* codes, float* out, int64_t n, Fp8Format fmt) {
   const float* table = fp8_table(fmt).data();
   for (int64_t i = 0; i < n; ++i) out[i] = table[codes[i]];
 }
+
+const quant_simd::QuantKernels& kernels_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return quant_simd::kernels_avx512;
+    case Isa::avx2: return quant_simd::kernels_avx2;
+    default: return quant_simd::kernels_scalar;
+  }
+}
+const quant_simd::QuantKernels& kernels() { return kernels_for(isa_for(kPaths)); }
 
 // Split [0, n) over the threads; each chunk runs the span function of the chosen ISA.
 template <typename Body>
@@ -128,30 +143,16 @@ inline float symmetric_scale(float lo, float hi) {
   return amax > 0.0f ? std::max(amax / 127.0f, std::numeric_limits<float>::min()) : 1.0f;
 }
 
-// One row through the quantiser of the ISA in use (the span functions quantize_int8 calls).
-inline void quantize_span(Isa isa, const float* x, int8_t* q, int64_t n, float inv, int32_t zp, int32_t qmin,
-                          int32_t qmax) {
-  if (isa == Isa::avx512) quant_simd::avx512::quantize_int8(x, q, n, inv, zp, qmin, qmax);
-  else if (isa == Isa::avx2) quant_simd::avx2::quantize_int8(x, q, n, inv, zp, qmin, qmax);
-  else quant_simd::scalar::quantize_int8(x, q, n, inv, zp, qmin, qmax);
-}
-
-inline bool min_max_span(Isa isa, const float* x, int64_t n, float* lo, float* hi) {
-  if (isa == Isa::avx512) return quant_simd::avx512::min_max(x, n, lo, hi);
-  if (isa == Isa::avx2) return quant_simd::avx2::min_max(x, n, lo, hi);
-  return quant_simd::scalar::min_max(x, n, lo, hi);
-}
-
 }  // namespace
 
 bool quantize_rows_symmetric_int8(const float* x, int64_t rows, int64_t k, int8_t* q, float* scale) {
-  const Isa isa = isa_for(kPaths);
+  const auto& kern = kernels();
   for (int64_t r = 0; r < rows; ++r) {
     const float* row = x + r * k;
     float lo = 0.0f, hi = 0.0f;  // as choose_qparams_int8 folds
-    if (!min_max_span(isa, row, k, &lo, &hi)) return false;
+    if (!kern.min_max(row, k, &lo, &hi)) return false;
     scale[r] = symmetric_scale(lo, hi);
-    quantize_span(isa, row, q + r * k, k, 1.0f / scale[r], 0, -127, 127);
+    kern.quantize_int8(row, q + r * k, k, 1.0f / scale[r], 0, -127, 127);
   }
   return true;
 }
@@ -162,9 +163,9 @@ bool choose_qparams_int8(const float* x, const QuantInt8Params& p, bool symmetri
   std::vector<float> lo(C, 0.0f), hi(C, 0.0f);
   std::vector<char> bad(C, 0);
   // min/max of one channel's slice x[o, c, i0:i1] folded into (l, h); non-finite values flagged.
-  const Isa isa = isa_for(kPaths);
+  const auto& kern = kernels();
   auto fold = [&](int64_t c, int64_t o, int64_t i0, int64_t i1, float& l, float& h, uint32_t& nonfinite) {
-    nonfinite |= static_cast<uint32_t>(!min_max_span(isa, x + (o * C + c) * inner + i0, i1 - i0, &l, &h));
+    nonfinite |= static_cast<uint32_t>(!kern.min_max(x + (o * C + c) * inner + i0, i1 - i0, &l, &h));
   };
   if (C == 1) {
     // Per tensor: a parallel reduction over chunks of the flat array.
@@ -217,28 +218,23 @@ bool choose_qparams_int8(const float* x, const QuantInt8Params& p, bool symmetri
 }
 
 void quantize_int8(const float* x, int8_t* q, const QuantInt8Params& p) {
-  const Isa isa = isa_for(kPaths);
+  const auto& kern = kernels();
   const int64_t rows = p.outer * p.channels, inner = p.inner;
   parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const int64_t c = r % p.channels;
-      const float inv = 1.0f / p.scale[c];
-      const float* xs = x + r * inner;
-      int8_t* qs = q + r * inner;
-      quantize_span(isa, xs, qs, inner, inv, p.zero_point[c], p.qmin, p.qmax);
+      kern.quantize_int8(x + r * inner, q + r * inner, inner, 1.0f / p.scale[c], p.zero_point[c], p.qmin, p.qmax);
     }
   });
 }
 
 void dequantize_int8(const int8_t* q, float* x, const QuantInt8Params& p) {
-  const Isa isa = isa_for(kPaths);
+  const auto& kern = kernels();
   const int64_t rows = p.outer * p.channels, inner = p.inner;
   parallel_for(rows, std::max<int64_t>(1, kGrain / std::max<int64_t>(inner, 1)), [&](int64_t b, int64_t e) {
     for (int64_t r = b; r < e; ++r) {
       const int64_t c = r % p.channels;
-      if (isa == Isa::avx512) quant_simd::avx512::dequantize_int8(q + r * inner, x + r * inner, inner, p.scale[c], p.zero_point[c]);
-      else if (isa == Isa::avx2) quant_simd::avx2::dequantize_int8(q + r * inner, x + r * inner, inner, p.scale[c], p.zero_point[c]);
-      else quant_simd::scalar::dequantize_int8(q + r * inner, x + r * inner, inner, p.scale[c], p.zero_point[c]);
+      kern.dequantize_int8(q + r * inner, x + r * inner, inner, p.scale[c], p.zero_point[c]);
     }
   });
 }
@@ -246,12 +242,8 @@ void dequantize_int8(const int8_t* q, float* x, const QuantInt8Params& p) {
 // ---- fp8 / bf16 ----------------------------------------------------------------------------
 
 void to_fp8(const float* x, uint8_t* out, int64_t n, Fp8Format fmt, bool saturate) {
-  const Isa isa = isa_for(kPaths);
-  chunked(n, [&](int64_t b, int64_t len) {
-    if (isa == Isa::avx512) quant_simd::avx512::to_fp8(x + b, out + b, len, fmt, saturate);
-    else if (isa == Isa::avx2) quant_simd::avx2::to_fp8(x + b, out + b, len, fmt, saturate);
-    else quant_simd::scalar::to_fp8(x + b, out + b, len, fmt, saturate);
-  });
+  const auto& kern = kernels();
+  chunked(n, [&](int64_t b, int64_t len) { kern.to_fp8(x + b, out + b, len, fmt, saturate); });
 }
 
 void from_fp8(const uint8_t* codes, float* out, int64_t n, Fp8Format fmt) {
@@ -260,21 +252,13 @@ void from_fp8(const uint8_t* codes, float* out, int64_t n, Fp8Format fmt) {
 }
 
 void to_bf16(const float* x, uint16_t* out, int64_t n) {
-  const Isa isa = isa_for(kPaths);
-  chunked(n, [&](int64_t b, int64_t len) {
-    if (isa == Isa::avx512) quant_simd::avx512::to_bf16(x + b, out + b, len);
-    else if (isa == Isa::avx2) quant_simd::avx2::to_bf16(x + b, out + b, len);
-    else quant_simd::scalar::to_bf16(x + b, out + b, len);
-  });
+  const auto& kern = kernels();
+  chunked(n, [&](int64_t b, int64_t len) { kern.to_bf16(x + b, out + b, len); });
 }
 
 void from_bf16(const uint16_t* x, float* out, int64_t n) {
-  const Isa isa = isa_for(kPaths);
-  chunked(n, [&](int64_t b, int64_t len) {
-    if (isa == Isa::avx512) quant_simd::avx512::from_bf16(x + b, out + b, len);
-    else if (isa == Isa::avx2) quant_simd::avx2::from_bf16(x + b, out + b, len);
-    else quant_simd::scalar::from_bf16(x + b, out + b, len);
-  });
+  const auto& kern = kernels();
+  chunked(n, [&](int64_t b, int64_t len) { kern.from_bf16(x + b, out + b, len); });
 }
 
 }  // namespace grimoire

@@ -1,12 +1,13 @@
 // AVX2 spans of the quant families: 8 float32 lanes, the same integer rounding as the scalar
-// reference (quant.cpp), which also handles the tails.
+// reference (quant.cpp), which also handles the tails; min_max is quant_simd.h's, over simd::Avx2.
 #include <immintrin.h>
 
 #include "quant_simd.h"
 
-namespace grimoire::quant_simd::avx2 {
+namespace grimoire::quant_simd {
 
 namespace {
+
 
 // Narrow 4 vectors of int32 in [0, 255] (or [-128, 127] with signed packs) to 32 bytes in order.
 inline __m256i narrow_u8(__m256i a, __m256i b, __m256i c, __m256i d) {
@@ -62,8 +63,6 @@ inline __m256i fp8_encode(__m256 x, const Fp8Consts& k) {
   return _mm256_or_si256(code, sign);
 }
 
-}  // namespace
-
 void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_t zero_point, int32_t qmin,
                    int32_t qmax) {
   const __m256 inv = _mm256_set1_ps(inv_scale), lim = _mm256_set1_ps(1e9f), nlim = _mm256_set1_ps(-1e9f);
@@ -78,31 +77,6 @@ void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_
     _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + i),
                         narrow_s8(one(x + i), one(x + i + 8), one(x + i + 16), one(x + i + 24)));
   scalar::quantize_int8(x + i, q + i, n - i, inv_scale, zero_point, qmin, qmax);
-}
-
-bool min_max(const float* x, int64_t n, float* lo, float* hi) {
-  // _mm256_min_ps(v, l) is v < l ? v : l, the scalar fold's own comparison (signed zeros too).
-  __m256 l = _mm256_set1_ps(*lo), h = _mm256_set1_ps(*hi);
-  const __m256i exp = _mm256_set1_epi32(0x7F800000);
-  __m256i bad = _mm256_setzero_si256();
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    const __m256 v = _mm256_loadu_ps(x + i);
-    l = _mm256_min_ps(v, l);
-    h = _mm256_max_ps(v, h);
-    bad = _mm256_or_si256(bad, _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_castps_si256(v), exp), exp));
-  }
-  alignas(32) float ls[8], hs[8];
-  _mm256_store_ps(ls, l);
-  _mm256_store_ps(hs, h);
-  float lo_v = ls[0], hi_v = hs[0];
-  for (int t = 1; t < 8; ++t) {
-    lo_v = ls[t] < lo_v ? ls[t] : lo_v;
-    hi_v = hs[t] > hi_v ? hs[t] : hi_v;
-  }
-  *lo = lo_v;
-  *hi = hi_v;
-  return scalar::min_max(x + i, n - i, lo, hi) && _mm256_testz_si256(bad, bad);
 }
 
 void dequantize_int8(const int8_t* q, float* x, int64_t n, float scale, int32_t zero_point) {
@@ -155,4 +129,9 @@ void from_bf16(const uint16_t* x, float* out, int64_t n) {
   scalar::from_bf16(x + i, out + i, n - i);
 }
 
-}  // namespace grimoire::quant_simd::avx2
+}  // namespace
+
+extern const QuantKernels kernels_avx2 = {&quantize_int8, &QuantSimd<simd::Avx2>::min_max, &dequantize_int8,
+                                          &to_fp8, &to_bf16, &from_bf16};
+
+}  // namespace grimoire::quant_simd

@@ -7,7 +7,9 @@
 
 #include "quant_simd.h"
 
-namespace grimoire::quant_simd::avx512 {
+namespace grimoire::quant_simd {
+
+namespace {
 
 void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_t zero_point, int32_t qmin,
                    int32_t qmax) {
@@ -21,32 +23,6 @@ void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + i), _mm512_cvtepi32_epi8(r));
   }
   scalar::quantize_int8(x + i, q + i, n - i, inv_scale, zero_point, qmin, qmax);
-}
-
-bool min_max(const float* x, int64_t n, float* lo, float* hi) {
-  // _mm512_min_ps(v, l) is v < l ? v : l, the scalar fold's own comparison (signed zeros too).
-  __m512 l = _mm512_set1_ps(*lo), h = _mm512_set1_ps(*hi);
-  const __m512i exp = _mm512_set1_epi32(0x7F800000);
-  __mmask16 bad = 0;
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) {
-    const __m512 v = _mm512_loadu_ps(x + i);
-    l = _mm512_min_ps(v, l);
-    h = _mm512_max_ps(v, h);
-    bad |= _mm512_cmpeq_epi32_mask(_mm512_and_si512(_mm512_castps_si512(v), exp), exp);
-  }
-  // (Lanes folded through memory: GCC 12 warns inside its own _mm512_reduce_min_ps.)
-  alignas(64) float ls[16], hs[16];
-  _mm512_store_ps(ls, l);
-  _mm512_store_ps(hs, h);
-  float lo_v = ls[0], hi_v = hs[0];
-  for (int t = 1; t < 16; ++t) {
-    lo_v = ls[t] < lo_v ? ls[t] : lo_v;
-    hi_v = hs[t] > hi_v ? hs[t] : hi_v;
-  }
-  *lo = lo_v;
-  *hi = hi_v;
-  return scalar::min_max(x + i, n - i, lo, hi) && bad == 0;
 }
 
 void dequantize_int8(const int8_t* q, float* x, int64_t n, float scale, int32_t zero_point) {
@@ -116,4 +92,9 @@ void from_bf16(const uint16_t* x, float* out, int64_t n) {
   scalar::from_bf16(x + i, out + i, n - i);
 }
 
-}  // namespace grimoire::quant_simd::avx512
+}  // namespace
+
+extern const QuantKernels kernels_avx512 = {&quantize_int8, &QuantSimd<simd::Avx512>::min_max, &dequantize_int8,
+                                          &to_fp8, &to_bf16, &from_bf16};
+
+}  // namespace grimoire::quant_simd

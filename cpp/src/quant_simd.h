@@ -1,35 +1,38 @@
-// The SIMD paths of the quant families (quant_avx2.cpp, quant_avx512.cpp), declared for the
-// driver in quant.cpp. Each converts one contiguous span; the driver splits and threads.
+// The quant spans written once over a vector type V (simd_vec.h), instantiated into the tables of
+// quant_avx2.cpp (V = simd::Avx2) and quant_avx512.cpp (V = simd::Avx512). The integer-heavy
+// encoders (int8 narrowing, fp8, bf16) stay per ISA in those files.
 #pragma once
 
 #include <cstdint>
 
-#include "grimoire/quant.h"
-#include "grimoire/quant_bits.h"
+#include "quant_kernels.h"
+#include "simd_vec.h"
 
 namespace grimoire::quant_simd {
 
-#define GRIMOIRE_QUANT_SPANS(ns)                                                                      \
-  namespace ns {                                                                                      \
-  void quantize_int8(const float* x, int8_t* q, int64_t n, float inv_scale, int32_t zero_point,      \
-                     int32_t qmin, int32_t qmax);                                                     \
-  /* Folds x into *lo = min(*lo, x...), *hi = max(*hi, x...); false if x holds NaN or inf. */         \
-  bool min_max(const float* x, int64_t n, float* lo, float* hi);                                      \
-  void dequantize_int8(const int8_t* q, float* x, int64_t n, float scale, int32_t zero_point);       \
-  void to_fp8(const float* x, uint8_t* out, int64_t n, Fp8Format fmt, bool saturate);                 \
-  void to_bf16(const float* x, uint16_t* out, int64_t n);                                             \
-  void from_bf16(const uint16_t* x, float* out, int64_t n);                                           \
+template <class V>
+struct QuantSimd {
+  using reg = typename V::reg;
+  static constexpr int64_t W = V::width;
+
+  // V::min(v, l) is v < l ? v : l, the scalar fold's own comparison (signed zeros too). A lane
+  // of v - v is 0 for a finite v and NaN for inf or NaN, and a NaN stays in the running sum: one
+  // check at the end finds any non-finite value.
+  static bool min_max(const float* x, int64_t n, float* lo, float* hi) {
+    reg l = V::set1(*lo), h = V::set1(*hi), bad = V::zero();
+    int64_t i = 0;
+    for (; i + W <= n; i += W) {
+      const reg v = V::load(x + i);
+      l = V::min(v, l);
+      h = V::max(v, h);
+      bad = V::add(bad, V::sub(v, v));
+    }
+    const float b = V::hsum(bad);
+    if (b != b) return false;
+    *lo = V::hmin(l);
+    *hi = V::hmax(h);
+    return scalar::min_max(x + i, n - i, lo, hi);
   }
-
-GRIMOIRE_QUANT_SPANS(scalar)  // quant.cpp: the reference, also the SIMD paths' tails
-GRIMOIRE_QUANT_SPANS(avx2)
-GRIMOIRE_QUANT_SPANS(avx512)
-#undef GRIMOIRE_QUANT_SPANS
-
-// What the integer encoder needs to know about a format (shared by every path and the CUDA
-// kernels: grimoire/quant_bits.h).
-using Fp8Spec = quant_bits::Fp8Spec;
-
-inline const Fp8Spec& fp8_spec(Fp8Format fmt) { return fmt == Fp8Format::e4m3 ? quant_bits::kE4M3 : quant_bits::kE5M2; }
+};
 
 }  // namespace grimoire::quant_simd

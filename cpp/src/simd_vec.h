@@ -79,6 +79,13 @@ struct Avx2 {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  // Horizontal min of lanes without NaN (minps's order; for data already checked finite).
+  static float hmin(reg v) {
+    __m128 s = _mm_min_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_min_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_min_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
   // NaN-propagating horizontal max (any NaN lane gives NaN).
   static float hmax(reg v) {
     __m128 s = _mm256_castps256_ps128(v), t = _mm256_extractf128_ps(v, 1);
@@ -150,6 +157,7 @@ struct Avx512 {
                                                _mm512_and_si512(s, _mm512_castps_si512(sign))));
   }
   static float hsum(reg v) { return _mm512_reduce_add_ps(v); }
+  static float hmin(reg v) { return _mm512_reduce_min_ps(v); }
   static float hmax(reg v) {
     if (_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q)) return __builtin_nanf("");
     return _mm512_reduce_max_ps(v);

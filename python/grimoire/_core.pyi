@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['PackedInt8Weight', 'active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_int8', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gelu', 'gelu_backward', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kalman_filter', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_attention_backward', 'linear_attention_forward', 'linear_int8', 'linear_int8_packed', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pack_int8_weight', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
+__all__: list[str] = ['PackedBf16Weight', 'PackedInt8Weight', 'active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_int8', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gelu', 'gelu_backward', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kalman_filter', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_attention_backward', 'linear_attention_forward', 'linear_bf16', 'linear_bf16_packed', 'linear_int8', 'linear_int8_packed', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pack_bf16_weight', 'pack_int8_weight', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
 class PackedInt8Weight:
     """
     An int8 weight W (n, k) packed for the int8 GEMM path of this CPU (pack_int8_weight); immutable.
@@ -36,6 +36,36 @@ class PackedInt8Weight:
     def stale(self) -> bool:
         """
         Whether gemm_int8 now takes another path (set_isa): pack again.
+        """
+class PackedBf16Weight:
+    """
+    A weight W (n, k) rounded to bf16 and packed once for the bf16 GEMM path of this CPU (pack_bf16_weight); immutable.
+    """
+    def __copy__(self) -> typing.Any:
+        ...
+    def __deepcopy__(self, memo: typing.Any) -> typing.Any:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def isa(self) -> str:
+        """
+        The bf16 GEMM path the weight was packed for.
+        """
+    @property
+    def nbytes(self) -> int:
+        """
+        Bytes held (the panels or rounded values, and W's bf16 codes).
+        """
+    @property
+    def shape(self) -> tuple[int, int]:
+        """
+        (n, k): W's shape.
+        """
+    @property
+    def stale(self) -> bool:
+        """
+        Whether the bf16 GEMM now takes another path (set_isa): pack again.
         """
 def _exhaustive_check(what: str, saturate: bool) -> int:
     ...
@@ -169,6 +199,10 @@ def linear_attention_forward(q: typing.Any, k: typing.Any, v: typing.Any, causal
     """
     out_i = phi(q_i)' S_i / (phi(q_i)' z_i + eps), phi = elu + 1 (float32, C-contiguous).
     """
+def linear_bf16(x: typing.Any, w: typing.Any, bias: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    ...
+def linear_bf16_packed(x: typing.Any, packed: PackedBf16Weight, bias: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    ...
 def linear_int8(x: typing.Any, w_q: typing.Any, w_scale: typing.Any, bias: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
     ...
 def linear_int8_packed(x: typing.Any, packed: PackedInt8Weight, w_scale: typing.Any, bias: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
@@ -204,6 +238,8 @@ def nn_chain_linkage(dist: typing.Any, method: str) -> numpy.typing.NDArray[nump
     NN-chain merges (n-1, 4) as (slot a, slot b, height, size), unsorted; dist is overwritten.
     """
 def num_threads_pinned() -> bool:
+    ...
+def pack_bf16_weight(w: typing.Any) -> PackedBf16Weight:
     ...
 def pack_int8_weight(w_q: typing.Any) -> PackedInt8Weight:
     ...

@@ -150,7 +150,41 @@ struct Conv2dInt8Params {
 // is packed again for this call.
 bool conv2d_int8(const Conv2dInt8Params& p);
 
-// a (m, k), b (k, n) C-contiguous codes; c (m, n) C-contiguous.
+
+// ---- the bf16 GEMM (gemm_bf16.cpp) ----------------------------------------------------------
+// bf16 products summed in float32: on the AVX512_BF16 path by vdpbf16ps over k pairs packed
+// once per panel (float32 denormals flushed to zero, as the instruction does); elsewhere the
+// operands rounded to bf16, widened to float32 and multiplied by the float32 GEMM.
+
+// An operand given as float32 (rounded to nearest even bf16 when packed) or as bf16 codes.
+enum class Bf16Input : int { f32, bf16 };
+
+// The path gemm_bf16 / gemm_fp8 / linear_bf16 take now: avx512 where the CPU has AVX512_BF16.
+Isa bf16_isa();
+
+// y (m, n) = bf16(x) (m, k) @ bf16(W)^T + bias, W (n, k); all C-contiguous, bias (n,) or null.
+void linear_bf16(const void* x, Bf16Input x_type, int64_t m, const void* w, Bf16Input w_type, int64_t n, int64_t k,
+                 const float* bias, float* y);
+
+// W (n, k) packed once for the path `isa`: avx512: panels [k slice][32-column panel][k/2][32]
+// words of two bf16 codes (k pairs); avx2 / scalar: values, W^T rounded to bf16 as float32 (k, n);
+// and codes, W's bf16 codes (n, k), on every path: what linear_bf16_packed falls back to
+// (linear_bf16, packing per call) when the path in use is no longer `isa`.
+struct PackedBf16Weight {
+  Isa isa = Isa::scalar;
+  int64_t n = 0, k = 0;
+  std::vector<uint32_t, CacheAligned<uint32_t>> panels;
+  std::vector<float> values;
+  std::vector<uint16_t> codes;
+};
+PackedBf16Weight pack_bf16_weight(const void* w, Bf16Input w_type, int64_t n, int64_t k);
+// linear_bf16 with a packed W. When w.isa is no longer bf16_isa() (set_isa since packing) it is
+// linear_bf16 on w.codes, which packs per call: the owner should pack again.
+void linear_bf16_packed(const void* x, Bf16Input x_type, int64_t m, const PackedBf16Weight& w, const float* bias,
+                        float* y);
+
+// a (m, k), b (k, n) C-contiguous codes; c (m, n) C-contiguous: the bf16 GEMM (fp8 codes are
+// decoded to bf16 exactly while packing; scale_a * scale_b applied to the float32 sums).
 void gemm_fp8(int64_t m, int64_t n, int64_t k, const uint8_t* a, const uint8_t* b, float scale_a, float scale_b,
               Fp8Format fmt_a, Fp8Format fmt_b, float* c);
 void gemm_bf16(int64_t m, int64_t n, int64_t k, const uint16_t* a, const uint16_t* b, float* c);

@@ -10,6 +10,10 @@
   ``compress.quantize(model, "int8")`` (``conv2d_int8`` with BatchNorm folded and ReLU fused,
   ``linear_int8_packed``): one forward pass over the 360 test digits, one thread; issue 13's bar
   is int8 >= 1.5x faster within 0.5 points of accuracy.
+* the bf16 GEMM (linear_bf16, float32 operands rounded while packing; linear_bf16_packed, W
+  packed once) against grimoire's float32 GEMM on the same squares, in GFLOP/s (the bf16 peak
+  is 2x float32's where the CPU has AVX512_BF16), and the skinny 8 x 4096 x 4096 products of
+  gemm_bf16 / gemm_fp8 / linear_bf16_packed beside float32.
 * to_fp8 / to_bf16 against ``ml_dtypes`` casts (``x.astype(float8_e4m3fn)``), in GB/s of
   float32 read.
 
@@ -31,9 +35,14 @@ import numpy as np
 from .. import _core
 from ..kernels import (
     gemm,
+    gemm_bf16,
+    gemm_fp8,
     gemm_int8,
+    linear_bf16,
+    linear_bf16_packed,
     linear_int8,
     linear_int8_packed,
+    pack_bf16_weight,
     pack_int8_weight,
     quantize_int8,
     to_bf16,
@@ -54,6 +63,42 @@ def square(lib: str, n: int) -> Callable[[], object]:
     if lib == "f32":
         return lambda: gemm(a32, b32)
     return lambda: a32 @ b32
+
+
+def bf16_product(lib: str, m: int, k: int, n: int) -> Callable[[], object]:
+    """One (m, k) @ (k, n) product (seed 0, Gaussian) of ``lib``: "f32" (grimoire's gemm),
+    "bf16" (linear_bf16 on float32 operands, rounded while packing), "bf16 packed"
+    (linear_bf16_packed, W packed once), "bf16 codes" (gemm_bf16 on uint16 codes) or "fp8"
+    (gemm_fp8 on e4m3 codes)."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    w = np.ascontiguousarray(b.T)
+    if lib == "f32":
+        return lambda: gemm(a, b)
+    if lib == "bf16":
+        return lambda: linear_bf16(a, w)
+    if lib == "bf16 packed":
+        packed = pack_bf16_weight(w)
+        return lambda: linear_bf16_packed(a, packed)
+    if lib == "bf16 codes":
+        ac, bc = to_bf16(a), to_bf16(b)
+        return lambda: gemm_bf16(ac, bc)
+    a8, b8 = to_fp8(a), to_fp8(b)
+    return lambda: gemm_fp8(a8, b8)
+
+
+def _bf16_rows(shapes: list[tuple[int, int, int]], libs: list[str], repeats: int) -> list[list[object]]:
+    rows = []
+    for m, k, n in shapes:
+        shape = {"m": m, "k": k, "n": n}
+        work = {lib: (__name__, "bf16_product", {"lib": lib, **shape}) for lib in ["f32", *libs]}
+        c = compare_in_processes(work, repeats=repeats, min_time=0.0, reference="f32")
+        flops = 2.0 * m * k * n
+        f32 = flops / c.seconds["f32"] / 1e9
+        for lib in libs:
+            rows.append([f"{m} x {k} x {n}", lib, flops / c.seconds[lib] / 1e9, f32, c.paired("f32", lib)])
+    return rows
 
 
 def linear(lib: str, m: int, k: int, n: int) -> tuple[Callable[[], object], Callable[[], object]]:
@@ -193,6 +238,13 @@ def main(argv: list[str]) -> None:
              f"multiply-add); {where}; gemm (float32) path {isa_of('gemm')}",
              ["n", "int8", "grimoire f32", "numpy f32", "int8 / grimoire f32", "int8 / numpy f32"],
              _gemm_rows(sizes, r), isa=isa_of("gemm_int8"))
+        squares = [(256, 256, 256)] if args.small else [(s, s, s) for s in (1024, 2048)]
+        skinny = [(8, 512, 512)] if args.small else [(8, 4096, 4096)]
+        emit(f"bf16 GEMM (bf16 products, float32 sums) vs grimoire's float32 GEMM, GFLOP/s; {where}",
+             ["m x k x n", "op", "GFLOP/s", "f32 GFLOP/s", "bf16 / f32"],
+             _bf16_rows(squares, ["bf16", "bf16 packed"], r)
+             + _bf16_rows(skinny, ["bf16 codes", "fp8", "bf16 packed"], r),
+             isa=isa_of("gemm_bf16"))
     m, k, n = (32, 512, 512) if args.small else (256, 4096, 4096)
     emit(f"linear_int8_packed (W packed once, as QuantizedLinear) and linear_int8 (W packed per call) vs "
          f"torch quantize_dynamic(nn.Linear), GOP/s; max |error| vs float64; {where}",

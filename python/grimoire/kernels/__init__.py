@@ -31,8 +31,11 @@ from .quant import (
     gemm_bf16,
     gemm_fp8,
     gemm_int8,
+    linear_bf16,
+    linear_bf16_packed,
     linear_int8,
     linear_int8_packed,
+    pack_bf16_weight,
     pack_int8_weight,
     quantize_int8,
     to_bf16,
@@ -60,7 +63,8 @@ __all__ = [
     # quantisation and low precision
     "quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8", "pack_int8_weight", "linear_int8_packed",
     "conv2d_int8",
-    "to_fp8", "from_fp8", "to_bf16", "from_bf16", "gemm_fp8", "gemm_bf16",
+    "to_fp8", "from_fp8", "to_bf16", "from_bf16", "gemm_fp8", "gemm_bf16", "linear_bf16", "pack_bf16_weight",
+    "linear_bf16_packed",
     # text
     "word2vec_sgns_train",
 ]

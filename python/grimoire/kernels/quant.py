@@ -13,7 +13,9 @@ Three number formats narrower than float32, and the matrix products on them:
 * **FP8** (OCP): E4M3 (``float8_e4m3fn``: 4 exponent bits, 3 mantissa bits, max 448, no
   infinity) and E5M2 (max 57344, with infinities), as uint8 codes. 4x smaller.
 * **bf16** (brain float): the upper 16 bits of a float32 (same range, 8 bits of precision), as
-  uint16 codes. 2x smaller.
+  uint16 codes. 2x smaller. :func:`linear_bf16` multiplies bf16 operands with float32
+  accumulation (``vdpbf16ps`` where the CPU has AVX512_BF16), and :func:`linear_bf16_packed`
+  with a weight packed once (:func:`pack_bf16_weight`).
 
 Every conversion rounds to nearest, ties to even, and is bit-for-bit the same as ``ml_dtypes``
 (FP8 with ``saturate=False``; with the default ``saturate=True`` only values beyond the range
@@ -256,6 +258,44 @@ def gemm_bf16(a_u16: np.ndarray, b_u16: np.ndarray) -> np.ndarray:
     return backend(a=a_u16, b=b_u16).gemm_bf16(a_u16, b_u16)
 
 
+
+def linear_bf16(x: np.ndarray, w: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
+    """bf16 linear layer: ``y = bf16(x) @ bf16(W)^T + bias`` with float32 accumulation,
+    ``y[i, j] = sum_k bf16(x[i, k]) * bf16(W[j, k]) + bias[j]``.
+
+    x: (m, k), w: (n, k), each float32 (rounded to nearest even bf16 inside the kernel, once per
+    packed panel) or uint16 bf16 codes; bias: float32 (n,) or None. C-contiguous, on the host.
+    Returns float32 (m, n). Where the CPU has AVX512_BF16 the products run on ``vdpbf16ps``
+    (two bf16 multiply-adds per float32 lane, twice the float32 FMA rate; float32 denormals
+    flushed to zero, as the instruction does); elsewhere the rounded operands go through the
+    float32 GEMM. The oracle is the float32 product of the bf16-rounded operands.
+    """
+    # CPU only: on CUDA arrays the dispatch raises NotImplementedError (the GPU's autocast GEMMs
+    # take bf16 codes through gemm)
+    return backend(x=x, w=w, bias=bias).linear_bf16(x, w, bias)
+
+
+def pack_bf16_weight(w: np.ndarray) -> _core.PackedBf16Weight:
+    """Rounds and packs a weight ``W`` (n, k) once for :func:`linear_bf16_packed`.
+
+    w: float32 or uint16 bf16 codes (n, k), C-contiguous, on the host. The result holds ``W^T``
+    in the k-paired bf16 panels of the AVX512_BF16 path (or, elsewhere, W rounded to bf16 as
+    float32), so that a layer used many times (skinny decode-time products above all) neither
+    rounds nor repacks its weight per call. Immutable (a copy shares it).
+    """
+    # CPU only: on CUDA arrays the dispatch raises NotImplementedError
+    return backend(w=w).pack_bf16_weight(w)
+
+
+def linear_bf16_packed(x: np.ndarray, packed: _core.PackedBf16Weight,
+                       bias: np.ndarray | None = None) -> np.ndarray:
+    """:func:`linear_bf16` with a weight packed by :func:`pack_bf16_weight`:
+    ``y = bf16(x) @ bf16(W)^T + bias`` (float32 accumulation). x: float32 or uint16 codes (m, k);
+    bias: float32 (n,) or None. If the bf16 path changed since packing (``set_isa``), the result
+    is linear_bf16's on the weight's bf16 codes, packing per call: pack again."""
+    return backend(x=x, bias=bias).linear_bf16_packed(x, packed, bias)
+
 __all__ = ["quantize_int8", "dequantize_int8", "gemm_int8", "linear_int8", "pack_int8_weight",
            "linear_int8_packed", "to_fp8", "from_fp8",
-           "to_bf16", "from_bf16", "gemm_fp8", "gemm_bf16"]
+           "to_bf16", "from_bf16", "gemm_fp8", "gemm_bf16", "linear_bf16", "pack_bf16_weight",
+           "linear_bf16_packed"]

@@ -40,9 +40,10 @@ def _autocast_kind(data) -> str:
     whose tensor data is ``data`` -- the one place that choice is made:
 
     - ``"float32"``: autocast is off; float32 operands, float32 kernels.
-    - ``"bf16_round"``: autocast on, data on the CPU; operands rounded to bfloat16 and kept as
-      float32 (``autograd.bf16_round``), through the float32 kernels of the CPU core (which has
-      no bf16 GEMM): bf16 products, float32 accumulation.
+    - ``"bf16_round"``: autocast on, data on the CPU; operands rounded to bfloat16: linear's
+      forward runs the core's bf16 GEMM (``kernels.linear_bf16``: ``vdpbf16ps`` where the CPU
+      has AVX512_BF16), the other GEMMs take the operands rounded and kept as float32
+      (``autograd.bf16_round``) through the float32 kernels: bf16 products, float32 accumulation.
     - ``"bf16_codes"``: autocast on, data on a CUDA device; operands converted to bf16 codes
       (uint16, ``kernels.to_bf16``) for the tensor-core kernels of ``grimoire._cuda`` (GEMM,
       implicit-GEMM conv2d, FlashAttention-2), float32 accumulation, float32 results. The
@@ -77,14 +78,23 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     lead = xd.shape[:-1]
     x2 = xp.reshape(xd, (-1, xd.shape[-1]))
     kind = _autocast_kind(xd)  # bf16 operands, float32 accumulation; grads flow to float32 masters
-    x2, w = _autocast_operand(kind, xp, x2), _autocast_operand(kind, xp, w)
-    x2, w = ag.promote(xp, x2, w)  # a float64 input and float32 weights compute in float64
-    y = _wrap(xp, _gemm(x2, w, trans_b=True))
+    if kind == "bf16_round" and xp is ag._NP:
+        # The CPU core's bf16 GEMM rounds x and W to bf16 as it packs them (vdpbf16ps where the
+        # CPU has AVX512_BF16): the rounded float32 copies are made only if a backward needs them.
+        x2, w = _float32(xp, x2), _float32(xp, w)
+        y = _wrap(xp, K.linear_bf16(x2, w))
+    else:
+        x2, w = _autocast_operand(kind, xp, x2), _autocast_operand(kind, xp, w)
+        x2, w = ag.promote(xp, x2, w)  # a float64 input and float32 weights compute in float64
+        y = _wrap(xp, _gemm(x2, w, trans_b=True))
     if bias is not None:
         y += bias.data
     y = xp.reshape(y, lead + (w.shape[0],))
 
     def backward(g):
+        nonlocal x2, w
+        if kind == "bf16_round" and xp is ag._NP:  # the forward's operands, rounded now
+            x2, w = ag.bf16_round(x2), ag.bf16_round(w)
         g2 = xp.reshape(g, (-1, g.shape[-1]))
         gl = K.to_bf16(_float32(xp, g2)) if kind == "bf16_codes" else g2
         gx = gw = None
