@@ -1,42 +1,571 @@
-// Eigen- and singular-value iterations: the plain path and the ISA dispatch.
+// Symmetric eigen- and singular-value decompositions: blocked Householder reductions on the GEMM,
+// the tridiagonal QL / bidiagonal QR iterations, and the ISA dispatch of their microkernels
+// (linalg_kernels.h; the scalar table below is the reference, linalg_<isa>.cpp the fast ones).
 #include "grimoire/linalg.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <numeric>
 #include <vector>
 
-#include "grimoire/parallel.h"
-
-#include <vector>
-
 #include "grimoire/cpu.h"
+#include "grimoire/gemm.h"
+#include "grimoire/parallel.h"
+#include "linalg_kernels.h"
 
 namespace grimoire {
-namespace linalg_detail::scalar {
-#include "linalg_kernels.inc"
-}  // namespace linalg_detail::scalar
-
+namespace linalg_detail {
 namespace {
-const std::vector<Isa> kPaths = {Isa::scalar, Isa::avx2, Isa::avx512};
-const bool registered = (register_family("linalg", kPaths), true);
+
+double dot_ref(const double* x, const double* y, int64_t n) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) s += x[i] * y[i];
+  return s;
+}
+void axpy_ref(double alpha, const double* x, double* y, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
+}
+void rotate_ref(double* x, double* y, int64_t n, double c, double s) {
+  for (int64_t i = 0; i < n; ++i) {
+    const double xi = x[i], yi = y[i];
+    x[i] = c * xi - s * yi;
+    y[i] = s * xi + c * yi;
+  }
+}
+void replay_ref(double* block, int64_t w, const Rotation* rots, int64_t count) {
+  for (int64_t r = 0; r < count; ++r) rotate_ref(block + rots[r].a * w, block + rots[r].b * w, w, rots[r].c, -rots[r].s);
+}
+
 }  // namespace
 
-bool eigh_symmetric(int64_t n, double* a, double* w, double* z) {
+extern const LinalgKernels kernels_scalar = {&dot_ref, &axpy_ref, &rotate_ref, &replay_ref, 32};
+
+}  // namespace linalg_detail
+
+namespace {
+using linalg_detail::LinalgKernels;
+using linalg_detail::Rotation;
+
+const std::vector<Isa> kPaths = {Isa::scalar, Isa::avx2, Isa::avx512};
+const bool registered = (register_family("linalg", kPaths), true);
+
+const LinalgKernels& kernels() {
   switch (isa_for(kPaths)) {
-    case Isa::avx512: return linalg_detail::avx512::eigh_symmetric(n, a, w, z);
-    case Isa::avx2: return linalg_detail::avx2::eigh_symmetric(n, a, w, z);
-    default: return linalg_detail::scalar::eigh_symmetric(n, a, w, z);
+    case Isa::avx512: return linalg_detail::kernels_avx512;
+    case Isa::avx2: return linalg_detail::kernels_avx2;
+    default: return linalg_detail::kernels_scalar;
   }
 }
 
-int jacobi_svd_sweeps(int64_t n, int64_t m, double* bt, int64_t nv, double* vt, int max_sweeps, double tol) {
-  switch (isa_for(kPaths)) {
-    case Isa::avx512: return linalg_detail::avx512::jacobi_svd_sweeps(n, m, bt, nv, vt, max_sweeps, tol);
-    case Isa::avx2: return linalg_detail::avx2::jacobi_svd_sweeps(n, m, bt, nv, vt, max_sweeps, tol);
-    default: return linalg_detail::scalar::jacobi_svd_sweeps(n, m, bt, nv, vt, max_sweeps, tol);
+constexpr int64_t kPanel = 32;  // reflectors per panel: the trailing GEMM update has k = 2 * kPanel
+
+// Rows per thread chunk so that a parallel region carries at least ~2 Mflop: on a busy machine a
+// region's barrier costs a time slice.
+int64_t grain_rows(int64_t row_len) { return std::max<int64_t>(64, (int64_t{1} << 21) / std::max<int64_t>(row_len, 1)); }
+
+// sqrt(x^2 + y^2) without std::hypot's cost (it dominated the QL and QR loops) where the squares
+// can neither overflow nor underflow; std::hypot otherwise.
+inline double hypot2(double x, double y) {
+  const double r = std::sqrt(x * x + y * y);
+  return (r > 1e-150 && r < 1e150) ? r : std::hypot(x, y);
+}
+
+// C (m x n, row stride ldc) += alpha * op(A) op(B), A and B given by element strides.
+void gemm_acc(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t ars, int64_t acs,
+              const double* b, int64_t brs, int64_t bcs, double beta, double* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  GemmParams<double> p;
+  p.m = m, p.n = n, p.k = k;
+  p.a = a, p.a_row_stride = ars, p.a_col_stride = acs;
+  p.b = b, p.b_row_stride = brs, p.b_col_stride = bcs;
+  p.c = c, p.c_row_stride = ldc, p.c_col_stride = 1;
+  p.alpha = alpha, p.beta = beta;
+  gemm(p);
+}
+
+// Householder reflector H = I - beta v v^T with H x = (alpha, 0, ..., 0): x (length m) becomes
+// v in place. Returns alpha; beta = 0 (H = I) when x[1:] is already zero.
+double householder(const LinalgKernels& K, double* x, int64_t m, double& beta) {
+  beta = 0.0;
+  if (m <= 1) return m == 1 ? x[0] : 0.0;
+  const double tail2 = K.dot(x + 1, x + 1, m - 1);
+  if (tail2 == 0.0) return x[0];
+  const double xnorm = std::sqrt(x[0] * x[0] + tail2);
+  const double alpha = x[0] > 0 ? -xnorm : xnorm;
+  x[0] -= alpha;
+  beta = 2.0 / (x[0] * x[0] + tail2);
+  return alpha;
+}
+
+// One panel of the tridiagonal reduction (LAPACK latrd): reflectors for columns [k0, k1) of the
+// full symmetric a (n x n), whose rows/columns >= k0 are stale by V W^T + W V^T of this panel.
+// Reflector j goes to row j of vs (support [j+1, n)), the matching w to row j - k0 of wt.
+void tridiag_panel(const LinalgKernels& K, int64_t n, double* a, int64_t k0, int64_t k1, double* d, double* e,
+                   double* vs, double* betas, double* wt) {
+  for (int64_t j = k0; j < k1; ++j) {
+    const int64_t jj = j - k0, m = n - j - 1;
+    double* x = a + j * n;  // row j = column j (symmetric); brought up to date here
+    for (int64_t i = 0; i < jj; ++i) {
+      K.axpy(-wt[i * n + j], vs + (k0 + i) * n + j, x + j, n - j);
+      K.axpy(-vs[(k0 + i) * n + j], wt + i * n + j, x + j, n - j);
+    }
+    d[j] = x[j];
+    double* v = vs + j * n + j + 1;
+    std::copy(x + j + 1, x + n, v);
+    double beta;
+    e[j] = householder(K, v, m, beta);
+    betas[j] = beta;
+    double* w = wt + jj * n + j + 1;
+    if (beta == 0.0) {  // H = I: zero v and w (w's row still holds the previous panel's)
+      std::fill(v, v + m, 0.0);
+      std::fill(w, w + m, 0.0);
+      continue;
+    }
+    const double* s = a + (j + 1) * n + (j + 1);  // the stale trailing matrix
+    parallel_for(m, grain_rows(m), [&](int64_t b, int64_t en) {
+      for (int64_t i = b; i < en; ++i) w[i] = K.dot(s + i * n, v, m);
+    });
+    for (int64_t i = 0; i < jj; ++i) {  // w -= V (W^T v) + W (V^T v), the panel's pending update
+      const double* vi = vs + (k0 + i) * n + j + 1;
+      const double* wi = wt + i * n + j + 1;
+      const double wv = K.dot(wi, v, m), vv = K.dot(vi, v, m);
+      K.axpy(-wv, vi, w, m);
+      K.axpy(-vv, wi, w, m);
+    }
+    for (int64_t i = 0; i < m; ++i) w[i] *= beta;
+    K.axpy(-0.5 * beta * K.dot(w, v, m), v, w, m);
   }
+}
+
+// T = Q^T A Q with Q = H_0 ... H_{n-3}; d (n), e (n, e[n-1] = 0); reflectors in rows of vs.
+bool tridiagonalize(const LinalgKernels& K, int64_t n, double* a, double* d, double* e, double* vs, double* betas) {
+  std::vector<double> wt(kPanel * n, 0.0);
+  for (int64_t k0 = 0; k0 + 2 < n; k0 += kPanel) {
+    if (interrupted()) return false;  // Ctrl-C between panels: the binding raises
+    const int64_t k1 = std::min(k0 + kPanel, n - 2), nb = k1 - k0, mt = n - k1;
+    tridiag_panel(K, n, a, k0, k1, d, e, vs, betas, wt.data());
+    // A22 -= V W^T + W V^T on the GEMM (both triangles: the symv reads whole rows).
+    double* a22 = a + k1 * n + k1;
+    const double* v = vs + k0 * n + k1;
+    const double* w = wt.data() + k1;
+    gemm_acc(mt, mt, nb, -1.0, v, 1, n, w, n, 1, 1.0, a22, n);
+    gemm_acc(mt, mt, nb, -1.0, w, 1, n, v, n, 1, 1.0, a22, n);
+  }
+  if (n >= 2) {
+    d[n - 2] = a[(n - 2) * n + (n - 2)];
+    e[n - 2] = a[(n - 2) * n + (n - 1)];
+  }
+  d[n - 1] = a[(n - 1) * n + (n - 1)];
+  e[n - 1] = 0.0;
+  return true;
+}
+
+// Q (rows x cols, row-major) = H_0 H_1 ... H_{count-1} applied to the first cols columns of I,
+// H_j = I - beta_j v_j v_j^T with v_j in row j of vs (row stride ldv) supported on [j + off, rows).
+// Blocks of kPanel reflectors, backwards, each as I - V T V^T (LAPACK larft/larfb) on the GEMM.
+void form_q(const LinalgKernels& K, int64_t rows, int64_t cols, const double* vs, int64_t ldv, const double* betas,
+            int64_t count, int64_t off, double* q) {
+  std::fill(q, q + rows * cols, 0.0);
+  for (int64_t i = 0; i < std::min(rows, cols); ++i) q[i * cols + i] = 1.0;
+  std::vector<double> t(kPanel * kPanel), wm, wm2;
+  for (int64_t b0 = ((count - 1) / kPanel) * kPanel; count > 0 && b0 >= 0; b0 -= kPanel) {
+    const int64_t nb = std::min(kPanel, count - b0), r0 = b0 + off, mr = rows - r0, mc = cols - r0;
+    if (mc <= 0 || mr <= 0) continue;
+    const double* v = vs + b0 * ldv + r0;  // V (mr x nb): element (r, i) at v[i * ldv + r]
+    std::fill(t.begin(), t.end(), 0.0);
+    for (int64_t i = 0; i < nb; ++i) {  // T(0:i, i) = -beta_i T(0:i, 0:i) V(:, 0:i)^T v_i
+      t[i * kPanel + i] = betas[b0 + i];
+      std::vector<double> z(i);
+      for (int64_t k = 0; k < i; ++k) z[k] = K.dot(v + k * ldv, v + i * ldv, mr);
+      for (int64_t r = 0; r < i; ++r) {
+        double acc = 0;
+        for (int64_t k = r; k < i; ++k) acc += t[r * kPanel + k] * z[k];
+        t[r * kPanel + i] = -betas[b0 + i] * acc;
+      }
+    }
+    wm.assign(nb * mc, 0.0);
+    wm2.assign(nb * mc, 0.0);
+    double* qs = q + r0 * cols + r0;
+    gemm_acc(nb, mc, mr, 1.0, v, ldv, 1, qs, cols, 1, 0.0, wm.data(), mc);               // V^T Q
+    gemm_acc(nb, mc, nb, 1.0, t.data(), kPanel, 1, wm.data(), mc, 1, 0.0, wm2.data(), mc);  // T V^T Q
+    gemm_acc(mr, mc, nb, -1.0, v, 1, ldv, wm2.data(), mc, 1, 1.0, qs, cols);             // Q -= V T V^T Q
+  }
+}
+
+// Replays rots on every column of y (rows x cols, row-major), K.replay_width (16 or 32) columns
+// at a time copied to a contiguous block: the whole rotation sequence then runs on L2-resident data.
+void replay_rotations(const LinalgKernels& K, int64_t rows, int64_t cols, double* y, const std::vector<Rotation>& rots) {
+  if (rots.empty()) return;
+  const int64_t chunk = K.replay_width, chunks = (cols + chunk - 1) / chunk;
+  parallel_for(chunks, 1, [&](int64_t cb, int64_t ce) {
+    std::vector<double> block(rows * chunk);
+    for (int64_t ch = cb; ch < ce; ++ch) {
+      const int64_t c0 = ch * chunk, w = std::min(chunk, cols - c0);
+      for (int64_t r = 0; r < rows; ++r) std::copy(y + r * cols + c0, y + r * cols + c0 + w, block.data() + r * w);
+      K.replay(block.data(), w, rots.data(), static_cast<int64_t>(rots.size()));
+      for (int64_t r = 0; r < rows; ++r) std::copy(block.data() + r * w, block.data() + (r + 1) * w, y + r * cols + c0);
+    }
+  });
+}
+
+// Implicit QL with Wilkinson shifts on (d, e), e[i] coupling i and i + 1; the rotations on the
+// eigenvector rows (i, i + 1) are appended to rots when it is not null.
+bool tridiagonal_ql(int64_t n, double* d, double* e, std::vector<Rotation>* rots) {
+  for (int64_t l = 0; l < n; ++l) {
+    if (interrupted()) return false;
+    int iter = 0;
+    int64_t m;
+    do {
+      for (m = l; m < n - 1; ++m) {
+        const double dd = std::fabs(d[m]) + std::fabs(d[m + 1]);
+        if (std::fabs(e[m]) <= 1e-300 || std::fabs(e[m]) + dd == dd) break;
+      }
+      if (m == l) break;
+      if (iter++ == 60) return false;
+      double g = (d[l + 1] - d[l]) / (2.0 * e[l]);
+      double r = hypot2(g, 1.0);
+      g = d[m] - d[l] + e[l] / (g + std::copysign(r, g));
+      double s = 1.0, c = 1.0, pp = 0.0;
+      int64_t i;
+      for (i = m - 1; i >= l; --i) {
+        const double f = s * e[i], b = c * e[i];
+        e[i + 1] = (r = hypot2(f, g));
+        if (r == 0.0) {
+          d[i + 1] -= pp;
+          e[m] = 0.0;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[i + 1] - pp;
+        r = (d[i] - g) * s + 2.0 * c * b;
+        d[i + 1] = g + (pp = s * r);
+        g = c * r - b;
+        // z_i <- c z_i - s z_{i+1}; z_{i+1} <- s z_i + c z_{i+1}
+        if (rots) rots->push_back({i, i + 1, c, -s});
+      }
+      if (r == 0.0 && i >= l) continue;
+      d[l] -= pp;
+      e[l] = g;
+      e[m] = 0.0;
+    } while (m != l);
+  }
+  return true;
+}
+
+// One panel of the bidiagonalisation (LAPACK labrd, m >= n): left reflector j on column j (row j
+// of us, support [j, m)), right reflector j on row j (row j of ps, support [j + 1, n)), for
+// j in [k0, k1). a's rows/columns >= k0 are stale by U Y^T + X P^T of this panel; x and y of
+// reflector j go to row j - k0 of xt (length m) and yt (length n).
+void bidiag_panel(const LinalgKernels& K, int64_t m, int64_t n, const double* a, int64_t k0, int64_t k1, double* d,
+                  double* e, double* us, double* bu, double* ps, double* bp, double* xt, double* yt) {
+  for (int64_t j = k0; j < k1; ++j) {
+    const int64_t i = j - k0, len = m - j, nr = n - j - 1, mr = m - j - 1;
+    double* u = us + j * m + j;
+    for (int64_t r = 0; r < len; ++r) u[r] = a[(j + r) * n + j];
+    for (int64_t t = 0; t < i; ++t) {
+      K.axpy(-yt[t * n + j], us + (k0 + t) * m + j, u, len);
+      K.axpy(-ps[(k0 + t) * n + j], xt + t * m + j, u, len);
+    }
+    d[j] = householder(K, u, len, bu[j]);
+    if (bu[j] == 0.0) std::fill(u, u + len, 0.0);
+    double* y = yt + i * n + j + 1;  // y = beta_u A_cur^T u on columns (j, n)
+    std::fill(y, y + nr, 0.0);
+    if (bu[j] != 0.0 && nr > 0) {
+      parallel_for(nr, 256, [&](int64_t cb, int64_t ce) {
+        for (int64_t r = 0; r < len; ++r) K.axpy(u[r], a + (j + r) * n + j + 1 + cb, y + cb, ce - cb);
+      });
+      for (int64_t t = 0; t < i; ++t) {
+        K.axpy(-K.dot(us + (k0 + t) * m + j, u, len), yt + t * n + j + 1, y, nr);
+        K.axpy(-K.dot(xt + t * m + j, u, len), ps + (k0 + t) * n + j + 1, y, nr);
+      }
+      for (int64_t c = 0; c < nr; ++c) y[c] *= bu[j];
+    }
+    if (nr <= 0) continue;
+    double* p = ps + j * n + j + 1;  // row j after the left reflector
+    std::copy(a + j * n + j + 1, a + (j + 1) * n, p);
+    for (int64_t t = 0; t <= i; ++t) K.axpy(-us[(k0 + t) * m + j], yt + t * n + j + 1, p, nr);
+    for (int64_t t = 0; t < i; ++t) K.axpy(-xt[t * m + j], ps + (k0 + t) * n + j + 1, p, nr);
+    e[j] = householder(K, p, nr, bp[j]);
+    double* x = xt + i * m + j + 1;  // x = beta_p A_cur p on rows (j, m)
+    std::fill(x, x + mr, 0.0);
+    if (bp[j] == 0.0) {
+      std::fill(p, p + nr, 0.0);
+      continue;
+    }
+    parallel_for(mr, grain_rows(nr), [&](int64_t b, int64_t en) {
+      for (int64_t r = b; r < en; ++r) x[r] = K.dot(a + (j + 1 + r) * n + j + 1, p, nr);
+    });
+    for (int64_t t = 0; t <= i; ++t) K.axpy(-K.dot(yt + t * n + j + 1, p, nr), us + (k0 + t) * m + j + 1, x, mr);
+    for (int64_t t = 0; t < i; ++t) K.axpy(-K.dot(ps + (k0 + t) * n + j + 1, p, nr), xt + t * m + j + 1, x, mr);
+    for (int64_t r = 0; r < mr; ++r) x[r] *= bp[j];
+  }
+}
+
+// A = Q B P^T, B upper bidiagonal (d (n), e (n - 1)); reflectors in the rows of us and ps.
+bool bidiagonalize(const LinalgKernels& K, int64_t m, int64_t n, double* a, double* d, double* e, double* us,
+                   double* bu, double* ps, double* bp) {
+  std::vector<double> xt(kPanel * m), yt(kPanel * n);
+  for (int64_t k0 = 0; k0 < n; k0 += kPanel) {
+    if (interrupted()) return false;
+    const int64_t k1 = std::min(k0 + kPanel, n), nb = k1 - k0;
+    std::fill(xt.begin(), xt.end(), 0.0);
+    std::fill(yt.begin(), yt.end(), 0.0);
+    bidiag_panel(K, m, n, a, k0, k1, d, e, us, bu, ps, bp, xt.data(), yt.data());
+    if (k1 >= n) break;
+    // A22 -= U Y^T + X P^T on the GEMM
+    double* a22 = a + k1 * n + k1;
+    gemm_acc(m - k1, n - k1, nb, -1.0, us + k0 * m + k1, 1, m, yt.data() + k1, n, 1, 1.0, a22, n);
+    gemm_acc(m - k1, n - k1, nb, -1.0, xt.data() + k1, 1, m, ps + k0 * n + k1, n, 1, 1.0, a22, n);
+  }
+  return true;
+}
+
+// c, s with c y + s z = r, -s y + c z = 0 (c = 1, s = 0 when both are 0).
+double givens(double y, double z, double& c, double& s) {
+  const double r = hypot2(y, z);
+  if (r == 0.0) {
+    c = 1.0, s = 0.0;
+    return 0.0;
+  }
+  c = y / r, s = z / r;
+  return r;
+}
+
+// One implicit-shift Golub-Kahan QR step on the unreduced block [lo, hi] of the bidiagonal (d, e),
+// the shift the eigenvalue of the trailing 2x2 of B^T B nearer its last entry (Wilkinson).
+void golub_kahan_step(int64_t lo, int64_t hi, double* d, double* e, std::vector<Rotation>* ru, std::vector<Rotation>* rv) {
+  const double dm = d[hi - 1], em = hi - 1 > lo ? e[hi - 2] : 0.0, dn = d[hi], fn = e[hi - 1];
+  const double t11 = dm * dm + em * em, t12 = dm * fn, t22 = dn * dn + fn * fn;
+  const double delta = 0.5 * (t11 - t22);
+  const double mu = t12 == 0.0 ? t22 : t22 - t12 * t12 / (delta + std::copysign(std::hypot(delta, t12), delta));
+  double y = d[lo] * d[lo] - mu, z = d[lo] * e[lo], c, s;
+  for (int64_t k = lo; k < hi; ++k) {
+    const double r1 = givens(y, z, c, s);  // columns k, k+1 (V)
+    if (k > lo) e[k - 1] = r1;
+    y = c * d[k] + s * e[k];
+    e[k] = c * e[k] - s * d[k];
+    z = s * d[k + 1];
+    d[k + 1] *= c;
+    if (rv) rv->push_back({k, k + 1, c, s});
+    d[k] = givens(y, z, c, s);  // rows k, k+1 (U)
+    y = c * e[k] + s * d[k + 1];
+    d[k + 1] = c * d[k + 1] - s * e[k];
+    if (k + 1 < hi) {
+      z = s * e[k + 1];
+      e[k + 1] *= c;
+    }
+    if (ru) ru->push_back({k, k + 1, c, s});
+  }
+  e[hi - 1] = y;
+}
+
+// A zero d[k] in the block [lo, hi]: rotate e[k] (or e[hi - 1] when k == hi) out of the matrix,
+// which splits the block (LAPACK bdsqr's chase).
+void chase_zero_diagonal(int64_t lo, int64_t k, int64_t hi, double* d, double* e, std::vector<Rotation>* ru,
+                         std::vector<Rotation>* rv) {
+  double c, s;
+  d[k] = 0.0;
+  if (k < hi) {  // along row k with rotations of rows (j, k): U
+    double f = e[k];
+    e[k] = 0.0;
+    for (int64_t j = k + 1; j <= hi && f != 0.0; ++j) {
+      d[j] = givens(d[j], f, c, s);
+      if (ru) ru->push_back({j, k, c, s});
+      if (j < hi) {
+        f = -s * e[j];
+        e[j] *= c;
+      }
+    }
+    return;
+  }
+  double f = e[hi - 1];  // up column hi with rotations of columns (j, hi): V
+  e[hi - 1] = 0.0;
+  for (int64_t j = hi - 1; j >= lo && f != 0.0; --j) {
+    d[j] = givens(d[j], f, c, s);
+    if (rv) rv->push_back({j, hi, c, s});
+    if (j > lo) {
+      f = -s * e[j - 1];
+      e[j - 1] *= c;
+    }
+  }
+}
+
+// The singular values of the upper bidiagonal (d, e) in d (signed); rotations recorded in ru / rv.
+bool bidiagonal_qr(int64_t n, double* d, double* e, std::vector<Rotation>* ru, std::vector<Rotation>* rv) {
+  const double eps = std::numeric_limits<double>::epsilon();
+  double scale = 0.0;
+  for (int64_t i = 0; i < n; ++i) scale = std::max({scale, std::fabs(d[i]), i + 1 < n ? std::fabs(e[i]) : 0.0});
+  if (scale == 0.0) return true;
+  for (int64_t i = 0; i < n; ++i) d[i] /= scale;  // squares in the shift stay in range
+  for (int64_t i = 0; i + 1 < n; ++i) e[i] /= scale;
+  double bnorm = 0.0;
+  for (int64_t i = 0; i < n; ++i) bnorm = std::max(bnorm, std::fabs(d[i]) + (i + 1 < n ? std::fabs(e[i]) : 0.0));
+  int64_t hi = n - 1, steps = 0;
+  const int64_t max_steps = 30 * n + 100;
+  while (hi > 0) {
+    if ((steps & 63) == 0 && interrupted()) return false;
+    for (int64_t i = 0; i < hi; ++i)
+      if (std::fabs(e[i]) <= eps * (std::fabs(d[i]) + std::fabs(d[i + 1]))) e[i] = 0.0;
+    if (e[hi - 1] == 0.0) {
+      --hi;
+      continue;
+    }
+    int64_t lo = hi - 1;
+    while (lo > 0 && e[lo - 1] != 0.0) --lo;
+    int64_t zero = -1;
+    for (int64_t k = lo; k <= hi && zero < 0; ++k)
+      if (std::fabs(d[k]) <= eps * bnorm) zero = k;
+    if (zero >= 0) {
+      chase_zero_diagonal(lo, zero, hi, d, e, ru, rv);
+      continue;
+    }
+    if (++steps > max_steps) return false;
+    golub_kahan_step(lo, hi, d, e, ru, rv);
+  }
+  for (int64_t i = 0; i < n; ++i) d[i] *= scale;
+  return true;
+}
+
+}  // namespace
+
+bool eigh_symmetric(int64_t n, double* a, double* w, double* z) {
+  if (n == 0) return true;
+  const LinalgKernels& K = kernels();
+  std::vector<double> d(n), e(n, 0.0), betas(n, 0.0), vs(n * n, 0.0);
+  if (!tridiagonalize(K, n, a, d.data(), e.data(), vs.data(), betas.data())) return false;
+  std::vector<double> y;
+  std::vector<Rotation> rots;
+  if (z) {
+    // Q^T's rows are the eigenvector coordinates the QL rotations mix: Y = Q^T, row-major.
+    std::vector<double> q(n * n);
+    form_q(K, n, n, vs.data(), n, betas.data(), std::max<int64_t>(n - 2, 0), 1, q.data());
+    if (interrupted()) return false;
+    y.resize(n * n);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) y[j * n + i] = q[i * n + j];
+    rots.reserve(n * n);
+  }
+  if (!tridiagonal_ql(n, d.data(), e.data(), z ? &rots : nullptr)) return false;
+  if (z) replay_rotations(K, n, n, y.data(), rots);
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t yy) { return d[x] < d[yy]; });
+  for (int64_t c = 0; c < n; ++c) {
+    w[c] = d[order[c]];
+    if (z) {
+      const double* row = y.data() + order[c] * n;
+      for (int64_t j = 0; j < n; ++j) z[j * n + c] = row[j];
+    }
+  }
+  return true;
+}
+
+bool svd_bidiagonal(int64_t m, int64_t n, double* a, double* s, double* u, bool full, double* vt) {
+  if (n == 0) {
+    if (u && full)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < m; ++j) u[i * m + j] = i == j ? 1.0 : 0.0;
+    return true;
+  }
+  const LinalgKernels& K = kernels();
+  const bool vectors = u != nullptr;
+  std::vector<double> d(n), e(n, 0.0), us(n * m, 0.0), bu(n, 0.0), ps(n * n, 0.0), bp(n, 0.0);
+  if (!bidiagonalize(K, m, n, a, d.data(), e.data(), us.data(), bu.data(), ps.data(), bp.data())) return false;
+  const int64_t ucols = full ? m : n;
+  std::vector<double> yu, yv;
+  std::vector<Rotation> ru, rv;
+  if (vectors) {
+    // Q^T and P^T, row-major: their rows are the singular-vector coordinates the QR rotations mix.
+    std::vector<double> q(m * ucols);
+    form_q(K, m, ucols, us.data(), m, bu.data(), n, 0, q.data());
+    yu.resize(ucols * m);
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < ucols; ++j) yu[j * m + i] = q[i * ucols + j];
+    q.assign(n * n, 0.0);
+    form_q(K, n, n, ps.data(), n, bp.data(), std::max<int64_t>(n - 2, 0), 1, q.data());
+    yv.resize(n * n);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) yv[j * n + i] = q[i * n + j];
+    if (interrupted()) return false;
+  }
+  if (!bidiagonal_qr(n, d.data(), e.data(), vectors ? &ru : nullptr, vectors ? &rv : nullptr)) return false;
+  std::vector<int64_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return std::fabs(d[x]) > std::fabs(d[y]); });
+  for (int64_t c = 0; c < n; ++c) s[c] = std::fabs(d[order[c]]);
+  if (!vectors) return true;
+  replay_rotations(K, n, m, yu.data(), ru);  // the rotations touch only the first n rows
+  replay_rotations(K, n, n, yv.data(), rv);
+  for (int64_t c = 0; c < ucols; ++c) {
+    const double* row = yu.data() + (c < n ? order[c] : c) * m;
+    for (int64_t r = 0; r < m; ++r) u[r * ucols + c] = row[r];
+  }
+  for (int64_t c = 0; c < n; ++c) {
+    const double sign = d[order[c]] < 0 ? -1.0 : 1.0;
+    const double* row = yv.data() + order[c] * n;
+    for (int64_t j = 0; j < n; ++j) vt[c * n + j] = sign * row[j];
+  }
+  return true;
+}
+
+int jacobi_svd_sweeps(int64_t n, int64_t m, double* bt, int64_t nv, double* vt, int max_sweeps, double tol) {
+  if (n < 2) return 0;
+  const LinalgKernels& K = kernels();
+  const int64_t players = n + (n & 1);
+  std::vector<int64_t> order(players);
+  for (int sweep = 1; sweep <= max_sweeps; ++sweep) {
+    std::atomic<bool> rotated{false};
+    // Squared column norms, exact at the start of each sweep and then kept up to date through the
+    // rotations (alpha' = alpha - t gamma, beta' = beta + t gamma), so a pair costs one dot
+    // product to check instead of three.
+    std::vector<double> norm2(n);
+    double max_norm2 = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      norm2[i] = K.dot(bt + i * m, bt + i * m, m);
+      max_norm2 = std::max(max_norm2, norm2[i]);
+    }
+    // Columns that are zero to rounding next to the largest are left alone: rotating noise
+    // against noise need not converge, and their singular values are 0 either way.
+    const double floor2 = max_norm2 * 1e-30;
+    std::iota(order.begin(), order.end(), 0);
+    for (int64_t round = 0; round + 1 < players; ++round) {
+      if (interrupted()) return sweep;  // Ctrl-C (a round is O(n m)): the binding raises
+      const int64_t pairs = players / 2;
+      const int64_t grain = std::max<int64_t>(8, (int64_t{1} << 18) / std::max<int64_t>(m, 1));
+      parallel_for(pairs, grain, [&](int64_t b, int64_t en) {
+        bool any = false;
+        for (int64_t t = b; t < en; ++t) {
+          int64_t i = order[t], j = order[players - 1 - t];
+          if (i >= n || j >= n) continue;
+          if (i > j) std::swap(i, j);
+          double* bi = bt + i * m;
+          double* bj = bt + j * m;
+          const double alpha = norm2[i], beta = norm2[j];
+          if (alpha <= floor2 || beta <= floor2) continue;
+          const double gamma = K.dot(bi, bj, m);
+          if (gamma == 0.0 || std::fabs(gamma) <= tol * std::sqrt(alpha * beta)) continue;
+          any = true;
+          const double zeta = (beta - alpha) / (2.0 * gamma);
+          const double tt = std::copysign(1.0, zeta) / (std::fabs(zeta) + std::sqrt(1.0 + zeta * zeta));
+          const double c = 1.0 / std::sqrt(1.0 + tt * tt), s = c * tt;
+          K.rotate(bi, bj, m, c, s);
+          norm2[i] = alpha - tt * gamma;
+          norm2[j] = beta + tt * gamma;
+          if (vt) K.rotate(vt + i * nv, vt + j * nv, nv, c, s);
+        }
+        if (any) rotated.store(true, std::memory_order_relaxed);
+      });
+      // next round: keep order[0], rotate the rest by one
+      const int64_t last = order[players - 1];
+      for (int64_t q = players - 1; q > 1; --q) order[q] = order[q - 1];
+      order[1] = last;
+    }
+    if (!rotated.load()) return sweep;
+  }
+  return max_sweeps + 1;
 }
 
 }  // namespace grimoire

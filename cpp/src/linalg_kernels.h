@@ -1,0 +1,32 @@
+// The linalg family's float64 microkernels, one table per ISA (private to cpp/src). The drivers
+// (linalg.cpp: blocked Householder reductions on the GEMM, the tridiagonal QL and bidiagonal QR
+// iterations, one-sided Jacobi) own threading and blocking; a table entry works on one or two
+// contiguous rows, or replays a recorded sequence of plane rotations on a block of columns.
+#pragma once
+
+#include <cstdint>
+
+namespace grimoire::linalg_detail {
+
+// A plane rotation of rows a and b: a' = c a + s b, b' = c b - s a.
+struct Rotation {
+  int64_t a, b;
+  double c, s;
+};
+
+struct LinalgKernels {
+  double (*dot)(const double* x, const double* y, int64_t n);
+  void (*axpy)(double alpha, const double* x, double* y, int64_t n);  // y += alpha x
+  // x' = c x - s y, y' = s x + c y (the Jacobi sweeps' convention).
+  void (*rotate)(double* x, double* y, int64_t n, double c, double s);
+  // Applies rots[0], rots[1], ... in order to the rows of a (rows x w) block, row stride w.
+  void (*replay)(double* block, int64_t w, const Rotation* rots, int64_t count);
+  // The block width replay is fastest at (a whole number of vectors it keeps in registers).
+  int64_t replay_width;
+};
+
+extern const LinalgKernels kernels_scalar;
+extern const LinalgKernels kernels_avx2;
+extern const LinalgKernels kernels_avx512;
+
+}  // namespace grimoire::linalg_detail

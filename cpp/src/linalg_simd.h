@@ -1,0 +1,120 @@
+// The linalg family's microkernels written once on simd_vec.h's float64 vector V; the
+// linalg_<isa>.cpp sources instantiate LinalgSimd<V>::table(). No std:: templates here (see
+// simd_vec.h: they would be shared symbols across ISAs).
+#pragma once
+
+#include "linalg_kernels.h"
+#include "simd_vec.h"
+
+namespace grimoire::linalg_detail {
+
+template <class V>
+struct LinalgSimd {
+  using reg = typename V::reg;
+  static constexpr int64_t W = V::width;
+
+  static double dot(const double* x, const double* y, int64_t n) {
+    reg s0 = V::zero(), s1 = V::zero(), s2 = V::zero(), s3 = V::zero();
+    int64_t i = 0;
+    for (; i + 4 * W <= n; i += 4 * W) {  // four chains hide the FMA latency
+      s0 = V::fmadd(V::load(x + i), V::load(y + i), s0);
+      s1 = V::fmadd(V::load(x + i + W), V::load(y + i + W), s1);
+      s2 = V::fmadd(V::load(x + i + 2 * W), V::load(y + i + 2 * W), s2);
+      s3 = V::fmadd(V::load(x + i + 3 * W), V::load(y + i + 3 * W), s3);
+    }
+    for (; i + W <= n; i += W) s0 = V::fmadd(V::load(x + i), V::load(y + i), s0);
+    if (i < n) s1 = V::fmadd(V::load_n(x + i, n - i), V::load_n(y + i, n - i), s1);
+    return V::hsum(V::add(V::add(s0, s1), V::add(s2, s3)));
+  }
+
+  static void axpy(double alpha, const double* x, double* y, int64_t n) {
+    const reg a = V::set1(alpha);
+    int64_t i = 0;
+    for (; i + W <= n; i += W) V::store(y + i, V::fmadd(a, V::load(x + i), V::load(y + i)));
+    if (i < n) V::store_n(y + i, V::fmadd(a, V::load_n(x + i, n - i), V::load_n(y + i, n - i)), n - i);
+  }
+
+  // x' = c x + s y, y' = c y - s x on one vector of lanes.
+  static void rot(double* x, double* y, reg c, reg s) {
+    const reg xv = V::load(x), yv = V::load(y);
+    V::store(x, V::fmadd(s, yv, V::mul(c, xv)));
+    V::store(y, V::fnmadd(s, xv, V::mul(c, yv)));
+  }
+
+  static void rotate(double* x, double* y, int64_t n, double c, double s) {
+    const reg cv = V::set1(c), sv = V::set1(-s);
+    int64_t i = 0;
+    for (; i + W <= n; i += W) rot(x + i, y + i, cv, sv);
+    if (i < n) {
+      const reg xv = V::load_n(x + i, n - i), yv = V::load_n(y + i, n - i);
+      V::store_n(x + i, V::fmadd(sv, yv, V::mul(cv, xv)), n - i);
+      V::store_n(y + i, V::fnmadd(sv, xv, V::mul(cv, yv)), n - i);
+    }
+  }
+
+  // Rotations in a chain share a row with the next one: QL sweeps run (i, i+1), (i-1, i), ...
+  // (the next one's b is this one's a), Golub-Kahan sweeps (k, k+1), (k+1, k+2), ... (the next
+  // one's a is this one's b). The shared row stays in registers through the chain, so a rotation
+  // costs one load and one store per vector instead of two with no store-to-load forwarding on
+  // the chain, and the register row enters each result through one FMA (the other product is
+  // off the chain). Branch-free loops, so the compiler keeps the NV vectors in registers.
+  static constexpr int NV = 4;
+
+  // rots[t + 1].b == rots[t].a: row b is held.
+  static void chain_down(double* block, const Rotation* rots, int64_t count) {
+    constexpr int64_t w = NV * W;
+    reg cur[NV];
+    for (int v = 0; v < NV; ++v) cur[v] = V::load(block + rots[0].b * w + v * W);
+    for (int64_t t = 0; t < count; ++t) {
+      const reg c = V::set1(rots[t].c), s = V::set1(rots[t].s);
+      double* xa = block + rots[t].a * w;
+      double* yb = block + rots[t].b * w;
+      for (int v = 0; v < NV; ++v) {
+        const reg x = V::load(xa + v * W);
+        V::store(yb + v * W, V::fmsub(c, cur[v], V::mul(s, x)));  // c y - s x
+        cur[v] = V::fmadd(s, cur[v], V::mul(c, x));                // c x + s y
+      }
+    }
+    for (int v = 0; v < NV; ++v) V::store(block + rots[count - 1].a * w + v * W, cur[v]);
+  }
+
+  // rots[t + 1].a == rots[t].b: row a is held.
+  static void chain_up(double* block, const Rotation* rots, int64_t count) {
+    constexpr int64_t w = NV * W;
+    reg cur[NV];
+    for (int v = 0; v < NV; ++v) cur[v] = V::load(block + rots[0].a * w + v * W);
+    for (int64_t t = 0; t < count; ++t) {
+      const reg c = V::set1(rots[t].c), s = V::set1(rots[t].s);
+      double* xa = block + rots[t].a * w;
+      double* yb = block + rots[t].b * w;
+      for (int v = 0; v < NV; ++v) {
+        const reg y = V::load(yb + v * W);
+        V::store(xa + v * W, V::fmadd(c, cur[v], V::mul(s, y)));  // c x + s y
+        cur[v] = V::fnmadd(s, cur[v], V::mul(c, y));               // c y - s x
+      }
+    }
+    for (int v = 0; v < NV; ++v) V::store(block + rots[count - 1].b * w + v * W, cur[v]);
+  }
+
+  static void replay(double* block, int64_t w, const Rotation* rots, int64_t count) {
+    if (w != NV * W) {
+      for (int64_t r = 0; r < count; ++r) rotate(block + rots[r].a * w, block + rots[r].b * w, w, rots[r].c, -rots[r].s);
+      return;
+    }
+    for (int64_t r = 0; r < count;) {
+      int64_t len = 1;
+      if (r + 1 < count && rots[r + 1].b == rots[r].a) {
+        while (r + len < count && rots[r + len].b == rots[r + len - 1].a) ++len;
+        chain_down(block, rots + r, len);
+      } else {
+        while (r + len < count && rots[r + len].a == rots[r + len - 1].b) ++len;
+        chain_up(block, rots + r, len);  // a chain of one when neither pattern holds
+      }
+      r += len;
+    }
+  }
+
+  static LinalgKernels table() { return {&dot, &axpy, &rotate, &replay, NV * W}; }
+};
+
+}  // namespace grimoire::linalg_detail
