@@ -517,7 +517,8 @@ def svd(a: ArrayLike, full_matrices: bool = True,
             return res
         u, s, vh = res
         return vh.T, s, u.T
-    u, s, vt = _core.svd_bidiagonal(np.ascontiguousarray(a, dtype=np.float64).copy(), compute_uv, full_matrices)
+    # _array's astype made a fresh copy: the core may overwrite it
+    u, s, vt = _core.svd_bidiagonal(np.ascontiguousarray(a), compute_uv, full_matrices)
     if not compute_uv:
         return s
     return u, s, vt
