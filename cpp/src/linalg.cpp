@@ -72,6 +72,18 @@ inline double hypot2(double x, double y) {
   return (r > 1e-150 && r < 1e150) ? r : std::hypot(x, y);
 }
 
+// Scales a (count entries) by a power of two (exact) that brings its largest |entry| to [1, 2):
+// the reflectors' sums of squares then neither overflow nor underflow (LAPACK scales likewise).
+// Returns the factor to multiply the eigen- or singular values by afterwards.
+double normalize_scale(double* a, int64_t count) {
+  double amax = 0.0;
+  for (int64_t i = 0; i < count; ++i) amax = std::max(amax, std::fabs(a[i]));
+  if (amax == 0.0) return 1.0;
+  const int ex = std::ilogb(amax);
+  for (int64_t i = 0; i < count; ++i) a[i] = std::ldexp(a[i], -ex);
+  return std::ldexp(1.0, ex);
+}
+
 // C (m x n, row stride ldc) += alpha * op(A) op(B), A and B given by element strides.
 void gemm_acc(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t ars, int64_t acs,
               const double* b, int64_t brs, int64_t bcs, double beta, double* c, int64_t ldc) {
@@ -434,6 +446,7 @@ bool bidiagonal_qr(int64_t n, double* d, double* e, std::vector<Rotation>* ru, s
 bool eigh_symmetric(int64_t n, double* a, double* w, double* z) {
   if (n == 0) return true;
   const LinalgKernels& K = kernels();
+  const double scale = normalize_scale(a, n * n);
   std::vector<double> d(n), e(n, 0.0), betas(n, 0.0), vs(n * n, 0.0);
   if (!tridiagonalize(K, n, a, d.data(), e.data(), vs.data(), betas.data())) return false;
   std::vector<double> y;
@@ -454,7 +467,7 @@ bool eigh_symmetric(int64_t n, double* a, double* w, double* z) {
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t yy) { return d[x] < d[yy]; });
   for (int64_t c = 0; c < n; ++c) {
-    w[c] = d[order[c]];
+    w[c] = d[order[c]] * scale;
     if (z) {
       const double* row = y.data() + order[c] * n;
       for (int64_t j = 0; j < n; ++j) z[j * n + c] = row[j];
@@ -472,6 +485,7 @@ bool svd_bidiagonal(int64_t m, int64_t n, double* a, double* s, double* u, bool 
   }
   const LinalgKernels& K = kernels();
   const bool vectors = u != nullptr;
+  const double scale = normalize_scale(a, m * n);
   std::vector<double> d(n), e(n, 0.0), us(n * m, 0.0), bu(n, 0.0), ps(n * n, 0.0), bp(n, 0.0);
   if (!bidiagonalize(K, m, n, a, d.data(), e.data(), us.data(), bu.data(), ps.data(), bp.data())) return false;
   const int64_t ucols = full ? m : n;
@@ -495,7 +509,7 @@ bool svd_bidiagonal(int64_t m, int64_t n, double* a, double* s, double* u, bool 
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return std::fabs(d[x]) > std::fabs(d[y]); });
-  for (int64_t c = 0; c < n; ++c) s[c] = std::fabs(d[order[c]]);
+  for (int64_t c = 0; c < n; ++c) s[c] = std::fabs(d[order[c]]) * scale;
   if (!vectors) return true;
   replay_rotations(K, n, m, yu.data(), ru);  // the rotations touch only the first n rows
   replay_rotations(K, n, n, yv.data(), rv);
