@@ -60,6 +60,7 @@ const LinalgKernels& kernels() {
 }
 
 constexpr int64_t kPanel = 32;  // reflectors per panel: the trailing GEMM update has k = 2 * kPanel
+constexpr int64_t kQBlock = 64;  // reflectors per block when forming Q: GEMMs with k = 64
 
 // Rows per thread chunk so that a parallel region carries at least ~2 Mflop: on a busy machine a
 // region's barrier costs a time slice.
@@ -153,17 +154,21 @@ void tridiag_panel(const LinalgKernels& K, int64_t n, double* a, int64_t k0, int
 
 // T = Q^T A Q with Q = H_0 ... H_{n-3}; d (n), e (n, e[n-1] = 0); reflectors in rows of vs.
 bool tridiagonalize(const LinalgKernels& K, int64_t n, double* a, double* d, double* e, double* vs, double* betas) {
-  std::vector<double> wt(kPanel * n, 0.0);
+  std::vector<double> wt(kPanel * n, 0.0), vw(2 * kPanel * n), wv(2 * kPanel * n);
   for (int64_t k0 = 0; k0 + 2 < n; k0 += kPanel) {
     if (interrupted()) return false;  // Ctrl-C between panels: the binding raises
     const int64_t k1 = std::min(k0 + kPanel, n - 2), nb = k1 - k0, mt = n - k1;
     tridiag_panel(K, n, a, k0, k1, d, e, vs, betas, wt.data());
-    // A22 -= V W^T + W V^T on the GEMM (both triangles: the symv reads whole rows).
-    double* a22 = a + k1 * n + k1;
-    const double* v = vs + k0 * n + k1;
-    const double* w = wt.data() + k1;
-    gemm_acc(mt, mt, nb, -1.0, v, 1, n, w, n, 1, 1.0, a22, n);
-    gemm_acc(mt, mt, nb, -1.0, w, 1, n, v, n, 1, 1.0, a22, n);
+    // A22 -= [V W] [W V]^T: one GEMM with k = 2 nb (both triangles: the symv reads whole rows).
+    for (int64_t t = 0; t < nb; ++t) {
+      const double* vrow = vs + (k0 + t) * n + k1;
+      const double* wrow = wt.data() + t * n + k1;
+      std::copy(vrow, vrow + mt, vw.data() + t * mt);
+      std::copy(wrow, wrow + mt, vw.data() + (nb + t) * mt);
+      std::copy(wrow, wrow + mt, wv.data() + t * mt);
+      std::copy(vrow, vrow + mt, wv.data() + (nb + t) * mt);
+    }
+    gemm_acc(mt, mt, 2 * nb, -1.0, vw.data(), 1, mt, wv.data(), mt, 1, 1.0, a + k1 * n + k1, n);
   }
   if (n >= 2) {
     d[n - 2] = a[(n - 2) * n + (n - 2)];
@@ -176,32 +181,32 @@ bool tridiagonalize(const LinalgKernels& K, int64_t n, double* a, double* d, dou
 
 // Q (rows x cols, row-major) = H_0 H_1 ... H_{count-1} applied to the first cols columns of I,
 // H_j = I - beta_j v_j v_j^T with v_j in row j of vs (row stride ldv) supported on [j + off, rows).
-// Blocks of kPanel reflectors, backwards, each as I - V T V^T (LAPACK larft/larfb) on the GEMM.
+// Blocks of kQBlock reflectors, backwards, each as I - V T V^T (LAPACK larft/larfb) on the GEMM.
 void form_q(const LinalgKernels& K, int64_t rows, int64_t cols, const double* vs, int64_t ldv, const double* betas,
             int64_t count, int64_t off, double* q) {
   std::fill(q, q + rows * cols, 0.0);
   for (int64_t i = 0; i < std::min(rows, cols); ++i) q[i * cols + i] = 1.0;
-  std::vector<double> t(kPanel * kPanel), wm, wm2;
-  for (int64_t b0 = ((count - 1) / kPanel) * kPanel; count > 0 && b0 >= 0; b0 -= kPanel) {
-    const int64_t nb = std::min(kPanel, count - b0), r0 = b0 + off, mr = rows - r0, mc = cols - r0;
+  std::vector<double> t(kQBlock * kQBlock), wm, wm2;
+  for (int64_t b0 = ((count - 1) / kQBlock) * kQBlock; count > 0 && b0 >= 0; b0 -= kQBlock) {
+    const int64_t nb = std::min(kQBlock, count - b0), r0 = b0 + off, mr = rows - r0, mc = cols - r0;
     if (mc <= 0 || mr <= 0) continue;
     const double* v = vs + b0 * ldv + r0;  // V (mr x nb): element (r, i) at v[i * ldv + r]
     std::fill(t.begin(), t.end(), 0.0);
     for (int64_t i = 0; i < nb; ++i) {  // T(0:i, i) = -beta_i T(0:i, 0:i) V(:, 0:i)^T v_i
-      t[i * kPanel + i] = betas[b0 + i];
+      t[i * kQBlock + i] = betas[b0 + i];
       std::vector<double> z(i);
       for (int64_t k = 0; k < i; ++k) z[k] = K.dot(v + k * ldv, v + i * ldv, mr);
       for (int64_t r = 0; r < i; ++r) {
         double acc = 0;
-        for (int64_t k = r; k < i; ++k) acc += t[r * kPanel + k] * z[k];
-        t[r * kPanel + i] = -betas[b0 + i] * acc;
+        for (int64_t k = r; k < i; ++k) acc += t[r * kQBlock + k] * z[k];
+        t[r * kQBlock + i] = -betas[b0 + i] * acc;
       }
     }
     wm.assign(nb * mc, 0.0);
     wm2.assign(nb * mc, 0.0);
     double* qs = q + r0 * cols + r0;
     gemm_acc(nb, mc, mr, 1.0, v, ldv, 1, qs, cols, 1, 0.0, wm.data(), mc);               // V^T Q
-    gemm_acc(nb, mc, nb, 1.0, t.data(), kPanel, 1, wm.data(), mc, 1, 0.0, wm2.data(), mc);  // T V^T Q
+    gemm_acc(nb, mc, nb, 1.0, t.data(), kQBlock, 1, wm.data(), mc, 1, 0.0, wm2.data(), mc);  // T V^T Q
     gemm_acc(mr, mc, nb, -1.0, v, 1, ldv, wm2.data(), mc, 1, 1.0, qs, cols);             // Q -= V T V^T Q
   }
 }
@@ -249,8 +254,9 @@ bool tridiagonal_ql(int64_t n, double* d, double* e, std::vector<Rotation>* rots
           e[m] = 0.0;
           break;
         }
-        s = f / r;
-        c = g / r;
+        const double rinv = 1.0 / r;  // one division on the iteration's serial chain, not two
+        s = f * rinv;
+        c = g * rinv;
         g = d[i + 1] - pp;
         r = (d[i] - g) * s + 2.0 * c * b;
         d[i + 1] = g + (pp = s * r);
@@ -319,7 +325,7 @@ void bidiag_panel(const LinalgKernels& K, int64_t m, int64_t n, const double* a,
 // A = Q B P^T, B upper bidiagonal (d (n), e (n - 1)); reflectors in the rows of us and ps.
 bool bidiagonalize(const LinalgKernels& K, int64_t m, int64_t n, double* a, double* d, double* e, double* us,
                    double* bu, double* ps, double* bp) {
-  std::vector<double> xt(kPanel * m), yt(kPanel * n);
+  std::vector<double> xt(kPanel * m), yt(kPanel * n), ux(2 * kPanel * m), yp(2 * kPanel * n);
   for (int64_t k0 = 0; k0 < n; k0 += kPanel) {
     if (interrupted()) return false;
     const int64_t k1 = std::min(k0 + kPanel, n), nb = k1 - k0;
@@ -327,10 +333,15 @@ bool bidiagonalize(const LinalgKernels& K, int64_t m, int64_t n, double* a, doub
     std::fill(yt.begin(), yt.end(), 0.0);
     bidiag_panel(K, m, n, a, k0, k1, d, e, us, bu, ps, bp, xt.data(), yt.data());
     if (k1 >= n) break;
-    // A22 -= U Y^T + X P^T on the GEMM
-    double* a22 = a + k1 * n + k1;
-    gemm_acc(m - k1, n - k1, nb, -1.0, us + k0 * m + k1, 1, m, yt.data() + k1, n, 1, 1.0, a22, n);
-    gemm_acc(m - k1, n - k1, nb, -1.0, xt.data() + k1, 1, m, ps + k0 * n + k1, n, 1, 1.0, a22, n);
+    // A22 -= [U X] [Y P]^T: one GEMM with k = 2 nb
+    const int64_t mt = m - k1, nt = n - k1;
+    for (int64_t t = 0; t < nb; ++t) {
+      std::copy(us + (k0 + t) * m + k1, us + (k0 + t + 1) * m, ux.data() + t * mt);
+      std::copy(xt.data() + t * m + k1, xt.data() + (t + 1) * m, ux.data() + (nb + t) * mt);
+      std::copy(yt.data() + t * n + k1, yt.data() + (t + 1) * n, yp.data() + t * nt);
+      std::copy(ps + (k0 + t) * n + k1, ps + (k0 + t + 1) * n, yp.data() + (nb + t) * nt);
+    }
+    gemm_acc(mt, nt, 2 * nb, -1.0, ux.data(), 1, mt, yp.data(), nt, 1, 1.0, a + k1 * n + k1, n);
   }
   return true;
 }
@@ -342,7 +353,8 @@ double givens(double y, double z, double& c, double& s) {
     c = 1.0, s = 0.0;
     return 0.0;
   }
-  c = y / r, s = z / r;
+  const double rinv = 1.0 / r;
+  c = y * rinv, s = z * rinv;
   return r;
 }
 
