@@ -27,6 +27,14 @@ double dot_ref(const double* x, const double* y, int64_t n) {
 void axpy_ref(double alpha, const double* x, double* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
+double dot_axpy_ref(const double* row, const double* x, double* y, int64_t n, double alpha) {
+  double s = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    s += row[i] * x[i];
+    y[i] += alpha * row[i];
+  }
+  return s;
+}
 void rotate_ref(double* x, double* y, int64_t n, double c, double s) {
   for (int64_t i = 0; i < n; ++i) {
     const double xi = x[i], yi = y[i];
@@ -40,7 +48,7 @@ void replay_ref(double* block, int64_t w, const Rotation* rots, int64_t count) {
 
 }  // namespace
 
-extern const LinalgKernels kernels_scalar = {&dot_ref, &axpy_ref, &rotate_ref, &replay_ref, 32};
+extern const LinalgKernels kernels_scalar = {&dot_ref, &axpy_ref, &dot_axpy_ref, &rotate_ref, &replay_ref, 32};
 
 }  // namespace linalg_detail
 
@@ -60,6 +68,7 @@ const LinalgKernels& kernels() {
 }
 
 constexpr int64_t kPanel = 32;  // reflectors per panel: the trailing GEMM update has k = 2 * kPanel
+constexpr int64_t kRowBlock = 128;  // rows per GEMM of the lower-triangle trailing update
 constexpr int64_t kQBlock = 64;  // reflectors per block when forming Q: GEMMs with k = 64
 
 // Rows per thread chunk so that a parallel region carries at least ~2 Mflop: on a busy machine a
@@ -112,21 +121,45 @@ double householder(const LinalgKernels& K, double* x, int64_t m, double& beta) {
   return alpha;
 }
 
+// w = S v for the symmetric S (m x m, row stride ld) held in its lower triangle, one pass over
+// it (each stored entry serves its row and its column). Threads take row ranges of equal
+// triangle area, each summing into its own copy of w.
+void symv_lower(const LinalgKernels& K, int64_t m, const double* s, int64_t ld, const double* v, double* w,
+                std::vector<double>& parts) {
+  const int64_t threads = std::max<int64_t>(1, std::min<int64_t>(num_threads(), m * m / (int64_t{1} << 20)));
+  parts.assign(threads * m, 0.0);
+  parallel_for(threads, 1, [&](int64_t tb, int64_t te) {
+    for (int64_t t = tb; t < te; ++t) {
+      double* part = parts.data() + t * m;
+      const auto edge = [&](int64_t q) { return static_cast<int64_t>(m * std::sqrt(double(q) / threads)); };
+      const int64_t lo = edge(t), hi = t + 1 == threads ? m : edge(t + 1);
+      for (int64_t i = lo; i < hi; ++i) {
+        const double* row = s + i * ld;
+        part[i] += K.dot_axpy(row, v, part, i, v[i]) + row[i] * v[i];
+      }
+    }
+  });
+  std::copy(parts.begin(), parts.begin() + m, w);
+  for (int64_t t = 1; t < threads; ++t) K.axpy(1.0, parts.data() + t * m, w, m);
+}
+
 // One panel of the tridiagonal reduction (LAPACK latrd): reflectors for columns [k0, k1) of the
-// full symmetric a (n x n), whose rows/columns >= k0 are stale by V W^T + W V^T of this panel.
-// Reflector j goes to row j of vs (support [j+1, n)), the matching w to row j - k0 of wt.
-void tridiag_panel(const LinalgKernels& K, int64_t n, double* a, int64_t k0, int64_t k1, double* d, double* e,
-                   double* vs, double* betas, double* wt) {
+// symmetric a (n x n) held in its lower triangle, whose rows/columns >= k0 are stale by
+// V W^T + W V^T of this panel. Reflector j goes to row j of vs (support [j+1, n)), the matching
+// w to row j - k0 of wt.
+void tridiag_panel(const LinalgKernels& K, int64_t n, const double* a, int64_t k0, int64_t k1, double* d, double* e,
+                   double* vs, double* betas, double* wt, std::vector<double>& scratch) {
+  std::vector<double> x(n);
   for (int64_t j = k0; j < k1; ++j) {
     const int64_t jj = j - k0, m = n - j - 1;
-    double* x = a + j * n;  // row j = column j (symmetric); brought up to date here
+    for (int64_t r = j; r < n; ++r) x[r] = a[r * n + j];  // column j, brought up to date here
     for (int64_t i = 0; i < jj; ++i) {
-      K.axpy(-wt[i * n + j], vs + (k0 + i) * n + j, x + j, n - j);
-      K.axpy(-vs[(k0 + i) * n + j], wt + i * n + j, x + j, n - j);
+      K.axpy(-wt[i * n + j], vs + (k0 + i) * n + j, x.data() + j, n - j);
+      K.axpy(-vs[(k0 + i) * n + j], wt + i * n + j, x.data() + j, n - j);
     }
     d[j] = x[j];
     double* v = vs + j * n + j + 1;
-    std::copy(x + j + 1, x + n, v);
+    std::copy(x.begin() + j + 1, x.end(), v);
     double beta;
     e[j] = householder(K, v, m, beta);
     betas[j] = beta;
@@ -136,10 +169,7 @@ void tridiag_panel(const LinalgKernels& K, int64_t n, double* a, int64_t k0, int
       std::fill(w, w + m, 0.0);
       continue;
     }
-    const double* s = a + (j + 1) * n + (j + 1);  // the stale trailing matrix
-    parallel_for(m, grain_rows(m), [&](int64_t b, int64_t en) {
-      for (int64_t i = b; i < en; ++i) w[i] = K.dot(s + i * n, v, m);
-    });
+    symv_lower(K, m, a + (j + 1) * n + (j + 1), n, v, w, scratch);  // the stale trailing matrix
     for (int64_t i = 0; i < jj; ++i) {  // w -= V (W^T v) + W (V^T v), the panel's pending update
       const double* vi = vs + (k0 + i) * n + j + 1;
       const double* wi = wt + i * n + j + 1;
@@ -152,14 +182,16 @@ void tridiag_panel(const LinalgKernels& K, int64_t n, double* a, int64_t k0, int
   }
 }
 
-// T = Q^T A Q with Q = H_0 ... H_{n-3}; d (n), e (n, e[n-1] = 0); reflectors in rows of vs.
+// T = Q^T A Q with Q = H_0 ... H_{n-3}, from a's lower triangle; d (n), e (n, e[n-1] = 0);
+// reflectors in rows of vs.
 bool tridiagonalize(const LinalgKernels& K, int64_t n, double* a, double* d, double* e, double* vs, double* betas) {
-  std::vector<double> wt(kPanel * n, 0.0), vw(2 * kPanel * n), wv(2 * kPanel * n);
+  std::vector<double> wt(kPanel * n, 0.0), vw(2 * kPanel * n), wv(2 * kPanel * n), scratch;
   for (int64_t k0 = 0; k0 + 2 < n; k0 += kPanel) {
     if (interrupted()) return false;  // Ctrl-C between panels: the binding raises
     const int64_t k1 = std::min(k0 + kPanel, n - 2), nb = k1 - k0, mt = n - k1;
-    tridiag_panel(K, n, a, k0, k1, d, e, vs, betas, wt.data());
-    // A22 -= [V W] [W V]^T: one GEMM with k = 2 nb (both triangles: the symv reads whole rows).
+    tridiag_panel(K, n, a, k0, k1, d, e, vs, betas, wt.data(), scratch);
+    // A22 -= [V W] [W V]^T on its lower triangle (LAPACK syr2k): GEMMs with k = 2 nb on row
+    // blocks, each up to its diagonal block.
     for (int64_t t = 0; t < nb; ++t) {
       const double* vrow = vs + (k0 + t) * n + k1;
       const double* wrow = wt.data() + t * n + k1;
@@ -168,11 +200,14 @@ bool tridiagonalize(const LinalgKernels& K, int64_t n, double* a, double* d, dou
       std::copy(wrow, wrow + mt, wv.data() + t * mt);
       std::copy(vrow, vrow + mt, wv.data() + (nb + t) * mt);
     }
-    gemm_acc(mt, mt, 2 * nb, -1.0, vw.data(), 1, mt, wv.data(), mt, 1, 1.0, a + k1 * n + k1, n);
+    for (int64_t r0 = 0; r0 < mt; r0 += kRowBlock) {
+      const int64_t r1 = std::min(r0 + kRowBlock, mt);
+      gemm_acc(r1 - r0, r1, 2 * nb, -1.0, vw.data() + r0, 1, mt, wv.data(), mt, 1, 1.0, a + (k1 + r0) * n + k1, n);
+    }
   }
   if (n >= 2) {
     d[n - 2] = a[(n - 2) * n + (n - 2)];
-    e[n - 2] = a[(n - 2) * n + (n - 1)];
+    e[n - 2] = a[(n - 1) * n + (n - 2)];
   }
   d[n - 1] = a[(n - 1) * n + (n - 1)];
   e[n - 1] = 0.0;

@@ -17,6 +17,9 @@ struct Rotation {
 struct LinalgKernels {
   double (*dot)(const double* x, const double* y, int64_t n);
   void (*axpy)(double alpha, const double* x, double* y, int64_t n);  // y += alpha x
+  // Returns row . x and does y += alpha row, in one pass over row (a symmetric matrix-vector
+  // product from its lower triangle: each stored entry serves its row and its column).
+  double (*dot_axpy)(const double* row, const double* x, double* y, int64_t n, double alpha);
   // x' = c x - s y, y' = s x + c y (the Jacobi sweeps' convention).
   void (*rotate)(double* x, double* y, int64_t n, double c, double s);
   // Applies rots[0], rots[1], ... in order to the rows of a (rows x w) block, row stride w.

@@ -34,6 +34,26 @@ struct LinalgSimd {
     if (i < n) V::store_n(y + i, V::fmadd(a, V::load_n(x + i, n - i), V::load_n(y + i, n - i)), n - i);
   }
 
+  static double dot_axpy(const double* row, const double* x, double* y, int64_t n, double alpha) {
+    const reg a = V::set1(alpha);
+    reg s0 = V::zero(), s1 = V::zero();
+    int64_t i = 0;
+    for (; i + 2 * W <= n; i += 2 * W) {
+      const reg r0 = V::load(row + i), r1 = V::load(row + i + W);
+      s0 = V::fmadd(r0, V::load(x + i), s0);
+      s1 = V::fmadd(r1, V::load(x + i + W), s1);
+      V::store(y + i, V::fmadd(a, r0, V::load(y + i)));
+      V::store(y + i + W, V::fmadd(a, r1, V::load(y + i + W)));
+    }
+    for (; i < n; i += W) {
+      const int64_t k = n - i < W ? n - i : W;
+      const reg r0 = V::load_n(row + i, k);
+      s0 = V::fmadd(r0, V::load_n(x + i, k), s0);
+      V::store_n(y + i, V::fmadd(a, r0, V::load_n(y + i, k)), k);
+    }
+    return V::hsum(V::add(s0, s1));
+  }
+
   // x' = c x + s y, y' = c y - s x on one vector of lanes.
   static void rot(double* x, double* y, reg c, reg s) {
     const reg xv = V::load(x), yv = V::load(y);
@@ -114,7 +134,7 @@ struct LinalgSimd {
     }
   }
 
-  static LinalgKernels table() { return {&dot, &axpy, &rotate, &replay, NV * W}; }
+  static LinalgKernels table() { return {&dot, &axpy, &dot_axpy, &rotate, &replay, NV * W}; }
 };
 
 }  // namespace grimoire::linalg_detail
