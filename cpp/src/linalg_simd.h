@@ -78,7 +78,7 @@ struct LinalgSimd {
   // costs one load and one store per vector instead of two with no store-to-load forwarding on
   // the chain, and the register row enters each result through one FMA (the other product is
   // off the chain). Branch-free loops, so the compiler keeps the NV vectors in registers.
-  static constexpr int NV = 4;
+  static constexpr int NV = W == 8 ? 8 : 4;  // AVX-512 has the registers for 8 (64 columns), AVX2 for 4 (16)
 
   // rots[t + 1].b == rots[t].a: row b is held.
   static void chain_down(double* block, const Rotation* rots, int64_t count) {
