@@ -214,14 +214,15 @@ bool tridiagonalize(const LinalgKernels& K, int64_t n, double* a, double* d, dou
   return true;
 }
 
-// Q (rows x cols, row-major) = H_0 H_1 ... H_{count-1} applied to the first cols columns of I,
-// H_j = I - beta_j v_j v_j^T with v_j in row j of vs (row stride ldv) supported on [j + off, rows).
-// Blocks of kQBlock reflectors, backwards, each as I - V T V^T (LAPACK larft/larfb) on the GEMM.
-void form_q(const LinalgKernels& K, int64_t rows, int64_t cols, const double* vs, int64_t ldv, const double* betas,
-            int64_t count, int64_t off, double* q) {
-  std::fill(q, q + rows * cols, 0.0);
-  for (int64_t i = 0; i < std::min(rows, cols); ++i) q[i * cols + i] = 1.0;
-  std::vector<double> t(kQBlock * kQBlock), wm, wm2;
+// Y = Q^T (cols x rows, row-major) for Q = H_0 H_1 ... H_{count-1} applied to the first cols
+// columns of I, H_j = I - beta_j v_j v_j^T with v_j in row j of vs (row stride ldv) supported on
+// [j + off, rows). Q^T directly (its rows are what the QL / QR rotations mix): blocks of kQBlock
+// reflectors, last to first, each B = I - V T V^T (LAPACK larft) applied as Y <- Y B^T on the GEMM.
+void form_qt(const LinalgKernels& K, int64_t rows, int64_t cols, const double* vs, int64_t ldv, const double* betas,
+             int64_t count, int64_t off, double* y) {
+  std::fill(y, y + rows * cols, 0.0);
+  for (int64_t i = 0; i < std::min(rows, cols); ++i) y[i * rows + i] = 1.0;
+  std::vector<double> t(kQBlock * kQBlock), m1, m2;
   for (int64_t b0 = ((count - 1) / kQBlock) * kQBlock; count > 0 && b0 >= 0; b0 -= kQBlock) {
     const int64_t nb = std::min(kQBlock, count - b0), r0 = b0 + off, mr = rows - r0, mc = cols - r0;
     if (mc <= 0 || mr <= 0) continue;
@@ -237,13 +238,26 @@ void form_q(const LinalgKernels& K, int64_t rows, int64_t cols, const double* vs
         t[r * kQBlock + i] = -betas[b0 + i] * acc;
       }
     }
-    wm.assign(nb * mc, 0.0);
-    wm2.assign(nb * mc, 0.0);
-    double* qs = q + r0 * cols + r0;
-    gemm_acc(nb, mc, mr, 1.0, v, ldv, 1, qs, cols, 1, 0.0, wm.data(), mc);               // V^T Q
-    gemm_acc(nb, mc, nb, 1.0, t.data(), kQBlock, 1, wm.data(), mc, 1, 0.0, wm2.data(), mc);  // T V^T Q
-    gemm_acc(mr, mc, nb, -1.0, v, 1, ldv, wm2.data(), mc, 1, 1.0, qs, cols);             // Q -= V T V^T Q
+    m1.assign(mc * nb, 0.0);
+    m2.assign(mc * nb, 0.0);
+    double* ys = y + r0 * rows + r0;  // (mc x mr): the rest of Y is still the identity's
+    gemm_acc(mc, nb, mr, 1.0, ys, rows, 1, v, 1, ldv, 0.0, m1.data(), nb);                 // Y V
+    gemm_acc(mc, nb, nb, 1.0, m1.data(), nb, 1, t.data(), 1, kQBlock, 0.0, m2.data(), nb);  // Y V T^T
+    gemm_acc(mc, mr, nb, -1.0, m2.data(), nb, 1, v, ldv, 1, 1.0, ys, rows);                // Y -= Y V T^T V^T
   }
+}
+
+// out[r * ldo + c] = y[src[c] * ld + r] for c < count, r < len, in 32 x 32 tiles (a transpose
+// that picks rows: the sorted eigen- or singular vectors become columns).
+void transpose_rows(const double* y, int64_t ld, const int64_t* src, int64_t count, int64_t len, double* out,
+                    int64_t ldo) {
+  constexpr int64_t B = 32;
+  for (int64_t c0 = 0; c0 < count; c0 += B)
+    for (int64_t r0 = 0; r0 < len; r0 += B)
+      for (int64_t c = c0; c < std::min(c0 + B, count); ++c) {
+        const double* row = y + src[c] * ld;
+        for (int64_t r = r0; r < std::min(r0 + B, len); ++r) out[r * ldo + c] = row[r];
+      }
 }
 
 // Replays rots on every column of y (rows x cols, row-major), K.replay_width (16 or 32) columns
@@ -499,13 +513,9 @@ bool eigh_symmetric(int64_t n, double* a, double* w, double* z) {
   std::vector<double> y;
   std::vector<Rotation> rots;
   if (z) {
-    // Q^T's rows are the eigenvector coordinates the QL rotations mix: Y = Q^T, row-major.
-    std::vector<double> q(n * n);
-    form_q(K, n, n, vs.data(), n, betas.data(), std::max<int64_t>(n - 2, 0), 1, q.data());
-    if (interrupted()) return false;
     y.resize(n * n);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j) y[j * n + i] = q[i * n + j];
+    form_qt(K, n, n, vs.data(), n, betas.data(), std::max<int64_t>(n - 2, 0), 1, y.data());
+    if (interrupted()) return false;
     rots.reserve(n * n);
   }
   if (!tridiagonal_ql(n, d.data(), e.data(), z ? &rots : nullptr)) return false;
@@ -513,13 +523,8 @@ bool eigh_symmetric(int64_t n, double* a, double* w, double* z) {
   std::vector<int64_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t yy) { return d[x] < d[yy]; });
-  for (int64_t c = 0; c < n; ++c) {
-    w[c] = d[order[c]] * scale;
-    if (z) {
-      const double* row = y.data() + order[c] * n;
-      for (int64_t j = 0; j < n; ++j) z[j * n + c] = row[j];
-    }
-  }
+  for (int64_t c = 0; c < n; ++c) w[c] = d[order[c]] * scale;
+  if (z) transpose_rows(y.data(), n, order.data(), n, n, z, n);
   return true;
 }
 
@@ -539,17 +544,10 @@ bool svd_bidiagonal(int64_t m, int64_t n, double* a, double* s, double* u, bool 
   std::vector<double> yu, yv;
   std::vector<Rotation> ru, rv;
   if (vectors) {
-    // Q^T and P^T, row-major: their rows are the singular-vector coordinates the QR rotations mix.
-    std::vector<double> q(m * ucols);
-    form_q(K, m, ucols, us.data(), m, bu.data(), n, 0, q.data());
     yu.resize(ucols * m);
-    for (int64_t i = 0; i < m; ++i)
-      for (int64_t j = 0; j < ucols; ++j) yu[j * m + i] = q[i * ucols + j];
-    q.assign(n * n, 0.0);
-    form_q(K, n, n, ps.data(), n, bp.data(), std::max<int64_t>(n - 2, 0), 1, q.data());
+    form_qt(K, m, ucols, us.data(), m, bu.data(), n, 0, yu.data());
     yv.resize(n * n);
-    for (int64_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < n; ++j) yv[j * n + i] = q[i * n + j];
+    form_qt(K, n, n, ps.data(), n, bp.data(), std::max<int64_t>(n - 2, 0), 1, yv.data());
     if (interrupted()) return false;
   }
   if (!bidiagonal_qr(n, d.data(), e.data(), vectors ? &ru : nullptr, vectors ? &rv : nullptr)) return false;
@@ -560,10 +558,9 @@ bool svd_bidiagonal(int64_t m, int64_t n, double* a, double* s, double* u, bool 
   if (!vectors) return true;
   replay_rotations(K, n, m, yu.data(), ru);  // the rotations touch only the first n rows
   replay_rotations(K, n, n, yv.data(), rv);
-  for (int64_t c = 0; c < ucols; ++c) {
-    const double* row = yu.data() + (c < n ? order[c] : c) * m;
-    for (int64_t r = 0; r < m; ++r) u[r * ucols + c] = row[r];
-  }
+  std::vector<int64_t> src(ucols);
+  for (int64_t c = 0; c < ucols; ++c) src[c] = c < n ? order[c] : c;  // the completion stays put
+  transpose_rows(yu.data(), m, src.data(), ucols, m, u, ucols);
   for (int64_t c = 0; c < n; ++c) {
     const double sign = d[order[c]] < 0 ? -1.0 : 1.0;
     const double* row = yv.data() + order[c] * n;
