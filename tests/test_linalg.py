@@ -208,6 +208,21 @@ def test_eigh_blocked_repeated_eigenvalues_and_scale(isa):
     assert np.all(w0 == 0) and np.allclose(v0.T @ v0, np.eye(40))
 
 
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh_reads_only_the_uplo_triangle(uplo):
+    r = np.random.default_rng(7)
+    a = r.standard_normal((70, 70))  # not symmetric: the other triangle must be ignored
+    w, v = L.eigh(a, UPLO=uplo)
+    w_np = np.linalg.eigvalsh(a, UPLO=uplo)
+    np.testing.assert_allclose(w, w_np, atol=1e-12)
+    np.testing.assert_allclose(L.eigvalsh(a, UPLO=uplo), w_np, atol=1e-12)
+    tri = np.tril(a) if uplo == "L" else np.triu(a)
+    sym = tri + tri.T - np.diag(np.diag(a))
+    assert _eigh_errors(sym, w, v)[0] <= 4 * 70 * EPS
+    with pytest.raises(ValueError, match="UPLO"):
+        L.eigvalsh(a, UPLO="X")
+
+
 def test_svd_blocked_rank_deficient_zero_and_scale(isa):
     r = np.random.default_rng(5)
     a = r.standard_normal((100, 10)) @ r.standard_normal((10, 70))  # rank 10 of 70

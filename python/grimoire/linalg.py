@@ -309,18 +309,17 @@ def eigh(a: ArrayLike, UPLO: str = "L") -> tuple[np.ndarray, np.ndarray]:
     a = _array(a, "a", square=True)
     if UPLO not in ("L", "U"):
         raise ValueError(f"UPLO must be 'L' or 'U', got {UPLO!r}")
-    tri = np.tril(a) if UPLO == "L" else np.triu(a)
-    sym = np.ascontiguousarray(tri + tri.T - np.diag(np.diag(a)))
-    w, z = _core.eigh_symmetric(sym, True)
+    # the core reads the lower triangle of its (fresh: _array copied) C-contiguous argument
+    w, z = _core.eigh_symmetric(np.ascontiguousarray(a if UPLO == "L" else a.T), True)
     return w, z
 
 
 def eigvalsh(a: ArrayLike, UPLO: str = "L") -> np.ndarray:
     """Eigenvalues of a symmetric matrix, ascending."""
     a = _array(a, "a", square=True)
-    tri = np.tril(a) if UPLO == "L" else np.triu(a)
-    sym = np.ascontiguousarray(tri + tri.T - np.diag(np.diag(a)))
-    return _core.eigh_symmetric(sym, False)[0]
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"UPLO must be 'L' or 'U', got {UPLO!r}")
+    return _core.eigh_symmetric(np.ascontiguousarray(a if UPLO == "L" else a.T), False)[0]
 
 
 def _hessenberg(a: np.ndarray) -> np.ndarray:

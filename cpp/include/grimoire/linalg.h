@@ -1,12 +1,13 @@
 // Dense symmetric eigen- and singular-value decompositions (primer 2.2.4, 2.2.5). float64, row-major.
 //
-// eigh_symmetric: A = Z diag(w) Z^T for a symmetric (n, n) A. Blocked Householder reduction to a
-//   tridiagonal T = Q^T A Q (LAPACK sytrd/latrd: a panel of 32 reflectors is accumulated and the
-//   trailing matrix takes the rank-64 update on the GEMM), Q formed blockwise in WY form on the
-//   GEMM, then the implicit QL iteration with Wilkinson shifts on T. The QL rotations are
-//   recorded and replayed on column blocks of Q^T that stay in L2. Eigenvalues ascending; Z's
-//   columns are the eigenvectors. a (n, n) is overwritten; w is (n,); z is (n, n) or null for
-//   eigenvalues only. Returns false if an eigenvalue failed to converge or on Ctrl-C.
+// eigh_symmetric: A = Z diag(w) Z^T for a symmetric (n, n) A, of which only the lower triangle
+//   is read. Blocked Householder reduction to a tridiagonal T = Q^T A Q (LAPACK sytrd/latrd: a
+//   panel of 32 reflectors is accumulated and the trailing triangle takes the rank-64 update on
+//   the GEMM), Q^T formed blockwise in WY form on the GEMM, then the implicit QL iteration with
+//   Wilkinson shifts on T. The QL rotations are recorded and replayed on column blocks of Q^T
+//   that stay in L2. Eigenvalues ascending; Z's columns are the eigenvectors. a (n, n) is
+//   overwritten; w is (n,); z is (n, n) or null for eigenvalues only. Returns false if an
+//   eigenvalue failed to converge or on Ctrl-C.
 //
 // svd_bidiagonal: A = U diag(s) V^T for an (m, n) A with m >= n. Blocked Householder
 //   bidiagonalisation A = Q B P^T (LAPACK gebrd/labrd, trailing update on the GEMM), Q and P

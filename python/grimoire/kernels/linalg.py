@@ -9,7 +9,8 @@ from ._device import backend
 
 def eigh_symmetric(a: np.ndarray, vectors: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (ascending) and eigenvectors (columns) of a symmetric float64 (n, n) C-contiguous
-    matrix, by blocked Householder tridiagonalisation and implicit QL. ``a`` is overwritten."""
+    matrix, by blocked Householder tridiagonalisation and implicit QL. Only the lower triangle is
+    read; ``a`` is overwritten."""
     return backend(a=a).eigh_symmetric(a, bool(vectors))  # CPU only: NotImplementedError on CUDA
 
 
