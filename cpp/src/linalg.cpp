@@ -27,6 +27,12 @@ double dot_ref(const double* x, const double* y, int64_t n) {
 void axpy_ref(double alpha, const double* x, double* y, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += alpha * x[i];
 }
+void gemv_t_ref(const double* a, int64_t ld, const double* coef, int64_t rows, double* y, int64_t n) {
+  for (int64_t r = 0; r < rows; ++r) axpy_ref(coef[r], a + r * ld, y, n);
+}
+void gemv_n_ref(const double* a, int64_t ld, const double* p, int64_t n, double* x, int64_t rows) {
+  for (int64_t r = 0; r < rows; ++r) x[r] = dot_ref(a + r * ld, p, n);
+}
 double dot_axpy_ref(const double* row, const double* x, double* y, int64_t n, double alpha) {
   double s = 0;
   for (int64_t i = 0; i < n; ++i) {
@@ -48,7 +54,8 @@ void replay_ref(double* block, int64_t w, const Rotation* rots, int64_t count) {
 
 }  // namespace
 
-extern const LinalgKernels kernels_scalar = {&dot_ref, &axpy_ref, &dot_axpy_ref, &rotate_ref, &replay_ref, 32};
+extern const LinalgKernels kernels_scalar = {&dot_ref,    &axpy_ref,   &gemv_t_ref, &gemv_n_ref,
+                                              &dot_axpy_ref, &rotate_ref, &replay_ref, 32};
 
 }  // namespace linalg_detail
 
@@ -345,9 +352,7 @@ void bidiag_panel(const LinalgKernels& K, int64_t m, int64_t n, const double* a,
     double* y = yt + i * n + j + 1;  // y = beta_u A_cur^T u on columns (j, n)
     std::fill(y, y + nr, 0.0);
     if (bu[j] != 0.0 && nr > 0) {
-      parallel_for(nr, 256, [&](int64_t cb, int64_t ce) {
-        for (int64_t r = 0; r < len; ++r) K.axpy(u[r], a + (j + r) * n + j + 1 + cb, y + cb, ce - cb);
-      });
+      parallel_for(nr, 256, [&](int64_t cb, int64_t ce) { K.gemv_t(a + j * n + j + 1 + cb, n, u, len, y + cb, ce - cb); });
       for (int64_t t = 0; t < i; ++t) {
         K.axpy(-K.dot(us + (k0 + t) * m + j, u, len), yt + t * n + j + 1, y, nr);
         K.axpy(-K.dot(xt + t * m + j, u, len), ps + (k0 + t) * n + j + 1, y, nr);
@@ -366,9 +371,7 @@ void bidiag_panel(const LinalgKernels& K, int64_t m, int64_t n, const double* a,
       std::fill(p, p + nr, 0.0);
       continue;
     }
-    parallel_for(mr, grain_rows(nr), [&](int64_t b, int64_t en) {
-      for (int64_t r = b; r < en; ++r) x[r] = K.dot(a + (j + 1 + r) * n + j + 1, p, nr);
-    });
+    parallel_for(mr, grain_rows(nr), [&](int64_t b, int64_t en) { K.gemv_n(a + (j + 1 + b) * n + j + 1, n, p, nr, x + b, en - b); });
     for (int64_t t = 0; t <= i; ++t) K.axpy(-K.dot(yt + t * n + j + 1, p, nr), us + (k0 + t) * m + j + 1, x, mr);
     for (int64_t t = 0; t < i; ++t) K.axpy(-K.dot(ps + (k0 + t) * n + j + 1, p, nr), xt + t * m + j + 1, x, mr);
     for (int64_t r = 0; r < mr; ++r) x[r] *= bp[j];

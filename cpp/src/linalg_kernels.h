@@ -17,6 +17,11 @@ struct Rotation {
 struct LinalgKernels {
   double (*dot)(const double* x, const double* y, int64_t n);
   void (*axpy)(double alpha, const double* x, double* y, int64_t n);  // y += alpha x
+  // y (n) += sum_r coef[r] a[r * ld ...] over `rows` rows (y += A^T coef), and
+  // x[r] = a[r * ld ...] . p (n) for r < rows (x = A p): four rows a pass, so the vector is
+  // loaded once for four rows of A.
+  void (*gemv_t)(const double* a, int64_t ld, const double* coef, int64_t rows, double* y, int64_t n);
+  void (*gemv_n)(const double* a, int64_t ld, const double* p, int64_t n, double* x, int64_t rows);
   // Returns row . x and does y += alpha row, in one pass over row (a symmetric matrix-vector
   // product from its lower triangle: each stored entry serves its row and its column).
   double (*dot_axpy)(const double* row, const double* x, double* y, int64_t n, double alpha);

@@ -34,6 +34,42 @@ struct LinalgSimd {
     if (i < n) V::store_n(y + i, V::fmadd(a, V::load_n(x + i, n - i), V::load_n(y + i, n - i)), n - i);
   }
 
+  static void gemv_t(const double* a, int64_t ld, const double* coef, int64_t rows, double* y, int64_t n) {
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      const double *p0 = a + r * ld, *p1 = p0 + ld, *p2 = p1 + ld, *p3 = p2 + ld;
+      const reg c0 = V::set1(coef[r]), c1 = V::set1(coef[r + 1]), c2 = V::set1(coef[r + 2]), c3 = V::set1(coef[r + 3]);
+      for (int64_t i = 0; i < n; i += W) {
+        const int64_t k = n - i < W ? n - i : W;
+        reg acc = V::load_n(y + i, k);
+        acc = V::fmadd(c0, V::load_n(p0 + i, k), acc);
+        acc = V::fmadd(c1, V::load_n(p1 + i, k), acc);
+        acc = V::fmadd(c2, V::load_n(p2 + i, k), acc);
+        acc = V::fmadd(c3, V::load_n(p3 + i, k), acc);
+        V::store_n(y + i, acc, k);
+      }
+    }
+    for (; r < rows; ++r) axpy(coef[r], a + r * ld, y, n);
+  }
+
+  static void gemv_n(const double* a, int64_t ld, const double* p, int64_t n, double* x, int64_t rows) {
+    int64_t r = 0;
+    for (; r + 4 <= rows; r += 4) {
+      const double *p0 = a + r * ld, *p1 = p0 + ld, *p2 = p1 + ld, *p3 = p2 + ld;
+      reg s0 = V::zero(), s1 = V::zero(), s2 = V::zero(), s3 = V::zero();
+      for (int64_t i = 0; i < n; i += W) {
+        const int64_t k = n - i < W ? n - i : W;
+        const reg pv = V::load_n(p + i, k);
+        s0 = V::fmadd(V::load_n(p0 + i, k), pv, s0);
+        s1 = V::fmadd(V::load_n(p1 + i, k), pv, s1);
+        s2 = V::fmadd(V::load_n(p2 + i, k), pv, s2);
+        s3 = V::fmadd(V::load_n(p3 + i, k), pv, s3);
+      }
+      x[r] = V::hsum(s0), x[r + 1] = V::hsum(s1), x[r + 2] = V::hsum(s2), x[r + 3] = V::hsum(s3);
+    }
+    for (; r < rows; ++r) x[r] = dot(a + r * ld, p, n);
+  }
+
   static double dot_axpy(const double* row, const double* x, double* y, int64_t n, double alpha) {
     const reg a = V::set1(alpha);
     reg s0 = V::zero(), s1 = V::zero();
@@ -134,7 +170,7 @@ struct LinalgSimd {
     }
   }
 
-  static LinalgKernels table() { return {&dot, &axpy, &dot_axpy, &rotate, &replay, NV * W}; }
+  static LinalgKernels table() { return {&dot, &axpy, &gemv_t, &gemv_n, &dot_axpy, &rotate, &replay, NV * W}; }
 };
 
 }  // namespace grimoire::linalg_detail
