@@ -41,6 +41,10 @@ double dot_axpy_ref(const double* row, const double* x, double* y, int64_t n, do
   }
   return s;
 }
+void dot_axpy4_ref(const double* a, int64_t ld, const double* x, double* y, int64_t n, const double* alpha,
+                   double* dots) {
+  for (int r = 0; r < 4; ++r) dots[r] = dot_axpy_ref(a + r * ld, x, y, n, alpha[r]);
+}
 void rotate_ref(double* x, double* y, int64_t n, double c, double s) {
   for (int64_t i = 0; i < n; ++i) {
     const double xi = x[i], yi = y[i];
@@ -55,7 +59,7 @@ void replay_ref(double* block, int64_t w, const Rotation* rots, int64_t count) {
 }  // namespace
 
 extern const LinalgKernels kernels_scalar = {&dot_ref,    &axpy_ref,   &gemv_t_ref, &gemv_n_ref,
-                                              &dot_axpy_ref, &rotate_ref, &replay_ref, 32};
+                                              &dot_axpy_ref, &dot_axpy4_ref, &rotate_ref, &replay_ref, 32};
 
 }  // namespace linalg_detail
 
@@ -140,7 +144,21 @@ void symv_lower(const LinalgKernels& K, int64_t m, const double* s, int64_t ld, 
       double* part = parts.data() + t * m;
       const auto edge = [&](int64_t q) { return static_cast<int64_t>(m * std::sqrt(double(q) / threads)); };
       const int64_t lo = edge(t), hi = t + 1 == threads ? m : edge(t + 1);
-      for (int64_t i = lo; i < hi; ++i) {
+      int64_t i = lo;
+      for (; i + 4 <= hi; i += 4) {  // four rows over their common columns [0, i), then the corner
+        double dots[4];
+        K.dot_axpy4(s + i * ld, ld, v, part, i, v + i, dots);
+        for (int64_t r = i; r < i + 4; ++r) {
+          const double* row = s + r * ld;
+          double acc = dots[r - i] + row[r] * v[r];
+          for (int64_t c = i; c < r; ++c) {
+            acc += row[c] * v[c];
+            part[c] += row[c] * v[r];
+          }
+          part[r] += acc;
+        }
+      }
+      for (; i < hi; ++i) {
         const double* row = s + i * ld;
         part[i] += K.dot_axpy(row, v, part, i, v[i]) + row[i] * v[i];
       }

@@ -25,6 +25,9 @@ struct LinalgKernels {
   // Returns row . x and does y += alpha row, in one pass over row (a symmetric matrix-vector
   // product from its lower triangle: each stored entry serves its row and its column).
   double (*dot_axpy)(const double* row, const double* x, double* y, int64_t n, double alpha);
+  // The same for four rows (row stride ld) at once: dots[r] = row_r . x, y += sum_r alpha[r] row_r.
+  void (*dot_axpy4)(const double* a, int64_t ld, const double* x, double* y, int64_t n, const double* alpha,
+                    double* dots);
   // x' = c x - s y, y' = s x + c y (the Jacobi sweeps' convention).
   void (*rotate)(double* x, double* y, int64_t n, double c, double s);
   // Applies rots[0], rots[1], ... in order to the rows of a (rows x w) block, row stride w.

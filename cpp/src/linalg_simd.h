@@ -90,6 +90,29 @@ struct LinalgSimd {
     return V::hsum(V::add(s0, s1));
   }
 
+  static void dot_axpy4(const double* a, int64_t ld, const double* x, double* y, int64_t n, const double* alpha,
+                        double* dots) {
+    const double *p0 = a, *p1 = a + ld, *p2 = a + 2 * ld, *p3 = a + 3 * ld;
+    const reg c0 = V::set1(alpha[0]), c1 = V::set1(alpha[1]), c2 = V::set1(alpha[2]), c3 = V::set1(alpha[3]);
+    reg s0 = V::zero(), s1 = V::zero(), s2 = V::zero(), s3 = V::zero();
+    for (int64_t i = 0; i < n; i += W) {
+      const int64_t k = n - i < W ? n - i : W;
+      const reg xv = V::load_n(x + i, k);
+      const reg r0 = V::load_n(p0 + i, k), r1 = V::load_n(p1 + i, k), r2 = V::load_n(p2 + i, k), r3 = V::load_n(p3 + i, k);
+      s0 = V::fmadd(r0, xv, s0);
+      s1 = V::fmadd(r1, xv, s1);
+      s2 = V::fmadd(r2, xv, s2);
+      s3 = V::fmadd(r3, xv, s3);
+      reg yv = V::load_n(y + i, k);
+      yv = V::fmadd(c0, r0, yv);
+      yv = V::fmadd(c1, r1, yv);
+      yv = V::fmadd(c2, r2, yv);
+      yv = V::fmadd(c3, r3, yv);
+      V::store_n(y + i, yv, k);
+    }
+    dots[0] = V::hsum(s0), dots[1] = V::hsum(s1), dots[2] = V::hsum(s2), dots[3] = V::hsum(s3);
+  }
+
   // x' = c x + s y, y' = c y - s x on one vector of lanes.
   static void rot(double* x, double* y, reg c, reg s) {
     const reg xv = V::load(x), yv = V::load(y);
@@ -170,7 +193,7 @@ struct LinalgSimd {
     }
   }
 
-  static LinalgKernels table() { return {&dot, &axpy, &gemv_t, &gemv_n, &dot_axpy, &rotate, &replay, NV * W}; }
+  static LinalgKernels table() { return {&dot, &axpy, &gemv_t, &gemv_n, &dot_axpy, &dot_axpy4, &rotate, &replay, NV * W}; }
 };
 
 }  // namespace grimoire::linalg_detail
