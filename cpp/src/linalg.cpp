@@ -58,7 +58,7 @@ void replay_ref(double* block, int64_t w, const Rotation* rots, int64_t count) {
 
 }  // namespace
 
-extern const LinalgKernels kernels_scalar = {&dot_ref,    &axpy_ref,   &gemv_t_ref, &gemv_n_ref,
+extern const LinalgKernels kernels_scalar = {&dot_ref,      &axpy_ref,      &gemv_t_ref, &gemv_n_ref,
                                               &dot_axpy_ref, &dot_axpy4_ref, &rotate_ref, &replay_ref, 32};
 
 }  // namespace linalg_detail
@@ -86,8 +86,8 @@ constexpr int64_t kQBlock = 64;  // reflectors per block when forming Q: GEMMs w
 // region's barrier costs a time slice.
 int64_t grain_rows(int64_t row_len) { return std::max<int64_t>(64, (int64_t{1} << 21) / std::max<int64_t>(row_len, 1)); }
 
-// sqrt(x^2 + y^2) without std::hypot's cost (it dominated the QL and QR loops) where the squares
-// can neither overflow nor underflow; std::hypot otherwise.
+// sqrt(x^2 + y^2) without std::hypot's careful scaling (a third of the QL loop's time at n = 512)
+// where the squares can neither overflow nor underflow; std::hypot otherwise.
 inline double hypot2(double x, double y) {
   const double r = std::sqrt(x * x + y * y);
   return (r > 1e-150 && r < 1e150) ? r : std::hypot(x, y);
@@ -105,7 +105,7 @@ double normalize_scale(double* a, int64_t count) {
   return std::ldexp(1.0, ex);
 }
 
-// C (m x n, row stride ldc) += alpha * op(A) op(B), A and B given by element strides.
+// C (m x n, row stride ldc) = alpha op(A) op(B) + beta C, A and B given by element strides.
 void gemm_acc(int64_t m, int64_t n, int64_t k, double alpha, const double* a, int64_t ars, int64_t acs,
               const double* b, int64_t brs, int64_t bcs, double beta, double* c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;
