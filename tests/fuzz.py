@@ -583,6 +583,22 @@ def _eigh(rng, s):
     return {"a": a + a.T, "vectors": s % 2 == 0}
 
 
+def _svd_canon(leaves: list) -> list:
+    """(U, s, Vt) -> (s, U diag(s) Vt, ...): singular vectors are unique only up to sign (and to a
+    basis of a repeated singular value's spaces); the reconstruction is unique."""
+    if len(leaves) >= 3 and all(isinstance(x, np.ndarray) for x in leaves[:3]):
+        u, sv, vt = leaves[:3]
+        if u.ndim == 2 and vt.ndim == 2 and u.size and vt.shape == (len(sv), len(sv)):
+            with np.errstate(all="ignore"):
+                return [sv, (u[:, :len(sv)] * sv) @ vt, *leaves[3:]]
+    return leaves
+
+
+@model("svd_bidiagonal", tolerance=1e-6, canon=_svd_canon, a=ARRAY, compute_uv=BOOL, full_matrices=BOOL)
+def _svd(rng, s):
+    return {"a": f64(rng, s + 2, s + 1), "compute_uv": s % 2 == 0, "full_matrices": s % 3 == 0}
+
+
 @model("jacobi_svd_sweeps", bt=ARRAY, vt=OPT_ARRAY, max_sweeps=ITERS, tol=FLOAT)
 def _jacobi(rng, s):
     return {"bt": f64(rng, s + 1, s + 2), "vt": np.eye(s + 1), "max_sweeps": 30, "tol": 1e-12}

@@ -161,6 +161,7 @@ CPU_ONLY = [
     ("linear_attention_backward", lambda: kernels.linear_attention_backward(
         _fake((1, 4, 8)), _fake((1, 4, 8)), _fake((1, 4, 8)), _fake((1, 4, 8)))),
     ("eigh_symmetric", lambda: kernels.eigh_symmetric(_fake((4, 4), "float64"))),
+    ("svd_bidiagonal", lambda: kernels.svd_bidiagonal(_fake((6, 4), "float64"))),
     ("jacobi_svd_sweeps", lambda: kernels.jacobi_svd_sweeps(_fake((4, 6), "float64"), None)),
     ("word2vec_sgns_train", lambda: kernels.word2vec_sgns_train(
         _fake((10, 4)), _fake((10, 4)), _fake((20,), "int32"), _fake((50,), "int32"))),

@@ -97,6 +97,14 @@ a = a + a.T
 ready()
 _core.eigh_symmetric(a, True)
 """,
+    # The SVD of a 3000 x 3000 matrix with its singular vectors.
+    "svd": """
+import numpy as np
+from grimoire import _core
+a = np.random.default_rng(0).standard_normal((3000, 3000))
+ready()
+_core.svd_bidiagonal(a, True, False)
+""",
     # Gradient boosting with 100,000 stages on 20,000 x 20 (each tree_build polls too).
     "boosting": """
 import numpy as np

@@ -149,6 +149,116 @@ def test_eigh_degenerate_and_isa(isa):
     np.testing.assert_allclose(c @ v, v * w, atol=1e-10)
 
 
+# --- the blocked paths (panels of 32 reflectors): sizes that cross the panel edges -----------------
+BLOCKED = st.sampled_from([31, 32, 33, 63, 64, 65, 97, 130])
+EPS = np.finfo(float).eps
+
+
+def _eigh_errors(a, w, v):
+    """LAPACK's accuracy measures: ||A V - V diag(w)||_F / ||A||_F and ||V^T V - I||_F."""
+    scale = max(np.linalg.norm(a), 1e-300)
+    return np.linalg.norm(a @ v - v * w) / scale, np.linalg.norm(v.T @ v - np.eye(len(w)))
+
+
+@settings(max_examples=12, deadline=None)
+@given(n=BLOCKED, seed=st.integers(0, 1000))
+def test_eigh_blocked_at_lapack_accuracy(n, seed):
+    a = np.random.default_rng(seed).standard_normal((n, n))
+    a = a + a.T
+    w, v = L.eigh(a)
+    w_np, v_np = np.linalg.eigh(a)
+    res, orth = _eigh_errors(a, w, v)
+    res_np, orth_np = _eigh_errors(a, w_np, v_np)
+    assert res <= 4 * n * EPS and orth <= 4 * n * EPS, (res, orth)
+    assert res <= 20 * res_np + n * EPS and orth <= 20 * orth_np + n * EPS, (res, res_np, orth, orth_np)
+    np.testing.assert_allclose(w, w_np, rtol=0, atol=8 * n * EPS * np.abs(w_np).max())
+
+
+@settings(max_examples=12, deadline=None)
+@given(m=BLOCKED, n=BLOCKED, seed=st.integers(0, 1000), full=st.booleans())
+def test_svd_blocked_at_lapack_accuracy(m, n, seed, full):
+    a = np.random.default_rng(seed).standard_normal((m, n))
+    u, s, vh = L.svd(a, full_matrices=full)
+    s_np = np.linalg.svd(a, compute_uv=False)
+    k, big = min(m, n), max(m, n)
+    assert u.shape == ((m, m) if full else (m, k)) and vh.shape == ((n, n) if full else (k, n))
+    norm = np.linalg.norm(a)
+    assert np.linalg.norm(a - (u[:, :k] * s) @ vh[:k]) <= 4 * big * EPS * norm
+    assert np.linalg.norm(u.T @ u - np.eye(u.shape[1])) <= 4 * big * EPS
+    assert np.linalg.norm(vh @ vh.T - np.eye(vh.shape[0])) <= 4 * big * EPS
+    np.testing.assert_allclose(s, s_np, rtol=0, atol=8 * big * EPS * s_np[0])
+    assert np.all(np.diff(s) <= 0) and np.all(s >= 0)
+    np.testing.assert_allclose(L.svd(a, compute_uv=False), s, rtol=0, atol=8 * big * EPS * s_np[0])
+
+
+def test_eigh_blocked_repeated_eigenvalues_and_scale(isa):
+    q, _ = np.linalg.qr(np.random.default_rng(4).standard_normal((70, 70)))
+    lam = np.r_[np.full(40, 1.0), np.full(29, 2.0), 0.0]
+    a = (q * lam) @ q.T
+    a = 0.5 * (a + a.T)
+    w, v = L.eigh(a)
+    np.testing.assert_allclose(w, np.sort(lam), atol=1e-13)
+    res, orth = _eigh_errors(a, w, v)
+    assert res <= 4 * 70 * EPS and orth <= 4 * 70 * EPS, (res, orth)
+    for scale in (1e-200, 1e200):  # squares of the entries under/overflow: scaled paths
+        ws, vs = L.eigh(a * scale)
+        np.testing.assert_allclose(ws / scale, w, atol=1e-12)
+        assert _eigh_errors(a, ws / scale, vs)[0] <= 4 * 70 * EPS
+    w0, v0 = L.eigh(np.zeros((40, 40)))
+    assert np.all(w0 == 0) and np.allclose(v0.T @ v0, np.eye(40))
+
+
+@pytest.mark.parametrize("uplo", ["L", "U"])
+def test_eigh_reads_only_the_uplo_triangle(uplo):
+    r = np.random.default_rng(7)
+    a = r.standard_normal((70, 70))  # not symmetric: the other triangle must be ignored
+    w, v = L.eigh(a, UPLO=uplo)
+    w_np = np.linalg.eigvalsh(a, UPLO=uplo)
+    np.testing.assert_allclose(w, w_np, atol=1e-12)
+    np.testing.assert_allclose(L.eigvalsh(a, UPLO=uplo), w_np, atol=1e-12)
+    tri = np.tril(a) if uplo == "L" else np.triu(a)
+    sym = tri + tri.T - np.diag(np.diag(a))
+    assert _eigh_errors(sym, w, v)[0] <= 4 * 70 * EPS
+    with pytest.raises(ValueError, match="UPLO"):
+        L.eigvalsh(a, UPLO="X")
+
+
+def test_svd_blocked_rank_deficient_zero_and_scale(isa):
+    r = np.random.default_rng(5)
+    a = r.standard_normal((100, 10)) @ r.standard_normal((10, 70))  # rank 10 of 70
+    u, s, vh = L.svd(a)
+    s_np = np.linalg.svd(a, compute_uv=False)
+    np.testing.assert_allclose(s, s_np, atol=1e-12 * s_np[0])
+    assert np.all(s[10:] <= 1e-13 * s[0])
+    np.testing.assert_allclose(u.T @ u, np.eye(100), atol=1e-13)
+    np.testing.assert_allclose(vh @ vh.T, np.eye(70), atol=1e-13)
+    np.testing.assert_allclose((u[:, :70] * s) @ vh, a, atol=1e-12 * s_np[0])
+    for scale in (1e-200, 1e200):
+        np.testing.assert_allclose(L.svd(a * scale, compute_uv=False) / scale, s, atol=1e-12 * s[0])
+    u0, s0, vh0 = L.svd(np.zeros((45, 40)))
+    assert np.all(s0 == 0)
+    np.testing.assert_allclose(u0.T @ u0, np.eye(45), atol=1e-14)
+    np.testing.assert_allclose(vh0 @ vh0.T, np.eye(40), atol=1e-14)
+
+
+def test_svd_zero_on_the_bidiagonal(isa):
+    """Zero diagonal entries of the bidiagonal are chased out (rows by left rotations, the last
+    column by right ones) before any QR step: an upper bidiagonal input with zeros in its middle
+    and at its end, plus zero columns (reflectors that are the identity)."""
+    n = 50
+    r = np.random.default_rng(6)
+    b = np.diag(r.standard_normal(n)) + np.diag(r.standard_normal(n - 1), 1)
+    b[10, 10] = b[n - 1, n - 1] = b[25, 25] = 0.0
+    c = r.standard_normal((60, 40))
+    c[:, [0, 7, 39]] = 0.0
+    for a in (b, c):
+        u, s, vh = L.svd(a)
+        s_np = np.linalg.svd(a, compute_uv=False)
+        np.testing.assert_allclose(s, s_np, atol=1e-13 * s_np[0])
+        np.testing.assert_allclose((u[:, :len(s)] * s) @ vh[:len(s)], a, atol=1e-13 * s_np[0])
+        np.testing.assert_allclose(u.T @ u, np.eye(u.shape[0]), atol=1e-13)
+
+
 @settings(max_examples=20, deadline=None)
 @given(n=SIZES, seed=st.integers(0, 1000))
 def test_eig_general(n, seed):

@@ -106,6 +106,34 @@ void bind_distance(py::module_& m) {
       "Eigendecomposition of a symmetric float64 matrix; a (C-contiguous) is overwritten.");
 
   m.def(
+      "svd_bidiagonal",
+      [](py::object a_obj, bool compute_uv, bool full_matrices) {
+        Strided<double> a = square_f64(a_obj, "a");
+        const int64_t rows = a.shape[0], cols = a.shape[1];
+        if (rows < cols) throw py::value_error("a must have at least as many rows as columns, got " + shape_str(a.shape));
+        for (int64_t i = 0; i < rows * cols; ++i)
+          if (!std::isfinite(a.data[i])) throw py::value_error("a must be finite (it holds NaN or inf)");
+        const int64_t ucols = full_matrices ? rows : cols;
+        py::array_t<double> s = empty<double>({cols});
+        py::array_t<double> u = empty<double>({compute_uv ? rows : 0, compute_uv ? ucols : 0});
+        py::array_t<double> vt = empty<double>({compute_uv ? cols : 0, compute_uv ? cols : 0});
+        bool ok;
+        Interruptible interrupt;
+        {
+          double* sp = s.mutable_data();
+          double* up = compute_uv ? u.mutable_data() : nullptr;
+          double* vp = compute_uv ? vt.mutable_data() : nullptr;
+          py::gil_scoped_release release;
+          ok = svd_bidiagonal(rows, cols, a.data, sp, up, full_matrices, vp);
+        }
+        interrupt.raise_if_interrupted();
+        if (!ok) throw py::value_error("svd of a: the bidiagonal QR iteration did not converge");
+        return py::make_tuple(u, s, vt);
+      },
+      py::arg("a"), py::arg("compute_uv") = true, py::arg("full_matrices") = false,
+      "SVD (u, s, vt) of a float64 (m, n) matrix with m >= n; a (C-contiguous) is overwritten.");
+
+  m.def(
       "jacobi_svd_sweeps",
       [](py::object bt_obj, py::object vt_obj, int max_sweeps, double tol) {
         Strided<double> bt = square_f64(bt_obj, "bt");

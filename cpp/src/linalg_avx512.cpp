@@ -1,14 +1,8 @@
-// The loops of linalg_kernels.inc compiled with the avx512 flags (see CMakeLists.txt).
-#include "grimoire/linalg.h"
+// The linalg family's avx512 microkernels: linalg_simd.h instantiated with simd::Avx512F64.
+#include "linalg_simd.h"
 
-#include <algorithm>
-#include <atomic>
-#include <cmath>
-#include <numeric>
-#include <vector>
+namespace grimoire::linalg_detail {
 
-#include "grimoire/parallel.h"
+extern const LinalgKernels kernels_avx512 = LinalgSimd<simd::Avx512F64>::table();
 
-namespace grimoire::linalg_detail::avx512 {
-#include "linalg_kernels.inc"
-}  // namespace grimoire::linalg_detail::avx512
+}  // namespace grimoire::linalg_detail

@@ -1,4 +1,4 @@
-// A thin float32 vector type per ISA, so one templated microkernel serves AVX2 and AVX-512.
+// Thin float32 (and float64: Avx2F64, Avx512F64) vector types per ISA, so one templated microkernel serves AVX2 and AVX-512.
 //
 // Included only by *_avx2.cpp / *_avx512.cpp sources. Each struct exists only in the TUs compiled
 // for its ISA (Avx2 where __AVX2__ but not __AVX512F__, Avx512 where __AVX512F__), and kernels
@@ -120,6 +120,27 @@ struct Avx2 {
     return _mm256_blendv_ps(_mm256_blendv_ps(y, _mm256_setzero_ps(), under), _mm256_set1_ps(__builtin_inff()), over);
   }
 };
+// float64 lanes for the linear-algebra kernels (dot, axpy, plane rotations).
+struct Avx2F64 {
+  using reg = __m256d;
+  static constexpr int64_t width = 4;
+  static reg zero() { return _mm256_setzero_pd(); }
+  static reg set1(double x) { return _mm256_set1_pd(x); }
+  static reg load(const double* p) { return _mm256_loadu_pd(p); }
+  static void store(double* p, reg v) { _mm256_storeu_pd(p, v); }
+  static __m256i tail_mask(int64_t n) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)); }
+  static reg load_n(const double* p, int64_t n) { return _mm256_maskload_pd(p, tail_mask(n)); }
+  static void store_n(double* p, reg v, int64_t n) { _mm256_maskstore_pd(p, tail_mask(n), v); }
+  static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
+  static reg mul(reg a, reg b) { return _mm256_mul_pd(a, b); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }    // a*b + c
+  static reg fnmadd(reg a, reg b, reg c) { return _mm256_fnmadd_pd(a, b, c); }  // c - a*b
+  static reg fmsub(reg a, reg b, reg c) { return _mm256_fmsub_pd(a, b, c); }    // a*b - c
+  static double hsum(reg v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+  }
+};
 #endif
 
 #if defined(__AVX512F__)
@@ -181,6 +202,23 @@ struct Avx512 {
     const __mmask16 over = _mm512_cmp_ps_mask(x, _mm512_set1_ps(C::hi), _CMP_GT_OQ);
     return _mm512_mask_blend_ps(over, _mm512_mask_blend_ps(under, y, _mm512_setzero_ps()), _mm512_set1_ps(__builtin_inff()));
   }
+};
+struct Avx512F64 {
+  using reg = __m512d;
+  static constexpr int64_t width = 8;
+  static reg zero() { return _mm512_setzero_pd(); }
+  static reg set1(double x) { return _mm512_set1_pd(x); }
+  static reg load(const double* p) { return _mm512_loadu_pd(p); }
+  static void store(double* p, reg v) { _mm512_storeu_pd(p, v); }
+  static __mmask8 tail_mask(int64_t n) { return static_cast<__mmask8>((1u << n) - 1u); }
+  static reg load_n(const double* p, int64_t n) { return _mm512_maskz_loadu_pd(tail_mask(n), p); }
+  static void store_n(double* p, reg v, int64_t n) { _mm512_mask_storeu_pd(p, tail_mask(n), v); }
+  static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
+  static reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
+  static reg fnmadd(reg a, reg b, reg c) { return _mm512_fnmadd_pd(a, b, c); }
+  static reg fmsub(reg a, reg b, reg c) { return _mm512_fmsub_pd(a, b, c); }
+  static double hsum(reg v) { return _mm512_reduce_add_pd(v); }
 };
 #endif
 

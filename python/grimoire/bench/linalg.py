@@ -48,7 +48,8 @@ def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="grimoire bench linalg")
     ap.add_argument("--n", type=int, default=10000, help="rows of X and Y for the distances")
     ap.add_argument("--d", type=int, default=128, help="features")
-    ap.add_argument("--eig-n", type=int, default=512, help="matrix size for svd/eigh")
+    ap.add_argument("--eig-n", type=int, nargs="+", default=[512],
+                    help="matrix sizes for svd/eigh (issue 10 reports 256 512 1024)")
     ap.add_argument("--repeats", type=int, default=3, help="alternating rounds (one process each)")
     ap.add_argument("--warmup", type=int, default=1,
                     help="untimed calls first in each process (0 saves minutes at 10k on a busy machine)")
@@ -65,13 +66,13 @@ def main(argv: list[str]) -> None:
         for peer in ("scipy cdist", "sklearn"):
             rows.append([f"{metric} {args.n}x{args.n}x{args.d} f32", peer, c.seconds["grimoire"] * 1e3,
                          c.seconds[peer] * 1e3, flops / c.seconds["grimoire"] / 1e9, c.ratio[peer]])
-    n = args.eig_n
-    for what in ("svd", "eigh"):
-        work = {lib: (_HERE, "decomposition", {"lib": lib, "what": what, "n": n})
-                for lib in ("grimoire", "numpy")}
-        c = compare_in_processes(work, repeats=args.repeats, warmup=1, min_time=0.0)
-        rows.append([f"{what} {n}x{n} f64", "numpy.linalg", c.seconds["grimoire"] * 1e3,
-                     c.seconds["numpy"] * 1e3, "", c.ratio["numpy"]])
+    for n in args.eig_n:
+        for what in ("svd", "eigh"):
+            work = {lib: (_HERE, "decomposition", {"lib": lib, "what": what, "n": n})
+                    for lib in ("grimoire", "numpy")}
+            c = compare_in_processes(work, repeats=args.repeats, warmup=1, min_time=0.0)
+            rows.append([f"{what} {n}x{n} f64", "numpy.linalg", c.seconds["grimoire"] * 1e3,
+                         c.seconds["numpy"] * 1e3, "", c.ratio["numpy"]])
     emit(f"linalg: each contender in its own process, {args.repeats} alternating rounds, medians",
          ["problem", "peer", "grimoire ms", "peer ms", "grimoire GFLOP/s (2nmd)", "ratio"], rows,
          isa=isa_of("linalg"))

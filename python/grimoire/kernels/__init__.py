@@ -11,7 +11,7 @@ from .attention import attention, attention_backward
 from .conv import conv1d, conv1d_backward, conv2d, conv2d_backward
 from .distance import pairwise_distances
 from .gemm import gemm
-from .linalg import eigh_symmetric, jacobi_svd_sweeps
+from .linalg import eigh_symmetric, jacobi_svd_sweeps, svd_bidiagonal
 from .linear_attention import linear_attention, linear_attention_backward
 from .norm import (
     batch_norm,
@@ -53,7 +53,7 @@ __all__ = [
     "conv1d", "conv1d_backward", "conv2d", "conv2d_backward",
     "avg_pool2d", "avg_pool2d_backward", "max_pool2d", "max_pool2d_backward",
     # gemm, distances, linear algebra
-    "gemm", "pairwise_distances", "eigh_symmetric", "jacobi_svd_sweeps",
+    "gemm", "pairwise_distances", "eigh_symmetric", "jacobi_svd_sweeps", "svd_bidiagonal",
     # norm
     "layer_norm", "layer_norm_backward", "rms_norm", "rms_norm_backward", "batch_norm", "batch_norm_backward",
     # softmax, losses

@@ -17,9 +17,9 @@ exports only DLPack) is viewed zero-copy through ``cupy.from_dlpack`` first, and
 give neither is refused with a ``TypeError`` naming the argument and the exporter's reason.
 
 A kernel that ``grimoire._cuda`` does not bind (``pairwise_distances``, ``linear_attention``,
-``eigh_symmetric``, ``jacobi_svd_sweeps``, ``word2vec_sgns_train``: CPU-only families) raises
-``NotImplementedError`` naming the kernel when called on CUDA arrays: the arrays are valid, the
-GPU half lacks the kernel. Move them to the host (``cupy.asnumpy``) to run it on the CPU core.
+``eigh_symmetric``, ``svd_bidiagonal``, ``jacobi_svd_sweeps``, ``word2vec_sgns_train``: CPU-only
+families) raises ``NotImplementedError`` naming the kernel when called on CUDA arrays: the arrays
+are valid, the GPU half lacks the kernel. Move them to the host (``cupy.asnumpy``) to run it on the CPU core.
 """
 
 from __future__ import annotations
