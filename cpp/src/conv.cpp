@@ -111,6 +111,10 @@ constexpr int64_t kMinTile = 256;
 // 192 block and a 4-deep one. (Measured single-threaded by CPU time on Zen 5, 256ch 14x14 3x3:
 // 400 and 768 columns within noise of each other, 1200 and whole-batch slower.)
 constexpr int64_t kMinCols = 768;
+// Channel blocks split a col matrix only past twice the tile budget: each block repacks dY for
+// the dW GEMM, and splitting the stem's 3 channels (K = 147 over 672 columns, just past
+// kColBudget) into 2 + 1 cost its backward ~10%.
+constexpr int64_t kBlockBudget = 2 * kColBudget;
 
 Plan make_plan(const Conv2dShape& s) {
   Plan pl;
@@ -140,7 +144,7 @@ Plan make_plan(const Conv2dShape& s) {
     pl.tiles = pl.tile == 0 ? 1 : (pl.P + pl.tile - 1) / pl.tile;
   }
   if (!pl.pointwise && pl.cols() > 0 && pl.cg > 0) {
-    const int64_t cb = std::clamp<int64_t>(kColBudget / (s.kh * s.kw * pl.cols()), 1, pl.cg);
+    const int64_t cb = std::clamp<int64_t>(kBlockBudget / (s.kh * s.kw * pl.cols()), 1, pl.cg);
     const int64_t blocks = (pl.cg + cb - 1) / cb;
     pl.cb = (pl.cg + blocks - 1) / blocks;  // equal blocks
   }
