@@ -94,6 +94,8 @@ CASES = [
     # small images side by side in one GEMM (chunks of 4 and 3), input channels lowered in blocks
     (7, 64, 12, 12, 12, 3, 3, 1, 1, 1, 2),
     (7, 160, 10, 10, 8, 3, 3, 2, 1, 1, 1),          # the same, strided: grad_x through col2im
+    (7, 160, 10, 10, 8, 3, 3, 1, 1, 1, 1),          # channel blocks in the forward and grad_w
+    (7, 8, 10, 10, 160, 3, 3, 1, 1, 1, 1),          # channel blocks in grad_x's transposed convolution
     (2, 64, 40, 40, 8, 3, 3, 1, 1, 1, 1),           # tiles of one image, channel blocks
     (3, 8, 9, 9, 6, 3, 3, 1, 2, 2, 1),              # grad_x as a dilated transposed convolution
     (2, 4, 6, 6, 4, 3, 3, 1, 3, 1, 1),              # padding past the kernel: no transposed grad_x
