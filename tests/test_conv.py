@@ -91,6 +91,14 @@ CASES = [
     (1, 1, 1, 1, 1, 3, 3, 1, 1, 1, 1),              # 1x1 image, 3x3 kernel all but one tap in padding
     (2, 5, 6, 7, 3, 6, 7, 1, 0, 1, 1),              # kernel the size of the image: one output
     (2, 3, 5, 5, 4, 3, 3, 4, 2, 1, 1),              # stride larger than the kernel
+    # small images side by side in one GEMM (chunks of 4 and 3), input channels lowered in blocks
+    (7, 64, 12, 12, 12, 3, 3, 1, 1, 1, 2),
+    (7, 160, 10, 10, 8, 3, 3, 2, 1, 1, 1),          # the same, strided: grad_x through col2im
+    (7, 160, 10, 10, 8, 3, 3, 1, 1, 1, 1),          # channel blocks in the forward and grad_w
+    (7, 8, 10, 10, 160, 3, 3, 1, 1, 1, 1),          # channel blocks in grad_x's transposed convolution
+    (2, 64, 40, 40, 8, 3, 3, 1, 1, 1, 1),           # tiles of one image, channel blocks
+    (3, 8, 9, 9, 6, 3, 3, 1, 2, 2, 1),              # grad_x as a dilated transposed convolution
+    (2, 4, 6, 6, 4, 3, 3, 1, 3, 1, 1),              # padding past the kernel: no transposed grad_x
 ]
 
 
@@ -108,7 +116,8 @@ def test_conv2d_threading_strategies_agree(rng, threads):
         # GEMM threads itself)
         for case in [(1, 4, 12, 12, 6, 3, 3, 1, 1, 1, 1), (5, 16, 24, 24, 16, 3, 3, 1, 1, 1, 2),
                      (1, 16, 24, 24, 16, 3, 3, 1, 1, 1, 1), (2, 16, 24, 24, 16, 3, 3, 2, 1, 1, 1),
-                     (1, 64, 24, 24, 32, 1, 1, 1, 0, 1, 1), (8, 16, 32, 32, 16, 3, 3, 1, 1, 1, 16)]:
+                     (1, 64, 24, 24, 32, 1, 1, 1, 0, 1, 1), (8, 16, 32, 32, 16, 3, 3, 1, 1, 1, 16),
+                     (7, 64, 12, 12, 12, 3, 3, 1, 1, 1, 2)]:
             conv_case(rng, *case)
     finally:
         grimoire.set_num_threads(before)

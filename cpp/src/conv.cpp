@@ -86,19 +86,35 @@ namespace {
 const bool registered = (register_family("conv2d", {Isa::scalar, Isa::avx2, Isa::avx512}), true);
 
 // The tiling of one convolution: K = rows of the im2col matrix, P = output pixels per image,
-// tile = output pixels per im2col tile (the col buffer is K x tile floats).
+// tile = output pixels per im2col tile. A small image (P below kMinCols) is not tiled: `imgs`
+// whole images share one im2col matrix, side by side (K x imgs*P), so that one GEMM has enough
+// columns; otherwise imgs == 1. The K rows are lowered `cb` input channels (cb*KH*KW rows) at a
+// time, so that the col block stays in L2 while the GEMM packs it; the GEMM accumulates over the
+// blocks (its own k loop would re-read C per depth block all the same).
 struct Plan {
-  int64_t cg, og, K, P, OH, OW, tile, tiles;
+  int64_t cg, og, K, P, OH, OW, tile, tiles, imgs, chunks, cb;
   bool pointwise;  // 1x1, stride 1, no padding: the image is the im2col matrix
+  int64_t cols() const { return imgs * tile; }  // columns of the widest im2col matrix
+  int64_t col_floats() const { return std::min(K, cb * (K / std::max<int64_t>(cg, 1))) * cols(); }
 };
 
-// Floats of im2col scratch per thread: a tile of about the size of a core's L2, so the GEMM
-// packs it while it is still in cache; but at least kMinTile columns, so the GEMM's n stays
-// wide enough for its microkernel, and a whole image when that is at most two such tiles.
-// (Measured single-threaded by CPU time on a shared Zen 3: 64ch 56x56 3x3 ran ~2x faster with
-// tiles than with whole-image im2col; 256ch 14x14 3x3 ~1.3x faster whole than in 49-column tiles.)
+// Floats of im2col scratch per thread: a col block of about the size of a core's L2, so the
+// GEMM packs it while it is still in cache (a tile of columns, and channels in blocks of cb); but
+// at least kMinTile columns, so the GEMM's n stays wide enough for its microkernel, and a whole
+// image when that is at most two such tiles. (Measured single-threaded by CPU time on a shared
+// Zen 3: 64ch 56x56 3x3 ran ~2x faster with tiles than with whole-image im2col.)
 constexpr int64_t kColBudget = 96 * 1024;
 constexpr int64_t kMinTile = 256;
+// Columns that images smaller than this are batched up to: each GEMM call repacks the whole
+// weight matrix (its A operand) and ends on a partial microkernel panel, which over the 196
+// columns of one 14x14 image cost ~10% of the forward; the backward's dW GEMM had k = 196, a
+// 192 block and a 4-deep one. (Measured single-threaded by CPU time on Zen 5, 256ch 14x14 3x3:
+// 400 and 768 columns within noise of each other, 1200 and whole-batch slower.)
+constexpr int64_t kMinCols = 768;
+// Channel blocks split a col matrix only past twice the tile budget: each block repacks dY for
+// the dW GEMM, and splitting the stem's 3 channels (K = 147 over 672 columns, just past
+// kColBudget) into 2 + 1 cost its backward ~10%.
+constexpr int64_t kBlockBudget = 2 * kColBudget;
 
 Plan make_plan(const Conv2dShape& s) {
   Plan pl;
@@ -109,13 +125,29 @@ Plan make_plan(const Conv2dShape& s) {
   pl.OW = s.out_w();
   pl.P = pl.OH * pl.OW;
   pl.pointwise = s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
-  int64_t tile = std::max<int64_t>(kMinTile, kColBudget / std::max<int64_t>(pl.K, 1));
-  if (pl.pointwise) tile = std::max<int64_t>(tile, 1024);
-  pl.tiles = (pl.P + tile - 1) / tile;
-  if (pl.tiles <= 2) pl.tiles = 1;
-  // Equal tiles (not full ones and a sliver), rounded up to 16 columns for the microkernel.
-  pl.tile = pl.tiles <= 1 ? pl.P : std::min(pl.P, ((pl.P + pl.tiles - 1) / pl.tiles + 15) / 16 * 16);
-  pl.tiles = pl.tile == 0 ? 1 : (pl.P + pl.tile - 1) / pl.tile;
+  pl.imgs = 1;
+  pl.cb = pl.cg;
+  if (!pl.pointwise && pl.P > 0 && pl.P < kMinCols) {
+    pl.imgs = std::clamp<int64_t>((kMinCols + pl.P - 1) / pl.P, 1, std::max<int64_t>(s.n, 1));
+    pl.chunks = (s.n + pl.imgs - 1) / pl.imgs;
+    pl.imgs = pl.chunks == 0 ? 1 : (s.n + pl.chunks - 1) / pl.chunks;  // equal chunks
+    pl.tile = pl.P;
+    pl.tiles = 1;
+  } else {
+    pl.chunks = s.n;
+    int64_t tile = std::max<int64_t>(kMinTile, kColBudget / std::max<int64_t>(pl.K, 1));
+    if (pl.pointwise) tile = std::max<int64_t>(tile, 1024);
+    pl.tiles = (pl.P + tile - 1) / tile;
+    if (pl.tiles <= 2) pl.tiles = 1;
+    // Equal tiles (not full ones and a sliver), rounded up to 16 columns for the microkernel.
+    pl.tile = pl.tiles <= 1 ? pl.P : std::min(pl.P, ((pl.P + pl.tiles - 1) / pl.tiles + 15) / 16 * 16);
+    pl.tiles = pl.tile == 0 ? 1 : (pl.P + pl.tile - 1) / pl.tile;
+  }
+  if (!pl.pointwise && pl.cols() > 0 && pl.cg > 0) {
+    const int64_t cb = std::clamp<int64_t>(kBlockBudget / (s.kh * s.kw * pl.cols()), 1, pl.cg);
+    const int64_t blocks = (pl.cg + cb - 1) / cb;
+    pl.cb = (pl.cg + blocks - 1) / blocks;  // equal blocks
+  }
   return pl;
 }
 
@@ -129,9 +161,9 @@ inline void valid_cols(int64_t off, int64_t sw, int64_t W, int64_t OW, int64_t& 
 
 // col[r, p - p0] = x_g[c, i*sh - ph + ki*dh, j*sw - pw + kj*dw] for r = (c, ki, kj) and output
 // pixels p = i*OW + j in [p0, p1); zero where the window reads padding.
-// xg: the group's C_in/G channels of one image (cg, H, W); col: (K, p1 - p0)
-void im2col(const Conv2dShape& s, const Plan& pl, const float* xg, int64_t p0, int64_t p1, float* col) {
-  const int64_t ld = p1 - p0;
+// xg: the group's C_in/G channels of one image (cg, H, W); col: (K, p1 - p0), rows ld apart
+void im2col(const Conv2dShape& s, const Plan& pl, const float* xg, int64_t p0, int64_t p1, float* col,
+            int64_t ld) {
   for (int64_t c = 0; c < pl.cg; ++c) {
     const float* xc = xg + c * s.h * s.w;
     for (int64_t ki = 0; ki < s.kh; ++ki)
@@ -165,8 +197,8 @@ void im2col(const Conv2dShape& s, const Plan& pl, const float* xg, int64_t p0, i
 }
 
 // The adjoint of im2col: dxg[c, ih, iw] += col[r, p - p0] over the same index map.
-void col2im(const Conv2dShape& s, const Plan& pl, const float* col, int64_t p0, int64_t p1, float* dxg) {
-  const int64_t ld = p1 - p0;
+void col2im(const Conv2dShape& s, const Plan& pl, const float* col, int64_t p0, int64_t p1, float* dxg,
+            int64_t ld) {
   for (int64_t c = 0; c < pl.cg; ++c) {
     float* dxc = dxg + c * s.h * s.w;
     for (int64_t ki = 0; ki < s.kh; ++ki)
@@ -315,7 +347,70 @@ void depthwise_backward(const Conv2dShape& s, const Plan& pl, const float* dy, c
   });
 }
 
+// The columns one GEMM covers: output pixels [p0, p1) of images n0 .. n0+nb-1 (p0 = 0, p1 = P
+// when nb > 1), side by side: ld = nb * (p1 - p0) columns.
+struct Chunk {
+  int64_t n0, nb, p0, p1, ld;
+  Chunk(const Conv2dShape& s, const Plan& pl, int64_t chunk, int64_t tile) {
+    n0 = chunk * pl.imgs;
+    nb = std::min(pl.imgs, s.n - n0);
+    p0 = tile * pl.tile;
+    p1 = std::min(pl.P, p0 + pl.tile);
+    ld = nb * (p1 - p0);
+  }
+};
+
+// Input channels [c0, c0 + cb) of group g lowered for a chunk: col (cb*KH*KW, ld).
+void im2col_block(const Conv2dShape& s, const Plan& pl, const Chunk& ck, const float* x, int64_t g, int64_t c0,
+                  int64_t cb, float* col) {
+  Plan plb = pl;
+  plb.cg = cb;
+  for (int64_t i = 0; i < ck.nb; ++i)
+    im2col(s, plb, x + ((ck.n0 + i) * s.c_in + g * pl.cg + c0) * s.h * s.w, ck.p0, ck.p1,
+           col + i * (ck.p1 - ck.p0), ck.ld);
+}
+
+// The adjoint: dx[images, channels [c0, c0 + cb) of group g] += col2im(col).
+void col2im_block(const Conv2dShape& s, const Plan& pl, const Chunk& ck, const float* col, int64_t g, int64_t c0,
+                  int64_t cb, float* dx) {
+  Plan plb = pl;
+  plb.cg = cb;
+  for (int64_t i = 0; i < ck.nb; ++i)
+    col2im(s, plb, col + i * (ck.p1 - ck.p0), ck.p0, ck.p1,
+           dx + ((ck.n0 + i) * s.c_in + g * pl.cg + c0) * s.h * s.w, ck.ld);
+}
+
+// rows (og, nb*P) <- the group-g channels of images n0 .. n0+nb-1 of an (N, C_out, P) array.
+void gather_images(const Conv2dShape& s, const Plan& pl, const float* a, const Chunk& ck, int64_t g, float* rows) {
+  for (int64_t o = 0; o < pl.og; ++o)
+    for (int64_t i = 0; i < ck.nb; ++i)
+      std::memcpy(rows + o * ck.ld + i * pl.P, a + ((ck.n0 + i) * s.c_out + g * pl.og + o) * pl.P,
+                  sizeof(float) * pl.P);
+}
+
+// The other way, adding b[o] (b may be null): a[images, group-g channels] = rows + b.
+void scatter_images(const Conv2dShape& s, const Plan& pl, const float* rows, const float* b, const Chunk& ck,
+                    int64_t g, float* a) {
+  for (int64_t o = 0; o < pl.og; ++o) {
+    const float bo = b ? b[g * pl.og + o] : 0.0f;
+    for (int64_t i = 0; i < ck.nb; ++i) {
+      const float* src = rows + o * ck.ld + i * pl.P;
+      float* dst = a + ((ck.n0 + i) * s.c_out + g * pl.og + o) * pl.P;
+      for (int64_t p = 0; p < pl.P; ++p) dst[p] = src[p] + bo;
+    }
+  }
+}
+
 }  // namespace
+
+// dx as the transposed convolution, for stride 1: dx[n, c, ih, iw] = sum over o, p, q of
+// w[o, c, p, q] * dy[n, o, ih + ph - p*dh, iw + pw - q*dw], a forward convolution of dy with the
+// kernel flipped and its channel axes swapped, w'[c, o, KH-1-p, KW-1-q] (per group), padding
+// d*(k-1) - pad, same dilation. It runs on the forward's blocked GEMMs and writes dx once,
+// where col2im scatters every dcol element back with an add (measured single-threaded by CPU
+// time on Zen 5, 256ch 14x14 3x3 batch 32: grad_x alone 47 -> 44 ms). False where it does not apply
+// (stride > 1, or padding beyond the dilated kernel), dx then untouched.
+bool transposed_dgrad(const Conv2dShape& s, const Plan& pl, const float* dy, const float* w, float* dx);
 
 // x (N, C_in, H, W), w (C_out, C_in/G, KH, KW), b (C_out) or null -> y (N, C_out, OH, OW)
 void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const float* b, float* y) {
@@ -325,30 +420,62 @@ void conv2d_forward(const Conv2dShape& s, const float* x, const float* w, const 
     depthwise_forward(s, pl, x, w, b, y);
     return;
   }
-  const int64_t per_image = s.groups * pl.tiles;
-  const int64_t grain = item_grain(2 * pl.og * pl.K * pl.tile);
-  run_items(s.n * per_image, grain, [&](int64_t begin, int64_t end, int gemm_threads, int) {
-    std::vector<float> col(pl.pointwise ? 0 : static_cast<size_t>(pl.K * pl.tile));
+  // Items: (chunk of images, group, tile); a chunk is one image unless the images are small.
+  const int64_t per_chunk = s.groups * pl.tiles, taps = s.kh * s.kw;
+  const int64_t grain = item_grain(2 * pl.og * pl.K * pl.cols());
+  run_items(pl.chunks * per_chunk, grain, [&](int64_t begin, int64_t end, int gemm_threads, int) {
+    std::vector<float> col(pl.pointwise ? 0 : static_cast<size_t>(pl.col_floats()));
+    std::vector<float> rows(pl.imgs > 1 ? static_cast<size_t>(pl.og * pl.cols()) : 0);
     for (int64_t it = begin; it < end; ++it) {
-      const int64_t n = it / per_image, g = (it / pl.tiles) % s.groups, t = it % pl.tiles;
-      const int64_t p0 = t * pl.tile, p1 = std::min(pl.P, p0 + pl.tile);
-      const float* xg = x + (n * s.c_in + g * pl.cg) * s.h * s.w;
+      const int64_t g = (it / pl.tiles) % s.groups;
+      const Chunk ck(s, pl, it / per_chunk, it % pl.tiles);
       const float* wg = w + g * pl.og * pl.K;
-      float* yg = y + (n * s.c_out + g * pl.og) * pl.P;
+      // Several images go through `rows` (og, ld) and are copied out with the bias added.
+      float* yg = y + (ck.n0 * s.c_out + g * pl.og) * pl.P;
+      float* out = pl.imgs > 1 ? rows.data() : yg + ck.p0;
+      const int64_t ldo = pl.imgs > 1 ? ck.ld : pl.P;
       if (pl.pointwise) {
-        sgemm(pl.og, p1 - p0, pl.K, wg, pl.K, 1, xg + p0, pl.P, 1, yg + p0, pl.P, false, gemm_threads);
+        sgemm(pl.og, ck.ld, pl.K, wg, pl.K, 1, x + (ck.n0 * s.c_in + g * pl.cg) * s.h * s.w + ck.p0, pl.P, 1, out,
+              ldo, false, gemm_threads);
       } else {
-        im2col(s, pl, xg, p0, p1, col.data());
-        sgemm(pl.og, p1 - p0, pl.K, wg, pl.K, 1, col.data(), p1 - p0, 1, yg + p0, pl.P, false, gemm_threads);
+        for (int64_t c0 = 0; c0 < pl.cg; c0 += pl.cb) {  // y (+)= W_g[:, block] @ col_block
+          const int64_t cb = std::min(pl.cb, pl.cg - c0);
+          im2col_block(s, pl, ck, x, g, c0, cb, col.data());
+          sgemm(pl.og, ck.ld, cb * taps, wg + c0 * taps, pl.K, 1, col.data(), ck.ld, 1, out, ldo, c0 > 0,
+                gemm_threads);
+        }
       }
-      if (b)
+      if (pl.imgs > 1) {
+        scatter_images(s, pl, rows.data(), b, ck, g, y);
+      } else if (b) {
         for (int64_t o = 0; o < pl.og; ++o) {
           const float bo = b[g * pl.og + o];
           float* yr = yg + o * pl.P;
-          for (int64_t p = p0; p < p1; ++p) yr[p] += bo;
+          for (int64_t p = ck.p0; p < ck.p1; ++p) yr[p] += bo;
         }
+      }
     }
   });
+}
+
+bool transposed_dgrad(const Conv2dShape& s, const Plan& pl, const float* dy, const float* w, float* dx) {
+  Conv2dShape t = s;
+  t.c_in = s.c_out; t.h = pl.OH; t.w = pl.OW;
+  t.c_out = s.c_in;
+  t.pad_h = s.dil_h * (s.kh - 1) - s.pad_h;
+  t.pad_w = s.dil_w * (s.kw - 1) - s.pad_w;
+  if (s.stride_h != 1 || s.stride_w != 1 || t.pad_h < 0 || t.pad_w < 0 || pl.pointwise) return false;
+  const int64_t taps = s.kh * s.kw;
+  std::vector<float> wt(static_cast<size_t>(s.c_out * pl.K));  // (C_in, C_out/G, KH, KW)
+  for (int64_t g = 0; g < s.groups; ++g)
+    for (int64_t o = 0; o < pl.og; ++o)
+      for (int64_t c = 0; c < pl.cg; ++c) {
+        const float* src = w + ((g * pl.og + o) * pl.cg + c) * taps;
+        float* dst = wt.data() + ((g * pl.cg + c) * pl.og + o) * taps;
+        for (int64_t r = 0; r < taps; ++r) dst[r] = src[taps - 1 - r];
+      }
+  conv2d_forward(t, dy, wt.data(), nullptr, dx);
+  return true;
 }
 
 // dy (N, C_out, OH, OW) -> dx (N, C_in, H, W), dw (C_out, C_in/G, KH, KW), db (C_out); each optional
@@ -378,41 +505,52 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     depthwise_backward(s, pl, dy, x, w, dx, dw);
     return;
   }
+  if (dx && transposed_dgrad(s, pl, dy, w, dx)) dx = nullptr;  // done: what is left is dW
+  if (!dw) return;
 
-  const int64_t items = s.n * s.groups;
-  const int64_t grain = item_grain(4 * pl.og * pl.K * pl.P);
+  // Items: (chunk of images, group); a chunk is one image unless the images are small.
+  const int64_t items = pl.chunks * s.groups;
+  const int64_t grain = item_grain(4 * pl.og * pl.K * pl.P * pl.imgs);
   // dW is a sum over images: each thread sums its images into its own copy, and the copies are
   // added in thread order afterwards (deterministic for a given thread count). Items run in turn
   // (one thread, or threaded GEMMs) accumulate straight into dw.
   const int copies = threaded_items(items, grain) && dw ? item_threads(items, grain) : 0;
   std::vector<float> dw_parts(static_cast<size_t>(copies > 1 ? copies * w_size : 0), 0.0f);
+  const int64_t taps = s.kh * s.kw;
   run_items(items, grain, [&](int64_t begin, int64_t end, int gemm_threads, int thread) {
     float* dw_acc = dw_parts.empty() ? dw : dw_parts.data() + thread * w_size;
-    std::vector<float> col(pl.pointwise ? 0 : static_cast<size_t>(pl.K * pl.tile));
+    std::vector<float> col(pl.pointwise ? 0 : static_cast<size_t>(pl.col_floats()));
+    std::vector<float> rows(pl.imgs > 1 ? static_cast<size_t>(pl.og * pl.cols()) : 0);
     for (int64_t it = begin; it < end; ++it) {
-      const int64_t n = it / s.groups, g = it % s.groups;
-      const float* xg = x + (n * s.c_in + g * pl.cg) * s.h * s.w;
-      float* dxg = dx ? dx + (n * s.c_in + g * pl.cg) * s.h * s.w : nullptr;
+      const int64_t g = it % s.groups;
       const float* wg = w + g * pl.og * pl.K;
-      const float* dyg = dy + (n * s.c_out + g * pl.og) * pl.P;
       float* dwg = dw ? dw_acc + g * pl.og * pl.K : nullptr;
       for (int64_t t = 0; t < pl.tiles; ++t) {
-        const int64_t p0 = t * pl.tile, p1 = std::min(pl.P, p0 + pl.tile), ld = p1 - p0;
+        const Chunk ck(s, pl, it / s.groups, t);
+        // dY of the chunk (og, ld): in place for one image, gathered into `rows` for several.
+        const float* dyg = dy + (ck.n0 * s.c_out + g * pl.og) * pl.P + ck.p0;
+        if (pl.imgs > 1) gather_images(s, pl, dy, ck, g, rows.data());
+        const float* dyc = pl.imgs > 1 ? rows.data() : dyg;
+        const int64_t lddy = pl.imgs > 1 ? ck.ld : pl.P;
         if (pl.pointwise) {
           // dW_g (og, cg) += dY_g[:, tile] @ x_g[:, tile]^T ; dx_g[:, tile] = W_g^T @ dY_g[:, tile]
-          if (dwg) sgemm(pl.og, pl.K, ld, dyg + p0, pl.P, 1, xg + p0, 1, pl.P, dwg, pl.K, true, gemm_threads);
-          if (dxg) sgemm(pl.K, ld, pl.og, wg, 1, pl.K, dyg + p0, pl.P, 1, dxg + p0, pl.P, false, gemm_threads);
+          const int64_t xo = (ck.n0 * s.c_in + g * pl.cg) * s.h * s.w + ck.p0;
+          if (dwg) sgemm(pl.og, pl.K, ck.ld, dyc, lddy, 1, x + xo, 1, pl.P, dwg, pl.K, true, gemm_threads);
+          if (dx) sgemm(pl.K, ck.ld, pl.og, wg, 1, pl.K, dyc, lddy, 1, dx + xo, pl.P, false, gemm_threads);
           continue;
         }
-        // dW_g (og, K) += dY_g[:, tile] (og, ld) @ col^T (ld, K)
-        if (dwg) {
-          im2col(s, pl, xg, p0, p1, col.data());
-          sgemm(pl.og, pl.K, ld, dyg + p0, pl.P, 1, col.data(), 1, ld, dwg, pl.K, true, gemm_threads);
-        }
-        // dcol (K, ld) = W_g^T (K, og) @ dY_g[:, tile] (og, ld), then scattered into dx
-        if (dxg) {
-          sgemm(pl.K, ld, pl.og, wg, 1, pl.K, dyg + p0, pl.P, 1, col.data(), ld, false, gemm_threads);
-          col2im(s, pl, col.data(), p0, p1, dxg);
+        for (int64_t c0 = 0; c0 < pl.cg; c0 += pl.cb) {
+          const int64_t cb = std::min(pl.cb, pl.cg - c0), kb = cb * taps;
+          // dW_g[:, block] (og, kb) += dY (og, ld) @ col_block^T (ld, kb)
+          if (dwg) {
+            im2col_block(s, pl, ck, x, g, c0, cb, col.data());
+            sgemm(pl.og, kb, ck.ld, dyc, lddy, 1, col.data(), 1, ck.ld, dwg + c0 * taps, pl.K, true, gemm_threads);
+          }
+          // dcol_block (kb, ld) = W_g[:, block]^T (kb, og) @ dY (og, ld), then scattered into dx
+          if (dx) {
+            sgemm(kb, ck.ld, pl.og, wg + c0 * taps, 1, pl.K, dyc, lddy, 1, col.data(), ck.ld, false, gemm_threads);
+            col2im_block(s, pl, ck, col.data(), g, c0, cb, dx);
+          }
         }
       }
     }

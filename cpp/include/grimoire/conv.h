@@ -10,10 +10,12 @@
 // convolution is this with H = KH = 1. Every array is C-contiguous; the caller (the bindings)
 // has checked the shapes.
 //
-// The fast driver lowers each image to a GEMM: im2col packs a tile of output pixels into a
-// (C_in/groups * KH * KW, tile) matrix, y_tile = W_g @ col; a 1x1 stride-1 unpadded convolution
-// is a GEMM on the image itself. Backward: dW_g += dY_g @ col^T, dcol = W_g^T @ dY_g scattered
-// back by col2im, db = sum of dY over (n, i, j). A depthwise convolution (groups == C_in ==
+// The fast driver lowers each image to a GEMM: im2col packs a tile of output pixels (or several
+// small images side by side) into a (C_in/groups * KH * KW, tile) matrix, a block of input
+// channels at a time, y_tile += W_g[:, block] @ col_block; a 1x1 stride-1 unpadded convolution
+// is a GEMM on the image itself. Backward: dW_g += dY_g @ col^T; dx for stride 1 is the
+// transposed convolution (a forward one of dY with the flipped kernel), else dcol = W_g^T @ dY_g
+// scattered back by col2im; db = sum of dY over (n, i, j). A depthwise convolution (groups == C_in ==
 // C_out) is direct instead, forward and backward: a GEMM of one row would waste the microkernel. Scratch is per thread and per tile, never per batch.
 #pragma once
 
