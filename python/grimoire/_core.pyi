@@ -6,7 +6,7 @@ import collections.abc
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['PackedInt8Weight', 'active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kalman_filter', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_attention_backward', 'linear_attention_forward', 'linear_int8', 'linear_int8_packed', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pack_int8_weight', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svd_bidiagonal', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
+__all__: list[str] = ['PackedBf16Weight', 'PackedInt8Weight', 'active_isa', 'adam_step', 'arma_residuals', 'attention_backward', 'attention_forward', 'available_cores', 'avg_pool2d', 'avg_pool2d_backward', 'batch_norm', 'batch_norm_backward', 'betainc', 'clip_grad_norm', 'compiler', 'conv2d', 'conv2d_backward', 'conv2d_backward_reference', 'conv2d_int8', 'conv2d_reference', 'cpu_features', 'cross_entropy', 'dequantize_int8', 'detected_isa', 'eigh_symmetric', 'enet_coordinate_descent', 'fma_peak_flops', 'forest_build', 'from_bf16', 'from_fp8', 'gammainc', 'gammaln', 'gelu', 'gelu_backward', 'gemm', 'gemm_bf16', 'gemm_fp8', 'gemm_int8', 'gemm_int8_reference', 'get_num_threads', 'jacobi_svd_sweeps', 'kalman_filter', 'kernel_families', 'kmeans_assign', 'layer_norm', 'layer_norm_backward', 'linear_attention_backward', 'linear_attention_forward', 'linear_bf16', 'linear_bf16_packed', 'linear_int8', 'linear_int8_packed', 'linear_svm_dcd', 'log_softmax', 'log_softmax_backward', 'matmul', 'max_pool2d', 'max_pool2d_backward', 'multi_tensor_adam_step', 'multi_tensor_sgd_step', 'ndtr', 'ndtri', 'nn_chain_linkage', 'num_threads_pinned', 'pack_bf16_weight', 'pack_int8_weight', 'pairwise_distances', 'pairwise_sq_distances', 'pdist_euclidean', 'quantize_int8', 'random_walks', 'rms_norm', 'rms_norm_backward', 'set_isa', 'set_num_threads', 'sgd_step', 'softmax', 'softmax_backward', 'spmm_csr', 'svd_bidiagonal', 'svm_kernel', 'svm_smo', 'to_bf16', 'to_fp8', 'tree_apply', 'tree_apply_binned', 'tree_build', 'tsne_binary_search', 'tsne_optimize', 'umap_optimize', 'unpin_num_threads', 'word2vec_sgns_train']
 class PackedInt8Weight:
     """
     An int8 weight W (n, k) packed for the int8 GEMM path of this CPU (pack_int8_weight); immutable.
@@ -28,6 +28,36 @@ class PackedInt8Weight:
         Bytes held (the panels and a copy of W).
         """
     @property
+    def shape(self) -> tuple:
+        """
+        W's shape: (n, k), or (O, C, KH, KW) for a convolution's weight.
+        """
+    @property
+    def stale(self) -> bool:
+        """
+        Whether gemm_int8 now takes another path (set_isa): pack again.
+        """
+class PackedBf16Weight:
+    """
+    A weight W (n, k) rounded to bf16 and packed once for the bf16 GEMM path of this CPU (pack_bf16_weight); immutable.
+    """
+    def __copy__(self) -> typing.Any:
+        ...
+    def __deepcopy__(self, memo: typing.Any) -> typing.Any:
+        ...
+    def __repr__(self) -> str:
+        ...
+    @property
+    def isa(self) -> str:
+        """
+        The bf16 GEMM path the weight was packed for.
+        """
+    @property
+    def nbytes(self) -> int:
+        """
+        Bytes held (the panels or rounded values, and W's bf16 codes).
+        """
+    @property
     def shape(self) -> tuple[int, int]:
         """
         (n, k): W's shape.
@@ -35,7 +65,7 @@ class PackedInt8Weight:
     @property
     def stale(self) -> bool:
         """
-        Whether gemm_int8 now takes another path (set_isa): pack again.
+        Whether the bf16 GEMM now takes another path (set_isa): pack again.
         """
 def _exhaustive_check(what: str, saturate: bool) -> int:
     ...
@@ -81,6 +111,8 @@ def conv2d_backward(grad_out: typing.Any, x: typing.Any, w: typing.Any, stride: 
     ...
 def conv2d_backward_reference(grad_out: typing.Any, x: typing.Any, w: typing.Any, stride: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], padding: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex, need_x: bool, need_w: bool, need_b: bool) -> tuple:
     ...
+def conv2d_int8(x: typing.Any, packed: PackedInt8Weight, w_scale: typing.Any, bias: typing.Any, stride: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], padding: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], relu: bool) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    ...
 def conv2d_reference(x: typing.Any, w: typing.Any, b: typing.Any, stride: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], padding: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], dilation: tuple[typing.SupportsInt | typing.SupportsIndex, typing.SupportsInt | typing.SupportsIndex], groups: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
     ...
 def cpu_features() -> dict:
@@ -118,6 +150,14 @@ def gammainc(a: typing.Any, x: typing.Any, upper: bool) -> numpy.typing.NDArray[
 def gammaln(x: typing.Any) -> numpy.typing.NDArray[numpy.float64]:
     """
     log |Gamma(x)| element-wise (float64, C-contiguous).
+    """
+def gelu(x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    """
+    Exact GELU y = x Phi(x) of a float32 C-contiguous array (any shape).
+    """
+def gelu_backward(grad_y: typing.Any, x: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    """
+    grad_x = grad_y (Phi(x) + x phi(x)): the gradient of gelu at its input x.
     """
 def gemm(a: typing.Any, b: typing.Any, c: typing.Any = None, alpha: typing.SupportsFloat | typing.SupportsIndex = 1.0, beta: typing.SupportsFloat | typing.SupportsIndex = 0.0, trans_a: bool = False, trans_b: bool = False) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
     ...
@@ -159,6 +199,10 @@ def linear_attention_forward(q: typing.Any, k: typing.Any, v: typing.Any, causal
     """
     out_i = phi(q_i)' S_i / (phi(q_i)' z_i + eps), phi = elu + 1 (float32, C-contiguous).
     """
+def linear_bf16(x: typing.Any, w: typing.Any, bias: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    ...
+def linear_bf16_packed(x: typing.Any, packed: PackedBf16Weight, bias: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
+    ...
 def linear_int8(x: typing.Any, w_q: typing.Any, w_scale: typing.Any, bias: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
     ...
 def linear_int8_packed(x: typing.Any, packed: PackedInt8Weight, w_scale: typing.Any, bias: typing.Any) -> numpy.ndarray[typing.Any, numpy.dtype[typing.Any]]:
@@ -194,6 +238,8 @@ def nn_chain_linkage(dist: typing.Any, method: str) -> numpy.typing.NDArray[nump
     NN-chain merges (n-1, 4) as (slot a, slot b, height, size), unsorted; dist is overwritten.
     """
 def num_threads_pinned() -> bool:
+    ...
+def pack_bf16_weight(w: typing.Any) -> PackedBf16Weight:
     ...
 def pack_int8_weight(w_q: typing.Any) -> PackedInt8Weight:
     ...
@@ -259,7 +305,7 @@ def tree_apply_binned(codes: typing.Any, children_left: typing.Any, children_rig
     """
 def tree_build(codes: typing.Any, n_bins: typing.Any, criterion: str, y: typing.Any, h: typing.Any = None, sample_weight: typing.Any = None, sample_indices: typing.Any = None, n_classes: typing.SupportsInt | typing.SupportsIndex = 0, max_depth: typing.SupportsInt | typing.SupportsIndex = -1, min_samples_split: typing.SupportsInt | typing.SupportsIndex = 2, min_samples_leaf: typing.SupportsInt | typing.SupportsIndex = 1, max_features: typing.SupportsInt | typing.SupportsIndex = 0, max_leaf_nodes: typing.SupportsInt | typing.SupportsIndex = -1, min_impurity_decrease: typing.SupportsFloat | typing.SupportsIndex = 0.0, l2: typing.SupportsFloat | typing.SupportsIndex = 0.0, seed: typing.SupportsInt | typing.SupportsIndex = 0, num_threads: typing.SupportsInt | typing.SupportsIndex = 1) -> dict:
     """
-    Grow one CART tree on binned features; returns its node arrays as a dict.
+    Grow one CART tree on binned features (uint16 codes; uint8 also for 'newton'); returns its node arrays as a dict, for 'newton' with 'leaf': the leaf each sample (column of codes) reaches.
     """
 def tsne_binary_search(dist2: typing.Any, perplexity: typing.SupportsFloat | typing.SupportsIndex) -> numpy.typing.NDArray[numpy.float64]:
     """
