@@ -1,7 +1,7 @@
 // GEMM driver. The scalar reference path lives here; the packed, cache-blocked SIMD paths are
-// beside it (gemm_avx2.cpp, gemm_avx512.cpp, their shared driver in gemm_internal.h) and chosen
-// at run time by isa_for(). This file also holds what those paths share: the cache blocking,
-// the per-thread packing buffers and the thread count.
+// one GemmKernels table per ISA (gemm_avx2.cpp, gemm_avx512.cpp, written once in gemm_simd.h),
+// picked at run time by isa_for(). This file also holds what those paths share: the cache
+// blocking, the per-thread packing buffers and the thread count.
 #include "grimoire/gemm.h"
 
 #include <unistd.h>
@@ -35,6 +35,7 @@ Blocking blocking(int mr, int nr, int elem_size) {
   static const int64_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 << 10, 128 << 10, 2 << 20);
   static const int64_t l3 = cache_bytes(_SC_LEVEL3_CACHE_SIZE, 32 << 20, 2 << 20, 32 << 20);
   Blocking b;
+  b.l1 = l1;
   b.l2 = l2;
   // A B micro-panel (kc x nr) takes about half of L1, next to the A micro-panel streaming through.
   b.kc = std::clamp<int64_t>(l1 / 2 / (nr * elem_size), 64, 512) & ~int64_t{7};
@@ -128,13 +129,25 @@ const std::vector<Isa>& gemm_paths() {
   return paths;
 }
 
-template <typename T>
-void dispatch(const GemmParams<T>& p) {
-  switch (isa_for(gemm_paths())) {
-    case Isa::avx512: gemm_detail::gemm_avx512(p); return;
-    case Isa::avx2: gemm_detail::gemm_avx2(p); return;
-    case Isa::scalar: reference(p); return;
+// The SIMD table of an ISA, null for the scalar reference.
+const gemm_detail::GemmKernels* kernels_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return &gemm_detail::kernels_avx512;
+    case Isa::avx2: return &gemm_detail::kernels_avx2;
+    default: return nullptr;
   }
+}
+
+void dispatch(const GemmParams<float>& p) {
+  const gemm_detail::GemmKernels* k = kernels_for(isa_for(gemm_paths()));
+  if (k != nullptr) k->sgemm(p);
+  else reference(p);
+}
+
+void dispatch(const GemmParams<double>& p) {
+  const gemm_detail::GemmKernels* k = kernels_for(isa_for(gemm_paths()));
+  if (k != nullptr) k->dgemm(p);
+  else reference(p);
 }
 
 // Small products each on one thread, spread over the batch; large ones one after another, each
@@ -191,13 +204,10 @@ double fma_peak_flops(int64_t iterations) {
   if (iterations <= 0) return 0.0;
   // The vector width of the path gemm takes: a core that runs 512-bit FMAs at full width (Zen 5)
   // has twice the AVX2 peak, one that splits them in two (Zen 4) the same.
-  double lanes, seconds;
-  switch (isa_for(gemm_paths())) {
-    case Isa::avx512: lanes = 16.0; seconds = gemm_detail::fma_peak_avx512(iterations); break;
-    case Isa::avx2: lanes = 8.0; seconds = gemm_detail::fma_peak_avx2(iterations); break;
-    default: return 0.0;
-  }
-  return seconds > 0 ? 12.0 * lanes * 2.0 * static_cast<double>(iterations) / seconds : 0.0;
+  const gemm_detail::GemmKernels* k = kernels_for(isa_for(gemm_paths()));
+  if (k == nullptr) return 0.0;
+  const double seconds = k->fma_seconds(iterations);
+  return seconds > 0 ? 12.0 * k->float_lanes * 2.0 * static_cast<double>(iterations) / seconds : 0.0;
 }
 void gemm_batched(const GemmParams<float>& p, const GemmBatch<float>& b) { batched(p, b); }
 void gemm_batched(const GemmParams<double>& p, const GemmBatch<double>& b) { batched(p, b); }
