@@ -37,10 +37,14 @@ Blocking blocking(int mr, int nr, int elem_size) {
   Blocking b;
   b.l1 = l1;
   b.l2 = l2;
-  // A B micro-panel (kc x nr) takes about half of L1, next to the A micro-panel streaming through.
-  b.kc = std::clamp<int64_t>(l1 / 2 / (nr * elem_size), 64, 512) & ~int64_t{7};
-  // The packed A block (mc x kc) fills about 60% of L2.
-  b.mc = std::max<int64_t>(mr, (l2 * 3 / 5 / (b.kc * elem_size)) / mr * mr);
+  // kc: the C tile is read and written once per kc steps, so kc is as long as the A micro-panel
+  // (mr x kc) can be while it fits in ~60% of L1, at most 512. Zen 5 (48 KiB L1d, 1 MiB L2),
+  // 1 thread, 1024^3 / 2048^3 float32: the AVX-512 path at kc 192 (B micro-panel in half of L1,
+  // the rule before) ran ~190 GFLOP/s, at kc 512 ~207; AVX2 (6 x 16) was flat from 256 to 512.
+  b.kc = std::clamp<int64_t>(l1 * 3 / 5 / (mr * elem_size), 128, 512) & ~int64_t{7};
+  // The packed A block (mc x kc) fills about half of L2; the other half takes the B micro-panels
+  // and C tiles streaming through (mc 812 at kc 512 ran 2-5% slower than 252 on Zen 5).
+  b.mc = std::max<int64_t>(mr, (l2 / 2 / (b.kc * elem_size)) / mr * mr);
   // The packed B block (kc x nc) about a quarter of L3.
   b.nc = std::max<int64_t>(nr, (l3 / 4 / (b.kc * elem_size)) / nr * nr);
   return b;
