@@ -1,7 +1,7 @@
 // GEMM driver. The scalar reference path lives here; the packed, cache-blocked SIMD paths are
-// beside it (gemm_avx2.cpp, gemm_avx512.cpp, their shared driver in gemm_internal.h) and chosen
-// at run time by isa_for(). This file also holds what those paths share: the cache blocking,
-// the per-thread packing buffers and the thread count.
+// one GemmKernels table per ISA (gemm_avx2.cpp, gemm_avx512.cpp, written once in gemm_simd.h),
+// picked at run time by isa_for(). This file also holds what those paths share: the cache
+// blocking, the per-thread packing buffers and the thread count.
 #include "grimoire/gemm.h"
 
 #include <unistd.h>
@@ -35,11 +35,16 @@ Blocking blocking(int mr, int nr, int elem_size) {
   static const int64_t l2 = cache_bytes(_SC_LEVEL2_CACHE_SIZE, 512 << 10, 128 << 10, 2 << 20);
   static const int64_t l3 = cache_bytes(_SC_LEVEL3_CACHE_SIZE, 32 << 20, 2 << 20, 32 << 20);
   Blocking b;
+  b.l1 = l1;
   b.l2 = l2;
-  // A B micro-panel (kc x nr) takes about half of L1, next to the A micro-panel streaming through.
-  b.kc = std::clamp<int64_t>(l1 / 2 / (nr * elem_size), 64, 512) & ~int64_t{7};
-  // The packed A block (mc x kc) fills about 60% of L2.
-  b.mc = std::max<int64_t>(mr, (l2 * 3 / 5 / (b.kc * elem_size)) / mr * mr);
+  // kc: the C tile is read and written once per kc steps, so kc is as long as the A micro-panel
+  // (mr x kc) can be while it fits in ~60% of L1, at most 512. Zen 5 (48 KiB L1d, 1 MiB L2),
+  // 1 thread, 1024^3 / 2048^3 float32: the AVX-512 path at kc 192 (B micro-panel in half of L1,
+  // the rule before) ran ~190 GFLOP/s, at kc 512 ~207; AVX2 (6 x 16) was flat from 256 to 512.
+  b.kc = std::clamp<int64_t>(l1 * 3 / 5 / (mr * elem_size), 128, 512) & ~int64_t{7};
+  // The packed A block (mc x kc) fills about half of L2; the other half takes the B micro-panels
+  // and C tiles streaming through (mc 812 at kc 512 ran 2-5% slower than 252 on Zen 5).
+  b.mc = std::max<int64_t>(mr, (l2 / 2 / (b.kc * elem_size)) / mr * mr);
   // The packed B block (kc x nc) about a quarter of L3.
   b.nc = std::max<int64_t>(nr, (l3 / 4 / (b.kc * elem_size)) / nr * nr);
   return b;
@@ -128,13 +133,25 @@ const std::vector<Isa>& gemm_paths() {
   return paths;
 }
 
-template <typename T>
-void dispatch(const GemmParams<T>& p) {
-  switch (isa_for(gemm_paths())) {
-    case Isa::avx512: gemm_detail::gemm_avx512(p); return;
-    case Isa::avx2: gemm_detail::gemm_avx2(p); return;
-    case Isa::scalar: reference(p); return;
+// The SIMD table of an ISA, null for the scalar reference.
+const gemm_detail::GemmKernels* kernels_for(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return &gemm_detail::kernels_avx512;
+    case Isa::avx2: return &gemm_detail::kernels_avx2;
+    default: return nullptr;
   }
+}
+
+void dispatch(const GemmParams<float>& p) {
+  const gemm_detail::GemmKernels* k = kernels_for(isa_for(gemm_paths()));
+  if (k != nullptr) k->sgemm(p);
+  else reference(p);
+}
+
+void dispatch(const GemmParams<double>& p) {
+  const gemm_detail::GemmKernels* k = kernels_for(isa_for(gemm_paths()));
+  if (k != nullptr) k->dgemm(p);
+  else reference(p);
 }
 
 // Small products each on one thread, spread over the batch; large ones one after another, each
@@ -191,13 +208,10 @@ double fma_peak_flops(int64_t iterations) {
   if (iterations <= 0) return 0.0;
   // The vector width of the path gemm takes: a core that runs 512-bit FMAs at full width (Zen 5)
   // has twice the AVX2 peak, one that splits them in two (Zen 4) the same.
-  double lanes, seconds;
-  switch (isa_for(gemm_paths())) {
-    case Isa::avx512: lanes = 16.0; seconds = gemm_detail::fma_peak_avx512(iterations); break;
-    case Isa::avx2: lanes = 8.0; seconds = gemm_detail::fma_peak_avx2(iterations); break;
-    default: return 0.0;
-  }
-  return seconds > 0 ? 12.0 * lanes * 2.0 * static_cast<double>(iterations) / seconds : 0.0;
+  const gemm_detail::GemmKernels* k = kernels_for(isa_for(gemm_paths()));
+  if (k == nullptr) return 0.0;
+  const double seconds = k->fma_seconds(iterations);
+  return seconds > 0 ? 12.0 * k->float_lanes * 2.0 * static_cast<double>(iterations) / seconds : 0.0;
 }
 void gemm_batched(const GemmParams<float>& p, const GemmBatch<float>& b) { batched(p, b); }
 void gemm_batched(const GemmParams<double>& p, const GemmBatch<double>& b) { batched(p, b); }

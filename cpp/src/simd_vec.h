@@ -8,6 +8,9 @@
 //
 // Tails: load_n/store_n move the first n (< width) lanes, masked, so a row of any length runs
 // through the same loop body; inactive lanes load as 0 (or `fill`).
+//
+// Avx2 / Avx512 hold float32 lanes; Avx2F64 / Avx512F64 the same operations on float64 lanes (the
+// subset the float64 kernels use). `value` is the lane type, so a kernel templated on V knows it.
 #pragma once
 
 #include <immintrin.h>
@@ -38,9 +41,11 @@ struct ExpConst {
 #if defined(__AVX2__) && defined(__FMA__) && !defined(__AVX512F__)
 struct Avx2 {
   using reg = __m256;
+  using value = float;
   static constexpr int64_t width = 8;
   static reg zero() { return _mm256_setzero_ps(); }
   static reg set1(float x) { return _mm256_set1_ps(x); }
+  static reg bcast(const float* p) { return _mm256_broadcast_ss(p); }  // a broadcast load
   static reg load(const float* p) { return _mm256_loadu_ps(p); }
   static void store(float* p, reg v) { _mm256_storeu_ps(p, v); }
   static __m256i tail_mask(int64_t n) {
@@ -120,15 +125,19 @@ struct Avx2 {
     return _mm256_blendv_ps(_mm256_blendv_ps(y, _mm256_setzero_ps(), under), _mm256_set1_ps(__builtin_inff()), over);
   }
 };
-// float64 lanes for the linear-algebra kernels (dot, axpy, plane rotations).
+// float64 lanes for the linear-algebra kernels (dot, axpy, plane rotations) and the float64 GEMM.
 struct Avx2F64 {
   using reg = __m256d;
+  using value = double;
   static constexpr int64_t width = 4;
   static reg zero() { return _mm256_setzero_pd(); }
   static reg set1(double x) { return _mm256_set1_pd(x); }
+  static reg bcast(const double* p) { return _mm256_broadcast_sd(p); }
   static reg load(const double* p) { return _mm256_loadu_pd(p); }
   static void store(double* p, reg v) { _mm256_storeu_pd(p, v); }
-  static __m256i tail_mask(int64_t n) { return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3)); }
+  static __m256i tail_mask(int64_t n) {
+    return _mm256_cmpgt_epi64(_mm256_set1_epi64x(n), _mm256_setr_epi64x(0, 1, 2, 3));
+  }
   static reg load_n(const double* p, int64_t n) { return _mm256_maskload_pd(p, tail_mask(n)); }
   static void store_n(double* p, reg v, int64_t n) { _mm256_maskstore_pd(p, tail_mask(n), v); }
   static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
@@ -146,9 +155,12 @@ struct Avx2F64 {
 #if defined(__AVX512F__)
 struct Avx512 {
   using reg = __m512;
+  using value = float;
   static constexpr int64_t width = 16;
   static reg zero() { return _mm512_setzero_ps(); }
   static reg set1(float x) { return _mm512_set1_ps(x); }
+  // A broadcast load: set1 of a memory operand, which the compiler folds into an FMA's {1to16}.
+  static reg bcast(const float* p) { return _mm512_set1_ps(*p); }
   static reg load(const float* p) { return _mm512_loadu_ps(p); }
   static void store(float* p, reg v) { _mm512_storeu_ps(p, v); }
   static __mmask16 tail_mask(int64_t n) { return static_cast<__mmask16>((1u << n) - 1u); }
@@ -203,11 +215,14 @@ struct Avx512 {
     return _mm512_mask_blend_ps(over, _mm512_mask_blend_ps(under, y, _mm512_setzero_ps()), _mm512_set1_ps(__builtin_inff()));
   }
 };
+// float64 lanes (linear algebra, the float64 GEMM).
 struct Avx512F64 {
   using reg = __m512d;
+  using value = double;
   static constexpr int64_t width = 8;
   static reg zero() { return _mm512_setzero_pd(); }
   static reg set1(double x) { return _mm512_set1_pd(x); }
+  static reg bcast(const double* p) { return _mm512_set1_pd(*p); }
   static reg load(const double* p) { return _mm512_loadu_pd(p); }
   static void store(double* p, reg v) { _mm512_storeu_pd(p, v); }
   static __mmask8 tail_mask(int64_t n) { return static_cast<__mmask8>((1u << n) - 1u); }
