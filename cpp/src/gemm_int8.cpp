@@ -562,7 +562,6 @@ void pack_patches(const Plan<Tr>& plan, const Conv2dShape& s, const PatchMap& ma
   const int64_t ow_n = s.out_w(), entries = static_cast<int64_t>(map.src.size());
   const int64_t* src = map.src.data();
   const int64_t* to = map.dst.data();
-  const int64_t step = s.stride_w * s.c_in;  // from one patch to the next along a row
   int64_t ow = i0 % ow_n;
   const AT* base = patch_start(s, xc, i0);
   for (int64_t r = 0; r < rows; ++r) {
@@ -570,7 +569,7 @@ void pack_patches(const Plan<Tr>& plan, const Conv2dShape& s, const PatchMap& ma
       ow = 0;
       base = patch_start(s, xc, i0 + r);
     } else if (r > 0) {
-      base += step;
+      base += s.stride_w * s.c_in;  // the next patch along the row: out_w > 1, so this stays in range
     }
     AT* row = dst + r * Tr::KG;
     if (map.width == Tr::KG)
