@@ -62,7 +62,8 @@ inline Window window(const Pool2dShape& s, int64_t i, int64_t j, bool count_incl
   return win;
 }
 
-// The arrays behind a PoolPlan (see pool_kernels.h), padded to whole vectors of 16.
+// The arrays behind a PoolPlan (see pool_kernels.h), padded by a vector of 16: a block may start
+// at any output and load a whole vector.
 struct PlanArrays {
   std::vector<int32_t> corner, row0, col0, first;
   std::vector<float> divisor;
@@ -76,7 +77,7 @@ bool plan_fits(const Pool2dShape& s) {
 }
 
 void build_plan(const Pool2dShape& s, bool avg, bool count_include_pad, PlanArrays& a) {
-  const int64_t OH = s.out_h(), OW = s.out_w(), outs = OH * OW, len = (outs + 15) / 16 * 16;
+  const int64_t OH = s.out_h(), OW = s.out_w(), outs = OH * OW, len = outs + 16;
   a.corner.assign(len, 0);
   a.row0.assign(len, 0);
   a.col0.assign(len, 0);
