@@ -292,6 +292,10 @@ def pool_case(rng, n, c, h, w, k, s, p, count_include_pad=True):
     (2, 2, 5, 5, 5, 1, 2),
     (1, 1, 1, 1, 1, 1, 0),
     (3, 2, 6, 6, 3, 3, 0),
+    # rows of >= 16 outputs: the SIMD paths' contiguous row blocks, their tails and edge columns
+    (1, 2, 6, 70, 2, None, 0),
+    (1, 2, 9, 75, 3, 2, 1),
+    (2, 1, 5, 40, (3, 3), 1, (1, 1)),
 ])
 @pytest.mark.parametrize("count_include_pad", [True, False])
 def test_pool_forward_backward_match_torch(isa, rng, case, count_include_pad):
@@ -352,7 +356,7 @@ def test_pool_simd_paths_match_torch_with_ties_nan_and_inf(n, c, h, w, kh, kw, s
     finally:
         _core.set_isa(previous)
     for path, got in results.items():
-        for a, b in zip(got, results["scalar"]):
+        for a, b in zip(got, results["scalar"], strict=True):
             np.testing.assert_array_equal(a, b, err_msg=path)
 
 

@@ -44,6 +44,10 @@ struct PoolOps<simd::Avx2> {
     return _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
   }
   static reg blend(mask t, reg a, reg b) { return _mm256_blendv_ps(a, b, t); }  // t ? b : a
+  // Lanes 0, 2, 4, .. of the 16 values a:b, in order.
+  static reg evens(reg a, reg b) {
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
+  }
   static ireg iblend(mask t, ireg a, ireg b) {
     return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), t));
   }
@@ -82,10 +86,18 @@ struct PoolOps<simd::Avx512> {
     return static_cast<mask>(_mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q));
   }
   static reg blend(mask t, reg a, reg b) { return _mm512_mask_blend_ps(t, a, b); }
+  static reg evens(reg a, reg b) {  // lanes 0, 2, .., 30 of the 32 values a:b
+    return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+  }
   static ireg iblend(mask t, ireg a, ireg b) { return _mm512_mask_blend_epi32(t, a, b); }
   static void store_idx64(int64_t* p, ireg v, int64_t n) {
     const __m512i lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v));
     const __m512i hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1));
+    if (n == 16) {  // unmasked: masked 512-bit stores are slow on Zen 4/5
+      _mm512_storeu_si512(p, lo);
+      _mm512_storeu_si512(p + 8, hi);
+      return;
+    }
     const unsigned m = (1u << n) - 1u;
     _mm512_mask_storeu_epi64(p, static_cast<__mmask8>(m & 0xFFu), lo);
     _mm512_mask_storeu_epi64(p + 8, static_cast<__mmask8>(m >> 8), hi);
@@ -101,60 +113,145 @@ struct PoolSimd {
   using mask = typename O::mask;
   static constexpr int64_t W = V::width;
 
-  // The lanes of output block o whose window row (dh) / column (dw) lies in the image.
-  static mask rows_in(const PoolPlan& p, int64_t o, int64_t dh, mask live) {
-    return p.padded ? O::both(live, O::below(O::iadd(O::iload(p.row0 + o), static_cast<int32_t>(dh)), p.s->h)) : live;
-  }
-  static mask cols_in(const PoolPlan& p, int64_t o, int64_t dw, mask row) {
-    return p.padded ? O::both(row, O::below(O::iadd(O::iload(p.col0 + o), static_cast<int32_t>(dw)), p.s->w)) : row;
-  }
-
-  static void max_planes(const PoolPlan& p, const float* x, float* y, int64_t* indices, int64_t begin, int64_t end) {
+  // Visits the window of the n (<= W) outputs from flat position o in the scalar order, calling
+  // f(v, pos) per offset with v gathered (lanes outside the image or past n read as `fill`).
+  template <class F>
+  static void gather_window(const PoolPlan& p, const float* xp, int64_t o, int64_t n, reg fill, F&& f) {
     const Pool2dShape& s = *p.s;
-    const reg ninf = V::set1(-__builtin_inff());
-    for (int64_t pl = begin; pl < end; ++pl) {
-      const float* xp = x + pl * s.h * s.w;
-      for (int64_t o = 0; o < p.outs; o += W) {
-        const int64_t n = p.outs - o < W ? p.outs - o : W;
-        const mask live = n == W ? O::all() : O::lanes(n);
-        const ireg corner = O::iload(p.corner + o);
-        reg best = ninf;
-        ireg arg = O::iload(p.first + o);
-        for (int64_t dh = 0; dh < s.kh; ++dh) {
-          const mask row = rows_in(p, o, dh, live);
-          for (int64_t dw = 0; dw < s.kw; ++dw) {
-            const ireg pos = O::iadd(corner, static_cast<int32_t>(dh * s.w + dw));
-            const reg v = O::gather(xp, pos, cols_in(p, o, dw, row), ninf);
-            const mask t = O::take(v, best);
-            best = O::blend(t, best, v);
-            arg = O::iblend(t, arg, pos);
-          }
-        }
-        V::store_n(y + pl * p.outs + o, best, n);
-        O::store_idx64(indices + pl * p.outs + o, arg, n);
+    const mask live = n == W ? O::all() : O::lanes(n);
+    const ireg corner = O::iload(p.corner + o);
+    for (int64_t dh = 0; dh < s.kh; ++dh) {
+      const mask row = p.padded ? O::both(live, O::below(O::iadd(O::iload(p.row0 + o), static_cast<int32_t>(dh)), s.h))
+                                : live;
+      for (int64_t dw = 0; dw < s.kw; ++dw) {
+        const mask m = p.padded ? O::both(row, O::below(O::iadd(O::iload(p.col0 + o), static_cast<int32_t>(dw)), s.w))
+                                : row;
+        const ireg pos = O::iadd(corner, static_cast<int32_t>(dh * s.w + dw));
+        f(O::gather(xp, pos, m, fill), pos);
       }
     }
   }
 
-  static void avg_planes(const PoolPlan& p, const float* x, float* y, int64_t begin, int64_t end) {
+  // The same for n (<= W) outputs from flat position o, all in one output row with windows inside
+  // the image's columns, stride_w 1 or 2: each offset is a contiguous load (stride 2: two loads
+  // and the even lanes), the common k2 s2 case without gathers; loads stop at the last value used
+  // (masked), so they never pass the end of x. Rows outside the image are skipped.
+  template <class F>
+  static void row_window(const PoolPlan& p, const float* xp, int64_t o, int64_t n, F&& f) {
     const Pool2dShape& s = *p.s;
+    const ireg corner = O::iload(p.corner + o);
+    const int64_t r0 = p.row0[o], c0 = p.col0[o];
+    const int64_t used = s.stride_w == 1 ? n : 2 * n - 1;  // input columns read per offset
+    const int64_t n0 = used < W ? used : W, n1 = used - n0;
+    for (int64_t dh = 0; dh < s.kh; ++dh) {
+      if (r0 + dh < 0 || r0 + dh >= s.h) continue;
+      const float* src = xp + (r0 + dh) * s.w + c0;
+      for (int64_t dw = 0; dw < s.kw; ++dw) {
+        const ireg pos = O::iadd(corner, static_cast<int32_t>(dh * s.w + dw));
+        const reg a = n0 == W ? V::load(src + dw) : V::load_n(src + dw, n0);
+        if (s.stride_w == 1) {
+          f(a, pos);
+          continue;
+        }
+        // A whole second load where its unused last lane stays in the row: AVX-512 masked loads
+        // ran 2x slower than plain ones on a 25 MB input (Zen 5).
+        const reg b = c0 + dw + 2 * W <= s.w ? V::load(src + dw + W) : V::load_n(src + dw + W, n1);
+        f(O::evens(a, b), pos);
+      }
+    }
+  }
+
+  // One output o's window, clipped to the image, value by value in the scalar order (the edge
+  // columns of the row-by-row mode).
+  template <class F>
+  static void edge_window(const PoolPlan& p, const float* xp, int64_t o, F&& f) {
+    const Pool2dShape& s = *p.s;
+    const int64_t r0 = p.row0[o], c0 = p.col0[o];
+    const int64_t h0 = r0 < 0 ? 0 : r0, h1 = r0 + s.kh < s.h ? r0 + s.kh : s.h;
+    const int64_t w0 = c0 < 0 ? 0 : c0, w1 = c0 + s.kw < s.w ? c0 + s.kw : s.w;
+    for (int64_t ih = h0; ih < h1; ++ih)
+      for (int64_t iw = w0; iw < w1; ++iw) f(xp[ih * s.w + iw], ih * s.w + iw);
+  }
+
+  // Pools one plane through block(o, n, mode), which writes outputs [o, o+n). Where a row holds a
+  // vector of outputs whose windows lie inside the columns and stride_w <= 2, it goes row by row:
+  // contiguous blocks over those columns, and the few edge columns one by one (kEdge: a gather
+  // costs the same for 1 lane as for all). Otherwise (narrow planes such as 8x8 -> 4x4) it
+  // gathers over the flattened outputs, whole vectors.
+  enum Mode { kGather, kRow, kEdge };
+  template <class Block>
+  static void plane(const PoolPlan& p, Block&& block) {
+    const Pool2dShape& s = *p.s;
+    const int64_t OH = s.out_h(), OW = s.out_w();
+    // Columns j in [jlo, jhi] have their window in the image: j*sw - pw >= 0, j*sw - pw + kw <= w.
+    const int64_t jlo = (s.pad_w + s.stride_w - 1) / s.stride_w, jhi = (s.w + s.pad_w - s.kw) / s.stride_w;
+    if (s.stride_w > 2 || jhi - jlo + 1 < W) {
+      for (int64_t o = 0; o < p.outs; o += W) block(o, p.outs - o < W ? p.outs - o : W, kGather);
+      return;
+    }
+    for (int64_t i = 0; i < OH; ++i) {
+      const int64_t row = i * OW;
+      for (int64_t j = 0; j < jlo; ++j) block(row + j, 1, kEdge);
+      for (int64_t j = jlo; j <= jhi; j += W) block(row + j, jhi + 1 - j < W ? jhi + 1 - j : W, kRow);
+      for (int64_t j = jhi + 1; j < OW; ++j) block(row + j, 1, kEdge);
+    }
+  }
+
+  static void max_planes(const PoolPlan& p, const float* x, float* y, int64_t* indices, int64_t begin, int64_t end) {
+    const reg ninf = V::set1(-__builtin_inff());
+    for (int64_t pl = begin; pl < end; ++pl) {
+      const float* xp = x + pl * p.s->h * p.s->w;
+      float* yp = y + pl * p.outs;
+      int64_t* ip = indices + pl * p.outs;
+      plane(p, [&](int64_t o, int64_t n, Mode mode) {
+        if (mode == kEdge) {
+          float best = -__builtin_inff();
+          int64_t arg = p.first[o];
+          edge_window(p, xp, o, [&](float v, int64_t pos) {
+            if (v > best || v != v) best = v, arg = pos;
+          });
+          yp[o] = best;
+          ip[o] = arg;
+          return;
+        }
+        reg best = ninf;
+        ireg arg = O::iload(p.first + o);
+        const auto take = [&](reg v, ireg pos) {  // v > best or v is NaN: the scalar path's test
+          const mask t = O::take(v, best);
+          best = O::blend(t, best, v);
+          arg = O::iblend(t, arg, pos);
+        };
+        if (mode == kRow)
+          row_window(p, xp, o, n, take);
+        else
+          gather_window(p, xp, o, n, ninf, take);
+        n == W ? V::store(yp + o, best) : V::store_n(yp + o, best, n);
+        O::store_idx64(ip + o, arg, n);
+      });
+    }
+  }
+
+  static void avg_planes(const PoolPlan& p, const float* x, float* y, int64_t begin, int64_t end) {
     const reg zero = V::zero();
     for (int64_t pl = begin; pl < end; ++pl) {
-      const float* xp = x + pl * s.h * s.w;
-      for (int64_t o = 0; o < p.outs; o += W) {
-        const int64_t n = p.outs - o < W ? p.outs - o : W;
-        const mask live = n == W ? O::all() : O::lanes(n);
-        const ireg corner = O::iload(p.corner + o);
-        reg sum = zero;
-        for (int64_t dh = 0; dh < s.kh; ++dh) {
-          const mask row = rows_in(p, o, dh, live);
-          for (int64_t dw = 0; dw < s.kw; ++dw) {
-            const ireg pos = O::iadd(corner, static_cast<int32_t>(dh * s.w + dw));
-            sum = V::add(sum, O::gather(xp, pos, cols_in(p, o, dw, row), zero));
-          }
+      const float* xp = x + pl * p.s->h * p.s->w;
+      float* yp = y + pl * p.outs;
+      plane(p, [&](int64_t o, int64_t n, Mode mode) {
+        if (mode == kEdge) {
+          float sum = 0.0f;
+          edge_window(p, xp, o, [&](float v, int64_t) { sum += v; });
+          yp[o] = sum / p.divisor[o];
+          return;
         }
-        V::store_n(y + pl * p.outs + o, V::div(sum, V::load(p.divisor + o)), n);
-      }
+        reg sum = zero;
+        const auto add = [&](reg v, ireg) { sum = V::add(sum, v); };
+        if (mode == kRow)
+          row_window(p, xp, o, n, add);
+        else
+          gather_window(p, xp, o, n, zero, add);
+        const reg avg = V::div(sum, V::load(p.divisor + o));
+        n == W ? V::store(yp + o, avg) : V::store_n(yp + o, avg, n);
+      });
     }
   }
 
