@@ -1,9 +1,10 @@
 // 2-D max and average pooling, forward and backward side by side. Each (image, channel) plane is
 // independent, so the planes are shared among threads; within a plane the loops are the formula.
 // Pooling reads each input once and does a comparison or an add per read: it is bound by memory.
-// The forward passes run per-ISA kernels (pool_avx2.cpp / pool_avx512.cpp, from pool_simd.h) over
-// a PoolPlan of per-output window positions built once per call; these plain loops are the
-// reference (GRIMOIRE_ISA=scalar) and the path for planes too large for int32 positions.
+// The forward passes and the average's backward run per-ISA kernels (pool_avx2.cpp /
+// pool_avx512.cpp, from pool_simd.h) over a PoolPlan of per-output window positions built once per
+// call; these plain loops are the reference (GRIMOIRE_ISA=scalar), the path for planes too large
+// for int32 positions, and the max's backward (a scatter to the argmax, bound by memory).
 #include "grimoire/pool.h"
 
 #include <algorithm>
@@ -189,6 +190,15 @@ void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y, bool cou
 // dy (N, C, OH, OW) -> dx (N, C, H, W)
 void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx, bool count_include_pad) {
   const int64_t OH = s.out_h(), OW = s.out_w(), HW = s.h * s.w;
+  if (const PoolKernels* k = simd_kernels(); k && plan_fits(s)) {
+    PlanArrays a;
+    build_plan(s, true, count_include_pad, a);
+    parallel_for(s.n * s.c, plane_grain(s), [&](int64_t begin, int64_t end) {
+      std::vector<float> scratch(OW);
+      k->avg_backward_planes(a.plan, dy, dx, scratch.data(), begin, end);
+    });
+    return;
+  }
   parallel_for(s.n * s.c, plane_grain(s), [&](int64_t begin, int64_t end) {
     for (int64_t pl = begin; pl < end; ++pl) {
       float* dxp = dx + pl * HW;

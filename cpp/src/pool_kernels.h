@@ -29,6 +29,9 @@ struct PoolKernels {
   // Planes [begin, end): y (and indices) of the max, or y of the average.
   void (*max_planes)(const PoolPlan& p, const float* x, float* y, int64_t* indices, int64_t begin, int64_t end);
   void (*avg_planes)(const PoolPlan& p, const float* x, float* y, int64_t begin, int64_t end);
+  // dx of the average over planes [begin, end) from dy; scratch holds OW floats.
+  void (*avg_backward_planes)(const PoolPlan& p, const float* dy, float* dx, float* scratch, int64_t begin,
+                              int64_t end);
 };
 
 extern const PoolKernels kernels_avx2;

@@ -44,6 +44,12 @@ struct PoolOps<simd::Avx2> {
     return _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
   }
   static reg blend(mask t, reg a, reg b) { return _mm256_blendv_ps(a, b, t); }  // t ? b : a
+  // g's lanes into the even lanes of lo:hi (16 lanes), zeros between.
+  static void spread(reg g, reg& lo, reg& hi) {
+    const reg ul = _mm256_unpacklo_ps(g, _mm256_setzero_ps()), uh = _mm256_unpackhi_ps(g, _mm256_setzero_ps());
+    lo = _mm256_permute2f128_ps(ul, uh, 0x20);
+    hi = _mm256_permute2f128_ps(ul, uh, 0x31);
+  }
   // Lanes 0, 2, 4, .. of the 16 values a:b, in order.
   static reg evens(reg a, reg b) {
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(a, b, 0x88)), 0xD8));
@@ -86,6 +92,10 @@ struct PoolOps<simd::Avx512> {
     return static_cast<mask>(_mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q));
   }
   static reg blend(mask t, reg a, reg b) { return _mm512_mask_blend_ps(t, a, b); }
+  static void spread(reg g, reg& lo, reg& hi) {  // g's lanes into the even lanes of lo:hi
+    lo = _mm512_permutex2var_ps(g, _mm512_setr_epi32(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16), _mm512_setzero_ps());
+    hi = _mm512_permutex2var_ps(g, _mm512_setr_epi32(8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16), _mm512_setzero_ps());
+  }
   static reg evens(reg a, reg b) {  // lanes 0, 2, .., 30 of the 32 values a:b
     return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
   }
@@ -173,8 +183,9 @@ struct PoolSimd {
       for (int64_t iw = w0; iw < w1; ++iw) f(xp[ih * s.w + iw], ih * s.w + iw);
   }
 
-  // Pools one plane through block(o, n, mode), which writes outputs [o, o+n). Where a row holds a
-  // vector of outputs whose windows lie inside the columns and stride_w <= 2, it goes row by row:
+  // Pools one plane through block(o, n, mode), which writes outputs [o, o+n). Where a row holds
+  // half a vector or more of outputs whose windows lie inside the columns and stride_w <= 2 (part
+  // vectors of contiguous loads beat whole gathers: 28x28 k3 s2 ran 3x faster), it goes row by row:
   // contiguous blocks over those columns, and the few edge columns one by one (kEdge: a gather
   // costs the same for 1 lane as for all). Otherwise (narrow planes such as 8x8 -> 4x4) it
   // gathers over the flattened outputs, whole vectors.
@@ -185,7 +196,7 @@ struct PoolSimd {
     const int64_t OH = s.out_h(), OW = s.out_w();
     // Columns j in [jlo, jhi] have their window in the image: j*sw - pw >= 0, j*sw - pw + kw <= w.
     const int64_t jlo = (s.pad_w + s.stride_w - 1) / s.stride_w, jhi = (s.w + s.pad_w - s.kw) / s.stride_w;
-    if (s.stride_w > 2 || jhi - jlo + 1 < W) {
+    if (s.stride_w > 2 || 2 * (jhi - jlo + 1) < W) {
       for (int64_t o = 0; o < p.outs; o += W) block(o, p.outs - o < W ? p.outs - o : W, kGather);
       return;
     }
@@ -255,7 +266,55 @@ struct PoolSimd {
     }
   }
 
-  static PoolKernels table() { return {&max_planes, &avg_planes}; }
+  // dx row += g spread over window column dw: dx[j*sw - pw + dw] += g[j] for the j whose column
+  // lies in [0, w); vectors over j for stride_w 1 or 2, and one by one where a vector would leave
+  // the row. dx + 0 = dx exactly (dx is never -0: it starts at +0), so stride 2 adds zeros between.
+  static void add_spread(const Pool2dShape& s, const float* g, int64_t OW, int64_t dw, float* dx) {
+    const int64_t off = dw - s.pad_w;                                        // column of j = 0
+    int64_t j = off >= 0 ? 0 : (-off + s.stride_w - 1) / s.stride_w;         // first column >= 0
+    if (off >= s.w) return;                                                 // no column in the row
+    const int64_t jend_raw = (s.w - 1 - off) / s.stride_w + 1;               // columns < w
+    const int64_t jend = jend_raw < OW ? jend_raw : OW;
+    if (s.stride_w == 1)
+      for (; j + W <= jend; j += W) V::store(dx + j + off, V::add(V::load(dx + j + off), V::load(g + j)));
+    else if (s.stride_w == 2)
+      for (; j + W <= jend && 2 * (j + W) + off <= s.w; j += W) {
+        float* d = dx + 2 * j + off;
+        reg lo, hi;
+        O::spread(V::load(g + j), lo, hi);
+        V::store(d, V::add(V::load(d), lo));
+        V::store(d + W, V::add(V::load(d + W), hi));
+      }
+    for (; j < jend; ++j) dx[j * s.stride_w + off] += g[j];
+  }
+
+  // Average pooling's backward over planes [begin, end), in the scalar path's order per cell
+  // (outputs (i, j) ascending): rows i ascending; each input row of window i gets window columns
+  // dw descending, which is j ascending within a cell. scratch holds OW floats.
+  static void avg_backward_planes(const PoolPlan& p, const float* dy, float* dx, float* scratch, int64_t begin,
+                                  int64_t end) {
+    const Pool2dShape& s = *p.s;
+    const int64_t OH = s.out_h(), OW = s.out_w(), HW = s.h * s.w;
+    for (int64_t pl = begin; pl < end; ++pl) {
+      float* dxp = dx + pl * HW;
+      const float* dyp = dy + pl * p.outs;
+      int64_t k = 0;
+      for (; k + W <= HW; k += W) V::store(dxp + k, V::zero());
+      for (; k < HW; ++k) dxp[k] = 0.0f;
+      for (int64_t i = 0; i < OH; ++i) {
+        int64_t j = 0;
+        for (; j + W <= OW; j += W) V::store(scratch + j, V::div(V::load(dyp + i * OW + j), V::load(p.divisor + i * OW + j)));
+        for (; j < OW; ++j) scratch[j] = dyp[i * OW + j] / p.divisor[i * OW + j];
+        for (int64_t dh = 0; dh < s.kh; ++dh) {
+          const int64_t ih = i * s.stride_h - s.pad_h + dh;
+          if (ih < 0 || ih >= s.h) continue;
+          for (int64_t dw = s.kw - 1; dw >= 0; --dw) add_spread(s, scratch, OW, dw, dxp + ih * s.w);
+        }
+      }
+    }
+  }
+
+  static PoolKernels table() { return {&max_planes, &avg_planes, &avg_backward_planes}; }
 };
 
 }  // namespace grimoire::pool_detail
