@@ -9,11 +9,12 @@
 
 namespace grimoire::pool_detail {
 
-// Per output position o = i * OW + j of one plane (every plane shares them), padded with zeros: the window's top-left corner in the padded image as a flat
-// position (row0 * W + col0) and as a row and a column, the clipped window's first in-image
-// position (the argmax when every value is -inf, as PyTorch starts), and the average's divisor;
-// each array runs 16 entries past outs, so a vector load from any output stays inside.
-// Positions fit int32: the driver takes this path only for planes of fewer than 2^31 values.
+// Per output position o = i * OW + j of one plane (every plane shares them): the window's top-left
+// corner in the padded image as a flat position (row0 * W + col0) and as a row and a column, the
+// clipped window's first in-image position (the argmax when every value is -inf, as PyTorch
+// starts), and the average's divisor; each array runs 16 zeros past outs, so a vector load from
+// any output stays inside. Positions fit int32: the driver takes this path only for planes of
+// fewer than 2^31 values.
 struct PoolPlan {
   const Pool2dShape* s;
   int64_t outs;  // OH * OW

@@ -39,7 +39,9 @@ struct PoolOps<simd::Avx2> {
     return _mm256_castsi256_ps(in);
   }
   static mask both(mask a, mask b) { return _mm256_and_ps(a, b); }
-  static reg gather(const float* base, ireg idx, mask m, reg fill) { return _mm256_mask_i32gather_ps(fill, base, idx, m, 4); }
+  static reg gather(const float* base, ireg idx, mask m, reg fill) {
+    return _mm256_mask_i32gather_ps(fill, base, idx, m, 4);
+  }
   static mask take(reg v, reg best) {  // v > best or v is NaN
     return _mm256_or_ps(_mm256_cmp_ps(v, best, _CMP_GT_OQ), _mm256_cmp_ps(v, v, _CMP_UNORD_Q));
   }
@@ -87,14 +89,18 @@ struct PoolOps<simd::Avx512> {
     return _mm512_cmplt_epu32_mask(a, _mm512_set1_epi32(static_cast<int32_t>(lim)));
   }
   static mask both(mask a, mask b) { return static_cast<mask>(a & b); }
-  static reg gather(const float* base, ireg idx, mask m, reg fill) { return _mm512_mask_i32gather_ps(fill, m, idx, base, 4); }
+  static reg gather(const float* base, ireg idx, mask m, reg fill) {
+    return _mm512_mask_i32gather_ps(fill, m, idx, base, 4);
+  }
   static mask take(reg v, reg best) {
     return static_cast<mask>(_mm512_cmp_ps_mask(v, best, _CMP_GT_OQ) | _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q));
   }
   static reg blend(mask t, reg a, reg b) { return _mm512_mask_blend_ps(t, a, b); }
   static void spread(reg g, reg& lo, reg& hi) {  // g's lanes into the even lanes of lo:hi
-    lo = _mm512_permutex2var_ps(g, _mm512_setr_epi32(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16), _mm512_setzero_ps());
-    hi = _mm512_permutex2var_ps(g, _mm512_setr_epi32(8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16), _mm512_setzero_ps());
+    const __m512i il = _mm512_setr_epi32(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);  // 16: a zero
+    const __m512i ih = _mm512_setr_epi32(8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16);
+    lo = _mm512_permutex2var_ps(g, il, _mm512_setzero_ps());
+    hi = _mm512_permutex2var_ps(g, ih, _mm512_setzero_ps());
   }
   static reg evens(reg a, reg b) {  // lanes 0, 2, .., 30 of the 32 values a:b
     return _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
@@ -103,7 +109,7 @@ struct PoolOps<simd::Avx512> {
   static void store_idx64(int64_t* p, ireg v, int64_t n) {
     const __m512i lo = _mm512_cvtepi32_epi64(_mm512_castsi512_si256(v));
     const __m512i hi = _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(v, 1));
-    if (n == 16) {  // unmasked: masked 512-bit stores are slow on Zen 4/5
+    if (n == 16) {  // whole vectors need no mask
       _mm512_storeu_si512(p, lo);
       _mm512_storeu_si512(p + 8, hi);
       return;
@@ -303,7 +309,8 @@ struct PoolSimd {
       for (; k < HW; ++k) dxp[k] = 0.0f;
       for (int64_t i = 0; i < OH; ++i) {
         int64_t j = 0;
-        for (; j + W <= OW; j += W) V::store(scratch + j, V::div(V::load(dyp + i * OW + j), V::load(p.divisor + i * OW + j)));
+        for (; j + W <= OW; j += W)
+          V::store(scratch + j, V::div(V::load(dyp + i * OW + j), V::load(p.divisor + i * OW + j)));
         for (; j < OW; ++j) scratch[j] = dyp[i * OW + j] / p.divisor[i * OW + j];
         for (int64_t dh = 0; dh < s.kh; ++dh) {
           const int64_t ih = i * s.stride_h - s.pad_h + dh;
