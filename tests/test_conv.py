@@ -301,6 +301,10 @@ def pool_case(rng, n, c, h, w, k, s, p, count_include_pad=True):
     (2, 2, 5, 5, 5, 1, 2),
     (1, 1, 1, 1, 1, 1, 0),
     (3, 2, 6, 6, 3, 3, 0),
+    # rows of >= 16 outputs: the SIMD paths' contiguous row blocks, their tails and edge columns
+    (1, 2, 6, 70, 2, None, 0),
+    (1, 2, 9, 75, 3, 2, 1),
+    (2, 1, 5, 40, (3, 3), 1, (1, 1)),
 ])
 @pytest.mark.parametrize("count_include_pad", [True, False])
 def test_pool_forward_backward_match_torch(isa, rng, case, count_include_pad):
@@ -324,6 +328,45 @@ def test_max_pool_nan_propagates_like_torch():
     out_t, idx_t = F.max_pool2d(torch.from_numpy(x), 2, return_indices=True)
     np.testing.assert_array_equal(out, out_t.numpy())
     np.testing.assert_array_equal(idx, idx_t.numpy())
+
+
+def _paths():
+    """The ISA paths this CPU runs (scalar, avx2, avx512), for tests that loop over them."""
+    order = ["scalar", "avx2", "avx512"]
+    return order[: order.index(_core.detected_isa()) + 1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(n=st.integers(0, 3), c=st.integers(1, 3), h=st.integers(1, 19), w=st.integers(1, 40),
+       kh=st.integers(1, 4), kw=st.integers(1, 4), sh=st.integers(1, 3), sw=st.integers(1, 3),
+       ph=st.integers(0, 2), pw=st.integers(0, 2), cip=st.booleans(), seed=st.integers(0, 2**16))
+def test_pool_simd_paths_match_torch_with_ties_nan_and_inf(n, c, h, w, kh, kw, sh, sw, ph, pw, cip, seed):
+    # Few distinct values, so windows hold ties (torch keeps the first maximum), plus NaN and
+    # -inf; widths to 40 reach the kernels' contiguous-row blocks (rows of >= 16 outputs). Every
+    # path must give torch's values and indices exactly, and the average bitwise the scalar
+    # reference's (same additions in the same order).
+    assume(ph <= kh // 2 and pw <= kw // 2 and h + 2 * ph >= kh and w + 2 * pw >= kw)
+    rng = np.random.default_rng(seed)
+    x = rng.choice(np.array([-1.0, 0.0, 2.0, 3.0, -np.inf, np.nan], np.float32), size=(n, c, h, w),
+                   p=[0.3, 0.25, 0.2, 0.15, 0.06, 0.04])
+    out_t, idx_t = F.max_pool2d(torch.from_numpy(x), (kh, kw), (sh, sw), (ph, pw), return_indices=True)
+    dy = rng.standard_normal(tuple(out_t.shape)).astype(np.float32)
+    previous = _core.active_isa()
+    results = {}
+    try:
+        for path in _paths():
+            _core.set_isa(path)
+            out, idx = max_pool2d(x, (kh, kw), (sh, sw), (ph, pw))
+            np.testing.assert_array_equal(out, out_t.numpy(), err_msg=path)
+            np.testing.assert_array_equal(idx, idx_t.numpy(), err_msg=path)
+            avg = avg_pool2d(x, (kh, kw), (sh, sw), (ph, pw), count_include_pad=cip)
+            back = avg_pool2d_backward(dy, x.shape, (kh, kw), (sh, sw), (ph, pw), count_include_pad=cip)
+            results[path] = (avg, back, max_pool2d_backward(dy, idx, x.shape))
+    finally:
+        _core.set_isa(previous)
+    for path, got in results.items():
+        for a, b in zip(got, results["scalar"], strict=True):
+            np.testing.assert_array_equal(a, b, err_msg=path)
 
 
 @pytest.mark.parametrize("call, exc, match", [

@@ -543,7 +543,8 @@ void BM_gemm_bf16(benchmark::State& state) {
                                                  benchmark::Counter::kIs1000);
 }
 
-// ---- pooling: one path; the reference is the window formula of pool.h, written out here ----
+// ---- pooling: the dispatched path (GRIMOIRE_ISA limits it); the reference is the window formula
+// of pool.h, written out here ----
 
 // Window (i, j) of a kh x kw, stride s, padding p pooling, rows [h0, h1) and columns [w0, w1)
 // clipped to the image; `padded` counts the cells inside the padded image.

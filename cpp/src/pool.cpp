@@ -1,22 +1,40 @@
 // 2-D max and average pooling, forward and backward side by side. Each (image, channel) plane is
 // independent, so the planes are shared among threads; within a plane the loops are the formula.
-// Pooling reads each input once and does a comparison or an add per read: it is bound by memory,
-// and these plain loops are its reference and its only path.
+// Pooling reads each input once and does a comparison or an add per read: it is bound by memory.
+// The forward passes and the average's backward run per-ISA kernels (pool_avx2.cpp /
+// pool_avx512.cpp, from pool_simd.h) over a PoolPlan of per-output window positions built once per
+// call; these plain loops are the reference (GRIMOIRE_ISA=scalar), the path for planes too large
+// for int32 positions, and the max's backward (a scatter to the argmax, bound by memory).
 #include "grimoire/pool.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "grimoire/cpu.h"
 #include "grimoire/parallel.h"
+#include "pool_kernels.h"
 
 namespace grimoire {
 
 namespace {
 
-const bool registered = (register_family("pool", {Isa::scalar}), true);
+using pool_detail::PoolKernels;
+using pool_detail::PoolPlan;
+
+const std::vector<Isa> kPaths = {Isa::scalar, Isa::avx2, Isa::avx512};
+const bool registered = (register_family("pool", kPaths), true);
+
+// The kernel table for this call, or null for the scalar reference.
+const PoolKernels* simd_kernels() {
+  switch (isa_for(kPaths)) {
+    case Isa::avx512: return &pool_detail::kernels_avx512;
+    case Isa::avx2: return &pool_detail::kernels_avx2;
+    default: return nullptr;
+  }
+}
 
 // Planes per thread chunk: enough input elements that a small problem stays on one thread.
 int64_t plane_grain(const Pool2dShape& s) {
@@ -45,11 +63,53 @@ inline Window window(const Pool2dShape& s, int64_t i, int64_t j, bool count_incl
   return win;
 }
 
+// The arrays behind a PoolPlan (see pool_kernels.h), padded by a vector of 16: a block may start
+// at any output and load a whole vector.
+struct PlanArrays {
+  std::vector<int32_t> corner, row0, col0, first;
+  std::vector<float> divisor;
+  PoolPlan plan;
+};
+
+// Whether the kernels' int32 positions and float divisors are exact for s.
+bool plan_fits(const Pool2dShape& s) {
+  constexpr int64_t kInt32 = int64_t{1} << 31;
+  return s.h * s.w < kInt32 && s.out_h() * s.out_w() < kInt32 && s.kh * s.kw <= (int64_t{1} << 24);
+}
+
+void build_plan(const Pool2dShape& s, bool avg, bool count_include_pad, PlanArrays& a) {
+  const int64_t OH = s.out_h(), OW = s.out_w(), outs = OH * OW, len = outs + 16;
+  a.corner.assign(len, 0);
+  a.row0.assign(len, 0);
+  a.col0.assign(len, 0);
+  a.first.assign(len, 0);
+  a.divisor.assign(avg ? len : 0, 1.0f);
+  for (int64_t i = 0, o = 0; i < OH; ++i)
+    for (int64_t j = 0; j < OW; ++j, ++o) {
+      const Window win = window(s, i, j, count_include_pad);
+      a.row0[o] = static_cast<int32_t>(i * s.stride_h - s.pad_h);
+      a.col0[o] = static_cast<int32_t>(j * s.stride_w - s.pad_w);
+      a.corner[o] = static_cast<int32_t>(a.row0[o] * s.w + a.col0[o]);
+      a.first[o] = static_cast<int32_t>(win.h0 * s.w + win.w0);
+      if (avg) a.divisor[o] = static_cast<float>(win.divisor);
+    }
+  a.plan = {&s, outs, a.corner.data(), a.row0.data(), a.col0.data(), a.first.data(),
+            avg ? a.divisor.data() : nullptr, s.pad_h > 0 || s.pad_w > 0};
+}
+
 }  // namespace
 
 // x (N, C, H, W) -> y (N, C, OH, OW), indices (N, C, OH, OW)
 void max_pool2d_forward(const Pool2dShape& s, const float* x, float* y, int64_t* indices) {
   const int64_t OH = s.out_h(), OW = s.out_w(), HW = s.h * s.w;
+  if (const PoolKernels* k = simd_kernels(); k && plan_fits(s)) {
+    PlanArrays a;
+    build_plan(s, false, true, a);
+    parallel_for(s.n * s.c, plane_grain(s), [&](int64_t begin, int64_t end) {
+      k->max_planes(a.plan, x, y, indices, begin, end);
+    });
+    return;
+  }
   parallel_for(s.n * s.c, plane_grain(s), [&](int64_t begin, int64_t end) {
     for (int64_t pl = begin; pl < end; ++pl) {
       const float* xp = x + pl * HW;
@@ -103,6 +163,14 @@ bool max_pool2d_backward(int64_t planes, int64_t in_size, int64_t out_size, cons
 // x (N, C, H, W) -> y (N, C, OH, OW)
 void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y, bool count_include_pad) {
   const int64_t OH = s.out_h(), OW = s.out_w(), HW = s.h * s.w;
+  if (const PoolKernels* k = simd_kernels(); k && plan_fits(s)) {
+    PlanArrays a;
+    build_plan(s, true, count_include_pad, a);
+    parallel_for(s.n * s.c, plane_grain(s), [&](int64_t begin, int64_t end) {
+      k->avg_planes(a.plan, x, y, begin, end);
+    });
+    return;
+  }
   parallel_for(s.n * s.c, plane_grain(s), [&](int64_t begin, int64_t end) {
     for (int64_t pl = begin; pl < end; ++pl) {
       const float* xp = x + pl * HW;
@@ -122,6 +190,15 @@ void avg_pool2d_forward(const Pool2dShape& s, const float* x, float* y, bool cou
 // dy (N, C, OH, OW) -> dx (N, C, H, W)
 void avg_pool2d_backward(const Pool2dShape& s, const float* dy, float* dx, bool count_include_pad) {
   const int64_t OH = s.out_h(), OW = s.out_w(), HW = s.h * s.w;
+  if (const PoolKernels* k = simd_kernels(); k && plan_fits(s)) {
+    PlanArrays a;
+    build_plan(s, true, count_include_pad, a);
+    parallel_for(s.n * s.c, plane_grain(s), [&](int64_t begin, int64_t end) {
+      std::vector<float> scratch(OW);
+      k->avg_backward_planes(a.plan, dy, dx, scratch.data(), begin, end);
+    });
+    return;
+  }
   parallel_for(s.n * s.c, plane_grain(s), [&](int64_t begin, int64_t end) {
     for (int64_t pl = begin; pl < end; ++pl) {
       float* dxp = dx + pl * HW;
