@@ -4,7 +4,8 @@
 // attention_avx512.cpp (V = simd::Avx512, 16 floats). Include it only from those files.
 //
 // Everything here sits in an anonymous namespace, so each ISA gets its own copy built with its
-// own -m flags. No std containers or other shared inline library code is used: the linker may
+// own -m flags; the products run on the GEMM family's microkernel (gemm_simd.h). No std
+// containers or other shared inline library code is used here: the linker may
 // merge such functions across translation units and hand the scalar build an AVX-512 copy.
 //
 // Tiles: kBr (forward: kFwdBr) query rows x kBc keys. Per thread the extra memory is a few
@@ -22,6 +23,7 @@
 #include <new>
 
 #include "attention_kernels.h"
+#include "gemm_simd.h"
 #include "grimoire/parallel.h"
 #include "simd_vec.h"
 
@@ -110,51 +112,25 @@ struct Ops {
   static constexpr int64_t W = V::width;
   using R = typename V::reg;
 
-  // C[0:MR, 0:NV*W] (+)= A[0:MR, 0:K] B[0:K, 0:NV*W]: MR x NV registers of accumulators, one
-  // broadcast of A and NV loads of B per step of k. A(r, k) is at A[r * lda + k * acs].
-  template <int MR, int NV>
-  static inline void micro(int64_t K, const float* A, int64_t lda, int64_t acs, const float* B, int64_t ldb,
-                           float* C, int64_t ldc, bool accumulate) {
-    R c[MR][NV];
-    for (int r = 0; r < MR; ++r)
-      for (int v = 0; v < NV; ++v) c[r][v] = accumulate ? V::load(C + r * ldc + v * W) : V::zero();
-    for (int64_t k = 0; k < K; ++k) {
-      R b[NV];
-      for (int v = 0; v < NV; ++v) b[v] = V::load(B + k * ldb + v * W);
-      const float* a = A + k * acs;
-      for (int r = 0; r < MR; ++r) {
-        const R ar = V::set1(a[r * lda]);
-        for (int v = 0; v < NV; ++v) c[r][v] = V::fmadd(ar, b[v], c[r][v]);
-      }
-    }
-    for (int r = 0; r < MR; ++r)
-      for (int v = 0; v < NV; ++v) V::store(C + r * ldc + v * W, c[r][v]);
-  }
-
-  template <int NV>
-  static void panel(int64_t M, int64_t K, const float* A, int64_t lda, int64_t acs, const float* B, int64_t ldb,
-                    float* C, int64_t ldc, bool acc) {
-    int64_t i = 0;
-    for (; i + 6 <= M; i += 6) micro<6, NV>(K, A + i * lda, lda, acs, B, ldb, C + i * ldc, ldc, acc);
-    const float* a = A + i * lda;
-    float* c = C + i * ldc;
-    switch (M - i) {
-      case 5: micro<5, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
-      case 4: micro<4, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
-      case 3: micro<3, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
-      case 2: micro<2, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
-      case 1: micro<1, NV>(K, a, lda, acs, B, ldb, c, ldc, acc); break;
-      default: break;
-    }
-  }
-
   // C (M x N) = or += A (M x K; A(r, k) at A[r * lda + k * acs]) B (K x N, row stride ldb);
-  // N a multiple of W. acs != 1 reads a transposed A in place.
+  // N a multiple of W. acs != 1 reads a transposed A in place. The tiles are the GEMM family's
+  // microkernel (gemm_simd.h), reading both operands in place as the GEMM's small path does:
+  // 6 rows x 2 vectors, and 6 x 1 for a last odd vector.
   static void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, int64_t acs, const float* B,
                    int64_t ldb, float* C, int64_t ldc, bool accumulate) {
-    int64_t j = 0;
-    for (; j + 2 * W <= N; j += 2 * W) panel<2>(M, K, A, lda, acs, B + j, ldb, C + j, ldc, accumulate);
-    if (j < N) panel<1>(M, K, A, lda, acs, B + j, ldb, C + j, ldc, accumulate);
+    using Wide = gemm_detail::Microkernel<V, 6, 2>;
+    using Narrow = gemm_detail::Microkernel<V, 6, 1>;
+    const float beta = accumulate ? 1.0f : 0.0f;
+    for (int64_t j = 0; j < N; j += 2 * W) {
+      const int64_t nr = min64(2 * W, N - j);
+      for (int64_t i = 0; i < M; i += 6) {
+        const int mr = static_cast<int>(min64(6, M - i));
+        const float* a = A + i * lda;
+        float* c = C + i * ldc + j;
+        if (nr == 2 * W) Wide::template tile<false>(mr, K, a, lda, acs, B + j, ldb, nr, c, ldc, 1, 1.0f, beta);
+        else Narrow::template tile<false>(mr, K, a, lda, acs, B + j, ldb, nr, c, ldc, 1, 1.0f, beta);
+      }
+    }
   }
 
   static void gemm(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* B, int64_t ldb,
