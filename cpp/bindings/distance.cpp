@@ -35,7 +35,8 @@ py::array distances_typed(const py::array& x_arr, const py::array& y_arr, Distan
   if (!x_ok || !y_ok)
     throw py::value_error("x and y must have contiguous rows (last stride of one element)");
   if (x.shape[0] > 0 && y.shape[0] > 0 && x.shape[0] > INT64_MAX / y.shape[0])
-    throw py::value_error("the distance matrix is too large");
+    throw py::value_error("x and y: the distance matrix (" + std::to_string(x.shape[0]) + " x " +
+                          std::to_string(y.shape[0]) + ") is too large");
   py::array_t<T> d = empty<T>({x.shape[0], y.shape[0]});
   DistanceParams<T> p;
   p.m = x.shape[0];

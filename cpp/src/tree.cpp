@@ -230,7 +230,8 @@ class Builder {
     t.weighted_n_node_samples.push_back(Ops<C>::weight(total.data(), nc_));
     const int64_t m = end - start;
     const bool leaf = (p_.max_depth >= 0 && depth >= p_.max_depth) || m < p_.min_samples_split ||
-                      m < 2 * p_.min_samples_leaf || imp <= std::numeric_limits<double>::epsilon();
+                      m / 2 < p_.min_samples_leaf ||  // m < 2 min_samples_leaf, without overflow
+                      imp <= std::numeric_limits<double>::epsilon();
     node.total = std::move(total);
     if (!leaf) find_split(node);
     if (node.split.feature >= 0) {
@@ -542,7 +543,7 @@ class NewtonBuilder {
   bool splittable(const NewtonLeaf& node) const {
     const int64_t m = node.end - node.start;
     return !(p_.max_depth >= 0 && node.depth >= p_.max_depth) && m >= p_.min_samples_split &&
-           m >= 2 * p_.min_samples_leaf;
+           m / 2 >= p_.min_samples_leaf;  // m >= 2 min_samples_leaf, without overflow
   }
 
   // Appends `node` to the tree and finds its best split (building its histograms if not given).
