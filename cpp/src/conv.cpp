@@ -410,14 +410,26 @@ struct ColTPacker {
         q += pb - pa;
       }
     }
-    constexpr int64_t kBlock = 64;
-    for (int64_t qb = 0; qb < kc; qb += kBlock) {
-      const int64_t qe = std::min(kc, qb + kBlock);
-      for (int64_t q = qb; q < qe; ++q) {
-        float* o = out + q * ld;
-        for (int64_t j = 0; j < nr; ++j) o[j] = rows[static_cast<size_t>(j * kc + q)];
-        for (int64_t j = nr; j < ld; ++j) o[j] = 0.0f;
-      }
+    // A full panel of the GEMM's widths (NR 32 on AVX-512, 16 on AVX2) goes through a loop of
+    // compile-time width, its row streams unrolled (256ch 14x14 grad_w, Zen 5 avx512, 1 thread:
+    // ~45.6 -> ~44.4 ms CPU time, within the noise of a loaded machine).
+    if (nr == ld && ld == 32) return transpose<32>(rows.data(), kc, out);
+    if (nr == ld && ld == 16) return transpose<16>(rows.data(), kc, out);
+    for (int64_t q = 0; q < kc; ++q) {
+      float* o = out + q * ld;
+      for (int64_t j = 0; j < nr; ++j) o[j] = rows[static_cast<size_t>(j * kc + q)];
+      for (int64_t j = nr; j < ld; ++j) o[j] = 0.0f;
+    }
+  }
+
+  // out[q * W + j] = rows[j * kc + q]
+  template <int W>
+  static void transpose(const float* rows, int64_t kc, float* out) {
+    const float* r[W];
+    for (int j = 0; j < W; ++j) r[j] = rows + j * kc;
+    for (int64_t q = 0; q < kc; ++q) {
+#pragma GCC unroll 32
+      for (int j = 0; j < W; ++j) out[q * W + j] = r[j][q];
     }
   }
 };
