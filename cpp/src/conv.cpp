@@ -111,9 +111,10 @@ constexpr int64_t kMinTile = 256;
 // 192 block and a 4-deep one. (Measured single-threaded by CPU time on Zen 5, 256ch 14x14 3x3:
 // 400 and 768 columns within noise of each other, 1200 and whole-batch slower.)
 constexpr int64_t kMinCols = 768;
-// Channel blocks split a col matrix only past twice the tile budget: each block repacks dY for
-// the dW GEMM, and splitting the stem's 3 channels (K = 147 over 672 columns, just past
-// kColBudget) into 2 + 1 cost its backward ~10%.
+// Channel blocks (the forward, and grad_x where it is not a transposed convolution; grad_w packs
+// col^T through the GEMM's packer, unblocked) split a col matrix only past twice the tile budget:
+// each block repacks the GEMM's other operand, and splitting the stem's 3 channels (K = 147 over
+// 672 columns, just past kColBudget) into 2 + 1 cost its backward ~10% (when grad_w was blocked).
 constexpr int64_t kBlockBudget = 2 * kColBudget;
 
 Plan make_plan(const Conv2dShape& s) {
