@@ -111,9 +111,10 @@ constexpr int64_t kMinTile = 256;
 // 192 block and a 4-deep one. (Measured single-threaded by CPU time on Zen 5, 256ch 14x14 3x3:
 // 400 and 768 columns within noise of each other, 1200 and whole-batch slower.)
 constexpr int64_t kMinCols = 768;
-// Channel blocks split a col matrix only past twice the tile budget: each block repacks dY for
-// the dW GEMM, and splitting the stem's 3 channels (K = 147 over 672 columns, just past
-// kColBudget) into 2 + 1 cost its backward ~10%.
+// Channel blocks (the forward, and grad_x where it is not a transposed convolution; grad_w packs
+// col^T through the GEMM's packer, unblocked) split a col matrix only past twice the tile budget:
+// each block repacks the GEMM's other operand, and splitting the stem's 3 channels (K = 147 over
+// 672 columns, just past kColBudget) into 2 + 1 cost its backward ~10% (when grad_w was blocked).
 constexpr int64_t kBlockBudget = 2 * kColBudget;
 
 Plan make_plan(const Conv2dShape& s) {
@@ -159,41 +160,44 @@ inline void valid_cols(int64_t off, int64_t sw, int64_t W, int64_t OW, int64_t& 
   hi = std::min(std::max(hi, lo), OW);
 }
 
-// col[r, p - p0] = x_g[c, i*sh - ph + ki*dh, j*sw - pw + kj*dw] for r = (c, ki, kj) and output
-// pixels p = i*OW + j in [p0, p1); zero where the window reads padding.
+// One row r = (c, ki, kj) of the im2col matrix: row[p] = x_c[i*sh - ph + ki*dh, j*sw - pw + kj*dw]
+// for output pixels p = i*OW + j in [p0, p1); zero where the window reads padding.
+// xc: one input channel of one image (H, W)
+void im2col_row(const Conv2dShape& s, const Plan& pl, const float* xc, int64_t ki, int64_t kj, int64_t p0,
+                int64_t p1, float* row) {
+  const int64_t off = kj * s.dil_w - s.pad_w;
+  int64_t lo, hi;
+  valid_cols(off, s.stride_w, s.w, pl.OW, lo, hi);
+  for (int64_t p = p0; p < p1;) {
+    const int64_t i = p / pl.OW, j0 = p % pl.OW, j1 = std::min(pl.OW, j0 + (p1 - p));
+    const int64_t ih = i * s.stride_h - s.pad_h + ki * s.dil_h;
+    float* dst = row + i * pl.OW;  // dst[j] is column p = i*OW + j
+    if (ih < 0 || ih >= s.h) {
+      std::fill(dst + j0, dst + j1, 0.0f);
+    } else {
+      const float* xr = xc + ih * s.w + off;
+      const int64_t a = std::clamp(lo, j0, j1), e = std::clamp(hi, j0, j1);
+      std::fill(dst + j0, dst + a, 0.0f);
+      if (s.stride_w == 1) {
+        std::memcpy(dst + a, xr + a, sizeof(float) * (e - a));
+      } else {
+        const int64_t sw = s.stride_w;
+        for (int64_t j = a; j < e; ++j) dst[j] = xr[j * sw];
+      }
+      std::fill(dst + e, dst + j1, 0.0f);
+    }
+    p += j1 - j0;
+  }
+}
+
+// col[r, p - p0] = im2col_row r over output pixels [p0, p1), for all rows r = (c, ki, kj).
 // xg: the group's C_in/G channels of one image (cg, H, W); col: (K, p1 - p0), rows ld apart
 void im2col(const Conv2dShape& s, const Plan& pl, const float* xg, int64_t p0, int64_t p1, float* col,
             int64_t ld) {
-  for (int64_t c = 0; c < pl.cg; ++c) {
-    const float* xc = xg + c * s.h * s.w;
+  for (int64_t c = 0; c < pl.cg; ++c)
     for (int64_t ki = 0; ki < s.kh; ++ki)
-      for (int64_t kj = 0; kj < s.kw; ++kj) {
-        float* row = col + ((c * s.kh + ki) * s.kw + kj) * ld - p0;
-        const int64_t off = kj * s.dil_w - s.pad_w;
-        int64_t lo, hi;
-        valid_cols(off, s.stride_w, s.w, pl.OW, lo, hi);
-        for (int64_t p = p0; p < p1;) {
-          const int64_t i = p / pl.OW, j0 = p % pl.OW, j1 = std::min(pl.OW, j0 + (p1 - p));
-          const int64_t ih = i * s.stride_h - s.pad_h + ki * s.dil_h;
-          float* dst = row + i * pl.OW;  // dst[j] is column p = i*OW + j
-          if (ih < 0 || ih >= s.h) {
-            std::fill(dst + j0, dst + j1, 0.0f);
-          } else {
-            const float* xr = xc + ih * s.w + off;
-            const int64_t a = std::clamp(lo, j0, j1), e = std::clamp(hi, j0, j1);
-            std::fill(dst + j0, dst + a, 0.0f);
-            if (s.stride_w == 1) {
-              std::memcpy(dst + a, xr + a, sizeof(float) * (e - a));
-            } else {
-              const int64_t sw = s.stride_w;
-              for (int64_t j = a; j < e; ++j) dst[j] = xr[j * sw];
-            }
-            std::fill(dst + e, dst + j1, 0.0f);
-          }
-          p += j1 - j0;
-        }
-      }
-  }
+      for (int64_t kj = 0; kj < s.kw; ++kj)
+        im2col_row(s, pl, xg + c * s.h * s.w, ki, kj, p0, p1, col + ((c * s.kh + ki) * s.kw + kj) * ld - p0);
 }
 
 // The adjoint of im2col: dxg[c, ih, iw] += col[r, p - p0] over the same index map.
@@ -380,6 +384,57 @@ void col2im_block(const Conv2dShape& s, const Plan& pl, const Chunk& ck, const f
            dx + ((ck.n0 + i) * s.c_in + g * pl.cg + c0) * s.h * s.w, ck.ld);
 }
 
+// The transposed im2col matrix of a chunk, col^T (ld, K), handed to the GEMM as its op(B) a
+// micro-panel at a time (GemmBPacker): dW's GEMM packs it straight from x, so the col matrix is
+// never written out and packed again, and all K rows go through one GEMM (one pack of dY) instead
+// of one per channel block.
+struct ColTPacker {
+  const Conv2dShape* s;
+  const Plan* pl;
+  const Chunk* ck;
+  const float* xg;  // the group's channels of image ck->n0
+
+  // out[q * ld + j] = col[j0 + j, q0 + q]: the nr rows are gathered into `rows` (contiguous runs
+  // of x), then written out transposed, a block of pixels at a time so both sides stay in L1.
+  static void pack(const void* ctx, int64_t q0, int64_t kc, int64_t j0, int64_t nr, int64_t ld, float* out) {
+    const ColTPacker& t = *static_cast<const ColTPacker*>(ctx);
+    const Conv2dShape& s = *t.s;
+    const int64_t taps = s.kh * s.kw, tw = t.ck->p1 - t.ck->p0;
+    thread_local std::vector<float> rows;
+    rows.resize(static_cast<size_t>(nr * kc));
+    for (int64_t j = 0; j < nr; ++j) {
+      const int64_t r = j0 + j, c = r / taps, ki = (r % taps) / s.kw, kj = r % s.kw;
+      for (int64_t q = q0; q < q0 + kc;) {  // runs of pixels of one image
+        const int64_t img = q / tw, pa = t.ck->p0 + q % tw, pb = std::min(t.ck->p1, pa + (q0 + kc - q));
+        im2col_row(s, *t.pl, t.xg + (img * s.c_in + c) * s.h * s.w, ki, kj, pa, pb,
+                   rows.data() + j * kc + (q - q0) - pa);
+        q += pb - pa;
+      }
+    }
+    // A full panel of the GEMM's widths (NR 32 on AVX-512, 16 on AVX2) goes through a loop of
+    // compile-time width, its row streams unrolled (256ch 14x14 grad_w, Zen 5 avx512, 1 thread:
+    // ~45.6 -> ~44.4 ms CPU time, within the noise of a loaded machine).
+    if (nr == ld && ld == 32) return transpose<32>(rows.data(), kc, out);
+    if (nr == ld && ld == 16) return transpose<16>(rows.data(), kc, out);
+    for (int64_t q = 0; q < kc; ++q) {
+      float* o = out + q * ld;
+      for (int64_t j = 0; j < nr; ++j) o[j] = rows[static_cast<size_t>(j * kc + q)];
+      for (int64_t j = nr; j < ld; ++j) o[j] = 0.0f;
+    }
+  }
+
+  // out[q * W + j] = rows[j * kc + q]
+  template <int W>
+  static void transpose(const float* rows, int64_t kc, float* out) {
+    const float* r[W];
+    for (int j = 0; j < W; ++j) r[j] = rows + j * kc;
+    for (int64_t q = 0; q < kc; ++q) {
+#pragma GCC unroll 32
+      for (int j = 0; j < W; ++j) out[q * W + j] = r[j][q];
+    }
+  }
+};
+
 // rows (og, nb*P) <- the group-g channels of images n0 .. n0+nb-1 of an (N, C_out, P) array.
 void gather_images(const Conv2dShape& s, const Plan& pl, const float* a, const Chunk& ck, int64_t g, float* rows) {
   for (int64_t o = 0; o < pl.og; ++o)
@@ -519,7 +574,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
   const int64_t taps = s.kh * s.kw;
   run_items(items, grain, [&](int64_t begin, int64_t end, int gemm_threads, int thread) {
     float* dw_acc = dw_parts.empty() ? dw : dw_parts.data() + thread * w_size;
-    std::vector<float> col(pl.pointwise ? 0 : static_cast<size_t>(pl.col_floats()));
+    std::vector<float> col(pl.pointwise || !dx ? 0 : static_cast<size_t>(pl.col_floats()));
     std::vector<float> rows(pl.imgs > 1 ? static_cast<size_t>(pl.og * pl.cols()) : 0);
     for (int64_t it = begin; it < end; ++it) {
       const int64_t g = it % s.groups;
@@ -539,18 +594,22 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
           if (dx) sgemm(pl.K, ck.ld, pl.og, wg, 1, pl.K, dyc, lddy, 1, dx + xo, pl.P, false, gemm_threads);
           continue;
         }
-        for (int64_t c0 = 0; c0 < pl.cg; c0 += pl.cb) {
+        // dW_g (og, K) += dY (og, ld) @ col^T (ld, K), col^T gathered by the GEMM's packing
+        if (dwg) {
+          const ColTPacker src{&s, &pl, &ck, x + (ck.n0 * s.c_in + g * pl.cg) * s.h * s.w};
+          GemmParams<float> gp;
+          gp.m = pl.og; gp.n = pl.K; gp.k = ck.ld;
+          gp.a = dyc; gp.a_row_stride = lddy; gp.a_col_stride = 1;
+          gp.c = dwg; gp.c_row_stride = pl.K; gp.c_col_stride = 1;
+          gp.beta = 1.0f;
+          gp.num_threads = gemm_threads;
+          gemm(gp, GemmBPacker<float>{&ColTPacker::pack, &src});
+        }
+        for (int64_t c0 = 0; dx && c0 < pl.cg; c0 += pl.cb) {
           const int64_t cb = std::min(pl.cb, pl.cg - c0), kb = cb * taps;
-          // dW_g[:, block] (og, kb) += dY (og, ld) @ col_block^T (ld, kb)
-          if (dwg) {
-            im2col_block(s, pl, ck, x, g, c0, cb, col.data());
-            sgemm(pl.og, kb, ck.ld, dyc, lddy, 1, col.data(), 1, ck.ld, dwg + c0 * taps, pl.K, true, gemm_threads);
-          }
           // dcol_block (kb, ld) = W_g[:, block]^T (kb, og) @ dY (og, ld), then scattered into dx
-          if (dx) {
-            sgemm(kb, ck.ld, pl.og, wg + c0 * taps, 1, pl.K, dyc, lddy, 1, col.data(), ck.ld, false, gemm_threads);
-            col2im_block(s, pl, ck, col.data(), g, c0, cb, dx);
-          }
+          sgemm(kb, ck.ld, pl.og, wg + c0 * taps, 1, pl.K, dyc, lddy, 1, col.data(), ck.ld, false, gemm_threads);
+          col2im_block(s, pl, ck, col.data(), g, c0, cb, dx);
         }
       }
     }

@@ -154,6 +154,24 @@ void dispatch(const GemmParams<double>& p) {
   else reference(p);
 }
 
+// op(B) from a packer: the SIMD paths pack it panel by panel; the reference asks for all of it at
+// once (one kc x n panel, ld = n) and runs on that.
+void dispatch(const GemmParams<float>& p, const GemmBPacker<float>& b) {
+  const gemm_detail::GemmKernels* k = kernels_for(isa_for(gemm_paths()));
+  if (k != nullptr) {
+    k->sgemm_packer(p, b);
+    return;
+  }
+  if (p.m <= 0 || p.n <= 0) return;
+  std::vector<float> full(static_cast<size_t>(std::max<int64_t>(p.k, 0) * p.n));
+  if (p.k > 0) b.pack(b.ctx, 0, p.k, 0, p.n, p.n, full.data());
+  GemmParams<float> q = p;
+  q.b = full.data();
+  q.b_row_stride = p.n;
+  q.b_col_stride = 1;
+  reference(q);
+}
+
 // Small products each on one thread, spread over the batch; large ones one after another, each
 // using all threads.
 template <typename T>
@@ -204,6 +222,7 @@ void gemm_reference(const GemmParams<float>& p) { reference(p); }
 void gemm_reference(const GemmParams<double>& p) { reference(p); }
 void gemm(const GemmParams<float>& p) { dispatch(p); }
 void gemm(const GemmParams<double>& p) { dispatch(p); }
+void gemm(const GemmParams<float>& p, const GemmBPacker<float>& b) { dispatch(p, b); }
 double fma_peak_flops(int64_t iterations) {
   if (iterations <= 0) return 0.0;
   // The vector width of the path gemm takes: a core that runs 512-bit FMAs at full width (Zen 5)

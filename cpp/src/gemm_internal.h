@@ -17,6 +17,7 @@ namespace grimoire::gemm_detail {
 struct GemmKernels {
   void (*sgemm)(const GemmParams<float>& p);
   void (*dgemm)(const GemmParams<double>& p);
+  void (*sgemm_packer)(const GemmParams<float>& p, const GemmBPacker<float>& b);  // op(B) from a packer
   // CPU seconds this thread takes for `iterations` x 12 independent FMAs of `float_lanes` lanes.
   double (*fma_seconds)(int64_t iterations);
   int float_lanes;

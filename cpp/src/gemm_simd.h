@@ -312,6 +312,7 @@ struct Driver {
     Blocking blk;
     bool direct_b;  // a small problem: A and B are read in place, nothing is packed
     T* bpack;       // the packed B blocks (null with direct_b)
+    const GemmBPacker<T>* packer;  // op(B) gathered by the caller's packer (null: read through p.b)
   };
 
   // One thread's place in the tm x tn thread grid and its own buffers.
@@ -379,7 +380,13 @@ struct Driver {
   }
 
   // Pack this thread's panels [pb, pe) of the B block.
-  static void pack_b_block(const GemmParams<T>& p, const Block& b, int64_t pb, int64_t pe) {
+  static void pack_b_block(const GemmParams<T>& p, const Plan& plan, const Block& b, int64_t pb, int64_t pe) {
+    if (plan.packer != nullptr) {
+      for (int64_t jp = pb; jp < pe; ++jp)
+        plan.packer->pack(plan.packer->ctx, b.pc, b.kc, b.jc + jp * NR, std::min<int64_t>(NR, b.nc - jp * NR), NR,
+                          b.bblock + jp * NR * b.kc);
+      return;
+    }
     if (p.b_col_stride == 1) {
       pack_b_rows(b.kc, pb, pe, b.nc, b.b0, p.b_row_stride, b.bblock);
       return;
@@ -394,7 +401,7 @@ struct Driver {
   // so reading op(B) from memory overlaps the arithmetic.
   static NextB next_b_block(const GemmParams<T>& p, const Plan& plan, const Grid& g, const Block& b) {
     NextB next;
-    if (plan.direct_b || g.n_ic != 1 || p.b_col_stride != 1 || b.j_end <= b.j_begin) return next;
+    if (plan.direct_b || plan.packer || g.n_ic != 1 || p.b_col_stride != 1 || b.j_end <= b.j_begin) return next;
     const bool same_jc = b.pc + plan.blk.kc < p.k;
     const int64_t jc2 = same_jc ? b.jc : b.jc + g.nc_step, pc2 = same_jc ? b.pc + plan.blk.kc : 0;
     if (jc2 >= p.n) return next;
@@ -462,13 +469,13 @@ struct Driver {
         b.kc = std::min(plan.blk.kc, p.k - pc);
         b.j_begin = panels * g.tid_n / g.tn;
         b.j_end = panels * (g.tid_n + 1) / g.tn;
-        b.b0 = p.b + pc * p.b_row_stride + jc * p.b_col_stride;
+        b.b0 = plan.packer ? nullptr : p.b + pc * p.b_row_stride + jc * p.b_col_stride;
         b.beta = pc == 0 ? p.beta : T(1);
         const int64_t pb = panels * tid / nt, pe = panels * (tid + 1) / nt;
         // Panel jp at bblock + jp * NR * kc (pb * NR * kc <= tid * region).
         b.bblock = plan.direct_b || g.shared_b ? plan.bpack : plan.bpack + (tid * g.region - pb * NR * b.kc);
         if (!plan.direct_b) {
-          pack_b_block(p, b, pb, pe);
+          pack_b_block(p, plan, b, pb, pe);
           if (g.shared_b) {
 #pragma omp barrier
           }
@@ -488,22 +495,24 @@ struct Driver {
     }
   }
 
-  static void run(const GemmParams<T>& p) {
+  // packer: op(B) comes from the caller's packer (gemm.h), always through the packed path.
+  static void run(const GemmParams<T>& p, const GemmBPacker<T>* packer = nullptr) {
     if (p.m <= 0 || p.n <= 0) return;
     if (p.k <= 0 || p.alpha == T(0)) {
       scale_only(p);
       return;
     }
     const int64_t m = p.m, n = p.n, k = p.k;
-    if (m <= kSkinnyRows && p.b_col_stride == 1) {
+    if (m <= kSkinnyRows && p.b_col_stride == 1 && !packer) {
       Skinny<typename Kernel::Vec>::run(p);
       return;
     }
     Plan plan;
     plan.blk = blocking(MR, NR, sizeof(T));
+    plan.packer = packer;
     // A small problem (B fits in a quarter of L2, m <= 256, rows of op(B) contiguous) reads
     // A and B in place: packing would cost as much as using them, and they stay in cache anyway.
-    plan.direct_b = p.b_col_stride == 1 && m <= 256 &&
+    plan.direct_b = !packer && p.b_col_stride == 1 && m <= 256 &&
                     static_cast<double>(k) * n * sizeof(T) <= static_cast<double>(plan.blk.l2) / 4;
     // A short op(A) is one A block: the B block is used once, so it is kept to about half of L2
     // (it is read from memory once, row segments at a time, and the kernel finds it in L2).
@@ -532,8 +541,9 @@ struct GemmSimd {
   using KernelD = Microkernel<VD, MRD, NV>;
   static void sgemm(const GemmParams<float>& p) { Driver<KernelF>::run(p); }
   static void dgemm(const GemmParams<double>& p) { Driver<KernelD>::run(p); }
+  static void sgemm_packer(const GemmParams<float>& p, const GemmBPacker<float>& b) { Driver<KernelF>::run(p, &b); }
   static constexpr GemmKernels table(double (*fma_seconds)(int64_t)) {
-    return GemmKernels{&sgemm, &dgemm, fma_seconds, static_cast<int>(V::width)};
+    return GemmKernels{&sgemm, &dgemm, &sgemm_packer, fma_seconds, static_cast<int>(V::width)};
   }
 };
 

@@ -37,6 +37,21 @@ struct GemmBatch {
 
 void gemm(const GemmParams<float>& p);
 void gemm(const GemmParams<double>& p);
+
+// op(B) supplied by the caller one micro-panel at a time, instead of read through p.b and its
+// strides: the GEMM still owns the blocking and the packed layout, the caller only gathers. A
+// lowered operand (conv's im2col matrix) is then packed straight from its source, with no
+// materialised copy to be packed a second time.
+//   pack(ctx, p0, kc, j0, nr, ld, out): out[q * ld + j] = op(B)[p0 + q, j0 + j] for q < kc, j < nr,
+//   and 0 for nr <= j < ld. Called from the GEMM's threads (reentrant), any kc, nr (ld >= nr).
+template <typename T>
+struct GemmBPacker {
+  void (*pack)(const void* ctx, int64_t p0, int64_t kc, int64_t j0, int64_t nr, int64_t ld, T* out) = nullptr;
+  const void* ctx = nullptr;
+};
+
+// C = alpha * op(A) @ op(B) + beta * C with op(B) from `b` (p.b and its strides are unused).
+void gemm(const GemmParams<float>& p, const GemmBPacker<float>& b);
 void gemm_batched(const GemmParams<float>& p, const GemmBatch<float>& batch);
 void gemm_batched(const GemmParams<double>& p, const GemmBatch<double>& batch);
 
