@@ -45,6 +45,18 @@ def test_processes_alternate_and_ratios_pair_rounds(tmp_path, contenders_on_path
     assert c.ratio["peer"] == pytest.approx(paired)
 
 
+def test_cpu_clock_leaves_out_time_spent_off_the_cpu(monkeypatch):
+    import time
+
+    def nap():
+        time.sleep(0.05)
+
+    monkeypatch.delenv("GRIMOIRE_BENCH_CLOCK", raising=False)
+    assert bench.time_calls(nap, 2) >= 0.05  # wall time counts the sleep
+    monkeypatch.setenv("GRIMOIRE_BENCH_CLOCK", "cpu")
+    assert bench.time_calls(nap, 2) < 0.025  # process CPU time does not
+
+
 def test_failing_contender_names_itself(contenders_on_path):
     with pytest.raises(RuntimeError, match="(?s)'broken'.*cannot be built"):
         bench.compare_in_processes({"broken": ("bench_contenders", "failing", {})}, repeats=1, threads=1)
