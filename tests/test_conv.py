@@ -151,11 +151,19 @@ def test_conv2d_any_shape_matches_torch(n, groups, cpg, opg, h, w, kh, kw, sh, s
               (dh, dw), groups, bias)
 
 
-def test_conv2d_backward_computes_only_what_is_asked(rng):
-    x, w, _, dy = conv_case(rng, 2, 4, 8, 8, 6, 3, 3, 1, 1, 1, 2)
-    full = conv2d_backward(dy, x, w, padding=1, groups=2)
+# stride 1 takes grad_x as a transposed convolution; stride 2 and a padding past the dilated kernel
+# take the col2im path, which must also run when grad_x is the only gradient asked for.
+@pytest.mark.parametrize("stride,padding", [(1, 1), (2, 1), (1, 3)])
+def test_conv2d_backward_computes_only_what_is_asked(rng, stride, padding):
+    x, w, _, dy = conv_case(rng, 2, 4, 8, 8, 6, 3, 3, stride, padding, 1, 2)
+    full = conv2d_backward(dy, x, w, stride=stride, padding=padding, groups=2)
+    xt = torch.tensor(x, dtype=torch.float64)
+    wt = torch.tensor(w, dtype=torch.float64)
+    dyt = torch.tensor(dy, dtype=torch.float64)
+    want_dx = torch.nn.grad.conv2d_input(xt.shape, wt, dyt, stride=stride, padding=padding, groups=2)
+    np.testing.assert_allclose(full[0], want_dx.numpy(), rtol=1e-4, atol=1e-4)
     for needs in [(False, True, True), (True, False, False), (False, False, True), (False, False, False)]:
-        part = conv2d_backward(dy, x, w, padding=1, groups=2, needs_input_grad=needs)
+        part = conv2d_backward(dy, x, w, stride=stride, padding=padding, groups=2, needs_input_grad=needs)
         for want, got, ref in zip(needs, part, full, strict=True):
             if want:
                 np.testing.assert_array_equal(got, ref)

@@ -24,8 +24,9 @@ HYP = settings(max_examples=15, deadline=None, suppress_health_check=[HealthChec
 DIMS = st.sampled_from([1, 2, 3, 5, 7, 8, 9, 15, 16, 17, 31, 33, 64, 97, 130])
 
 
-def assert_close(ours, ref32, ref64, factor=4.0, ulps=64.0):
-    """|ours - ref64| <= factor * |ref32 - ref64| + ulps * eps32 * scale, NaN where ref64 is NaN."""
+def assert_close(ours, ref32, ref64, factor=4.0, ulps=64.0, extra=0.0):
+    """|ours - ref64| <= factor * |ref32 - ref64| + ulps * eps32 * scale + extra, NaN where ref64 is
+    NaN."""
     ours, ref32, ref64 = (np.asarray(a, dtype=np.float64) for a in (ours, ref32, ref64))
     assert ours.shape == ref64.shape
     np.testing.assert_array_equal(np.isnan(ours), np.isnan(ref64))
@@ -34,7 +35,7 @@ def assert_close(ours, ref32, ref64, factor=4.0, ulps=64.0):
     if not fin.any():
         return
     scale = max(1.0, float(np.abs(ref64[fin]).max()))
-    bound = factor * float(np.abs(ref32[fin] - ref64[fin]).max()) + ulps * 2.0**-24 * scale
+    bound = factor * float(np.abs(ref32[fin] - ref64[fin]).max()) + ulps * 2.0**-24 * scale + extra
     err = float(np.abs(ours[fin] - ref64[fin]).max())
     assert err <= bound, f"max error {err:.3g} > bound {bound:.3g}"
 
@@ -74,6 +75,29 @@ def torch_norm(x, w, b, gy, eps, rms, dtype):
     return y.detach().numpy(), [s.numpy() for s in stats], [g.detach().numpy() for g in grads]
 
 
+def _stats_rounding_effect(gy, x, w, mean, rstd):
+    """How far grad_x moves when the saved float32 mean and rstd move by one ulp: the backward gets
+    them rounded to float32 (as torch's does), and at small d with the variance near eps the
+    formula cancels (d = 2: a 1e-3 relative change for an ulp of the mean), so that much error is
+    the input's, not the kernel's."""
+    g = np.asarray(gy, np.float64) * (1.0 if w is None else np.asarray(w, np.float64))
+    x64, m, r = (
+        np.asarray(x, np.float64),
+        np.asarray(mean, np.float64)[..., None],
+        np.asarray(rstd, np.float64)[..., None],
+    )
+
+    def grad_x(m, r):
+        xhat = (x64 - m) * r
+        return r * (g - g.mean(-1, keepdims=True) - xhat * (g * xhat).mean(-1, keepdims=True))
+
+    base = grad_x(m, r)
+    dm = np.spacing(np.asarray(mean, np.float32)).astype(np.float64)[..., None]
+    dr = np.spacing(np.asarray(rstd, np.float32)).astype(np.float64)[..., None]
+    moved = [grad_x(m + sm * dm, r + sr * dr) for sm in (-1, 0, 1) for sr in (-1, 0, 1)]
+    return max((float(np.abs(v - base).max()) for v in moved), default=0.0) if base.size else 0.0
+
+
 @HYP
 @given(lead=st.lists(st.integers(0, 4), max_size=2), d=DIMS, affine=st.booleans(), seed=st.integers(0, 2**16))
 def test_layer_norm_forward_backward(isa, lead, d, affine, seed):
@@ -87,7 +111,7 @@ def test_layer_norm_forward_backward(isa, lead, d, affine, seed):
     assert_close(y, y32, y64)
     np.testing.assert_allclose(mean, m64, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(rstd, r64, rtol=1e-5)
-    assert_close(gx, g32[0], g64[0])
+    assert_close(gx, g32[0], g64[0], extra=2 * _stats_rounding_effect(gy, x, w, mean, rstd))
     assert_close(gw, g32[1], g64[1], ulps=1024)
     assert_close(gb, g32[2], g64[2], ulps=1024)
 
@@ -160,9 +184,14 @@ def torch_batch_norm(x, w, b, rm, rv, gy, training, momentum, eps, dtype):
 
 
 @HYP
-@given(n=st.integers(1, 9), c=st.sampled_from([1, 2, 3, 8, 17, 300]),
-       spatial=st.sampled_from([(), (1,), (5,), (3, 7)]), training=st.booleans(), affine=st.booleans(),
-       seed=st.integers(0, 2**16))
+@given(
+    n=st.integers(1, 9),
+    c=st.sampled_from([1, 2, 3, 8, 17, 300]),
+    spatial=st.sampled_from([(), (1,), (5,), (3, 7)]),
+    training=st.booleans(),
+    affine=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_batch_norm_forward_backward(isa, n, c, spatial, training, affine, seed):
     shape = (n, c, *spatial)
     if training and n * int(np.prod(spatial)) < 2:
@@ -216,8 +245,9 @@ def test_bad_inputs():
     with pytest.raises(ValueError, match="last axis"):
         layer_norm(np.zeros((2, 0), np.float32))
     with pytest.raises(ValueError, match="grad_y must have the shape"):
-        layer_norm_backward(np.zeros((2, 4), np.float32), x, None, np.zeros(2, np.float32),
-                            np.ones(2, np.float32))
+        layer_norm_backward(
+            np.zeros((2, 4), np.float32), x, None, np.zeros(2, np.float32), np.ones(2, np.float32)
+        )
     with pytest.raises(ValueError, match="rstd must have the shape"):
         rms_norm_backward(x, x, None, np.ones(3, np.float32))
     with pytest.raises(ValueError, match="out must not share memory"):
@@ -252,7 +282,7 @@ def test_streaming_stores_write_the_same_bits(isa, rng, offset):
     x = rng.standard_normal((7, 45)).astype(np.float32)
     w, b = rng.standard_normal(45).astype(np.float32), rng.standard_normal(45).astype(np.float32)
     buf = np.full(x.size + 8, np.nan, np.float32)
-    out = buf[offset:offset + x.size].reshape(x.shape)
+    out = buf[offset : offset + x.size].reshape(x.shape)
     previous = _core._set_norm_stream_threshold(0)
     try:
         y, _, _ = layer_norm(x, w, b, out=out)
@@ -261,7 +291,7 @@ def test_streaming_stores_write_the_same_bits(isa, rng, offset):
         _core._set_norm_stream_threshold(previous)
     np.testing.assert_array_equal(y, layer_norm(x, w, b)[0])
     np.testing.assert_array_equal(z, rms_norm(x, w)[0])
-    assert np.isnan(buf[:offset]).all() and np.isnan(buf[offset + x.size:]).all()
+    assert np.isnan(buf[:offset]).all() and np.isnan(buf[offset + x.size :]).all()
 
 
 @pytest.mark.parametrize("shape", [(100, 300), (3, 2, 9000), (70, 5, 3)])

@@ -561,7 +561,7 @@ void conv2d_backward(const Conv2dShape& s, const float* dy, const float* x, cons
     return;
   }
   if (dx && transposed_dgrad(s, pl, dy, w, dx)) dx = nullptr;  // done: what is left is dW
-  if (!dw) return;
+  if (!dx && !dw) return;  // (dx alone at stride > 1 still needs the col2im pass below)
 
   // Items: (chunk of images, group); a chunk is one image unless the images are small.
   const int64_t items = pl.chunks * s.groups;
