@@ -74,7 +74,12 @@ struct PlanArrays {
 // Whether the kernels' int32 positions and float divisors are exact for s.
 bool plan_fits(const Pool2dShape& s) {
   constexpr int64_t kInt32 = int64_t{1} << 31;
-  return s.h * s.w < kInt32 && s.out_h() * s.out_w() < kInt32 && s.kh * s.kw <= (int64_t{1} << 24);
+  constexpr int64_t kTaps = int64_t{1} << 24;  // the window's offsets are looped over: a bounded count
+  // Each product is formed only once its factors are known small, so none can overflow (the
+  // reliability tests pass kernels of 2^32 + 2 and 2^62, which the scalar path handles).
+  const int64_t oh = s.out_h(), ow = s.out_w();
+  return s.h < kInt32 && s.w < kInt32 && s.h * s.w < kInt32 && oh < kInt32 && ow < kInt32 && oh * ow < kInt32 &&
+         s.kh <= kTaps && s.kw <= kTaps && s.kh * s.kw <= kTaps;
 }
 
 void build_plan(const Pool2dShape& s, bool avg, bool count_include_pad, PlanArrays& a) {
